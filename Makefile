@@ -1,0 +1,36 @@
+# One-command set-up on a fresh machine: `make run` opens the app, `make test` runs every test.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test lint venv bench demo screenshots clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip wheel setuptools
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python main.py resources/demo
+
+test: $(STAMP)
+	$(BIN)/ruff check medgrad_desktop tests benchmarks main.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check medgrad_desktop tests benchmarks main.py
+
+bench: $(STAMP)
+	$(BIN)/medgrad bench --images 3
+
+clean:
+	rm -rf $(VENV) .pytest_cache

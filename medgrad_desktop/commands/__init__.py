@@ -1,0 +1,1 @@
+"""One module per `medgrad` subcommand; each defines `add_parser(subparsers)`."""

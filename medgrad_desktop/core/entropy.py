@@ -1,0 +1,62 @@
+"""Local Shannon entropy, MedGrad E-CLIP's spatial weight.
+
+The weight does not depend on the text, so it is computed once per image and shared by all prompts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from skimage.filters.rank import entropy as rank_entropy
+from skimage.morphology import disk
+
+MAX_ORIGINAL_SIDE = 1024  # entropy on the original image is computed at most at this size
+
+
+def gray_bt601(rgb: np.ndarray) -> np.ndarray:
+    """uint8 luma with ITU-R BT.601 weights (PIL's 'L' conversion)."""
+    return np.array(Image.fromarray(rgb).convert("L"))
+
+
+def local_entropy(gray: np.ndarray, radius: int) -> np.ndarray:
+    """Entropy in bits of the grey-level histogram in a disk around each pixel; only in-image pixels
+    count at the borders."""
+    if gray.dtype != np.uint8:
+        raise TypeError("local_entropy expects a uint8 image")
+    return rank_entropy(gray, disk(int(radius))).astype(np.float32)
+
+
+def patch_mean(values: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """Mean of `values` over each cell of a grid that tiles the whole image."""
+    gh, gw = grid
+    h, w = values.shape
+    if h % gh == 0 and w % gw == 0:
+        return values.reshape(gh, h // gh, gw, w // gw).mean(axis=(1, 3)).astype(np.float32)
+    import cv2
+
+    return cv2.resize(values.astype(np.float32), (gw, gh), interpolation=cv2.INTER_AREA)
+
+
+def entropy_weight(model_input_rgb: np.ndarray, grid: tuple[int, int], radius: int, alpha: float,
+                   source: str = "model_input", original_rgb: np.ndarray | None = None) -> np.ndarray:
+    """MedGrad's per-patch weight (gh, gw): (1 - alpha) + alpha * minmax(patch-mean local entropy).
+
+    A constant entropy map gives weight 1 everywhere, so MedGrad then equals the unweighted map.
+    """
+    if source == "original" and original_rgb is not None:
+        img = original_rgb
+        side = max(img.shape[:2])
+        scale = min(1.0, MAX_ORIGINAL_SIDE / side)
+        if scale < 1.0:
+            img = np.asarray(Image.fromarray(img).resize(
+                (max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale))),
+                Image.Resampling.BOX))
+        # keep the disk the same fraction of the lesion as at model input
+        r = max(1, round(radius * max(img.shape[:2]) / model_input_rgb.shape[0]))
+        ent = local_entropy(gray_bt601(img), r)
+    else:
+        ent = local_entropy(gray_bt601(model_input_rgb), radius)
+    ep = patch_mean(ent, grid)
+    lo, hi = float(ep.min()), float(ep.max())
+    norm = np.ones_like(ep) if hi - lo < 1e-6 else (ep - lo) / (hi - lo)
+    return ((1.0 - alpha) + alpha * norm).astype(np.float32)

@@ -1,0 +1,109 @@
+"""One forward per image batch, then every requested map of every prompt from batched VJPs.
+
+This is the only entry point the UI, CLI, reports and evaluation use for explanations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from medgrad_desktop.core.classify import Prediction, predictions_from_features
+from medgrad_desktop.core.entropy import entropy_weight
+from medgrad_desktop.core.explain.grad_eclip import attn_out_grads, eclip_grids, loosened_attention, values
+from medgrad_desktop.core.explain.gradcam import gradcam_grids
+from medgrad_desktop.core.explain.heatmap import Heatmap, minmax
+from medgrad_desktop.core.explain.hooks import capture_last_block
+from medgrad_desktop.core.explain.params import GradCAMParams, GradECLIPParams, MedGradParams, MethodParams
+from medgrad_desktop.core.explain.tail import ClassTokenTail
+from medgrad_desktop.core.model import ClipModel
+from medgrad_desktop.core.prompts import Target
+
+
+@dataclass
+class AnalysisResult:
+    """One image's prediction and maps; `maps[(method, target.key)]`."""
+
+    prediction: Prediction | None
+    maps: dict[tuple[str, str], Heatmap] = field(default_factory=dict)
+    image_features: np.ndarray | None = None
+
+    def get(self, method: str, target: Target | str) -> Heatmap:
+        key = target.key if isinstance(target, Target) else target
+        return self.maps[(method, key)]
+
+    def for_method(self, method: str) -> list[Heatmap]:
+        return [h for (m, _), h in self.maps.items() if m == method]
+
+
+def _grid_shape(visual: torch.nn.Module, n_patches: int) -> tuple[int, int]:
+    gs = getattr(visual, "grid_size", None)
+    if gs is not None and gs[0] * gs[1] == n_patches:
+        return int(gs[0]), int(gs[1])
+    side = int(round(n_patches ** 0.5))
+    return side, n_patches // side
+
+
+def analyze(clip: ClipModel, rgb: np.ndarray, targets: list[Target], params: list[MethodParams],
+            with_prediction: bool = True) -> AnalysisResult:
+    return analyze_batch(clip, [rgb], targets, params, with_prediction)[0]
+
+
+def analyze_batch(clip: ClipModel, images: list[np.ndarray], targets: list[Target],
+                  params: list[MethodParams], with_prediction: bool = True,
+                  top_k: int = 5) -> list[AnalysisResult]:
+    """Predictions and maps for each image. Images share the targets; each map keeps its own score."""
+    x, squashed = clip.batch(images)
+    visual = clip.visual
+    tail = ClassTokenTail(visual)
+    with capture_last_block(visual) as cap, torch.no_grad():
+        feats = torch.nn.functional.normalize(clip.model.encode_image(x).float(), dim=-1)
+    preds = predictions_from_features(clip, feats, top_k) if with_prediction else [None] * len(images)
+    results = [AnalysisResult(p, image_features=f) for p, f in zip(preds, feats.cpu().numpy(), strict=True)]
+    if not params or not targets:
+        return results
+    x_in = cap.x_in.detach().float()
+    x_ln = cap.x_ln.detach().float()
+    attn_cls = cap.attn_out.detach().float()[:, 0]
+    n_patch = x_in.shape[1] - 1
+    grid = _grid_shape(visual, n_patch)
+    text = clip.target_embeddings(targets)
+
+    eclip_cache: dict[bool, tuple[torch.Tensor, torch.Tensor]] = {}
+    v = values(tail, x_ln)
+
+    def eclip_weights(single_head: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        if single_head not in eclip_cache:
+            eclip_cache[single_head] = attn_out_grads(tail, x_in, attn_cls, text, single_head)
+        return eclip_cache[single_head]
+
+    for p in params:
+        if isinstance(p, GradCAMParams):
+            raw, scores = gradcam_grids(tail, x_in, text, p)
+        elif isinstance(p, GradECLIPParams):
+            w, scores = eclip_weights(p.official_single_head)
+            raw = eclip_grids(w, v, loosened_attention(tail, x_ln, p.qk_space, p.epsilon))
+        elif isinstance(p, MedGradParams):
+            w, scores = eclip_weights(p.official_single_head)
+            spatial = loosened_attention(tail, x_ln, p.qk_space, p.epsilon) if p.combine == "multiply" else None
+            base = eclip_grids(w, v, spatial)
+            weight = torch.stack([
+                torch.from_numpy(entropy_weight(sq, grid, p.entropy_radius, p.alpha, p.entropy_source, im)).reshape(-1)
+                for sq, im in zip(squashed, images, strict=True)]).to(base.device)
+            raw = base * weight[None]
+        else:
+            raise TypeError(f"unknown parameter type {type(p).__name__}")
+        raw_np = raw.cpu().numpy().astype(np.float32)
+        scores_np = scores.cpu().numpy()
+        pd = p.to_dict()
+        for b, img in enumerate(images):
+            size = (img.shape[1], img.shape[0])
+            for j, t in enumerate(targets):
+                g = raw_np[j, b].reshape(grid)
+                results[b].maps[(p.method, t.key)] = Heatmap(
+                    method=p.method, target=t, score=float(scores_np[b, j]), raw=g,
+                    normalized=minmax(g, p.epsilon), image_size=size, params=pd,
+                    model_sha256=clip.card.weights_sha256)
+    return results

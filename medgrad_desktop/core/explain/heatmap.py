@@ -1,0 +1,54 @@
+"""A heatmap as plain data: raw grid, normalized grid and the map at image size, plus what it explains.
+
+The raw grid is kept because per-map min-max hides how strong the evidence is; reports print its
+statistics beside the picture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import cv2
+import numpy as np
+
+from medgrad_desktop.core.prompts import Target
+
+
+def minmax(grid: np.ndarray, eps: float) -> np.ndarray:
+    lo, hi = float(grid.min()), float(grid.max())
+    return ((grid - lo) / (hi - lo + eps)).astype(np.float32)
+
+
+def upsample(grid: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bilinear, half-pixel centres: each grid cell covers its patch of the squashed image."""
+    return cv2.resize(grid.astype(np.float32), (max(1, width), max(1, height)), interpolation=cv2.INTER_LINEAR)
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    method: str
+    target: Target
+    score: float  # S = cos(image embedding, target embedding): what the map explains
+    raw: np.ndarray  # (gh, gw) float32, unnormalized, >= 0
+    normalized: np.ndarray  # (gh, gw) float32 in [0, 1]
+    image_size: tuple[int, int]  # (width, height) of the upright original image
+    params: dict = field(default_factory=dict)
+    model_sha256: str = ""
+
+    @cached_property
+    def image_map(self) -> np.ndarray:
+        """(H, W) float32 in [0, 1] at the original image's size."""
+        return upsample(self.normalized, *self.image_size)
+
+    def map_at(self, width: int, height: int) -> np.ndarray:
+        return upsample(self.normalized, width, height)
+
+    def stats(self) -> dict:
+        r = self.raw
+        return {
+            "raw_min": float(r.min()), "raw_max": float(r.max()), "raw_mean": float(r.mean()),
+            "raw_sum": float(r.sum()), "zero_fraction": float((r <= 0).mean()),
+            "argmax_cell": [int(i) for i in np.unravel_index(int(np.argmax(r)), r.shape)],
+            "score": self.score,
+        }

@@ -1,0 +1,197 @@
+"""Decode any image a clinician may point the app at into one RGB uint8 array, or fail with a message
+that names the file and says what to do. Never raises anything but `ImageLoadError` for a bad file.
+
+EXIF orientation is applied here, once, so the image, its heatmap and every export agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 180_000_000
+IMAGE_SUFFIXES = (
+    ".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".jfif",
+)
+
+# A truncated file must fail loudly rather than decode into a half-grey image the model then scores.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+class ImageLoadError(Exception):
+    """A file could not become an image. `str()` is one line a person can act on."""
+
+    def __init__(self, path: Path | str, cause: str):
+        self.path = Path(path)
+        self.cause = cause
+        super().__init__(f"{self.path.name}: {cause}")
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    path: Path
+    rgb: np.ndarray  # (H, W, 3) uint8, orientation applied
+    sha256: str
+    exif_orientation: int  # 1 when none or already upright
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the upright image."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _to_rgb(img: Image.Image) -> np.ndarray:
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
+        gray = np.clip(np.round(arr / hi * 255.0), 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        gray = np.zeros(arr.shape, np.uint8) if hi <= lo else ((arr - lo) / (hi - lo) * 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+    return np.asarray(img.convert("RGB"))
+
+
+_ORIENT_OPS = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+
+
+def _apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
+    img = Image.fromarray(rgb)
+    for op in _ORIENT_OPS.get(orientation, ()):
+        img = img.transpose(op)
+    return np.asarray(img)
+
+
+def _decode_16bit_rgb(path: Path) -> np.ndarray | None:
+    """PIL reads 16-bit-per-channel RGB PNG/TIFF as 8-bit or not at all; OpenCV keeps the depth."""
+    import cv2
+
+    data = np.fromfile(path, dtype=np.uint8)
+    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    if arr is None or arr.dtype != np.uint16 or arr.ndim != 3:
+        return None
+    arr = arr[:, :, :3][:, :, ::-1]  # BGR(A) -> RGB
+    return (arr.astype(np.uint32) * 255 // 65535).astype(np.uint8)
+
+
+def load_image(path: Path | str) -> LoadedImage:
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise ImageLoadError(path, "is a folder, not an image file")
+        if not os.access(path, os.R_OK):
+            raise ImageLoadError(path, "cannot be read (permission denied); check the file's permissions")
+        size = path.stat().st_size
+        if size == 0:
+            raise ImageLoadError(path, "is empty (0 bytes); re-export or re-copy the image")
+        digest = sha256_file(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h > MAX_PIXELS:
+                    raise ImageLoadError(
+                        path, f"is {w}x{h} = {w * h / 1e6:.0f} megapixels, over the {MAX_PIXELS / 1e6:.0f} MP "
+                        "safety limit; downscale it before review")
+                if w < 1 or h < 1:
+                    raise ImageLoadError(path, f"has no pixels ({w}x{h})")
+                img.seek(0)  # animated GIF/WebP: review the first frame
+                orientation = int(img.getexif().get(0x0112, 1) or 1)
+                img.load()
+                upright = ImageOps.exif_transpose(img) if orientation != 1 else img
+                rgb = None
+                if img.format in ("PNG", "TIFF") and img.mode in ("RGB", "RGBA"):
+                    rgb = _decode_16bit_rgb(path)  # None unless the file really is 16-bit
+                if rgb is None:
+                    rgb = _to_rgb(upright)
+                elif orientation != 1:
+                    rgb = _apply_orientation(rgb, orientation)
+        rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ImageLoadError(path, f"decoded to an unexpected shape {rgb.shape}")
+        return LoadedImage(path=path, rgb=rgb, sha256=digest, exif_orientation=orientation)
+    except ImageLoadError:
+        raise
+    except FileNotFoundError:
+        raise ImageLoadError(path, "no longer exists (moved or deleted?); reopen the folder") from None
+    except PermissionError:
+        raise ImageLoadError(path, "cannot be read (permission denied); check the file's permissions") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageLoadError(path, f"is too large to decode safely ({exc}); downscale it") from None
+    except UnidentifiedImageError:
+        raise ImageLoadError(path, "is not a readable image (unknown or corrupt format); "
+                             "re-export it as JPEG or PNG") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        msg = str(exc) or type(exc).__name__
+        if "truncated" in msg.lower() or "broken data stream" in msg.lower():
+            raise ImageLoadError(path, "is truncated or damaged; re-copy it from the source") from None
+        raise ImageLoadError(path, f"could not be decoded ({msg}); re-export it as JPEG or PNG") from None
+    except MemoryError:
+        raise ImageLoadError(path, "is too large to decode in the memory available; downscale it") from None
+
+
+def list_images(folder: Path | str, recursive: bool = False) -> list[Path]:
+    """Image files under a folder, sorted, following no symlinked folder twice (loops are skipped)."""
+    folder = Path(folder)
+    found: list[Path] = []
+    seen_dirs: set[str] = set()
+
+    def walk(d: Path) -> None:
+        try:
+            real = os.path.realpath(d)
+        except OSError:
+            return
+        if real in seen_dirs:
+            return
+        seen_dirs.add(real)
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            p = Path(entry.path)
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    if recursive:
+                        walk(p)
+                elif is_image_file(p):
+                    found.append(p)
+            except OSError:
+                continue
+
+    walk(folder)
+    return found

@@ -1,0 +1,443 @@
+"""Load an OpenCLIP image-text model from a local file (never the network) and describe it.
+
+Three sources are accepted: an OpenCLIP checkpoint (`.safetensors`, or `.pt`/`.bin` read with
+`weights_only=True` so a hostile pickle cannot run code), the OpenAI-`clip`-format fp16 state dict that
+MedGrad's authors released (QuickGELU), and an `hf-hub:`/`openai` tag only when already cached. The
+`ModelCard` travels with every result so a report can say exactly which weights produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing cache must fail at once, not retry for 46 s
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from medgrad_desktop import __version__  # noqa: E402
+from medgrad_desktop.core.prompts import Catalogue, Target, catalogue_from_dict, load_catalogue  # noqa: E402
+from medgrad_desktop.resources_path import resources_dir  # noqa: E402
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+NORMALIZATIONS = {"clip": (CLIP_MEAN, CLIP_STD), "imagenet": (IMAGENET_MEAN, IMAGENET_STD)}
+
+UNTRAINED_WARNING = "UNTRAINED: random weights; predictions and maps are meaningless"
+DEMO_WARNING = "DEMO: trained on synthetic images; demonstration only; not for clinical use"
+RESEARCH_NOTICE = "Research use only, not for diagnosis."
+
+
+class ModelLoadError(Exception):
+    """One line naming the file and what was expected."""
+
+
+@dataclass
+class ModelCard:
+    name: str
+    architecture: str
+    arch_config: dict
+    quick_gelu: bool
+    weights_path: str | None
+    weights_sha256: str
+    weights_format: str
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    input_size: int
+    interpolation: str = "bicubic"
+    resize: str = "squash"
+    temperature: float = 1.0
+    untrained: bool = False
+    demo: bool = False
+    intended_use: str = "research use only, not for diagnosis"
+    catalogue: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def short_hash(self) -> str:
+        return self.weights_sha256[:12]
+
+    def warnings(self) -> list[str]:
+        out = []
+        if self.untrained:
+            out.append(UNTRAINED_WARNING)
+        if self.demo:
+            out.append(DEMO_WARNING)
+        return out
+
+    def display_name(self) -> str:
+        tag = " [UNTRAINED]" if self.untrained else " [DEMO]" if self.demo else ""
+        return f"{self.name}{tag}"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["mean"], d["std"] = list(self.mean), list(self.std)
+        d["warnings"] = self.warnings()
+        return d
+
+
+def resolve_device(device: str | None = None) -> torch.device:
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError(f"device '{device}' was requested but no CUDA GPU is available; use --device cpu")
+    return torch.device(device)
+
+
+def arch_config(architecture: str) -> dict:
+    """Architecture config: the project's own configs first, then open_clip's table."""
+    own = resources_dir() / "model_configs" / f"{architecture}.json"
+    if own.exists():
+        return json.loads(own.read_text())
+    import open_clip
+
+    cfg = open_clip.get_model_config(architecture)
+    if cfg is None:
+        raise ModelLoadError(f"unknown architecture '{architecture}'")
+    return cfg
+
+
+def build_clip(cfg: dict, quick_gelu: bool) -> torch.nn.Module:
+    from open_clip.model import CLIP
+
+    cfg = {k: v for k, v in cfg.items() if k in ("embed_dim", "vision_cfg", "text_cfg")}
+    return CLIP(**cfg, quick_gelu=quick_gelu)
+
+
+def state_dict_digest(state: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for k in sorted(state):
+        h.update(k.encode())
+        h.update(state[k].detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+            raise ModelLoadError(
+                f"{path}: not a readable safetensors file ({str(exc).splitlines()[0][:120]}); "
+                "the file may be truncated: copy it again") from None
+    if suffix in (".pt", ".pth", ".bin", ".ckpt"):
+        import pickle
+
+        try:
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            raise ModelLoadError(
+                f"{path}: refused, it holds Python objects beyond tensors that could run code "
+                f"({str(exc).splitlines()[0][:100]}); convert it to .safetensors") from None
+        except (RuntimeError, EOFError, OSError, ValueError) as exc:
+            raise ModelLoadError(
+                f"{path}: not a readable PyTorch checkpoint ({str(exc).splitlines()[0][:120]}); "
+                "the file may be truncated: copy it again") from None
+        if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+            obj = obj["state_dict"]
+        if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+            raise ModelLoadError(f"{path}: expected a state dict of tensors, found {type(obj).__name__}")
+        return {k.removeprefix("module."): v for k, v in obj.items()}
+    raise ModelLoadError(f"{path}: unknown weights format '{suffix}'; expected .safetensors, .pt, .pth or .bin")
+
+
+def _is_openai_format(state: dict[str, torch.Tensor]) -> bool:
+    """OpenAI `clip` state dicts carry fp16 weights and the bookkeeping keys `input_resolution` etc."""
+    if "input_resolution" in state or "context_length" in state:
+        return True
+    w = state.get("visual.conv1.weight")
+    return w is not None and w.dtype == torch.float16
+
+
+def card_path_for(weights: Path) -> Path | None:
+    for cand in (weights.with_suffix(".card.json"), weights.with_name(weights.stem + ".json")):
+        if cand.exists():
+            return cand
+    return None
+
+
+def _describe_mismatch(path: Path, architecture: str, missing: list[str], unexpected: list[str],
+                       shapes: list[str]) -> str:
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing keys (e.g. {missing[0]})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected keys (e.g. {unexpected[0]})")
+    if shapes:
+        parts.append(f"{len(shapes)} shape mismatches (e.g. {shapes[0]})")
+    return f"{path}: does not fit architecture {architecture}: " + "; ".join(parts) + \
+        ". Pick the matching architecture or weights file"
+
+
+def _load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, architecture: str) -> None:
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+              for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or shapes:
+        raise ModelLoadError(_describe_mismatch(path, architecture, missing, unexpected, shapes))
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+
+
+class ClipModel:
+    """A loaded model with its tokenizer, card and catalogue. Text embeddings are cached per prompt."""
+
+    def __init__(self, model: torch.nn.Module, card: ModelCard, catalogue: Catalogue, device: torch.device):
+        import open_clip
+
+        self.model = model.to(device).float().eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.card = card
+        self.catalogue = catalogue
+        self.device = device
+        ctx = int(card.arch_config.get("text_cfg", {}).get("context_length", 77))
+        self.tokenizer = open_clip.tokenizer.SimpleTokenizer(context_length=ctx)
+        self._text_cache: dict[str, torch.Tensor] = {}
+        self.mean = torch.tensor(card.mean, dtype=torch.float32).view(3, 1, 1)
+        self.std = torch.tensor(card.std, dtype=torch.float32).view(3, 1, 1)
+
+    @property
+    def visual(self) -> torch.nn.Module:
+        return self.model.visual
+
+    @property
+    def logit_scale(self) -> float:
+        return float(self.model.logit_scale.exp().item())
+
+    @property
+    def input_size(self) -> int:
+        return self.card.input_size
+
+    def to(self, device: str | torch.device) -> ClipModel:
+        self.device = torch.device(device)
+        self.model.to(self.device)
+        self._text_cache = {k: v.to(self.device) for k, v in self._text_cache.items()}
+        return self
+
+    # --- images -------------------------------------------------------------------------------
+    def squash(self, rgb: np.ndarray) -> np.ndarray:
+        """The exact uint8 RGB the model sees: a squash resize (no crop), so the map covers the image."""
+        s = self.input_size
+        if rgb.shape[0] == s and rgb.shape[1] == s:
+            return rgb
+        resample = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}[
+            self.card.interpolation]
+        return np.array(Image.fromarray(rgb).resize((s, s), resample))
+
+    def to_tensor(self, squashed: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(np.array(squashed, dtype=np.uint8, copy=True)).permute(2, 0, 1).float() / 255.0
+        return (t - self.mean) / self.std
+
+    def batch(self, images: list[np.ndarray]) -> tuple[torch.Tensor, list[np.ndarray]]:
+        squashed = [self.squash(im) for im in images]
+        return torch.stack([self.to_tensor(s) for s in squashed]).to(self.device), squashed
+
+    # --- text ---------------------------------------------------------------------------------
+    @torch.no_grad()
+    def encode_prompts(self, prompts: list[str]) -> torch.Tensor:
+        """L2-normalized text embeddings (P, E), cached so free text costs one text forward once."""
+        todo = [p for p in dict.fromkeys(prompts) if p not in self._text_cache]
+        if todo:
+            tokens = self.tokenizer(todo).to(self.device)
+            emb = self.model.encode_text(tokens).float()
+            emb = emb / emb.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+            for p, e in zip(todo, emb, strict=True):
+                self._text_cache[p] = e
+        return torch.stack([self._text_cache[p] for p in prompts])
+
+    def target_embeddings(self, targets: list[Target]) -> torch.Tensor:
+        """Mean of each target's normalized template embeddings, re-normalized (Grad-ECLIP's rule)."""
+        out = []
+        for t in targets:
+            e = self.encode_prompts(list(t.prompts)).mean(0)
+            out.append(e / e.norm().clamp_min(1e-12))
+        return torch.stack(out)
+
+    def clear_text_cache(self) -> None:
+        self._text_cache.clear()
+
+
+def _make_card(**kw: Any) -> ModelCard:
+    return ModelCard(**kw)
+
+
+def _catalogue_for(card_data: dict | None) -> Catalogue:
+    if card_data and "catalogue_data" in card_data:
+        return catalogue_from_dict(card_data["catalogue_data"])
+    return load_catalogue()
+
+
+def load_model(weights: str | Path | None = None, *, random_init: bool = False,
+               architecture: str | None = None, device: str | None = None,
+               normalization: str | None = None, seed: int = 0) -> ClipModel:
+    """The one public loader. `weights=None` and `random_init=False` means the bundled demo model."""
+    dev = resolve_device(device)
+    if random_init:
+        return _random_model(architecture or "ViT-B-16", dev, seed, normalization)
+    if weights is None:
+        weights = resources_dir() / "demo" / "model" / "demo-model.safetensors"
+        if not Path(weights).exists():
+            raise ModelLoadError(f"{weights}: the bundled demo model is missing; run "
+                                 "`python -m medgrad_desktop.training.make_demo` or pass --weights/--random-init")
+    spec = str(weights)
+    if spec.startswith("hf-hub:") or spec in ("openai",) or spec.startswith("openai:"):
+        return _from_cache(spec, architecture or "ViT-B-16", dev, normalization)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise ModelLoadError(f"{path}: no such weights file; choose an existing .safetensors/.pt file")
+    if path.is_dir():
+        raise ModelLoadError(f"{path}: is a folder; choose the weights file inside it")
+    card_file = card_path_for(path)
+    card_data: dict | None = None
+    if card_file is not None:
+        try:
+            card_data = json.loads(card_file.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ModelLoadError(f"{card_file}: model card is not valid JSON ({exc})") from None
+    state = _read_state_dict(path)
+    openai_fmt = _is_openai_format(state)
+    if card_data:
+        arch = card_data.get("architecture") or architecture or "ViT-B-16"
+        cfg = card_data.get("arch_config") or arch_config(arch)
+        quick_gelu = bool(card_data.get("quick_gelu", openai_fmt))
+    elif openai_fmt:
+        arch, cfg, quick_gelu = architecture or "ViT-B-16", None, True
+    else:
+        arch = architecture or "ViT-B-16"
+        cfg, quick_gelu = arch_config(arch), arch.endswith("quickgelu")
+    if openai_fmt and cfg is None:
+        for key in ("input_resolution", "context_length", "vocab_size"):
+            state.pop(key, None)
+        try:
+            cfg = _openai_cfg(state)
+        except (KeyError, IndexError) as exc:
+            raise ModelLoadError(f"{path}: not an OpenAI-format CLIP ViT state dict (missing {exc})") from None
+    else:
+        for key in ("input_resolution", "context_length", "vocab_size"):
+            state.pop(key, None)
+    model = build_clip(cfg, quick_gelu)
+    _load_into(model, state, path, arch)
+    default_norm = "imagenet" if openai_fmt else "clip"
+    mean, std = _normalization(card_data, normalization, default_norm)
+    card = _make_card(
+        name=(card_data or {}).get("name", path.stem),
+        architecture=arch,
+        arch_config=cfg,
+        quick_gelu=quick_gelu,
+        weights_path=str(path),
+        weights_sha256=_sha256(path),
+        weights_format="openai-fp16" if openai_fmt else ("safetensors" if path.suffix == ".safetensors" else "openclip-pt"),
+        mean=mean,
+        std=std,
+        input_size=int(cfg["vision_cfg"].get("image_size", 224)),
+        interpolation=(card_data or {}).get("interpolation", "bicubic"),
+        temperature=float((card_data or {}).get("temperature", 1.0)),
+        untrained=bool((card_data or {}).get("untrained", False)),
+        demo=bool((card_data or {}).get("demo", False)),
+        intended_use=(card_data or {}).get("intended_use", "research use only, not for diagnosis"),
+        catalogue={},
+        extra={k: v for k, v in (card_data or {}).items() if k in (
+            "base_weights", "training_manifest_sha256", "split_seed", "metrics", "date", "app_version",
+            "normalization_source", "notes")},
+    )
+    if card_data is None and openai_fmt and normalization is None:
+        card.extra["normalization_source"] = "assumed ImageNet mean/std (MedGrad's training); pass --normalization to change"
+    catalogue = _catalogue_for(card_data)
+    card.catalogue = catalogue.to_dict()
+    return ClipModel(model, card, catalogue, dev)
+
+
+def _normalization(card_data: dict | None, override: str | None, default: str) -> tuple[tuple, tuple]:
+    if override:
+        if override not in NORMALIZATIONS:
+            raise ModelLoadError(f"unknown normalization '{override}'; choose one of {', '.join(NORMALIZATIONS)}")
+        return NORMALIZATIONS[override]
+    if card_data and "mean" in card_data and "std" in card_data:
+        return tuple(card_data["mean"]), tuple(card_data["std"])
+    return NORMALIZATIONS[default]
+
+
+def _openai_cfg(state: dict[str, torch.Tensor]) -> dict:
+    width = state["visual.conv1.weight"].shape[0]
+    patch = state["visual.conv1.weight"].shape[-1]
+    layers = len([k for k in state if k.startswith("visual.") and k.endswith(".attn.in_proj_weight")])
+    grid = round((state["visual.positional_embedding"].shape[0] - 1) ** 0.5)
+    twidth = state["ln_final.weight"].shape[0]
+    return {
+        "embed_dim": int(state["text_projection"].shape[1]),
+        "vision_cfg": {"image_size": int(patch * grid), "layers": layers, "width": int(width),
+                       "patch_size": int(patch)},
+        "text_cfg": {"context_length": int(state["positional_embedding"].shape[0]),
+                     "vocab_size": int(state["token_embedding.weight"].shape[0]), "width": int(twidth),
+                     "heads": int(twidth // 64),
+                     "layers": len({k.split(".")[2] for k in state if k.startswith("transformer.resblocks")})},
+    }
+
+
+def _random_model(architecture: str, dev: torch.device, seed: int, normalization: str | None) -> ClipModel:
+    cfg = arch_config(architecture)
+    quick_gelu = architecture.endswith("quickgelu")
+    torch.manual_seed(seed)
+    model = build_clip(cfg, quick_gelu)
+    mean, std = NORMALIZATIONS[normalization or "clip"]
+    card = _make_card(
+        name=f"random-init {architecture} (seed {seed})", architecture=architecture, arch_config=cfg,
+        quick_gelu=quick_gelu, weights_path=None, weights_sha256=state_dict_digest(model.state_dict()),
+        weights_format="random-init", mean=mean, std=std,
+        input_size=int(cfg["vision_cfg"].get("image_size", 224)), untrained=True,
+        intended_use="tests and demonstrations of the software only",
+    )
+    catalogue = load_catalogue()
+    card.catalogue = catalogue.to_dict()
+    return ClipModel(model, card, catalogue, dev)
+
+
+def _from_cache(spec: str, architecture: str, dev: torch.device, normalization: str | None) -> ClipModel:
+    import open_clip
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        if spec.startswith("hf-hub:"):
+            model = open_clip.create_model(spec, pretrained=None)
+            arch = spec
+        else:
+            tag = spec.partition(":")[2] or "openai"
+            model = open_clip.create_model(architecture, pretrained=tag)
+            arch = architecture
+    except Exception as exc:  # noqa: BLE001 - open_clip raises many types for a missing cache
+        raise ModelLoadError(
+            f"{spec}: not in the local cache and the network is never used "
+            f"({type(exc).__name__}); download the weights elsewhere and pass --weights FILE") from None
+    mean, std = NORMALIZATIONS[normalization or "clip"]
+    cfg = open_clip.get_model_config(architecture) or {}
+    card = _make_card(
+        name=spec, architecture=arch, arch_config=cfg, quick_gelu=True, weights_path=spec,
+        weights_sha256=state_dict_digest(model.state_dict()), weights_format=f"cache:{spec}",
+        mean=mean, std=std, input_size=int(cfg.get("vision_cfg", {}).get("image_size", 224)),
+    )
+    catalogue = load_catalogue()
+    card.catalogue = catalogue.to_dict()
+    return ClipModel(model, card, catalogue, dev)

@@ -1,0 +1,49 @@
+"""Test setup: offscreen Qt, no hub access, few threads, shared tiny and real models."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("MEDGRAD_DATA_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "medgrad-test-data"))
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+HAM_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ham10000-sample"
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    from medgrad_desktop.core.model import load_model
+
+    return load_model(random_init=True, architecture="MedGrad-Tiny", device="cpu", seed=0)
+
+
+@pytest.fixture(scope="session")
+def vit_b16():
+    from medgrad_desktop.core.model import load_model
+
+    return load_model(random_init=True, architecture="ViT-B-16", device="cpu", seed=0)
+
+
+@pytest.fixture(scope="session")
+def ham_dir() -> Path:
+    if not (HAM_DIR / "images").is_dir():
+        pytest.skip(f"HAM10000 sample not found at {HAM_DIR}")
+    return HAM_DIR
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def random_rgb(h: int, w: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
