@@ -22,7 +22,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from medgrad_desktop import __version__  # noqa: E402
 from medgrad_desktop.core.prompts import Catalogue, Target, catalogue_from_dict, load_catalogue  # noqa: E402
 from medgrad_desktop.resources_path import resources_dir  # noqa: E402
 

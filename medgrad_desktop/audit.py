@@ -1,0 +1,45 @@
+"""Append-only audit log (JSON Lines) in the app's data folder: who did what, when, with which model
+and which file. Lines are only ever appended; a reader skips a damaged last line."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from medgrad_desktop.appdata import data_dir
+
+_lock = threading.Lock()
+
+
+def audit_path() -> Path:
+    return data_dir() / "audit.jsonl"
+
+
+def log_event(event: str, *, model_sha256: str | None = None, file_sha256: str | None = None,
+              **details: object) -> dict:
+    record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event,
+              "model_sha256": model_sha256, "file_sha256": file_sha256, **details}
+    line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+    with _lock:
+        fd = os.open(audit_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode("utf-8"))
+        finally:
+            os.close(fd)
+    return record
+
+
+def read_events(path: Path | None = None) -> list[dict]:
+    path = path or audit_path()
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
