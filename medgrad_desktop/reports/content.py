@@ -1,0 +1,146 @@
+"""What a report says, as plain data: no Qt, no layout. Every writer (PDF, HTML, CSV, PNG) renders
+the same `ReportContent`, so the formats can never disagree about a prediction or a hash.
+
+Images are not held in memory: the builder re-encodes each one from its pixels (which drops EXIF and
+GPS) into a PNG in the export's spool folder, and `ReportImage` points at it. A folder of a thousand
+images therefore costs disk in the staging folder, not RAM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+NOTICE = "Research use only, not for diagnosis."
+
+
+@dataclass(frozen=True)
+class ReportImage:
+    """A PNG re-encoded from pixels (no metadata) in the spool folder."""
+
+    path: Path
+    width: int
+    height: int
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+    def rgb(self) -> np.ndarray:
+        from PIL import Image
+
+        with Image.open(self.path) as im:
+            return np.asarray(im.convert("RGB"))
+
+
+@dataclass(frozen=True)
+class OverlayPanel:
+    method: str  # "gradcam" | "grad-eclip" | "medgrad"
+    method_name: str  # what a person reads
+    target_label: str  # the class the map explains
+    image: ReportImage
+    score: float  # cosine similarity S the map explains
+    raw_max: float  # strength of the evidence before per-map normalization
+
+
+@dataclass(frozen=True)
+class ClassProbability:
+    class_id: str
+    name: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class CriterionRow:
+    criterion_id: str
+    criterion: str  # display name
+    option_id: str
+    option: str  # the predicted option's phrase
+    probability: float
+    points: int
+
+
+@dataclass(frozen=True)
+class ReviewInfo:
+    decision: str  # pending | accepted | overridden
+    final_class_id: str | None = None
+    final_class: str | None = None  # display name
+    note: str = ""
+    updated: str | None = None
+    reviewed_prediction: str | None = None  # the prediction the reviewer saw, when it differs from now
+
+    @property
+    def headline(self) -> str:
+        if self.decision == "accepted":
+            return f"Accepted: {self.final_class}" if self.final_class else "Accepted"
+        if self.decision == "overridden":
+            return f"Overridden: {self.final_class or '(no class given)'}"
+        return "Pending (not reviewed)"
+
+
+@dataclass
+class ImageEntry:
+    """One input image: its prediction, maps and review, or the error that stopped it."""
+
+    index: int  # 1-based position in the report
+    label: str  # pseudonym when de-identified, else the file name
+    sha256: str | None
+    width: int = 0
+    height: int = 0
+    error: str | None = None
+    predicted_id: str | None = None
+    predicted_name: str | None = None
+    confidence: float | None = None
+    probabilities: dict[str, float] = field(default_factory=dict)
+    top_k: list[ClassProbability] = field(default_factory=list)
+    criteria: list[CriterionRow] = field(default_factory=list)
+    seven_point_score: int | None = None
+    seven_point_threshold: int | None = None
+    review: ReviewInfo = field(default_factory=lambda: ReviewInfo("pending"))
+    original: ReportImage | None = None
+    overlays: list[OverlayPanel] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def seven_point_text(self) -> str:
+        if self.seven_point_score is None:
+            return ""
+        above = self.seven_point_threshold is not None and self.seven_point_score >= self.seven_point_threshold
+        return (f"{self.seven_point_score} (threshold {self.seven_point_threshold}: "
+                f"{'at or above' if above else 'below'})")
+
+
+@dataclass
+class ReportContent:
+    title: str
+    created: str  # ISO 8601, UTC
+    model_name: str
+    model_sha256: str
+    warnings: list[str]  # UNTRAINED / DEMO lines; shown on every page
+    methods: list[dict]  # each method's full parameters (`MethodParams.to_dict()`)
+    method_names: list[str]
+    colormap: str
+    opacity: float
+    class_ids: list[str]
+    class_names: list[str]
+    criterion_ids: list[str]
+    entries: list[ImageEntry]
+    provenance: dict
+    deidentified: bool
+    notice: str = NOTICE
+
+    @property
+    def ok_entries(self) -> list[ImageEntry]:
+        return [e for e in self.entries if e.ok]
+
+    @property
+    def failed_entries(self) -> list[ImageEntry]:
+        return [e for e in self.entries if not e.ok]
+
+    def summary_line(self) -> str:
+        n, bad = len(self.entries), len(self.failed_entries)
+        return f"{n} image{'s' if n != 1 else ''}" + (f", {bad} could not be read" if bad else "")

@@ -1,0 +1,70 @@
+"""CSV: one row per image with the probability of every class, top-k, criteria, review state, hashes
+and provenance columns, plus an `error` column for images that could not be read. Text cells that a
+spreadsheet would run as a formula (=, +, -, @ first) get a leading apostrophe."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+from medgrad_desktop.reports.content import ImageEntry, ReportContent
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def columns(content: ReportContent) -> list[str]:
+    cols = ["index", "image", "sha256", "width", "height", "error", "predicted_id", "predicted_name",
+            "confidence", "top_k"]
+    cols += [f"p_{c}" for c in content.class_ids]
+    for cid in content.criterion_ids:
+        cols += [f"crit_{cid}", f"crit_{cid}_p", f"crit_{cid}_points"]
+    cols += ["seven_point_score", "seven_point_threshold", "review_decision", "review_final_class",
+             "review_note", "review_updated", "model_name", "model_sha256", "methods", "app_version",
+             "git_commit", "created"]
+    return cols
+
+
+def row(content: ReportContent, e: ImageEntry) -> dict[str, object]:
+    app = content.provenance.get("app", {})
+    r: dict[str, object] = {
+        "index": e.index, "image": safe_text(e.label), "sha256": e.sha256 or "", "width": e.width or "",
+        "height": e.height or "", "error": safe_text(e.error or ""), "predicted_id": e.predicted_id or "",
+        "predicted_name": e.predicted_name or "",
+        "confidence": "" if e.confidence is None else f"{e.confidence:.6f}",
+        "top_k": ";".join(f"{c.class_id}:{c.probability:.6f}" for c in e.top_k),
+        "seven_point_score": "" if e.seven_point_score is None else e.seven_point_score,
+        "seven_point_threshold": "" if e.seven_point_threshold is None else e.seven_point_threshold,
+        "review_decision": e.review.decision if e.ok else "",
+        "review_final_class": e.review.final_class_id or "", "review_note": safe_text(e.review.note),
+        "review_updated": e.review.updated or "", "model_name": content.model_name,
+        "model_sha256": content.model_sha256, "methods": ";".join(m["method"] for m in content.methods),
+        "app_version": app.get("version", ""), "git_commit": app.get("git_commit") or "",
+        "created": content.created,
+    }
+    for cid in content.class_ids:
+        p = e.probabilities.get(cid)
+        r[f"p_{cid}"] = "" if p is None else f"{p:.6f}"
+    crit = {c.criterion_id: c for c in e.criteria}
+    for cid in content.criterion_ids:
+        c = crit.get(cid)
+        r[f"crit_{cid}"] = c.option_id if c else ""
+        r[f"crit_{cid}_p"] = f"{c.probability:.6f}" if c else ""
+        r[f"crit_{cid}_points"] = c.points if c else ""
+    return r
+
+
+def write_csv(content: ReportContent, path: Path, tick: Callable[[str], None] | None = None) -> Path:
+    path = Path(path)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=columns(content))
+        w.writeheader()
+        for e in content.entries:
+            if tick is not None:
+                tick(e.label)
+            w.writerow(row(content, e))
+    return path

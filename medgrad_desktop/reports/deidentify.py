@@ -1,0 +1,45 @@
+"""De-identification: pseudonyms instead of file names, and images re-encoded from their pixels so no
+EXIF, GPS, ICC comment or other metadata of the original file ever reaches a report.
+
+The pseudonym-to-file mapping is written only where the user asks (`--pseudonym-map FILE`), never
+beside the report, so a report can be shared while the key stays on the user's machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from medgrad_desktop.atomic import write_atomic
+
+
+def pseudonym(index: int) -> str:
+    """Stable within one report: its position (1-based) in the report's order."""
+    return f"IMG-{index:04d}"
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    """PNG bytes from pixels only: PIL writes no EXIF/GPS/text chunks unless given them."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(buf, "PNG", optimize=False)
+    return buf.getvalue()
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(
+        buf, "JPEG", quality=quality, optimize=True)
+    return buf.getvalue()
+
+
+def write_pseudonym_map(path: Path, rows: list[tuple[str, str | None, str]]) -> Path:
+    """rows: (pseudonym, sha256, original path). CSV so a person can open it in a spreadsheet."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["pseudonym", "sha256", "original_path"])
+    w.writerows(rows)
+    return write_atomic(path, buf.getvalue().encode("utf-8"))

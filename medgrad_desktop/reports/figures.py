@@ -1,0 +1,72 @@
+"""Pictures for reports without Qt: downscaled originals, overlays, and a labelled colour bar drawn
+with Pillow (used by the PNG and HTML writers; the PDF writer draws its own bar with QPainter)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from medgrad_desktop.core.render import blend, colorbar
+
+
+def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def downscale(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    nw, nh = fit_size(w, h, max_side)
+    if (nw, nh) == (w, h):
+        return rgb
+    return np.asarray(Image.fromarray(rgb).resize((nw, nh), Image.Resampling.LANCZOS))
+
+
+def overlay(rgb: np.ndarray, map01: np.ndarray, opacity: float, colormap: str) -> np.ndarray:
+    """`map01` is any size; `blend` resizes it to the image (bilinear)."""
+    return blend(rgb, map01, opacity, colormap)
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
+def colorbar_strip(height: int, colormap: str, *, bar_width: int | None = None) -> np.ndarray:
+    """A white strip with a vertical colour bar and its ticks (1.0 high, 0.5, 0.0 low), `height`
+    pixels tall, to stand beside an overlay of the same height."""
+    fs = max(11, height // 28)
+    bar_w = bar_width or max(12, height // 22)
+    pad = max(6, fs // 2)
+    font = _font(fs)
+    labels = [("1.0 high", 0.0), ("0.5", 0.5), ("0.0 low", 1.0)]
+    text_w = max(int(font.getlength(t)) for t, _ in labels)
+    width = pad + bar_w + pad // 2 + 6 + text_w + pad
+    strip = Image.new("RGB", (width, height), "white")
+    top, bottom = fs, height - fs
+    bar = colorbar(max(2, bottom - top), bar_w, colormap)
+    strip.paste(Image.fromarray(bar), (pad, top))
+    d = ImageDraw.Draw(strip)
+    d.rectangle([pad - 1, top - 1, pad + bar_w, bottom], outline=(60, 60, 60))
+    for text, frac in labels:
+        y = top + frac * (bottom - top - 1)
+        x0 = pad + bar_w
+        d.line([(x0, y), (x0 + 5, y)], fill=(40, 40, 40), width=1)
+        d.text((x0 + 8, y), text, fill=(20, 20, 20), font=font, anchor="lm")
+    return np.asarray(strip)
+
+
+def with_colorbar(rgb: np.ndarray, colormap: str, caption: str | None = None) -> np.ndarray:
+    """An overlay with its colour bar at the right and an optional caption line underneath."""
+    h, w = rgb.shape[:2]
+    strip = colorbar_strip(h, colormap)
+    body = np.concatenate([rgb, strip], axis=1)
+    if not caption:
+        return body
+    fs = max(12, h // 30)
+    font = _font(fs)
+    band = Image.new("RGB", (body.shape[1], int(fs * 2.0)), "white")
+    ImageDraw.Draw(band).text((6, band.height // 2), caption, fill=(20, 20, 20), font=font, anchor="lm")
+    return np.concatenate([body, np.asarray(band)], axis=0)

@@ -1,0 +1,442 @@
+"""PDF report with QPdfWriter + QPainter (the only report module that imports Qt).
+
+A4 portrait, laid out in millimetres. Every page has the research-use notice in its header and footer,
+the model's UNTRAINED/DEMO warnings when they apply, and "Page n of N". The provenance manifest is
+attached to the PDF as `medgrad-manifest.json` (QPdfWriter.addFileAttachment, Qt >= 6.8).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from medgrad_desktop import __version__
+from medgrad_desktop.core.render import colorbar
+from medgrad_desktop.reports.content import ImageEntry, ReportContent
+
+MANIFEST_NAME = "medgrad-manifest.json"
+PAGE_W, PAGE_H = 210.0, 297.0
+LEFT, RIGHT, TOP, BOTTOM = 15.0, 195.0, 10.0, 284.0
+CONTENT_W = RIGHT - LEFT
+ROW_H = 6.0
+SUMMARY_COLS = (("#", 10), ("Image", 32), ("Prediction", 50), ("Confidence", 22), ("7-point", 16),
+                ("Review", 50))
+DARK = (25, 25, 25)
+GREY = (110, 110, 110)
+RED = (170, 20, 20)
+_APP = None  # keeps an application created here alive
+
+
+def ensure_gui_app():
+    """Qt needs an application object for fonts; make an offscreen one if the process has none.
+
+    A QApplication (a QGuiApplication subclass) is made rather than a bare QGuiApplication so that a
+    later widget in the same process (the app, pytest-qt) still works."""
+    global _APP
+    from PySide6.QtGui import QGuiApplication
+
+    app = QGuiApplication.instance()
+    if app is None:
+        try:
+            from PySide6.QtWidgets import QApplication as AppClass
+        except ImportError:  # pragma: no cover - PySide6-Essentials ships QtWidgets
+            AppClass = QGuiApplication
+        app = _APP = AppClass(["medgrad-report", "-platform", "offscreen"])
+    return app
+
+
+def cover_layout(content: ReportContent) -> tuple[list[tuple[str, str]], int, int]:
+    """(info lines, summary rows on the first cover page, summary rows on each later one)."""
+    info = [
+        ("Created (UTC)", content.created),
+        ("Model", content.model_name),
+        ("Weights SHA-256", content.model_sha256),
+        ("Methods", ", ".join(content.method_names) + " (maps explain the predicted class)"),
+        ("Colour map", f"{content.colormap}, overlay opacity {content.opacity:.2f}"),
+        ("De-identified", "yes: pseudonyms, images re-encoded without EXIF/GPS" if content.deidentified
+         else "no: original file names are shown"),
+        ("Images", content.summary_line()),
+    ]
+    top = _body_top(content) + 14 + 5.5 * len(info) + 6 + ROW_H
+    first = max(1, int((BOTTOM - 4 - top) // ROW_H))
+    later = max(1, int((BOTTOM - 4 - (_body_top(content) + ROW_H)) // ROW_H))
+    return info, first, later
+
+
+def _body_top(content: ReportContent) -> float:
+    return TOP + 8 + (6.0 * len(content.warnings) + 3 if content.warnings else 0)
+
+
+def page_count(content: ReportContent) -> int:
+    _, first, later = cover_layout(content)
+    n = len(content.entries)
+    cover = 1 + (math.ceil(max(0, n - first) / later) if n > first else 0)
+    return cover + len(content.ok_entries) + 1
+
+
+class _Canvas:
+    """QPainter in millimetres, with the few drawing primitives a report needs."""
+
+    def __init__(self, writer, content: ReportContent, total: int):
+        from PySide6.QtGui import QPainter
+
+        self.writer = writer
+        self.content = content
+        self.total = total
+        self.page = 0
+        self.k = writer.resolution() / 25.4
+        self.p = QPainter()
+        if not self.p.begin(writer):
+            raise OSError("could not start the PDF (is the output folder writable?)")
+        self.p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        self.p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+
+    # --- primitives ---------------------------------------------------------------------------
+    def rect(self, x, y, w, h):
+        from PySide6.QtCore import QRectF
+
+        return QRectF(x * self.k, y * self.k, w * self.k, h * self.k)
+
+    def font(self, size: float, bold: bool = False, mono: bool = False, italic: bool = False):
+        from PySide6.QtGui import QFont
+
+        f = QFont("DejaVu Sans Mono" if mono else "DejaVu Sans")
+        f.setStyleHint(QFont.StyleHint.Monospace if mono else QFont.StyleHint.SansSerif)
+        f.setPointSizeF(size)
+        f.setBold(bold)
+        f.setItalic(italic)
+        return f
+
+    def text(self, x, y, w, h, s: str, size=9.0, *, bold=False, mono=False, italic=False, color=DARK,
+             align: str = "left", wrap=False, elide=True) -> float:
+        """Draw `s` in the box; return the height used in mm."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QColor, QFontMetricsF
+
+        f = self.font(size, bold, mono, italic)
+        self.p.setFont(f)
+        self.p.setPen(QColor(*color))
+        flags = {"left": Qt.AlignmentFlag.AlignLeft, "right": Qt.AlignmentFlag.AlignRight,
+                 "center": Qt.AlignmentFlag.AlignHCenter}[align] | Qt.AlignmentFlag.AlignVCenter
+        r = self.rect(x, y, w, h)
+        if wrap:
+            flags = (flags & ~Qt.AlignmentFlag.AlignVCenter) | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
+            used = self.p.boundingRect(r, flags, s)
+            self.p.drawText(r, flags, s)
+            return min(h, used.height() / self.k)
+        if elide:
+            s = QFontMetricsF(f, self.writer).elidedText(s, Qt.TextElideMode.ElideRight, r.width())
+        self.p.drawText(r, flags, s)
+        return h
+
+    def measure(self, w: float, s: str, size: float, *, italic: bool = False) -> float:
+        """Height in mm that `s` needs when wrapped to width `w`."""
+        from PySide6.QtCore import QRectF, Qt
+        from PySide6.QtGui import QFontMetricsF
+
+        fm = QFontMetricsF(self.font(size, italic=italic), self.writer)
+        r = fm.boundingRect(QRectF(0, 0, w * self.k, 1e6), int(Qt.TextFlag.TextWordWrap), s)
+        return r.height() / self.k
+
+    def line(self, x1, y1, x2, y2, color=(170, 170, 170), width=0.25):
+        from PySide6.QtCore import QPointF
+        from PySide6.QtGui import QColor, QPen
+
+        self.p.setPen(QPen(QColor(*color), width * self.k))
+        self.p.drawLine(QPointF(x1 * self.k, y1 * self.k), QPointF(x2 * self.k, y2 * self.k))
+
+    def box(self, x, y, w, h, fill=None, border=(170, 170, 170), width=0.25):
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QColor, QPen
+
+        self.p.setPen(QPen(QColor(*border), width * self.k) if border else Qt.PenStyle.NoPen)
+        self.p.setBrush(QColor(*fill) if fill else Qt.BrushStyle.NoBrush)
+        self.p.drawRect(self.rect(x, y, w, h))
+
+    def image(self, qimage, x, y, w, h) -> tuple[float, float, float, float]:
+        """Fit the image in the box, centred, keeping its aspect; return the drawn box."""
+        iw, ih = qimage.width(), qimage.height()
+        s = min(w / iw, h / ih)
+        dw, dh = iw * s, ih * s
+        dx, dy = x + (w - dw) / 2, y + (h - dh) / 2
+        self.p.drawImage(self.rect(dx, dy, dw, dh), qimage)
+        return dx, dy, dw, dh
+
+    # --- page furniture -------------------------------------------------------------------------
+    def new_page(self) -> float:
+        if self.page:
+            self.writer.newPage()
+        self.page += 1
+        c = self.content
+        self.text(LEFT, TOP, 90, 5, c.title, 8, color=GREY)
+        self.text(RIGHT - 90, TOP, 90, 5, c.notice, 8, bold=True, color=RED, align="right")
+        self.line(LEFT, TOP + 6, RIGHT, TOP + 6)
+        y = TOP + 8
+        if c.warnings:
+            h = 6.0 * len(c.warnings) + 1
+            self.box(LEFT, y, CONTENT_W, h, fill=(255, 236, 204), border=(200, 110, 0), width=0.4)
+            for i, w in enumerate(c.warnings):
+                self.text(LEFT + 2, y + 0.5 + 6 * i, CONTENT_W - 4, 6, "\u26a0 " + w, 8.5, bold=True,
+                          color=(150, 60, 0))
+            y += h + 2
+        self.line(LEFT, BOTTOM, RIGHT, BOTTOM)
+        self.text(LEFT, BOTTOM + 1, 70, 5, c.notice, 7.5, color=RED)
+        self.text(LEFT + 60, BOTTOM + 1, 60, 5, f"model {c.model_sha256[:12]} \u00b7 {c.created[:10]}", 7,
+                  color=GREY, align="center")
+        self.text(RIGHT - 40, BOTTOM + 1, 40, 5, f"Page {self.page} of {self.total}", 7.5, align="right")
+        return _body_top(c)
+
+    def end(self) -> None:
+        self.p.end()
+
+
+def _qimage(path: Path):
+    from PySide6.QtGui import QImage
+
+    img = QImage(str(path))
+    if img.isNull():
+        raise OSError(f"could not read the spooled picture {path.name}")
+    return img
+
+
+def _colorbar_qimage(colormap: str):
+    from PySide6.QtGui import QImage
+
+    bar = colorbar(256, 16, colormap).copy()
+    return QImage(bar.data, bar.shape[1], bar.shape[0], bar.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+# --- pages ------------------------------------------------------------------------------------------
+def _cover(cv: _Canvas, content: ReportContent) -> None:
+    info, first, later = cover_layout(content)
+    y = cv.new_page()
+    cv.text(LEFT, y, CONTENT_W, 12, content.title, 18, bold=True)
+    y += 14
+    for key, value in info:
+        cv.text(LEFT, y, 36, 5.5, key, 8.5, color=GREY)
+        cv.text(LEFT + 36, y, CONTENT_W - 36, 5.5, value, 8 if key == "Weights SHA-256" else 9,
+                mono=key == "Weights SHA-256")
+        y += 5.5
+    y += 6
+    rows = content.entries
+    chunks = [rows[:first]] + [rows[i:i + later] for i in range(first, len(rows), later)]
+    for n, chunk in enumerate(chunks):
+        if n:
+            y = cv.new_page()
+        y = _summary_table(cv, y, chunk)
+
+
+def _summary_table(cv: _Canvas, y: float, rows: list[ImageEntry]) -> float:
+    x = LEFT
+    cv.box(LEFT, y, CONTENT_W, ROW_H, fill=(235, 238, 243), border=None)
+    for i, (name, w) in enumerate(SUMMARY_COLS):
+        cv.text(x + 1.2, y, w - 2.4, ROW_H, name, 8, bold=True, align="right" if i in (3, 4) else "left")
+        x += w
+    y += ROW_H
+    for e in rows:
+        x = LEFT
+        if e.ok:
+            cells = [str(e.index), e.label, e.predicted_name or "", f"{e.confidence:.1%}",
+                     str(e.seven_point_score), e.review.headline]
+        else:
+            cells = [str(e.index), e.label, f"not analysed: {e.error}", "", "", ""]
+        for i, ((_, w), cell) in enumerate(zip(SUMMARY_COLS, cells, strict=True)):
+            if not e.ok and i == 2:
+                cv.text(x + 1.2, y, CONTENT_W - 42 - 2, ROW_H, cell, 8, color=RED)
+                break
+            cv.text(x + 1.2, y, w - 2.4, ROW_H, cell, 8, align="right" if i in (3, 4) else "left")
+            x += w
+        cv.line(LEFT, y + ROW_H, RIGHT, y + ROW_H, color=(215, 215, 215))
+        y += ROW_H
+    return y
+
+
+def _image_page(cv: _Canvas, content: ReportContent, e: ImageEntry) -> None:
+    y = cv.new_page()
+    cv.text(LEFT, y, 110, 8, e.label, 15, bold=True)
+    cv.text(RIGHT - 70, y, 70, 8, f"image {e.index} of {len(content.entries)} \u00b7 {e.width}\u00d7{e.height} px",
+            8.5, color=GREY, align="right")
+    y += 8.5
+    cv.text(LEFT, y, CONTENT_W, 4.5, f"SHA-256 {e.sha256}", 7, mono=True, color=GREY)
+    y += 7
+    y = _panels(cv, content, e, y)
+    y += 4
+    _tables(cv, e, y)
+
+
+def _panels(cv: _Canvas, content: ReportContent, e: ImageEntry, y: float) -> float:
+    panels = [(e.original, "Original", "re-encoded from pixels, no metadata")]
+    panels += [(o.image, o.method_name, f"explains {o.target_label} \u00b7 S={o.score:.3f}")
+               for o in e.overlays]
+    n = len(panels)
+    cols = n if n <= 3 else 2
+    rows = math.ceil(n / cols)
+    bar_zone, gap, cap_h = 22.0, 4.0, 9.0
+    pw = (CONTENT_W - bar_zone - gap * (cols - 1)) / cols
+    aspect = min(1.0, max(0.5, e.height / max(1, e.width)))
+    ph = pw * aspect
+    max_total = 128.0
+    if rows * (ph + cap_h) > max_total:
+        ph = max_total / rows - cap_h
+        pw = ph / aspect
+    for i, (img, title, sub) in enumerate(panels):
+        r, c = divmod(i, cols)
+        x = LEFT + c * (pw + gap)
+        yy = y + r * (ph + cap_h)
+        cv.box(x, yy, pw, ph, fill=(245, 245, 245), border=None)
+        cv.image(_qimage(img.path), x, yy, pw, ph)
+        cv.text(x, yy + ph + 0.5, pw, 4.2, title, 8, bold=True)
+        cv.text(x, yy + ph + 4.4, pw, 4, sub, 7, color=GREY)
+    if e.overlays:
+        bx = LEFT + cols * pw + (cols - 1) * gap + 4
+        _colour_bar(cv, content, bx, y, ph)
+    return y + rows * (ph + cap_h)
+
+
+def _colour_bar(cv: _Canvas, content: ReportContent, x: float, y: float, h: float) -> None:
+    bw = 4.5
+    top, bot = y + 2, y + h - 2
+    cv.p.drawImage(cv.rect(x, top, bw, bot - top), _colorbar_qimage(content.colormap))
+    cv.box(x, top, bw, bot - top, border=(60, 60, 60), width=0.2)
+    for label, frac in (("1.0 high", 0.0), ("0.5", 0.5), ("0.0 low", 1.0)):
+        ty = top + frac * (bot - top)
+        cv.line(x + bw, ty, x + bw + 1.2, ty, color=(40, 40, 40), width=0.25)
+        cv.text(x + bw + 1.6, ty - 2, 14, 4, label, 7)
+    cv.text(x - 1, bot + 3, 21, 9, "relevance\n(min\u2013max per map)", 6.5, color=GREY, wrap=True)
+
+
+def _tables(cv: _Canvas, e: ImageEntry, y: float) -> None:
+    rh = 5.2
+    lw, gap = 72.0, 6.0
+    rx, rw = LEFT + lw + gap, CONTENT_W - lw - gap
+    cv.text(LEFT, y, lw, 6, f"Differential (top {len(e.top_k)})", 10, bold=True)
+    cv.text(rx, y, rw, 6, "7-point checklist", 10, bold=True)
+    y += 7
+    yl = y
+    for rank, cp in enumerate(e.top_k, start=1):
+        cv.text(LEFT, yl, 6, rh, f"{rank}.", 8.5, color=GREY)
+        cv.text(LEFT + 6, yl, 38, rh, cp.name, 8.5, bold=rank == 1)
+        cv.box(LEFT + 45, yl + 1.2, 14 * cp.probability, rh - 2.4, fill=(70, 110, 170), border=None)
+        cv.box(LEFT + 45, yl + 1.2, 14, rh - 2.4, border=(190, 190, 190), width=0.15)
+        cv.text(LEFT + 60, yl, 12, rh, f"{cp.probability:.1%}", 8.5, align="right")
+        yl += rh
+    yr = y
+    for cr in e.criteria:
+        cv.text(rx, yr, 34, rh, cr.criterion, 8)
+        cv.text(rx + 34, yr, rw - 34 - 20, rh, cr.option, 8, color=DARK if cr.points else GREY)
+        cv.text(rx + rw - 20, yr, 10, rh, f"{cr.probability:.0%}", 8, align="right", color=GREY)
+        cv.text(rx + rw - 9, yr, 9, rh, f"+{cr.points}" if cr.points else "0", 8, bold=bool(cr.points),
+                align="right")
+        yr += rh
+    cv.line(rx, yr + 0.5, RIGHT, yr + 0.5)
+    cv.text(rx, yr + 1, rw, rh, f"Score {e.seven_point_text}", 8.5, bold=True)
+    yr += rh + 1
+    y = max(yl, yr) + 5
+    _review_box(cv, e, y)
+
+
+def _review_box(cv: _Canvas, e: ImageEntry, y: float) -> None:
+    rv = e.review
+    note = rv.note.strip() or "(no note)"
+    extra = 4.5 * (bool(rv.updated) + bool(rv.reviewed_prediction))
+    need = 8 + extra + cv.measure(CONTENT_W - 6, f"Note: {note}", 8.5) + 4
+    h = min(BOTTOM - 3 - y, max(need, 22.0))
+    if h < 14:
+        return
+    fill = {"accepted": (232, 245, 233), "overridden": (255, 243, 224)}.get(rv.decision, (243, 243, 243))
+    cv.box(LEFT, y, CONTENT_W, h, fill=fill, border=(180, 180, 180))
+    cv.text(LEFT + 3, y + 1.5, 30, 6, "Reviewer", 10, bold=True)
+    cv.text(LEFT + 30, y + 1.5, CONTENT_W - 33, 6, rv.headline, 10, bold=rv.decision != "pending")
+    yy = y + 8
+    if rv.updated:
+        cv.text(LEFT + 3, yy, CONTENT_W - 6, 4.5, f"Decision recorded {rv.updated}", 7.5, color=GREY)
+        yy += 4.5
+    if rv.reviewed_prediction:
+        cv.text(LEFT + 3, yy, CONTENT_W - 6, 4.5,
+                f"The reviewer saw a different prediction ({rv.reviewed_prediction}) from this model run.",
+                7.5, color=RED)
+        yy += 4.5
+    cv.text(LEFT + 3, yy + 0.5, CONTENT_W - 6, y + h - yy - 2, f"Note: {note}", 8.5, wrap=True,
+            italic=not rv.note.strip())
+
+
+def _provenance_page(cv: _Canvas, content: ReportContent) -> None:
+    m = content.provenance
+    y = cv.new_page()
+    cv.text(LEFT, y, CONTENT_W, 10, "Provenance", 15, bold=True)
+    y += 11
+    model = m.get("model", {})
+    env = m.get("environment", {})
+    cat = model.get("catalogue", {})
+    lines = [
+        ("App", f"{m['app']['name']} {m['app']['version']}"),
+        ("Git commit", m["app"].get("git_commit") or "unknown (not a source checkout)"),
+        ("Created (UTC)", m.get("created", "")),
+        ("Model", model.get("name", "")),
+        ("Weights SHA-256", model.get("weights_sha256", "")),
+        ("Architecture", f"{model.get('architecture')} ({model.get('weights_format')})"),
+        ("Catalogue", f"{cat.get('name')} v{cat.get('version')} (digest {cat.get('digest')})"),
+        ("Temperature", str(model.get("temperature"))),
+        ("Device", env.get("gpu") or env.get("device", "")),
+        ("Software", f"torch {env.get('torch')}, open_clip {env.get('open_clip', '?')}, "
+                     f"Python {env.get('python')}, {env.get('platform')}"),
+    ]
+    for key, value in lines:
+        cv.text(LEFT, y, 34, 5, key, 8.5, color=GREY)
+        cv.text(LEFT + 34, y, CONTENT_W - 34, 5, str(value), 8, mono=key in ("Weights SHA-256", "Git commit"))
+        y += 5
+    y += 3
+    cv.text(LEFT, y, CONTENT_W, 6, "Methods and every parameter", 10, bold=True)
+    y += 6.5
+    for params in content.methods:
+        text = ", ".join(f"{k}={v}" for k, v in params.items())
+        y += cv.text(LEFT, y, CONTENT_W, 14, text, 7.5, mono=True, wrap=True) + 1.5
+    y += 3
+    cv.text(LEFT, y, CONTENT_W, 6, "Input files (SHA-256)", 10, bold=True)
+    y += 6.5
+    room = int((BOTTOM - 12 - y) // 4.2)
+    shown = content.entries[:room]
+    for e in shown:
+        cv.text(LEFT, y, 30, 4.2, e.label, 7.5)
+        cv.text(LEFT + 30, y, CONTENT_W - 30, 4.2, e.sha256 or f"not read: {e.error}", 7, mono=bool(e.sha256),
+                color=DARK if e.sha256 else RED)
+        y += 4.2
+    if len(content.entries) > len(shown):
+        cv.text(LEFT, y, CONTENT_W, 4.2, f"\u2026 and {len(content.entries) - len(shown)} more", 7.5, color=GREY)
+        y += 4.2
+    cv.text(LEFT, BOTTOM - 10, CONTENT_W, 8,
+            f"The complete manifest (JSON) is attached to this PDF as {MANIFEST_NAME}.", 8, italic=True,
+            color=GREY)
+
+
+def write_pdf(content: ReportContent, path: Path, tick: Callable[[str], None] | None = None) -> Path:
+    """Write the whole report to `path` (the caller makes it atomic). `tick(page)` runs per page and
+    may raise to cancel."""
+    ensure_gui_app()
+    from PySide6.QtCore import QByteArray, QMarginsF
+    from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter
+
+    path = Path(path)
+    writer = QPdfWriter(str(path))
+    writer.setResolution(300)
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
+                                     QMarginsF(0, 0, 0, 0)))
+    writer.setTitle(content.title)
+    writer.setCreator(f"MedGrad Desktop {__version__}")
+    manifest = json.dumps(content.provenance, indent=1, ensure_ascii=False).encode("utf-8")
+    writer.addFileAttachment(MANIFEST_NAME, QByteArray(manifest), "application/json")
+    cv = _Canvas(writer, content, page_count(content))
+    try:
+        _cover(cv, content)
+        for e in content.ok_entries:
+            if tick is not None:
+                tick(e.label)
+            _image_page(cv, content, e)
+        _provenance_page(cv, content)
+    finally:
+        cv.end()
+    if cv.page != cv.total:
+        raise RuntimeError(f"PDF layout wrote {cv.page} pages but numbered them out of {cv.total}")
+    return path

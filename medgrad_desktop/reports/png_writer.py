@@ -1,0 +1,34 @@
+"""PNG export: for each image, the original and one overlay per method with its colour bar, all
+re-encoded from pixels (no EXIF/GPS), named by pseudonym when de-identified."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from medgrad_desktop.reports.content import ReportContent
+from medgrad_desktop.reports.deidentify import encode_png
+from medgrad_desktop.reports.figures import with_colorbar
+
+
+def safe_name(label: str) -> str:
+    stem = label.rsplit(".", 1)[0] if "." in label else label
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "image"
+
+
+def write_pngs(content: ReportContent, folder: Path, tick: Callable[[str], None] | None = None) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for e in content.ok_entries:
+        if tick is not None:
+            tick(e.label)
+        base = f"{e.index:04d}_{safe_name(e.label)}" if not content.deidentified else safe_name(e.label)
+        (folder / f"{base}_original.png").write_bytes(encode_png(e.original.rgb()))
+        for o in e.overlays:
+            caption = f"{o.method_name}: explains {o.target_label} (S={o.score:.3f})"
+            if content.warnings:
+                caption += " - " + content.warnings[0].split(":")[0]
+            pic = with_colorbar(o.image.rgb(), content.colormap, caption)
+            (folder / f"{base}_{o.method}.png").write_bytes(encode_png(pic))
+    return folder
