@@ -1,0 +1,51 @@
+"""Start the GUI: `python main.py [FOLDER] [--self-test]`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from medgrad_desktop.resources_path import demo_dir
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="main.py", description="MedGrad Desktop: explainable skin-lesion review "
+                                "(research use only, not for diagnosis).")
+    p.add_argument("folder", nargs="?", help="folder of images to open (default: the last folder)")
+    p.add_argument("--self-test", action="store_true",
+                   help="start the real window offscreen on the demo folder (or FOLDER), wait for predictions "
+                        "and one map of each method, check them and exit 0, or non-zero with a message")
+    p.add_argument("--timeout", type=float, default=300.0, help="self-test time limit in seconds")
+    return p.parse_args(argv)
+
+
+def make_app(argv: list[str] | None = None):
+    from PySide6.QtWidgets import QApplication
+
+    from medgrad_desktop.ui.settings import APPLICATION, ORGANIZATION
+
+    app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APPLICATION)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from medgrad_desktop.ui.selftest import run_self_test
+
+        return run_self_test(Path(args.folder) if args.folder else demo_dir(), timeout_s=args.timeout)
+    app = make_app()
+    from medgrad_desktop.ui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    folder = args.folder or window.settings.last_folder
+    if folder:
+        window.open_folder(folder)
+    return app.exec()

@@ -1,0 +1,31 @@
+"""One row of the thumbnail grid, as plain data an exporter can read without touching Qt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from medgrad_desktop.core.classify import Prediction
+
+
+@dataclass
+class ImageEntry:
+    """An image of the opened folder. `sha256` and `prediction` fill in when the worker reaches it;
+    `error` holds the one-line `ImageLoadError` message when the file could not be read."""
+
+    path: Path
+    sha256: str | None = None
+    prediction: Prediction | None = None
+    error: str | None = None
+    thumbnail: np.ndarray | None = None  # small RGB uint8, made in the worker
+    size: tuple[int, int] | None = None  # (width, height) of the upright image
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def done(self) -> bool:
+        return self.prediction is not None or self.error is not None

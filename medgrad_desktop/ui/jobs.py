@@ -1,0 +1,118 @@
+"""The job functions the app hands to the worker: they run in the worker thread, use only core APIs,
+and return plain data. Kept apart from widgets so they can be read and tested on their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from medgrad_desktop.core.classify import Prediction, classify
+from medgrad_desktop.core.explain import Heatmap, MethodParams, analyze
+from medgrad_desktop.core.imageio import ImageLoadError, load_image
+from medgrad_desktop.core.prompts import Target
+from medgrad_desktop.ui.targets import TargetChoice
+from medgrad_desktop.ui.worker import JobContext
+
+THUMB_SIZE = 160
+
+
+def make_thumbnail(rgb: np.ndarray, size: int = THUMB_SIZE) -> np.ndarray:
+    img = Image.fromarray(rgb)
+    img.thumbnail((size, size), Image.Resampling.BILINEAR)
+    return np.ascontiguousarray(np.asarray(img.convert("RGB")))
+
+
+def _one_line_error(path: Path, exc: Exception) -> str:
+    if isinstance(exc, ImageLoadError):
+        return str(exc)
+    return f"{path.name}: could not be analysed ({type(exc).__name__}: {str(exc)[:160]}); see the log"
+
+
+@dataclass
+class PredictItem:
+    index: int
+    path: Path
+    sha256: str | None = None
+    prediction: Prediction | None = None
+    thumbnail: np.ndarray | None = None
+    size: tuple[int, int] | None = None
+    error: str | None = None
+    model_sha256: str = ""
+
+
+def predict_batch(items: list[tuple[int, Path]], known: dict[tuple[str, str], Prediction]):
+    """A job: load, hash and classify each image, streaming one `PredictItem` per image.
+    A file that fails gives an item with `error` set, and the batch goes on."""
+
+    def run(ctx: JobContext) -> int:
+        clip = ctx.model
+        if clip is None:
+            raise RuntimeError("no model is loaded; choose a weights file in Preferences")
+        total = len(items)
+        ctx.progress(0, total)
+        for n, (index, path) in enumerate(items):
+            ctx.checkpoint()
+            item = PredictItem(index, path, model_sha256=clip.card.weights_sha256)
+            try:
+                loaded = load_image(path)
+                item.sha256, item.size = loaded.sha256, loaded.size
+                item.thumbnail = make_thumbnail(loaded.rgb)
+                pred = known.get((loaded.sha256, clip.card.weights_sha256))
+                item.prediction = pred if pred is not None else classify(clip, [loaded.rgb], batch_size=1)[0]
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                item.error = _one_line_error(path, exc)
+            ctx.emit_item(item)
+            ctx.progress(n + 1, total)
+        return total
+
+    return run
+
+
+@dataclass
+class MapRequest:
+    path: Path
+    choice: TargetChoice
+    params: list[MethodParams]
+    rgb: np.ndarray | None = None  # given (with sha256) when the UI still holds the decoded image
+    sha256: str | None = None
+    prediction: Prediction | None = None
+
+
+@dataclass
+class MapResult:
+    path: Path
+    sha256: str
+    rgb: np.ndarray
+    prediction: Prediction
+    target: Target
+    maps: dict[str, Heatmap] = field(default_factory=dict)  # method -> map
+    model_sha256: str = ""
+
+
+def compute_maps(req: MapRequest):
+    """A job: the image (decoded here if the UI does not hold it), its prediction and the requested
+    methods' maps for the chosen target, from one forward pass."""
+
+    def run(ctx: JobContext) -> MapResult:
+        clip = ctx.model
+        if clip is None:
+            raise RuntimeError("no model is loaded; choose a weights file in Preferences")
+        if req.rgb is not None and req.sha256:
+            rgb, sha = req.rgb, req.sha256
+        else:
+            loaded = load_image(req.path)
+            rgb, sha = loaded.rgb, loaded.sha256
+        pred = req.prediction if req.prediction is not None and req.prediction.model_sha256 == \
+            clip.card.weights_sha256 else None
+        if pred is None and req.choice.depends_on_prediction():
+            pred = classify(clip, [rgb], batch_size=1)[0]
+        target = req.choice.resolve(clip.catalogue, pred)
+        result = analyze(clip, rgb, [target], list(req.params), with_prediction=pred is None)
+        pred = pred or result.prediction
+        maps = {p.method: result.get(p.method, target) for p in req.params}
+        return MapResult(req.path, sha, rgb, pred, target, maps, clip.card.weights_sha256)
+
+    return run

@@ -1,0 +1,228 @@
+"""The prediction panel: top-k differential, 7-point criteria and score, the model card with its
+warnings, and the review controls (accept, override, note). It shows data; the main window acts."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medgrad_desktop.core.classify import Prediction
+from medgrad_desktop.core.model import ModelCard
+from medgrad_desktop.review import ReviewRecord
+
+WARNING_STYLE = ("background:#fdecea; color:#8c1d18; border:1px solid #e5a29d; border-radius:4px;"
+                 "padding:6px; font-weight:bold;")
+
+
+def _bar_row(name: str, p: float, strong: bool) -> str:
+    pct = max(0.0, min(100.0, p * 100.0))
+    fill = max(1, round(pct))
+    weight = "font-weight:bold;" if strong else ""
+    return (
+        f"<tr><td style='{weight}padding-right:6px'>{html.escape(name)}</td>"
+        f"<td width='45%'><table width='100%' cellspacing='0' cellpadding='0'><tr>"
+        f"<td width='{fill}%' bgcolor='#2a6fdb' style='font-size:6px'>&nbsp;</td>"
+        f"<td width='{100 - fill}%' bgcolor='#e3e7ee' style='font-size:6px'>&nbsp;</td></tr></table></td>"
+        f"<td align='right' style='{weight}padding-left:6px'>{pct:.1f}%</td></tr>")
+
+
+def prediction_html(pred: Prediction, k: int = 5) -> str:
+    rows = "".join(_bar_row(n, p, i == 0) for i, (_, n, p) in enumerate(pred.top_k(k)))
+    return f"<table width='100%' cellspacing='2'>{rows}</table>"
+
+
+def criteria_html(pred: Prediction) -> str:
+    if not pred.criteria:
+        return "<i>This model's catalogue has no 7-point criteria.</i>"
+    rows = "".join(
+        f"<tr><td>{html.escape(c.display_name)}</td><td>{html.escape(c.phrase)}</td>"
+        f"<td align='right'>{c.probability:.0%}</td><td align='right'>+{c.points}</td></tr>"
+        for c in pred.criteria)
+    verdict = "≥ threshold: suggests melanoma work-up" if pred.seven_point_positive else "below threshold"
+    return (f"<table width='100%' cellspacing='2'><tr style='color:#5a6270'><td>criterion</td><td>predicted</td>"
+            f"<td align='right'>p</td><td align='right'>pts</td></tr>{rows}</table>"
+            f"<p><b>7-point score: {pred.seven_point_score}</b> (threshold {pred.seven_point_threshold}; "
+            f"{verdict})</p>")
+
+
+def card_html(card: ModelCard, device: str) -> str:
+    items = [("Model", card.name), ("Architecture", card.architecture),
+             ("Weights SHA-256", card.short_hash + "…"), ("Device", device),
+             ("Intended use", card.intended_use)]
+    if card.weights_path:
+        items.insert(2, ("File", card.weights_path.rsplit("/", 1)[-1]))
+    rows = "".join(f"<tr><td style='color:#5a6270;padding-right:8px'>{html.escape(k)}</td>"
+                   f"<td>{html.escape(str(v))}</td></tr>" for k, v in items)
+    return f"<table cellspacing='1'>{rows}</table>"
+
+
+class PredictionPanel(QWidget):
+    accept_requested = Signal()
+    override_requested = Signal(str)  # class id
+    note_requested = Signal(str)
+    reset_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        inner = QWidget()
+        lay = QVBoxLayout(inner)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.setSpacing(8)
+
+        self.warning_label = QLabel()
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet(WARNING_STYLE)
+        self.warning_label.setVisible(False)
+        lay.addWidget(self.warning_label)
+
+        self.title = QLabel("No image selected")
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-size:15px; font-weight:bold; color:#1d2330;")
+        lay.addWidget(self.title)
+        self.file_label = QLabel()
+        self.file_label.setWordWrap(True)
+        self.file_label.setStyleSheet("color:#5a6270;")
+        self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.file_label)
+
+        self.topk_box = QGroupBox("Differential (top 5)")
+        self.topk_label = QLabel()
+        self.topk_label.setTextFormat(Qt.TextFormat.RichText)
+        QVBoxLayout(self.topk_box).addWidget(self.topk_label)
+        lay.addWidget(self.topk_box)
+
+        self.review_box = QGroupBox("Review")
+        rl = QVBoxLayout(self.review_box)
+        self.review_state = QLabel("pending")
+        self.review_state.setWordWrap(True)
+        rl.addWidget(self.review_state)
+        row = QHBoxLayout()
+        self.accept_button = QPushButton("Accept prediction")
+        self.accept_button.clicked.connect(self.accept_requested)
+        row.addWidget(self.accept_button)
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setToolTip("Back to pending")
+        self.reset_button.clicked.connect(self.reset_requested)
+        row.addWidget(self.reset_button)
+        rl.addLayout(row)
+        row2 = QHBoxLayout()
+        self.override_combo = QComboBox()
+        self.override_combo.setToolTip("The class you settle on instead of the prediction")
+        row2.addWidget(self.override_combo, 1)
+        self.override_button = QPushButton("Override")
+        self.override_button.clicked.connect(
+            lambda: self.override_requested.emit(self.override_combo.currentData() or ""))
+        row2.addWidget(self.override_button)
+        rl.addLayout(row2)
+        row3 = QHBoxLayout()
+        self.note_edit = QLineEdit()
+        self.note_edit.setPlaceholderText("Note (Enter to save)")
+        self.note_edit.returnPressed.connect(lambda: self.note_requested.emit(self.note_edit.text()))
+        row3.addWidget(self.note_edit, 1)
+        self.note_button = QPushButton("Save note")
+        self.note_button.clicked.connect(lambda: self.note_requested.emit(self.note_edit.text()))
+        row3.addWidget(self.note_button)
+        rl.addLayout(row3)
+        lay.addWidget(self.review_box)
+
+        self.criteria_box = QGroupBox("7-point checklist")
+        self.criteria_label = QLabel()
+        self.criteria_label.setTextFormat(Qt.TextFormat.RichText)
+        self.criteria_label.setWordWrap(True)
+        QVBoxLayout(self.criteria_box).addWidget(self.criteria_label)
+        lay.addWidget(self.criteria_box)
+
+        self.card_box = QGroupBox("Model card")
+        self.card_label = QLabel("loading model…")
+        self.card_label.setTextFormat(Qt.TextFormat.RichText)
+        self.card_label.setWordWrap(True)
+        self.card_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        QVBoxLayout(self.card_box).addWidget(self.card_label)
+        lay.addWidget(self.card_box)
+        lay.addStretch(1)
+
+        scroll = QScrollArea()
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self.set_review_enabled(False)
+
+    def set_classes(self, classes: list[tuple[str, str]]) -> None:
+        current = self.override_combo.currentData()
+        self.override_combo.clear()
+        for cid, name in classes:
+            self.override_combo.addItem(name, cid)
+        if current:
+            i = self.override_combo.findData(current)
+            if i >= 0:
+                self.override_combo.setCurrentIndex(i)
+
+    def set_model(self, card: ModelCard | None, device: str = "", error: str = "") -> None:
+        if card is None:
+            self.card_label.setText(html.escape(error) if error else "loading model…")
+            self.warning_label.setVisible(False)
+            return
+        text = card_html(card, device)
+        if error:
+            text += f"<p style='color:#8c1d18'>{html.escape(error)}</p>"
+        self.card_label.setText(text)
+        warnings = card.warnings()
+        self.warning_label.setText("\n".join(f"⚠ {w}" for w in warnings))
+        self.warning_label.setVisible(bool(warnings))
+
+    def set_entry(self, name: str, path: str, prediction: Prediction | None, error: str | None) -> None:
+        self.file_label.setText(path)
+        if error:
+            self.title.setText(f"⚠ {name}")
+            self.topk_label.setText(f"<span style='color:#b3261e'>{html.escape(error)}</span>")
+            self.criteria_label.setText("")
+        elif prediction is None:
+            self.title.setText(name)
+            self.topk_label.setText("<i>analysing…</i>")
+            self.criteria_label.setText("")
+        else:
+            self.title.setText(f"{prediction.predicted_name} — {prediction.confidence:.0%}")
+            self.topk_label.setText(prediction_html(prediction))
+            self.criteria_label.setText(criteria_html(prediction))
+            i = self.override_combo.findData(prediction.predicted_id)
+            if i >= 0 and self.override_combo.currentData() == self.override_combo.itemData(0):
+                self.override_combo.setCurrentIndex(i)
+        self.set_review_enabled(prediction is not None)
+
+    def set_review(self, rec: ReviewRecord | None, class_names: dict[str, str]) -> None:
+        if rec is None or rec.decision == "pending":
+            self.review_state.setText("<b>Pending</b> — not reviewed yet")
+        elif rec.decision == "accepted":
+            self.review_state.setText(
+                f"<b style='color:#1e6b34'>✓ Accepted</b>: {html.escape(class_names.get(rec.final_class or '', str(rec.final_class)))}")
+        else:
+            self.review_state.setText(
+                f"<b style='color:#1f4f9c'>✎ Overridden</b> to "
+                f"{html.escape(class_names.get(rec.final_class or '', str(rec.final_class)))} "
+                f"(model said {html.escape(class_names.get(rec.predicted_class or '', str(rec.predicted_class)))})")
+        note = rec.note if rec else ""
+        if self.note_edit.text() != note:
+            self.note_edit.setText(note)
+        if rec and rec.note:
+            self.review_state.setText(self.review_state.text() + f"<br><i>Note: {html.escape(rec.note)}</i>")
+
+    def set_review_enabled(self, enabled: bool) -> None:
+        for w in (self.accept_button, self.reset_button, self.override_combo, self.override_button,
+                  self.note_edit, self.note_button):
+            w.setEnabled(enabled)

@@ -1,0 +1,35 @@
+"""Review actions as QUndoCommands, so accept / override / note can be undone and redone (Ctrl+Z,
+Ctrl+Shift+Z). Each command stores the record before and after; the ReviewStore writes every change
+to disk at once, so an undo is as durable as the action it undoes."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from PySide6.QtGui import QUndoCommand
+
+from medgrad_desktop.review import ReviewRecord, ReviewStore
+
+
+class ReviewCommand(QUndoCommand):
+    def __init__(self, store: ReviewStore, sha256: str, after: ReviewRecord, text: str,
+                 on_change: Callable[[str, str], None]):
+        super().__init__(text)
+        self.store = store
+        self.sha256 = sha256
+        before = store.get(sha256)
+        self.before = copy.deepcopy(before) if before is not None else None
+        self.after = copy.deepcopy(after)
+        self.on_change = on_change  # (sha256, "redo"|"undo")
+
+    def redo(self) -> None:
+        self.store.put(copy.deepcopy(self.after))
+        self.on_change(self.sha256, "redo")
+
+    def undo(self) -> None:
+        if self.before is None:
+            self.store.remove(self.sha256)
+        else:
+            self.store.put(copy.deepcopy(self.before))
+        self.on_change(self.sha256, "undo")

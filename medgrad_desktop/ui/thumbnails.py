@@ -1,0 +1,230 @@
+"""The thumbnail grid: a list model over `ImageEntry`, a sort/filter proxy and a tile delegate.
+
+Tiles fill in as the worker's results arrive (one `dataChanged` per image, cheap on the UI thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from medgrad_desktop.review import ReviewRecord
+from medgrad_desktop.ui.entries import ImageEntry
+
+EntryRole = Qt.ItemDataRole.UserRole + 1
+ClassRole = Qt.ItemDataRole.UserRole + 2
+ConfidenceRole = Qt.ItemDataRole.UserRole + 3
+ReviewRole = Qt.ItemDataRole.UserRole + 4
+ErrorRole = Qt.ItemDataRole.UserRole + 5
+
+TILE = QSize(176, 232)
+THUMB = 160
+
+
+def qimage_from_rgb(rgb: np.ndarray) -> QImage:
+    """A QImage that owns a copy of the pixels (safe after the array is freed)."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def qimage_from_rgba(rgba: np.ndarray) -> QImage:
+    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+    h, w = rgba.shape[:2]
+    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+
+
+class ThumbnailModel(QAbstractListModel):
+    def __init__(self, review_of: Callable[[str], ReviewRecord | None], parent=None):
+        super().__init__(parent)
+        self.entries: list[ImageEntry] = []
+        self._pixmaps: dict[int, QPixmap] = {}
+        self._review_of = review_of
+        self.low_confidence = 0.5
+
+    def set_entries(self, entries: list[ImageEntry]) -> None:
+        self.beginResetModel()
+        self.entries = entries
+        self._pixmaps.clear()
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self.entries)
+
+    def entry_changed(self, row: int) -> None:
+        self._pixmaps.pop(row, None)
+        idx = self.index(row)
+        self.dataChanged.emit(idx, idx)
+
+    def refresh_all(self) -> None:
+        if self.entries:
+            self.dataChanged.emit(self.index(0), self.index(len(self.entries) - 1))
+
+    def review(self, entry: ImageEntry) -> ReviewRecord | None:
+        return self._review_of(entry.sha256) if entry.sha256 else None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self.entries):
+            return None
+        e = self.entries[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return e.name
+        if role == Qt.ItemDataRole.DecorationRole:
+            if e.thumbnail is None:
+                return None
+            pm = self._pixmaps.get(index.row())
+            if pm is None:
+                pm = QPixmap.fromImage(qimage_from_rgb(e.thumbnail))
+                self._pixmaps[index.row()] = pm
+            return pm
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if e.error:
+                return e.error
+            if e.prediction:
+                return f"{e.name}\n{e.prediction.predicted_name}: {e.prediction.confidence:.0%}"
+            return f"{e.name}\nnot analysed yet"
+        if role == EntryRole:
+            return e
+        if role == ClassRole:
+            return e.prediction.predicted_id if e.prediction else ""
+        if role == ConfidenceRole:
+            return e.prediction.confidence if e.prediction else -1.0
+        if role == ReviewRole:
+            rec = self.review(e)
+            return rec.decision if rec else "pending"
+        if role == ErrorRole:
+            return e.error or ""
+        return None
+
+
+class ThumbnailFilter(QSortFilterProxyModel):
+    """Sort by name, class, confidence or review state; filter by class, review state, low confidence."""
+
+    SORT_KEYS = {"name": Qt.ItemDataRole.DisplayRole, "class": ClassRole, "confidence": ConfidenceRole,
+                 "review": ReviewRole}
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.class_filter = ""
+        self.review_filter = ""
+        self.low_only = False
+        self.setDynamicSortFilter(True)
+
+    def set_filters(self, class_id: str = "", review: str = "", low_only: bool = False) -> None:
+        self.class_filter, self.review_filter, self.low_only = class_id, review, low_only
+        self.invalidate()
+
+    def set_sort(self, key: str, descending: bool = False) -> None:
+        self.setSortRole(self.SORT_KEYS.get(key, Qt.ItemDataRole.DisplayRole))
+        self.sort(0, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
+
+    def filterAcceptsRow(self, row: int, parent) -> bool:  # noqa: N802 - Qt API
+        m: ThumbnailModel = self.sourceModel()
+        e = m.entries[row]
+        if self.class_filter and (e.prediction is None or e.prediction.predicted_id != self.class_filter):
+            return False
+        if self.review_filter:
+            rec = m.review(e)
+            if (rec.decision if rec else "pending") != self.review_filter:
+                return False
+        return not (self.low_only and (e.prediction is None or e.prediction.confidence >= m.low_confidence))
+
+    def lessThan(self, left, right) -> bool:  # noqa: N802 - Qt API
+        a, b = left.data(self.sortRole()), right.data(self.sortRole())
+        if a == b:
+            return left.data(Qt.ItemDataRole.DisplayRole) < right.data(Qt.ItemDataRole.DisplayRole)
+        return a < b
+
+
+class TileDelegate(QStyledItemDelegate):
+    """Thumbnail, file name, predicted class and confidence, a LOW badge, the review state or the error."""
+
+    def sizeHint(self, option, index) -> QSize:  # noqa: N802 - Qt API
+        return TILE
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex):
+        entry: ImageEntry = index.data(EntryRole)
+        model = index.model().sourceModel() if isinstance(index.model(), QSortFilterProxyModel) else index.model()
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = option.rect.adjusted(4, 4, -4, -4)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.setPen(QColor("#2a6fdb") if selected else QColor("#c9ced6"))
+        painter.setBrush(QColor("#e6efff") if selected else QColor("#ffffff"))
+        painter.drawRoundedRect(r, 6, 6)
+        thumb_rect = QRect(r.left() + (r.width() - THUMB) // 2, r.top() + 6, THUMB, THUMB - 24)
+        pm = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pm, QPixmap) and not pm.isNull():
+            scaled = pm.scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                               Qt.TransformationMode.SmoothTransformation)
+            x = thumb_rect.left() + (thumb_rect.width() - scaled.width()) // 2
+            y = thumb_rect.top() + (thumb_rect.height() - scaled.height()) // 2
+            painter.drawPixmap(x, y, scaled)
+        else:
+            painter.fillRect(thumb_rect, QColor("#eef0f3"))
+        text_top = thumb_rect.bottom() + 6
+        font = QFont(option.font)
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
+        painter.setFont(font)
+        fm = painter.fontMetrics()
+        line = fm.height() + 1
+        painter.setPen(QColor("#333840"))
+        painter.drawText(QRect(r.left() + 6, text_top, r.width() - 12, line), Qt.AlignmentFlag.AlignLeft,
+                         fm.elidedText(entry.name, Qt.TextElideMode.ElideMiddle, r.width() - 12))
+        y = text_top + line
+        if entry.error:
+            painter.setPen(QColor("#b3261e"))
+            painter.drawText(QRect(r.left() + 6, y, r.width() - 12, 2 * line),
+                             Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap,
+                             fm.elidedText("⚠ " + entry.error.split(": ", 1)[-1], Qt.TextElideMode.ElideRight,
+                                           2 * (r.width() - 16)))
+        elif entry.prediction is None:
+            painter.setPen(QColor("#7a808a"))
+            painter.drawText(QRect(r.left() + 6, y, r.width() - 12, line), Qt.AlignmentFlag.AlignLeft, "analysing…")
+        else:
+            p = entry.prediction
+            bold = QFont(font)
+            bold.setBold(True)
+            painter.setFont(bold)
+            painter.setPen(QColor("#1d2330"))
+            conf = f"{p.confidence:.0%}"
+            cw = fm.horizontalAdvance(conf) + 8
+            painter.drawText(QRect(r.left() + 6, y, r.width() - 12 - cw, line), Qt.AlignmentFlag.AlignLeft,
+                             fm.elidedText(p.predicted_name, Qt.TextElideMode.ElideRight, r.width() - 16 - cw))
+            painter.drawText(QRect(r.right() - cw - 4, y, cw, line), Qt.AlignmentFlag.AlignRight, conf)
+            painter.setFont(font)
+            y += line
+            badges = []
+            if p.confidence < getattr(model, "low_confidence", 0.5):
+                badges.append(("LOW CONF.", "#b35c00", "#fff1e0"))
+            rec = model.review(entry) if hasattr(model, "review") else None
+            if rec and rec.decision == "accepted":
+                badges.append(("✓ accepted", "#1e6b34", "#e3f4e8"))
+            elif rec and rec.decision == "overridden":
+                badges.append((f"✎ {rec.final_class}", "#1f4f9c", "#e4ecfa"))
+            x = r.left() + 6
+            for text, fg, bg in badges:
+                w = fm.horizontalAdvance(text) + 10
+                w = min(w, r.right() - 4 - x)
+                if w <= 10:
+                    break
+                box = QRect(x, y + 1, w, line)
+                painter.setPen(QColor(fg))
+                painter.setBrush(QColor(bg))
+                painter.drawRoundedRect(box, 3, 3)
+                painter.drawText(box, Qt.AlignmentFlag.AlignCenter,
+                                 fm.elidedText(text, Qt.TextElideMode.ElideRight, w - 6))
+                x += w + 4
+        painter.restore()

@@ -1,0 +1,269 @@
+"""The one mechanism for slow work in the app: a QThread that owns the model and runs jobs.
+
+Why one thread: the model is not thread-safe (its text-embedding cache, hooks on the last block), and
+the UI thread must only paint and react. Every forward or backward pass (predictions, maps, report
+export) therefore goes through this worker, one job at a time, in priority order, the way Anki's
+`aqt.operations` routes every slow operation through one place.
+
+API (what another module such as `medgrad_desktop.ui.export_dialog` uses)::
+
+    worker = main_window.worker                    # a ModelWorker, already running
+    handle = worker.submit(fn, kind="export", total=len(items), priority=0)
+    handle.progress.connect(lambda done, total, eta_s: ...)   # eta_s is NaN until known
+    handle.item.connect(lambda payload: ...)        # optional partial results, in order
+    handle.result.connect(lambda value: ...)        # fn's return value, once, on success
+    handle.error.connect(lambda message: ...)       # one line, on failure
+    handle.cancelled.connect(lambda: ...)           # after handle.cancel() took effect
+    handle.finished.connect(lambda: ...)            # always last, whatever happened
+    handle.cancel()                                 # from the UI thread, at any time
+
+`fn(ctx: JobContext)` runs in the worker thread. It reads the model from `ctx.model` (a `ClipModel`,
+or None if none could be loaded), calls `ctx.checkpoint()` between images (this raises `JobCancelled`
+when the user pressed Cancel, and lets a waiting interactive job - a map the user just asked for -
+run first), reports `ctx.progress(done, total)` and may stream `ctx.emit_item(payload)`. Whatever it
+returns arrives through `handle.result`; an exception arrives as `handle.error(str(exc))`. Payloads
+and results must be plain data (numpy arrays, dataclasses), never Qt widgets: signals carry them
+across threads. `fn` must not touch widgets.
+
+Signals of a handle are emitted from the worker thread; because the handle lives in the UI thread,
+slots of UI objects connected to them run in the UI thread (queued connections), so they may update
+widgets freely.
+
+`worker.load(factory)` runs `factory()` in the worker thread and, only if it returns a model,
+replaces `worker.model` and emits `model_changed(model)`; a failure leaves the previous model in place
+and arrives as `handle.error`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from medgrad_desktop.core.imageio import ImageLoadError
+from medgrad_desktop.core.model import ModelLoadError
+
+_EXPECTED = (ImageLoadError, ModelLoadError, ValueError, OSError)
+
+
+class JobCancelled(Exception):
+    """Raised by `JobContext.checkpoint()` when the user cancelled the job."""
+
+
+class JobHandle(QObject):
+    """The UI side of one job: its signals, and `cancel()`."""
+
+    progress = Signal(int, int, float)  # done, total, ETA in seconds (NaN when unknown)
+    item = Signal(object)
+    result = Signal(object)
+    error = Signal(str)
+    cancelled = Signal()
+    finished = Signal()
+
+    def __init__(self, job_id: int, kind: str, total: int, parent: QObject | None = None):
+        super().__init__(parent)
+        self.job_id = job_id
+        self.kind = kind
+        self.total = total
+        self.done = 0
+        self.state = "queued"  # queued | running | done | failed | cancelled
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def is_cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in ("done", "failed", "cancelled")
+
+
+class JobContext:
+    """What a job function sees in the worker thread."""
+
+    def __init__(self, worker: ModelWorker, handle: JobHandle, priority: int):
+        self._worker = worker
+        self._handle = handle
+        self._priority = priority
+        self._started = time.monotonic()
+
+    @property
+    def model(self) -> Any:
+        return self._worker.model
+
+    def cancelled(self) -> bool:
+        return self._handle.is_cancel_requested or self._worker.stopping
+
+    def checkpoint(self) -> None:
+        """Call between images: raises JobCancelled if cancelled, first runs waiting interactive jobs."""
+        if self.cancelled():
+            raise JobCancelled()
+        self._worker._run_interrupting(self._priority)
+        if self.cancelled():
+            raise JobCancelled()
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        total = self._handle.total if total is None else total
+        self._handle.total = total
+        self._handle.done = done
+        elapsed = time.monotonic() - self._started
+        eta = elapsed / done * (total - done) if done > 0 and total >= done else math.nan
+        self._handle.progress.emit(int(done), int(total), float(eta))
+
+    def emit_item(self, payload: object) -> None:
+        self._handle.item.emit(payload)
+
+
+class _Job:
+    __slots__ = ("fn", "handle", "priority", "interrupts", "is_load")
+
+    def __init__(self, fn: Callable[[JobContext], Any], handle: JobHandle, priority: int,
+                 interrupts: bool, is_load: bool):
+        self.fn, self.handle, self.priority = fn, handle, priority
+        self.interrupts, self.is_load = interrupts, is_load
+
+
+class ModelWorker(QThread):
+    """Owns the model; runs submitted jobs one at a time, highest priority first, FIFO within one."""
+
+    model_changed = Signal(object)
+    job_started = Signal(object)  # JobHandle
+    job_finished = Signal(object)  # JobHandle
+
+    PRIORITY_BATCH = 0
+    PRIORITY_INTERACTIVE = 10
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.model: Any = None
+        self.stopping = False
+        self._cond = threading.Condition()
+        self._queue: list[tuple[int, int, _Job]] = []
+        self._seq = itertools.count()
+        self._ids = itertools.count(1)
+        self._live: dict[int, JobHandle] = {}  # keeps handles alive until their job finished
+        self._current: JobHandle | None = None
+        self.job_finished.connect(self._forget)
+
+    # --- UI thread --------------------------------------------------------------------------
+    def submit(self, fn: Callable[[JobContext], Any], *, kind: str = "job", total: int = 0,
+               priority: int = PRIORITY_BATCH, interactive: bool | None = None) -> JobHandle:
+        """Queue `fn(ctx)`. Interactive jobs (default: priority above batch) may run between the
+        images of a running lower-priority job, so a map the user asked for never waits for a batch."""
+        interrupts = priority > self.PRIORITY_BATCH if interactive is None else interactive
+        return self._enqueue(fn, kind, total, priority, interrupts, is_load=False)
+
+    def load(self, factory: Callable[[], Any], *, kind: str = "load-model") -> JobHandle:
+        """Load a model in the worker thread; on success it replaces the current model."""
+        return self._enqueue(lambda ctx: factory(), kind, 1, self.PRIORITY_INTERACTIVE + 10, False, is_load=True)
+
+    def cancel_all(self, kind: str | None = None) -> None:
+        with self._cond:
+            handles = list(self._live.values())
+        for h in handles:
+            if kind is None or h.kind == kind:
+                h.cancel()
+
+    def pending(self, kind: str | None = None) -> list[JobHandle]:
+        with self._cond:
+            return [h for h in self._live.values() if not h.is_finished and (kind is None or h.kind == kind)]
+
+    def stop(self, timeout_ms: int = 10000) -> bool:
+        """Cancel everything and end the thread; True when it ended in time."""
+        self.stopping = True
+        self.cancel_all()
+        with self._cond:
+            self._cond.notify_all()
+        return self.wait(timeout_ms) if self.isRunning() else True
+
+    def _enqueue(self, fn, kind, total, priority, interrupts, is_load) -> JobHandle:
+        handle = JobHandle(next(self._ids), kind, total)
+        job = _Job(fn, handle, priority, interrupts, is_load)
+        with self._cond:
+            self._live[handle.job_id] = handle
+            heapq.heappush(self._queue, (-priority, next(self._seq), job))
+            self._cond.notify()
+        return handle
+
+    # --- worker thread ------------------------------------------------------------------------
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self.stopping:
+                    self._cond.wait(0.5)
+                if self.stopping and not self._queue:
+                    return
+                _, _, job = heapq.heappop(self._queue)
+            self._execute(job)
+            if self.stopping:
+                self._drain()
+                return
+
+    def _drain(self) -> None:
+        with self._cond:
+            jobs = [j for _, _, j in self._queue]
+            self._queue.clear()
+        for job in jobs:
+            self._finish(job.handle, "cancelled")
+
+    def _run_interrupting(self, current_priority: int) -> None:
+        """Run queued interactive jobs that outrank the running one (nested, in this thread)."""
+        while True:
+            with self._cond:
+                if not self._queue:
+                    return
+                neg_p, _, job = self._queue[0]
+                if not job.interrupts or -neg_p <= current_priority:
+                    return
+                heapq.heappop(self._queue)
+            self._execute(job)
+
+    def _execute(self, job: _Job) -> None:
+        handle = job.handle
+        if handle.is_cancel_requested or self.stopping:
+            self._finish(handle, "cancelled")
+            return
+        outer = self._current
+        self._current = handle
+        handle.state = "running"
+        self.job_started.emit(handle)
+        ctx = JobContext(self, handle, job.priority)
+        try:
+            value = job.fn(ctx)
+        except JobCancelled:
+            self._finish(handle, "cancelled")
+        except Exception as exc:  # noqa: BLE001 - a failing job must never kill the worker thread
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if not isinstance(exc, _EXPECTED) or not str(exc).strip():
+                traceback.print_exc()  # a bug, not a bad file: keep the details for the log
+            handle.error.emit(message)
+            self._finish(handle, "failed")
+        else:
+            if job.is_load and value is not None:
+                self.model = value
+                self.model_changed.emit(value)
+            handle.result.emit(value)
+            self._finish(handle, "done")
+        finally:
+            self._current = outer
+
+    def _finish(self, handle: JobHandle, state: str) -> None:
+        handle.state = state
+        if state == "cancelled":
+            handle.cancelled.emit()
+        handle.finished.emit()
+        self.job_finished.emit(handle)  # queued to the UI thread, where _forget drops the handle
+
+    def _forget(self, handle: JobHandle) -> None:
+        with self._cond:
+            self._live.pop(handle.job_id, None)
