@@ -47,14 +47,18 @@ def _grid_shape(visual: torch.nn.Module, n_patches: int) -> tuple[int, int]:
 
 
 def analyze(clip: ClipModel, rgb: np.ndarray, targets: list[Target], params: list[MethodParams],
-            with_prediction: bool = True) -> AnalysisResult:
-    return analyze_batch(clip, [rgb], targets, params, with_prediction)[0]
+            with_prediction: bool = True, prompt_loop: bool = False) -> AnalysisResult:
+    return analyze_batch(clip, [rgb], targets, params, with_prediction, prompt_loop=prompt_loop)[0]
 
 
 def analyze_batch(clip: ClipModel, images: list[np.ndarray], targets: list[Target],
                   params: list[MethodParams], with_prediction: bool = True,
-                  top_k: int = 5) -> list[AnalysisResult]:
-    """Predictions and maps for each image. Images share the targets; each map keeps its own score."""
+                  top_k: int = 5, prompt_loop: bool = False) -> list[AnalysisResult]:
+    """Predictions and maps for each image. Images share the targets; each map keeps its own score.
+
+    `prompt_loop=True` computes each prompt's gradient by its own VJP (the official one-backward-per-
+    prompt pattern); it exists so tests and the benchmark can compare it with the batched default.
+    """
     x, squashed = clip.batch(images)
     visual = clip.visual
     tail = ClassTokenTail(visual)
@@ -74,14 +78,22 @@ def analyze_batch(clip: ClipModel, images: list[np.ndarray], targets: list[Targe
     eclip_cache: dict[bool, tuple[torch.Tensor, torch.Tensor]] = {}
     v = values(tail, x_ln)
 
+    def per_prompt(fn, *args) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run `fn(..., text)` for all prompts at once, or prompt by prompt when looping."""
+        if not prompt_loop:
+            return fn(*args, text)
+        outs = [fn(*args, text[j:j + 1]) for j in range(text.shape[0])]
+        return torch.cat([o[0] for o in outs], dim=0), torch.cat([o[1] for o in outs], dim=1)
+
     def eclip_weights(single_head: bool) -> tuple[torch.Tensor, torch.Tensor]:
         if single_head not in eclip_cache:
-            eclip_cache[single_head] = attn_out_grads(tail, x_in, attn_cls, text, single_head)
+            eclip_cache[single_head] = per_prompt(
+                lambda xi, ac, t: attn_out_grads(tail, xi, ac, t, single_head), x_in, attn_cls)
         return eclip_cache[single_head]
 
     for p in params:
         if isinstance(p, GradCAMParams):
-            raw, scores = gradcam_grids(tail, x_in, text, p)
+            raw, scores = per_prompt(lambda xi, t, p=p: gradcam_grids(tail, xi, t, p), x_in)
         elif isinstance(p, GradECLIPParams):
             w, scores = eclip_weights(p.official_single_head)
             raw = eclip_grids(w, v, loosened_attention(tail, x_ln, p.qk_space, p.epsilon))

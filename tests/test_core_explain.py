@@ -1,0 +1,246 @@
+"""The three methods against independent references: the model's own forward, finite differences,
+explicit single-head recomputation and prompt-by-prompt loops."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from medgrad_desktop.core.entropy import entropy_weight, local_entropy
+from medgrad_desktop.core.explain import GradCAMParams, GradECLIPParams, MedGradParams, analyze, analyze_batch
+from medgrad_desktop.core.explain.grad_eclip import attn_out_grads, eclip_grids, values
+from medgrad_desktop.core.explain.hooks import capture_last_block, live_hook_count
+from medgrad_desktop.core.explain.tail import ClassTokenTail
+from tests.conftest import random_rgb
+
+ALL = [GradCAMParams(), GradECLIPParams(), MedGradParams()]
+
+
+def _hooked_features(clip, rgb):
+    x, _ = clip.batch([rgb])
+    tail = ClassTokenTail(clip.visual)
+    with capture_last_block(clip.visual) as cap, torch.no_grad():
+        ref = torch.nn.functional.normalize(clip.model.encode_image(x), dim=-1)
+        from_attn = tail.features_from_attn(cap.x_in[:, 0], cap.attn_out[:, 0])
+        from_input = tail.features_from_block_input(cap.x_in)
+    return ref, from_attn, from_input
+
+
+def test_hooked_tail_reproduces_encode_image(tiny_model):
+    ref, from_attn, from_input = _hooked_features(tiny_model, random_rgb(90, 120))
+    assert (ref - from_attn).abs().max().item() < 1e-5
+    assert (ref - from_input).abs().max().item() < 1e-5
+
+
+@pytest.mark.slow
+def test_hooked_tail_reproduces_encode_image_vit_b16(vit_b16, ham_dir):
+    from medgrad_desktop.core.imageio import load_image
+
+    img = load_image(sorted((ham_dir / "images").iterdir())[0])
+    ref, from_attn, from_input = _hooked_features(vit_b16, img.rgb)
+    assert (ref - from_attn).abs().max().item() < 1e-5
+    assert (ref - from_input).abs().max().item() < 1e-5
+
+
+def test_batched_maps_equal_prompt_loop(tiny_model):
+    targets = tiny_model.catalogue.class_targets()[:6] + [tiny_model.catalogue.resolve("a dark irregular blotch")]
+    imgs = [random_rgb(64, 80, seed=1), random_rgb(100, 50, seed=2)]
+    batched = analyze_batch(tiny_model, imgs, targets, ALL)
+    looped = analyze_batch(tiny_model, imgs, targets, ALL, prompt_loop=True)
+    singles = [analyze(tiny_model, im, [t], ALL) for im in imgs for t in targets]
+    for b in range(len(imgs)):
+        for key, hb in batched[b].maps.items():
+            for other in (looped[b].maps[key], singles[b * len(targets) + targets.index(hb.target)].maps[key]):
+                denom = max(np.abs(hb.raw).max(), 1e-12)
+                assert np.abs(hb.raw - other.raw).max() / denom < 1e-5, key
+                assert abs(hb.score - other.score) < 1e-6
+
+
+def test_grad_eclip_weight_matches_finite_difference(tiny_model):
+    """w = dS/do_cls @ W_o, with dS/do_cls from central differences of the real model's forward."""
+    clip = copy.deepcopy(tiny_model)
+    clip.model.double()
+    rgb = random_rgb(48, 48, seed=3)
+    x = clip.batch([rgb])[0].double()
+    text = clip.target_embeddings(clip.catalogue.class_targets()[:3]).double()
+    tail = ClassTokenTail(clip.visual)
+    with capture_last_block(clip.visual) as cap, torch.no_grad():
+        clip.model.encode_image(x)
+    w, _ = attn_out_grads(tail, cap.x_in, cap.attn_out[:, 0], text, single_head=False)
+    blk = clip.visual.transformer.resblocks[-1]
+    delta = torch.zeros(cap.x_in.shape[-1], dtype=torch.float64)
+
+    def bump(_m, _a, out):
+        o = out[0].clone()
+        o[:, 0] += delta
+        return (o, *out[1:])
+
+    h = 1e-5
+    grads = torch.zeros(text.shape[0], delta.numel(), dtype=torch.float64)
+    handle = blk.attn.register_forward_hook(bump)
+    try:
+        with torch.no_grad():
+            for c in range(delta.numel()):
+                delta.zero_()
+                delta[c] = h
+                sp = torch.nn.functional.normalize(clip.model.encode_image(x), dim=-1) @ text.T
+                delta[c] = -h
+                sm = torch.nn.functional.normalize(clip.model.encode_image(x), dim=-1) @ text.T
+                grads[:, c] = (sp - sm)[0] / (2 * h)
+    finally:
+        handle.remove()
+    w_fd = grads @ tail.wo
+    rel = (w[:, 0] - w_fd).norm() / w_fd.norm()
+    assert rel.item() < 1e-3
+
+
+def test_local_entropy_matches_brute_force():
+    rng = np.random.default_rng(4)
+    gray = rng.integers(0, 8, (17, 13), dtype=np.uint8) * 30
+    r = 3
+    ent = local_entropy(gray, r)
+    ref = np.zeros(gray.shape)
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    disk = (yy ** 2 + xx ** 2) <= r * r
+    for i in range(gray.shape[0]):
+        for j in range(gray.shape[1]):
+            vals = [gray[i + dy, j + dx] for dy, dx in zip(yy[disk], xx[disk], strict=True)
+                    if 0 <= i + dy < gray.shape[0] and 0 <= j + dx < gray.shape[1]]
+            _, counts = np.unique(vals, return_counts=True)
+            p = counts / counts.sum()
+            ref[i, j] = -(p * np.log2(p)).sum()
+    assert np.abs(ent - ref).max() < 1e-4
+
+
+def test_constant_image_medgrad_equals_unweighted_eclip(tiny_model):
+    rgb = np.full((60, 60, 3), 137, np.uint8)
+    assert np.all(entropy_weight(tiny_model.squash(rgb), (14, 14), 5, 1.0) == 1.0)
+    targets = tiny_model.catalogue.class_targets()[:4]
+    res = analyze(tiny_model, rgb, targets, [MedGradParams()])
+    x, _ = tiny_model.batch([rgb])
+    tail = ClassTokenTail(tiny_model.visual)
+    with capture_last_block(tiny_model.visual) as cap, torch.no_grad():
+        tiny_model.model.encode_image(x)
+    w, _ = attn_out_grads(tail, cap.x_in, cap.attn_out[:, 0], tiny_model.target_embeddings(targets), False)
+    ref = eclip_grids(w, values(tail, cap.x_ln), None).numpy()
+    for j, t in enumerate(targets):
+        np.testing.assert_allclose(res.get("medgrad", t).raw.reshape(-1), ref[j, 0], rtol=1e-5, atol=1e-8)
+
+
+def _explicit_single_head_map(clip, rgb, target):
+    """Rebuild the last block by hand as ONE head (scale D^-1/2) for all tokens and differentiate the
+    whole model with autograd: the official Grad-ECLIP code's model."""
+    x, _ = clip.batch([rgb])
+    vis = clip.visual
+    blk = vis.transformer.resblocks[-1]
+    attn = blk.attn
+    d = attn.embed_dim
+    wq, wk, wv = attn.in_proj_weight.split(d)
+    bq, bk, bv = attn.in_proj_bias.split(d)
+    store = {}
+
+    def single_head_block(module, args, kwargs):
+        x_in = args[0]
+        xl = module.ln_1(x_in)
+        q, k, v = xl @ wq.T + bq, xl @ wk.T + bk, xl @ wv.T + bv
+        a = torch.softmax(q @ k.transpose(1, 2) / d ** 0.5, dim=-1)
+        o = (a @ v) @ attn.out_proj.weight.T + attn.out_proj.bias
+        o = o.detach().requires_grad_(True)  # a leaf: its .grad is dS/do
+        store.update(o=o, q=q, k=k, v=v)
+        y = x_in + o
+        return y + module.mlp(module.ln_2(y))
+
+    original_forward = blk.forward
+    blk.forward = lambda *a, **kw: single_head_block(blk, a, kw)
+    try:
+        with torch.enable_grad():
+            f = torch.nn.functional.normalize(clip.model.encode_image(x), dim=-1)
+            t = clip.target_embeddings([target])[0]
+            s = (f[0] * t).sum()
+            s.backward()
+    finally:
+        blk.forward = original_forward
+    w = store["o"].grad[0, 0] @ attn.out_proj.weight
+    q, k, v = store["q"][0].detach(), store["k"][0].detach(), store["v"][0].detach()
+    cos = torch.nn.functional.cosine_similarity(q[:1], k[1:], dim=-1)
+    sn = (cos - cos.min()) / (cos.max() - cos.min() + 1e-8)
+    return torch.relu(sn * (v[1:] @ w)).detach().numpy(), float(s.detach())
+
+
+def test_official_single_head_matches_explicit_reimplementation(tiny_model):
+    rgb = random_rgb(70, 70, seed=5)
+    target = tiny_model.catalogue.class_targets()[2]
+    ref, score = _explicit_single_head_map(tiny_model, rgb, target)
+    h = analyze(tiny_model, rgb, [target], [GradECLIPParams(official_single_head=True)]).get("grad-eclip", target)
+    np.testing.assert_allclose(h.raw.reshape(-1), ref, rtol=1e-4, atol=1e-7)
+    assert abs(h.score - score) < 1e-5
+    true_model = analyze(tiny_model, rgb, [target], [GradECLIPParams()]).get("grad-eclip", target)
+    assert abs(true_model.score - h.score) > 1e-7  # the single-head model is a different model
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (224, 224, 3), (7, 3000, 3)])
+def test_maps_finite_for_degenerate_images(tiny_model, shape):
+    rgb = np.zeros(shape, np.uint8)
+    res = analyze(tiny_model, rgb, tiny_model.catalogue.class_targets()[:3], ALL)
+    for h in res.maps.values():
+        assert np.isfinite(h.raw).all() and np.isfinite(h.normalized).all()
+        assert h.image_map.shape == shape[:2]
+        assert np.isfinite(h.image_map).all()
+        assert h.normalized.min() >= 0 and h.normalized.max() <= 1
+
+
+def test_maps_finite_for_large_image_and_zero_map(tiny_model):
+    rgb = random_rgb(4000, 6000, seed=6)
+    res = analyze(tiny_model, rgb, tiny_model.catalogue.class_targets()[:2], ALL)
+    for h in res.maps.values():
+        assert h.image_map.shape == (4000, 6000)
+        assert np.isfinite(h.image_map).all()
+    from medgrad_desktop.core.explain.heatmap import minmax
+
+    zero = minmax(np.zeros((14, 14), np.float32), 1e-8)
+    assert np.isfinite(zero).all() and zero.max() == 0
+
+
+def test_hooks_removed_on_error(tiny_model, monkeypatch):
+    import medgrad_desktop.core.explain.engine as engine
+
+    before = live_hook_count(tiny_model.model)
+
+    def boom(*a, **k):
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(engine, "entropy_weight", boom)
+    with pytest.raises(RuntimeError, match="injected"):
+        analyze(tiny_model, random_rgb(32, 32), tiny_model.catalogue.class_targets()[:1], [MedGradParams()])
+    assert live_hook_count(tiny_model.model) == before == 0
+
+
+def test_medgrad_variants_differ_and_respect_alpha(tiny_model):
+    rgb = random_rgb(120, 120, seed=7)
+    t = tiny_model.catalogue.class_targets()[0]
+    ps = [MedGradParams(alpha=0.0), MedGradParams(combine="multiply"), MedGradParams(entropy_source="original"),
+          GradECLIPParams()]
+    maps = {}
+    for p in ps:
+        maps[repr(p)] = analyze(tiny_model, rgb, [t], [p]).get(p.method, t).raw
+    no_weight = maps[repr(MedGradParams(alpha=0.0))]
+    eclip = maps[repr(GradECLIPParams())]
+    multiply = maps[repr(MedGradParams(combine="multiply"))]
+    assert not np.allclose(no_weight, eclip)  # replace drops Grad-ECLIP's spatial weight
+    assert np.all(multiply <= eclip + 1e-7)  # entropy weight <= 1 only shrinks Grad-ECLIP
+
+
+def test_classification_consistent_with_analysis(tiny_model):
+    from medgrad_desktop.core.classify import classify
+
+    imgs = [random_rgb(50, 60, seed=s) for s in range(3)]
+    preds = classify(tiny_model, imgs, batch_size=2)
+    for im, p in zip(imgs, preds, strict=True):
+        assert abs(sum(p.probabilities) - 1) < 1e-6
+        q = analyze(tiny_model, im, [], []).prediction
+        np.testing.assert_allclose(p.probabilities, q.probabilities, atol=1e-6)
+        assert len(p.criteria) == len(tiny_model.catalogue.criteria)
+        assert p.seven_point_score == sum(c.points for c in p.criteria)
