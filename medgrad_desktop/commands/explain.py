@@ -13,7 +13,7 @@ from PIL import Image
 from medgrad_desktop.commands._common import add_model_options, model_from_args
 from medgrad_desktop.core.explain import METHODS, analyze, default_params
 from medgrad_desktop.core.imageio import ImageLoadError, load_image
-from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP, blend
+from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP, blend, stamp
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -59,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
     maps = []
     for (method, _key), h in result.maps.items():
         name = f"{Path(args.image).stem}_{method}_{slug(h.target.key)}.png"
-        Image.fromarray(blend(img.rgb, h.image_map, args.opacity, args.colormap)).save(out / name)
+        overlay = blend(img.rgb, h.image_map, args.opacity, args.colormap)
+        for warning in clip.card.warnings():
+            overlay = stamp(overlay, warning.split(":")[0])
+        Image.fromarray(overlay).save(out / name)
         maps.append({"method": method, "target": h.target.label, "target_kind": h.target.kind,
                      "file": name, "params": h.params, **h.stats()})
     summary = {"image": str(img.path), "sha256": img.sha256, "model": clip.card.to_dict(),

@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
                          "criteria": {c.criterion_id: c.option_id for c in pred.criteria}})
             if not args.json:
                 tops = ", ".join(f"{n} {pr:.1%}" for _, n, pr in pred.top_k(args.top_k))
-                print(f"{im.path.name}: {tops}  | 7-point score {pred.seven_point_score}")
+                flag = " [UNTRAINED]" if clip.card.untrained else " [DEMO]" if clip.card.demo else ""
+                print(f"{im.path.name}: {tops}  | 7-point score {pred.seven_point_score}{flag}")
     if args.json:
         print(json.dumps({"model": clip.card.to_dict(), "results": rows}, indent=1))
     return 1 if errors and errors == len(paths) else 0

@@ -48,3 +48,18 @@ def colorbar(height: int, width: int = 24, colormap: str = DEFAULT_COLORMAP) -> 
     """A vertical colour bar, high values on top."""
     ramp = np.linspace(1.0, 0.0, height, dtype=np.float32)[:, None].repeat(width, axis=1)
     return colorize(ramp, colormap)
+
+
+def stamp(rgb: np.ndarray, text: str) -> np.ndarray:
+    """Burn a warning banner (e.g. UNTRAINED) into the top of an exported image, so the picture
+    cannot travel without it."""
+    out = rgb.copy()
+    h, w = out.shape[:2]
+    scale = max(0.35, min(w, h) / 900)
+    thick = max(1, int(round(scale * 2)))
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    bar = min(h, th + base + 8)
+    out[:bar] = (out[:bar].astype(np.float32) * 0.3).astype(np.uint8)
+    cv2.putText(out, text, (4, min(h - 1, th + 4)), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 220, 0), thick,
+                cv2.LINE_AA)
+    return out
