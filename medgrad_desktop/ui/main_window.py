@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self.rgb_cache = LRUCache(8)  # path -> (sha256, rgb)
         self.pred_cache: dict[tuple[str, str], object] = {}
         self.model_error = ""
+        self._model: ClipModel | None = None
         self._current_row: int | None = None
         self._batch: JobHandle | None = None
         self._map_job: JobHandle | None = None
@@ -138,7 +139,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ properties for exporters
     @property
     def model(self) -> ClipModel | None:
-        return self.worker.model
+        """The model the UI shows (set when the worker's `model_changed` reached the UI thread)."""
+        return self._model
 
     @property
     def current_params(self) -> MethodParams:
@@ -361,7 +363,8 @@ class MainWindow(QMainWindow):
         tb.addWidget(self.method_combo)
         tb.addWidget(QLabel("  Target "))
         self.target_combo = QComboBox()
-        self.target_combo.setMinimumWidth(220)
+        self.target_combo.setMinimumWidth(260)
+        self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.target_combo.setMaxVisibleItems(24)
         self.target_combo.currentIndexChanged.connect(self._on_target_combo)
         tb.addWidget(self.target_combo)
@@ -385,7 +388,8 @@ class MainWindow(QMainWindow):
         tb.addWidget(self.opacity_slider)
         self.colormap_combo = QComboBox()
         for name in COLORMAPS:
-            self.colormap_combo.addItem(name if name != "jet" else "jet (not perceptual)", name)
+            self.colormap_combo.addItem(name, name)
+        self.colormap_combo.setToolTip("Colormap (inferno and viridis are perceptually uniform)")
         self.colormap_combo.setCurrentIndex(list(COLORMAPS).index(self.colormap))
         self.colormap_combo.currentIndexChanged.connect(
             lambda i: self.set_colormap(self.colormap_combo.itemData(i)))
@@ -450,6 +454,7 @@ class MainWindow(QMainWindow):
         return handle
 
     def _on_model_changed(self, clip: ClipModel) -> None:
+        self._model = clip
         self.model_error = ""
         card = clip.card
         self.model_label.setText(f"{card.display_name()} · {card.short_hash} · {clip.device}")
@@ -477,7 +482,10 @@ class MainWindow(QMainWindow):
                  e.prediction.model_sha256 != card.weights_sha256]
         for e in stale:
             e.prediction = None
-        if self.entries and (stale or any(not e.done for e in self.entries)):
+        batch_running = self._batch is not None and not self._batch.is_finished
+        if stale and batch_running:
+            self._batch.cancel()
+        if self.entries and (stale or (not batch_running and any(not e.done for e in self.entries))):
             self.thumb_model.refresh_all()
             self.start_predictions()
         self._refresh_current()
@@ -998,7 +1006,7 @@ class MainWindow(QMainWindow):
         for i, e in enumerate(self.entries):
             if e.sha256 == sha:
                 self.thumb_model.entry_changed(i)
-        self.proxy.invalidateFilter()
+        self.proxy.invalidate()
         e = self.current_entry
         if e is not None and e.sha256 == sha:
             self._update_review_panel()

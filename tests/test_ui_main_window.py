@@ -1,0 +1,360 @@
+"""The main window driven as a user would: open a folder, wait for predictions, look at overlays,
+switch methods and targets, navigate with the keyboard, review with undo, reopen, cancel."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QMessageBox
+
+from medgrad_desktop.audit import read_events
+from medgrad_desktop.core.imageio import list_images
+from medgrad_desktop.core.model import ModelLoadError, load_model
+from medgrad_desktop.resources_path import demo_dir
+from medgrad_desktop.ui import jobs as ui_jobs
+from medgrad_desktop.ui import main_window as mw
+from medgrad_desktop.ui.main_window import MainWindow
+from medgrad_desktop.ui.sample_images import write_sample_folder
+from medgrad_desktop.ui.settings import AppSettings
+from medgrad_desktop.ui.thumbnails import ErrorRole, ReviewRole
+
+WAIT = 60_000
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """Review state and audit log in this test's own folder, never the user's or another test's."""
+    d = tmp_path / "appdata"
+    d.mkdir()
+    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
+    return d
+
+
+@pytest.fixture
+def settings(tmp_path) -> AppSettings:
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    """The demo folder when it has images, else drawn lesion images; plus one broken file in a copy."""
+    out = tmp_path / "images"
+    demo = list_images(demo_dir())
+    if demo:
+        out.mkdir()
+        for p in demo[:8]:
+            (out / p.name).write_bytes(p.read_bytes())
+    else:
+        write_sample_folder(out, 6)
+    (out / "zz_broken.jpg").write_bytes(b"not an image at all")
+    return out
+
+
+@pytest.fixture
+def make_window(qtbot, settings, tiny_model):
+    def make(factory=None, wait_model=True) -> MainWindow:
+        win = MainWindow(settings=settings, model_factory=factory or (lambda weights, device: tiny_model))
+        qtbot.addWidget(win)
+        win.resize(1400, 860)
+        win.show()
+        win.activateWindow()
+        qtbot.waitExposed(win)
+        if wait_model:
+            qtbot.waitUntil(lambda: win.model is not None, timeout=WAIT)
+        return win
+
+    return make
+
+
+def open_and_wait(qtbot, win: MainWindow, folder: Path) -> None:
+    assert win.open_folder(folder)
+    qtbot.waitUntil(lambda: win.entries and all(e.done for e in win.entries), timeout=WAIT)
+    qtbot.waitUntil(lambda: win._batch is None or win._batch.is_finished, timeout=WAIT)
+
+
+def wait_map(qtbot, win: MainWindow) -> None:
+    qtbot.waitUntil(lambda: win.viewer.map_values is not None, timeout=WAIT)
+
+
+def click_tile(qtbot, win: MainWindow, proxy_row: int) -> None:
+    idx = win.proxy.index(proxy_row, 0)
+    rect = win.grid.visualRect(idx)
+    qtbot.mouseClick(win.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def test_open_folder_predicts_every_image_and_marks_the_broken_one(qtbot, make_window, folder):
+    win = make_window()
+    open_and_wait(qtbot, win, folder)
+    good = [e for e in win.entries if e.prediction is not None]
+    bad = [e for e in win.entries if e.error]
+    assert len(good) == len(win.entries) - 1 and len(bad) == 1
+    assert bad[0].name == "zz_broken.jpg" and "zz_broken.jpg" in bad[0].error
+    row = win.entries.index(bad[0])
+    assert "zz_broken.jpg" in win.thumb_model.index(row).data(ErrorRole)
+    for e in good:
+        assert len(e.sha256) == 64 and e.thumbnail is not None
+        assert abs(sum(e.prediction.probabilities) - 1.0) < 1e-4
+    events = [ev["event"] for ev in read_events()]
+    assert "folder_opened" in events and "predictions_run" in events
+    assert sum(ev == "prediction" for ev in events) == len(good)
+    assert not win.progress.isVisible()
+
+
+def test_notice_and_untrained_warning_always_visible(qtbot, make_window, folder):
+    win = make_window()
+    assert win.notice.isVisible() and "not for diagnosis" in win.notice.text().lower()
+    assert win.notice_status.isVisible() and "not for diagnosis" in win.notice_status.text().lower()
+    assert "UNTRAINED" in win.warning_status.text()
+    open_and_wait(qtbot, win, folder)
+    assert win.panel.warning_label.isVisible() and "UNTRAINED" in win.panel.warning_label.text()
+    assert win.model.card.short_hash in win.panel.card_label.text()
+
+
+def test_select_image_toggle_overlay_and_opacity(qtbot, make_window, folder):
+    win = make_window()
+    open_and_wait(qtbot, win, folder)
+    click_tile(qtbot, win, 1)
+    assert win.current_entry is win.entries[win.proxy.mapToSource(win.proxy.index(1, 0)).row()]
+    wait_map(qtbot, win)
+    overlay = win.viewer.overlay_item
+    assert overlay.isVisible() and not overlay.pixmap().isNull()
+    assert win.viewer.map_values.shape[1] / win.viewer.map_values.shape[0] == pytest.approx(
+        win.current_entry.size[0] / win.current_entry.size[1], rel=0.02)
+    qtbot.keyClick(win.grid, Qt.Key.Key_O)
+    assert not overlay.isVisible() and not win.overlay_action.isChecked()
+    qtbot.keyClick(win.grid, Qt.Key.Key_O)
+    assert overlay.isVisible()
+    win.opacity_slider.setValue(20)
+    assert overlay.opacity() == pytest.approx(0.20)
+    qtbot.keyClick(win.grid, Qt.Key.Key_BracketRight)
+    assert overlay.opacity() == pytest.approx(0.30)
+    qtbot.keyClick(win.grid, Qt.Key.Key_BracketLeft)
+    qtbot.keyClick(win.grid, Qt.Key.Key_BracketLeft)
+    assert overlay.opacity() == pytest.approx(0.10)
+    # a colormap change recolours the kept map without a new job
+    before = overlay.pixmap().toImage().pixelColor(5, 5)
+    win.set_colormap("viridis")
+    after = overlay.pixmap().toImage().pixelColor(5, 5)
+    assert before != after and win.colorbar.colormap == "viridis"
+    win.contour_check.setChecked(True)
+    assert win.viewer.contour_item.isVisible()
+
+
+def test_switch_method_and_target_including_free_text(qtbot, make_window, folder):
+    win = make_window()
+    open_and_wait(qtbot, win, folder)
+    win.select_row(0)
+    wait_map(qtbot, win)
+    entry = win.current_entry
+    seen = {}
+    for key, method in ((Qt.Key.Key_1, "gradcam"), (Qt.Key.Key_2, "grad-eclip"), (Qt.Key.Key_3, "medgrad")):
+        qtbot.keyClick(win.grid, key)
+        assert win.current_method == method
+        qtbot.waitUntil(lambda m=method: win.cached_map(entry, m, win.current_target()) is not None
+                        and win.viewer.map_values is not None, timeout=WAIT)
+        seen[method] = win.viewer.map_values.copy()
+        assert method.replace("-", "").lower()[:4] in win.map_caption.text().replace("-", "").lower()
+    assert not np.allclose(seen["gradcam"], seen["medgrad"])
+    # back to a method already computed: shown at once from the cache, no job needed
+    qtbot.keyClick(win.grid, Qt.Key.Key_1)
+    assert win.viewer.map_values is not None and np.allclose(win.viewer.map_values, seen["gradcam"])
+    # a catalogue class as target
+    i = win.target_combo.findData("class:melanoma")
+    assert i >= 0
+    win.target_combo.setCurrentIndex(i)
+    qtbot.waitUntil(lambda: win.cached_map(entry, "gradcam", win.model.catalogue.class_target("melanoma"))
+                    is not None, timeout=WAIT)
+    assert "Melanoma" in win.map_caption.text()
+    # free text typed by the user
+    win.free_text.setFocus()
+    qtbot.keyClicks(win.free_text, "blue-grey ovoid nests")
+    qtbot.keyClick(win.free_text, Qt.Key.Key_Return)
+    assert win.target_choice.kind == "text" and win.target_choice.value == "blue-grey ovoid nests"
+    qtbot.waitUntil(lambda: "blue-grey ovoid nests" in win.map_caption.text() and
+                    "computing" not in win.map_caption.text(), timeout=WAIT)
+    assert win.current_target().key == "blue-grey ovoid nests"
+    # typing 1-3 or O into the text box edits the text, it does not switch method
+    qtbot.keyClicks(win.free_text, " 2o")
+    assert win.current_method == "gradcam" and win.overlay_action.isChecked()
+
+
+def test_arrow_keys_move_between_images(qtbot, make_window, folder):
+    win = make_window()
+    open_and_wait(qtbot, win, folder)
+    win.select_row(0)
+    first = win.current_entry
+    qtbot.keyClick(win.grid, Qt.Key.Key_Right)
+    assert win.current_entry is win.entries[1]
+    qtbot.keyClick(win.grid, Qt.Key.Key_Right)
+    assert win.current_entry is win.entries[2]
+    qtbot.keyClick(win.grid, Qt.Key.Key_Left)
+    qtbot.keyClick(win.grid, Qt.Key.Key_Left)
+    assert win.current_entry is first
+    qtbot.keyClick(win.grid, Qt.Key.Key_Left)  # stays on the first image
+    assert win.current_entry is first
+    assert first.name in win.panel.file_label.text()
+
+
+def test_override_then_undo_and_redo(qtbot, make_window, folder):
+    win = make_window()
+    open_and_wait(qtbot, win, folder)
+    win.select_row(0)
+    e = win.current_entry
+    other = next(c.id for c in win.model.catalogue.classes if c.id != e.prediction.predicted_id)
+    win.panel.override_combo.setCurrentIndex(win.panel.override_combo.findData(other))
+    qtbot.mouseClick(win.panel.override_button, Qt.MouseButton.LeftButton)
+    rec = win.review_store.get(e.sha256)
+    assert rec.decision == "overridden" and rec.final_class == other
+    assert rec.predicted_class == e.prediction.predicted_id
+    assert win.thumb_model.index(0).data(ReviewRole) == "overridden"
+    assert "Overridden" in win.panel.review_state.text()
+    ev = [x for x in read_events() if x["event"] == "review_override"][-1]
+    assert ev["file_sha256"] == e.sha256 and ev["model_sha256"] == win.model.card.weights_sha256
+    qtbot.keyClick(win.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert win.review_store.get(e.sha256) is None
+    assert win.thumb_model.index(0).data(ReviewRole) == "pending"
+    assert "Pending" in win.panel.review_state.text()
+    qtbot.keyClick(win.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert win.review_store.get(e.sha256).decision == "overridden"
+    # accept another image, add a note, then filter the grid by review state
+    win.select_row(1)
+    qtbot.mouseClick(win.panel.accept_button, Qt.MouseButton.LeftButton)
+    win.panel.note_edit.setText("asymmetric, re-check in 3 months")
+    qtbot.mouseClick(win.panel.note_button, Qt.MouseButton.LeftButton)
+    rec1 = win.review_store.get(win.entries[1].sha256)
+    assert rec1.decision == "accepted" and rec1.note == "asymmetric, re-check in 3 months"
+    win.review_filter.setCurrentIndex(win.review_filter.findData("overridden"))
+    assert win.proxy.rowCount() == 1 and win.proxy.index(0, 0).data() == e.name
+    win.review_filter.setCurrentIndex(0)
+    assert win.proxy.rowCount() == len(win.entries)
+
+
+def test_review_is_kept_after_close_and_reopen(qtbot, make_window, folder):
+    win = make_window()
+    open_and_wait(qtbot, win, folder)
+    win.select_row(2)
+    e = win.current_entry
+    other = next(c.id for c in win.model.catalogue.classes if c.id != e.prediction.predicted_id)
+    assert win.override_prediction(other)
+    win.set_note("second opinion requested")
+    win.close()
+    win2 = make_window()
+    open_and_wait(qtbot, win2, folder)
+    win2.select_row(2)
+    rec = win2.review_store.get(win2.current_entry.sha256)
+    assert rec.decision == "overridden" and rec.final_class == other and rec.note == "second opinion requested"
+    assert "Overridden" in win2.panel.review_state.text()
+    assert win2.panel.note_edit.text() == "second opinion requested"
+    assert str(folder.resolve()) in win2.settings.recent_folders
+
+
+def test_cancel_a_running_batch(qtbot, make_window, tmp_path, monkeypatch):
+    write_sample_folder(tmp_path / "many", 30, size=(96, 96))
+    real = ui_jobs.classify
+
+    def slow_classify(*a, **k):
+        time.sleep(0.05)
+        return real(*a, **k)
+
+    monkeypatch.setattr(ui_jobs, "classify", slow_classify)
+    win = make_window()
+    win.open_folder(tmp_path / "many")
+    assert win.cancel_button.isVisible() and win.progress.isVisible()
+    qtbot.waitUntil(lambda: win._batch.done >= 3, timeout=WAIT)
+    assert "/ 30" in win.progress.format() and "ETA" in win.progress.format()
+    qtbot.mouseClick(win.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win._batch.is_finished, timeout=WAIT)
+    assert win._batch.state == "cancelled"
+    done = sum(e.prediction is not None for e in win.entries)
+    assert 3 <= done < 30
+    assert "Cancelled" in win.statusBar().currentMessage()
+    assert not win.cancel_button.isVisible()
+
+
+def test_failed_model_load_keeps_previous_model(qtbot, make_window, tiny_model, tmp_path):
+    def factory(weights, device):
+        return load_model(weights, device=device) if weights else tiny_model
+
+    win = make_window(factory)
+    before = win.model
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x00" * 20)
+    h = win.apply_preferences(str(bad), "cpu")
+    qtbot.waitUntil(lambda: h.is_finished, timeout=WAIT)
+    qtbot.waitUntil(lambda: bool(win.model_error), timeout=WAIT)
+    assert win.model is before
+    assert "broken.safetensors" in win.model_error and "\n" not in win.model_error
+    assert "broken.safetensors" in win.statusBar().currentMessage()
+    assert "kept the previous model" in win.panel.card_label.text()
+    assert win.settings.weights == str(bad)
+    for box in win.findChildren(QMessageBox):
+        box.close()
+
+
+def test_default_factory_falls_back_to_untrained_when_demo_missing(monkeypatch):
+    real = mw.load_model
+
+    def no_demo(weights=None, **kw):
+        if weights is None and not kw.get("random_init"):
+            raise ModelLoadError("demo-model.safetensors: the bundled demo model is missing")
+        return real(weights, **kw)
+
+    monkeypatch.setattr(mw, "load_model", no_demo)
+    clip = mw.default_model_factory("", "cpu")
+    assert clip.card.untrained and clip.card.architecture == "MedGrad-Tiny"
+    assert clip.card.extra["notes"] == mw.DEMO_MISSING_NOTE
+
+
+def test_settings_are_restored(qtbot, make_window, settings):
+    win = make_window()
+    win.opacity_slider.setValue(70)
+    win.set_colormap("viridis")
+    win.set_method("grad-eclip")
+    win.close()
+    win2 = make_window()
+    assert win2.opacity_slider.value() == 70 and win2.viewer.overlay_item.opacity() == pytest.approx(0.7)
+    assert win2.colormap == "viridis" and win2.current_method == "grad-eclip"
+    assert settings.q.fileName().endswith("settings.ini")
+
+
+def test_compare_view_syncs_zoom_and_pan(qtbot, make_window, folder):
+    win = make_window()
+    open_and_wait(qtbot, win, folder)
+    win.select_row(0)
+    wait_map(qtbot, win)
+    win.compare_action.setChecked(True)
+    viewers = list(win.compare_viewers.values())
+    qtbot.waitUntil(lambda: all(v.map_values is not None for v in viewers), timeout=WAIT)
+    viewers[0].zoom_by(2.0)
+    viewers[0].horizontalScrollBar().setValue(viewers[0].horizontalScrollBar().maximum() // 2)
+    for v in viewers[1:]:
+        assert v.zoom == pytest.approx(viewers[0].zoom)
+        assert v.horizontalScrollBar().value() == viewers[0].horizontalScrollBar().value()
+    win.compare_action.setChecked(False)
+
+
+def test_sort_by_confidence_and_filter_low_confidence(qtbot, make_window, folder):
+    win = make_window()
+    open_and_wait(qtbot, win, folder)
+    win.sort_combo.setCurrentIndex(win.sort_combo.findData("confidence-desc"))
+    confs = [win.proxy.index(r, 0).data(Qt.ItemDataRole.UserRole + 3) for r in range(win.proxy.rowCount())]
+    assert confs == sorted(confs, reverse=True)
+    win.thumb_model.low_confidence = 1.01  # every analysed image counts as low confidence
+    win.low_only.setChecked(True)
+    assert win.proxy.rowCount() == sum(e.prediction is not None for e in win.entries)
+
+
+def test_export_action(qtbot, make_window):
+    import importlib.util
+
+    win = make_window()
+    assert win.export_action.shortcut().toString() == "Ctrl+E"
+    if importlib.util.find_spec(mw.EXPORT_MODULE) is None:
+        assert not win.export_action.isEnabled()
+        assert win.export_action.toolTip() == "report export not installed"
+    else:
+        assert win.export_action.isEnabled()

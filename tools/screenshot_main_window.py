@@ -1,0 +1,90 @@
+"""Write docs/screenshots/main-window.png: the real main window on the demo folder with an overlay.
+
+Run it under a display server, as CI does:
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python tools/screenshot_main_window.py
+(`QT_QPA_PLATFORM=offscreen` works too). Without the demo images it falls back to the HAM10000 sample
+in ../shared/data, then to drawn blob images, and says so, so a missing demo is never hidden.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def pick_folder(requested: str | None, tmp: Path) -> Path:
+    from medgrad_desktop.core.imageio import list_images
+    from medgrad_desktop.resources_path import demo_dir
+    from medgrad_desktop.ui.sample_images import write_sample_folder
+
+    if requested:
+        return Path(requested)
+    if list_images(demo_dir()):
+        return demo_dir()
+    ham = ROOT.parent / "shared" / "data" / "ham10000-sample" / "images"
+    if list_images(ham):
+        print(f"note: no demo images in {demo_dir()}; using the HAM10000 sample {ham}", file=sys.stderr)
+        return ham
+    print("note: no demo images; using drawn blob images", file=sys.stderr)
+    write_sample_folder(tmp / "samples", 12)
+    return tmp / "samples"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--folder", help="folder to open (default: the demo folder)")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots" / "main-window.png"))
+    ap.add_argument("--method", default="medgrad", choices=["gradcam", "grad-eclip", "medgrad"])
+    ap.add_argument("--row", type=int, default=0, help="which image to show")
+    ap.add_argument("--size", default="1600x960")
+    ap.add_argument("--timeout", type=float, default=600)
+    args = ap.parse_args()
+
+    from PySide6.QtCore import QSettings
+
+    from medgrad_desktop.ui.app import make_app
+    from medgrad_desktop.ui.main_window import MainWindow, wait_until
+    from medgrad_desktop.ui.settings import AppSettings
+
+    app = make_app()
+    tmp = Path(tempfile.mkdtemp(prefix="medgrad-shot-"))
+    folder = pick_folder(args.folder, tmp)
+    settings = AppSettings(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
+    settings.method = args.method
+    settings.opacity = 45
+    win = MainWindow(settings=settings)
+    w, h = (int(x) for x in args.size.split("x"))
+    win.resize(w, h)
+    win.show()
+    if not wait_until(lambda: win.model is not None or bool(win.model_error), args.timeout, app):
+        print("error: the model did not load", file=sys.stderr)
+        return 1
+    win.open_folder(folder)
+    wait_until(lambda: all(e.done for e in win.entries), args.timeout, app)
+    rows = [i for i, e in enumerate(win.entries) if e.prediction is not None]
+    if not rows:
+        print("error: no image could be analysed", file=sys.stderr)
+        return 1
+    win.select_row(rows[min(args.row, len(rows) - 1)])
+    if not wait_until(lambda: win.viewer.map_values is not None and win.viewer.overlay_item.isVisible(),
+                      args.timeout, app):
+        print("error: no overlay appeared", file=sys.stderr)
+        return 1
+    wait_until(lambda: False, 0.5, app)  # let the last paints land
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not win.grab().save(str(out)):
+        print(f"error: could not write {out}", file=sys.stderr)
+        return 1
+    print(f"wrote {out} ({win.model.card.display_name()}, {folder})")
+    win.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
