@@ -22,10 +22,11 @@ def pseudonym(index: int) -> str:
     return f"IMG-{index:04d}"
 
 
-def encode_png(rgb: np.ndarray) -> bytes:
-    """PNG bytes from pixels only: PIL writes no EXIF/GPS/text chunks unless given them."""
+def encode_png(rgb: np.ndarray, level: int = 6) -> bytes:
+    """PNG bytes from pixels only: PIL writes no EXIF/GPS/text chunks unless given them.
+    `level` is zlib's (1 fast, for the spool; 6 for files a user keeps)."""
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(buf, "PNG", optimize=False)
+    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(buf, "PNG", compress_level=level)
     return buf.getvalue()
 
 

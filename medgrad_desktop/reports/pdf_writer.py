@@ -107,6 +107,7 @@ class _Canvas:
         f.setPointSizeF(size)
         f.setBold(bold)
         f.setItalic(italic)
+        f.setFeature(QFont.Tag("liga"), 0)  # "fi" stays two letters, so the PDF's text can be searched
         return f
 
     def text(self, x, y, w, h, s: str, size=9.0, *, bold=False, mono=False, italic=False, color=DARK,

@@ -1,0 +1,361 @@
+"""Reports end to end: a folder becomes a PDF, an HTML file, a CSV and PNGs whose contents are checked
+against an independent classification of the same images; de-identification, review decisions,
+provenance and the audit trail are checked in the files themselves."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from medgrad_desktop.audit import read_events
+from medgrad_desktop.core.classify import classify
+from medgrad_desktop.core.explain import METHODS, default_params
+from medgrad_desktop.core.imageio import list_images, load_image
+from medgrad_desktop.core.model import RESEARCH_NOTICE, UNTRAINED_WARNING
+from medgrad_desktop.reports import ReportExistsError, ReportFailed, export_report
+from medgrad_desktop.reports.pdf_writer import MANIFEST_NAME
+from medgrad_desktop.resources_path import demo_dir
+from medgrad_desktop.review import ReviewRecord, ReviewStore
+
+pypdf = pytest.importorskip("pypdf")
+
+SECRET_MAKE = "SecretCamMakeXYZ"
+
+
+def lesion_rgb(seed: int, h: int = 180, w: int = 240) -> np.ndarray:
+    """A pink background with a dark irregular blob: enough structure for the maps to vary."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    cy, cx = h * rng.uniform(0.35, 0.65), w * rng.uniform(0.35, 0.65)
+    r = min(h, w) * rng.uniform(0.2, 0.35)
+    blob = np.exp(-(((yy - cy) / r) ** 2 + ((xx - cx) / (1.3 * r)) ** 2))
+    base = np.array([225, 170, 160], np.float32)
+    dark = np.array([90, 50, 40], np.float32)
+    img = base * (1 - blob[..., None]) + dark * blob[..., None] + rng.normal(0, 8, (h, w, 3))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def save_with_gps(path: Path, rgb: np.ndarray) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = SECRET_MAKE  # Make
+    exif[0x8825] = {1: "N", 2: (51.0, 30.0, 12.0), 3: "W", 4: (0.0, 7.0, 40.0)}  # GPSInfo
+    Image.fromarray(rgb).save(path, "JPEG", exif=exif, quality=92)
+
+
+def make_folder(root: Path) -> tuple[Path, list[Path]]:
+    """Demo images when the bundled demo exists, else generated ones; plus a photo with EXIF GPS and
+    a broken file. Returns (folder, readable images in report order)."""
+    folder = root / "cases"
+    folder.mkdir()
+    demo = [p for p in list_images(demo_dir(), recursive=True) if "model" not in p.parts][:3] \
+        if demo_dir().is_dir() else []
+    if demo:
+        for p in demo:
+            shutil.copy(p, folder / f"patient_{p.name}")
+    else:
+        for i in range(3):
+            Image.fromarray(lesion_rgb(i)).save(folder / f"patient_smith_{i}.png")
+    save_with_gps(folder / "patient_gps.jpg", lesion_rgb(7, 200, 260))
+    (folder / "patient_zz_broken.jpg").write_bytes(b"this is not a jpeg")
+    images = list_images(folder)
+    return folder, images
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("medgrad-data")
+    old = os.environ.get("MEDGRAD_DATA_DIR")
+    os.environ["MEDGRAD_DATA_DIR"] = str(d)
+    yield d
+    if old is None:
+        os.environ.pop("MEDGRAD_DATA_DIR", None)
+    else:
+        os.environ["MEDGRAD_DATA_DIR"] = old
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_model, tmp_path_factory, data_dir):
+    root = tmp_path_factory.mktemp("report")
+    folder, paths = make_folder(root)
+    ok = [p for p in paths if "broken" not in p.name]
+    store = ReviewStore(folder)
+    first, second = (load_image(p) for p in ok[:2])
+    pred0 = classify(tiny_model, [first.rgb])[0]
+    store.put(ReviewRecord(first.sha256, first.path.name, "accepted", pred0.predicted_id, pred0.predicted_id,
+                           "Looks consistent; follow up in 3 months"))
+    store.put(ReviewRecord(second.sha256, second.path.name, "overridden", "melanoma", None,
+                           "Atypical network, excise"))
+    out = root / "out"
+    pmap = root / "private" / "map.csv"
+    progress: list[tuple[int, int, str]] = []
+    result = export_report(paths, tiny_model, [default_params(m) for m in METHODS], store, out,
+                           formats=("pdf", "html", "csv", "png"), pseudonym_map=pmap,
+                           progress=lambda d, t, m: progress.append((d, t, m)))
+    return {"folder": folder, "paths": paths, "ok": ok, "out": out, "result": result, "map": pmap,
+            "progress": progress, "model": tiny_model}
+
+
+def pdf_pages(path: Path) -> list[str]:
+    reader = pypdf.PdfReader(str(path))
+    return [" ".join((p.extract_text() or "").split()) for p in reader.pages]  # pypdf may emit tabs
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_pdf_pages_text_and_attachment(exported):
+    out, ok, paths, model = exported["out"], exported["ok"], exported["paths"], exported["model"]
+    pdf = out / "report.pdf"
+    pages = pdf_pages(pdf)
+    assert len(pages) == 1 + len(ok) + 1  # cover, one page per readable image, provenance
+    joined = squash("".join(pages))
+    assert squash(model.card.weights_sha256) in joined
+    for i, text in enumerate(pages, start=1):
+        assert RESEARCH_NOTICE in text, f"page {i} lacks the notice"
+        assert f"Page {i} of {len(pages)}" in text
+        assert UNTRAINED_WARNING.split(";")[0] in text, f"page {i} lacks the UNTRAINED warning"
+    preds = classify(model, [load_image(p).rgb for p in ok])
+    for n, pred in enumerate(preds):
+        page = pages[1 + n]
+        assert f"IMG-{paths.index(ok[n]) + 1:04d}" in page
+        assert pred.predicted_name in page
+        assert f"{pred.confidence:.1%}" in page
+        assert load_image(ok[n]).sha256 in squash(page)
+    assert "Overridden:Melanoma" in joined and "Atypicalnetwork,excise" in joined
+    assert "patient" not in "".join(pages).lower()  # de-identified: no file name anywhere
+    assert "notanalysed:isnotareadableimage" in squash(pages[0])  # the broken file's row
+    reader = pypdf.PdfReader(str(pdf))
+    attachments = reader.attachments
+    assert MANIFEST_NAME in attachments
+    manifest = json.loads(attachments[MANIFEST_NAME][0])
+    assert manifest["model"]["weights_sha256"] == model.card.weights_sha256
+    assert [i["sha256"] for i in manifest["inputs"] if i["sha256"]] == [load_image(p).sha256 for p in ok]
+    assert {m["method"] for m in manifest["methods"]} == set(METHODS)
+    assert manifest["methods"][2]["entropy_radius"] == default_params("medgrad").entropy_radius
+
+
+class _Html(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs: list[str] = []
+        self.links: list[str] = []
+        self.scripts: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.imgs.append(a.get("src", ""))
+        if tag in ("link", "iframe", "object", "embed") or (tag == "a" and "href" in a):
+            self.links.append(tag)
+        if tag == "script":
+            self.scripts.append(a)
+
+
+def test_html_self_contained(exported):
+    out, ok, model = exported["out"], exported["ok"], exported["model"]
+    text = (out / "report.html").read_text(encoding="utf-8")
+    parser = _Html()
+    parser.feed(text)
+    parser.close()
+    assert len(parser.imgs) == len(ok) * (1 + len(METHODS) + 1)  # original, 3 overlays, colour bar
+    assert all(src.startswith("data:image/") for src in parser.imgs)
+    assert not parser.links and "http://" not in text and "https://" not in text
+    assert all(s.get("type") == "application/json" for s in parser.scripts)  # data only, nothing runs
+    n_pages = len(ok) + 2
+    assert text.count(f"of {n_pages}</span>") == n_pages
+    assert text.count(RESEARCH_NOTICE) >= 2 * n_pages
+    assert model.card.weights_sha256 in text
+    assert "patient" not in text.lower()
+    beside = json.loads((out / "report.manifest.json").read_text())
+    embedded = re.search(r'id="medgrad-manifest">\n(.*)\n</script>', text, re.S).group(1)
+    assert json.loads(embedded.replace("<\\/", "</")) == beside
+    # embedded pictures carry no metadata
+    import base64
+
+    for src in parser.imgs:
+        raw = base64.b64decode(src.split(",", 1)[1])
+        assert SECRET_MAKE.encode() not in raw
+        with Image.open(io.BytesIO(raw)) as im:
+            assert not im.getexif()
+
+
+def test_csv_round_trips(exported):
+    out, paths, result = exported["out"], exported["paths"], exported["result"]
+    content = result.content
+    with open(out / "report.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(paths)
+    for row, e in zip(rows, content.entries, strict=True):
+        assert row["image"] == e.label and int(row["index"]) == e.index
+        assert row["model_sha256"] == content.model_sha256
+        if not e.ok:
+            assert row["error"] and row["predicted_id"] == "" and row["sha256"] == ""
+            continue
+        assert row["sha256"] == e.sha256 and row["error"] == ""
+        probs = {c: float(row[f"p_{c}"]) for c in content.class_ids}
+        assert probs == pytest.approx(e.probabilities, abs=1e-6)
+        assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
+        assert max(probs, key=probs.get) == row["predicted_id"] == e.predicted_id
+        assert float(row["confidence"]) == pytest.approx(e.confidence, abs=1e-6)
+        assert [t.split(":")[0] for t in row["top_k"].split(";")] == [c.class_id for c in e.top_k]
+        for c in e.criteria:
+            assert row[f"crit_{c.criterion_id}"] == c.option_id
+            assert int(row[f"crit_{c.criterion_id}_points"]) == c.points
+        assert int(row["seven_point_score"]) == e.seven_point_score
+        assert row["review_decision"] == e.review.decision
+        assert row["review_note"] == e.review.note
+    decisions = [r["review_decision"] for r in rows]
+    assert decisions[:2] == ["accepted", "overridden"] and rows[1]["review_final_class"] == "melanoma"
+
+
+def test_png_overlays_strip_metadata(exported):
+    out, ok = exported["out"], exported["ok"]
+    files = sorted((out / "report-png").iterdir())
+    assert len(files) == len(ok) * (1 + len(METHODS))
+    gps_label = f"IMG-{exported['paths'].index(exported['folder'] / 'patient_gps.jpg') + 1:04d}"
+    original = out / "report-png" / f"{gps_label}_original.png"
+    raw = original.read_bytes()
+    assert SECRET_MAKE.encode() not in raw and b"Exif" not in raw
+    with Image.open(original) as im:
+        assert not im.getexif() and im.size == (260, 200)
+        assert not {k for k in im.info if k not in ("dpi",)}
+    for f in files:
+        assert "patient" not in f.name
+
+
+def test_pseudonym_map_progress_and_audit(exported, data_dir):
+    pmap, paths, result = exported["map"], exported["paths"], exported["result"]
+    with open(pmap, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["pseudonym"] for r in rows] == [e.label for e in result.content.entries]
+    assert [Path(r["original_path"]).name for r in rows] == [p.name for p in paths]
+    assert not any("map" in p.name for p in exported["out"].rglob("*"))
+    prog = exported["progress"]
+    assert prog[-1][0] == prog[-1][1] and [d for d, _, _ in prog] == sorted(d for d, _, _ in prog)
+    events = [e for e in read_events() if e["event"] == "export" and e.get("report") == str(exported["out"] / "report")]
+    assert len(events) == len(paths)
+    assert all(e["model_sha256"] == exported["model"].card.weights_sha256 and e["time"] for e in events)
+    assert [e["file_sha256"] for e in events if e["file_sha256"]] == [load_image(p).sha256 for p in exported["ok"]]
+    assert not list(exported["out"].glob(".*partial"))
+
+
+def test_existing_report_needs_force(exported, tiny_model):
+    out, paths = exported["out"], exported["paths"]
+    before = (out / "report.pdf").stat().st_mtime_ns
+    with pytest.raises(ReportExistsError, match="report.pdf"):
+        export_report(paths, tiny_model, [default_params("medgrad")], None, out, formats=("pdf",))
+    assert (out / "report.pdf").stat().st_mtime_ns == before
+    res = export_report(paths[:1], tiny_model, [default_params("medgrad")], None, out, formats=("pdf",),
+                        force=True)
+    assert res.outputs == [out / "report.pdf"] and len(pdf_pages(out / "report.pdf")) == 3
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+
+
+def test_failure_midway_leaves_nothing(tiny_model, tmp_path, monkeypatch, data_dir):
+    folder, paths = make_folder(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("unrelated")
+    import medgrad_desktop.reports.builder as builder
+
+    real = builder.analyze
+    calls = {"n": 0}
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("simulated GPU fault")
+        return real(*a, **k)
+
+    monkeypatch.setattr(builder, "analyze", flaky)
+    with pytest.raises(ReportFailed, match=re.escape(paths[1].name) + ".*simulated GPU fault"):
+        export_report(paths, tiny_model, [default_params("gradcam")], None, out,
+                      formats=("pdf", "html", "csv", "png"))
+    assert _listing(out) == ["keep.txt"]
+    events = [e for e in read_events() if e["event"] == "export_failed" and e.get("out_dir") == str(out)]
+    assert events and "simulated GPU fault" in events[-1]["error"]
+
+
+def test_writer_failure_after_pdf_leaves_nothing(tiny_model, tmp_path, monkeypatch, data_dir):
+    folder, paths = make_folder(tmp_path)
+    out = tmp_path / "out"
+    import medgrad_desktop.reports.csv_writer as csv_writer
+
+    def broken(content, path, tick=None):
+        path.write_text("half a csv")
+        tick(content.entries[0].label)
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(csv_writer, "write_csv", broken)
+    with pytest.raises(ReportFailed, match=re.escape(paths[0].name) + ".*CSV.*No space left"):
+        export_report(paths, tiny_model, [default_params("gradcam")], None, out, formats=("pdf", "html", "csv"))
+    assert _listing(out) == []
+
+
+def test_cancel_leaves_nothing(tiny_model, tmp_path, data_dir):
+    folder, paths = make_folder(tmp_path)
+    out = tmp_path / "out"
+
+    class Cancelled(Exception):
+        pass
+
+    seen = {"n": 0}
+
+    def checkpoint():
+        seen["n"] += 1
+        if seen["n"] == 3:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        export_report(paths, tiny_model, [default_params("gradcam")], None, out, formats=("pdf", "csv"),
+                      checkpoint=checkpoint)
+    assert _listing(out) == []
+    assert any(e["event"] == "export_cancelled" and e.get("out_dir") == str(out) for e in read_events())
+
+
+def test_no_deidentify_keeps_names_and_map_must_stay_outside(tiny_model, tmp_path, data_dir):
+    folder, paths = make_folder(tmp_path)
+    out = tmp_path / "out"
+    from medgrad_desktop.reports import ReportOptions
+
+    with pytest.raises(ValueError, match="outside the report folder"):
+        export_report(paths, tiny_model, [default_params("gradcam")], None, out, formats=("csv",),
+                      pseudonym_map=out / "map.csv")
+    res = export_report(paths, tiny_model, [default_params("gradcam")], None, out, formats=("csv", "html"),
+                        options=ReportOptions(deidentify=False))
+    assert [e.label for e in res.content.entries] == [p.name for p in paths]
+    html = (out / "report.html").read_text()
+    assert all(p.name in html for p in paths)
+
+
+def test_cli_report(tmp_path, data_dir, capsys):
+    from medgrad_desktop.cli import main
+
+    folder, paths = make_folder(tmp_path)
+    out = tmp_path / "out"
+    args = ["report", str(folder), "--out", str(out), "--random-init", "--arch", "MedGrad-Tiny", "--device",
+            "cpu", "--method", "gradcam,medgrad", "--format", "pdf,csv"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "patient_zz_broken.jpg" in err or "IMG-" in err
+    assert sorted(p.name for p in out.iterdir()) == ["report.csv", "report.manifest.json", "report.pdf"]
+    assert len(pdf_pages(out / "report.pdf")) == 1 + (len(paths) - 1) + 1
+    assert main(args) == 3  # exists: refused without --force
+    assert "--force" in capsys.readouterr().err
+    assert main([*args, "--force"]) == 0
+    assert main(["report", str(folder), "--out", str(tmp_path / "o2"), "--random-init", "--arch",
+                 "MedGrad-Tiny", "--method", "nope"]) == 2
