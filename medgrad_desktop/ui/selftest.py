@@ -1,7 +1,8 @@
 """`python main.py --self-test`: the real window, offscreen, on the demo folder (or a given one).
 
 It waits for the model, every prediction and one map of each method for the first readable image,
-checks them (finite, in [0, 1], not constant, at the image's size) and returns 0, or prints what failed
+checks them (finite, in [0, 1], not constant, at the image's size), writes and checks a report of that image
+in a temporary folder (`selftest_report`) and returns 0, or prints what failed
 and returns 1. The packaged app runs the same code, so a broken bundle fails here, not at a clinician.
 """
 
@@ -84,6 +85,10 @@ def run_self_test(folder: Path, timeout_s: float = 300.0) -> int:
             if not win.viewer.overlay_item.isVisible():
                 return _fail(f"{METHOD_NAMES[m]} overlay is not shown")
             print(f"map: {METHOD_NAMES[m]} for {entry.name}, target {hm.target.label}, score {hm.score:.3f}")
+        from medgrad_desktop.ui.selftest_report import check_report
+
+        if msg := check_report(win.model, entry.path, entry.prediction, win.review_store, Path(tmp.name) / "report"):
+            return _fail(msg)
         print(f"self-test passed in {time.monotonic() - t0:.1f} s")
         return 0
     finally:
