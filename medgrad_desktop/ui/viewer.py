@@ -168,8 +168,11 @@ class ImageViewer(QGraphicsView):
     def copy_view_from(self, other: ImageViewer) -> None:
         self._fit = other._fit
         self.setTransform(other.transform())
-        self.horizontalScrollBar().setValue(other.horizontalScrollBar().value())
-        self.verticalScrollBar().setValue(other.verticalScrollBar().value())
+        self.centerOn(other.scene_center())
+
+    def scene_center(self):
+        """The scene point at the middle of the viewport (what pan means, whatever the widget size)."""
+        return self.mapToScene(self.viewport().rect().center())
 
 
 class ViewerGroup:

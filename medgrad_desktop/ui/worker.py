@@ -25,9 +25,10 @@ returns arrives through `handle.result`; an exception arrives as `handle.error(s
 and results must be plain data (numpy arrays, dataclasses), never Qt widgets: signals carry them
 across threads. `fn` must not touch widgets.
 
-Signals of a handle are emitted from the worker thread; because the handle lives in the UI thread,
-slots of UI objects connected to them run in the UI thread (queued connections), so they may update
-widgets freely.
+Signals of a handle are emitted in the UI thread (the worker relays them through one queued signal),
+so connected slots may update widgets freely, and connecting right after `submit()` never misses a
+signal: nothing is delivered before control returns to the event loop. `handle.state` (queued,
+running, done, failed, cancelled) and `handle.done` are updated in the same UI-thread step.
 
 `worker.load(factory)` runs `factory()` in the worker thread and, only if it returns a model,
 replaces `worker.model` and emits `model_changed(model)`; a failure leaves the previous model in place
@@ -114,14 +115,12 @@ class JobContext:
 
     def progress(self, done: int, total: int | None = None) -> None:
         total = self._handle.total if total is None else total
-        self._handle.total = total
-        self._handle.done = done
         elapsed = time.monotonic() - self._started
         eta = elapsed / done * (total - done) if done > 0 and total >= done else math.nan
-        self._handle.progress.emit(int(done), int(total), float(eta))
+        self._worker._relay.emit(self._handle, "progress", (int(done), int(total), float(eta)))
 
     def emit_item(self, payload: object) -> None:
-        self._handle.item.emit(payload)
+        self._worker._relay.emit(self._handle, "item", (payload,))
 
 
 class _Job:
@@ -139,6 +138,9 @@ class ModelWorker(QThread):
     model_changed = Signal(object)
     job_started = Signal(object)  # JobHandle
     job_finished = Signal(object)  # JobHandle
+    # Every handle signal travels through this one queued signal and is re-emitted in the UI thread, so
+    # a caller that connects right after submit() can never miss a signal of a job that ran fast.
+    _relay = Signal(object, str, object)
 
     PRIORITY_BATCH = 0
     PRIORITY_INTERACTIVE = 10
@@ -153,7 +155,7 @@ class ModelWorker(QThread):
         self._ids = itertools.count(1)
         self._live: dict[int, JobHandle] = {}  # keeps handles alive until their job finished
         self._current: JobHandle | None = None
-        self.job_finished.connect(self._forget)
+        self._relay.connect(self._on_relay)
 
     # --- UI thread --------------------------------------------------------------------------
     def submit(self, fn: Callable[[JobContext], Any], *, kind: str = "job", total: int = 0,
@@ -235,8 +237,7 @@ class ModelWorker(QThread):
             return
         outer = self._current
         self._current = handle
-        handle.state = "running"
-        self.job_started.emit(handle)
+        self._relay.emit(handle, "started", ())
         ctx = JobContext(self, handle, job.priority)
         try:
             value = job.fn(ctx)
@@ -246,24 +247,41 @@ class ModelWorker(QThread):
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if not isinstance(exc, _EXPECTED) or not str(exc).strip():
                 traceback.print_exc()  # a bug, not a bad file: keep the details for the log
-            handle.error.emit(message)
+            self._relay.emit(handle, "error", (message,))
             self._finish(handle, "failed")
         else:
             if job.is_load and value is not None:
                 self.model = value
-                self.model_changed.emit(value)
-            handle.result.emit(value)
+                self._relay.emit(handle, "model", (value,))
+            self._relay.emit(handle, "result", (value,))
             self._finish(handle, "done")
         finally:
             self._current = outer
 
     def _finish(self, handle: JobHandle, state: str) -> None:
-        handle.state = state
-        if state == "cancelled":
-            handle.cancelled.emit()
-        handle.finished.emit()
-        self.job_finished.emit(handle)  # queued to the UI thread, where _forget drops the handle
+        self._relay.emit(handle, "finish", (state,))
 
-    def _forget(self, handle: JobHandle) -> None:
-        with self._cond:
-            self._live.pop(handle.job_id, None)
+    def _on_relay(self, handle: JobHandle, what: str, args: tuple) -> None:
+        """UI thread: update the handle's state and emit its signal."""
+        if what == "progress":
+            handle.done, handle.total = args[0], args[1]
+            handle.progress.emit(*args)
+        elif what == "item":
+            handle.item.emit(*args)
+        elif what == "started":
+            handle.state = "running"
+            self.job_started.emit(handle)
+        elif what == "model":
+            self.model_changed.emit(*args)
+        elif what == "result":
+            handle.result.emit(*args)
+        elif what == "error":
+            handle.error.emit(*args)
+        elif what == "finish":
+            handle.state = args[0]
+            if handle.state == "cancelled":
+                handle.cancelled.emit()
+            handle.finished.emit()
+            self.job_finished.emit(handle)
+            with self._cond:
+                self._live.pop(handle.job_id, None)
