@@ -24,8 +24,11 @@ def log_event(event: str, *, model_sha256: str | None = None, file_sha256: str |
               "model_sha256": model_sha256, "file_sha256": file_sha256, **details}
     line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
     with _lock:
-        fd = os.open(audit_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(audit_path(), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            size = os.lseek(fd, 0, os.SEEK_END)
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = "\n" + line  # a crash cut the last line short: never glue a new event onto it
             os.write(fd, line.encode("utf-8"))
         finally:
             os.close(fd)

