@@ -15,6 +15,7 @@ mean probability over the range: deletion lower is better, insertion higher is b
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -163,6 +164,19 @@ class Curve:
         return auc(self.fractions, self.values)
 
 
+def _score_unique(score: ScoreFn, images: np.ndarray) -> np.ndarray:
+    """Score each distinct image once: the start points (the image, the black or blurred base) and
+    ties shared by several maps repeat across curves, and a forward costs far more than a hash."""
+    keys = [hashlib.blake2b(im.tobytes(), digest_size=16).digest() for im in images]
+    first: dict[bytes, int] = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    uniq = list(first.values())
+    probs = np.asarray(score(images[uniq]))
+    pos = {k: j for j, k in enumerate(first)}
+    return probs[[pos[k] for k in keys]]
+
+
 def perturbation_curves(image: np.ndarray, maps: dict[str, np.ndarray], score: ScoreFn, target_index: int,
                         protocols: list[Protocol], seed: int, modes: tuple[str, ...] = ("deletion", "insertion"),
                         max_batch: int = 256) -> dict[tuple[str, str, str], Curve]:
@@ -186,7 +200,7 @@ def perturbation_curves(image: np.ndarray, maps: dict[str, np.ndarray], score: S
     def flush() -> None:
         if not buf:
             return
-        probs = np.asarray(score(np.concatenate(buf)))
+        probs = _score_unique(score, np.concatenate(buf))
         probs = probs[:, target_index] if probs.ndim == 2 else probs
         at = 0
         for key, spec in pending:

@@ -1,0 +1,237 @@
+"""Write the evaluation: a Markdown table, PNG plots and a JSON of every number with its protocol.
+
+Plots use matplotlib's Agg backend (no display, no Qt).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from medgrad_desktop.atomic import write_text_atomic  # noqa: E402
+from medgrad_desktop.core.explain import METHOD_NAMES  # noqa: E402
+from medgrad_desktop.core.render import blend  # noqa: E402
+from medgrad_desktop.evaluation.baselines import BASELINE_NAMES  # noqa: E402
+from medgrad_desktop.evaluation.localization import to_mask_size  # noqa: E402
+from medgrad_desktop.evaluation.suite import EvalResult  # noqa: E402
+from medgrad_desktop.evaluation.summary import arrow, direction, interval, label  # noqa: E402
+
+NAMES = {**METHOD_NAMES, **BASELINE_NAMES}
+LOC_KEYS = ("target.pointing", "target.energy_lift", "target.auroc", "target.iou", "counterfactual.energy_lift",
+            "structure.pointing", "structure.energy_lift", "lesion.pointing", "lesion.energy", "lesion.energy_lift",
+            "lesion.auroc", "mass.decoy", "mass.artefact")
+
+
+def display(name: str) -> str:
+    return NAMES.get(name, name)
+
+
+def _present(summary: dict, keys) -> list[str]:
+    any_map = next(iter(summary["scores"].values()))
+    return [k for k in keys if k in any_map and any_map[k]["n"] > 0]
+
+
+def _table(summary: dict, names: list[str], keys: list[str], digits: int = 3) -> list[str]:
+    head = "| Map | " + " | ".join(f"{label(k)}{arrow(k)}" for k in keys) + " |"
+    lines = [head, "|" + "---|" * (len(keys) + 1)]
+    for n in names:
+        cells = [interval(summary["scores"][n][k]).fmt(digits) if k in summary["scores"][n] else "n/a" for k in keys]
+        lines.append(f"| {display(n)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _diff_table(summary: dict, pairs: list[str], keys: list[str], digits: int = 3) -> list[str]:
+    head = "| Difference | " + " | ".join(f"{label(k)}{arrow(k)}" for k in keys) + " |"
+    lines = [head, "|" + "---|" * (len(keys) + 1)]
+    for pair in pairs:
+        d = summary["differences"].get(pair, {})
+        cells = []
+        for k in keys:
+            if k not in d:
+                cells.append("n/a")
+                continue
+            iv = interval(d[k])
+            s = iv.fmt(digits)
+            if iv.excludes_zero:
+                better = (iv.mean > 0) == bool(direction(k)) if direction(k) is not None else None
+                s = f"**{s}**" + ("" if better is None else (" (A better)" if better else " (B better)"))
+            cells.append(s)
+        a, _, b = pair.partition(" - ")
+        lines.append(f"| {display(a)} − {display(b)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
+    names = result.map_names
+    main = [n for n in names if result.kinds[n] != "ablation"]
+    pert_keys = [f"{mode}.{p.key}" for p in result.config.protocols for mode in ("deletion", "insertion")]
+    loc = _present(summary, LOC_KEYS)
+    out = [f"# Explanation evaluation: {meta['dataset']['name']}", "",
+           f"Model: {meta['model']['name']} (sha256 {meta['model']['weights_sha256'][:12]}), "
+           f"N = {meta['n']} images, seed {meta['seed']}, commit {meta['commit']}.  ",
+           f"Command: `{meta['command']}`", "",
+           "Every cell is the mean over images with a 95 % percentile bootstrap interval "
+           f"({meta['bootstrap']['n_boot']} resamples of images). ↑ higher is better, ↓ lower is better. "
+           "All maps are min-max normalized on the 14x14 grid and upsampled bilinearly, as the app shows them.",
+           "", "## Localization", "", *_table(summary, main, loc), ""]
+    out += ["## Faithfulness (deletion / insertion)", "",
+            "Score: softmax probability of the target class over the class prompts "
+            "(softmax(logit_scale / temperature · cos)). AUC = mean probability over the range.", ""]
+    for p in result.config.protocols:
+        out.append(f"- `{p.key}`: {p.unit} units, top {p.max_fraction:.0%} in {p.steps} steps "
+                   f"({p.max_fraction / p.steps:.1%} each), deletion fill {p.deletion_fill}, insertion "
+                   f"base {p.insertion_base}; ties broken by a fixed random order per image.")
+    out += ["", *_table(summary, main, _present(summary, pert_keys)), ""]
+    methods = [n for n in names if result.kinds[n] == "method"]
+    baselines = [n for n in names if result.kinds[n] == "baseline"]
+    pairs = [f"{a} - {b}" for i, a in enumerate(methods) for b in methods[i + 1:]]
+    pairs += [f"{a} - {b}" for a in methods for b in baselines]
+    head_keys = _present(summary, ["target.pointing", "target.energy_lift", "target.auroc", "mass.artefact",
+                                   "lesion.energy_lift", *pert_keys[:2], *pert_keys[-2:]])
+    out += ["## Paired differences (A − B)", "",
+            "Bold: the 95 % interval excludes 0; the note says which map the difference favours.", "",
+            *_diff_table(summary, pairs, head_keys), ""]
+    abl = [n for n in names if result.kinds[n] == "ablation"]
+    if abl:
+        abl_pert = [f"{mode}.{p.key}" for p in result.config.ablation_protocols for mode in ("deletion", "insertion")]
+        keys = _present(summary, [*loc[:5], "mass.decoy", "mass.artefact", *abl_pert])
+        out += ["## Ablation of MedGrad's choices", "",
+                "Default: radius 5 px, combine replace, alpha 1, entropy on the model input.", "",
+                *_table(summary, ["medgrad", *abl], keys), "",
+                *_diff_table(summary, [f"{a} - medgrad" for a in abl], keys), ""]
+    if "sanity" in meta:
+        out += ["## Sanity checks (Spearman rank correlation with the original map; lower = the map "
+                "depends on what was randomized)", "", _sanity_table(meta["sanity"]), ""]
+    st = summary.get("strata", {})
+    if st:
+        out += ["## Strata", ""]
+        for f, levels in st.items():
+            keys = _present(summary, ["target.pointing", "target.energy_lift", "mass.artefact",
+                                      "deletion.grad-eclip/patch", "insertion.grad-eclip/patch"])
+            out += [f"### {f}", "", "| Map | " + " | ".join(f"{lv} (n={d['n']}): {label(k)}" for lv, d in levels.items()
+                                                            for k in keys) + " |",
+                    "|" + "---|" * (1 + len(keys) * len(levels))]
+            for n in main:
+                cells = [interval(d["scores"][n][k]).fmt(2) if k in d["scores"][n] else "n/a"
+                         for d in levels.values() for k in keys]
+                out.append(f"| {display(n)} | " + " | ".join(cells) + " |")
+            out.append("")
+    out += [f"Time: {meta['seconds']:.0f} s, {meta['forwards']} perturbed forwards on {meta['device']}.", ""]
+    return "\n".join(out)
+
+
+def _sanity_table(sanity: dict) -> str:
+    checks = list(sanity["checks"])
+    methods = list(next(iter(sanity["checks"].values())))
+    lines = ["| Method | " + " | ".join(checks) + " |", "|" + "---|" * (len(checks) + 1)]
+    for m in methods:
+        lines.append(f"| {display(m)} | " + " | ".join(interval(sanity["checks"][c][m]).fmt(2) for c in checks) + " |")
+    return "\n".join(lines) + f"\n\nN = {sanity['n']} images, seed {sanity['seed']}."
+
+
+COLORS = {"gradcam": "tab:blue", "grad-eclip": "tab:orange", "medgrad": "tab:red", "random": "0.6",
+          "centre": "tab:green", "sobel": "tab:purple", "entropy": "tab:brown", "lesion": "tab:pink"}
+
+
+def plot_curves(result: EvalResult, path: Path) -> None:
+    protos = result.config.protocols
+    names = [n for n in result.map_names if result.kinds[n] != "ablation"]
+    fig, axes = plt.subplots(2, len(protos), figsize=(4 * len(protos), 7), squeeze=False)
+    for j, p in enumerate(protos):
+        for i, mode in enumerate(("deletion", "insertion")):
+            ax = axes[i, j]
+            for n in names:
+                c = result.mean_curve(n, p.key, mode)
+                if c is None:
+                    continue
+                ax.plot(result.fractions[p.key], c, label=display(n), color=COLORS.get(n),
+                        lw=2.2 if result.kinds[n] == "method" else 1.2,
+                        ls="-" if result.kinds[n] == "method" else "--")
+            ax.set_title(f"{mode} · {p.key}", fontsize=10)
+            ax.set_xlabel(f"fraction of {p.unit}s {'removed' if mode == 'deletion' else 'inserted'}")
+            ax.set_ylabel("p(target class)")
+            ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"Mean deletion / insertion curves (N = {len(result.samples)})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _mask_overlay(rgb: np.ndarray, masks: dict[str, np.ndarray], avoid: dict[str, np.ndarray]) -> np.ndarray:
+    out = (rgb.astype(np.float32) * 0.45).astype(np.uint8)
+    colors = {"target": (0, 255, 0), "counterfactual": (255, 255, 0), "structure": (0, 200, 255),
+              "decoy": (255, 128, 0), "artefact": (255, 0, 255)}
+    for group in (avoid, masks):
+        for k, m in group.items():
+            if k == "lesion" or k not in colors:
+                continue
+            mm = to_mask_size(m.astype(np.float32), rgb.shape[:2]) > 0.5
+            out[mm] = (0.4 * out[mm] + 0.6 * np.array(colors[k])).astype(np.uint8)
+    if "lesion" in masks:
+        import cv2
+
+        lm = (to_mask_size(masks["lesion"].astype(np.float32), rgb.shape[:2]) > 0.5).astype(np.uint8)
+        cs, _ = cv2.findContours(lm, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(out, cs, -1, (255, 255, 255), 1)
+    return out
+
+
+def plot_examples(result: EvalResult, path: Path, columns: tuple[str, ...] = ("gradcam", "grad-eclip", "medgrad"),
+                  extra: tuple[str, ...] = ("entropy",)) -> None:
+    ex = result.examples
+    if not ex:
+        return
+    cols = [c for c in (*columns, *extra) if c in ex[0]["maps"]]
+    ncol = 2 + len(cols)
+    fig, axes = plt.subplots(len(ex), ncol, figsize=(2.2 * ncol, 2.3 * len(ex)), squeeze=False)
+    for i, e in enumerate(ex):
+        axes[i, 0].imshow(e["image"])
+        axes[i, 0].set_ylabel(f"{e['id']}\n{e['target']}", fontsize=7)
+        for j, c in enumerate(cols):
+            m = to_mask_size(e["maps"][c], e["image"].shape[:2])
+            axes[i, 1 + j].imshow(blend(e["image"], m, 0.5, "jet"))
+        axes[i, -1].imshow(_mask_overlay(e["image"], e["masks"], e["avoid"]))
+        for ax in axes[i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for j, title in enumerate(["image", *[display(c) for c in cols], "ground truth"]):
+        axes[0, j].set_title(title, fontsize=8)
+    fig.text(0.5, 0.002, "ground truth: green = target, yellow = counterfactual diff, cyan = lesion structure, "
+             "orange = decoys, magenta = artefacts, white = lesion border", ha="center", fontsize=7)
+    fig.tight_layout(rect=(0, 0.015, 1, 1))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_outputs(out: Path, result: EvalResult, summary: dict, meta: dict) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"markdown": out / "explanations.md", "json": out / "explanations.json",
+             "curves": out / "curves.png", "examples": out / "examples.png"}
+    write_text_atomic(paths["markdown"], markdown(result, summary, meta))
+    curves = {}
+    for (n, pkey, mode), _ in result.curve_sums.items():
+        curves.setdefault(n, {}).setdefault(pkey, {})[mode] = {
+            "fractions": [round(float(x), 5) for x in result.fractions[pkey]],
+            "mean": [round(float(x), 6) for x in result.mean_curve(n, pkey, mode)]}
+    per_image = [{**s, "scores": rec} for s, rec in zip(result.samples, result.records, strict=True)]
+    doc = {**meta, "maps": {n: {"kind": result.kinds[n], "params": result.params.get(n)} for n in result.map_names},
+           **summary, "curves": curves, "per_image": per_image}
+    write_text_atomic(paths["json"], json.dumps(doc, indent=1, default=_jsonable, allow_nan=True))
+    plot_curves(result, paths["curves"])
+    plot_examples(result, paths["examples"])
+    return paths
+
+
+def _jsonable(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")

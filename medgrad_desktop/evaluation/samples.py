@@ -1,0 +1,143 @@
+"""What the evaluation scores: an image, the target to explain, and the masks to score maps against.
+
+Two sources: the synthetic generator (exact structure, decoy, artefact and counterfactual masks) and
+a CSV manifest of real images (path, optional label, optional lesion mask), e.g. the HAM10000 sample.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from medgrad_desktop.core.imageio import ImageLoadError, load_image
+from medgrad_desktop.core.model import ClipModel
+from medgrad_desktop.core.prompts import Target
+
+
+class DatasetError(Exception):
+    """A manifest or its files cannot be read; the message names the file and what to do."""
+
+
+@dataclass
+class EvalSample:
+    id: str
+    image: np.ndarray  # original RGB uint8
+    label: str | None  # class id, or None: explain the predicted class
+    masks: dict[str, np.ndarray] = field(default_factory=dict)  # ground truth: "target", "counterfactual", "lesion"
+    avoid: dict[str, np.ndarray] = field(default_factory=dict)  # "decoy", "artefact": map mass there counts against
+    counterfactual: np.ndarray | None = None
+    strata: dict = field(default_factory=dict)
+
+
+def _union(masks: dict[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray | None:
+    if not masks:
+        return None
+    out = np.zeros(shape, bool)
+    for m in masks.values():
+        out |= m.astype(bool)
+    return out
+
+
+def synthetic_samples(n: int, seed: int, shortcut: bool = False, config=None) -> Iterator[EvalSample]:
+    """n generator images, balanced classes, image i drawn from `sample_seed(seed, i)`.
+
+    In the shortcut variant the ground truth of "target" is the shortcut artefact (what a faithful map
+    of a shortcut-trained model must point at); the lesion's own structure becomes "structure".
+    """
+    from medgrad_desktop.data.synth import SynthConfig, balanced_labels, render_sample
+    from medgrad_desktop.data.synth_io import sample_seed
+
+    cfg = config or SynthConfig(shortcut=shortcut)
+    labels = balanced_labels(n, len(cfg.classes), seed)
+    for i in range(n):
+        s = render_sample(sample_seed(seed, i), cfg, label=labels[i])
+        shape = s.image.shape[:2]
+        masks = {"target": s.target_mask, "lesion": s.lesion_mask}
+        if s.counterfactual_diff_mask is not None and s.counterfactual_diff_mask.any():
+            masks["counterfactual"] = s.counterfactual_diff_mask
+        avoid = {}
+        if (d := _union(s.decoy_masks, shape)) is not None and d.any():
+            avoid["decoy"] = d
+        arts = dict(s.artefact_masks)
+        if shortcut:
+            art = cfg.shortcut_artefact
+            masks = {"structure": s.target_mask, "lesion": s.lesion_mask}
+            if art in arts and arts[art].any():
+                masks["target"] = arts.pop(art)
+        if (a := _union(arts, shape)) is not None and a.any():
+            avoid["artefact"] = a
+        m = s.metadata
+        strata = {"class": s.class_id, "skin_tone": m["skin_tone"],
+                  "lesion_size": "large" if m["lesion_radius"] >= 0.25 else "small",
+                  "artefacts": "many" if m["n_artefacts"] >= 3 else "few",
+                  "target_entropy": "low" if m["target_low_entropy"] else "high",
+                  "target_is_entropy_max": bool(m["target_is_entropy_max"]),
+                  "shortcut_artefact_present": bool(m["shortcut_artefact_present"]),
+                  "structure": s.target_structure}
+        yield EvalSample(f"synth-{i:04d}", s.image, s.class_id, masks, avoid, s.counterfactual, strata)
+
+
+def _read_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    try:
+        with Image.open(path) as im:
+            m = np.asarray(im.convert("L")) > 127
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{path}: cannot read the mask ({exc}); use a PNG with 0 = outside, 255 = inside") from None
+    if m.shape != shape:
+        m = np.asarray(Image.fromarray(m.astype(np.uint8) * 255).resize((shape[1], shape[0]), Image.Resampling.NEAREST)) > 127
+    return m
+
+
+def manifest_samples(manifest: Path | str, n: int | None = None) -> Iterator[EvalSample]:
+    """Rows of a CSV with `path` (or `image`), optional `label` (class id), `mask` (lesion),
+    `target_mask`, `diff_mask`, `counterfactual` and `masks_npz` (decoy:*, artefact:* masks).
+    Relative paths are relative to the CSV's folder."""
+    manifest = Path(manifest)
+    try:
+        with open(manifest, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as exc:
+        raise DatasetError(f"{manifest}: cannot read the manifest ({exc.strerror}); check the path") from None
+    if not rows:
+        raise DatasetError(f"{manifest}: the manifest has no rows; add a header and one row per image")
+    col = "path" if "path" in rows[0] else "image" if "image" in rows[0] else None
+    if col is None:
+        raise DatasetError(f"{manifest}: no 'path' column; the header must name the image column 'path'")
+    root = manifest.parent
+    for i, row in enumerate(rows[:n] if n else rows):
+        p = root / row[col]
+        try:
+            img = load_image(p)
+        except ImageLoadError as exc:
+            raise DatasetError(f"{manifest} row {i + 2}: {exc}") from None
+        shape = img.rgb.shape[:2]
+        masks: dict[str, np.ndarray] = {}
+        avoid: dict[str, np.ndarray] = {}
+        for key, name in (("mask", "lesion"), ("target_mask", "target"), ("diff_mask", "counterfactual")):
+            if row.get(key):
+                masks[name] = _read_mask(root / row[key], shape)
+        if row.get("masks_npz"):
+            with np.load(root / row["masks_npz"]) as z:
+                dec = {k: z[k] for k in z.files if k.startswith("decoy:")}
+                art = {k: z[k] for k in z.files if k.startswith("artefact:")}
+            if (d := _union(dec, shape)) is not None and d.any():
+                avoid["decoy"] = d
+            if (a := _union(art, shape)) is not None and a.any():
+                avoid["artefact"] = a
+        cf = None
+        if row.get("counterfactual"):
+            cf = load_image(root / row["counterfactual"]).rgb
+        label = (row.get("label") or "").strip() or None
+        yield EvalSample(Path(row[col]).stem, img.rgb, label, masks, avoid, cf, {})
+
+
+def target_for(clip: ClipModel, sample: EvalSample, predicted: str) -> Target:
+    """The class target of the sample's label, or of the prediction when there is no usable label."""
+    if sample.label and sample.label in clip.catalogue.class_ids:
+        return clip.catalogue.class_target(sample.label)
+    return clip.catalogue.class_target(predicted)
