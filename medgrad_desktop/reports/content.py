@@ -143,4 +143,6 @@ class ReportContent:
 
     def summary_line(self) -> str:
         n, bad = len(self.entries), len(self.failed_entries)
-        return f"{n} image{'s' if n != 1 else ''}" + (f", {bad} could not be read" if bad else "")
+        reviewed = sum(e.review.decision != "pending" for e in self.ok_entries)
+        return (f"{n} image{'s' if n != 1 else ''}, {reviewed} reviewed"
+                + (f", {bad} could not be read" if bad else ""))

@@ -58,15 +58,20 @@ def colorbar_strip(height: int, colormap: str, *, bar_width: int | None = None) 
     return np.asarray(strip)
 
 
-def with_colorbar(rgb: np.ndarray, colormap: str, caption: str | None = None) -> np.ndarray:
-    """An overlay with its colour bar at the right and an optional caption line underneath."""
+def with_colorbar(rgb: np.ndarray, colormap: str, captions: tuple[str, ...] = ()) -> np.ndarray:
+    """An overlay with its colour bar at the right and caption lines underneath (the first in black,
+    the others in dark red: notices and warnings)."""
     h, w = rgb.shape[:2]
     strip = colorbar_strip(h, colormap)
     body = np.concatenate([rgb, strip], axis=1)
-    if not caption:
+    if not captions:
         return body
     fs = max(12, h // 30)
     font = _font(fs)
-    band = Image.new("RGB", (body.shape[1], int(fs * 2.0)), "white")
-    ImageDraw.Draw(band).text((6, band.height // 2), caption, fill=(20, 20, 20), font=font, anchor="lm")
+    step = int(fs * 1.5)
+    band = Image.new("RGB", (body.shape[1], step * len(captions) + fs // 2), "white")
+    d = ImageDraw.Draw(band)
+    for i, text in enumerate(captions):
+        d.text((6, step * i + step // 2 + 2), text, fill=(20, 20, 20) if i == 0 else (160, 20, 20), font=font,
+               anchor="lm")
     return np.concatenate([body, np.asarray(band)], axis=0)

@@ -26,9 +26,8 @@ def write_pngs(content: ReportContent, folder: Path, tick: Callable[[str], None]
         base = f"{e.index:04d}_{safe_name(e.label)}" if not content.deidentified else safe_name(e.label)
         (folder / f"{base}_original.png").write_bytes(encode_png(e.original.rgb()))
         for o in e.overlays:
-            caption = f"{o.method_name}: explains {o.target_label} (S={o.score:.3f})"
-            if content.warnings:
-                caption += " - " + content.warnings[0].split(":")[0]
-            pic = with_colorbar(o.image.rgb(), content.colormap, caption)
+            captions = (f"{o.method_name}: explains {o.target_label} (S={o.score:.3f})",
+                        " ".join([*(w.split(":")[0] for w in content.warnings), content.notice]))
+            pic = with_colorbar(o.image.rgb(), content.colormap, captions)
             (folder / f"{base}_{o.method}.png").write_bytes(encode_png(pic))
     return folder

@@ -1,0 +1,326 @@
+"""The app's export (Ctrl+E): the current image, the selection or the whole folder as a report.
+
+The export runs as one job of the main window's `ModelWorker` (the app's only mechanism for slow
+work), so the model is used from its own thread and the UI stays live; the dialog shows progress and
+its Cancel button cancels the job between images. All writing goes through
+`medgrad_desktop.reports.export_report`: all or nothing, de-identified unless unticked, and an
+existing report is overwritten only after the user confirms.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medgrad_desktop.core.explain import METHOD_NAMES, METHODS
+from medgrad_desktop.core.model import RESEARCH_NOTICE
+from medgrad_desktop.reports import FORMATS, ReportOptions, existing_outputs, export_report
+
+FORMAT_LABELS = {"pdf": "PDF", "html": "HTML (self-contained)", "csv": "CSV", "png": "PNG overlays"}
+SCOPES = ("current", "selection", "folder")
+LAST_DIR_KEY = "export/last_dir"
+
+
+def _settings(main_window) -> QSettings:
+    s = getattr(main_window, "settings", None)
+    return getattr(s, "q", None) or QSettings("MedGrad", "MedGrad Desktop")
+
+
+class ExportDialog(QDialog):
+    """Choose what and where; then `start()` submits the export job and follows it."""
+
+    def __init__(self, main_window, parent: QWidget | None = None):
+        super().__init__(parent or main_window)
+        self.win = main_window
+        self.handle = None
+        self.result = None  # ExportResult after success
+        self.error_message = ""
+        self.setWindowTitle("Export report")
+        self.setMinimumWidth(520)
+        self._build()
+
+    # ------------------------------------------------------------------ UI
+    def _build(self) -> None:
+        lay = QVBoxLayout(self)
+        notice = QLabel(RESEARCH_NOTICE)
+        notice.setStyleSheet("color:#a01010; font-weight:bold;")
+        lay.addWidget(notice)
+        model = self.win.model
+        if model is not None and model.card.warnings():
+            warn = QLabel("\n".join(model.card.warnings()))
+            warn.setStyleSheet("background:#ffeccc; color:#963c00; font-weight:bold; padding:4px;")
+            warn.setWordWrap(True)
+            lay.addWidget(warn)
+
+        scope_box = QGroupBox("Images")
+        sl = QVBoxLayout(scope_box)
+        self.scope_group = QButtonGroup(self)
+        current = self.win.current_entry
+        selected = self.win.selected_entries()
+        n_folder = len(self.win.entries)
+        self.scope_buttons = {
+            "current": QRadioButton(f"Current image{f' ({current.name})' if current else ''}"),
+            "selection": QRadioButton(f"Selected images ({len(selected)})"),
+            "folder": QRadioButton(f"Whole folder ({n_folder})"),
+        }
+        self.scope_buttons["current"].setEnabled(current is not None)
+        self.scope_buttons["selection"].setEnabled(len(selected) > 0)
+        self.scope_buttons["folder"].setEnabled(n_folder > 0)
+        for i, key in enumerate(SCOPES):
+            self.scope_group.addButton(self.scope_buttons[key], i)
+            sl.addWidget(self.scope_buttons[key])
+        default = "selection" if len(selected) > 1 else "folder" if n_folder else "current"
+        self.scope_buttons[default].setChecked(True)
+        lay.addWidget(scope_box)
+
+        what = QGroupBox("Contents")
+        wl = QFormLayout(what)
+        methods_row = QHBoxLayout()
+        self.method_boxes = {}
+        for m in METHODS:
+            cb = QCheckBox(METHOD_NAMES[m])
+            cb.setChecked(m == getattr(self.win, "current_method", "medgrad"))
+            self.method_boxes[m] = cb
+            methods_row.addWidget(cb)
+        wl.addRow("Maps", methods_row)
+        formats_row = QHBoxLayout()
+        self.format_boxes = {}
+        for f in FORMATS:
+            cb = QCheckBox(FORMAT_LABELS[f])
+            cb.setChecked(f in ("pdf", "html", "csv"))
+            self.format_boxes[f] = cb
+            formats_row.addWidget(cb)
+        wl.addRow("Formats", formats_row)
+        lay.addWidget(what)
+
+        where = QGroupBox("Output")
+        fl = QFormLayout(where)
+        self.dir_edit = QLineEdit(self._default_dir())
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_dir)
+        row = QHBoxLayout()
+        row.addWidget(self.dir_edit)
+        row.addWidget(browse)
+        fl.addRow("Folder", row)
+        self.name_edit = QLineEdit("report")
+        fl.addRow("File name", self.name_edit)
+        self.deid_box = QCheckBox("De-identify (pseudonyms; images re-encoded without EXIF/GPS)")
+        self.deid_box.setChecked(True)
+        fl.addRow("", self.deid_box)
+        self.map_edit = QLineEdit()
+        self.map_edit.setPlaceholderText("optional: where to keep the pseudonym key (outside the report folder)")
+        map_browse = QPushButton("Browse…")
+        map_browse.clicked.connect(self._browse_map)
+        mrow = QHBoxLayout()
+        mrow.addWidget(self.map_edit)
+        mrow.addWidget(map_browse)
+        fl.addRow("Pseudonym map", mrow)
+        self.deid_box.toggled.connect(self.map_edit.setEnabled)
+        self.deid_box.toggled.connect(map_browse.setEnabled)
+        lay.addWidget(where)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
+
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.export_button.clicked.connect(self.start)
+        self.close_button.clicked.connect(self.reject)
+        lay.addWidget(self.buttons)
+
+    def _default_dir(self) -> str:
+        last = _settings(self.win).value(LAST_DIR_KEY, "")
+        if last:
+            return str(last)
+        folder = getattr(self.win, "current_folder", None)
+        base = Path(folder).parent if folder else Path.home()
+        return str(base / "MedGrad reports")
+
+    def _browse_dir(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Report folder", self.dir_edit.text())
+        if d:
+            self.dir_edit.setText(d)
+
+    def _browse_map(self) -> None:
+        f, _ = QFileDialog.getSaveFileName(self, "Pseudonym map", str(Path.home() / "pseudonym-map.csv"),
+                                           "CSV (*.csv)")
+        if f:
+            self.map_edit.setText(f)
+
+    # ------------------------------------------------------------------ choices
+    def scope(self) -> str:
+        return SCOPES[self.scope_group.checkedId()]
+
+    def set_scope(self, scope: str) -> None:
+        self.scope_buttons[scope].setChecked(True)
+
+    def chosen_paths(self) -> list[Path]:
+        scope = self.scope()
+        if scope == "current":
+            e = self.win.current_entry
+            return [e.path] if e is not None else []
+        entries = self.win.selected_entries() if scope == "selection" else self.win.entries
+        return [e.path for e in entries]
+
+    def chosen_methods(self) -> list[str]:
+        return [m for m, cb in self.method_boxes.items() if cb.isChecked()]
+
+    def chosen_formats(self) -> list[str]:
+        return [f for f, cb in self.format_boxes.items() if cb.isChecked()]
+
+    def confirm_overwrite(self, paths: list[Path]) -> bool:
+        """Ask before replacing an existing report (tests replace this method)."""
+        names = "\n".join(str(p) for p in paths[:8])
+        answer = QMessageBox.question(self, "Replace the existing report?",
+                                      f"These already exist and would be replaced:\n{names}",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _fail(self, message: str) -> None:
+        self.error_message = message
+        self.status.setText(message)
+        self.status.setStyleSheet("color:#a01010;")
+
+    # ------------------------------------------------------------------ running
+    def start(self) -> bool:
+        """Validate, confirm any overwrite, and submit the export job. True when a job was started."""
+        if self.handle is not None and not self.handle.is_finished:
+            return False
+        self.status.setStyleSheet("")
+        paths, methods, formats = self.chosen_paths(), self.chosen_methods(), self.chosen_formats()
+        out_text, name = self.dir_edit.text().strip(), self.name_edit.text().strip() or "report"
+        if self.win.model is None:
+            self._fail("No model is loaded yet; wait for it or choose weights in Preferences.")
+            return False
+        if not paths:
+            self._fail("No images to export: open a folder or select images first.")
+            return False
+        if not methods or not formats:
+            self._fail("Choose at least one map method and one format.")
+            return False
+        if not out_text:
+            self._fail("Choose an output folder.")
+            return False
+        if any(c in name for c in "/\\:") or name.startswith("."):
+            self._fail(f"'{name}' is not a usable file name.")
+            return False
+        out = Path(out_text).expanduser()
+        deid = self.deid_box.isChecked()
+        pmap = Path(self.map_edit.text().strip()).expanduser() if deid and self.map_edit.text().strip() else None
+        force = False
+        clash = existing_outputs(out, name, formats, pmap)
+        if clash:
+            if not self.confirm_overwrite(clash):
+                self.status.setText("Not exported: the existing report was kept.")
+                return False
+            force = True
+        params = [self.win.params[m] for m in methods]
+        options = ReportOptions(deidentify=deid, colormap=getattr(self.win, "colormap", "inferno"),
+                                opacity=float(getattr(self.win, "opacity", 0.5)))
+        store = self.win.review_store
+
+        def job(ctx):
+            if ctx.model is None:
+                raise RuntimeError("no model is loaded")
+            return export_report(paths, ctx.model, params, store, out, formats=formats, basename=name,
+                                 force=force, options=options, pseudonym_map=pmap,
+                                 progress=lambda done, total, _msg: ctx.progress(done, total),
+                                 checkpoint=ctx.checkpoint)
+
+        _settings(self.win).setValue(LAST_DIR_KEY, str(out))
+        self.result, self.error_message = None, ""
+        self.handle = self.win.worker.submit(job, kind="export", total=len(paths) + len(formats))
+        self.handle.progress.connect(self._on_progress)
+        self.handle.result.connect(self._on_result)
+        self.handle.error.connect(self._on_error)
+        self.handle.cancelled.connect(self._on_cancelled)
+        self.handle.finished.connect(self._on_finished)
+        self.progress.setRange(0, len(paths) + len(formats))
+        self.progress.setValue(0)
+        self.status.setText(f"Exporting {len(paths)} image{'s' if len(paths) != 1 else ''}…")
+        self.export_button.setEnabled(False)
+        self.close_button.setText("Cancel")
+        return True
+
+    @property
+    def running(self) -> bool:
+        return self.handle is not None and not self.handle.is_finished
+
+    def cancel(self) -> None:
+        if self.running:
+            self.handle.cancel()
+            self.status.setText("Cancelling after the current image…")
+
+    def reject(self) -> None:
+        """Close, or while exporting: cancel (the dialog stays until the job has stopped)."""
+        if self.running:
+            self.cancel()
+            return
+        super().reject()
+
+    def _on_progress(self, done: int, total: int, eta: float) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        left = f" · about {eta:.0f} s left" if not math.isnan(eta) and done < total else ""
+        self.status.setText(f"Exporting: step {done} of {total}{left}")
+
+    def _on_result(self, result) -> None:
+        self.result = result
+        lines = [f"Wrote {len(result.outputs)} file{'s' if len(result.outputs) != 1 else ''} to "
+                 f"{result.outputs[0].parent if result.outputs else ''}:"]
+        lines += [f"  {p.name}" for p in result.outputs]
+        if result.pseudonym_map:
+            lines.append(f"Pseudonym map: {result.pseudonym_map} (keep it private)")
+        if result.errors:
+            lines.append(f"{len(result.errors)} image(s) could not be read and are listed as errors:")
+            lines += [f"  {e}" for e in result.errors[:10]]
+        self.status.setText("\n".join(lines))
+        self.progress.setValue(self.progress.maximum())
+
+    def _on_error(self, message: str) -> None:
+        self._fail(f"Export failed, nothing was written: {message}")
+
+    def _on_cancelled(self) -> None:
+        self.status.setText("Export cancelled; nothing was written.")
+        self.progress.setValue(0)
+
+    def _on_finished(self) -> None:
+        self.export_button.setEnabled(True)
+        self.close_button.setText("Close")
+
+
+def run_export_dialog(main_window) -> ExportDialog:
+    """Open the export dialog over the main window (window-modal, non-blocking) and return it."""
+    dlg = ExportDialog(main_window)
+    dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    dlg.setWindowModality(Qt.WindowModality.WindowModal)
+    dlg.open()
+    return dlg

@@ -1,0 +1,156 @@
+"""The app's export (Ctrl+E) driven as a user would: choose scope, methods and formats, export through
+the main window's worker, confirm an overwrite, cancel midway and find nothing written."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from medgrad_desktop.audit import read_events
+from medgrad_desktop.review import ReviewRecord
+from medgrad_desktop.ui.export_dialog import ExportDialog, run_export_dialog
+from medgrad_desktop.ui.main_window import MainWindow
+from medgrad_desktop.ui.sample_images import write_sample_folder
+from medgrad_desktop.ui.settings import AppSettings
+
+WAIT = 60_000
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    d = tmp_path / "appdata"
+    d.mkdir()
+    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
+    return d
+
+
+@pytest.fixture
+def win(qtbot, tmp_path, tiny_model) -> MainWindow:
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    w = MainWindow(settings=settings, model_factory=lambda weights, device: tiny_model)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitUntil(lambda: w.model is not None, timeout=WAIT)
+    folder = tmp_path / "images"
+    write_sample_folder(folder, 4, bad=1)
+    assert w.open_folder(folder)
+    qtbot.waitUntil(lambda: w.entries and all(e.done for e in w.entries), timeout=WAIT)
+    qtbot.waitUntil(lambda: w._batch is None or w._batch.is_finished, timeout=WAIT)
+    yield w
+    w.shutdown()
+
+
+def _wait_done(qtbot, dlg: ExportDialog) -> None:
+    qtbot.waitUntil(lambda: dlg.handle is not None and dlg.handle.is_finished, timeout=WAIT)
+    qtbot.wait(50)  # let the queued result/finished slots run
+
+
+def test_export_whole_folder_with_review(qtbot, win, tmp_path):
+    entry = next(e for e in win.entries if e.prediction is not None)
+    win.review_store.put(ReviewRecord(entry.sha256, entry.name, "overridden", "melanoma",
+                                      entry.prediction.predicted_id, "biopsy advised"))
+    dlg = run_export_dialog(win)
+    qtbot.addWidget(dlg)
+    assert dlg.isVisible() and dlg.scope() == "folder"
+    out = tmp_path / "reports"
+    dlg.dir_edit.setText(str(out))
+    dlg.method_boxes["gradcam"].setChecked(True)
+    dlg.format_boxes["png"].setChecked(False)
+    assert dlg.start()
+    assert not dlg.export_button.isEnabled() and dlg.close_button.text() == "Cancel"
+    _wait_done(qtbot, dlg)
+    assert dlg.handle.state == "done", dlg.status.text()
+    assert sorted(p.name for p in out.iterdir()) == ["report.csv", "report.html", "report.manifest.json",
+                                                    "report.pdf"]
+    with open(out / "report.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(win.entries) == 5
+    assert sum(bool(r["error"]) for r in rows) == 1
+    overridden = [r for r in rows if r["review_decision"] == "overridden"]
+    assert len(overridden) == 1 and overridden[0]["review_note"] == "biopsy advised"
+    assert overridden[0]["sha256"] == entry.sha256
+    # the report agrees with the app's own predictions
+    for r in rows:
+        e = next((e for e in win.entries if e.sha256 == r["sha256"] and r["sha256"]), None)
+        if e is not None:
+            assert r["predicted_id"] == e.prediction.predicted_id
+            assert float(r["confidence"]) == pytest.approx(e.prediction.confidence, abs=1e-4)
+    assert "Wrote 4 files" in dlg.status.text() and "could not be read" in dlg.status.text()
+    assert dlg.close_button.text() == "Close" and dlg.export_button.isEnabled()
+    assert {m["method"] for m in dlg.result.content.methods} == {"gradcam", win.current_method}
+    events = [e for e in read_events() if e["event"] == "export"]
+    assert len(events) == 5 and all(e["model_sha256"] == win.model.card.weights_sha256 for e in events)
+
+
+def test_current_image_and_overwrite_needs_confirmation(qtbot, win, tmp_path):
+    win.select_row(0)
+    qtbot.waitUntil(lambda: win.current_entry is not None, timeout=WAIT)
+    dlg = ExportDialog(win)
+    qtbot.addWidget(dlg)
+    dlg.set_scope("current")
+    assert dlg.chosen_paths() == [win.current_entry.path]
+    out = tmp_path / "one"
+    dlg.dir_edit.setText(str(out))
+    for f, cb in dlg.format_boxes.items():
+        cb.setChecked(f == "csv")
+    assert dlg.start()
+    _wait_done(qtbot, dlg)
+    first = (out / "report.csv").read_bytes()
+    asked: list[list[Path]] = []
+    dlg.confirm_overwrite = lambda paths: asked.append(paths) or False
+    assert not dlg.start()  # declined: nothing runs, the old report stays
+    assert asked and asked[0][0] == out / "report.csv" and (out / "report.csv").read_bytes() == first
+    assert "kept" in dlg.status.text()
+    dlg.confirm_overwrite = lambda paths: True
+    dlg.set_scope("folder")
+    assert dlg.start()
+    _wait_done(qtbot, dlg)
+    assert dlg.handle.state == "done"
+    with open(out / "report.csv", encoding="utf-8") as f:
+        assert len(list(csv.DictReader(f))) == 5
+
+
+def test_cancel_midway_writes_nothing(qtbot, win, tmp_path, monkeypatch):
+    import medgrad_desktop.reports.builder as builder
+
+    real = builder.analyze
+
+    def slow(*a, **k):
+        time.sleep(0.4)
+        return real(*a, **k)
+
+    monkeypatch.setattr(builder, "analyze", slow)
+    dlg = ExportDialog(win)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    out = tmp_path / "cancelled"
+    dlg.dir_edit.setText(str(out))
+    assert dlg.start()
+    qtbot.waitUntil(lambda: dlg.progress.value() >= 1, timeout=WAIT)
+    dlg.reject()  # the Cancel button while running: cancels, the dialog stays
+    assert dlg.isVisible() and "Cancelling" in dlg.status.text()
+    _wait_done(qtbot, dlg)
+    assert dlg.handle.state == "cancelled"
+    assert "cancelled" in dlg.status.text().lower()
+    assert not out.exists() or not any(out.iterdir())
+    assert any(e["event"] == "export_cancelled" for e in read_events())
+
+
+def test_invalid_choices_are_explained(qtbot, win, tmp_path):
+    dlg = ExportDialog(win)
+    qtbot.addWidget(dlg)
+    for cb in dlg.method_boxes.values():
+        cb.setChecked(False)
+    assert not dlg.start() and "at least one" in dlg.status.text()
+    dlg.method_boxes["medgrad"].setChecked(True)
+    dlg.dir_edit.setText(str(tmp_path / "o"))
+    dlg.map_edit.setText(str(tmp_path / "o" / "key.csv"))
+    assert dlg.start()
+    _wait_done(qtbot, dlg)
+    assert dlg.handle.state == "failed" and "outside the report folder" in dlg.status.text()
+    assert not (tmp_path / "o" / "report.pdf").exists()
