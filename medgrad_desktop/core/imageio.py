@@ -6,8 +6,10 @@ EXIF orientation is applied here, once, so the image, its heatmap and every expo
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,14 +110,36 @@ def _decode_16bit_rgb(path: Path) -> np.ndarray | None:
     return (arr.astype(np.uint32) * 255 // 65535).astype(np.uint8)
 
 
+def _stat(path: Path) -> os.stat_result:
+    """`os.stat`, with the three ways a listed path can fail to be a file turned into messages."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise ImageLoadError(path, "is a symbolic link to a file that does not exist; fix or remove "
+                                 "the link") from None
+        raise ImageLoadError(path, "no longer exists (moved or deleted?); reopen the folder") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageLoadError(path, "is a symbolic link loop (the link points back to itself); fix or "
+                                 "remove the link") from None
+        if exc.errno == errno.ENAMETOOLONG:
+            raise ImageLoadError(path, "has a path too long for this system; move it to a shorter "
+                                 "folder") from None
+        raise
+
+
 def load_image(path: Path | str) -> LoadedImage:
     path = Path(path)
     try:
-        if path.is_dir():
+        st = _stat(path)  # before os.access, which says "no" alike for missing, looping and unreadable
+        if stat.S_ISDIR(st.st_mode):
             raise ImageLoadError(path, "is a folder, not an image file")
+        if not stat.S_ISREG(st.st_mode):
+            raise ImageLoadError(path, "is not a regular file (a device, pipe or socket); choose an image file")
         if not os.access(path, os.R_OK):
             raise ImageLoadError(path, "cannot be read (permission denied); check the file's permissions")
-        size = path.stat().st_size
+        size = st.st_size
         if size == 0:
             raise ImageLoadError(path, "is empty (0 bytes); re-export or re-copy the image")
         digest = sha256_file(path)
@@ -162,10 +186,15 @@ def load_image(path: Path | str) -> LoadedImage:
         raise ImageLoadError(path, f"could not be decoded ({msg}); re-export it as JPEG or PNG") from None
     except MemoryError:
         raise ImageLoadError(path, "is too large to decode in the memory available; downscale it") from None
+    except Exception as exc:  # noqa: BLE001 - a decoder bug on a hostile file must stay a per-file error
+        raise ImageLoadError(path, f"could not be decoded ({type(exc).__name__}: {str(exc)[:120]}); "
+                             "re-export it as JPEG or PNG") from None
 
 
 def list_images(folder: Path | str, recursive: bool = False) -> list[Path]:
-    """Image files under a folder, sorted, following no symlinked folder twice (loops are skipped)."""
+    """Image files under a folder, sorted, following no symlinked folder twice (folder loops are cut).
+    A file-named link that cannot be resolved (a loop, a dangling link) is listed: loading it then gives
+    a per-file error, so the user learns about it instead of the file silently missing."""
     folder = Path(folder)
     found: list[Path] = []
     seen_dirs: set[str] = set()
@@ -190,8 +219,9 @@ def list_images(folder: Path | str, recursive: bool = False) -> list[Path]:
                         walk(p)
                 elif is_image_file(p):
                     found.append(p)
-            except OSError:
-                continue
+            except OSError:  # e.g. a symlink loop: list it so the batch names it, instead of hiding it
+                if is_image_file(p):
+                    found.append(p)
 
     walk(folder)
     return found
