@@ -34,3 +34,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# One-folder PyInstaller bundle in build/dist/MedGradDesktop (see build/README.md); not part of `test`.
+.PHONY: bundle bundle-test
+bundle: $(STAMP)
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath build/dist --workpath build/build build/medgrad.spec
+
+bundle-test: bundle
+	build/bundle_test.sh build/dist/MedGradDesktop

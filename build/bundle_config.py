@@ -33,15 +33,19 @@ HIDDEN_IMPORTS = (
     "torchvision.image_stable",
 )
 
-# Module names never collected. Each one is either test tooling or unused by the GUI at runtime.
-EXCLUDES = (
-    "triton", "torch._inductor.kernel", "torch.utils.tensorboard", "tensorboard",
+# Modules torch imports only if present (it checks and falls back): left out, and the app must work
+# without them (tests/test_bundle_spec.py imports the GUI with them blocked).
+OPTIONAL_EXCLUDES = ("triton",)
+# Modules the GUI never imports: test tooling, notebooks, plotting, unused Qt modules.
+UNUSED_EXCLUDES = (
+    "torch.utils.tensorboard", "tensorboard",
     "pytest", "_pytest", "hypothesis", "pytestqt", "IPython", "jupyter", "notebook",
     "tkinter", "_tkinter", "matplotlib", "pandas", "sympy.testing",
     "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtQml", "PySide6.QtQuick",
     "PySide6.Qt3DCore", "PySide6.QtMultimedia", "PySide6.QtCharts", "PySide6.QtDataVisualization",
     "PySide6.QtBluetooth", "PySide6.QtPositioning", "PySide6.QtSql", "PySide6.QtDesigner",
 )
+EXCLUDES = OPTIONAL_EXCLUDES + UNUSED_EXCLUDES
 
 # Destination paths (inside the bundle) that are dropped from what the hooks collected.
 DROP_PATTERNS = (

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `make bundle-test` after `make bundle`: checks the frozen app the way a user would meet it.
+#   1. `MedGradDesktop --self-test` offscreen (model, predictions, three maps, report) from build/dist;
+#   2. the GUI under Xvfb until a prediction is shown, with a screenshot (build/dist/bundle-screenshot.png);
+#   3. the Linux tarball: made, unpacked elsewhere, its self-test run there, its menu entry installed.
+# SELFTEST_FOLDER=<folder> replaces the bundled demo images (e.g. while the demo is not there yet).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+APP="${1:-$ROOT/build/dist/MedGradDesktop}"
+LIMIT="${BUNDLE_TEST_TIMEOUT:-600}"
+[ -x "$APP/MedGradDesktop" ] || { echo "error: $APP/MedGradDesktop missing; run 'make bundle'" >&2; exit 2; }
+DEMO="$APP/_internal/resources/demo"
+FOLDER="${SELFTEST_FOLDER:-$DEMO}"
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/medgrad-bundle-test.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+isolated() { env XDG_CONFIG_HOME="$TMP/config" MEDGRAD_DATA_DIR="$TMP/data" QT_QPA_PLATFORM=offscreen "$@"; }
+
+echo "== bundle size: $(du -sh "$APP" | cut -f1)"
+echo "== 1/3 self-test of $APP on $FOLDER"
+SECONDS=0
+isolated timeout "$LIMIT" "$APP/MedGradDesktop" --self-test "$FOLDER"
+echo "   passed in ${SECONDS} s"
+
+echo "== 2/3 GUI under Xvfb with a screenshot"
+SHOT="$ROOT/build/dist/bundle-screenshot.png"
+xvfb-run -a -s "-screen 0 1600x1000x24" "$HERE/gui_screenshot.sh" "$APP" "$FOLDER" "$SHOT" 300
+SPREAD="$(convert "$SHOT" -colorspace Gray -format '%[fx:standard_deviation]' info:)"
+awk -v s="$SPREAD" 'BEGIN { exit !(s > 0.05) }' || { echo "error: $SHOT is nearly blank (spread $SPREAD)" >&2; exit 1; }
+echo "   $SHOT (grey-level spread $SPREAD)"
+
+echo "== 3/3 Linux tarball"
+TARBALL="$("$HERE/linux/make_tarball.sh" "$APP" "$ROOT/build/dist" "${BUNDLE_VARIANT:-cuda}" | tail -1)"
+echo "   $TARBALL ($(du -h "$TARBALL" | cut -f1))"
+mkdir -p "$TMP/unpacked"
+case "$TARBALL" in
+  *.zst) zstd -dc "$TARBALL" | tar -C "$TMP/unpacked" -xf - ;;
+  *) tar -C "$TMP/unpacked" -xzf "$TARBALL" ;;
+esac
+UNPACKED="$(find "$TMP/unpacked" -mindepth 1 -maxdepth 1 -type d | head -1)"
+[ "$FOLDER" = "$DEMO" ] && FOLDER2="$UNPACKED/MedGradDesktop/_internal/resources/demo" || FOLDER2="$FOLDER"
+isolated timeout "$LIMIT" "$UNPACKED/MedGradDesktop/MedGradDesktop" --self-test "$FOLDER2"
+XDG_DATA_HOME="$TMP/share" "$UNPACKED/install.sh"
+ENTRY="$TMP/share/applications/org.medgrad.desktop.desktop"
+grep -q "^Exec=\"$UNPACKED/MedGradDesktop/MedGradDesktop\" %f$" "$ENTRY" || { echo "error: bad Exec in $ENTRY" >&2; cat "$ENTRY" >&2; exit 1; }
+[ -s "$TMP/share/icons/hicolor/256x256/apps/org.medgrad.desktop.png" ] || { echo "error: icon not installed" >&2; exit 1; }
+if command -v desktop-file-validate >/dev/null 2>&1; then desktop-file-validate "$ENTRY"; fi
+rm -rf "$TMP/unpacked"
+echo "== bundle-test passed"
