@@ -154,7 +154,7 @@ def plot_curves(result: EvalResult, path: Path) -> None:
                         lw=2.2 if result.kinds[n] == "method" else 1.2,
                         ls="-" if result.kinds[n] == "method" else "--")
             ax.set_title(f"{mode} · {p.key}", fontsize=10)
-            ax.set_xlabel(f"fraction of {p.unit}s {'removed' if mode == 'deletion' else 'inserted'}")
+            ax.set_xlabel(f"fraction of {p.unit + ('es' if p.unit == 'patch' else 's')} {'removed' if mode == 'deletion' else 'inserted'}")
             ax.set_ylabel("p(target class)")
             ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=8)
