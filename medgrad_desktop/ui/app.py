@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_self_test(Path(args.folder) if args.folder else demo_dir(), timeout_s=args.timeout)
     app = make_app()
+    import torch
+
+    # leave one core to the UI thread so painting never queues behind the model's intra-op threads
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
     from medgrad_desktop.ui.main_window import MainWindow
 
     window = MainWindow()

@@ -286,6 +286,11 @@ class MainWindow(QMainWindow):
         # status bar
         sb = self.statusBar()
         self.progress = QProgressBar()
+        self._pending_progress: tuple[int, int, float] | None = None
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(120)
+        self._progress_timer.timeout.connect(self._show_progress)
         self.progress.setMaximumWidth(260)
         self.progress.setVisible(False)
         self.cancel_button = QPushButton("Cancel")
@@ -605,9 +610,23 @@ class MainWindow(QMainWindow):
             self._batch.cancel()
 
     def _on_progress(self, done: int, total: int, eta: float) -> None:
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
-        self.progress.setFormat(f"{done} / {total} · {_eta_text(eta)}")
+        """Repaint the bar at most ~8 times a second: a QProgressBar repaint is not free."""
+        self._pending_progress = (done, total, eta)
+        if done >= total or not self._progress_timer.isActive():
+            self._show_progress()
+            self._progress_timer.start()
+
+    def _show_progress(self) -> None:
+        if self._pending_progress is None:
+            return
+        done, total, eta = self._pending_progress
+        self._pending_progress = None
+        bar = self.progress
+        bar.setUpdatesEnabled(False)  # setValue would repaint synchronously; let the event loop paint once
+        bar.setRange(0, max(1, total))
+        bar.setValue(done)
+        bar.setFormat(f"{done} / {total} · {_eta_text(eta)}")
+        bar.setUpdatesEnabled(True)
 
     def _on_predict_item(self, item: PredictItem, entries: list[ImageEntry]) -> None:
         if entries is not self.entries:

@@ -31,6 +31,7 @@ ErrorRole = Qt.ItemDataRole.UserRole + 5
 
 TILE = QSize(176, 232)
 THUMB = 160
+THUMB_BOX = QSize(THUMB, THUMB - 24)  # the picture area of a tile; pixmaps are scaled once, not per paint
 
 
 def qimage_from_rgb(rgb: np.ndarray) -> QImage:
@@ -86,7 +87,8 @@ class ThumbnailModel(QAbstractListModel):
                 return None
             pm = self._pixmaps.get(index.row())
             if pm is None:
-                pm = QPixmap.fromImage(qimage_from_rgb(e.thumbnail))
+                pm = QPixmap.fromImage(qimage_from_rgb(e.thumbnail)).scaled(
+                    THUMB_BOX, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
                 self._pixmaps[index.row()] = pm
             return pm
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -167,8 +169,8 @@ class TileDelegate(QStyledItemDelegate):
         thumb_rect = QRect(r.left() + (r.width() - THUMB) // 2, r.top() + 6, THUMB, THUMB - 24)
         pm = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(pm, QPixmap) and not pm.isNull():
-            scaled = pm.scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                               Qt.TransformationMode.SmoothTransformation)
+            scaled = pm if pm.width() <= thumb_rect.width() and pm.height() <= thumb_rect.height() else \
+                pm.scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
             x = thumb_rect.left() + (thumb_rect.width() - scaled.width()) // 2
             y = thumb_rect.top() + (thumb_rect.height() - scaled.height()) // 2
             painter.drawPixmap(x, y, scaled)
