@@ -1,0 +1,217 @@
+"""Startup time of MedGrad Desktop, frozen bundle against source: from launching the process to the
+main window shown (its first paint), to the model loaded, and to the first prediction on the demo
+folder. Writes the "## Startup" section of docs/BENCHMARKS.md (only that section).
+
+    .venv/bin/python benchmarks/startup.py --bundle build/dist/MedGradDesktop --runs 3 --write
+
+Both runs use the same probe (build/hooks/medgrad_startup_trace.py): in the bundle the runtime hook
+installs it when MEDGRAD_STARTUP_TRACE is set; from source this script installs it before main.py.
+Each process gets fresh settings and a fresh data folder, so no "last folder" or cache helps it. The
+first launch of each kind is reported apart ("cold": files not yet in the page cache), the rest as
+medians. Goal of issue 7: the window within 2x the source start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HOOKS = ROOT / "build" / "hooks"
+BENCH_DOC = ROOT / "docs" / "BENCHMARKS.md"
+SECTION = "## Startup"
+EVENTS = ("shown", "model", "first_prediction")
+
+SOURCE_LAUNCHER = (
+    "import runpy, sys\n"
+    "sys.path.insert(0, {hooks!r}); sys.path.insert(0, {root!r})\n"
+    "import medgrad_startup_trace\n"
+    "medgrad_startup_trace.install({trace!r})\n"
+    "sys.argv = [{main!r}, {folder!r}]\n"
+    "runpy.run_path({main!r}, run_name='__main__')\n"
+)
+
+
+def demo_images(folder: Path) -> bool:
+    sys.path.insert(0, str(ROOT))
+    from medgrad_desktop.core.imageio import list_images
+
+    return folder.is_dir() and bool(list_images(folder))
+
+
+def launch(kind: str, bundle: Path | None, folder: Path, platform_name: str, timeout_s: float) -> dict[str, float]:
+    """Start one app process; return seconds from launch to each traced event."""
+    with tempfile.TemporaryDirectory(prefix="medgrad-startup-") as tmp:
+        trace = Path(tmp) / "trace.json"
+        env = dict(os.environ, XDG_CONFIG_HOME=str(Path(tmp) / "config"), MEDGRAD_DATA_DIR=str(Path(tmp) / "data"),
+                   QT_QPA_PLATFORM=platform_name, MEDGRAD_STARTUP_TRACE=str(trace))
+        env.pop("MEDGRAD_STARTUP_TRACE_STAY", None)
+        if kind == "bundle":
+            cmd = [str(bundle / "MedGradDesktop"), str(folder)]
+        else:
+            env.pop("MEDGRAD_STARTUP_TRACE")  # the launcher installs the probe itself
+            cmd = [sys.executable, "-c", SOURCE_LAUNCHER.format(hooks=str(HOOKS), root=str(ROOT), trace=str(trace),
+                                                                main=str(ROOT / "main.py"), folder=str(folder))]
+        t0 = time.time()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            _, err = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise RuntimeError(f"{kind}: no window and prediction within {timeout_s:.0f} s") from None
+        if not trace.exists():
+            raise RuntimeError(f"{kind}: exited with {proc.returncode} before the trace was written:\n{err[-2000:]}")
+        times = json.loads(trace.read_text())
+    missing = [e for e in EVENTS if e not in times]
+    if missing:
+        raise RuntimeError(f"{kind}: the trace lacks {missing}")
+    return {e: times[e] - t0 for e in EVENTS}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 2**20:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}"
+
+
+def commit() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        return rev + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def du(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink()) / 2**30
+
+
+def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {e: statistics.median(r[e] for r in runs) for e in EVENTS}
+
+
+def render(results: dict[str, dict], info: dict[str, str]) -> str:
+    lines = [SECTION, "",
+             "Time from launching the process to the main window's first paint, to the model loaded and to the "
+             "first prediction on the folder below (`benchmarks/startup.py`; fresh settings and data folder each "
+             "launch; medians of the warm launches, the first launch of each kind reported as cold).", ""]
+    lines += [f"- {k}: {v}" for k, v in info.items()]
+    lines += ["", "| run | launches | window shown (s) | model loaded (s) | first prediction (s) |",
+              "|---|---:|---:|---:|---:|"]
+    for kind, res in results.items():
+        cold, med = res["cold"], res["median"]
+        lines.append(f"| {kind}, cold | 1 | {cold['shown']:.2f} | {cold['model']:.2f} | {cold['first_prediction']:.2f} |")
+        lines.append(f"| {kind}, warm (median) | {res['n']} | {med['shown']:.2f} | {med['model']:.2f} | "
+                     f"{med['first_prediction']:.2f} |")
+    if {"source", "bundle"} <= results.keys():
+        ratio = results["bundle"]["median"]["shown"] / results["source"]["median"]["shown"]
+        verdict = "meets" if ratio <= 2.0 else "misses"
+        lines += ["", f"Bundle window / source window (warm medians): **{ratio:.2f}x** ({verdict} the goal of "
+                  "at most 2x)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(text: str, doc: Path = BENCH_DOC) -> None:
+    """Replace the `## Startup` section of `doc` (up to the next `## ` heading), or append it."""
+    old = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    lines = old.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
+    if start is None:
+        new = old.rstrip("\n") + "\n\n" + text
+    else:
+        end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
+        new = "".join(lines[:start]) + text + ("\n" + "".join(lines[end:]) if end < len(lines) else "")
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    tmp = doc.with_suffix(".md.tmp")
+    tmp.write_text(new, encoding="utf-8")
+    os.replace(tmp, doc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bundle", type=Path, default=ROOT / "build" / "dist" / "MedGradDesktop",
+                    help="one-folder bundle (default build/dist/MedGradDesktop; skipped if absent)")
+    ap.add_argument("--folder", type=Path, help="images to open (default: the demo folder)")
+    ap.add_argument("--runs", type=int, default=3, help="warm launches of each kind after the cold one")
+    ap.add_argument("--platform", default="offscreen", help="Qt platform (offscreen, or xcb under xvfb-run)")
+    ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--only", choices=("source", "bundle"), help="measure only one kind")
+    ap.add_argument("--write", action="store_true", help=f"write the section into {BENCH_DOC.relative_to(ROOT)}")
+    args = ap.parse_args(argv)
+
+    demo = ROOT / "resources" / "demo"
+    folder = args.folder or demo
+    note = ""
+    if not demo_images(folder):
+        ham = ROOT.parent / "shared" / "data" / "ham10000-sample" / "images"
+        if args.folder or not demo_images(ham):
+            print(f"error: {folder}: no images; pass --folder", file=sys.stderr)
+            return 2
+        folder, note = ham, " (the demo folder has no images yet: HAM10000 sample used instead)"
+    kinds = [k for k in ("source", "bundle") if args.only in (None, k)]
+    if "bundle" in kinds and not (args.bundle / "MedGradDesktop").is_file():
+        if args.only == "bundle":
+            print(f"error: {args.bundle}/MedGradDesktop not found; run `make bundle`", file=sys.stderr)
+            return 2
+        print(f"note: no bundle at {args.bundle}; measuring the source only", file=sys.stderr)
+        kinds.remove("bundle")
+    results: dict[str, dict] = {}
+    for kind in kinds:
+        # the bundle opens its own copy of the demo folder, as a user's double-click would
+        f = folder
+        if kind == "bundle" and folder == demo:
+            f = args.bundle / "_internal" / "resources" / "demo"
+        runs = []
+        for i in range(args.runs + 1):
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            r = launch(kind, args.bundle, f, args.platform, args.timeout)
+            print(f"{kind} #{i}{' (cold)' if i == 0 else ''}: window {r['shown']:.2f} s, model {r['model']:.2f} s, "
+                  f"first prediction {r['first_prediction']:.2f} s (load average {load:.1f})", flush=True)
+            runs.append(r)
+        results[kind] = {"cold": runs[0], "median": summarize(runs[1:] or runs), "n": len(runs[1:] or runs)}
+    info = {
+        "Date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "Commit": commit(),
+        "Machine": machine(),
+        "Load average at start": f"{os.getloadavg()[0]:.1f} (machine shared with other jobs)"
+        if hasattr(os, "getloadavg") else "n/a",
+        "Qt platform": args.platform,
+        "Folder": f"`{folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder.name}`{note}",
+    }
+    if "bundle" in results:
+        info["Bundle"] = f"`{args.bundle.name}` one-folder, {du(args.bundle):.2f} GiB on disk"
+    text = render(results, info)
+    print("\n" + text)
+    if args.write:
+        write_section(text)
+        print(f"wrote the {SECTION!r} section of {BENCH_DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
