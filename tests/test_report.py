@@ -358,3 +358,34 @@ def test_cli_report(tmp_path, data_dir, capsys):
     assert "--force" in capsys.readouterr().err
     assert main(["report", str(folder), "--out", str(tmp_path / "o2"), "--random-init", "--arch",
                  "MedGrad-Tiny", "--method", "nope"]) == 2
+
+
+def test_long_summary_spans_cover_pages(tmp_path):
+    """70 rows overflow the cover: the table continues on further pages, each numbered, none lost."""
+    from medgrad_desktop.reports.content import ImageEntry, ReportContent, ReportImage
+    from medgrad_desktop.reports.deidentify import encode_png
+    from medgrad_desktop.reports.pdf_writer import page_count, write_pdf
+
+    pic = tmp_path / "p.png"
+    pic.write_bytes(encode_png(lesion_rgb(1, 60, 80)))
+    img = ReportImage(pic, 80, 60)
+    entries = [ImageEntry(index=i, label=f"IMG-{i:04d}", sha256=None, error="is empty (0 bytes)")
+               for i in range(1, 71)]
+    entries[5] = ImageEntry(index=6, label="IMG-0006", sha256="c" * 64, width=80, height=60,
+                            predicted_id="melanoma", predicted_name="Melanoma", confidence=0.5,
+                            seven_point_score=3, seven_point_threshold=3, original=img)
+    content = ReportContent(
+        title="T", created="2026-01-01T00:00:00+00:00", model_name="m", model_sha256="d" * 64, warnings=[],
+        methods=[default_params("gradcam").to_dict()], method_names=["Grad-CAM"], colormap="inferno",
+        opacity=0.5, class_ids=["melanoma"], class_names=["Melanoma"], criterion_ids=[], entries=entries,
+        provenance={"app": {"name": "MedGrad Desktop", "version": "0"}, "model": {}, "environment": {}},
+        deidentified=True)
+    n = page_count(content)
+    assert n >= 4  # at least two cover pages, one image page, provenance
+    write_pdf(content, tmp_path / "long.pdf")
+    pages = pdf_pages(tmp_path / "long.pdf")
+    assert len(pages) == n
+    cover = " ".join(pages[: n - 2])
+    assert all(cover.count(f"IMG-{i:04d}") == 1 for i in range(1, 71))
+    assert all(f"Page {i} of {n}" in pages[i - 1] and RESEARCH_NOTICE in pages[i - 1] for i in range(1, n + 1))
+    assert "Melanoma" in pages[n - 2] and "d" * 64 in squash(pages[0])

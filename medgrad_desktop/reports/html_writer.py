@@ -109,7 +109,8 @@ def _image_section(content: ReportContent, e: ImageEntry, bar_uri: str) -> str:
         extra += (f'<br><span class="err">The reviewer saw a different prediction '
                   f"({escape(rv.reviewed_prediction)}) from this model run.</span>")
     note = escape(rv.note.strip()) if rv.note.strip() else "<i>(no note)</i>"
-    return (f'<h2>{escape(e.label)}</h2><div class="grey">image {e.index} of {len(content.entries)} \u00b7 '
+    return (f'<h2>{escape(e.label)} \u00b7 Predicted: {escape(e.predicted_name or "")} ({e.confidence:.1%})</h2>'
+            f'<div class="grey">image {e.index} of {len(content.entries)} \u00b7 '
             f'{e.width}\u00d7{e.height} px \u00b7 <span class="mono">SHA-256 {escape(e.sha256 or "")}</span></div>'
             f'<div class="panels">{"".join(figs)}</div>'
             f'<div class="tables"><div><h3>Differential (top {len(e.top_k)})</h3><table>{topk}</table></div>'

@@ -256,11 +256,13 @@ def _summary_table(cv: _Canvas, y: float, rows: list[ImageEntry]) -> float:
 
 def _image_page(cv: _Canvas, content: ReportContent, e: ImageEntry) -> None:
     y = cv.new_page()
-    cv.text(LEFT, y, 110, 8, e.label, 15, bold=True)
-    cv.text(RIGHT - 70, y, 70, 8, f"image {e.index} of {len(content.entries)} \u00b7 {e.width}\u00d7{e.height} px",
-            8.5, color=GREY, align="right")
+    cv.text(LEFT, y, 70, 8, e.label, 15, bold=True)
+    cv.text(LEFT + 70, y, CONTENT_W - 70, 8, f"Predicted: {e.predicted_name} ({e.confidence:.1%})", 11,
+            bold=True, align="right")
     y += 8.5
-    cv.text(LEFT, y, CONTENT_W, 4.5, f"SHA-256 {e.sha256}", 7, mono=True, color=GREY)
+    cv.text(LEFT, y, 120, 4.5, f"SHA-256 {e.sha256}", 7, mono=True, color=GREY)
+    cv.text(RIGHT - 60, y, 60, 4.5, f"image {e.index} of {len(content.entries)} \u00b7 {e.width}\u00d7{e.height} px",
+            7.5, color=GREY, align="right")
     y += 7
     y = _panels(cv, content, e, y)
     y += 4
@@ -359,7 +361,13 @@ def _review_box(cv: _Canvas, e: ImageEntry, y: float) -> None:
                 f"The reviewer saw a different prediction ({rv.reviewed_prediction}) from this model run.",
                 7.5, color=RED)
         yy += 4.5
-    cv.text(LEFT + 3, yy + 0.5, CONTENT_W - 6, y + h - yy - 2, f"Note: {note}", 8.5, wrap=True,
+    room = y + h - yy - 2
+    if need > h:  # the note does not fit the page: say where the rest is
+        room -= 5
+        cv.text(LEFT + 3, y + h - 6, CONTENT_W - 6, 4.5,
+                "\u2026 note shortened here; the full note is in the CSV and HTML report", 7.5, italic=True,
+                color=GREY)
+    cv.text(LEFT + 3, yy + 0.5, CONTENT_W - 6, room, f"Note: {note}", 8.5, wrap=True,
             italic=not rv.note.strip())
 
 
