@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Build a bundle variant in its own virtual environment, so the torch wheels differ but the spec is one.
+#   build/variant.sh cpu    # torch/torchvision CPU wheels from download.pytorch.org/whl/cpu (~1 GB bundle)
+#   build/variant.sh cuda   # the CUDA wheels from PyPI (Linux default; nvidia-* libraries, ~4 GB bundle)
+# Output: build/dist/<variant>/MedGradDesktop and, on Linux, its tarball in build/dist/<variant>/.
+# Environment: PY (python3.11), VENV (default /tmp/medgrad-bundle-<variant>), CUDA_INDEX (a
+# download.pytorch.org index such as https://download.pytorch.org/whl/cu130 to pin a CUDA version).
+# The index must be reachable; on a machine with PyPI only, the cpu variant fails at `pip install`
+# with pip's own message, and nothing else is touched.
+set -euo pipefail
+VARIANT="${1:?usage: build/variant.sh cpu|cuda}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PY="${PY:-python3.11}"
+VENV="${VENV:-/tmp/medgrad-bundle-$VARIANT}"
+TORCH_PINS="$("$ROOT/.venv/bin/python" -c 'import torch, torchvision; print(f"torch=={torch.__version__.split("+")[0]} torchvision=={torchvision.__version__.split("+")[0]}")' 2>/dev/null || echo "torch torchvision")"
+case "$VARIANT" in
+  cpu)  INDEX=(--index-url https://download.pytorch.org/whl/cpu) ;;
+  cuda) if [ -n "${CUDA_INDEX:-}" ]; then INDEX=(--index-url "$CUDA_INDEX"); else INDEX=(); fi ;;
+  *) echo "error: unknown variant '$VARIANT'; use cpu or cuda" >&2; exit 2 ;;
+esac
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip wheel
+# torch first, from the variant's index, so the app's requirements do not pull another build
+# shellcheck disable=SC2086
+"$VENV/bin/python" -m pip install -q "${INDEX[@]}" $TORCH_PINS
+"$VENV/bin/python" -m pip install -q "$ROOT" pyinstaller
+"$VENV/bin/python" -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda)"
+"$VENV/bin/pyinstaller" --noconfirm --log-level WARN --distpath "$ROOT/build/dist/$VARIANT" \
+  --workpath "$ROOT/build/build/$VARIANT" "$ROOT/build/medgrad.spec"
+APP="$ROOT/build/dist/$VARIANT/MedGradDesktop"
+echo "bundle: $APP ($(du -sh "$APP" | cut -f1))"
+QT_QPA_PLATFORM=offscreen "$APP/MedGradDesktop" --self-test
+if [ "$(uname -s)" = Linux ]; then
+  "$ROOT/build/linux/make_tarball.sh" "$APP" "$ROOT/build/dist/$VARIANT" "$VARIANT"
+fi
