@@ -163,17 +163,29 @@ def _lowfreq(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
     return cv2.resize(g, (size, size), interpolation=cv2.INTER_CUBIC)
 
 
+def _bbox(alpha: np.ndarray) -> tuple[slice, slice]:
+    rows = np.flatnonzero(alpha.max(1) > 0)
+    cols = np.flatnonzero(alpha.max(0) > 0)
+    if len(rows) == 0:
+        return slice(0, 0), slice(0, 0)
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
 def _over(img: np.ndarray, color: np.ndarray | tuple, alpha: np.ndarray) -> None:
-    """Alpha-composite `color` (RGB tuple or HxWx3) over `img` in place."""
-    a = alpha[..., None]
-    img *= 1.0 - a
-    img += a * (np.asarray(color, np.float32) if not isinstance(color, np.ndarray) else color)
+    """Alpha-composite `color` (RGB tuple or HxWx3) over `img` in place, within alpha's bounding box."""
+    ys, xs = _bbox(alpha)
+    a = alpha[ys, xs, None]
+    col = color[ys, xs] if isinstance(color, np.ndarray) and color.ndim == 3 else np.asarray(color, np.float32)
+    sub = img[ys, xs]
+    sub *= 1.0 - a
+    sub += a * col
 
 
 def _darken(img: np.ndarray, alpha: np.ndarray, factor: float) -> None:
     """Darken in place towards `factor` x the local colour: dark structures stay visible on dark skin
     and dark lesions, where a fixed near-black colour would vanish."""
-    img *= (1.0 - alpha * (1.0 - factor))[..., None]
+    ys, xs = _bbox(alpha)
+    img[ys, xs] *= (1.0 - alpha[ys, xs] * (1.0 - factor))[..., None]
 
 
 def _down_mask(alpha: np.ndarray, size: int, thresh: float = 0.15, close: int = 0) -> np.ndarray:
@@ -251,10 +263,12 @@ def _draw_lesion(rng: np.random.Generator, img: np.ndarray, les: _Lesion, skin_t
         hue = np.array([1.0, g, g * rng.uniform(0.6, 0.85)], np.float32)
         luma = skin_luma * (rng.uniform(0.35, 0.62) if skin_tone < 3 else rng.uniform(0.5, 0.72))
         browns.append(hue * luma / float(np.dot(hue, (0.299, 0.587, 0.114))))
-    fields = np.stack([_lowfreq(rng, S, 3) for _ in range(n)], -1) * 1.8
+    small = S // 4  # the colour field is smooth: mix at quarter resolution, then upsample
+    fields = np.stack([_lowfreq(rng, small, 3) for _ in range(n)], -1) * 1.8
     weights = np.exp(fields - fields.max(-1, keepdims=True))
     weights /= weights.sum(-1, keepdims=True)
-    color = (weights[..., None] * np.stack(browns)[None, None]).sum(2)
+    color = weights @ np.stack(browns)
+    color = cv2.resize(color.astype(np.float32), (S, S), interpolation=cv2.INTER_LINEAR)
     rel = np.clip(les.rho / np.maximum(les.rad, 1), 0, 1.5)
     color *= (0.88 + 0.15 * rel)[..., None]  # slightly darker towards the centre
     _over(img, color, les.alpha * 0.95)
@@ -514,8 +528,18 @@ def caption_for(class_id: str, criteria: dict[str, str]) -> str:
     return ", ".join(parts)
 
 
-def _compose(seed: int, cfg: SynthConfig, class_id: str, attempt: int, with_target: bool, plan_cache: dict
-             ) -> tuple[np.ndarray, dict[str, np.ndarray], dict]:
+@dataclass
+class _Base:
+    """Skin, lesion and decoys (shared by the image, its counterfactual and every artefact retry),
+    and the same with the target drawn on top."""
+
+    without_target: np.ndarray
+    with_target: np.ndarray
+    alphas: dict[str, np.ndarray]
+    meta: dict
+
+
+def _base(seed: int, cfg: SynthConfig, class_id: str) -> _Base:
     S = cfg.size * cfg.render_scale
     rng_skin = _rng(seed, "skin")
     tone = int(cfg.skin_tones[int(rng_skin.integers(0, len(cfg.skin_tones)))])
@@ -535,16 +559,24 @@ def _compose(seed: int, cfg: SynthConfig, class_id: str, attempt: int, with_targ
     for i, (kind, th) in enumerate(decoys):
         alphas[f"decoy:{kind}" + (f"_{i}" if any(k == kind for k, _ in decoys[:i]) else "")] = _structure(
             kind, _rng(seed, f"decoy{i}"), img, les, th)
-    if with_target:
-        alphas["target:" + target_kind] = _structure(target_kind, _rng(seed, "target"), img, les, theta_t,
-                                                     cfg.structure_strength)
-    rng_art = _rng(seed, "artefacts", attempt)
+    without = img.copy()
+    alphas["target:" + target_kind] = _structure(target_kind, _rng(seed, "target"), img, les, theta_t,
+                                                 cfg.structure_strength)
+    meta = {"skin_tone": tone, "lesion_center": [les.cx / S, les.cy / S], "lesion_radius": les.r0 / S,
+            "target_sector_angle": theta_t, "decoys": [k for k, _ in decoys]}
+    return _Base(without, img, alphas, meta)
+
+
+def _finish(base_img: np.ndarray, seed: int, cfg: SynthConfig, class_id: str, attempt: int, plan_cache: dict
+            ) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
+    """Artefacts of retry `attempt` over a copy of `base_img`, area-resized, optionally JPEG-compressed."""
+    img = base_img.copy()
     plan = plan_cache.get(attempt)
     if plan is None:
-        plan = _artefact_plan(rng_art, cfg, class_id, _rng(seed, "shortcut"))
+        plan = _artefact_plan(_rng(seed, "artefacts", attempt), cfg, class_id, _rng(seed, "shortcut"))
         plan_cache[attempt] = plan
-    for kind in plan:
-        alphas["artefact:" + kind] = _artefact(kind, _rng(seed, "artefact:" + kind, attempt), img, cfg.artefact_rate)
+    alphas = {"artefact:" + kind: _artefact(kind, _rng(seed, "artefact:" + kind, attempt), img, cfg.artefact_rate)
+              for kind in plan}
     small = cv2.resize(np.clip(img, 0, 255), (cfg.size, cfg.size), interpolation=cv2.INTER_AREA)
     out = np.clip(np.rint(small), 0, 255).astype(np.uint8)
     if cfg.jpeg:
@@ -554,9 +586,7 @@ def _compose(seed: int, cfg: SynthConfig, class_id: str, attempt: int, with_targ
             ok, buf = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, q])
             if ok:
                 out = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
-    meta = {"skin_tone": tone, "lesion_center": [les.cx / S, les.cy / S], "lesion_radius": les.r0 / S,
-            "target_sector_angle": theta_t, "artefacts": list(plan), "decoys": [k for k, _ in decoys]}
-    return out, alphas, meta
+    return out, alphas, list(plan)
 
 
 def render_sample(seed: int, config: SynthConfig | None = None, label: int | None = None) -> SynthSample:
@@ -573,16 +603,16 @@ def render_sample(seed: int, config: SynthConfig | None = None, label: int | Non
     size = cfg.size
     allow_peak = _rng(seed, "entropy-allowance").random() < cfg.entropy_peak_allowance
     plan_cache: dict = {}
-    best = None
+    base = _base(seed, cfg, class_id)
+    tkey = next(k for k in base.alphas if k.startswith("target:"))
+    tmask = _down_mask(base.alphas[tkey], size, 0.15, close=5)
     for attempt in range(max(1, cfg.max_entropy_retries)):
-        img, alphas, meta = _compose(seed, cfg, class_id, attempt, True, plan_cache)
-        tkey = next(k for k in alphas if k.startswith("target:"))
-        tmask = _down_mask(alphas[tkey], size, 0.15, close=5)
+        img, art_alphas, plan = _finish(base.with_target, seed, cfg, class_id, attempt, plan_cache)
         rank, ent = target_entropy_rank(img, tmask, cfg.entropy_radius)
-        best = (attempt, img, alphas, meta, tmask, rank, ent)
         if rank > 0 or allow_peak:
             break
-    attempt, img, alphas, meta, tmask, rank, ent = best
+    alphas = {**base.alphas, **art_alphas}
+    meta = dict(base.meta, artefacts=plan)
     target_kind = CLASS_STRUCTURES[class_id][0]
     structure_masks = {}
     decoy_masks = {}
@@ -602,13 +632,13 @@ def render_sample(seed: int, config: SynthConfig | None = None, label: int | Non
     _, crit, opt = CLASS_STRUCTURES[class_id]
     criteria[crit] = opt
     for name in decoy_masks:
-        base = name.rsplit("_", 1)[0] if name not in DECOY_CRITERIA else name
-        if base in DECOY_CRITERIA:
-            c, o = DECOY_CRITERIA[base]
+        kind = name.rsplit("_", 1)[0] if name not in DECOY_CRITERIA else name
+        if kind in DECOY_CRITERIA:
+            c, o = DECOY_CRITERIA[kind]
             criteria[c] = o
     cf = diff = None
     if cfg.counterfactual:
-        cf, _, _ = _compose(seed, cfg, class_id, attempt, False, plan_cache)
+        cf, _, _ = _finish(base.without_target, seed, cfg, class_id, attempt, plan_cache)
         diff = np.abs(img.astype(np.int16) - cf.astype(np.int16)).max(-1) > 8
     meta.update({
         "seed": int(seed), "label": int(label), "class_id": class_id, "artefact_rate": cfg.artefact_rate,

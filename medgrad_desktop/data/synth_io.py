@@ -23,6 +23,7 @@ import numpy as np
 
 from medgrad_desktop.atomic import write_text_atomic
 from medgrad_desktop.data.synth import (
+    CRITERIA_ORDER,
     GENERATOR_VERSION,
     SynthConfig,
     SynthSample,
@@ -35,7 +36,7 @@ MANIFEST_FIELDS = (
     "path", "label", "caption", "lesion_id", "mask", "target_mask", "counterfactual", "diff_mask", "masks_npz",
     "class_index", "target_structure", "skin_tone", "lesion_radius", "artefact_rate", "n_artefacts",
     "artefacts", "decoys", "target_entropy_rank", "target_is_entropy_max", "target_low_entropy",
-    "shortcut_artefact_present", "seed", "generator_version",
+    "shortcut_artefact_present", "seed", "generator_version", *CRITERIA_ORDER,
 )
 
 
@@ -79,22 +80,38 @@ def write_sample(out: Path, stem: str, s: SynthSample) -> dict:
                 "target_low_entropy": int(m["target_low_entropy"]),
                 "shortcut_artefact_present": int(m["shortcut_artefact_present"]), "seed": s.seed,
                 "generator_version": GENERATOR_VERSION})
+    row.update(s.criteria)
     return row
 
 
+def _render_write(job: tuple) -> dict:
+    out, i, seed, label, cfg = job
+    return write_sample(out, f"synth_{i:06d}", render_sample(sample_seed(seed, i), cfg, label=label))
+
+
 def write_dataset(out: Path | str, n: int, seed: int, config: SynthConfig | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> Path:
-    """Render n images (balanced classes, shuffled by seed) into `out`; returns the manifest path."""
+                  progress: Callable[[int, int], None] | None = None, workers: int = 1) -> Path:
+    """Render n images (balanced classes, shuffled by seed) into `out`; returns the manifest path.
+    Images depend only on (seed, index), so any number of worker processes gives the same files."""
     out = Path(out)
     cfg = config or SynthConfig()
     out.mkdir(parents=True, exist_ok=True)
     labels = balanced_labels(n, len(cfg.classes), seed)
+    jobs = [(out, i, seed, labels[i], cfg) for i in range(n)]
     rows = []
-    for i in range(n):
-        s = render_sample(sample_seed(seed, i), cfg, label=labels[i])
-        rows.append(write_sample(out, f"synth_{i:06d}", s))
-        if progress:
-            progress(i + 1, n)
+    if workers > 1 and n > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(workers) as pool:
+            for row in pool.imap(_render_write, jobs, chunksize=4):
+                rows.append(row)
+                if progress:
+                    progress(len(rows), n)
+    else:
+        for job in jobs:
+            rows.append(_render_write(job))
+            if progress:
+                progress(len(rows), n)
     manifest = out / "manifest.csv"
     tmp = manifest.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as f:

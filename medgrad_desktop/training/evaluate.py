@@ -1,0 +1,182 @@
+"""Evaluate a loaded model on a labelled data set, the way the app classifies.
+
+Per-image metrics over the data set's classes (accuracy, balanced accuracy, macro-F1, per-class
+precision/recall, confusion matrix, ECE with a reliability diagram) use the model card's temperature.
+The paper's in-batch image-caption matching accuracy is reported apart and labelled as such: it is
+not diagnosis accuracy (ALGORITHM.md section 6).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from medgrad_desktop.core.classify import predictions_from_features
+from medgrad_desktop.core.imageio import load_image
+from medgrad_desktop.core.model import ClipModel
+from medgrad_desktop.data.records import Record
+from medgrad_desktop.training.metrics import classification_metrics
+
+IN_BATCH_LABEL = ("paper's in-batch image-to-caption matching accuracy (batches of {b}; a hit is the "
+                  "image's own caption text ranked first among the batch's captions; NOT diagnosis accuracy)")
+STRATA = ("skin_tone", "n_artefacts", "target_structure", "artefact_rate")
+
+
+@torch.no_grad()
+def image_features(clip: ClipModel, records: list[Record], batch_size: int = 32, progress=None) -> torch.Tensor:
+    feats = []
+    for i in range(0, len(records), batch_size):
+        chunk = records[i:i + batch_size]
+        x, _ = clip.batch([load_image(r.path).rgb for r in chunk])
+        feats.append(torch.nn.functional.normalize(clip.model.encode_image(x).float(), dim=-1))
+        if progress:
+            progress(min(i + batch_size, len(records)), len(records))
+    return torch.cat(feats)
+
+
+@torch.no_grad()
+def in_batch_matching(clip: ClipModel, feats: torch.Tensor, captions: list[str], batch: int = 64, seed: int = 0
+                      ) -> dict:
+    order = np.random.default_rng(seed).permutation(len(captions))
+    hits = n = 0
+    unique_share = []
+    for i in range(0, len(order), batch):
+        idx = order[i:i + batch]
+        caps = [captions[j] for j in idx]
+        txt = clip.encode_prompts(caps)
+        best = (feats[torch.as_tensor(idx)] @ txt.T).argmax(1).tolist()
+        hits += sum(caps[b] == caps[k] for k, b in enumerate(best))
+        n += len(idx)
+        unique_share.append(len(set(caps)) / len(caps))
+    return {"in_batch_matching_accuracy": hits / max(n, 1), "batch_size": batch,
+            "label": IN_BATCH_LABEL.format(b=batch), "mean_unique_captions_per_batch": float(np.mean(unique_share))}
+
+
+def evaluate_records(clip: ClipModel, records: list[Record], batch_size: int = 32, in_batch: int = 64,
+                     progress=None) -> dict:
+    if not records:
+        raise ValueError("nothing to evaluate: the data set is empty")
+    feats = image_features(clip, records, batch_size, progress)
+    preds = predictions_from_features(clip, feats, top_k=3)
+    class_ids = list(clip.catalogue.class_ids)
+    probs = np.array([p.probabilities for p in preds])
+    known = [r.label in class_ids for r in records]
+    eval_classes = [c for c in class_ids if any(r.label == c for r in records)]
+    y = np.array([class_ids.index(r.label) if k else -1 for r, k in zip(records, known, strict=True)])
+    out: dict = {"n_images": len(records), "model": clip.card.name, "model_sha256": clip.card.weights_sha256,
+                 "temperature": clip.card.temperature,
+                 "labels_unknown_to_model": sorted({r.label for r in records if r.label not in class_ids})}
+    sel = y >= 0
+    m = classification_metrics(probs[sel], y[sel], class_ids, eval_classes)
+    if not sel.all():  # images of classes the model cannot name count as errors in the headline numbers
+        m["accuracy"] = float(np.sum(probs[sel].argmax(1) == y[sel]) / len(y))
+    out.update(m)
+    strata: dict[str, dict[str, dict]] = {}
+    correct = (probs.argmax(1) == y)
+    for key in STRATA:
+        vals = [r.meta.get(key) for r in records]
+        if all(v not in (None, "") for v in vals) and len(set(vals)) > 1:
+            groups: dict[str, list[int]] = defaultdict(list)
+            for i, v in enumerate(vals):
+                groups[str(v)].append(i)
+            strata[key] = {v: {"n": len(ix), "accuracy": float(correct[ix].mean())} for v, ix in sorted(groups.items())}
+    out["strata"] = strata
+    if in_batch:
+        out["in_batch"] = in_batch_matching(clip, feats, [r.caption for r in records], in_batch)
+    crit_acc = _criteria_accuracy(preds, records)
+    if crit_acc:
+        out["criteria_accuracy"] = crit_acc
+    return out
+
+
+def _criteria_accuracy(preds: list, records: list[Record]) -> dict:
+    hits: dict[str, list[bool]] = defaultdict(list)
+    for p, r in zip(preds, records, strict=True):
+        for c in p.criteria:
+            if c.criterion_id in r.criteria:
+                hits[c.criterion_id].append(c.option_id == r.criteria[c.criterion_id])
+    return {k: float(np.mean(v)) for k, v in hits.items()}
+
+
+def plot_confusion(metrics: dict, path: Path, title: str = "") -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cm = np.array(metrics["confusion_matrix"])
+    names = [c.replace("_", " ") for c in metrics["confusion_classes"]]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(names), 0.8 + 0.65 * len(names)), dpi=110)
+    ax.imshow(cm, cmap="Blues")
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                    color="white" if cm[i, j] > cm.max() / 2 else "black", fontsize=8)
+    ax.set_xticks(range(len(names)), names, rotation=40, ha="right", fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title or f"confusion matrix (accuracy {metrics['accuracy']:.1%})", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_reliability(metrics: dict, path: Path, title: str = "") -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bins = metrics["reliability_bins"]
+    fig, ax = plt.subplots(figsize=(4.2, 4.0), dpi=110)
+    centers = [(b["lo"] + b["hi"]) / 2 for b in bins]
+    width = bins[0]["hi"] - bins[0]["lo"]
+    accs = [b["accuracy"] if b["count"] else 0 for b in bins]
+    ax.bar(centers, accs, width=width * 0.95, color="#4477aa", edgecolor="black", linewidth=0.4, label="accuracy")
+    ax.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
+    for c, b in zip(centers, bins, strict=True):
+        if b["count"]:
+            ax.text(c, min(b["accuracy"] + 0.02, 0.97), str(b["count"]), ha="center", fontsize=6)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title or f"reliability (ECE {metrics['ece']:.3f})", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_history(history: list[dict], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=110)
+    ax.plot(ep, [h["train_loss"] for h in history], "o-", label="train loss")
+    ax.plot(ep, [h["val_loss"] for h in history], "s-", label="validation loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if any(h.get("val_accuracy") is not None for h in history):
+        ax2 = ax.twinx()
+        ax2.plot(ep, [h.get("val_accuracy") or 0 for h in history], "^-", color="green", label="val. accuracy")
+        ax2.set_ylim(0, 1)
+        ax2.set_ylabel("validation accuracy")
+        ax2.legend(fontsize=7, loc="center right")
+    ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,55 @@
+"""Losses: CLIP's symmetric contrastive loss on image-caption pairs, plus optional prompt-bank terms.
+
+Captions repeat (several lesions share a diagnosis and criteria), and plain CLIP targets would then
+push an image away from its own caption's twin. Rows whose captions are identical are therefore all
+positives, with the target mass shared equally; with unique captions this is exactly CLIP's loss.
+
+Under DDP the features of every rank are gathered with gradients (torch.distributed.nn), every rank
+computes the loss of the global batch, and DDP's gradient averaging then yields exactly the gradient of
+one process on the same global batch (the all-gather backward sums over ranks).
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import torch
+import torch.nn.functional as F
+
+
+def caption_keys(captions: list[str], device: torch.device) -> torch.Tensor:
+    return torch.tensor([zlib.crc32(c.strip().lower().encode()) for c in captions], dtype=torch.long,
+                        device=device)
+
+
+def gather(t: torch.Tensor, with_grad: bool) -> torch.Tensor:
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return t
+    if with_grad:
+        import torch.distributed.nn.functional as dnf
+
+        return torch.cat(dnf.all_gather(t), 0)
+    parts = [torch.empty_like(t) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, t)
+    return torch.cat(parts, 0)
+
+
+def contrastive_loss(img: torch.Tensor, txt: torch.Tensor, logit_scale: torch.Tensor,
+                     keys: torch.Tensor | None = None) -> torch.Tensor:
+    """Symmetric cross-entropy over the (B, B) similarity matrix of L2-normalized features."""
+    logits = logit_scale * img @ txt.T
+    if keys is None:
+        target = torch.arange(img.shape[0], device=img.device)
+        return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+    same = (keys[:, None] == keys[None, :]).float()
+    soft = same / same.sum(1, keepdim=True)
+    return 0.5 * (F.cross_entropy(logits, soft) + F.cross_entropy(logits.T, soft))
+
+
+def prompt_bank_loss(img: torch.Tensor, bank: torch.Tensor, logit_scale: torch.Tensor,
+                     target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of image features against a bank of prompt embeddings (the classes, or one
+    criterion's options): the same softmax the app uses to classify."""
+    return F.cross_entropy(logit_scale * img @ bank.T, target)

@@ -1,0 +1,510 @@
+"""Fine-tune (or train from scratch) an OpenCLIP model on image-caption pairs.
+
+The defaults are the MedGrad paper's (Adam, lr 1e-5, betas (0.9, 0.98), eps 1e-6, weight decay 0.2,
+batch 64, 30 epochs, squash 224 + flips + +-15 degree rotation). Added for honesty and robustness: a
+split by lesion id, seeds for everything, validation loss each epoch with early stopping, a checkpoint
+each epoch with `resume`, temperature scaling fitted on the validation split, and a model card that
+records the data (manifest hash, split seed), the metrics and the intended use.
+
+Runs as one process, or under `torchrun --nproc_per_node=N` with DistributedDataParallel (gloo on
+CPU, nccl on GPU); `batch_size` is always the global batch, split evenly across ranks.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from medgrad_desktop import __version__
+from medgrad_desktop.core.checkpoint import save_checkpoint
+from medgrad_desktop.core.model import load_model
+from medgrad_desktop.core.prompts import catalogue_from_dict
+from medgrad_desktop.data.readers import read_dataset
+from medgrad_desktop.data.records import Record
+from medgrad_desktop.resources_path import resources_dir
+from medgrad_desktop.training.dataset import ImageCaptionDataset, collate
+from medgrad_desktop.training.embed import class_bank, encode_texts
+from medgrad_desktop.training.loss import caption_keys, contrastive_loss, gather, prompt_bank_loss
+from medgrad_desktop.training.metrics import classification_metrics, fit_temperature, softmax
+from medgrad_desktop.training.split import split_by_lesion
+
+DEFAULT_INTENDED_USE = "research use only, not for diagnosis"
+DEMO_INTENDED_USE = "trained on synthetic images; demonstration only; not for clinical use"
+
+
+@dataclass
+class TrainConfig:
+    data: list[str]
+    out: str
+    weights: str | None = None  # base weights; None with random_init trains from scratch
+    random_init: bool = False
+    architecture: str | None = None
+    normalization: str | None = None  # clip | imagenet; default: the base model card's
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-5
+    betas: tuple[float, float] = (0.9, 0.98)
+    eps: float = 1e-6
+    weight_decay: float = 0.2
+    optimizer: str = "adam"  # adam (the paper: L2 weight decay) | adamw (decoupled, no decay on gains/biases)
+    schedule: str = "constant"  # constant | cosine (with warmup_steps)
+    warmup_steps: int = 0
+    freeze_image: bool = False
+    freeze_text: bool = False
+    class_loss_weight: float = 0.0  # + CE against the class-prompt bank (what the app's classifier uses)
+    criteria_loss_weight: float = 0.0  # + CE against each criterion's option prompts
+    seed: int = 0
+    split_seed: int = 0
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    patience: int = 5  # early stopping on validation loss; 0 = off
+    max_rotation: float = 15.0
+    flip: bool = True
+    workers: int = 0
+    device: str | None = None
+    threads: int | None = None
+    resume: bool = False
+    max_steps_per_epoch: int | None = None  # tests and smoke runs
+    name: str | None = None
+    demo: bool = False
+    intended_use: str = DEFAULT_INTENDED_USE
+    half: bool = False  # store the final weights in fp16
+    skip_bad: bool = False
+    progress: bool = True
+    notes: str = ""
+    extra_card: dict = field(default_factory=dict)
+
+
+@dataclass
+class TrainResult:
+    model_path: Path
+    card: dict
+    history: list[dict]
+    splits: dict[str, list[Record]]
+    test_metrics: dict | None
+
+
+# --- distributed -----------------------------------------------------------------------------------
+
+
+def _dist_init(device: torch.device) -> tuple[int, int]:
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _barrier(world: int) -> None:
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+# --- data --------------------------------------------------------------------------------------------
+
+
+def load_records(paths: list[str], skip_bad: bool, log) -> list[Record]:
+    records: list[Record] = []
+    for p in paths:
+        ds = read_dataset(p, skip_bad=skip_bad)
+        for prob in ds.problems:
+            log(f"warning: skipped {prob}")
+        records.extend(ds.records)
+    return records
+
+
+def manifest_sha256(splits: dict[str, list[Record]]) -> str:
+    """Hash of what the model was trained and selected on: path name, label, caption, lesion, split."""
+    h = hashlib.sha256()
+    for name in ("train", "val", "test"):
+        for r in sorted(splits[name], key=lambda r: (r.lesion_id, str(r.path))):
+            h.update(f"{name}\t{r.path.name}\t{r.label}\t{r.caption}\t{r.lesion_id}\n".encode())
+    return h.hexdigest()
+
+
+def subset_catalogue_data(class_ids: list[str]) -> dict:
+    """The bundled catalogue restricted to `class_ids`; the 7-point criteria are kept whole."""
+    data = json.loads((resources_dir() / "catalogue.json").read_text())
+    keep = set(class_ids)
+    data = dict(data)
+    data["classes"] = [c for c in data["classes"] if c["id"] in keep]
+    data["name"] = f"{data['name']}-subset-{len(data['classes'])}"
+    return data
+
+
+def _batches(n: int, batch: int, world: int, rank: int, seed: int, epoch: int, shuffle: bool
+             ) -> list[np.ndarray]:
+    """Index batches of this rank. The global batch i is perm[i*B:(i+1)*B] whatever the world size;
+    rank r takes every world-th element of it, so 1 and N processes see the same global batches."""
+    perm = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+    batch = min(batch, n - n % world) if n < batch else batch
+    steps = n // batch if shuffle else math.ceil(n / batch)
+    out = []
+    for i in range(steps):
+        g = perm[i * batch:(i + 1) * batch]
+        out.append(g[rank::world])
+    return out
+
+
+# --- model -------------------------------------------------------------------------------------------
+
+
+def _set_trainable(model: torch.nn.Module, freeze_image: bool, freeze_text: bool) -> None:
+    for name, p in model.named_parameters():
+        if name.startswith("visual."):
+            p.requires_grad_(not freeze_image)
+        elif name == "logit_scale" or name == "logit_bias":
+            p.requires_grad_(not (freeze_image and freeze_text))
+        else:
+            p.requires_grad_(not freeze_text)
+
+
+def _optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("both towers are frozen: nothing to train")
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        decay, no_decay = [], []
+        for n, p in model.named_parameters():
+            if not p.requires_grad:
+                continue
+            (no_decay if p.ndim < 2 or "embedding" in n or "logit_scale" in n or n.endswith(".bias") else decay
+             ).append(p)
+        return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                                  {"params": no_decay, "weight_decay": 0.0}],
+                                 lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
+    raise ValueError(f"unknown optimizer '{cfg.optimizer}'; choose adam or adamw")
+
+
+def _lr_at(cfg: TrainConfig, step: int, total: int) -> float:
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "cosine":
+        t = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
+        return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+    return cfg.lr
+
+
+class _TwoTowers(torch.nn.Module):
+    """Both encoders in one forward: normalized image features, normalized text features, logit scale."""
+
+    def __init__(self, clip: torch.nn.Module):
+        super().__init__()
+        self.clip = clip
+
+    def forward(self, images: torch.Tensor, tokens: torch.Tensor):
+        img = torch.nn.functional.normalize(self.clip.encode_image(images).float(), dim=-1)
+        txt = torch.nn.functional.normalize(self.clip.encode_text(tokens).float(), dim=-1)
+        return img, txt, self.clip.logit_scale.exp().clamp(max=100)
+
+
+# --- the loop ----------------------------------------------------------------------------------------
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.out = Path(cfg.out)
+        base = load_model(cfg.weights, random_init=cfg.random_init or cfg.weights is None,
+                          architecture=cfg.architecture, device=cfg.device, normalization=cfg.normalization,
+                          seed=cfg.seed)
+        self.device = base.device
+        self.rank, self.world = _dist_init(self.device)
+        if cfg.batch_size % self.world:
+            raise ValueError(f"batch size {cfg.batch_size} must be divisible by the {self.world} processes")
+        self.base_card = base.card
+        self.tokenizer = base.tokenizer
+        self.model = base.model
+        self.model.train()
+        _set_trainable(self.model, cfg.freeze_image, cfg.freeze_text)
+        torch.manual_seed(cfg.seed)
+        records = load_records(cfg.data, cfg.skip_bad, self.log)
+        self.splits = split_by_lesion(records, cfg.val_fraction, cfg.test_fraction, cfg.split_seed)
+        if not self.splits["train"]:
+            raise ValueError("the training split is empty; add data or lower --val-fraction/--test-fraction")
+        full_ids = [c["id"] for c in json.loads((resources_dir() / "catalogue.json").read_text())["classes"]]
+        present = {r.label for r in records}
+        self.class_ids = [c for c in full_ids if c in present]
+        self.catalogue_data = subset_catalogue_data(self.class_ids)
+        self.catalogue = catalogue_from_dict(self.catalogue_data)
+        size = self.base_card.input_size
+        mean, std = self.base_card.mean, self.base_card.std
+        self.train_ds = ImageCaptionDataset(self.splits["train"], self.class_ids, size, mean, std, True, cfg.seed,
+                                            max_rotation=cfg.max_rotation, flip=cfg.flip)
+        self.val_ds = ImageCaptionDataset(self.splits["val"], self.class_ids, size, mean, std, False)
+        self.test_ds = ImageCaptionDataset(self.splits["test"], self.class_ids, size, mean, std, False)
+        self.towers = _TwoTowers(self.model)
+        self.ddp = None
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.ddp = DistributedDataParallel(self.towers, device_ids=[self.device] if self.device.type == "cuda"
+                                               else None)
+        self.opt = _optimizer(self.model, cfg)
+        self.history: list[dict] = []
+        self.start_epoch = 0
+        self.best_val = float("inf")
+        self.bad_epochs = 0
+        self.step = 0
+        self.ckpt_dir = self.out / "checkpoints"
+        if cfg.resume:
+            self._resume()
+
+    def log(self, msg: str) -> None:
+        if getattr(self, "rank", 0) == 0:
+            print(msg, file=sys.stderr, flush=True)
+
+    # --- checkpoints -------------------------------------------------------------------------------
+    def _card(self, extra: dict | None = None) -> dict:
+        c = self.base_card
+        card = {
+            "name": self.cfg.name or f"{c.architecture} fine-tuned ({self.out.name})",
+            "architecture": c.architecture, "arch_config": c.arch_config, "quick_gelu": c.quick_gelu,
+            "mean": list(c.mean), "std": list(c.std), "interpolation": c.interpolation,
+            "temperature": 1.0, "demo": self.cfg.demo, "untrained": False,
+            "intended_use": self.cfg.intended_use,
+            "base_weights": None if self.cfg.random_init or self.cfg.weights is None else
+            {"path": str(self.cfg.weights), "sha256": c.weights_sha256, "name": c.name},
+            "catalogue_data": self.catalogue_data, "classes": self.class_ids,
+            "prompts": {cid: list(self.catalogue.class_target(cid).prompts) for cid in self.class_ids},
+            "training_manifest_sha256": manifest_sha256(self.splits), "split_seed": self.cfg.split_seed,
+            "seed": self.cfg.seed,
+            "split_sizes": {k: len(v) for k, v in self.splits.items()},
+            "training_config": {k: v for k, v in asdict(self.cfg).items() if k not in ("extra_card",)},
+            "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "app_version": __version__, "notes": self.cfg.notes,
+        }
+        card.update(self.cfg.extra_card)
+        card.update(extra or {})
+        return card
+
+    def _save_epoch(self, epoch: int, improved: bool) -> None:
+        if self.rank != 0:
+            return
+        card = self._card({"epoch": epoch + 1, "history": self.history})
+        save_checkpoint(self.model, self.ckpt_dir / "last.safetensors", card)
+        if improved:
+            save_checkpoint(self.model, self.ckpt_dir / "best.safetensors", card)
+        state = {"epoch": epoch + 1, "optimizer": self.opt.state_dict(), "best_val": self.best_val,
+                 "bad_epochs": self.bad_epochs, "step": self.step, "history": self.history,
+                 "torch_rng": torch.get_rng_state()}
+        tmp = self.ckpt_dir / "state.pt.tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, self.ckpt_dir / "state.pt")
+
+    def _resume(self) -> None:
+        from safetensors.torch import load_file
+
+        state_path = self.ckpt_dir / "state.pt"
+        weights = self.ckpt_dir / "last.safetensors"
+        if not (state_path.exists() and weights.exists()):
+            raise FileNotFoundError(f"{self.ckpt_dir}: nothing to resume (no last.safetensors + state.pt)")
+        self.model.load_state_dict(load_file(str(weights)))
+        state = torch.load(state_path, map_location="cpu", weights_only=False)  # our own file
+        self.opt.load_state_dict(state["optimizer"])
+        self.start_epoch, self.best_val = state["epoch"], state["best_val"]
+        self.bad_epochs, self.step, self.history = state["bad_epochs"], state["step"], state["history"]
+        torch.set_rng_state(state["torch_rng"])
+        self.log(f"resumed after epoch {self.start_epoch} (best validation loss {self.best_val:.4f})")
+
+    # --- steps -----------------------------------------------------------------------------------------
+    def _criteria_loss(self, img: torch.Tensor, batch_records: list[Record], scale: torch.Tensor,
+                       crit_emb: torch.Tensor) -> torch.Tensor:
+        """Mean over criteria of the cross-entropy against that criterion's option prompts, over the
+        images whose record states the criterion (synthetic data and Derm7pt do; others do not)."""
+        total = img.new_zeros(())
+        col = 0
+        banks = {}
+        for crit in self.catalogue.criteria:
+            banks[crit.id] = crit_emb[col:col + len(crit.options)]
+            col += len(crit.options)
+        for cid, bank in banks.items():
+            crit = next(c for c in self.catalogue.criteria if c.id == cid)
+            opts = [o.id for o in crit.options]
+            idx = [(i, opts.index(r.criteria[cid])) for i, r in enumerate(batch_records)
+                   if r.criteria.get(cid) in opts]
+            if idx:
+                rows = torch.tensor([i for i, _ in idx], device=self.device)
+                tgt = torch.tensor([j for _, j in idx], device=self.device)
+                total = total + prompt_bank_loss(img[rows], bank, scale, tgt) * len(idx) / len(batch_records)
+        return total / max(1, len(banks))
+
+    def _forward_step(self, idx: np.ndarray, epoch: int) -> torch.Tensor:
+        """One step's loss. Image and all texts (unique captions, class and criteria prompts) go through
+        one forward of the (DDP-wrapped) two-tower module, so DDP sees every trained parameter."""
+        images, captions, labels = collate([self.train_ds[int(i)] for i in idx])
+        images = images.to(self.device)
+        texts = list(dict.fromkeys(captions))
+        cls_groups = [list(self.catalogue.class_target(c).prompts) for c in self.class_ids] \
+            if self.cfg.class_loss_weight else []
+        crit_texts: list[str] = []
+        if self.cfg.criteria_loss_weight:
+            for crit in self.catalogue.criteria:
+                for opt in crit.options:
+                    prompts = self.catalogue.criterion_target(crit.id, opt.id).prompts
+                    crit_texts.append(prompts[self.step % len(prompts)])
+        all_texts = list(dict.fromkeys(texts + [p for g in cls_groups for p in g] + crit_texts))
+        tokens = self.tokenizer(all_texts).to(self.device)
+        img, txt_u, scale = (self.ddp or self.towers)(images, tokens)
+        pos = {t: i for i, t in enumerate(all_texts)}
+        txt = txt_u[torch.tensor([pos[c] for c in captions], device=self.device)]
+        keys = caption_keys(captions, self.device)
+        if self.world > 1:
+            img_all, txt_all, keys_all = gather(img, True), gather(txt, True), gather(keys, False)
+        else:
+            img_all, txt_all, keys_all = img, txt, keys
+        loss = contrastive_loss(img_all, txt_all, scale, keys_all)
+        if cls_groups:
+            bank = torch.stack([torch.nn.functional.normalize(
+                txt_u[torch.tensor([pos[p] for p in g], device=self.device)].mean(0), dim=-1) for g in cls_groups])
+            loss = loss + self.cfg.class_loss_weight * prompt_bank_loss(img, bank, scale, labels.to(self.device))
+        if crit_texts:
+            recs = [self.train_ds.records[int(i)] for i in idx]
+            loss = loss + self.cfg.criteria_loss_weight * self._criteria_loss(
+                img, recs, scale, txt_u[torch.tensor([pos[t] for t in crit_texts], device=self.device)])
+        return loss
+
+    @torch.no_grad()
+    def evaluate_split(self, ds: ImageCaptionDataset) -> dict:
+        """Validation/test loss (contrastive, batches of the training size) and class metrics."""
+        if len(ds) == 0:
+            return {}
+        was = self.model.training
+        self.model.eval()
+        feats, losses, labels = [], [], []
+        scale = self.model.logit_scale.exp().clamp(max=100)
+        for idx in _batches(len(ds), self.cfg.batch_size, 1, 0, 0, 0, False):
+            images, captions, lab = collate([ds[int(i)] for i in idx])
+            img = torch.nn.functional.normalize(self.model.encode_image(images.to(self.device)).float(), dim=-1)
+            txt = encode_texts(self.model, self.tokenizer, captions, self.device)
+            losses.append((float(contrastive_loss(img, txt, scale, caption_keys(captions, self.device))), len(idx)))
+            feats.append(img)
+            labels.append(lab)
+        bank = class_bank(self.model, self.tokenizer, self.catalogue, self.class_ids, self.device)
+        f = torch.cat(feats)
+        logits = (scale * f @ bank.T).cpu().numpy().astype(np.float64)
+        y = torch.cat(labels).numpy()
+        self.model.train(was)
+        loss = sum(v * n for v, n in losses) / sum(n for _, n in losses)
+        return {"loss": loss, "logits": logits, "labels": y,
+                "accuracy": float(np.mean(logits.argmax(1) == y))}
+
+    def fit(self) -> TrainResult:
+        cfg = self.cfg
+        n = len(self.train_ds)
+        per_epoch = len(_batches(n, cfg.batch_size, self.world, self.rank, cfg.seed, 0, True))
+        if cfg.max_steps_per_epoch:
+            per_epoch = min(per_epoch, cfg.max_steps_per_epoch)
+        total = per_epoch * cfg.epochs
+        self.log(f"training on {n} images ({len(self.splits['val'])} validation, {len(self.splits['test'])} test; "
+                 f"split by lesion id, seed {cfg.split_seed}), {len(self.class_ids)} classes, "
+                 f"{self.world} process(es), {per_epoch} steps/epoch")
+        for epoch in range(self.start_epoch, cfg.epochs):
+            t0 = time.time()
+            self.train_ds.set_epoch(epoch)
+            batches = _batches(n, cfg.batch_size, self.world, self.rank, cfg.seed, epoch, True)[:per_epoch]
+            bar = None
+            if cfg.progress and self.rank == 0:
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", file=sys.stderr,
+                           leave=False, disable=not sys.stderr.isatty())
+            run_loss = 0.0
+            for idx in batches:
+                for g in self.opt.param_groups:
+                    g["lr"] = _lr_at(cfg, self.step, total)
+                loss = self._forward_step(idx, epoch)
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                self.opt.step()
+                with torch.no_grad():
+                    self.model.logit_scale.clamp_(0, math.log(100))
+                self.step += 1
+                run_loss += float(loss)
+                if bar:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{float(loss):.3f}")
+            if bar:
+                bar.close()
+            train_loss = run_loss / max(1, len(batches))
+            val = self.evaluate_split(self.val_ds) if self.rank == 0 else {}
+            val_loss = val.get("loss", train_loss)
+            improved = val_loss < self.best_val - 1e-6
+            if improved:
+                self.best_val, self.bad_epochs = val_loss, 0
+            else:
+                self.bad_epochs += 1
+            rec = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
+                   "val_accuracy": val.get("accuracy"), "seconds": round(time.time() - t0, 1),
+                   "logit_scale": float(self.model.logit_scale.exp())}
+            self.history.append(rec)
+            self.log(f"epoch {epoch + 1}: train loss {train_loss:.4f}, validation loss {val_loss:.4f}" +
+                     (f", validation accuracy {val['accuracy']:.3f}" if val else "") + f" ({rec['seconds']} s)")
+            self._save_epoch(epoch, improved)
+            _barrier(self.world)
+            stop = torch.tensor([1 if (cfg.patience and self.bad_epochs >= cfg.patience) else 0])
+            if self.world > 1:
+                import torch.distributed as dist
+
+                dist.broadcast(stop, 0)
+            if int(stop):
+                self.log(f"early stopping: validation loss did not improve for {cfg.patience} epochs")
+                break
+        return self._finish()
+
+    def _finish(self) -> TrainResult:
+        from safetensors.torch import load_file
+
+        final = self.out / "model.safetensors"
+        test_metrics = None
+        card: dict = {}
+        if self.rank == 0:
+            best = self.ckpt_dir / "best.safetensors"
+            if best.exists():
+                self.model.load_state_dict(load_file(str(best)))
+            val = self.evaluate_split(self.val_ds)
+            temperature = fit_temperature(val["logits"], val["labels"]) if val else 1.0
+            metrics: dict = {"split": "test", "temperature_fitted_on": "validation" if val else "none"}
+            if val:
+                metrics["validation"] = {k: v for k, v in classification_metrics(
+                    softmax(val["logits"] / temperature), val["labels"], self.class_ids).items()
+                    if k in ("accuracy", "balanced_accuracy", "macro_f1", "ece", "n")}
+            test = self.evaluate_split(self.test_ds)
+            if test:
+                m = classification_metrics(softmax(test["logits"] / temperature), test["labels"], self.class_ids)
+                m_raw = classification_metrics(softmax(test["logits"]), test["labels"], self.class_ids)
+                test_metrics = {k: m[k] for k in ("n", "accuracy", "balanced_accuracy", "macro_f1", "ece", "nll",
+                                                  "per_class")}
+                test_metrics["ece_before_temperature"] = m_raw["ece"]
+                metrics["test"] = test_metrics
+            card = self._card({"temperature": temperature, "metrics": metrics, "history": self.history})
+            save_checkpoint(self.model, final, card, half=self.cfg.half)
+            (self.out / "history.json").write_text(json.dumps(self.history, indent=1))
+            (self.out / "split.json").write_text(json.dumps(
+                {k: sorted({r.lesion_id for r in v}) for k, v in self.splits.items()}, indent=1))
+            self.log(f"wrote {final} (temperature {temperature:.3f})")
+        _barrier(self.world)
+        return TrainResult(final, card, self.history, self.splits, test_metrics)
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    return Trainer(cfg).fit()
