@@ -360,3 +360,67 @@ def test_export_action(qtbot, make_window):
         assert win.export_action.toolTip() == "report export not installed"
     else:
         assert win.export_action.isEnabled()
+
+
+def test_window_shows_before_the_model_and_never_runs_it_on_the_ui_thread(qtbot, make_window, folder,
+                                                                           tiny_model, monkeypatch):
+    import threading
+
+    ui_thread = threading.get_ident()
+    gate = threading.Event()
+    model_threads, classify_threads = [], []
+    real = ui_jobs.classify
+
+    def spy_classify(*a, **k):
+        classify_threads.append(threading.get_ident())
+        return real(*a, **k)
+
+    monkeypatch.setattr(ui_jobs, "classify", spy_classify)
+
+    def slow_factory(weights, device):
+        model_threads.append(threading.get_ident())
+        gate.wait(30)
+        return tiny_model
+
+    win = make_window(slow_factory, wait_model=False)
+    assert win.isVisible() and win.model is None
+    assert "Loading model" in win.model_label.text()
+    win.open_folder(folder)  # queued behind the load; the grid is already listed
+    assert len(win.entries) == len(list_images(folder))
+    gate.set()
+    qtbot.waitUntil(lambda: all(e.done for e in win.entries), timeout=WAIT)
+    assert model_threads and ui_thread not in model_threads
+    assert classify_threads and ui_thread not in classify_threads
+
+
+def test_drop_a_folder_and_recent_folders(qtbot, make_window, folder, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    win = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder / "zz_broken.jpg"))])  # a file: its folder opens
+    ev = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                    Qt.KeyboardModifier.NoModifier)
+    win.dropEvent(ev)
+    assert win.current_folder == folder.resolve()
+    other = tmp_path / "other"
+    write_sample_folder(other, 2)
+    win.open_folder(other)
+    assert win.settings.recent_folders[:2] == [str(other.resolve()), str(folder.resolve())]
+    win._fill_recent_menu()
+    titles = [a.text() for a in win.recent_menu.actions()]
+    assert titles[:2] == [str(other.resolve()), str(folder.resolve())]
+    win.recent_menu.actions()[1].trigger()
+    assert win.current_folder == folder.resolve()
+    assert not win.open_folder(tmp_path / "missing")
+    assert "not a folder" in win.statusBar().currentMessage()
+    assert win.open_action.shortcut().toString() == "Ctrl+O"
+
+
+def test_self_test_passes_on_a_folder(tmp_path, tiny_model, qapp):
+    from medgrad_desktop.ui.selftest import run_self_test
+
+    write_sample_folder(tmp_path / "st", 3)
+    assert run_self_test(tmp_path / "st", timeout_s=120, model_factory=lambda w, d: tiny_model) == 0
+    assert run_self_test(tmp_path / "nothing-here", timeout_s=5) == 1

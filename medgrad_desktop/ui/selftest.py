@@ -21,7 +21,7 @@ def _fail(msg: str) -> int:
     return 1
 
 
-def run_self_test(folder: Path, timeout_s: float = 300.0) -> int:
+def run_self_test(folder: Path, timeout_s: float = 300.0, model_factory=None) -> int:
     from PySide6.QtCore import QSettings
 
     from medgrad_desktop.core.explain import METHOD_NAMES, METHODS
@@ -40,7 +40,7 @@ def run_self_test(folder: Path, timeout_s: float = 300.0) -> int:
     app = make_app()
     tmp = tempfile.TemporaryDirectory(prefix="medgrad-selftest-")
     settings = AppSettings(QSettings(str(Path(tmp.name) / "settings.ini"), QSettings.Format.IniFormat))
-    win = MainWindow(settings=settings)
+    win = MainWindow(settings=settings, model_factory=model_factory)
     try:
         win.show()
         if not wait_until(lambda: win.model is not None or win.model_error, timeout_s, app):
