@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval-explanations", help="faithfulness, localization and sanity checks of the maps")
     add_model_options(p)
     p.add_argument("--dataset", default="synthetic",
-                   help="synthetic | shortcut (the generator's shortcut variant) | path to a MANIFEST.csv "
+                   help="synthetic | shortcut (the generator's shortcut variant) | a folder with images/ and masks/ | a MANIFEST.csv "
                         "(columns path, optional label, mask, target_mask, diff_mask, masks_npz)")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     p.add_argument("--baselines", nargs="*", default=None,
@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from medgrad_desktop.evaluation.report import write_outputs
     from medgrad_desktop.evaluation.samples import (
         DatasetError,
+        folder_samples,
         manifest_samples,
         synthetic_samples,
         target_for,
@@ -101,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
                    "generator_version": GENERATOR_VERSION, "seed": args.seed,
                    "images": "sample_seed(seed, i), balanced classes"}
         samples = lambda: synthetic_samples(args.n, args.seed, shortcut=args.dataset == "shortcut")  # noqa: E731
+    elif Path(args.dataset).is_dir():
+        path = Path(args.dataset)
+        dataset = {"name": path.name, "folder": str(path), "labels": "none: the predicted class is explained"}
+        samples = lambda: folder_samples(path, args.n)  # noqa: E731
     else:
         path = Path(args.dataset)
         if not path.is_file():

@@ -105,6 +105,19 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
                 "Default: radius 5 px, combine replace, alpha 1, entropy on the model input.", "",
                 *_table(summary, ["medgrad", *abl], keys), "",
                 *_diff_table(summary, [f"{a} - medgrad" for a in abl], keys), ""]
+    rel = summary.get("reliance", {})
+    if rel:
+        out += ["## What the model relies on (drop of p(target) after editing the image)", "",
+                "| Edit | mean drop of p(target) [95 % CI] | N |", "|---|---|---|"]
+        out += [f"| {k} | {interval(v).fmt(4)} | {v['n']} |" for k, v in rel.items() if k != "p_target"]
+        out += [f"| (p(target) of the unedited image) | {interval(rel['p_target']).fmt(4)} | "
+                f"{rel['p_target']['n']} |", ""]
+    ent = summary.get("entropy_vs_lesion", {})
+    if ent:
+        out += ["## Local entropy (radius 5 px, model input) versus the lesion mask, pixel level", "",
+                "| Statistic | mean [95 % CI] |", "|---|---|"]
+        out += [f"| {k} | {interval(v).fmt(3)} |" for k, v in ent.items()]
+        out += [f"\nN = {next(iter(ent.values()))['n']} images with a lesion mask.", ""]
     if "sanity" in meta:
         out += ["## Sanity checks (Spearman rank correlation with the original map; lower = the map "
                 "depends on what was randomized)", "", _sanity_table(meta["sanity"]), ""]

@@ -32,6 +32,9 @@ class EvalSample:
     avoid: dict[str, np.ndarray] = field(default_factory=dict)  # "decoy", "artefact": map mass there counts against
     counterfactual: np.ndarray | None = None
     strata: dict = field(default_factory=dict)
+    # other edits of the image whose score change says what the model relies on, e.g. the shortcut
+    # artefact inpainted; the suite reports p(target) after each
+    interventions: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _union(masks: dict[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray | None:
@@ -64,11 +67,15 @@ def synthetic_samples(n: int, seed: int, shortcut: bool = False, config=None) ->
         if (d := _union(s.decoy_masks, shape)) is not None and d.any():
             avoid["decoy"] = d
         arts = dict(s.artefact_masks)
+        interventions = {}
         if shortcut:
+            from medgrad_desktop.evaluation.shortcut import inpaint
+
             art = cfg.shortcut_artefact
             masks = {"structure": s.target_mask, "lesion": s.lesion_mask}
             if art in arts and arts[art].any():
                 masks["target"] = arts.pop(art)
+                interventions[f"{art}-inpainted"] = inpaint(s.image, masks["target"])
         if (a := _union(arts, shape)) is not None and a.any():
             avoid["artefact"] = a
         m = s.metadata
@@ -79,7 +86,8 @@ def synthetic_samples(n: int, seed: int, shortcut: bool = False, config=None) ->
                   "target_is_entropy_max": bool(m["target_is_entropy_max"]),
                   "shortcut_artefact_present": bool(m["shortcut_artefact_present"]),
                   "structure": s.target_structure}
-        yield EvalSample(f"synth-{i:04d}", s.image, s.class_id, masks, avoid, s.counterfactual, strata)
+        yield EvalSample(f"synth-{i:04d}", s.image, s.class_id, masks, avoid, s.counterfactual, strata,
+                         interventions)
 
 
 def _read_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
@@ -134,6 +142,30 @@ def manifest_samples(manifest: Path | str, n: int | None = None) -> Iterator[Eva
             cf = load_image(root / row["counterfactual"]).rgb
         label = (row.get("label") or "").strip() or None
         yield EvalSample(Path(row[col]).stem, img.rgb, label, masks, avoid, cf, {})
+
+
+def folder_samples(folder: Path | str, n: int | None = None) -> Iterator[EvalSample]:
+    """A folder with images/ and masks/ (lesion masks named <stem>.png or <stem>_segmentation.png),
+    as in the HAM10000 sample. No labels: the predicted class is explained."""
+    from medgrad_desktop.core.imageio import list_images
+
+    folder = Path(folder)
+    img_dir = folder / "images" if (folder / "images").is_dir() else folder
+    paths = sorted(list_images(img_dir, False))
+    if not paths:
+        raise DatasetError(f"{img_dir}: no images found; pass a folder with images/ and masks/ or a manifest CSV")
+    for p in paths[:n] if n else paths:
+        p = Path(p)
+        try:
+            img = load_image(p)
+        except ImageLoadError as exc:
+            raise DatasetError(str(exc)) from None
+        masks = {}
+        for cand in (folder / "masks" / f"{p.stem}.png", folder / "masks" / f"{p.stem}_segmentation.png"):
+            if cand.is_file():
+                masks["lesion"] = _read_mask(cand, img.rgb.shape[:2])
+                break
+        yield EvalSample(p.stem, img.rgb, None, masks)
 
 
 def target_for(clip: ClipModel, sample: EvalSample, predicted: str) -> Target:

@@ -16,6 +16,7 @@ from medgrad_desktop.core.explain import METHODS, MedGradParams, analyze_batch, 
 from medgrad_desktop.core.explain.params import MethodParams
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.evaluation.baselines import BASELINES, baseline_maps
+from medgrad_desktop.evaluation.entropy_stats import entropy_vs_mask
 from medgrad_desktop.evaluation.localization import energy_share, localization_scores
 from medgrad_desktop.evaluation.perturbation import Protocol, perturbation_curves
 from medgrad_desktop.evaluation.samples import EvalSample, target_for
@@ -169,9 +170,14 @@ def run_suite(clip: ClipModel, samples: Iterable[EvalSample], cfg: SuiteConfig,
             info = {"id": s.id, "target": t.key, "label": s.label, "predicted": pred.predicted_id,
                     "correct": pred.predicted_id == t.key if s.label else None, "p_target": p_img,
                     "strata": s.strata}
+            if lesion is not None and lesion.any():
+                info["entropy_vs_lesion"] = entropy_vs_mask(sq, lesion)
+            edits = dict(s.interventions)
             if s.counterfactual is not None:
-                p_cf = float(score(clip.squash(s.counterfactual)[None])[0, ti])
-                info.update({"p_counterfactual": p_cf, "p_drop_counterfactual": p_img - p_cf})
+                edits["counterfactual"] = s.counterfactual
+            for ename, eimg in edits.items():
+                p_e = float(score(clip.squash(eimg)[None])[0, ti])
+                info.update({f"p_{ename}": p_e, f"p_drop_{ename}": p_img - p_e})
             result.samples.append(info)
             result.records.append(rec)
             if len(result.examples) < cfg.n_examples:

@@ -65,7 +65,27 @@ def summarize(result: EvalResult, seed: int = 0, n_boot: int = N_BOOT) -> dict:
             if iv.n:
                 d[k] = iv.to_dict()
         diffs[f"{a} - {b}"] = d
-    return {"scores": scores, "differences": diffs, "strata": strata(result, seed, n_boot)}
+    return {"scores": scores, "differences": diffs, "strata": strata(result, seed, n_boot),
+            "reliance": reliance(result, seed, n_boot), "entropy_vs_lesion": entropy_lesion(result, seed, n_boot)}
+
+
+def reliance(result: EvalResult, seed: int, n_boot: int) -> dict:
+    """Mean drop of p(target) after each edit of the image (counterfactual twin, inpainted artefact)."""
+    keys = sorted({k for s in result.samples for k in s if k.startswith("p_drop_")})
+    out = {}
+    for k in keys:
+        vals = [s.get(k, np.nan) for s in result.samples]
+        out[k.removeprefix("p_drop_")] = bootstrap_mean(vals, n_boot, seed).to_dict()
+    if out:
+        out["p_target"] = bootstrap_mean([s["p_target"] for s in result.samples], n_boot, seed).to_dict()
+    return out
+
+
+def entropy_lesion(result: EvalResult, seed: int, n_boot: int) -> dict:
+    rows = [s["entropy_vs_lesion"] for s in result.samples if s.get("entropy_vs_lesion")]
+    if not rows:
+        return {}
+    return {k: bootstrap_mean([r[k] for r in rows], n_boot, seed).to_dict() for k in rows[0]}
 
 
 STRATA_KEYS = ("target.pointing", "target.energy_lift", "target.auroc", "mass.artefact",
