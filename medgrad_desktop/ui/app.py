@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from medgrad_desktop.resources_path import demo_dir
+from medgrad_desktop.resources_path import demo_dir, resources_dir
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -30,6 +30,11 @@ def make_app(argv: list[str] | None = None):
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
+    icon = resources_dir() / "icons" / "medgrad.png"
+    if icon.exists():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))
     return app
 
 
