@@ -27,8 +27,9 @@ API
 Classes and their defining structure (`CLASS_STRUCTURES`), a 6-class subset of the catalogue:
 melanoma = blue-whitish veil (low entropy), lentigo = flat dark blotch / irregular pigmentation (low
 entropy), clark nevus = typical pigment network, reed/spitz nevus = regular streaks at the periphery,
-dermal nevus = regular dots and globules, basal cell carcinoma = atypical (arborizing) vessels. Two of
-six targets are low-entropy, so with balanced labels >= 30 % of targets are low-entropy.
+dermal nevus = regular dots and globules, basal cell carcinoma = arborizing vessels ("regular vascular
+structures", as Derm7pt groups them). Two of six targets are low-entropy, so with balanced labels
+>= 30 % of targets are low-entropy.
 
 Keeping it honest (EXPLANATION-BENCHMARK.md): the lesion centre is anywhere within +-30 % of the
 image centre; decoys (regression structures, milia-like cysts, hypopigmented areas: label-independent,
@@ -51,7 +52,7 @@ from dataclasses import asdict, dataclass, field
 import cv2
 import numpy as np
 
-GENERATOR_VERSION = "synth-1.0"
+GENERATOR_VERSION = "synth-1.1"
 
 # class id -> (target structure name, criterion id, option id that the structure sets)
 CLASS_STRUCTURES: dict[str, tuple[str, str, str]] = {
@@ -60,7 +61,7 @@ CLASS_STRUCTURES: dict[str, tuple[str, str, str]] = {
     "clark_nevus": ("typical_network", "pigment_network", "typical"),
     "reed_or_spitz_nevus": ("streaks", "streaks", "regular"),
     "dermal_nevus": ("globules", "dots_and_globules", "regular"),
-    "basal_cell_carcinoma": ("vessels", "vascular_structures", "atypical"),
+    "basal_cell_carcinoma": ("vessels", "vascular_structures", "regular"),  # arborizing: 7-point "regular"
 }
 LOW_ENTROPY_STRUCTURES = frozenset({"blue_whitish_veil", "flat_blotch"})
 DECOY_TYPES = ("regression", "milia_cysts", "hypopigmentation")

@@ -439,7 +439,7 @@ class Trainer:
                 with torch.no_grad():
                     self.model.logit_scale.clamp_(0, math.log(100))
                 self.step += 1
-                run_loss += float(loss)
+                run_loss += loss.item()
                 if bar:
                     bar.update(1)
                     bar.set_postfix(loss=f"{float(loss):.3f}")
