@@ -128,6 +128,15 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _pickle_culprit(message: str) -> str:
+    """' (it imports pathlib.Path.write_text)' from torch's weights-only refusal, which is many lines
+    with terminal colour codes and advice to load the file unsafely; '' when no name is given."""
+    import re
+
+    found = re.search(r"GLOBAL ([\w.]+)", re.sub(r"\x1b\[[0-9;]*m", "", message))
+    return f" (it imports {found.group(1)})" if found else ""
+
+
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
@@ -146,9 +155,8 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         try:
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
-            raise ModelLoadError(
-                f"{path}: refused, it holds Python objects beyond tensors that could run code "
-                f"({str(exc).splitlines()[0][:100]}); convert it to .safetensors") from None
+            raise ModelLoadError(f"{path}: refused, it holds Python objects beyond tensors that could run "
+                                 f"code{_pickle_culprit(str(exc))}; convert it to .safetensors") from None
         except (RuntimeError, EOFError, OSError, ValueError) as exc:
             raise ModelLoadError(
                 f"{path}: not a readable PyTorch checkpoint ({str(exc).splitlines()[0][:120]}); "
