@@ -342,16 +342,20 @@ def test_no_deidentify_keeps_names_and_map_must_stay_outside(tiny_model, tmp_pat
     assert all(p.name in html for p in paths)
 
 
-def test_cli_report(tmp_path, data_dir, capsys):
+def test_cli_report(tmp_path, data_dir, capsys, monkeypatch, tiny_model):
+    import medgrad_desktop.commands.report as report_cmd
     from medgrad_desktop.cli import main
 
+    seen = []  # the session's tiny model stands in for the one the options describe (saves a reload)
+    monkeypatch.setattr(report_cmd, "model_from_args", lambda a: seen.append(a) or tiny_model)
     folder, paths = make_folder(tmp_path)
     out = tmp_path / "out"
     args = ["report", str(folder), "--out", str(out), "--random-init", "--arch", "MedGrad-Tiny", "--device",
             "cpu", "--method", "gradcam,medgrad", "--format", "pdf,csv"]
     assert main(args) == 0
+    assert seen[0].random_init and seen[0].arch == "MedGrad-Tiny" and seen[0].device == "cpu"
     err = capsys.readouterr().err
-    assert "patient_zz_broken.jpg" in err or "IMG-" in err
+    assert "IMG-0005 (patient_zz_broken.jpg): is not a readable image" in err
     assert sorted(p.name for p in out.iterdir()) == ["report.csv", "report.manifest.json", "report.pdf"]
     assert len(pdf_pages(out / "report.pdf")) == 1 + (len(paths) - 1) + 1
     assert main(args) == 3  # exists: refused without --force

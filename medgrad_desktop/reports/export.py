@@ -36,7 +36,7 @@ class ReportExistsError(Exception):
 class ExportResult:
     outputs: list[Path]
     content: ReportContent
-    errors: list[str] = field(default_factory=list)  # one line per image that could not be read
+    errors: list[str] = field(default_factory=list)  # "IMG-0003 (file.jpg): cause" per unreadable image
     pseudonym_map: Path | None = None
 
 
@@ -120,6 +120,10 @@ def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams]
     cancel. In each case nothing is left in `out_dir`."""
     options = options or ReportOptions()
     formats = tuple(dict.fromkeys(formats))
+    if not paths:
+        raise ValueError("no images to report")
+    if not formats:
+        raise ValueError("no report format chosen")
     out_dir = Path(out_dir)
     finals = output_paths(out_dir, basename, formats)
     if pseudonym_map is not None:
@@ -191,9 +195,10 @@ def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams]
                   report=str(out_dir / basename), error=e.error)
     if progress is not None:
         progress(total, total, "done")
-    return ExportResult(outputs=outputs, content=content, errors=[f"{e.label}: {e.error}"
-                                                                    for e in content.failed_entries],
-                        pseudonym_map=map_path)
+    # for the person at the screen (never written into the report): the real file name too
+    errors = [f"{e.label}{f' ({names[e.label]})' if names[e.label] != e.label else ''}: {e.error}"
+              for e in content.failed_entries]
+    return ExportResult(outputs=outputs, content=content, errors=errors, pseudonym_map=map_path)
 
 
 def _write_format(fmt: str, content: ReportContent, staging: Path, finals: list[Path],
