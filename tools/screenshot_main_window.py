@@ -43,6 +43,7 @@ def main() -> int:
     ap.add_argument("--row", type=int, default=0, help="which image to show")
     ap.add_argument("--size", default="1600x960")
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--compare", action="store_true", help="show the three methods side by side")
     args = ap.parse_args()
 
     from PySide6.QtCore import QSettings
@@ -75,6 +76,12 @@ def main() -> int:
                       args.timeout, app):
         print("error: no overlay appeared", file=sys.stderr)
         return 1
+    if args.compare:
+        win.compare_action.setChecked(True)
+        if not wait_until(lambda: all(v.map_values is not None for v in win.compare_viewers.values()),
+                          args.timeout, app):
+            print("error: the comparison maps did not appear", file=sys.stderr)
+            return 1
     wait_until(lambda: False, 0.5, app)  # let the last paints land
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

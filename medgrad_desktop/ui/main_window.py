@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -240,6 +241,7 @@ class MainWindow(QMainWindow):
         vcol.setContentsMargins(0, 0, 0, 0)
         self.map_caption = QLabel("")
         self.map_caption.setStyleSheet("background:#2b3038; color:#e8ebf0; padding:4px 8px;")
+        self.map_caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         vcol.addWidget(self.map_caption)
         self.viewer = ImageViewer()
         vcol.addWidget(self.viewer, 1)
@@ -257,6 +259,7 @@ class MainWindow(QMainWindow):
             col = QVBoxLayout()
             cap = QLabel(METHOD_NAMES[m])
             cap.setStyleSheet("background:#2b3038; color:#e8ebf0; padding:4px 8px;")
+            cap.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the window
             col.addWidget(cap)
             v = ImageViewer()
             col.addWidget(v, 1)
@@ -833,10 +836,12 @@ class MainWindow(QMainWindow):
             self._set_image(res.rgb)
             self._show_cached_maps()
 
-    def _caption(self, method: str, text: str) -> None:
+    def _caption(self, method: str, text: str, short: str | None = None) -> None:
         if method == self.current_method:
             self.map_caption.setText(text)
-        self.compare_captions[method].setText(text)
+            self.map_caption.setToolTip(text)
+        self.compare_captions[method].setText(short or text)
+        self.compare_captions[method].setToolTip(text)
 
     def _clear_maps(self, caption: str) -> None:
         self.viewer.clear_map()
@@ -858,7 +863,8 @@ class MainWindow(QMainWindow):
         if hm is None:
             self._caption(method, f"{METHOD_NAMES[method]} · {target.label} · computing…")
         else:
-            self._caption(method, f"{METHOD_NAMES[method]} · explaining: {target.label} · score S = {hm.score:.3f}")
+            self._caption(method, f"{METHOD_NAMES[method]} · explaining: {target.label} · score S = {hm.score:.3f}",
+                          f"{METHOD_NAMES[method]} · {target.label} · S = {hm.score:.3f}")
             if viewers and viewers[0].image_size is not None:
                 self.map_shown.emit(method)
 

@@ -162,6 +162,7 @@ class PredictionPanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
         self.set_review_enabled(False)
+        self._shown: tuple[str, str] | None = None
 
     def set_classes(self, classes: list[tuple[str, str]]) -> None:
         current = self.override_combo.currentData()
@@ -201,8 +202,10 @@ class PredictionPanel(QWidget):
             self.topk_label.setText(prediction_html(prediction))
             self.criteria_label.setText(criteria_html(prediction))
             i = self.override_combo.findData(prediction.predicted_id)
-            if i >= 0 and self.override_combo.currentData() == self.override_combo.itemData(0):
+            shown = (path, prediction.predicted_id)
+            if i >= 0 and shown != self._shown:  # a new image or prediction: start from the prediction
                 self.override_combo.setCurrentIndex(i)
+            self._shown = shown
         self.set_review_enabled(prediction is not None)
 
     def set_review(self, rec: ReviewRecord | None, class_names: dict[str, str]) -> None:
