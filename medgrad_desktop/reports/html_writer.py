@@ -32,10 +32,10 @@ table{border-collapse:collapse;font-size:12px}td,th{padding:3px 6px;text-align:l
 table.summary{width:100%}table.summary th{background:#ebeef3}table.summary td{border-bottom:1px solid #ddd}
 td.num,th.num{text-align:right}.mono{font-family:"DejaVu Sans Mono",monospace;font-size:11px}
 .grey{color:#6e6e6e}.err{color:#aa1414}
-.panels{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}
-figure{margin:0;width:31%}figure img{width:100%;display:block;background:#f5f5f5}
+.panels{display:grid;gap:8px;align-items:start}
+figure{margin:0}figure img{width:100%;display:block;background:#f5f5f5}
 figcaption{font-size:11px}figcaption b{font-size:12px}
-.bar img{height:180px}
+figure.bar img{width:auto;height:220px;background:none}
 .tables{display:flex;gap:24px;margin-top:8px}
 .meter{display:inline-block;width:60px;height:9px;border:1px solid #bbb;vertical-align:middle}
 .meter span{display:block;height:100%;background:#466eaa}
@@ -94,7 +94,9 @@ def _image_section(content: ReportContent, e: ImageEntry, bar_uri: str) -> str:
         figs.append(f'<figure><img alt="{escape(o.method_name)} overlay" src="{_img(o.image)}"><figcaption>'
                     f"<b>{escape(o.method_name)}</b><br><span class=\"grey\">explains {escape(o.target_label)}"
                     f" \u00b7 S={o.score:.3f}</span></figcaption></figure>")
-    figs.append(f'<figure class="bar" style="width:auto"><img alt="colour bar: 1.0 high, 0.0 low" src="{bar_uri}">'
+    cols = len(figs) if len(figs) <= 3 else 2  # as in the PDF: 2x2 for the original and three maps
+    figs.append(f'<figure class="bar" style="grid-column:{cols + 1};grid-row:1">'
+                f'<img alt="colour bar: 1.0 high, 0.0 low" src="{bar_uri}">'
                 '<figcaption class="grey">relevance<br>(min\u2013max per map)</figcaption></figure>')
     topk = "".join(f'<tr><td class="grey">{r}.</td><td>{"<b>" if r == 1 else ""}{escape(c.name)}'
                    f'{"</b>" if r == 1 else ""}</td><td><span class="meter"><span style="width:'
@@ -112,7 +114,8 @@ def _image_section(content: ReportContent, e: ImageEntry, bar_uri: str) -> str:
     return (f'<h2>{escape(e.label)} \u00b7 Predicted: {escape(e.predicted_name or "")} ({e.confidence:.1%})</h2>'
             f'<div class="grey">image {e.index} of {len(content.entries)} \u00b7 '
             f'{e.width}\u00d7{e.height} px \u00b7 <span class="mono">SHA-256 {escape(e.sha256 or "")}</span></div>'
-            f'<div class="panels">{"".join(figs)}</div>'
+            f'<div class="panels" style="grid-template-columns:repeat({cols},minmax(0,1fr)) 90px">'
+            f'{"".join(figs)}</div>'
             f'<div class="tables"><div><h3>Differential (top {len(e.top_k)})</h3><table>{topk}</table></div>'
             f"<div><h3>7-point checklist</h3><table>{crit}</table>"
             f"<p><b>Score {escape(e.seven_point_text)}</b></p></div></div>"
