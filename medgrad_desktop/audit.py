@@ -1,10 +1,11 @@
 """Append-only audit log (JSON Lines) in the app's data folder: who did what, when, with which model
 and which file. Lines are only ever appended; a reader skips a damaged last line.
 
-Events in use: `folder_opened`, `prediction` / `predictions_run`, review decisions (`review_accept`,
-`review_override`, `review_note`, `review_reset`), `review_undo` / `review_redo` (the app); `export` (one line per image of a written
-report, with the image's pseudonym and hash), `export_failed` and `export_cancelled` (reports).
-Every line has `time` (UTC), `event`, `model_sha256` and `file_sha256` (null when not about one file).
+Events in use: `folder_opened`, `prediction` / `predictions_run`, review decisions
+(`review_accept`, `review_override`, `review_note`, `review_reset`), `review_undo` / `review_redo`
+(the app); `export` (one line per image of a written report, with the image's pseudonym and hash),
+`export_failed` and `export_cancelled` (reports). Every line has `time` (UTC), `event`,
+`model_sha256` and `file_sha256` (null when not about one file).
 """
 
 from __future__ import annotations
