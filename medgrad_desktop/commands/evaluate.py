@@ -1,0 +1,71 @@
+"""`medgrad evaluate DATASET [--weights F] [--json]`: per-image diagnosis metrics, calibration and,
+labelled apart, the paper's in-batch matching accuracy, with a confusion matrix and a reliability
+diagram written as PNG."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from medgrad_desktop.commands._common import add_model_options, model_from_args
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="accuracy, balanced accuracy, macro-F1, ECE and plots on a labelled data set")
+    p.add_argument("dataset", help="manifest.csv, a `medgrad synth` folder, PH2, Derm7pt or one folder per class")
+    add_model_options(p)
+    p.add_argument("--split", choices=["all", "train", "val", "test"], default="all",
+                   help="only the records of a split the data set defines itself (Derm7pt, manifest column)")
+    p.add_argument("--out", default=None, help="folder for confusion.png, reliability.png and metrics.json")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--in-batch", type=int, default=64, help="batch size of the paper's in-batch metric (0 = off)")
+    p.add_argument("--skip-bad", action="store_true", help="evaluate the good rows of a data set with bad rows")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from medgrad_desktop.data.readers import read_dataset
+    from medgrad_desktop.data.records import DatasetError
+    from medgrad_desktop.training.evaluate import evaluate_records, plot_confusion, plot_reliability
+
+    try:
+        ds = read_dataset(args.dataset, skip_bad=args.skip_bad)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for prob in ds.problems:
+        print(f"warning: skipped {prob}", file=sys.stderr)
+    records = ds.records if args.split == "all" else [r for r in ds.records if r.split == args.split]
+    if not records:
+        print(f"error: no records in split '{args.split}' of {args.dataset}", file=sys.stderr)
+        return 2
+    clip = model_from_args(args)
+    result = evaluate_records(clip, records, args.batch_size, args.in_batch)
+    result["dataset"] = {"path": str(args.dataset), "kind": ds.kind, "split": args.split}
+    out = Path(args.out) if args.out else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        result["plots"] = {"confusion_matrix": str(plot_confusion(result, out / "confusion.png")),
+                           "reliability_diagram": str(plot_reliability(result, out / "reliability.png"))}
+        (out / "metrics.json").write_text(json.dumps(result, indent=1))
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{ds.name} ({ds.kind}, {result['n']} images) with {clip.card.display_name()}")
+    print(f"  accuracy           {result['accuracy']:.3f}")
+    print(f"  balanced accuracy  {result['balanced_accuracy']:.3f}")
+    print(f"  macro-F1           {result['macro_f1']:.3f}")
+    print(f"  ECE (15 bins)      {result['ece']:.3f}   (temperature {result['temperature']:.3f})")
+    for cid, pc in result["per_class"].items():
+        print(f"    {cid:<24} precision {pc['precision']:.3f}  recall {pc['recall']:.3f}  n={pc['support']}")
+    if result.get("labels_unknown_to_model"):
+        print(f"  labels the model cannot name (counted as errors): {', '.join(result['labels_unknown_to_model'])}")
+    if "in_batch" in result:
+        ib = result["in_batch"]
+        print(f"  {ib['in_batch_matching_accuracy']:.3f}  {ib['label']}")
+    if out:
+        print(f"  plots: {out / 'confusion.png'}, {out / 'reliability.png'}")
+    return 0
