@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from medgrad_desktop.data.records import DatasetError
 from medgrad_desktop.data.readers import detect_layout, read_dataset
+from medgrad_desktop.data.records import DatasetError
 
 
 def _img(path: Path, seed: int = 0, mode: str = "RGB") -> Path:
