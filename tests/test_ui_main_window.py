@@ -424,3 +424,31 @@ def test_self_test_passes_on_a_folder(tmp_path, tiny_model, qapp):
     write_sample_folder(tmp_path / "st", 3)
     assert run_self_test(tmp_path / "st", timeout_s=120, model_factory=lambda w, d: tiny_model) == 0
     assert run_self_test(tmp_path / "nothing-here", timeout_s=5) == 1
+
+
+def test_method_parameters_change_the_map_and_are_cached_separately(qtbot, make_window, folder):
+    from medgrad_desktop.core.explain import MedGradParams
+    from medgrad_desktop.ui.params_dialog import ParamsDialog
+
+    win = make_window()
+    open_and_wait(qtbot, win, folder)
+    win.select_row(0)
+    win.set_method("medgrad")
+    wait_map(qtbot, win)
+    default_map = win.viewer.map_values.copy()
+    dlg = ParamsDialog(win.current_params, win)
+    dlg.editors["entropy_radius"].setValue(2)
+    dlg.editors["combine"].setCurrentIndex(dlg.editors["combine"].findData("multiply"))
+    custom = dlg.params()
+    assert custom == MedGradParams(entropy_radius=2, combine="multiply")
+    dlg.restore_defaults()
+    assert dlg.params() == MedGradParams()
+    win.set_params("medgrad", custom)
+    entry, target = win.current_entry, win.current_target()
+    qtbot.waitUntil(lambda: win.cached_map(entry, "medgrad", target) is not None and
+                    "custom parameters" in win.map_caption.text(), timeout=WAIT)
+    assert win.cached_map(entry, "medgrad", target).params["entropy_radius"] == 2
+    assert not np.allclose(win.viewer.map_values, default_map)
+    win.set_params("medgrad", MedGradParams())  # back to defaults: from the cache, at once
+    assert np.allclose(win.viewer.map_values, default_map)
+    assert "custom" not in win.map_caption.text()

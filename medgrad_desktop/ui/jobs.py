@@ -3,6 +3,7 @@ and return plain data. Kept apart from widgets so they can be read and tested on
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,18 +12,30 @@ from PIL import Image
 
 from medgrad_desktop.core.classify import Prediction, classify
 from medgrad_desktop.core.explain import Heatmap, MethodParams, analyze
+from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, load_image
 from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.ui.targets import TargetChoice
 from medgrad_desktop.ui.worker import JobContext
 
 THUMB_SIZE = 160
+log = logging.getLogger(__name__)
 
 
 def make_thumbnail(rgb: np.ndarray, size: int = THUMB_SIZE) -> np.ndarray:
     img = Image.fromarray(rgb)
     img.thumbnail((size, size), Image.Resampling.BILINEAR)
     return np.ascontiguousarray(np.asarray(img.convert("RGB")))
+
+
+def _noter(notes: list[str]):
+    """Collect a fallback message for the result and log it (the UI shows `note` where it can)."""
+
+    def note(message: str) -> None:
+        notes.append(message)
+        log.warning(message)
+
+    return note
 
 
 def _one_line_error(path: Path, exc: Exception) -> str:
@@ -41,6 +54,7 @@ class PredictItem:
     size: tuple[int, int] | None = None
     error: str | None = None
     model_sha256: str = ""
+    note: str | None = None  # e.g. "computed on the CPU" after a GPU out-of-memory
 
 
 def predict_batch(items: list[tuple[int, Path]], known: dict[tuple[str, str], Prediction]):
@@ -61,7 +75,12 @@ def predict_batch(items: list[tuple[int, Path]], known: dict[tuple[str, str], Pr
                 item.sha256, item.size = loaded.sha256, loaded.size
                 item.thumbnail = make_thumbnail(loaded.rgb)
                 pred = known.get((loaded.sha256, clip.card.weights_sha256))
-                item.prediction = pred if pred is not None else classify(clip, [loaded.rgb], batch_size=1)[0]
+                if pred is None:
+                    notes: list[str] = []
+                    pred = run_with_fallback(clip, lambda m, rgb=loaded.rgb: classify(m, [rgb], batch_size=1)[0],
+                                             on_fallback=_noter(notes), what=path.name)
+                    item.note = notes[0] if notes else None
+                item.prediction = pred
             except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
                 item.error = _one_line_error(path, exc)
             ctx.emit_item(item)
@@ -90,6 +109,7 @@ class MapResult:
     target: Target
     maps: dict[str, Heatmap] = field(default_factory=dict)  # method -> map
     model_sha256: str = ""
+    note: str | None = None  # e.g. "computed on the CPU" after a GPU out-of-memory
 
 
 def compute_maps(req: MapRequest):
@@ -107,12 +127,17 @@ def compute_maps(req: MapRequest):
             rgb, sha = loaded.rgb, loaded.sha256
         pred = req.prediction if req.prediction is not None and req.prediction.model_sha256 == \
             clip.card.weights_sha256 else None
+        notes: list[str] = []
         if pred is None and req.choice.depends_on_prediction():
-            pred = classify(clip, [rgb], batch_size=1)[0]
+            pred = run_with_fallback(clip, lambda m: classify(m, [rgb], batch_size=1)[0],
+                                     on_fallback=_noter(notes), what=req.path.name)
         target = req.choice.resolve(clip.catalogue, pred)
-        result = analyze(clip, rgb, [target], list(req.params), with_prediction=pred is None)
+        result = run_with_fallback(
+            clip, lambda m: analyze(m, rgb, [target], list(req.params), with_prediction=pred is None),
+            on_fallback=_noter(notes), what=req.path.name)
         pred = pred or result.prediction
         maps = {p.method: result.get(p.method, target) for p in req.params}
-        return MapResult(req.path, sha, rgb, pred, target, maps, clip.card.weights_sha256)
+        return MapResult(req.path, sha, rgb, pred, target, maps, clip.card.weights_sha256,
+                         note=notes[-1] if notes else None)
 
     return run

@@ -369,6 +369,10 @@ class MainWindow(QMainWindow):
         self.method_combo.currentIndexChanged.connect(
             lambda i: self.set_method(self.method_combo.itemData(i)))
         tb.addWidget(self.method_combo)
+        self.params_action = QAction("⚙", self)
+        self.params_action.setToolTip("Parameters of the current method")
+        self.params_action.triggered.connect(self.open_params_dialog)
+        tb.addAction(self.params_action)
         tb.addWidget(QLabel("  Target "))
         self.target_combo = QComboBox()
         self.target_combo.setMinimumWidth(260)
@@ -863,7 +867,8 @@ class MainWindow(QMainWindow):
         if hm is None:
             self._caption(method, f"{METHOD_NAMES[method]} · {target.label} · computing…")
         else:
-            self._caption(method, f"{METHOD_NAMES[method]} · explaining: {target.label} · score S = {hm.score:.3f}",
+            self._caption(method, f"{METHOD_NAMES[method]} · explaining: {target.label} · score S = {hm.score:.3f}"
+                          f"{self._custom_tag(method)}",
                           f"{METHOD_NAMES[method]} · {target.label} · S = {hm.score:.3f}")
             if viewers and viewers[0].image_size is not None:
                 self.map_shown.emit(method)
@@ -882,6 +887,16 @@ class MainWindow(QMainWindow):
     def set_params(self, method: str, params: MethodParams) -> None:
         self.params[method] = params
         self.request_maps()
+
+    def open_params_dialog(self) -> None:
+        from medgrad_desktop.ui.params_dialog import ParamsDialog
+
+        dlg = ParamsDialog(self.current_params, self)
+        if dlg.exec():
+            self.set_params(self.current_method, dlg.params())
+
+    def _custom_tag(self, method: str) -> str:
+        return " · custom parameters" if self.params[method] != default_params(method) else ""
 
     def _rebuild_target_combo(self) -> None:
         combo = self.target_combo
