@@ -51,7 +51,8 @@ EXCLUDES = OPTIONAL_EXCLUDES + UNUSED_EXCLUDES
 DROP_PATTERNS = (
     "triton/*",
     "*/include/*", "include/*",
-    "*.h", "*.hpp", "*.cuh", "*.cmake", "*.a", "*.lib", "*.pyi",
+    "*.h", "*.hpp", "*.cuh", "*.cmake", "*.a", "*.lib",
+    "torch/*.pyi",  # not elsewhere: scikit-image's lazy_loader reads its __init__.pyi at import
     "torch/share/cmake/*",
     "*/tests/*", "*/test/*", "torch/testing/_internal/*",
     "PySide6/Qt/qml/*", "PySide6/Qt/translations/qtwebengine*",
