@@ -8,6 +8,7 @@ the error names the image it happened on. Existing outputs are refused unless `f
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -201,6 +202,18 @@ def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams]
     return ExportResult(outputs=outputs, content=content, errors=errors, pseudonym_map=map_path)
 
 
+def check_pdf_complete(path: Path) -> None:
+    """QPdfWriter reports no write error: a full disk or a file-size limit leaves a PDF cut short that
+    looks written. A complete PDF ends with its `%%EOF` marker; without it the export must fail."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        f.seek(max(0, size - 1024))
+        tail = f.read()
+    if b"%%EOF" not in tail:
+        raise OSError(errno.ENOSPC, f"the PDF was cut short at {size} bytes while writing (disk full or a "
+                      "file-size limit?); free some space and export again")
+
+
 def _write_format(fmt: str, content: ReportContent, staging: Path, finals: list[Path],
                   tick) -> list[tuple[Path, Path]]:
     """Write one format into the staging folder; return (staged, final) pairs."""
@@ -210,6 +223,7 @@ def _write_format(fmt: str, content: ReportContent, staging: Path, finals: list[
         from medgrad_desktop.reports.pdf_writer import write_pdf
 
         write_pdf(content, main, tick)
+        check_pdf_complete(main)
     elif fmt == "html":
         from medgrad_desktop.reports.html_writer import write_html
 
