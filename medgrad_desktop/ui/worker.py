@@ -40,6 +40,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import os
 import threading
 import time
 import traceback
@@ -52,6 +53,18 @@ from medgrad_desktop.core.imageio import ImageLoadError
 from medgrad_desktop.core.model import ModelLoadError
 
 _EXPECTED = (ImageLoadError, ModelLoadError, ValueError, OSError)
+
+
+def lower_thread_priority(nice: int) -> None:
+    """Raise the calling thread's nice value (Linux: per thread), so on a busy machine the scheduler
+    prefers the UI thread. QThread priorities map to nothing on Linux, hence setpriority. Best effort."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except OSError:
+        pass
 
 
 class JobCancelled(Exception):
@@ -144,6 +157,7 @@ class ModelWorker(QThread):
 
     PRIORITY_BATCH = 0
     PRIORITY_INTERACTIVE = 10
+    NICE = 5  # the worker yields the CPU to the UI thread when both want it (Linux/macOS per-thread nice)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -199,6 +213,7 @@ class ModelWorker(QThread):
 
     # --- worker thread ------------------------------------------------------------------------
     def run(self) -> None:
+        lower_thread_priority(self.NICE)
         while True:
             with self._cond:
                 while not self._queue and not self.stopping:
