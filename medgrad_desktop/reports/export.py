@@ -210,8 +210,8 @@ def check_pdf_complete(path: Path) -> None:
         f.seek(max(0, size - 1024))
         tail = f.read()
     if b"%%EOF" not in tail:
-        raise OSError(errno.ENOSPC, f"the PDF was cut short at {size} bytes while writing (disk full or a "
-                      "file-size limit?); free some space and export again")
+        raise OSError(errno.ENOSPC, f"{path.name} is not a complete PDF: the PDF was cut short at {size} bytes "
+                      "while writing (disk full or a file-size limit?); free some space and export again")
 
 
 def _write_format(fmt: str, content: ReportContent, staging: Path, finals: list[Path],
