@@ -393,3 +393,25 @@ def test_long_summary_spans_cover_pages(tmp_path):
     assert all(cover.count(f"IMG-{i:04d}") == 1 for i in range(1, 71))
     assert all(f"Page {i} of {n}" in pages[i - 1] and RESEARCH_NOTICE in pages[i - 1] for i in range(1, n + 1))
     assert "Melanoma" in pages[n - 2] and "d" * 64 in squash(pages[0])
+
+
+def test_cli_ctrl_c_leaves_nothing(tmp_path, data_dir, capsys, monkeypatch, tiny_model):
+    import medgrad_desktop.commands.report as report_cmd
+    import medgrad_desktop.reports.builder as builder
+    from medgrad_desktop.cli import main
+
+    folder, _ = make_folder(tmp_path)
+    monkeypatch.setattr(report_cmd, "model_from_args", lambda a: tiny_model)
+    real, calls = builder.analyze, []
+
+    def interrupted(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(builder, "analyze", interrupted)
+    out = tmp_path / "out"
+    assert main(["report", str(folder), "--out", str(out), "--random-init", "--format", "pdf,csv"]) == 130
+    assert "cancelled: no report was written" in capsys.readouterr().err
+    assert _listing(out) == []
