@@ -66,7 +66,8 @@ def main() -> int:
     ap.add_argument("--model", choices=["tiny", "demo"], default="tiny",
                     help="tiny: untrained MedGrad-Tiny (fast, isolates UI cost); demo: the bundled demo model")
     ap.add_argument("--folder", help="use this folder instead of drawn images")
-    ap.add_argument("--threads", type=int, default=2, help="torch threads")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one core left to the UI)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs; the table shows the worst run")
     ap.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS.md"))
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
@@ -97,19 +98,24 @@ def main() -> int:
     else:
         def factory(w, d):
             return default_model_factory("", "cpu")
-    settings = AppSettings(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
-    win = MainWindow(settings=settings, model_factory=factory)
-    win.resize(1500, 900)
-    win.show()
-    if not wait_until(lambda: win.model is not None or bool(win.model_error), 600, app):
-        print("model did not load", file=sys.stderr)
-        return 1
-    rep = measure_gaps(win, folder)
-    card = win.model.card
-    win.close()
+    reports = []
+    for run in range(args.repeat):
+        settings = AppSettings(QSettings(str(tmp / f"settings{run}.ini"), QSettings.Format.IniFormat))
+        win = MainWindow(settings=settings, model_factory=factory)
+        win.resize(1500, 900)
+        win.show()
+        if not wait_until(lambda win=win: win.model is not None or bool(win.model_error), 600, app):
+            print("model did not load", file=sys.stderr)
+            return 1
+        reports.append(measure_gaps(win, folder))
+        card = win.model.card
+        win.close()
+        print(f"run {run + 1}: worst gap {reports[-1].worst_gap_ms} ms", flush=True)
+    rep = max(reports, key=lambda r: r.worst_gap_ms)
+    runs = ", ".join(f"{r.worst_gap_ms} ms" for r in reports)
     verdict = "meets" if rep.worst_gap_ms < 100 else "MISSES"
     body = f"""
-`benchmarks/ui_responsiveness.py` opens a folder of {rep.images} images in the real main window
+`benchmarks/ui_responsiveness.py` ({args.repeat} runs; the table shows the worst) opens a folder of {rep.images} images in the real main window
 (offscreen) and, while the worker predicts them all and a simulated reviewer steps to the next analysed
 image every 250 ms (decoding it and computing its map), records the gap between ticks of a 10 ms QTimer
 on the UI thread. A gap is how long the UI could not react. Goal: worst gap under 100 ms.
@@ -122,6 +128,7 @@ on the UI thread. A gap is how long the UI could not react. Goal: worst gap unde
 | median gap | {rep.median_gap_ms} ms |
 | 99th percentile gap | {rep.p99_gap_ms} ms |
 | **worst gap** | **{rep.worst_gap_ms} ms** ({verdict} the 100 ms goal) |
+| worst gap of each of the {len(reports)} runs | {runs} |
 | maps shown during the batch | {rep.maps_shown} |
 
 Machine: {machine()}. Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Commit: `{commit()}`.
