@@ -1,8 +1,8 @@
 """The shortcut variant: a model briefly fine-tuned on images where an artefact predicts the label.
 
 Explanations explain the CLIP score, so the shortcut must live in the CLIP model itself (a probe on
-frozen embeddings would be a different model). This module fine-tunes the image tower of a given model
-(text tower frozen) with cross-entropy over its class prompts, softmax(logit_scale * cos), on the
+frozen embeddings would be a different model). This module fine-tunes both towers of a given model
+(logit scale fixed) with cross-entropy over its class prompts, softmax(logit_scale * cos), on the
 generator's shortcut variant (a ruler in 90 % of melanoma images, 10 % of the others), and saves it as
 a normal checkpoint + card, so `medgrad eval-explanations --weights FILE --dataset shortcut` scores it.
 Whether the model really uses the ruler is measured, not assumed: `intervention_drops` compares the
@@ -54,17 +54,29 @@ def _catalogue_subset(clip: ClipModel, class_ids: list[str]) -> dict:
 
 def finetune(clip: ClipModel, images: list[np.ndarray], class_ids: list[str], epochs: int = 6,
              lr: float = 3e-4, batch: int = 32, seed: int = 0, log=print) -> ClipModel:
-    """Train the image tower in place (text frozen) on (image, class) pairs; returns `clip`."""
+    """Train both towers in place (logit scale fixed) on (image, class) pairs; returns `clip`.
+
+    The text tower trains too: a random-init text tower gives nearly identical class embeddings, and
+    the CLIP score that the maps explain is image-text cosine either way."""
     classes = sorted(set(class_ids), key=clip.catalogue.class_ids.index)
     targets = [clip.catalogue.class_target(c) for c in classes]
-    text = clip.target_embeddings(targets).detach()
+    tokens = [clip.tokenizer(list(t.prompts)) for t in targets]
     y = torch.tensor([classes.index(c) for c in class_ids])
     x_all = torch.stack([clip.to_tensor(clip.squash(im)) for im in images])
     vis = clip.model.visual
-    for p in vis.parameters():
+    params = [p for n, p in clip.model.named_parameters() if n != "logit_scale"]
+    for p in params:
         p.requires_grad_(True)
-    opt = torch.optim.AdamW(vis.parameters(), lr=lr, weight_decay=0.01)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     scale = clip.logit_scale
+
+    def class_text() -> torch.Tensor:
+        """Mean of each class's normalized template embeddings, re-normalized (as at inference)."""
+        out = []
+        for tok in tokens:
+            e = torch.nn.functional.normalize(clip.model.encode_text(tok), dim=-1).mean(0)
+            out.append(e / e.norm())
+        return torch.stack(out)
     gen = torch.Generator().manual_seed(seed)
     clip.model.train()
     try:
@@ -77,7 +89,7 @@ def finetune(clip: ClipModel, images: list[np.ndarray], class_ids: list[str], ep
                 flip = torch.rand(len(idx), generator=gen) < 0.5
                 xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
                 f = torch.nn.functional.normalize(vis(xb), dim=-1)
-                logits = scale * f @ text.T
+                logits = scale * f @ class_text().T
                 loss = torch.nn.functional.cross_entropy(logits, y[idx])
                 opt.zero_grad()
                 loss.backward()
@@ -87,8 +99,11 @@ def finetune(clip: ClipModel, images: list[np.ndarray], class_ids: list[str], ep
             log(f"  epoch {ep + 1}/{epochs}: loss {total / len(y):.3f}, train accuracy {correct / len(y):.3f}")
     finally:
         clip.model.eval()
-        for p in vis.parameters():
+        for p in params:
             p.requires_grad_(False)
+        clip.clear_text_cache()
+        if hasattr(clip, "_prompt_bank"):
+            del clip._prompt_bank  # classification must see the new text embeddings
     return clip
 
 
@@ -135,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             "arch_config": clip.card.arch_config, "quick_gelu": clip.card.quick_gelu, "mean": list(clip.card.mean),
             "std": list(clip.card.std), "temperature": 1.0, "untrained": False, "demo": False,
             "catalogue_data": _catalogue_subset(clip, classes), "base_weights": base.get("weights_sha256"),
-            "notes": (f"image tower fine-tuned {args.epochs} epochs (AdamW lr {args.lr}) on {args.n} images of the "
+            "notes": (f"both towers fine-tuned {args.epochs} epochs (AdamW lr {args.lr}) on {args.n} images of the "
                       f"synthetic shortcut variant ({GENERATOR_VERSION}, seed {args.seed}): a ruler in 90 % of "
                       "melanoma images and 10 % of the others. For evaluating explanations only."),
             "split_seed": args.seed}
