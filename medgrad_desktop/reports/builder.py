@@ -87,7 +87,8 @@ def build_entry(index: int, path: Path, clip: ClipModel, params: list[MethodPara
         top_k=[ClassProbability(i, n, p) for i, n, p in pred.top_k(options.top_k)],
         criteria=[CriterionRow(c.criterion_id, c.display_name, c.option_id, c.phrase, c.probability, c.points)
                   for c in pred.criteria],
-        seven_point_score=pred.seven_point_score, seven_point_threshold=pred.seven_point_threshold,
+        seven_point_score=pred.seven_point_score if pred.criteria else None,
+        seven_point_threshold=pred.seven_point_threshold if pred.criteria else None,
         review=_review_info(review_store, img.sha256, clip, pred.predicted_id),
         original=_spool(small, spool, f"{stem}_original.png"),
     )

@@ -108,7 +108,7 @@ class ImageEntry:
     @property
     def seven_point_text(self) -> str:
         if self.seven_point_score is None:
-            return ""
+            return "not available (this model's catalogue has no 7-point criteria)"
         above = self.seven_point_threshold is not None and self.seven_point_score >= self.seven_point_threshold
         return (f"{self.seven_point_score} (threshold {self.seven_point_threshold}: "
                 f"{'at or above' if above else 'below'})")

@@ -78,7 +78,7 @@ def _cover(content: ReportContent) -> str:
     for e in content.entries:
         if e.ok:
             body.append(f'<tr><td>{e.index}</td><td>{escape(e.label)}</td><td>{escape(e.predicted_name or "")}</td>'
-                        f'<td class="num">{e.confidence:.1%}</td><td class="num">{e.seven_point_score}</td>'
+                        f'<td class="num">{e.confidence:.1%}</td><td class="num">{"" if e.seven_point_score is None else e.seven_point_score}</td>'
                         f"<td>{escape(e.review.headline)}</td></tr>")
         else:
             body.append(f'<tr><td>{e.index}</td><td>{escape(e.label)}</td>'

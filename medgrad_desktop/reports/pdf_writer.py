@@ -240,7 +240,7 @@ def _summary_table(cv: _Canvas, y: float, rows: list[ImageEntry]) -> float:
         x = LEFT
         if e.ok:
             cells = [str(e.index), e.label, e.predicted_name or "", f"{e.confidence:.1%}",
-                     str(e.seven_point_score), e.review.headline]
+                     "" if e.seven_point_score is None else str(e.seven_point_score), e.review.headline]
         else:
             cells = [str(e.index), e.label, f"not analysed: {e.error}", "", "", ""]
         for i, ((_, w), cell) in enumerate(zip(SUMMARY_COLS, cells, strict=True)):
