@@ -452,3 +452,25 @@ def test_method_parameters_change_the_map_and_are_cached_separately(qtbot, make_
     win.set_params("medgrad", MedGradParams())  # back to defaults: from the cache, at once
     assert np.allclose(win.viewer.map_values, default_map)
     assert "custom" not in win.map_caption.text()
+
+
+def test_a_map_is_cached_under_the_params_that_made_it(qtbot, make_window, folder):
+    """Parameters changed while a map was computing must not file the old map under the new key."""
+    from medgrad_desktop.core.explain import MedGradParams
+    from medgrad_desktop.ui.cache import map_key
+    from medgrad_desktop.ui.jobs import MapResult
+
+    win = make_window()
+    open_and_wait(qtbot, win, folder)
+    win.select_row(0)
+    win.set_method("medgrad")
+    wait_map(qtbot, win)
+    e, target = win.current_entry, win.current_target()
+    hm = win.cached_map(e, "medgrad", target)
+    other = MedGradParams(alpha=0.5)
+    late = MapResult(e.path, e.sha256, win.rgb_cache.get(e.path)[1], e.prediction, target, {"medgrad": hm},
+                     win.model.card.weights_sha256, params={"medgrad": other})
+    win.params["medgrad"] = MedGradParams(alpha=0.25)  # the user moved on to yet other params
+    win._on_maps(late)
+    assert win.map_cache.get(map_key(e.sha256, win.model.card.weights_sha256, other, target.key)) is hm
+    assert win.cached_map(e, "medgrad", target) is None  # nothing filed under alpha=0.25

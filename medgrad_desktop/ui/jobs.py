@@ -110,6 +110,7 @@ class MapResult:
     maps: dict[str, Heatmap] = field(default_factory=dict)  # method -> map
     model_sha256: str = ""
     note: str | None = None  # e.g. "computed on the CPU" after a GPU out-of-memory
+    params: dict[str, MethodParams] = field(default_factory=dict)  # method -> the params that made its map
 
 
 def compute_maps(req: MapRequest):
@@ -138,6 +139,6 @@ def compute_maps(req: MapRequest):
         pred = pred or result.prediction
         maps = {p.method: result.get(p.method, target) for p in req.params}
         return MapResult(req.path, sha, rgb, pred, target, maps, clip.card.weights_sha256,
-                         note=notes[-1] if notes else None)
+                         note=notes[-1] if notes else None, params={p.method: p for p in req.params})
 
     return run

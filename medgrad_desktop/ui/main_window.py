@@ -648,6 +648,8 @@ class MainWindow(QMainWindow):
             log_event("prediction", model_sha256=item.model_sha256, file_sha256=item.sha256,
                       file_name=e.name, predicted=item.prediction.predicted_id,
                       confidence=round(item.prediction.confidence, 4))
+        if item.note:
+            self.statusBar().showMessage(item.note, 10000)
         self.thumb_model.entry_changed(item.index)
         if item.index == self._current_row:
             self._refresh_current()
@@ -825,10 +827,11 @@ class MainWindow(QMainWindow):
                 self._caption(m, f"{METHOD_NAMES[m]} · computing…")
 
     def _on_maps(self, res: MapResult) -> None:
-        pkey = {m: self.params[m] for m in res.maps}
-        for m, hm in res.maps.items():
-            self.map_cache.put(map_key(res.sha256, res.model_sha256, pkey[m], res.target.key), hm)
+        for m, hm in res.maps.items():  # keyed by the params that made the map, even if changed since
+            self.map_cache.put(map_key(res.sha256, res.model_sha256, res.params[m], res.target.key), hm)
         self.rgb_cache.put(res.path, (res.sha256, res.rgb))
+        if res.note:
+            self.statusBar().showMessage(res.note, 10000)
         for i, e in enumerate(self.entries):
             if e.path == res.path:
                 e.sha256 = e.sha256 or res.sha256
@@ -1122,7 +1125,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.settings.geometry = self.saveGeometry()
         self.settings.sync()
-        self.worker.stop()
+        if not self.worker.stop(10_000):
+            # a model load cannot be interrupted; destroying a running QThread would crash, so wait
+            self.statusBar().showMessage("Waiting for the model to finish loading before closing…")
+            self.worker.wait()
         super().closeEvent(event)
 
     def shutdown(self) -> None:
