@@ -49,8 +49,9 @@ def _union(masks: dict[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray |
 def synthetic_samples(n: int, seed: int, shortcut: bool = False, config=None) -> Iterator[EvalSample]:
     """n generator images, balanced classes, image i drawn from `sample_seed(seed, i)`.
 
-    In the shortcut variant the ground truth of "target" is the shortcut artefact (what a faithful map
-    of a shortcut-trained model must point at); the lesion's own structure becomes "structure".
+    In the shortcut variant the ground truth of "target" is the shortcut artefact in images of the
+    shortcut class (what a faithful map of a shortcut-trained model must point at there); the lesion's
+    own structure becomes "structure", and the inpainted image measures how much the model uses it.
     """
     from medgrad_desktop.data.synth import SynthConfig, balanced_labels, render_sample
     from medgrad_desktop.data.synth_io import sample_seed
@@ -73,8 +74,8 @@ def synthetic_samples(n: int, seed: int, shortcut: bool = False, config=None) ->
 
             art = cfg.shortcut_artefact
             masks = {"structure": s.target_mask, "lesion": s.lesion_mask}
-            if art in arts and arts[art].any():
-                masks["target"] = arts.pop(art)
+            if art in arts and arts[art].any() and s.class_id == cfg.shortcut_class:
+                masks["target"] = arts.pop(art)  # the ruler is evidence for the shortcut class only
                 interventions[f"{art}-inpainted"] = inpaint(s.image, masks["target"])
         if (a := _union(arts, shape)) is not None and a.any():
             avoid["artefact"] = a

@@ -29,11 +29,11 @@ from medgrad_desktop.core.model import ClipModel, load_model
 TRAIN_SEED = 424242  # distinct from the evaluation seed (2026) so no image is in both sets
 
 
-def shortcut_images(n: int, seed: int) -> tuple[list[np.ndarray], list[str], list[bool]]:
+def shortcut_images(n: int, seed: int, shortcut: bool = True) -> tuple[list[np.ndarray], list[str], list[bool]]:
     from medgrad_desktop.data.synth import SynthConfig, balanced_labels, render_sample
     from medgrad_desktop.data.synth_io import sample_seed
 
-    cfg = SynthConfig(shortcut=True, counterfactual=False)
+    cfg = SynthConfig(shortcut=shortcut, counterfactual=False)
     labels = balanced_labels(n, len(cfg.classes), seed)
     imgs, ids, has = [], [], []
     for i in range(n):
@@ -94,7 +94,7 @@ def finetune(clip: ClipModel, images: list[np.ndarray], class_ids: list[str], ep
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                total += float(loss) * len(idx)
+                total += float(loss.detach()) * len(idx)
                 correct += int((logits.argmax(1) == y[idx]).sum())
             log(f"  epoch {ep + 1}/{epochs}: loss {total / len(y):.3f}, train accuracy {correct / len(y):.3f}")
     finally:
@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--seed", type=int, default=TRAIN_SEED)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--plain", action="store_true",
+                    help="train on the standard generator instead (no shortcut): a control model")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -138,15 +140,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the base model has no class {', '.join(missing)}; start from a model whose catalogue "
               "has the synthetic classes", file=sys.stderr)
         return 2
-    print(f"rendering {args.n} shortcut images (seed {args.seed})", flush=True)
-    imgs, ids, has = shortcut_images(args.n, args.seed)
+    kind = "standard" if args.plain else "shortcut"
+    print(f"rendering {args.n} {kind} images (seed {args.seed})", flush=True)
+    imgs, ids, has = shortcut_images(args.n, args.seed, shortcut=not args.plain)
     mel = [h for h, c in zip(has, ids, strict=True) if c == "melanoma"]
     other = [h for h, c in zip(has, ids, strict=True) if c != "melanoma"]
     print(f"ruler present in {np.mean(mel):.2f} of melanoma and {np.mean(other):.2f} of other images", flush=True)
     base = clip.card.to_dict()
     finetune(clip, imgs, ids, args.epochs, args.lr, seed=args.seed)
     out = Path(args.out)
-    card = {"name": f"shortcut fine-tune of {base['name']}", "architecture": clip.card.architecture,
+    card = {"name": f"{kind} fine-tune of {base['name']}", "architecture": clip.card.architecture,
             "arch_config": clip.card.arch_config, "quick_gelu": clip.card.quick_gelu, "mean": list(clip.card.mean),
             "std": list(clip.card.std), "temperature": 1.0, "untrained": False, "demo": False,
             "catalogue_data": _catalogue_subset(clip, classes), "base_weights": base.get("weights_sha256"),
@@ -154,7 +157,11 @@ def main(argv: list[str] | None = None) -> int:
                       f"synthetic shortcut variant ({GENERATOR_VERSION}, seed {args.seed}): a ruler in 90 % of "
                       "melanoma images and 10 % of the others. For evaluating explanations only."),
             "split_seed": args.seed}
-    path = save_checkpoint(clip.model, out / "shortcut-model.safetensors", card)
+    if args.plain:
+        card["notes"] = (f"both towers trained {args.epochs} epochs (AdamW lr {args.lr}) on {args.n} images of the "
+                         f"standard synthetic generator ({GENERATOR_VERSION}, seed {args.seed}); a control model "
+                         "for evaluating explanations only.")
+    path = save_checkpoint(clip.model, out / f"{kind}-model.safetensors", card)
     print(f"wrote {path} in {time.perf_counter() - t0:.0f} s")
     return 0
 
