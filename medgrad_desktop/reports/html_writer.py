@@ -93,7 +93,7 @@ def _image_section(content: ReportContent, e: ImageEntry, bar_uri: str) -> str:
     for o in e.overlays:
         figs.append(f'<figure><img alt="{escape(o.method_name)} overlay" src="{_img(o.image)}"><figcaption>'
                     f"<b>{escape(o.method_name)}</b><br><span class=\"grey\">explains {escape(o.target_label)}"
-                    f" \u00b7 S={o.score:.3f}</span></figcaption></figure>")
+                    f" \u00b7 S={o.score:.3f}<br>raw max {o.raw_max:.3g} (before min\u2013max)</span></figcaption></figure>")
     cols = len(figs) if len(figs) <= 3 else 2  # as in the PDF: 2x2 for the original and three maps
     figs.append(f'<figure class="bar" style="grid-column:{cols + 1};grid-row:1">'
                 f'<img alt="colour bar: 1.0 high, 0.0 low" src="{bar_uri}">'

@@ -270,13 +270,13 @@ def _image_page(cv: _Canvas, content: ReportContent, e: ImageEntry) -> None:
 
 
 def _panels(cv: _Canvas, content: ReportContent, e: ImageEntry, y: float) -> float:
-    panels = [(e.original, "Original", "re-encoded from pixels, no metadata")]
-    panels += [(o.image, o.method_name, f"explains {o.target_label} \u00b7 S={o.score:.3f}")
-               for o in e.overlays]
+    panels = [(e.original, "Original", ["re-encoded from pixels, no metadata"])]
+    panels += [(o.image, o.method_name, [f"explains {o.target_label} \u00b7 S={o.score:.3f}",
+                                         f"raw max {o.raw_max:.3g} (before min\u2013max)"]) for o in e.overlays]
     n = len(panels)
     cols = n if n <= 3 else 2
     rows = math.ceil(n / cols)
-    bar_zone, gap, cap_h = 22.0, 4.0, 9.0
+    bar_zone, gap, cap_h = 22.0, 4.0, 12.5
     pw = (CONTENT_W - bar_zone - gap * (cols - 1)) / cols
     aspect = min(1.0, max(0.5, e.height / max(1, e.width)))
     ph = pw * aspect
@@ -284,14 +284,15 @@ def _panels(cv: _Canvas, content: ReportContent, e: ImageEntry, y: float) -> flo
     if rows * (ph + cap_h) > max_total:
         ph = max_total / rows - cap_h
         pw = ph / aspect
-    for i, (img, title, sub) in enumerate(panels):
+    for i, (img, title, subs) in enumerate(panels):
         r, c = divmod(i, cols)
         x = LEFT + c * (pw + gap)
         yy = y + r * (ph + cap_h)
         cv.box(x, yy, pw, ph, fill=(245, 245, 245), border=None)
         cv.image(_qimage(img.path), x, yy, pw, ph)
         cv.text(x, yy + ph + 0.5, pw, 4.2, title, 8, bold=True)
-        cv.text(x, yy + ph + 4.4, pw, 4, sub, 7, color=GREY)
+        for j, sub in enumerate(subs):
+            cv.text(x, yy + ph + 4.4 + 3.6 * j, pw, 3.8, sub, 7, color=GREY)
     if e.overlays:
         bx = LEFT + cols * pw + (cols - 1) * gap + 4
         _colour_bar(cv, content, bx, y, ph)
