@@ -474,3 +474,27 @@ def test_a_map_is_cached_under_the_params_that_made_it(qtbot, make_window, folde
     win._on_maps(late)
     assert win.map_cache.get(map_key(e.sha256, win.model.card.weights_sha256, other, target.key)) is hm
     assert win.cached_map(e, "medgrad", target) is None  # nothing filed under alpha=0.25
+
+
+def test_zoom_keys_wheel_and_fit(qtbot, make_window, folder):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+
+    win = make_window()
+    open_and_wait(qtbot, win, folder)
+    win.select_row(0)
+    qtbot.waitUntil(lambda: win.viewer.image_size is not None, timeout=WAIT)
+    fit_zoom = win.viewer.zoom
+    qtbot.keyClick(win.grid, Qt.Key.Key_Plus)
+    assert win.viewer.zoom == pytest.approx(fit_zoom * 1.25)
+    qtbot.keyClick(win.grid, Qt.Key.Key_Minus)
+    qtbot.keyClick(win.grid, Qt.Key.Key_Minus)
+    assert win.viewer.zoom == pytest.approx(fit_zoom / 1.25)
+    centre = QPointF(win.viewer.viewport().rect().center())
+    wheel = QWheelEvent(centre, win.viewer.mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    win.viewer.wheelEvent(wheel)
+    assert win.viewer.zoom == pytest.approx(fit_zoom)
+    win.viewer.zoom_by(3.0)
+    qtbot.keyClick(win.grid, Qt.Key.Key_F)
+    assert win.viewer.zoom == pytest.approx(fit_zoom, rel=0.02)
