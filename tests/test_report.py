@@ -415,3 +415,23 @@ def test_cli_ctrl_c_leaves_nothing(tmp_path, data_dir, capsys, monkeypatch, tiny
     assert main(["report", str(folder), "--out", str(out), "--random-init", "--format", "pdf,csv"]) == 130
     assert "cancelled: no report was written" in capsys.readouterr().err
     assert _listing(out) == []
+
+
+def test_error_text_never_quotes_the_file_name(tiny_model, tmp_path, monkeypatch):
+    """A decoder message that quotes the path is scrubbed in a de-identified report."""
+    import medgrad_desktop.reports.builder as builder
+    from medgrad_desktop.core.imageio import ImageLoadError
+    from medgrad_desktop.reports import ReportOptions, build_report
+
+    bad = tmp_path / "patient_jones.jpg"
+    bad.write_bytes(b"x")
+
+    def load(path):
+        raise ImageLoadError(path, f"could not be decoded (cannot read '{Path(path).resolve()}'); re-export it")
+
+    monkeypatch.setattr(builder, "load_image", load)
+    content = build_report([bad], tiny_model, [default_params("gradcam")], None, tmp_path / "spool")
+    assert content.entries[0].error == "could not be decoded (cannot read 'IMG-0001'); re-export it"
+    named = build_report([bad], tiny_model, [default_params("gradcam")], None, tmp_path / "spool2",
+                         ReportOptions(deidentify=False))
+    assert "patient_jones.jpg" in named.entries[0].error

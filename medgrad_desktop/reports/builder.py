@@ -74,7 +74,11 @@ def build_entry(index: int, path: Path, clip: ClipModel, params: list[MethodPara
     try:
         img = load_image(path)
     except ImageLoadError as exc:
-        return ImageEntry(index=index, label=label, sha256=None, error=exc.cause)
+        cause = exc.cause
+        if options.deidentify:  # a decoder's message may quote the path: never let it into a report
+            for ident in sorted({str(path.resolve()), str(path), path.name, path.stem}, key=len, reverse=True):
+                cause = cause.replace(ident, label)
+        return ImageEntry(index=index, label=label, sha256=None, error=cause)
     targets = clip.catalogue.class_targets()
     result = analyze(clip, img.rgb, targets, params)
     pred = result.prediction
