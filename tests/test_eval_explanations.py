@@ -91,3 +91,16 @@ def test_bad_manifest_says_which_file_and_what_to_do(tmp_path, capsys, content, 
                str(tmp_path / "o")])
     assert rc == 2
     assert message in capsys.readouterr().err
+
+
+def test_folder_dataset_reads_ham_lesion_masks(ham_dir, tmp_path):
+    out = tmp_path / "ham"
+    rc = main(["eval-explanations", *FAST, "--dataset", str(ham_dir), "--n", "1", "--sanity", "0",
+               "--steps", "2", "--protocols", "grad-eclip/patch", "--methods", "medgrad", "--out", str(out)])
+    assert rc == 0
+    doc = json.loads((out / "explanations.json").read_text())
+    ent = doc["entropy_vs_lesion"]
+    assert ent["lesion_area_share"]["n"] == 1 and 0 < ent["lesion_area_share"]["mean"] < 1
+    assert 0 <= ent["entropy_auroc"]["mean"] <= 1
+    assert doc["scores"]["lesion"]["lesion.auroc"]["mean"] > 0.9  # the prior made from the mask itself
+    assert "Local entropy (radius 5 px" in (out / "explanations.md").read_text()
