@@ -435,3 +435,16 @@ def test_error_text_never_quotes_the_file_name(tiny_model, tmp_path, monkeypatch
     named = build_report([bad], tiny_model, [default_params("gradcam")], None, tmp_path / "spool2",
                          ReportOptions(deidentify=False))
     assert "patient_jones.jpg" in named.entries[0].error
+
+
+def test_report_content_imports_no_qt():
+    """Reports build without Qt; only rendering a PDF loads it (lazily)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, medgrad_desktop.reports, medgrad_desktop.reports.pdf_writer, "
+            "medgrad_desktop.reports.html_writer, medgrad_desktop.reports.csv_writer, "
+            "medgrad_desktop.reports.png_writer, medgrad_desktop.provenance, medgrad_desktop.commands.report; "
+            "print(sorted(m for m in sys.modules if m.startswith('PySide6')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip() == "[]", out.stdout
