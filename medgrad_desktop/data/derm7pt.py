@@ -24,6 +24,7 @@ from pathlib import Path
 
 from medgrad_desktop.core.prompts import Catalogue, load_catalogue
 from medgrad_desktop.data.captions import caption_from_criteria, resolve_class
+from medgrad_desktop.data.readers import csv_fieldnames, csv_rows
 from medgrad_desktop.data.records import Dataset, DatasetError, Record, RowProblem
 
 OPTION_MAP: dict[str, dict[str, str]] = {
@@ -57,16 +58,26 @@ def _split_indexes(meta_dir: Path) -> tuple[dict[int, str], list[RowProblem]]:
         p = meta_dir / fname
         if not p.is_file():
             continue
-        reader = csv.DictReader(io.StringIO(p.read_text(encoding="utf-8-sig"), newline=""))
-        col = "indexes" if "indexes" in (reader.fieldnames or []) else (reader.fieldnames or [""])[0]
-        for row in reader:
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(RowProblem(p, 0, f"cannot read the split file ({type(exc).__name__}); "
+                                       "save it as UTF-8 CSV"))
+            continue
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        names = csv_fieldnames(reader, p) or [""]
+        col = "indexes" if "indexes" in names else names[0]
+        for row in csv_rows(reader, p):
             v = (row.get(col) or "").strip()
             if not v:
                 continue
             try:
                 idx = int(float(v))
-            except ValueError:
+            except (ValueError, OverflowError):
                 problems.append(RowProblem(p, reader.line_num, f"index '{v}' is not a number"))
+                continue
+            if idx < 0:
+                problems.append(RowProblem(p, reader.line_num, f"index '{v}' is negative"))
                 continue
             if idx in out and out[idx] != split:
                 problems.append(RowProblem(p, reader.line_num, f"row {idx} is also in the {out[idx]} split"))
@@ -85,14 +96,16 @@ def read_derm7pt(root: Path | str, catalogue: Catalogue | None = None, skip_bad:
         text = meta.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise DatasetError(f"{meta}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"{meta}: not UTF-8 text; save it as UTF-8 CSV") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    fields = reader.fieldnames or []
+    fields = csv_fieldnames(reader, meta) or []
     missing = [c for c in ("diagnosis", "derm") if c not in fields]
     if missing:
         raise DatasetError(f"{meta}: the header lacks {', '.join(missing)}; is this Derm7pt's meta/meta.csv?")
     splits, problems = _split_indexes(root / "meta")
     records: list[Record] = []
-    for row_index, row in enumerate(reader):
+    for row_index, row in enumerate(csv_rows(reader, meta)):
         line = reader.line_num
         case = (row.get("case_num") or str(row_index + 1)).strip()
         label = _diagnosis(row.get("diagnosis") or "", cat)

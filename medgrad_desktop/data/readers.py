@@ -34,6 +34,27 @@ def _finish(name: str, root: Path, kind: str, records: list[Record], problems: l
     return Dataset(name=name, root=root, kind=kind, records=records, problems=problems)
 
 
+def csv_fieldnames(reader: csv.DictReader, path: Path) -> list[str] | None:
+    """The header of a CSV, with the csv module's own errors (a field over its size limit, ...) turned
+    into a `DatasetError` naming the file."""
+    try:
+        return reader.fieldnames
+    except csv.Error as exc:
+        raise DatasetError(f"{path}:1: not valid CSV ({exc}); check the header line") from None
+
+
+def csv_rows(reader: csv.DictReader, path: Path):
+    """The rows of `reader`; a csv.Error stops the read with a `DatasetError` naming file and line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DatasetError(f"{path}:{reader.line_num}: not valid CSV ({exc}); fix that line") from None
+        yield row
+
+
 def read_manifest(path: Path | str, catalogue: Catalogue | None = None, skip_bad: bool = False) -> Dataset:
     """CSV with columns path,label[,caption][,lesion_id][,mask][,split] and optional criteria columns
     (pigment_network, streaks, ... holding catalogue option ids). Paths are relative to the CSV."""
@@ -50,18 +71,21 @@ def read_manifest(path: Path | str, catalogue: Catalogue | None = None, skip_bad
         raise DatasetError(f"{path}: not UTF-8 text; save the manifest as UTF-8 CSV") from None
     with io.StringIO(text, newline="") as f:
         reader = csv.DictReader(f)
-        fields = [c.strip() for c in (reader.fieldnames or [])]
+        fields = [c.strip() for c in (csv_fieldnames(reader, path) or [])]
         missing = [c for c in ("path", "label") if c not in fields]
         if missing:
             raise DatasetError(f"{path}: the header lacks column(s) {', '.join(missing)}; expected at least "
                                "path,label (optional: caption, lesion_id, mask, split)")
-        for row in reader:
+        for row in csv_rows(reader, path):
             line = reader.line_num
             row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
             if None in row.values() or not any(row.values()):
                 continue
             if not row.get("path"):
                 problems.append(RowProblem(path, line, "empty path"))
+                continue
+            if "\x00" in row["path"] or "\x00" in row.get("mask", ""):
+                problems.append(RowProblem(path, line, "the path holds a NUL character; fix the cell"))
                 continue
             img = (root / row["path"]).resolve() if not Path(row["path"]).is_absolute() else Path(row["path"])
             label = resolve_class(row.get("label", ""), cat)
