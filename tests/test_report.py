@@ -448,3 +448,16 @@ def test_report_content_imports_no_qt():
             "print(sorted(m for m in sys.modules if m.startswith('PySide6')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_pypdf_fallback_attaches_the_manifest(tmp_path):
+    """Qt < 6.8 has no addFileAttachment: the pypdf fallback must give the same attachment."""
+    from medgrad_desktop.reports.pdf_writer import attach_with_pypdf
+
+    w = pypdf.PdfWriter()
+    w.add_blank_page(100, 100)
+    pdf = tmp_path / "x.pdf"
+    with open(pdf, "wb") as f:
+        w.write(f)
+    attach_with_pypdf(pdf, MANIFEST_NAME, b'{"a": 1}')
+    assert pypdf.PdfReader(str(pdf)).attachments[MANIFEST_NAME] == [b'{"a": 1}']
