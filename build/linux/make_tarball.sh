@@ -3,7 +3,7 @@
 #   build/linux/make_tarball.sh [DIST_APP_DIR] [OUT_DIR] [VARIANT]
 # DIST_APP_DIR defaults to build/dist/MedGradDesktop, OUT_DIR to build/dist, VARIANT (cuda|cpu) is only
 # part of the file name. Writes OUT_DIR/MedGradDesktop-<version>-linux-<arch>-<variant>.tar.zst (or
-# .tar.gz when zstd is missing) holding:
+# .tar.gz when zstd is missing; ZSTD_LEVEL, default 3, trades time for size) holding:
 #   MedGradDesktop/            the app (run MedGradDesktop/MedGradDesktop)
 #   install.sh                 adds the menu entry and icon for this user (no root, nothing copied)
 #   medgrad-desktop.desktop.in menu entry template, medgrad.png icon, README.txt
@@ -32,7 +32,7 @@ TXT
 chmod +x "$STAGE/$NAME/install.sh"
 if command -v zstd >/dev/null 2>&1; then
   TARBALL="$OUT/$NAME.tar.zst"
-  tar -C "$STAGE" -cf - "$NAME" | zstd -q -T2 -6 -f -o "$TARBALL"
+  tar -C "$STAGE" -cf - "$NAME" | zstd -q -T2 "-${ZSTD_LEVEL:-3}" -f -o "$TARBALL"
 else
   TARBALL="$OUT/$NAME.tar.gz"
   tar -C "$STAGE" -czf "$TARBALL" "$NAME"
