@@ -134,6 +134,10 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
                 cells = [interval(d["scores"][n][k]).fmt(2) if k in d["scores"][n] else "n/a"
                          for d in levels.values() for k in keys]
                 out.append(f"| {display(n)} | " + " | ".join(cells) + " |")
+            if all("medgrad - grad-eclip" in d for d in levels.values()):
+                cells = [interval(d["medgrad - grad-eclip"][k]).fmt(2) if k in d["medgrad - grad-eclip"] else "n/a"
+                         for d in levels.values() for k in keys]
+                out.append("| *MedGrad − Grad-ECLIP (paired)* | " + " | ".join(cells) + " |")
             out.append("")
     out += [f"Time: {meta['seconds']:.0f} s, {meta['forwards']} perturbed forwards on {meta['device']}.", ""]
     return "\n".join(out)

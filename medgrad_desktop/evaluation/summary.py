@@ -105,9 +105,15 @@ def strata(result: EvalResult, seed: int, n_boot: int) -> dict:
         out[f] = {}
         for lv in levels:
             idx = np.array([str(v) == lv for v in vals])
+            present = [k for k in STRATA_KEYS if k in result.score_keys()]
             out[f][lv] = {"n": int(idx.sum()), "scores": {
-                n: {k: bootstrap_mean(result.values(n, k)[idx], n_boot, seed).to_dict() for k in STRATA_KEYS
-                    if k in result.score_keys()} for n in result.map_names if result.kinds[n] != "ablation"}}
+                n: {k: bootstrap_mean(result.values(n, k)[idx], n_boot, seed).to_dict() for k in present}
+                for n in result.map_names if result.kinds[n] != "ablation"}}
+            # does entropy weighting help here? MedGrad minus the same map without it (Grad-ECLIP)
+            if {"medgrad", "grad-eclip"} <= set(result.map_names):
+                out[f][lv]["medgrad - grad-eclip"] = {
+                    k: paired_bootstrap(result.values("medgrad", k)[idx], result.values("grad-eclip", k)[idx],
+                                        n_boot, seed).to_dict() for k in present}
     return out
 
 
