@@ -132,8 +132,8 @@ on the UI thread. A gap is how long the UI could not react. Goal: worst gap unde
 | maps shown during the batch | {rep.maps_shown} |
 
 Machine: {machine()}. Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Commit: `{commit()}`.
-The test `tests/test_ui_responsiveness.py` asserts the same measurement stays under 400 ms (the goal
-with a 4x margin for shared CI runners). On a machine whose CPUs are busy with other work the worst
+The test `tests/test_ui_responsiveness.py` asserts the same measurement stays under 500 ms (the goal
+with a 5x margin for shared CI runners). On a machine whose CPUs are busy with other work the worst
 gap mostly measures the operating system's scheduling, not the app.
 """
     print(body)

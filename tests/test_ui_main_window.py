@@ -498,3 +498,19 @@ def test_zoom_keys_wheel_and_fit(qtbot, make_window, folder):
     win.viewer.zoom_by(3.0)
     qtbot.keyClick(win.grid, Qt.Key.Key_F)
     assert win.viewer.zoom == pytest.approx(fit_zoom, rel=0.02)
+
+
+def test_a_map_is_never_drawn_over_another_image(qtbot, make_window, folder):
+    win = make_window()
+    open_and_wait(qtbot, win, folder)
+    win.select_row(0)
+    wait_map(qtbot, win)
+    win.select_row(1)
+    wait_map(qtbot, win)
+    win.rgb_cache.clear()  # as if image 0 had been evicted; its maps are still cached
+    win.select_row(0)
+    # until image 0 is decoded again, the viewer shows neither image 1 nor image 0's map over it
+    assert win.viewer.image_size is None and win.viewer.map_values is None
+    qtbot.waitUntil(lambda: win.viewer.map_values is not None, timeout=WAIT)
+    assert win._shown_path == win.entries[0].path
+    assert win.viewer.image_size == win.entries[0].size

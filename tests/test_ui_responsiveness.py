@@ -15,7 +15,7 @@ from medgrad_desktop.ui.sample_images import write_sample_folder
 from medgrad_desktop.ui.settings import AppSettings
 
 BOUND_MS = 100
-MARGIN = 4  # CI runners are shared and slow; a real freeze (the model on the UI thread) is seconds
+MARGIN = 5  # CI runners are shared and slow; a real freeze (the model on the UI thread) is seconds
 
 
 @pytest.fixture(autouse=True)

@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         self.model_error = ""
         self._model: ClipModel | None = None
         self._current_row: int | None = None
+        self._shown_path: Path | None = None  # the image the viewers show
         self._batch: JobHandle | None = None
         self._map_job: JobHandle | None = None
         self._map_job_key: tuple | None = None
@@ -571,9 +572,7 @@ class MainWindow(QMainWindow):
         log_event("folder_opened", model_sha256=self.model.card.weights_sha256 if self.model else None,
                   folder=str(self.current_folder), images=len(self.entries),
                   recursive=self.recursive_action.isChecked())
-        self.viewer.set_image(None)
-        for v in self.compare_viewers.values():
-            v.set_image(None)
+        self._set_image(None, None)
         self.statusBar().showMessage(f"Opened {folder} ({len(self.entries)} images)", 5000)
         self.start_predictions()
         if self.entries:
@@ -725,25 +724,25 @@ class MainWindow(QMainWindow):
         self._update_review_panel()
         self._update_rank_labels(e)
         if e.error:
-            self.viewer.set_image(None)
-            for v in self.compare_viewers.values():
-                v.set_image(None)
+            self._set_image(None, None)
             self.map_caption.setText(e.error)
             return
         cached = self.rgb_cache.get(e.path)
         if cached is not None:
-            self._set_image(cached[1])
+            self._set_image(e.path, cached[1])
         else:
+            self._set_image(None, None)  # never leave the previous image under this image's panel
+            self.map_caption.setText(f"{e.name} · loading…")
             self._request_image(e)
         self.request_maps()
 
-    def _set_image(self, rgb) -> None:
-        if self.viewer.image_size != (rgb.shape[1], rgb.shape[0]) or self.viewer.image_item.pixmap().isNull() \
-                or getattr(self, "_shown_rgb_id", None) != id(rgb):
-            self._shown_rgb_id = id(rgb)
-            self.viewer.set_image(rgb)
-            for v in self.compare_viewers.values():
-                v.set_image(rgb)
+    def _set_image(self, path: Path | None, rgb) -> None:
+        """Show `rgb` (the image at `path`) in every viewer; maps are drawn only over their own image."""
+        if path is not None and path == self._shown_path:
+            return
+        self._shown_path = path
+        for v in (self.viewer, *self.compare_viewers.values()):
+            v.set_image(rgb)
 
     def _request_image(self, e: ImageEntry) -> None:
         """Decode the image in the worker (never here), ahead of its maps."""
@@ -765,7 +764,7 @@ class MainWindow(QMainWindow):
         e = self.current_entry
         if e is not None and e.path == path:
             e.sha256 = e.sha256 or sha
-            self._set_image(rgb)
+            self._set_image(path, rgb)
             self._show_cached_maps()
 
     def _methods_needed(self) -> list[str]:
@@ -792,11 +791,13 @@ class MainWindow(QMainWindow):
         if target is None:
             return False
         complete = True
+        image_shown = self._shown_path == e.path
         for m in self._methods_needed():
             hm = self.cached_map(e, m, target)
             if hm is None:
                 complete = False
-            self._display_map(m, hm, target)
+            if image_shown:  # a map is only ever drawn over the image it was computed from
+                self._display_map(m, hm, target)
         return complete
 
     def request_maps(self) -> None:
@@ -840,7 +841,7 @@ class MainWindow(QMainWindow):
                     self.thumb_model.entry_changed(i)
         e = self.current_entry
         if e is not None and e.path == res.path:
-            self._set_image(res.rgb)
+            self._set_image(res.path, res.rgb)
             self._show_cached_maps()
 
     def _caption(self, method: str, text: str, short: str | None = None) -> None:
@@ -1010,13 +1011,9 @@ class MainWindow(QMainWindow):
 
     def set_compare(self, on: bool) -> None:
         self.view_stack.setCurrentIndex(1 if on else 0)
-        if on:
-            e = self.current_entry
-            cached = self.rgb_cache.get(e.path) if e else None
-            if cached is not None:
-                for v in self.compare_viewers.values():
-                    v.set_image(cached[1])
-                    v.fit()
+        if on:  # the compare viewers already hold the current image (see _set_image)
+            for v in self.compare_viewers.values():
+                v.fit()
         self.request_maps()
 
     def _active_viewers(self) -> list[ImageViewer]:
