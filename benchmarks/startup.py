@@ -78,6 +78,13 @@ def launch(kind: str, bundle: Path | None, folder: Path, platform_name: str, tim
     return {e: times[e] - t0 for e in EVENTS}
 
 
+def shown_path(folder: Path) -> str:
+    for base, prefix in ((ROOT, ""), (ROOT.parent, "../")):
+        if folder.resolve().is_relative_to(base):
+            return prefix + str(folder.resolve().relative_to(base))
+    return str(folder)
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -119,7 +126,8 @@ def render(results: dict[str, dict], info: dict[str, str]) -> str:
     lines = [SECTION, "",
              "Time from launching the process to the main window's first paint, to the model loaded and to the "
              "first prediction on the folder below (`benchmarks/startup.py`; fresh settings and data folder each "
-             "launch; medians of the warm launches, the first launch of each kind reported as cold).", ""]
+             "launch; medians of the warm launches; the first launch of each kind is reported as cold, though "
+             "the page cache may already hold files of an earlier build or test).", ""]
     lines += [f"- {k}: {v}" for k, v in info.items()]
     lines += ["", "| run | launches | window shown (s) | model loaded (s) | first prediction (s) |",
               "|---|---:|---:|---:|---:|"]
@@ -173,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {folder}: no images; pass --folder", file=sys.stderr)
             return 2
         folder, note = ham, " (the demo folder has no images yet: HAM10000 sample used instead)"
+    load_at_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     kinds = [k for k in ("source", "bundle") if args.only in (None, k)]
     if "bundle" in kinds and not (args.bundle / "MedGradDesktop").is_file():
         if args.only == "bundle":
@@ -198,10 +207,11 @@ def main(argv: list[str] | None = None) -> int:
         "Date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "Commit": commit(),
         "Machine": machine(),
-        "Load average at start": f"{os.getloadavg()[0]:.1f} (machine shared with other jobs)"
-        if hasattr(os, "getloadavg") else "n/a",
+        "Load average at start": f"{load_at_start:.1f} (the machine is shared with other jobs)",
         "Qt platform": args.platform,
-        "Folder": f"`{folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder.name}`{note}",
+        "Folder": f"`{shown_path(folder)}`{note}",
+        "Model": "the bundled demo model" if (demo / "model" / "demo-model.safetensors").is_file() else
+        "no demo model yet: the app's fallback, an untrained MedGrad-Tiny (a ViT-B/16 demo loads slower)",
     }
     if "bundle" in results:
         info["Bundle"] = f"`{args.bundle.name}` one-folder, {du(args.bundle):.2f} GiB on disk"
