@@ -67,6 +67,7 @@ def _commit() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
     import torch
 
     from medgrad_desktop.evaluation.baselines import BASELINES
@@ -166,6 +167,10 @@ def run(args: argparse.Namespace) -> int:
         },
         "bootstrap": {"n_boot": N_BOOT, "level": 0.95, "kind": "percentile, paired over images"},
         "seconds": result.seconds, "forwards": result.forwards,
+        "all_prompt_maps_seconds_per_image": {
+            "median": float(np.median(result.map_seconds)) if result.map_seconds else None,
+            "what": f"{len(args.methods)} methods x {len(clip.catalogue.classes)} class prompts, batches of "
+                    f"{args.batch} images, {torch.get_num_threads()} threads, {clip.device}"},
     }
     if sanity:
         meta["sanity"] = sanity

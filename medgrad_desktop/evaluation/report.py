@@ -140,6 +140,9 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
                 out.append("| *MedGrad − Grad-ECLIP (paired)* | " + " | ".join(cells) + " |")
             out.append("")
     out += [f"Time: {meta['seconds']:.0f} s, {meta['forwards']} perturbed forwards on {meta['device']}.", ""]
+    tm = meta.get("all_prompt_maps_seconds_per_image", {})
+    if tm.get("median") is not None:
+        out += [f"Maps of one image for all prompts: median {tm['median'] * 1000:.0f} ms ({tm['what']}).", ""]
     return "\n".join(out)
 
 
@@ -240,10 +243,24 @@ def write_outputs(out: Path, result: EvalResult, summary: dict, meta: dict) -> d
     per_image = [{**s, "scores": rec} for s, rec in zip(result.samples, result.records, strict=True)]
     doc = {**meta, "maps": {n: {"kind": result.kinds[n], "params": result.params.get(n)} for n in result.map_names},
            **summary, "curves": curves, "per_image": per_image}
-    write_text_atomic(paths["json"], json.dumps(doc, indent=1, default=_jsonable, allow_nan=True))
+    write_text_atomic(paths["json"], json.dumps(_rounded(doc), indent=None, separators=(",", ":"),
+                                                default=_jsonable, allow_nan=True))
     plot_curves(result, paths["curves"])
     plot_examples(result, paths["examples"])
     return paths
+
+
+def _rounded(o, digits: int = 6):
+    """Six decimals are far below every interval's width and keep the per-image JSON small."""
+    if isinstance(o, float):
+        return round(o, digits) if np.isfinite(o) else o
+    if isinstance(o, np.floating):
+        return _rounded(float(o), digits)
+    if isinstance(o, dict):
+        return {k: _rounded(v, digits) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_rounded(v, digits) for v in o]
+    return o
 
 
 def _jsonable(o):

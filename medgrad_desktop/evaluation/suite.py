@@ -59,6 +59,7 @@ class EvalResult:
     examples: list[dict] = field(default_factory=list)
     forwards: int = 0
     seconds: float = 0.0
+    map_seconds: list[float] = field(default_factory=list)  # per batch: s per image for all prompts' maps
 
     @property
     def map_names(self) -> list[str]:
@@ -90,7 +91,7 @@ def image_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([int(seed), 7919, int(index)]).generate_state(1)[0])
 
 
-def _maps_for_batch(clip: ClipModel, batch: list[EvalSample], cfg: SuiteConfig
+def _maps_for_batch(clip: ClipModel, batch: list[EvalSample], cfg: SuiteConfig, timings: list[float]
                     ) -> tuple[list[dict[str, np.ndarray]], list, list]:
     imgs = [s.image for s in batch]
     first = analyze_batch(clip, imgs, [], [], with_prediction=True)
@@ -103,6 +104,10 @@ def _maps_for_batch(clip: ClipModel, batch: list[EvalSample], cfg: SuiteConfig
         variants += list(ABLATION.items())
     main = [p for n, p in variants if n in cfg.methods]
     res = analyze_batch(clip, imgs, uniq, main, with_prediction=False) if main else None
+    if main:  # the time the app spends on one image: all three maps for every class prompt
+        t0 = time.perf_counter()
+        analyze_batch(clip, imgs, clip.catalogue.class_targets(), main, with_prediction=True)
+        timings.append((time.perf_counter() - t0) / len(imgs))
     for b, t in enumerate(targets):
         for m in cfg.methods:
             grids[b][m] = res[b].get(m, t).normalized
@@ -133,7 +138,7 @@ def run_suite(clip: ClipModel, samples: Iterable[EvalSample], cfg: SuiteConfig,
 
     def process(batch: list[EvalSample]) -> None:
         nonlocal index
-        grids, targets, preds = _maps_for_batch(clip, batch, cfg)
+        grids, targets, preds = _maps_for_batch(clip, batch, cfg, result.map_seconds)
         for s, g, t, pred in zip(batch, grids, targets, preds, strict=True):
             seed_i = image_seed(cfg.seed, index)
             sq = clip.squash(s.image)
