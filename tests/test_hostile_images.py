@@ -384,3 +384,28 @@ def test_app_tiles_show_errors_and_keep_other_results(hostile_dir: Path, tmp_pat
         win.shutdown()
         win.close()
         app.processEvents()
+
+
+def test_app_map_job_orients_image_and_map_together(tmp_path: Path, tiny_model):
+    """The app's map job on an EXIF-6 file: the picture it returns is upright and every map has the
+    upright size and equals the map of the same picture stored upright."""
+    pytest.importorskip("PySide6")
+    from medgrad_desktop.core.explain import METHODS, default_params
+    from medgrad_desktop.ui.jobs import MapRequest, compute_maps
+    from medgrad_desktop.ui.targets import TargetChoice
+
+    class Ctx:
+        model = tiny_model
+
+    up = noisy_rgb(30, 50, seed=3)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.ascontiguousarray(np.rot90(up, 1))).save(tmp_path / "rot.png", exif=exif.tobytes())
+    Image.fromarray(up).save(tmp_path / "up.png")
+    params = [default_params(m) for m in METHODS]
+    rot = compute_maps(MapRequest(tmp_path / "rot.png", TargetChoice("predicted"), params))(Ctx())
+    ref = compute_maps(MapRequest(tmp_path / "up.png", TargetChoice("predicted"), params))(Ctx())
+    assert (rot.rgb == up).all()
+    for m in METHODS:
+        assert rot.maps[m].image_map.shape == (30, 50)
+        np.testing.assert_array_equal(rot.maps[m].image_map, ref.maps[m].image_map)
