@@ -314,8 +314,11 @@ def test_settings_are_restored(qtbot, make_window, settings):
     win.opacity_slider.setValue(70)
     win.set_colormap("viridis")
     win.set_method("grad-eclip")
+    win.splitter.setSizes([250, 800, 350])
+    sizes = win.splitter.sizes()
     win.close()
     win2 = make_window()
+    assert win2.splitter.sizes()[0] == sizes[0]
     assert win2.opacity_slider.value() == 70 and win2.viewer.overlay_item.opacity() == pytest.approx(0.7)
     assert win2.colormap == "viridis" and win2.current_method == "grad-eclip"
     assert settings.q.fileName().endswith("settings.ini")

@@ -449,6 +449,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(self.settings.geometry)
         else:
             self.resize(1520, 920)
+        if self.settings.splitter_state is not None:
+            self.splitter.restoreState(self.settings.splitter_state)
         self.viewer.set_opacity(self.opacity)
         for v in self.compare_viewers.values():
             v.set_opacity(self.opacity)
@@ -1121,6 +1123,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.settings.geometry = self.saveGeometry()
+        self.settings.splitter_state = self.splitter.saveState()
         self.settings.sync()
         if not self.worker.stop(10_000):
             # a model load cannot be interrupted; destroying a running QThread would crash, so wait

@@ -49,6 +49,15 @@ class AppSettings:
     def window_state(self, v: QByteArray) -> None:
         self._set("window/state", v)
 
+    @property
+    def splitter_state(self) -> QByteArray | None:
+        v = self.q.value("window/splitter")
+        return v if isinstance(v, QByteArray) else None
+
+    @splitter_state.setter
+    def splitter_state(self, v: QByteArray) -> None:
+        self._set("window/splitter", v)
+
     # folders
     @property
     def last_folder(self) -> str:
