@@ -517,3 +517,26 @@ def test_a_map_is_never_drawn_over_another_image(qtbot, make_window, folder):
     qtbot.waitUntil(lambda: win.viewer.map_values is not None, timeout=WAIT)
     assert win._shown_path == win.entries[0].path
     assert win.viewer.image_size == win.entries[0].size
+
+
+def test_help_lists_shortcuts_and_about_names_the_model(qtbot, make_window):
+    win = make_window()
+    win.show_shortcuts()
+    win.show_about()
+    boxes = win.findChildren(QMessageBox)
+    texts = " ".join(b.text() for b in boxes)
+    assert "Ctrl+Shift+Z" in texts and "opacity" in texts
+    assert win.model.card.weights_sha256 in texts and "not for diagnosis" in texts.lower()
+    for b in boxes:
+        b.close()
+
+
+def test_model_card_shows_training_metrics(tiny_model):
+    import copy
+
+    from medgrad_desktop.ui.prediction_panel import card_html
+
+    card = copy.deepcopy(tiny_model.card)
+    card.extra = {"date": "2026-11-28", "metrics": {"balanced_accuracy": 0.8123, "n_test": 240}}
+    html = card_html(card, "cpu")
+    assert "2026-11-28" in html and "0.812" in html and "240" in html and card.short_hash in html

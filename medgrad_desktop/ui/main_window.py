@@ -427,6 +427,9 @@ class MainWindow(QMainWindow):
         view_menu = menu.addMenu("&View")
         for a in (self.overlay_action, self.fit_action, self.compare_action):
             view_menu.addAction(a)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction("&Keyboard shortcuts", self.show_shortcuts)
+        help_menu.addAction("&About MedGrad Desktop", self.show_about)
 
         def shortcut(keys: str | QKeySequence, fn) -> QShortcut:
             s = QShortcut(QKeySequence(keys), self)
@@ -1111,6 +1114,35 @@ class MainWindow(QMainWindow):
         if self.undo_stack.canRedo():
             log_event("review_redo", action=self.undo_stack.redoText())
             self.undo_stack.redo()
+
+    # ------------------------------------------------------------------ help
+    SHORTCUTS = (
+        ("← / →", "previous / next image"), ("O", "overlay on / off"), ("[ / ]", "overlay opacity − / +"),
+        ("1 / 2 / 3", "Grad-CAM / Grad-ECLIP / MedGrad E-CLIP"), ("C", "compare the three methods"),
+        ("+ / − / wheel", "zoom"), ("F", "fit the image"), ("drag", "pan"), ("Ctrl+O", "open a folder"),
+        ("Ctrl+E", "export a report"), ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo a review action"),
+        ("Ctrl+,", "preferences (weights file, device)"),
+    )
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td style='padding-left:12px'>{v}</td></tr>"
+                       for k, v in self.SHORTCUTS)
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", f"<table>{rows}</table>",
+                          QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def show_about(self) -> None:
+        from medgrad_desktop import __version__
+
+        card = self.model.card if self.model else None
+        model = f"{card.display_name()} (SHA-256 {card.weights_sha256})" if card else "no model loaded"
+        box = QMessageBox(QMessageBox.Icon.Information, "About MedGrad Desktop",
+                          f"<b>MedGrad Desktop {__version__}</b><br>Explainable CLIP skin-lesion review: "
+                          f"Grad-CAM, Grad-ECLIP and MedGrad E-CLIP maps.<br><br><b>{RESEARCH_NOTICE}</b><br><br>"
+                          f"Model: {model}", QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     # ------------------------------------------------------------------ export
     def run_export(self) -> None:

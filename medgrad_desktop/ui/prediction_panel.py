@@ -63,7 +63,17 @@ def card_html(card: ModelCard, device: str) -> str:
              ("Weights SHA-256", card.short_hash + "…"), ("Device", device),
              ("Intended use", card.intended_use)]
     if card.weights_path:
-        items.insert(2, ("File", card.weights_path.rsplit("/", 1)[-1]))
+        items.insert(2, ("File", card.weights_path.replace("\\", "/").rsplit("/", 1)[-1]))
+    extra = card.extra or {}
+    if extra.get("date"):
+        items.append(("Trained", str(extra["date"])))
+    if extra.get("base_weights"):
+        items.append(("Base weights", str(extra["base_weights"])))
+    metrics = extra.get("metrics")
+    if isinstance(metrics, dict):
+        shown = [(k, v) for k, v in metrics.items() if isinstance(v, int | float)][:4]
+        for k, v in shown:
+            items.append((k.replace("_", " "), f"{v:.3f}" if isinstance(v, float) else str(v)))
     rows = "".join(f"<tr><td style='color:#5a6270;padding-right:8px'>{html.escape(k)}</td>"
                    f"<td>{html.escape(str(v))}</td></tr>" for k, v in items)
     return f"<table cellspacing='1'>{rows}</table>"
