@@ -540,3 +540,34 @@ def test_model_card_shows_training_metrics(tiny_model):
     card.extra = {"date": "2026-11-28", "metrics": {"balanced_accuracy": 0.8123, "n_test": 240}}
     html = card_html(card, "cpu")
     assert "2026-11-28" in html and "0.812" in html and "240" in html and card.short_hash in html
+
+
+def test_a_demo_like_model_with_few_classes_and_no_criteria(qtbot, make_window, folder, tiny_model, tmp_path):
+    """A model whose card embeds its own small catalogue (as the demo model does) drives every list."""
+    import json
+
+    from medgrad_desktop.core.checkpoint import save_checkpoint
+    from medgrad_desktop.resources_path import resources_dir
+
+    cat = json.loads((resources_dir() / "catalogue.json").read_text())
+    cat["classes"] = [c for c in cat["classes"] if c["id"] in ("melanoma", "common_nevus", "seborrheic_keratosis")]
+    cat["criteria"] = []
+    weights = save_checkpoint(tiny_model.model, tmp_path / "demo-like.safetensors", {
+        "name": "demo-like", "architecture": "MedGrad-Tiny", "arch_config": tiny_model.card.arch_config,
+        "demo": True, "catalogue_data": cat})
+
+    def factory(w, d):
+        return load_model(w, device=d) if w else tiny_model
+
+    win = make_window(factory)
+    win.settings.weights = str(weights)
+    h = win.reload_model()
+    qtbot.waitUntil(lambda: h.is_finished and win.model.card.name == "demo-like", timeout=WAIT)
+    assert "DEMO" in win.warning_status.text() and "DEMO" in win.panel.warning_label.text()
+    assert win.panel.override_combo.count() == 3 and win.class_filter.count() == 4
+    assert win.target_combo.findData("class:melanoma") >= 0 and win.target_combo.findData("class:lentigo") < 0
+    open_and_wait(qtbot, win, folder)
+    win.select_row(0)
+    wait_map(qtbot, win)
+    assert win.current_entry.prediction.predicted_id in ("melanoma", "common_nevus", "seborrheic_keratosis")
+    assert "no 7-point criteria" in win.panel.criteria_label.text()
