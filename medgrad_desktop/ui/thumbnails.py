@@ -175,7 +175,10 @@ class TileDelegate(QStyledItemDelegate):
             y = thumb_rect.top() + (thumb_rect.height() - scaled.height()) // 2
             painter.drawPixmap(x, y, scaled)
         else:
-            painter.fillRect(thumb_rect, QColor("#eef0f3"))
+            painter.fillRect(thumb_rect, QColor("#fbeaea") if entry.error else QColor("#eef0f3"))
+            painter.setPen(QColor("#b3261e") if entry.error else QColor("#7a808a"))
+            painter.drawText(thumb_rect, Qt.AlignmentFlag.AlignCenter,
+                             "⚠ cannot be read" if entry.error else "…")
         text_top = thumb_rect.bottom() + 6
         font = QFont(option.font)
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
