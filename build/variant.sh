@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Build a bundle variant in its own virtual environment, so the torch wheels differ but the spec is one.
-#   build/variant.sh cpu    # torch/torchvision CPU wheels from download.pytorch.org/whl/cpu (~1 GB bundle)
+#   build/variant.sh cpu    # torch/torchvision CPU wheels from download.pytorch.org/whl/cpu (no nvidia-* libs)
 #   build/variant.sh cuda   # the CUDA wheels from PyPI (Linux default; nvidia-* libraries, ~4 GB bundle)
 # Output: build/dist/<variant>/MedGradDesktop and, on Linux, its tarball in build/dist/<variant>/.
 # Environment: PY (python3.11), VENV (default /tmp/medgrad-bundle-<variant>), CUDA_INDEX (a
 # download.pytorch.org index such as https://download.pytorch.org/whl/cu130 to pin a CUDA version).
-# The index must be reachable; on a machine with PyPI only, the cpu variant fails at `pip install`
-# with pip's own message, and nothing else is touched.
+# The index must serve the pinned versions (pyproject pins torch 2.14.1 / torchvision 0.29.1): where it
+# does not (this project's build machine sees only torch 2.13.0+cpu there and no CPU torchvision), pip
+# fails or finds a CUDA wheel elsewhere, and the script stops before building.
 set -euo pipefail
 VARIANT="${1:?usage: build/variant.sh cpu|cuda}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -25,6 +26,12 @@ esac
 "$VENV/bin/python" -m pip install -q "${INDEX[@]}" $TORCH_PINS
 "$VENV/bin/python" -m pip install -q "$ROOT" pyinstaller
 "$VENV/bin/python" -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda)"
+# pip may satisfy the pin from another index or a local wheel folder: a 'cpu' bundle must not carry CUDA
+if [ "$VARIANT" = cpu ] && "$VENV/bin/python" -c "import sys, torch; sys.exit(torch.version.cuda is None)"; then
+  echo "error: $VENV has a CUDA torch; the CPU index has no $TORCH_PINS build reachable from here" \
+       "(pip found another source). Remove $VENV and build where download.pytorch.org/whl/cpu serves it." >&2
+  exit 3
+fi
 "$VENV/bin/pyinstaller" --noconfirm --log-level WARN --distpath "$ROOT/build/dist/$VARIANT" \
   --workpath "$ROOT/build/build/$VARIANT" "$ROOT/build/medgrad.spec"
 APP="$ROOT/build/dist/$VARIANT/MedGradDesktop"
