@@ -54,7 +54,21 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     window.show()
+    _close_on_interrupt(window)
     folder = args.folder or window.settings.last_folder
     if folder:
         window.open_folder(folder)
     return app.exec()
+
+
+def _close_on_interrupt(window) -> None:
+    """Ctrl+C in the terminal closes the window properly (settings saved, worker stopped); the timer
+    gives Python a moment every 200 ms to notice the signal while Qt's event loop runs."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
