@@ -22,7 +22,7 @@ DISPLAY_NAME = "MedGrad Desktop"
 APP_ID = "org.medgrad.desktop"       # reverse-DNS id (.desktop file, macOS bundle identifier)
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY_SCRIPT = ROOT / "main.py"
-ICON_DIR = ROOT / "build" / "icons"
+ICON_DIR = ROOT / "build" / "icons"  # .ico/.icns for the executables, made from resources/icons/medgrad.png
 
 # Packages of the app imported by name or needed whole. `evaluation`, `training`, `data` and the CLI
 # are left to the import graph: the GUI does not use them, and they would pull in matplotlib.
@@ -82,11 +82,6 @@ def open_clip_datas() -> list[tuple[str, str]]:
     pkg = Path(open_clip.__file__).resolve().parent
     files = sorted((pkg / "model_configs").glob("*.json")) + sorted(pkg.glob("*.txt.gz"))
     return [(str(f), str(f.parent.relative_to(pkg.parent))) for f in files]
-
-
-def icon_datas(root: Path = ROOT) -> list[tuple[str, str]]:
-    icons = root / "build" / "icons"
-    return [(str(p), "icons") for p in sorted(icons.glob("*.png"))]
 
 
 def is_dropped(dest: str) -> bool:

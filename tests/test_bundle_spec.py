@@ -56,8 +56,7 @@ def test_every_resource_file_is_collected_and_kept(cfg):
         assert "resources/demo/model/demo-model.safetensors" in got
         assert "resources/demo/model/demo-model.card.json" in got
     assert [d for d in got if not cfg.keep(d)] == []
-    assert {Path(d).name for _, d in cfg.icon_datas()} == {"icons"}
-    assert any(Path(s).name == "medgrad.png" for s, _ in cfg.icon_datas())
+    assert "resources/icons/medgrad.png" in got  # the window icon, also the tarball's menu icon
 
 
 def test_frozen_layout_serves_catalogue_and_model_configs(cfg, tmp_path, monkeypatch):
@@ -155,6 +154,16 @@ def test_spec_uses_config_filters_and_existing_hooks():
     assert (BUILD / "hooks" / "rth_medgrad.py").is_file()
     assert (BUILD / "hooks" / "medgrad_startup_trace.py").is_file()
     assert (BUILD / "icons" / "medgrad.ico").is_file() and (BUILD / "icons" / "medgrad.icns").is_file()
+
+
+def test_installer_icons_are_made_from_the_app_icon():
+    from PIL import Image
+
+    app = Image.open(ROOT / "resources" / "icons" / "medgrad.png").convert("RGBA")
+    ico = Image.open(BUILD / "icons" / "medgrad.ico").convert("RGBA")  # its largest size
+    a, b = app.resize((64, 64)).tobytes(), ico.resize((64, 64)).tobytes()
+    diff = sum(abs(x - y) for x, y in zip(a, b, strict=True)) / len(a)
+    assert diff < 8, f"build/icons/medgrad.ico differs from the app icon (mean {diff:.1f}); run build/make_icons.py"
 
 
 def test_startup_trace_records_show_then_first_prediction(qtbot, tmp_path, monkeypatch):

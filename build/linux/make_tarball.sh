@@ -21,7 +21,7 @@ trap 'rm -rf "$STAGE"' EXIT
 mkdir -p "$STAGE/$NAME" "$OUT"
 # hard links where possible: staging a 4 GB folder costs no copy on the same disk
 cp -al "$APP" "$STAGE/$NAME/MedGradDesktop" 2>/dev/null || cp -a "$APP" "$STAGE/$NAME/MedGradDesktop"
-cp "$HERE/medgrad-desktop.desktop.in" "$HERE/install.sh" "$ROOT/build/icons/medgrad.png" "$STAGE/$NAME/"
+cp "$HERE/medgrad-desktop.desktop.in" "$HERE/install.sh" "$ROOT/resources/icons/medgrad.png" "$STAGE/$NAME/"
 cat > "$STAGE/$NAME/README.txt" <<TXT
 MedGrad Desktop ${VERSION} (${VARIANT}) for Linux $(uname -m). Research use only, not for diagnosis.
 Run:      ./MedGradDesktop/MedGradDesktop [FOLDER]
