@@ -560,13 +560,17 @@ def test_a_demo_like_model_with_few_classes_and_no_criteria(qtbot, make_window, 
         return load_model(w, device=d) if w else tiny_model
 
     win = make_window(factory)
+    open_and_wait(qtbot, win, folder)  # predicted by the first model...
     win.settings.weights = str(weights)
     h = win.reload_model()
     qtbot.waitUntil(lambda: h.is_finished and win.model.card.name == "demo-like", timeout=WAIT)
     assert "DEMO" in win.warning_status.text() and "DEMO" in win.panel.warning_label.text()
     assert win.panel.override_combo.count() == 3 and win.class_filter.count() == 4
     assert win.target_combo.findData("class:melanoma") >= 0 and win.target_combo.findData("class:lentigo") < 0
-    open_and_wait(qtbot, win, folder)
+    # ...and every image is predicted again by the new one
+    new_sha = win.model.card.weights_sha256
+    qtbot.waitUntil(lambda: all(e.error or (e.prediction and e.prediction.model_sha256 == new_sha)
+                                for e in win.entries), timeout=WAIT)
     win.select_row(0)
     wait_map(qtbot, win)
     assert win.current_entry.prediction.predicted_id in ("melanoma", "common_nevus", "seborrheic_keratosis")
