@@ -344,3 +344,69 @@ def test_file_size_limit_during_pdf_export_leaves_no_partial_pdf(tmp_path: Path)
         assert left == [], f"partial output left: {left}"
         assert "no report was written" in r.stderr and "the PDF was cut short" in r.stderr, \
             r.stderr[-1500:]
+
+
+# ------------------------------------------------------------------ the app's export dialog
+
+
+def _window_with_folder(tmp_path: Path, tiny_model, n: int):
+    from PySide6.QtCore import QSettings
+
+    from medgrad_desktop.ui.app import make_app
+    from medgrad_desktop.ui.main_window import MainWindow, wait_until
+    from medgrad_desktop.ui.settings import AppSettings
+
+    _images(tmp_path / "imgs", n)
+    app = make_app()
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(settings=settings, model_factory=lambda _w, _d: tiny_model)
+    assert wait_until(lambda: win.model is not None, 60, app)
+    win.open_folder(tmp_path / "imgs")
+    assert wait_until(lambda: all(e.done for e in win.entries), 120, app)
+    return app, win
+
+
+def test_app_export_cancel_and_full_disk(tiny_model, tmp_path: Path, monkeypatch):
+    """Through the export dialog and the app's worker: Cancel part-way leaves no file; a full disk
+    gives 'Export failed, nothing was written' and no file; the app then still exports."""
+    pytest.importorskip("PySide6")
+    from medgrad_desktop.ui.export_dialog import ExportDialog
+    from medgrad_desktop.ui.main_window import wait_until
+
+    app, win = _window_with_folder(tmp_path, tiny_model, 6)
+    out = tmp_path / "out"
+    try:
+        dlg = ExportDialog(win)
+        dlg.set_scope("folder")
+        dlg.dir_edit.setText(str(out))
+        assert dlg.start(), dlg.error_message
+        handle = dlg.handle
+        handle.progress.connect(lambda done, _t, _e: dlg.reject() if done >= 1 else None)
+        assert wait_until(lambda: handle.is_finished, 120, app)
+        assert handle.state == "cancelled" and "nothing was written" in dlg.status.text()
+        assert not out.exists() or list(out.iterdir()) == []
+
+        real_open = builtins.open
+
+        def full(file, mode="r", *a, **k):
+            f = real_open(file, mode, *a, **k)
+            inside = isinstance(file, (str, os.PathLike)) and str(Path(file).resolve()).startswith(str(out.resolve()))
+            return _FullDiskFile(f, [0]) if inside and any(c in mode for c in "wax+") else f
+
+        monkeypatch.setattr(builtins, "open", full)
+        monkeypatch.setattr(io, "open", full)
+        assert dlg.start()
+        assert wait_until(lambda: dlg.handle.is_finished, 120, app)
+        monkeypatch.undo()
+        assert dlg.handle.state == "failed"
+        assert "Export failed, nothing was written" in dlg.error_message and "No space left" in dlg.error_message
+        assert list(out.iterdir()) == []
+
+        assert dlg.start()
+        assert wait_until(lambda: dlg.handle.is_finished, 120, app)
+        assert dlg.handle.state == "done" and dlg.result is not None
+        assert {p.name for p in out.iterdir()} >= {"report.pdf", "report.html", "report.csv"}
+    finally:
+        win.shutdown()
+        win.close()
+        app.processEvents()
