@@ -237,3 +237,30 @@ def test_tarball_script_refuses_a_missing_app(tmp_path):
     r = subprocess.run([str(BUILD / "linux" / "make_tarball.sh"), str(tmp_path / "nothing"), str(tmp_path)],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "make bundle" in r.stderr
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+@pytest.mark.parametrize("script", sorted(p.relative_to(BUILD).as_posix() for p in BUILD.rglob("*.sh")))
+def test_shell_scripts_parse_and_are_executable(script):
+    path = BUILD / script
+    assert os.access(path, os.X_OK), f"{script} is not executable (git update-index --chmod=+x)"
+    r = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+
+
+def test_windows_installer_packs_the_bundle_and_writes_to_ignored_dist(cfg):
+    iss = (BUILD / "windows" / "medgrad.iss").read_text(encoding="utf-8")
+    assert f'#define DistDir "..\\dist\\{cfg.APP_NAME}"' in iss
+    assert f'#define AppExe "{cfg.APP_NAME}.exe"' in iss
+    assert "OutputDir=..\\dist" in iss and "recursesubdirs" in iss
+    icon = iss.split("SetupIconFile=", 1)[1].splitlines()[0].replace("..\\", "").replace("\\", "/")
+    assert (BUILD / icon).is_file(), icon
+    ignored = (ROOT / ".gitignore").read_text()
+    assert "build/dist/" in ignored and "build/build/" in ignored
+
+
+def test_make_targets_build_into_ignored_folders():
+    mk = (ROOT / "Makefile").read_text(encoding="utf-8")
+    bundle = mk.split("\nbundle:", 1)[1].split("\n\n", 1)[0]
+    assert "build/medgrad.spec" in bundle and "--distpath build/dist" in bundle and "--workpath build/build" in bundle
+    assert "build/bundle_test.sh" in mk.split("\nbundle-test:", 1)[1].split("\n\n", 1)[0]
