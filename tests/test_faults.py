@@ -410,3 +410,27 @@ def test_app_export_cancel_and_full_disk(tiny_model, tmp_path: Path, monkeypatch
         win.shutdown()
         win.close()
         app.processEvents()
+
+
+def test_cli_predict_falls_back_on_oom(tmp_path: Path, capsys, monkeypatch):
+    import json
+
+    import medgrad_desktop.commands.predict as predict_cmd
+    from medgrad_desktop.cli import main
+
+    _images(tmp_path, 3)
+    real = predict_cmd.classify
+    calls = {"n": 0}
+
+    def oom_once(m, images, **kw):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise torch.cuda.OutOfMemoryError(OOM_TEXT)
+        return real(m, images, **kw)
+
+    monkeypatch.setattr(predict_cmd, "classify", oom_once)
+    assert main(["predict", str(tmp_path), "--json", "--random-init", "--arch", "MedGrad-Tiny", "--device", "cpu"]) == 0
+    out = capsys.readouterr()
+    assert "warning: img00.png, img01.png, img02.png: the GPU ran out of memory" in out.err
+    rows = json.loads(out.out)["results"]
+    assert len(rows) == 3 and all(r.get("predicted") for r in rows)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from medgrad_desktop.commands._common import add_model_options, model_from_args
 from medgrad_desktop.core.classify import classify
+from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, is_image_file, list_images, load_image
 
 
@@ -52,7 +53,11 @@ def run(args: argparse.Namespace) -> int:
                 rows.append({"file": str(p), "error": str(exc)})
                 if not args.json:
                     print(f"ERROR  {exc}", file=sys.stderr)
-        preds = classify(clip, [im.rgb for im in loaded], top_k=args.top_k) if loaded else []
+        preds = run_with_fallback(
+            clip, lambda m, ims=loaded: classify(m, [im.rgb for im in ims], top_k=args.top_k),
+            on_fallback=lambda msg: print(f"warning: {msg}", file=sys.stderr),
+            what=", ".join(im.path.name for im in loaded[:3]) + (" ..." if len(loaded) > 3 else ""),
+        ) if loaded else []
         for im, pred in zip(loaded, preds, strict=True):
             rows.append({"file": str(im.path), "sha256": im.sha256, "predicted": pred.predicted_id,
                          "confidence": pred.confidence,
