@@ -335,7 +335,7 @@ def _tables(cv: _Canvas, e: ImageEntry, y: float) -> None:
                 align="right")
         yr += rh
     cv.line(rx, yr + 0.5, RIGHT, yr + 0.5)
-    cv.text(rx, yr + 1, rw, rh, f"Score {e.seven_point_text}", 8.5, bold=True)
+    cv.text(rx, yr + 1.5, rw, 2 * rh, f"Score {e.seven_point_text}", 8.5, bold=True, wrap=True)
     yr += rh + 1
     y = max(yl, yr) + 5
     _review_box(cv, e, y)
