@@ -31,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=100,
                    help="points per deletion/insertion curve after the start (100 = Grad-ECLIP's 0.5 %% steps)")
     p.add_argument("--protocols", nargs="+", default=["grad-eclip/patch", "grad-eclip/pixel", "rise/patch", "rise/pixel"])
+    p.add_argument("--perturb-n", type=int, default=None,
+                   help="deletion/insertion on the first N images only (default: all); they cost almost all the time")
     p.add_argument("--ablation", action="store_true", help="also score MedGrad's radius/combine/alpha/source variants")
     p.add_argument("--ablation-protocols", nargs="*", default=["grad-eclip/patch"])
     p.add_argument("--sanity", type=int, default=20, help="images for the randomization sanity checks (0 = skip)")
@@ -116,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         samples = lambda: manifest_samples(path, args.n)  # noqa: E731
     cfg = SuiteConfig(protocols=protocols, methods=tuple(args.methods), baselines=baselines,
                       ablation=args.ablation, ablation_protocols=abl_protocols, seed=args.seed,
-                      batch_images=args.batch)
+                      batch_images=args.batch, perturb_n=args.perturb_n)
     t0 = time.perf_counter()
 
     def progress(i: int) -> None:
@@ -153,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         "command": "medgrad " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith(
             ("medgrad", "cli.py", "__main__.py")) else "medgrad eval-explanations (called from Python)",
         "commit": _commit(), "n": len(result.samples), "seed": args.seed, "dataset": dataset,
+        "n_perturbation": min(len(result.samples), args.perturb_n or len(result.samples)),
         "model": clip.card.to_dict(), "device": str(clip.device), "threads": torch.get_num_threads(),
         "protocol": {
             "score": "softmax(logit_scale / temperature * cos(image, class embedding)) of the target class "

@@ -82,7 +82,8 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
            "", "## Localization", "", *_table(summary, main, loc), ""]
     out += ["## Faithfulness (deletion / insertion)", "",
             "Score: softmax probability of the target class over the class prompts "
-            "(softmax(logit_scale / temperature · cos)). AUC = mean probability over the range.", ""]
+            "(softmax(logit_scale / temperature · cos)). AUC = mean probability over the range. "
+            f"N = {meta.get('n_perturbation', meta['n'])} images (the first ones of the set).", ""]
     for p in result.config.protocols:
         out.append(f"- `{p.key}`: {p.unit} units, top {p.max_fraction:.0%} in {p.steps} steps "
                    f"({p.max_fraction / p.steps:.1%} each), deletion fill {p.deletion_fill}, insertion "

@@ -44,6 +44,7 @@ class SuiteConfig:
     seed: int = 0
     batch_images: int = 8
     n_examples: int = 6
+    perturb_n: int | None = None  # deletion/insertion only on the first N images (they cost ~all the time)
 
 
 @dataclass
@@ -158,8 +159,9 @@ def run_suite(clip: ClipModel, samples: Iterable[EvalSample], cfg: SuiteConfig,
                     rec[name][f"mass.{aname}"] = energy_share(g[name], amask)
             ti = class_ids.index(t.key)
             main_maps = {n: g[n] for n in kinds if n in g and kinds[n] != "ablation"}
-            curves = perturbation_curves(sq, main_maps, score, ti, cfg.protocols, seed_i)
-            if cfg.ablation and cfg.ablation_protocols:
+            perturb = cfg.perturb_n is None or index < cfg.perturb_n
+            curves = perturbation_curves(sq, main_maps, score, ti, cfg.protocols, seed_i) if perturb else {}
+            if perturb and cfg.ablation and cfg.ablation_protocols:
                 abl = {n: g[n] for n in kinds if kinds[n] == "ablation"}
                 if "medgrad" in g and not {p.key for p in cfg.ablation_protocols} <= {p.key for p in cfg.protocols}:
                     abl["medgrad"] = g["medgrad"]  # the default setting, for comparison with its variants
