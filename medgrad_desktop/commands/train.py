@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--betas", type=float, nargs=2, default=(0.9, 0.98))
     p.add_argument("--eps", type=float, default=1e-6)
     p.add_argument("--weight-decay", type=float, default=0.2)
-    p.add_argument("--optimizer", choices=["adam", "adamw"], default="adam")
+    p.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], default="adam")
     p.add_argument("--schedule", choices=["constant", "cosine"], default="constant")
     p.add_argument("--warmup-steps", type=int, default=0)
     p.add_argument("--freeze-image", action="store_true", help="keep the image tower fixed")

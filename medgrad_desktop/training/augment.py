@@ -36,5 +36,5 @@ def augment(rgb: np.ndarray, rng: np.random.Generator, max_rotation: float = 15.
 
 
 def to_tensor(rgb: np.ndarray, mean: tuple, std: tuple) -> torch.Tensor:
-    t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
+    t = torch.from_numpy(np.array(rgb, dtype=np.uint8, copy=True)).permute(2, 0, 1).float() / 255.0
     return (t - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1)

@@ -1,8 +1,8 @@
 """Losses: CLIP's symmetric contrastive loss on image-caption pairs, plus optional prompt-bank terms.
 
-Captions repeat (several lesions share a diagnosis and criteria), and plain CLIP targets would then
-push an image away from its own caption's twin. Rows whose captions are identical are therefore all
-positives, with the target mass shared equally; with unique captions this is exactly CLIP's loss.
+Captions repeat (several lesions share a diagnosis and criteria). Rows whose captions are identical
+are all positives, with the target mass shared equally, so the target states what is true (the caption
+describes both images); with unique captions this is exactly CLIP's loss.
 
 Under DDP the features of every rank are gathered with gradients (torch.distributed.nn), every rank
 computes the loss of the global batch, and DDP's gradient averaging then yields exactly the gradient of

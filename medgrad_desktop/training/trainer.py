@@ -56,7 +56,7 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.98)
     eps: float = 1e-6
     weight_decay: float = 0.2
-    optimizer: str = "adam"  # adam (the paper: L2 weight decay) | adamw (decoupled, no decay on gains/biases)
+    optimizer: str = "adam"  # adam (the paper: L2 weight decay) | adamw (decoupled, none on gains/biases) | sgd
     schedule: str = "constant"  # constant | cosine (with warmup_steps)
     warmup_steps: int = 0
     freeze_image: bool = False
@@ -190,7 +190,9 @@ def _optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimize
         return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                                   {"params": no_decay, "weight_decay": 0.0}],
                                  lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
-    raise ValueError(f"unknown optimizer '{cfg.optimizer}'; choose adam or adamw")
+    if cfg.optimizer == "sgd":  # plain SGD: the DDP equivalence test compares gradients through it
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer '{cfg.optimizer}'; choose adam, adamw or sgd")
 
 
 def _lr_at(cfg: TrainConfig, step: int, total: int) -> float:
@@ -455,7 +457,7 @@ class Trainer:
                 self.bad_epochs += 1
             rec = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
                    "val_accuracy": val.get("accuracy"), "seconds": round(time.time() - t0, 1),
-                   "logit_scale": float(self.model.logit_scale.exp())}
+                   "logit_scale": float(self.model.logit_scale.detach().exp())}
             self.history.append(rec)
             self.log(f"epoch {epoch + 1}: train loss {train_loss:.4f}, validation loss {val_loss:.4f}" +
                      (f", validation accuracy {val['accuracy']:.3f}" if val else "") + f" ({rec['seconds']} s)")

@@ -1,0 +1,173 @@
+"""Training pipeline: leak-free split, losses, temperature scaling, a tiny run whose loss falls,
+checkpoints with resume, and a card the core loader reads back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from medgrad_desktop.data.records import Record
+from medgrad_desktop.training.loss import caption_keys, contrastive_loss
+from medgrad_desktop.training.metrics import classification_metrics, fit_temperature, softmax
+from medgrad_desktop.training.split import check_no_leak, split_by_lesion
+
+
+def _records(lesions: list[int]) -> list[Record]:
+    return [Record(path=Path(f"img{i}.png"), label="melanoma", caption="melanoma", lesion_id=f"L{lid}")
+            for i, lid in enumerate(lesions)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=120), st.integers(0, 10_000),
+       st.floats(0, 0.45), st.floats(0, 0.45))
+def test_no_lesion_on_both_sides_of_a_split(lesions, seed, val, test):
+    recs = _records(lesions)
+    splits = split_by_lesion(recs, val, test, seed)
+    assert sum(len(v) for v in splits.values()) == len(recs)
+    sides = [{r.lesion_id for r in v} for v in splits.values()]
+    assert not (sides[0] & sides[1]) and not (sides[0] & sides[2]) and not (sides[1] & sides[2])
+    assert split_by_lesion(recs, val, test, seed) == splits  # deterministic by seed
+
+
+def test_split_respects_dataset_splits_and_detects_leaks():
+    recs = _records([1, 1, 2, 3])
+    fixed = [Record(Path("x.png"), "melanoma", "melanoma", "L9", split="test")]
+    splits = split_by_lesion(recs + fixed, 0.25, 0.0, 0)
+    assert fixed[0] in splits["test"]
+    with pytest.raises(ValueError, match="both"):
+        check_no_leak({"train": _records([1]), "val": _records([1]), "test": []})
+
+
+def test_contrastive_loss_is_clip_loss_for_unique_captions_and_shares_duplicates():
+    torch.manual_seed(0)
+    img = torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
+    txt = torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
+    scale = torch.tensor(10.0)
+    caps = [f"c{i}" for i in range(6)]
+    logits = scale * img @ txt.T
+    ref = 0.5 * (torch.nn.functional.cross_entropy(logits, torch.arange(6)) +
+                 torch.nn.functional.cross_entropy(logits.T, torch.arange(6)))
+    assert torch.allclose(contrastive_loss(img, txt, scale, caption_keys(caps, img.device)), ref)
+    assert torch.allclose(contrastive_loss(img, txt, scale), ref)
+    # repeated captions share the target mass: check against the soft-target formula written out
+    dup = ["a", "a", "b", "c", "d", "e"]
+    soft = torch.eye(6)
+    soft[0, 1] = soft[1, 0] = 1.0
+    soft = soft / soft.sum(1, keepdim=True)
+    expect = 0.5 * (-(soft * logits.log_softmax(1)).sum(1).mean() - (soft * logits.T.log_softmax(1)).sum(1).mean())
+    assert torch.allclose(contrastive_loss(img, txt, scale, caption_keys(dup, img.device)), expect)
+
+
+def test_fit_temperature_recovers_the_generating_temperature():
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 2.0, (4000, 5))
+    y = np.array([rng.choice(5, p=p) for p in softmax(true_logits)])
+    t = fit_temperature(true_logits * 3.0, y)  # overconfident by 3x
+    assert 2.7 < t < 3.3
+    m = classification_metrics(softmax(true_logits * 3.0 / t), y, [f"c{i}" for i in range(5)])
+    m_raw = classification_metrics(softmax(true_logits * 3.0), y, [f"c{i}" for i in range(5)])
+    assert m["ece"] < m_raw["ece"]
+
+
+def test_metrics_by_hand():
+    probs = np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0], [0.6, 0.4, 0.0], [0.1, 0.2, 0.7]])
+    y = np.array([0, 1, 1, 2])
+    m = classification_metrics(probs, y, ["a", "b", "c"])
+    assert m["accuracy"] == 0.75
+    assert m["per_class"]["a"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1}
+    assert m["balanced_accuracy"] == pytest.approx((1 + 0.5 + 1) / 3)
+    assert m["confusion_matrix"] == [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Path:
+    from medgrad_desktop.data.synth import SynthConfig
+    from medgrad_desktop.data.synth_io import write_dataset
+
+    out = tmp_path_factory.mktemp("synth")
+    write_dataset(out, 16, seed=21, config=SynthConfig(size=64, counterfactual=False,
+                                                       classes=("melanoma", "basal_cell_carcinoma")))
+    return out
+
+
+def _cfg(data: Path, out: Path, **kw):
+    from medgrad_desktop.training.trainer import TrainConfig
+
+    base = dict(data=[str(data)], out=str(out), random_init=True, architecture="MedGrad-Tiny", epochs=1,
+                batch_size=8, lr=1e-4, optimizer="adamw", weight_decay=0.0, val_fraction=0.25, test_fraction=0.0,
+                patience=0, progress=False, class_loss_weight=1.0, criteria_loss_weight=0.5, max_rotation=0.0,
+                flip=False)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_tiny_training_run_loss_falls(tiny_data, tmp_path):
+    from medgrad_desktop.training.trainer import Trainer
+
+    tr = Trainer(_cfg(tiny_data, tmp_path / "run", epochs=4, batch_size=4, lr=5e-4, val_fraction=0.0))
+    before = tr.evaluate_split(tr.train_ds)["loss"]
+    tr.fit()
+    after = tr.evaluate_split(tr.train_ds)["loss"]
+    assert after < before - 0.1, (before, after)
+    assert [h["epoch"] for h in tr.history] == [1, 2, 3, 4]
+
+
+def test_checkpoint_each_epoch_resume_and_card(tiny_data, tmp_path):
+    from medgrad_desktop.core.model import load_model
+    from medgrad_desktop.training.trainer import Trainer, train
+
+    out = tmp_path / "run"
+    first = train(_cfg(tiny_data, out, epochs=1, max_steps_per_epoch=1))
+    assert (out / "checkpoints" / "last.safetensors").is_file() and (out / "checkpoints" / "state.pt").is_file()
+    assert len(first.history) == 1
+    resumed = Trainer(_cfg(tiny_data, out, epochs=2, max_steps_per_epoch=1, resume=True))
+    assert resumed.start_epoch == 1 and resumed.step == 1
+    result = resumed.fit()
+    assert [h["epoch"] for h in result.history] == [1, 2]
+    clip = load_model(result.model_path, device="cpu")
+    assert clip.catalogue.class_ids == ["basal_cell_carcinoma", "melanoma"]
+    assert [c.id for c in clip.catalogue.criteria][:2] == ["pigment_network", "blue_whitish_veil"]
+    card = json.loads(result.model_path.with_suffix(".card.json").read_text())
+    for key in ("architecture", "mean", "std", "temperature", "training_manifest_sha256", "split_seed", "metrics",
+                "date", "app_version", "intended_use", "catalogue_data", "prompts"):
+        assert key in card, key
+    assert card["temperature"] > 0 and clip.card.temperature == card["temperature"]
+    split = json.loads((out / "split.json").read_text())
+    assert not set(split["train"]) & set(split["val"])
+
+
+def test_freeze_options(tiny_data, tmp_path):
+    from medgrad_desktop.training.trainer import Trainer
+
+    tr = Trainer(_cfg(tiny_data, tmp_path / "f", freeze_image=True))
+    before = {k: v.clone() for k, v in tr.model.state_dict().items()}
+    tr.fit()
+    after = tr.model.state_dict()
+    assert torch.equal(before["visual.conv1.weight"], after["visual.conv1.weight"])
+    assert not torch.equal(before["token_embedding.weight"], after["token_embedding.weight"])
+
+
+def test_cli_train_requires_weights_or_random_init(tiny_data, tmp_path, capsys):
+    from medgrad_desktop.cli import main
+
+    assert main(["train", str(tiny_data), "--out", str(tmp_path / "o")]) == 2
+    assert "--random-init" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_one_step_on_real_vit_b16_random_init(tiny_data, tmp_path):
+    from medgrad_desktop.training.trainer import Trainer
+
+    tr = Trainer(_cfg(tiny_data, tmp_path / "vit", architecture="ViT-B-16", batch_size=4, lr=1e-5,
+                      optimizer="adam", weight_decay=0.2, max_steps_per_epoch=1, val_fraction=0.0,
+                      criteria_loss_weight=0.0, class_loss_weight=0.0))
+    w0 = tr.model.visual.conv1.weight.detach().clone()
+    tr.fit()
+    assert not torch.equal(w0, tr.model.visual.conv1.weight)
+    assert tr.history[0]["train_loss"] > 0
