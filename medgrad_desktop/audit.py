@@ -36,7 +36,9 @@ def log_event(event: str, *, model_sha256: str | None = None, file_sha256: str |
             size = os.lseek(fd, 0, os.SEEK_END)
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 line = "\n" + line  # a crash cut the last line short: never glue a new event onto it
-            os.write(fd, line.encode("utf-8"))
+            # backslashreplace: a file name that is not UTF-8 (lone surrogates) becomes a JSON \udcXX
+            # escape, so the event is written (and reads back to the same name) instead of raising
+            os.write(fd, line.encode("utf-8", "backslashreplace"))
         finally:
             os.close(fd)
     return record

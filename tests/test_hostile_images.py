@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from medgrad_desktop.core.imageio import ImageLoadError, list_images, load_image
+from medgrad_desktop.core.imageio import ImageLoadError, display_name, list_images, load_image
 
 TINY = ["--random-init", "--arch", "MedGrad-Tiny", "--device", "cpu"]
 
@@ -48,7 +48,9 @@ def _jpeg_bytes(rgb: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-# name -> None (must decode; checked by CHECKS) or a phrase the error must contain
+NOT_UTF8 = os.fsdecode(b"not-utf8-\xff.png")  # Linux names are bytes; this one is not valid UTF-8
+
+# name -> None (must decode; checked by check_pixels) or a phrase the error must contain
 EXPECTED: dict[str, str | None] = {
     "empty.jpg": "empty (0 bytes)",
     "truncated.jpg": "truncated or damaged",
@@ -69,6 +71,7 @@ EXPECTED: dict[str, str | None] = {
     "one-pixel.png": None,
     "wide-10000x200.png": None,
     "name with spaces é ü 🩺.png": None,
+    NOT_UTF8: None,
     "link-loop-a.jpg": "symbolic link loop",
     "link-loop-b.jpg": "symbolic link loop",
     "dangling-link.png": "does not exist",
@@ -107,6 +110,7 @@ def write_hostile_folder(d: Path) -> dict[str, str | None]:
     wide = np.dstack([np.tile(np.linspace(0, 255, 10000).astype(np.uint8), (200, 1))] * 3)
     Image.fromarray(wide).save(d / "wide-10000x200.png")
     Image.fromarray(rgb).save(d / "name with spaces é ü 🩺.png")
+    Image.fromarray(rgb).save(d / NOT_UTF8)
     os.symlink("link-loop-b.jpg", d / "link-loop-a.jpg")
     os.symlink("link-loop-a.jpg", d / "link-loop-b.jpg")
     os.symlink("missing.png", d / "dangling-link.png")
@@ -119,7 +123,7 @@ def check_pixels(name: str, out: np.ndarray) -> None:
     """What each decodable case must look like (independent of how the loader gets there)."""
     rgb = smooth_rgb()
     assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
-    if name in ("rgb16.png", "rgb16.tif", "lossless.webp", "ph2-style.bmp", "name with spaces é ü 🩺.png"):
+    if name in ("rgb16.png", "rgb16.tif", "lossless.webp", "ph2-style.bmp", "name with spaces é ü 🩺.png", NOT_UTF8):
         assert np.abs(out.astype(int) - rgb).max() <= 1, name
     elif name in ("gray16.png", "gray16.tif"):
         ref = np.round(np.arange(48 * 64).reshape(48, 64) * 21 / 65535 * 255)
@@ -284,7 +288,7 @@ def test_cli_predict_reports_each_bad_file_and_keeps_the_rest(hostile_dir: Path,
     assert code == 0
     for name, expected in EXPECTED.items():
         if expected is None:
-            assert f"{name}: " in out
+            assert f"{display_name(name)}: " in out
         else:
             assert f"ERROR  {name}: " in err and expected in err
 
@@ -328,9 +332,10 @@ def test_report_csv_lists_bad_files_with_their_cause(hostile_dir: Path, tmp_path
     assert code == 0, err
     with open(out_dir / "report.csv", encoding="utf-8", newline="") as f:
         rows = {r["image"]: r for r in csv.DictReader(f)}
-    assert set(rows) == set(EXPECTED)
+    assert set(rows) == {display_name(n) for n in EXPECTED}
+    assert "not-utf8-\ufffd.png" in rows, "a non-UTF-8 name is shown with U+FFFD, not a crash"
     for name, expected in EXPECTED.items():
-        r = rows[name]
+        r = rows[display_name(name)]
         if expected is None:
             assert r["error"] == "" and r["predicted_id"], name
         else:
@@ -364,6 +369,7 @@ def test_app_tiles_show_errors_and_keep_other_results(hostile_dir: Path, tmp_pat
     app = make_app()
     settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     win = mw.MainWindow(settings=settings, model_factory=lambda _w, _d: tiny_model)
+    win.show()  # tiles are painted: names and errors go through Qt's text conversion
     try:
         assert mw.wait_until(lambda: win.model is not None, 60, app)
         assert win.open_folder(folder)
@@ -409,3 +415,17 @@ def test_app_map_job_orients_image_and_map_together(tmp_path: Path, tiny_model):
     for m in METHODS:
         assert rot.maps[m].image_map.shape == (30, 50)
         np.testing.assert_array_equal(rot.maps[m].image_map, ref.maps[m].image_map)
+
+
+def test_non_utf8_file_name_in_audit_log_and_pseudonym_map(tmp_path: Path):
+    """The audit log and the pseudonym map keep a non-UTF-8 name exactly (the map must find the file)."""
+    from medgrad_desktop.audit import log_event, read_events
+    from medgrad_desktop.reports.deidentify import write_pseudonym_map
+
+    log_event("hostile_name_test", file_name=NOT_UTF8)
+    assert read_events()[-1]["file_name"] == NOT_UTF8
+    real = tmp_path / NOT_UTF8
+    real.write_bytes(b"x")
+    m = write_pseudonym_map(tmp_path / "map.csv", [("IMG-0001", None, str(real))])
+    line = m.read_bytes().splitlines()[1]
+    assert Path(os.fsdecode(line.split(b",")[2])).exists()

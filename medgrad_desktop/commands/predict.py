@@ -10,7 +10,7 @@ from pathlib import Path
 from medgrad_desktop.commands._common import add_model_options, model_from_args
 from medgrad_desktop.core.classify import classify
 from medgrad_desktop.core.fallback import run_with_fallback
-from medgrad_desktop.core.imageio import ImageLoadError, is_image_file, list_images, load_image
+from medgrad_desktop.core.imageio import ImageLoadError, display_name, is_image_file, list_images, load_image
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         preds = run_with_fallback(
             clip, lambda m, ims=loaded: classify(m, [im.rgb for im in ims], top_k=args.top_k),
             on_fallback=lambda msg: print(f"warning: {msg}", file=sys.stderr),
-            what=", ".join(im.path.name for im in loaded[:3]) + (" ..." if len(loaded) > 3 else ""),
+            what=", ".join(display_name(im.path) for im in loaded[:3]) + (" ..." if len(loaded) > 3 else ""),
         ) if loaded else []
         for im, pred in zip(loaded, preds, strict=True):
             rows.append({"file": str(im.path), "sha256": im.sha256, "predicted": pred.predicted_id,
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             if not args.json:
                 tops = ", ".join(f"{n} {pr:.1%}" for _, n, pr in pred.top_k(args.top_k))
                 flag = " [UNTRAINED]" if clip.card.untrained else " [DEMO]" if clip.card.demo else ""
-                print(f"{im.path.name}: {tops}  | 7-point score {pred.seven_point_score}{flag}")
+                print(f"{display_name(im.path)}: {tops}  | 7-point score {pred.seven_point_score}{flag}")
     if args.json:
         print(json.dumps({"model": clip.card.to_dict(), "results": rows}, indent=1))
     return 1 if errors and errors == len(paths) else 0

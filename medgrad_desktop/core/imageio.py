@@ -27,13 +27,20 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
+def display_name(path: Path | str) -> str:
+    """The file name as text that can always be printed, written to UTF-8 and shown by Qt. Linux file
+    names are bytes; one that is not UTF-8 reaches Python with lone surrogates, which crash any UTF-8
+    encoder (a CSV, a PDF, the terminal); here such bytes become U+FFFD."""
+    return Path(path).name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 class ImageLoadError(Exception):
     """A file could not become an image. `str()` is one line a person can act on."""
 
     def __init__(self, path: Path | str, cause: str):
         self.path = Path(path)
         self.cause = cause
-        super().__init__(f"{self.path.name}: {cause}")
+        super().__init__(f"{display_name(self.path)}: {cause}")
 
 
 @dataclass(frozen=True)

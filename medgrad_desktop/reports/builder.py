@@ -15,7 +15,7 @@ from pathlib import Path
 
 from medgrad_desktop import provenance
 from medgrad_desktop.core.explain import METHOD_NAMES, MethodParams, analyze
-from medgrad_desktop.core.imageio import ImageLoadError, load_image
+from medgrad_desktop.core.imageio import ImageLoadError, display_name, load_image
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.render import DEFAULT_COLORMAP
 from medgrad_desktop.reports.content import (
@@ -70,7 +70,7 @@ def _spool(rgb, spool: Path, name: str) -> ReportImage:
 
 def build_entry(index: int, path: Path, clip: ClipModel, params: list[MethodParams], review_store,
                 options: ReportOptions, spool: Path) -> ImageEntry:
-    label = pseudonym(index) if options.deidentify else path.name
+    label = pseudonym(index) if options.deidentify else display_name(path)
     try:
         img = load_image(path)
     except ImageLoadError as exc:
@@ -120,13 +120,13 @@ def build_report(paths: list[Path], clip: ClipModel, params: list[MethodParams],
         if checkpoint is not None:
             checkpoint()
         if progress is not None:
-            progress(i - 1, total, f"analysing {Path(path).name}")
+            progress(i - 1, total, f"analysing {display_name(path)}")
         try:
             entries.append(build_entry(i, Path(path), clip, params, review_store, options, spool))
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as exc:
-            raise ReportFailed(f"{Path(path).name}: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
+            raise ReportFailed(f"{display_name(path)}: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
     if progress is not None:
         progress(total, total, "analysis done")
     created = datetime.now(UTC)

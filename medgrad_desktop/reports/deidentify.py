@@ -43,4 +43,5 @@ def write_pseudonym_map(path: Path, rows: list[tuple[str, str | None, str]]) -> 
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["pseudonym", "sha256", "original_path"])
     w.writerows(rows)
-    return write_atomic(path, buf.getvalue().encode("utf-8"))
+    # surrogateescape: a file name that is not UTF-8 keeps its real bytes, so the map still finds it
+    return write_atomic(path, buf.getvalue().encode("utf-8", "surrogateescape"))

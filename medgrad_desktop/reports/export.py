@@ -19,6 +19,7 @@ from pathlib import Path
 
 from medgrad_desktop.audit import log_event
 from medgrad_desktop.core.explain import MethodParams
+from medgrad_desktop.core.imageio import display_name
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.reports.builder import Checkpoint, ReportFailed, ReportOptions, build_report
 from medgrad_desktop.reports.content import ReportContent
@@ -149,7 +150,7 @@ def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams]
 
         content = build_report(list(paths), clip, params, review_store, staging / "spool", options,
                                progress=analysis_progress, checkpoint=checkpoint)
-        names = {e.label: Path(p).name for e, p in zip(content.entries, paths, strict=True)}
+        names = {e.label: display_name(p) for e, p in zip(content.entries, paths, strict=True)}
         current = {"label": None}
 
         def tick(label: str) -> None:
