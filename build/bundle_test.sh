@@ -12,6 +12,11 @@ LIMIT="${BUNDLE_TEST_TIMEOUT:-600}"
 [ -x "$APP/MedGradDesktop" ] || { echo "error: $APP/MedGradDesktop missing; run 'make bundle'" >&2; exit 2; }
 DEMO="$APP/_internal/resources/demo"
 FOLDER="${SELFTEST_FOLDER:-$DEMO}"
+if [ -z "${SELFTEST_FOLDER:-}" ] && [ ! -d "$DEMO" ]; then
+  echo "error: the bundle has no demo folder ($DEMO): resources/demo/ was missing at build time." >&2
+  echo "       Add the demo images and model and rebuild, or set SELFTEST_FOLDER=<folder of images>." >&2
+  exit 2
+fi
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/medgrad-bundle-test.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 isolated() { env XDG_CONFIG_HOME="$TMP/config" MEDGRAD_DATA_DIR="$TMP/data" QT_QPA_PLATFORM=offscreen "$@"; }
