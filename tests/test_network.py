@@ -148,3 +148,18 @@ def test_cli_in_network_namespace_without_interfaces(tmp_path: Path):
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert (out / "report.csv").exists() and (out / "report.pdf").exists()
+
+
+def test_app_self_test_in_network_namespace(tmp_path: Path):
+    """`main.py --self-test` (the real window offscreen, model, predictions, a map of each method) in a
+    namespace without interfaces: this also covers anything Qt would do in C++, below Python's hook."""
+    why = _unshare_available()
+    if why:
+        pytest.skip(why)
+    folder = _images(tmp_path / "imgs", 2)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", MEDGRAD_DATA_DIR=str(tmp_path / "data"),
+               HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"), OMP_NUM_THREADS="1")
+    r = subprocess.run(["unshare", "-n", sys.executable, "main.py", str(folder), "--self-test", "--timeout", "240"],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, (r.stdout[-1500:], r.stderr[-1500:])
+    assert "self-test passed" in r.stdout
