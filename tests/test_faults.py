@@ -434,3 +434,45 @@ def test_cli_predict_falls_back_on_oom(tmp_path: Path, capsys, monkeypatch):
     assert "warning: img00.png, img01.png, img02.png: the GPU ran out of memory" in out.err
     rows = json.loads(out.out)["results"]
     assert len(rows) == 3 and all(r.get("predicted") for r in rows)
+
+
+def test_report_and_explain_fall_back_on_oom(tmp_path: Path, tiny_model, capsys, monkeypatch, caplog):
+    import csv
+
+    import medgrad_desktop.commands.explain as explain_cmd
+    import medgrad_desktop.reports.builder as builder
+    from medgrad_desktop.cli import main
+    from medgrad_desktop.reports import export_report
+
+    paths = _images(tmp_path / "imgs", 3)
+    real = builder.analyze
+    calls = {"n": 0}
+
+    def oom_on_second(m, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise torch.cuda.OutOfMemoryError(OOM_TEXT)
+        return real(m, *a, **k)
+
+    monkeypatch.setattr(builder, "analyze", oom_on_second)
+    with caplog.at_level("WARNING"):
+        res = export_report(paths, tiny_model, [default_params("medgrad")], None, tmp_path / "rep", formats=("csv",))
+    assert any("IMG-0002: the GPU ran out of memory" in r.message for r in caplog.records)
+    with open(res.outputs[0], encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [bool(r["predicted_id"]) for r in rows] == [True, True, True] and not res.errors
+
+    real_explain = explain_cmd.analyze
+    ex_calls = {"n": 0}
+
+    def oom_on_maps(m, rgb, targets, params, *a, **k):
+        ex_calls["n"] += 1
+        if params and ex_calls["n"] == 2:
+            raise torch.cuda.OutOfMemoryError(OOM_TEXT)
+        return real_explain(m, rgb, targets, params, *a, **k)
+
+    monkeypatch.setattr(explain_cmd, "analyze", oom_on_maps)
+    assert main(["explain", str(paths[0]), "--out", str(tmp_path / "maps"), "--random-init", "--arch",
+                 "MedGrad-Tiny", "--device", "cpu"]) == 0
+    assert "warning: img00.png: the GPU ran out of memory" in capsys.readouterr().err
+    assert len(list((tmp_path / "maps").glob("*.png"))) == 3

@@ -12,7 +12,8 @@ from PIL import Image
 
 from medgrad_desktop.commands._common import add_model_options, model_from_args
 from medgrad_desktop.core.explain import METHODS, analyze, default_params
-from medgrad_desktop.core.imageio import ImageLoadError, load_image
+from medgrad_desktop.core.fallback import run_with_fallback
+from medgrad_desktop.core.imageio import ImageLoadError, display_name, load_image
 from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP, blend, stamp
 
 
@@ -53,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     targets = list({t.key: t for t in targets}.values())
     methods = list(METHODS) if args.method == "all" else [args.method]
     params = [default_params(m) for m in methods]
-    result = analyze(clip, img.rgb, targets, params)
+    result = run_with_fallback(clip, lambda m: analyze(m, img.rgb, targets, params),
+                               on_fallback=lambda msg: print(f"warning: {msg}", file=sys.stderr),
+                               what=display_name(img.path))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     maps = []

@@ -8,6 +8,7 @@ caller never writes a report that silently lacks pages.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from medgrad_desktop import provenance
 from medgrad_desktop.core.explain import METHOD_NAMES, MethodParams, analyze
+from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, display_name, load_image
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.render import DEFAULT_COLORMAP
@@ -30,6 +32,7 @@ from medgrad_desktop.reports.content import (
 from medgrad_desktop.reports.deidentify import encode_png, pseudonym
 from medgrad_desktop.reports.figures import downscale, overlay
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # done, total, what is being done (may name a file)
 Checkpoint = Callable[[], None]  # raises to cancel
 
@@ -80,7 +83,8 @@ def build_entry(index: int, path: Path, clip: ClipModel, params: list[MethodPara
                 cause = cause.replace(ident, label)
         return ImageEntry(index=index, label=label, sha256=None, error=cause)
     targets = clip.catalogue.class_targets()
-    result = analyze(clip, img.rgb, targets, params)
+    result = run_with_fallback(clip, lambda m: analyze(m, img.rgb, targets, params),
+                               on_fallback=log.warning, what=label)  # GPU out of memory: this image on the CPU
     pred = result.prediction
     small = downscale(img.rgb, options.max_side)
     stem = f"{index:05d}"
