@@ -110,12 +110,13 @@ def _cfg(data: Path, out: Path, **kw):
 def test_tiny_training_run_loss_falls(tiny_data, tmp_path):
     from medgrad_desktop.training.trainer import Trainer
 
+    # no augmentation and every epoch covers all 16 images once, so the epoch losses are comparable
     tr = Trainer(_cfg(tiny_data, tmp_path / "run", epochs=4, batch_size=4, lr=5e-4, val_fraction=0.0))
-    before = tr.evaluate_split(tr.train_ds)["loss"]
     tr.fit()
-    after = tr.evaluate_split(tr.train_ds)["loss"]
-    assert after < before - 0.1, (before, after)
+    losses = [h["train_loss"] for h in tr.history]
     assert [h["epoch"] for h in tr.history] == [1, 2, 3, 4]
+    assert losses[-1] < losses[0] - 0.3, losses
+    assert all(np.isfinite(losses))
 
 
 def test_checkpoint_each_epoch_resume_and_card(tiny_data, tmp_path):

@@ -26,6 +26,7 @@ import csv
 import json
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -36,9 +37,12 @@ from medgrad_desktop.resources_path import resources_dir
 from medgrad_desktop.training.trainer import DEMO_INTENDED_USE, TrainConfig, train
 
 TRAIN_SEED, TEST_SEED, SHIFT_SEED, DEMO_SEED, SPLIT_SEED = 1001, 2002, 3003, 4004, 7
-DEMO_NAME = "MedGrad-Tiny demo (synthetic, 6 classes)"
-TRAIN_SETTING = SynthConfig(counterfactual=False)
-SHIFT_SETTING = SynthConfig(counterfactual=False, skin_tones=(4, 5), artefact_rate=1.0)
+# Four classes whose defining structures a 2-layer ViT trained from scratch can learn in CPU-minutes:
+# veil (low entropy), flat blotch (low entropy), arborizing vessels, typical network.
+DEMO_CLASSES = ("melanoma", "lentigo", "clark_nevus", "basal_cell_carcinoma")
+DEMO_NAME = f"MedGrad-Tiny demo (synthetic, {len(DEMO_CLASSES)} classes)"
+TRAIN_SETTING = SynthConfig(counterfactual=False, classes=DEMO_CLASSES)
+SHIFT_SETTING = replace(TRAIN_SETTING, skin_tones=(4, 5), artefact_rate=1.0)
 REPO = resources_dir().parent
 
 
@@ -68,7 +72,7 @@ def write_demo_images(folder: Path, n: int = 24, seed: int = DEMO_SEED) -> list[
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("demo_*.png"):
         old.unlink()
-    cfg = SynthConfig(counterfactual=False)
+    cfg = TRAIN_SETTING
     labels = balanced_labels(n, len(cfg.classes), seed)
     rows = []
     for i, lab in enumerate(labels):
@@ -86,26 +90,30 @@ def write_demo_images(folder: Path, n: int = 24, seed: int = DEMO_SEED) -> list[
 
 
 def demo_train_config(data: Path, out: Path, epochs: int, threads: int) -> TrainConfig:
+    """From-scratch settings: a frozen (random) text tower, so the image tower learns to meet fixed,
+    distinct prompt embeddings; AdamW 1e-3 with warm-up and cosine decay; batch 32."""
     return TrainConfig(
         data=[str(data)], out=str(out), random_init=True, architecture="MedGrad-Tiny", normalization="clip",
-        epochs=epochs, batch_size=64, lr=2e-3, weight_decay=0.05, optimizer="adamw", schedule="cosine",
-        warmup_steps=5, class_loss_weight=1.0, criteria_loss_weight=0.5, seed=0, split_seed=SPLIT_SEED,
-        val_fraction=0.15, test_fraction=0.0, patience=4, threads=threads, name=DEMO_NAME, demo=True,
-        intended_use=DEMO_INTENDED_USE, half=True, progress=True,
+        epochs=epochs, batch_size=32, lr=1e-3, weight_decay=0.05, optimizer="adamw", schedule="cosine",
+        warmup_steps=20, freeze_text=True, class_loss_weight=1.0, criteria_loss_weight=0.5, seed=0,
+        split_seed=SPLIT_SEED, val_fraction=0.15, test_fraction=0.0, patience=0, threads=threads,
+        name=DEMO_NAME, demo=True, intended_use=DEMO_INTENDED_USE, half=True, progress=True,
         notes=("Trained from scratch on synthetic images drawn by medgrad_desktop.data.synth "
-               f"({GENERATOR_VERSION}); from-scratch settings (AdamW lr 2e-3, cosine, class- and criteria-"
-               "prompt cross-entropy added to the symmetric contrastive loss), not the paper's fine-tuning "
-               "defaults. Knows 6 classes only."),
+               f"({GENERATOR_VERSION}), classes {', '.join(DEMO_CLASSES)} only. From-scratch settings "
+               "(random text tower kept frozen, AdamW lr 1e-3, warm-up + cosine, batch 32, class- and "
+               "criteria-prompt cross-entropy added to the symmetric contrastive loss), not the paper's "
+               "fine-tuning defaults. Free-text prompts outside the catalogue phrases mean nothing to it."),
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--work", default=str(REPO / "build" / "demo-work"), help="scratch folder (data, checkpoints)")
-    ap.add_argument("--n-train", type=int, default=600)
+    ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "medgrad-demo-work"),
+                    help="scratch folder (data, checkpoints)")
+    ap.add_argument("--n-train", type=int, default=900)
     ap.add_argument("--n-test", type=int, default=300)
     ap.add_argument("--n-shift", type=int, default=180)
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="processes drawing images")
     ap.add_argument("--min-accuracy", type=float, default=0.90)
@@ -142,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                              "per_class": test["per_class"], "strata": test["strata"]},
         "cross_setting": {"seed": SHIFT_SEED, "n": shift["n"],
                           "setting": "skin tones 4-5 only, artefact rate 1.0 (training: tones 0-5, rate 0.6)",
+                          "in_batch_matching_accuracy": shift["in_batch"]["in_batch_matching_accuracy"],
                           **{k: shift[k] for k in ("accuracy", "balanced_accuracy", "macro_f1", "ece")},
                           "accuracy_drop": test["accuracy"] - shift["accuracy"]},
         "training_minutes": round(minutes, 1), "generator_version": GENERATOR_VERSION,
