@@ -36,3 +36,19 @@ def test_ui_thread_never_waits_long_while_40_images_are_processed(qtbot, tmp_pat
     assert report.analysed == 40
     assert report.maps_shown >= 1  # the simulated user saw overlays while the batch ran
     assert report.worst_gap_ms < BOUND_MS * MARGIN, report
+
+
+def test_a_12_megapixel_photo_does_not_freeze_the_ui(qtbot, tmp_path, tiny_model):
+    """Decoding and format conversion happen in the worker; the UI thread only copies a pixmap."""
+    folder = tmp_path / "big"
+    write_sample_folder(folder, 1, size=(4000, 3000))
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(settings=settings, model_factory=lambda w, d: tiny_model)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model is not None, timeout=60_000)
+    report = measure_gaps(win, folder, timeout_s=300)
+    qtbot.waitUntil(lambda: win.viewer.map_values is not None, timeout=60_000)
+    assert win.viewer.image_size == (4000, 3000)
+    assert win.viewer.map_values.shape[1] <= 768  # the overlay is coloured at a capped size
+    assert report.worst_gap_ms < BOUND_MS * MARGIN, report

@@ -16,6 +16,7 @@ from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, load_image
 from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.ui.targets import TargetChoice
+from medgrad_desktop.ui.thumbnails import display_qimage
 from medgrad_desktop.ui.worker import JobContext
 
 THUMB_SIZE = 160
@@ -111,6 +112,7 @@ class MapResult:
     model_sha256: str = ""
     note: str | None = None  # e.g. "computed on the CPU" after a GPU out-of-memory
     params: dict[str, MethodParams] = field(default_factory=dict)  # method -> the params that made its map
+    display: object = None  # QImage (RGB32) for the viewer, made here when the image was decoded here
 
 
 def compute_maps(req: MapRequest):
@@ -121,11 +123,13 @@ def compute_maps(req: MapRequest):
         clip = ctx.model
         if clip is None:
             raise RuntimeError("no model is loaded; choose a weights file in Preferences")
+        display = None
         if req.rgb is not None and req.sha256:
             rgb, sha = req.rgb, req.sha256
         else:
             loaded = load_image(req.path)
             rgb, sha = loaded.rgb, loaded.sha256
+            display = display_qimage(rgb)
         pred = req.prediction if req.prediction is not None and req.prediction.model_sha256 == \
             clip.card.weights_sha256 else None
         notes: list[str] = []
@@ -139,6 +143,7 @@ def compute_maps(req: MapRequest):
         pred = pred or result.prediction
         maps = {p.method: result.get(p.method, target) for p in req.params}
         return MapResult(req.path, sha, rgb, pred, target, maps, clip.card.weights_sha256,
-                         note=notes[-1] if notes else None, params={p.method: p for p in req.params})
+                         note=notes[-1] if notes else None, params={p.method: p for p in req.params},
+                         display=display)
 
     return run

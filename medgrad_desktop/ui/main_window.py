@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShortcut, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence, QPixmap, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -62,7 +62,13 @@ from medgrad_desktop.ui.preferences import PreferencesDialog
 from medgrad_desktop.ui.review_commands import ReviewCommand
 from medgrad_desktop.ui.settings import AppSettings
 from medgrad_desktop.ui.targets import TargetChoice
-from medgrad_desktop.ui.thumbnails import EntryRole, ThumbnailFilter, ThumbnailModel, TileDelegate
+from medgrad_desktop.ui.thumbnails import (
+    EntryRole,
+    ThumbnailFilter,
+    ThumbnailModel,
+    TileDelegate,
+    display_qimage,
+)
 from medgrad_desktop.ui.viewer import ColorBar, ImageViewer, ViewerGroup, overlay_map
 from medgrad_desktop.ui.worker import JobHandle, ModelWorker
 
@@ -116,7 +122,7 @@ class MainWindow(QMainWindow):
         self.target_choice = TargetChoice("predicted")
         self.colormap = self.settings.colormap if self.settings.colormap in COLORMAPS else "inferno"
         self.map_cache = LRUCache(4000)
-        self.rgb_cache = LRUCache(8)  # path -> (sha256, rgb)
+        self.rgb_cache = LRUCache(6)  # path -> (sha256, rgb, QPixmap for the viewers)
         self.pred_cache: dict[tuple[str, str], object] = {}
         self.model_error = ""
         self._model: ClipModel | None = None
@@ -734,20 +740,21 @@ class MainWindow(QMainWindow):
             return
         cached = self.rgb_cache.get(e.path)
         if cached is not None:
-            self._set_image(e.path, cached[1])
+            self._set_image(e.path, cached[2])
         else:
             self._set_image(None, None)  # never leave the previous image under this image's panel
             self.map_caption.setText(f"{e.name} · loading…")
             self._request_image(e)
         self.request_maps()
 
-    def _set_image(self, path: Path | None, rgb) -> None:
-        """Show `rgb` (the image at `path`) in every viewer; maps are drawn only over their own image."""
+    def _set_image(self, path: Path | None, pixmap: QPixmap | None) -> None:
+        """Show the image at `path` in every viewer (one shared pixmap); maps are drawn only over their
+        own image."""
         if path is not None and path == self._shown_path:
             return
         self._shown_path = path
         for v in (self.viewer, *self.compare_viewers.values()):
-            v.set_image(rgb)
+            v.set_pixmap(pixmap)
 
     def _request_image(self, e: ImageEntry) -> None:
         """Decode the image in the worker (never here), ahead of its maps."""
@@ -757,19 +764,20 @@ class MainWindow(QMainWindow):
 
         def run(ctx):
             li = load_image(path)
-            return (path, li.sha256, li.rgb)
+            return (path, li.sha256, li.rgb, display_qimage(li.rgb))
 
         h = self.worker.submit(run, kind="image", priority=ModelWorker.PRIORITY_INTERACTIVE + 1)
         h.result.connect(self._on_image_loaded)
         self._image_job = h
 
     def _on_image_loaded(self, res) -> None:
-        path, sha, rgb = res
-        self.rgb_cache.put(path, (sha, rgb))
+        path, sha, rgb, display = res
+        pixmap = QPixmap.fromImage(display)
+        self.rgb_cache.put(path, (sha, rgb, pixmap))
         e = self.current_entry
         if e is not None and e.path == path:
             e.sha256 = e.sha256 or sha
-            self._set_image(path, rgb)
+            self._set_image(path, pixmap)
             self._show_cached_maps()
 
     def _methods_needed(self) -> list[str]:
@@ -835,7 +843,12 @@ class MainWindow(QMainWindow):
     def _on_maps(self, res: MapResult) -> None:
         for m, hm in res.maps.items():  # keyed by the params that made the map, even if changed since
             self.map_cache.put(map_key(res.sha256, res.model_sha256, res.params[m], res.target.key), hm)
-        self.rgb_cache.put(res.path, (res.sha256, res.rgb))
+        cached = self.rgb_cache.get(res.path)
+        if res.display is not None or cached is None:
+            pixmap = QPixmap.fromImage(res.display if res.display is not None else display_qimage(res.rgb))
+        else:
+            pixmap = cached[2]
+        self.rgb_cache.put(res.path, (res.sha256, res.rgb, pixmap))
         if res.note:
             self.statusBar().showMessage(res.note, 10000)
         for i, e in enumerate(self.entries):
@@ -846,7 +859,7 @@ class MainWindow(QMainWindow):
                     self.thumb_model.entry_changed(i)
         e = self.current_entry
         if e is not None and e.path == res.path:
-            self._set_image(res.path, res.rgb)
+            self._set_image(res.path, pixmap)
             self._show_cached_maps()
 
     def _caption(self, method: str, text: str, short: str | None = None) -> None:

@@ -41,6 +41,12 @@ def qimage_from_rgb(rgb: np.ndarray) -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+def display_qimage(rgb: np.ndarray) -> QImage:
+    """The image in the format the raster paint engine draws directly (RGB32). Made in the worker, so
+    the UI thread's QPixmap.fromImage is a plain copy: a 12-megapixel photo costs it ~10 ms, not ~300."""
+    return qimage_from_rgb(rgb).convertToFormat(QImage.Format.Format_RGB32)
+
+
 def qimage_from_rgba(rgba: np.ndarray) -> QImage:
     rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
     h, w = rgba.shape[:2]

@@ -68,13 +68,17 @@ class ImageViewer(QGraphicsView):
 
     # --- content ------------------------------------------------------------------------------
     def set_image(self, rgb: np.ndarray | None) -> None:
-        if rgb is None:
+        self.set_pixmap(None if rgb is None else QPixmap.fromImage(qimage_from_rgb(rgb)))
+
+    def set_pixmap(self, pixmap: QPixmap | None) -> None:
+        """Show an image (QPixmaps are shared, so several viewers can hold one without a copy)."""
+        if pixmap is None or pixmap.isNull():
             self.image_item.setPixmap(QPixmap())
             self.image_size = None
             self.clear_map()
             return
-        new_size = (rgb.shape[1], rgb.shape[0])
-        self.image_item.setPixmap(QPixmap.fromImage(qimage_from_rgb(rgb)))
+        new_size = (pixmap.width(), pixmap.height())
+        self.image_item.setPixmap(pixmap)
         if new_size != self.image_size:
             self.image_size = new_size
             self.scene().setSceneRect(QRectF(0, 0, *new_size))
