@@ -422,8 +422,10 @@ def test_non_utf8_file_name_in_audit_log_and_pseudonym_map(tmp_path: Path):
     from medgrad_desktop.audit import log_event, read_events
     from medgrad_desktop.reports.deidentify import write_pseudonym_map
 
-    log_event("hostile_name_test", file_name=NOT_UTF8)
-    assert read_events()[-1]["file_name"] == NOT_UTF8
+    token = os.urandom(8).hex()  # other test processes may share the data folder
+    log_event("hostile_name_test", file_name=NOT_UTF8, token=token)
+    mine = [e for e in read_events()[-200:] if e.get("token") == token]
+    assert len(mine) == 1 and mine[0]["file_name"] == NOT_UTF8
     real = tmp_path / NOT_UTF8
     real.write_bytes(b"x")
     m = write_pseudonym_map(tmp_path / "map.csv", [("IMG-0001", None, str(real))])
