@@ -273,6 +273,10 @@ def test_cancel_a_running_batch(qtbot, make_window, tmp_path, monkeypatch):
     assert 3 <= done < 30
     assert "Cancelled" in win.statusBar().currentMessage()
     assert not win.cancel_button.isVisible()
+    # Ctrl+R continues with the images that have no result yet
+    qtbot.keyClick(win.grid, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert win._batch.total == 30 - done
+    qtbot.waitUntil(lambda: all(e.done for e in win.entries), timeout=WAIT)
 
 
 def test_failed_model_load_keeps_previous_model(qtbot, make_window, tiny_model, tmp_path):
@@ -416,6 +420,7 @@ def test_drop_a_folder_and_recent_folders(qtbot, make_window, folder, tmp_path):
     assert titles[:2] == [str(other.resolve()), str(folder.resolve())]
     win.recent_menu.actions()[1].trigger()
     assert win.current_folder == folder.resolve()
+    qtbot.waitUntil(lambda: all(e.done for e in win.entries), timeout=WAIT)  # reopened: predicted again
     assert not win.open_folder(tmp_path / "missing")
     assert "not a folder" in win.statusBar().currentMessage()
     assert win.open_action.shortcut().toString() == "Ctrl+O"

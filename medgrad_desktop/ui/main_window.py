@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self._current_row: int | None = None
         self._shown_path: Path | None = None  # the image the viewers show
         self._batch: JobHandle | None = None
+        self._batch_entries: list[ImageEntry] | None = None
         self._map_job: JobHandle | None = None
         self._map_job_key: tuple | None = None
         self._load_job: JobHandle | None = None
@@ -328,6 +329,10 @@ class MainWindow(QMainWindow):
         self.recursive_action.setChecked(self.settings.recursive)
         self.recursive_action.toggled.connect(self._on_recursive_toggled)
         file_menu.addAction(self.recursive_action)
+        self.resume_action = QAction("&Analyse remaining images", self, shortcut=QKeySequence("Ctrl+R"))
+        self.resume_action.setToolTip("Continue a cancelled batch: analyse the images without a result")
+        self.resume_action.triggered.connect(self.start_predictions)
+        file_menu.addAction(self.resume_action)
         file_menu.addSeparator()
         self.export_action = QAction("&Export…", self, shortcut=QKeySequence("Ctrl+E"))
         self.export_action.triggered.connect(self.run_export)
@@ -372,6 +377,7 @@ class MainWindow(QMainWindow):
         self.method_combo = QComboBox()
         for i, m in enumerate(METHODS):
             self.method_combo.addItem(f"{i + 1}  {METHOD_NAMES[m]}", m)
+        self.method_combo.setToolTip("Explanation method (keys 1, 2, 3)")
         self.method_combo.setCurrentIndex(METHODS.index(self.current_method))
         self.method_combo.currentIndexChanged.connect(
             lambda i: self.set_method(self.method_combo.itemData(i)))
@@ -385,11 +391,14 @@ class MainWindow(QMainWindow):
         self.target_combo.setMinimumWidth(260)
         self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.target_combo.setMaxVisibleItems(24)
+        self.target_combo.setToolTip("What the map explains: the predicted class, another top-k class, "
+                                     "any catalogue class or 7-point criterion")
         self.target_combo.currentIndexChanged.connect(self._on_target_combo)
         tb.addWidget(self.target_combo)
         self.free_text = QLineEdit()
         self.free_text.setPlaceholderText("or type a finding, Enter")
         self.free_text.setMaximumWidth(200)
+        self.free_text.setToolTip("Explain any text: a class name, a 7-point finding, or your own words")
         self.free_text.returnPressed.connect(lambda: self.set_free_text_target(self.free_text.text()))
         tb.addWidget(self.free_text)
         tb.addSeparator()
@@ -418,6 +427,7 @@ class MainWindow(QMainWindow):
         self.contour_spin.setRange(50, 99)
         self.contour_spin.setValue(90)
         self.contour_spin.setSuffix("th")
+        self.contour_check.setToolTip("Outline the region above this percentile of the map")
         self.contour_check.toggled.connect(self._apply_contour)
         self.contour_spin.valueChanged.connect(self._apply_contour)
         tb.addWidget(self.contour_check)
@@ -427,6 +437,7 @@ class MainWindow(QMainWindow):
         self.fit_action.triggered.connect(self.fit_views)
         tb.addAction(self.fit_action)
         self.compare_action = QAction("Compare methods", self, checkable=True, shortcut=QKeySequence("C"))
+        self.compare_action.setToolTip("The three methods side by side, zoom and pan in sync (C)")
         self.compare_action.toggled.connect(self.set_compare)
         tb.addAction(self.compare_action)
 
@@ -605,6 +616,9 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ predictions (batch job)
     def start_predictions(self) -> JobHandle | None:
+        b = self._batch
+        if b is not None and not b.is_finished and not b.is_cancel_requested and self._batch_entries is self.entries:
+            return b  # this folder's batch is already running
         todo = [(i, e.path) for i, e in enumerate(self.entries) if not e.done]
         if not todo:
             return None
@@ -615,6 +629,7 @@ class MainWindow(QMainWindow):
         handle.error.connect(lambda msg: self.statusBar().showMessage(f"Predictions stopped: {msg}", 15000))
         handle.finished.connect(lambda h=handle: self._on_batch_finished(h))
         self._batch = handle
+        self._batch_entries = self.entries
         self.progress.setRange(0, len(todo))
         self.progress.setValue(0)
         self.progress.setFormat(f"0 / {len(todo)} · ETA …")
@@ -671,7 +686,8 @@ class MainWindow(QMainWindow):
         self.cancel_button.setVisible(False)
         done = sum(1 for e in self.entries if e.prediction is not None)
         if handle.state == "cancelled":
-            self.statusBar().showMessage(f"Cancelled: {done} of {len(self.entries)} images analysed", 10000)
+            self.statusBar().showMessage(f"Cancelled: {done} of {len(self.entries)} images analysed "
+                                         "(File > Analyse remaining images, Ctrl+R, continues)", 15000)
         elif handle.state == "done":
             errors = sum(1 for e in self.entries if e.error)
             msg = f"Analysed {done} images" + (f"; {errors} could not be read (see their tiles)" if errors else "")
