@@ -625,7 +625,7 @@ class MainWindow(QMainWindow):
         known = dict(self.pred_cache)
         handle = self.worker.submit(predict_batch(todo, known), kind="predict", total=len(todo))
         handle.item.connect(lambda item, ents=self.entries: self._on_predict_item(item, ents))
-        handle.progress.connect(self._on_progress)
+        handle.progress.connect(lambda d, t, eta, h=handle: h is self._batch and self._on_progress(d, t, eta))
         handle.error.connect(lambda msg: self.statusBar().showMessage(f"Predictions stopped: {msg}", 15000))
         handle.finished.connect(lambda h=handle: self._on_batch_finished(h))
         self._batch = handle
@@ -665,6 +665,9 @@ class MainWindow(QMainWindow):
             return  # a late result for a folder that is no longer open
         if not 0 <= item.index < len(self.entries) or self.entries[item.index].path != item.path:
             return
+        if self.model is not None and item.prediction is not None and \
+                item.model_sha256 != self.model.card.weights_sha256:
+            return  # the last image of a batch run by a model that has since been replaced
         e = self.entries[item.index]
         e.sha256, e.thumbnail, e.size, e.error = item.sha256, item.thumbnail, item.size, item.error
         if item.prediction is not None:
