@@ -853,7 +853,7 @@ class MainWindow(QMainWindow):
                          prediction=e.prediction)
         h = self.worker.submit(compute_maps(req), kind="maps", priority=ModelWorker.PRIORITY_INTERACTIVE)
         h.result.connect(self._on_maps)
-        h.error.connect(lambda msg: self._clear_maps(f"Map failed: {msg}"))
+        h.error.connect(lambda msg, h=h: h is self._map_job and self._clear_maps(f"Map failed: {msg}"))
         self._map_job, self._map_job_key = h, key
         for m in methods:
             if self.cached_map(e, m, self._current_target(e) or Target.free_text("x")) is None:
