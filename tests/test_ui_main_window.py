@@ -580,3 +580,20 @@ def test_a_demo_like_model_with_few_classes_and_no_criteria(qtbot, make_window, 
     wait_map(qtbot, win)
     assert win.current_entry.prediction.predicted_id in ("melanoma", "common_nevus", "seborrheic_keratosis")
     assert "no 7-point criteria" in win.panel.criteria_label.text()
+
+
+def test_a_failing_map_says_so_and_the_app_goes_on(qtbot, make_window, folder, monkeypatch):
+    win = make_window()
+    open_and_wait(qtbot, win, folder)
+    real = ui_jobs.analyze
+
+    def broken(*a, **k):
+        raise ValueError("the map could not be computed for this image")
+
+    monkeypatch.setattr(ui_jobs, "analyze", broken)
+    win.select_row(0)
+    qtbot.waitUntil(lambda: "Map failed" in win.map_caption.text(), timeout=WAIT)
+    assert "could not be computed" in win.map_caption.text() and win.viewer.map_values is None
+    monkeypatch.setattr(ui_jobs, "analyze", real)
+    win.select_row(1)
+    wait_map(qtbot, win)
