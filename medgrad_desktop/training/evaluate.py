@@ -109,13 +109,14 @@ def plot_confusion(metrics: dict, path: Path, title: str = "") -> Path:
 
     cm = np.array(metrics["confusion_matrix"])
     names = [c.replace("_", " ") for c in metrics["confusion_classes"]]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(names), 0.8 + 0.65 * len(names)), dpi=110)
+    cols = [c.replace("_", " ") for c in metrics.get("confusion_columns", metrics["confusion_classes"])]
+    fig, ax = plt.subplots(figsize=(1.6 + 0.75 * len(cols), 1.2 + 0.65 * len(names)), dpi=110)
     ax.imshow(cm, cmap="Blues")
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
             ax.text(j, i, str(cm[i, j]), ha="center", va="center",
                     color="white" if cm[i, j] > cm.max() / 2 else "black", fontsize=8)
-    ax.set_xticks(range(len(names)), names, rotation=40, ha="right", fontsize=8)
+    ax.set_xticks(range(len(cols)), cols, rotation=40, ha="right", fontsize=8)
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")

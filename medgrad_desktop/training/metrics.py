@@ -49,11 +49,23 @@ def classification_metrics(probs: np.ndarray, y_true: np.ndarray, class_ids: lis
         "ece": ece,
         "nll": nll,
         "per_class": per_class,
-        "confusion_matrix": cm[np.ix_(eval_idx, eval_idx)].tolist() if eval_classes else cm.tolist(),
-        "confusion_classes": [class_ids[i] for i in eval_idx],
+        **_restricted_confusion(cm, eval_idx, class_ids),
         "predicted_outside_eval_classes": int(np.sum(~np.isin(y_pred, eval_idx))),
         "reliability_bins": bins,
     }
+
+
+def _restricted_confusion(cm: np.ndarray, eval_idx: list[int], class_ids: list[str]) -> dict:
+    """Rows and columns of the data set's classes; predictions of any other class the model knows go
+    to one extra column, "other", so every image stays in the matrix."""
+    sub = cm[np.ix_(eval_idx, eval_idx)]
+    other = cm[eval_idx].sum(1) - sub.sum(1)
+    columns = [class_ids[i] for i in eval_idx]
+    if other.any():
+        sub = np.concatenate([sub, other[:, None]], 1)
+        columns.append("other")
+    return {"confusion_matrix": sub.tolist(), "confusion_classes": [class_ids[i] for i in eval_idx],
+            "confusion_columns": columns}
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15
