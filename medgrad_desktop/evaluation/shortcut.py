@@ -29,11 +29,12 @@ from medgrad_desktop.core.model import ClipModel, load_model
 TRAIN_SEED = 424242  # distinct from the evaluation seed (2026) so no image is in both sets
 
 
-def shortcut_images(n: int, seed: int, shortcut: bool = True) -> tuple[list[np.ndarray], list[str], list[bool]]:
+def shortcut_images(n: int, seed: int, shortcut: bool = True, structure_strength: float = 1.0
+                    ) -> tuple[list[np.ndarray], list[str], list[bool]]:
     from medgrad_desktop.data.synth import SynthConfig, balanced_labels, render_sample
     from medgrad_desktop.data.synth_io import sample_seed
 
-    cfg = SynthConfig(shortcut=shortcut, counterfactual=False)
+    cfg = SynthConfig(shortcut=shortcut, counterfactual=False, structure_strength=structure_strength)
     labels = balanced_labels(n, len(cfg.classes), seed)
     imgs, ids, has = [], [], []
     for i in range(n):
@@ -124,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--seed", type=int, default=TRAIN_SEED)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--structure-strength", type=float, default=1.0,
+                    help="opacity of the label structures in the training images; below 1 the ruler is the "
+                         "easier cue, so the model is more likely to take the shortcut")
     ap.add_argument("--plain", action="store_true",
                     help="train on the standard generator instead (no shortcut): a control model")
     ap.add_argument("--out", required=True)
@@ -142,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     kind = "standard" if args.plain else "shortcut"
     print(f"rendering {args.n} {kind} images (seed {args.seed})", flush=True)
-    imgs, ids, has = shortcut_images(args.n, args.seed, shortcut=not args.plain)
+    imgs, ids, has = shortcut_images(args.n, args.seed, shortcut=not args.plain,
+                                     structure_strength=args.structure_strength)
     mel = [h for h, c in zip(has, ids, strict=True) if c == "melanoma"]
     other = [h for h, c in zip(has, ids, strict=True) if c != "melanoma"]
     print(f"ruler present in {np.mean(mel):.2f} of melanoma and {np.mean(other):.2f} of other images", flush=True)
@@ -154,8 +159,9 @@ def main(argv: list[str] | None = None) -> int:
             "std": list(clip.card.std), "temperature": 1.0, "untrained": False, "demo": False,
             "catalogue_data": _catalogue_subset(clip, classes), "base_weights": base.get("weights_sha256"),
             "notes": (f"both towers fine-tuned {args.epochs} epochs (AdamW lr {args.lr}) on {args.n} images of the "
-                      f"synthetic shortcut variant ({GENERATOR_VERSION}, seed {args.seed}): a ruler in 90 % of "
-                      "melanoma images and 10 % of the others. For evaluating explanations only."),
+                      f"synthetic shortcut variant ({GENERATOR_VERSION}, seed {args.seed}, structure strength "
+                      f"{args.structure_strength}): a ruler in 90 % of melanoma images and 10 % of the others. "
+                      "For evaluating explanations only."),
             "split_seed": args.seed}
     if args.plain:
         card["notes"] = (f"both towers trained {args.epochs} epochs (AdamW lr {args.lr}) on {args.n} images of the "
