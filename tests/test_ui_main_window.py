@@ -591,9 +591,10 @@ def test_a_failing_map_says_so_and_the_app_goes_on(qtbot, make_window, folder, m
         raise ValueError("the map could not be computed for this image")
 
     monkeypatch.setattr(ui_jobs, "analyze", broken)
-    win.select_row(0)
+    win.select_row(2)  # not shown yet, so its map is not cached
     qtbot.waitUntil(lambda: "Map failed" in win.map_caption.text(), timeout=WAIT)
     assert "could not be computed" in win.map_caption.text() and win.viewer.map_values is None
     monkeypatch.setattr(ui_jobs, "analyze", real)
     win.select_row(1)
     wait_map(qtbot, win)
+    assert "Map failed" not in win.map_caption.text()
