@@ -6,12 +6,18 @@ cd "$(dirname "$0")/../.."
 M=/tmp/medgrad-eval-models
 .venv/bin/python -m medgrad_desktop.evaluation.shortcut --random-init --plain --n 480 --epochs 15 --lr 1e-3 --threads 1 --out $M/plain
 .venv/bin/python -m medgrad_desktop.evaluation.shortcut --random-init --n 480 --epochs 15 --lr 1e-3 --threads 1 --out $M/shortcut
+.venv/bin/python -m medgrad_desktop.evaluation.shortcut --random-init --n 360 --epochs 12 --lr 1e-3 --structure-strength 0.35 --threads 1 --out $M/shortcut-faint
 .venv/bin/medgrad eval-explanations --weights $M/plain/standard-model.safetensors --dataset synthetic --n 200 \
   --perturb-n 50 --seed 2026 --steps 10 --protocols grad-eclip/patch grad-eclip/pixel rise/patch rise/pixel \
   --ablation --ablation-protocols grad-eclip/patch --sanity 30 --threads 2 --out docs/explanations/synthetic
 .venv/bin/medgrad eval-explanations --weights $M/shortcut/shortcut-model.safetensors --dataset shortcut --n 150 \
   --perturb-n 50 --seed 2026 --steps 10 --protocols grad-eclip/patch rise/pixel --sanity 0 --threads 1 \
   --out docs/explanations/shortcut
+.venv/bin/medgrad eval-explanations --weights $M/shortcut-faint/shortcut-model.safetensors --dataset shortcut --n 120 \
+  --perturb-n 30 --seed 2026 --steps 10 --protocols grad-eclip/patch rise/pixel --sanity 0 --threads 1 \
+  --out docs/explanations/shortcut-faint
+.venv/bin/python docs/explanations/entropy_effect.py docs/explanations/synthetic/explanations.json \
+  > docs/explanations/entropy_effect.txt
 .venv/bin/medgrad eval-explanations --weights $M/plain/standard-model.safetensors \
   --dataset ../shared/data/ham10000-sample --n 5 --seed 2026 --steps 10 --sanity 5 --threads 1 \
   --out docs/explanations/ham
