@@ -16,7 +16,8 @@ PAIRS = [("medgrad", "medgrad alpha=0", "MedGrad (replace) vs the same map witho
 KEYS = ["target.pointing", "target.energy_lift", "target.auroc", "mass.artefact", "mass.decoy"]
 STRATA = ["target_entropy", "artefacts", "structure"]
 
-doc = json.load(open(sys.argv[1]))
+with open(sys.argv[1]) as f:
+    doc = json.load(f)
 rows = doc["per_image"]
 
 
