@@ -21,3 +21,8 @@ M=/tmp/medgrad-eval-models
 .venv/bin/medgrad eval-explanations --weights $M/plain/standard-model.safetensors \
   --dataset ../shared/data/ham10000-sample --n 5 --seed 2026 --steps 10 --sanity 5 --threads 1 \
   --out docs/explanations/ham
+for s in 100 10; do
+  .venv/bin/medgrad eval-explanations --weights $M/plain/standard-model.safetensors --dataset synthetic --n 20 \
+    --seed 2026 --steps $s --protocols grad-eclip/patch grad-eclip/pixel --sanity 0 --threads 2 \
+    --out docs/explanations/steps$s
+done
