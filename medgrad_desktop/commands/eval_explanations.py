@@ -99,12 +99,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: unknown baseline(s) {', '.join(unknown)}; choose from {', '.join(BASELINES)}", file=sys.stderr)
         return 2
     if args.dataset in ("synthetic", "shortcut"):
-        from medgrad_desktop.data.synth import GENERATOR_VERSION
+        from medgrad_desktop.data.synth import GENERATOR_VERSION, SynthConfig
 
-        dataset = {"name": f"synthetic{' (shortcut variant)' if args.dataset == 'shortcut' else ''}",
-                   "generator_version": GENERATOR_VERSION, "seed": args.seed,
+        # only the classes the model knows: a label outside its catalogue has no class score to explain
+        shortcut = args.dataset == "shortcut"
+        classes = tuple(c for c in SynthConfig().classes if c in clip.catalogue.class_ids)
+        if not classes or (shortcut and SynthConfig().shortcut_class not in classes):
+            print(f"error: the model's catalogue has none of the synthetic classes needed "
+                  f"({', '.join(SynthConfig().classes)}); use a model trained on them", file=sys.stderr)
+            return 2
+        synth_cfg = SynthConfig(shortcut=shortcut, classes=classes)
+        dataset = {"name": f"synthetic{' (shortcut variant)' if shortcut else ''}",
+                   "generator_version": GENERATOR_VERSION, "seed": args.seed, "classes": list(classes),
                    "images": "sample_seed(seed, i), balanced classes"}
-        samples = lambda: synthetic_samples(args.n, args.seed, shortcut=args.dataset == "shortcut")  # noqa: E731
+        samples = lambda: synthetic_samples(args.n, args.seed, shortcut=shortcut, config=synth_cfg)  # noqa: E731
     elif Path(args.dataset).is_dir():
         path = Path(args.dataset)
         dataset = {"name": path.name, "folder": str(path), "labels": "none: the predicted class is explained"}
