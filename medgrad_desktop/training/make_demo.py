@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-train", type=int, default=900)
     ap.add_argument("--n-test", type=int, default=300)
     ap.add_argument("--n-shift", type=int, default=180)
-    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="processes drawing images")
     ap.add_argument("--min-accuracy", type=float, default=0.90)

@@ -444,7 +444,7 @@ class Trainer:
                 run_loss += loss.item()
                 if bar:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{float(loss):.3f}")
+                    bar.set_postfix(loss=f"{loss.item():.3f}")
             if bar:
                 bar.close()
             train_loss = run_loss / max(1, len(batches))
