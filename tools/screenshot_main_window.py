@@ -1,4 +1,5 @@
-"""Write docs/screenshots/main-window.png: the real main window on the demo folder with an overlay.
+"""Write docs/screenshots/main-window.png: the real main window on the demo folder with overlays
+(by default the three methods side by side for the sixth demo image, as in the README).
 
 Run it under a display server, as CI does:
     xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python tools/screenshot_main_window.py
@@ -40,10 +41,10 @@ def main() -> int:
     ap.add_argument("--folder", help="folder to open (default: the demo folder)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots" / "main-window.png"))
     ap.add_argument("--method", default="medgrad", choices=["gradcam", "grad-eclip", "medgrad"])
-    ap.add_argument("--row", type=int, default=0, help="which image to show")
-    ap.add_argument("--size", default="1600x960")
+    ap.add_argument("--row", type=int, default=5, help="which analysed image to show (the README's: 5)")
+    ap.add_argument("--size", default="1800x1000")
     ap.add_argument("--timeout", type=float, default=600)
-    ap.add_argument("--compare", action="store_true", help="show the three methods side by side")
+    ap.add_argument("--single", action="store_true", help="one method instead of the three side by side")
     args = ap.parse_args()
 
     from PySide6.QtCore import QSettings
@@ -76,7 +77,7 @@ def main() -> int:
                       args.timeout, app):
         print("error: no overlay appeared", file=sys.stderr)
         return 1
-    if args.compare:
+    if not args.single:
         win.compare_action.setChecked(True)
         if not wait_until(lambda: all(v.map_values is not None for v in win.compare_viewers.values()),
                           args.timeout, app):
