@@ -142,3 +142,12 @@ def classify(clip: ClipModel, images: list[np.ndarray], batch_size: int = 32, to
         f = torch.nn.functional.normalize(f.float(), dim=-1)
         preds.extend(predictions_from_features(clip, f, top_k))
     return preds
+
+
+def format_probability(p: float) -> str:
+    """Whole percent, except near 0 and 100 where rounding would claim certainty the model lacks."""
+    if p >= 0.9995:
+        return ">99.9%"
+    if p >= 0.995 or p < 0.01:
+        return f"{p:.1%}"
+    return f"{p:.0%}"

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from medgrad_desktop.audit import log_event
+from medgrad_desktop.core.classify import format_probability
 from medgrad_desktop.core.explain import METHOD_NAMES, METHODS, Heatmap, MethodParams, default_params
 from medgrad_desktop.core.imageio import list_images, load_image
 from medgrad_desktop.core.model import RESEARCH_NOTICE, ClipModel, ModelLoadError, load_model
@@ -974,7 +975,7 @@ class MainWindow(QMainWindow):
             base = "Predicted class" if r == 1 else f"Top-{r} class"
             if p is not None and r <= len(p.class_ids):
                 cid, name, prob = p.top_k(r)[-1]
-                self.target_combo.setItemText(i, f"{base}: {name} ({prob:.0%})")
+                self.target_combo.setItemText(i, f"{base}: {name} ({format_probability(prob)})")
             else:
                 self.target_combo.setItemText(i, base)
 

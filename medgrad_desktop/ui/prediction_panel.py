@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medgrad_desktop.core.classify import Prediction
+from medgrad_desktop.core.classify import Prediction, format_probability
 from medgrad_desktop.core.model import ModelCard
 from medgrad_desktop.review import ReviewRecord
 
@@ -49,7 +49,7 @@ def criteria_html(pred: Prediction) -> str:
         return "<i>This model's catalogue has no 7-point criteria.</i>"
     rows = "".join(
         f"<tr><td>{html.escape(c.display_name)}</td><td>{html.escape(c.phrase)}</td>"
-        f"<td align='right'>{c.probability:.0%}</td><td align='right'>+{c.points}</td></tr>"
+        f"<td align='right'>{format_probability(c.probability)}</td><td align='right'>+{c.points}</td></tr>"
         for c in pred.criteria)
     verdict = "≥ threshold: suggests melanoma work-up" if pred.seven_point_positive else "below threshold"
     return (f"<table width='100%' cellspacing='2'><tr style='color:#5a6270'><td>criterion</td><td>predicted</td>"
@@ -208,7 +208,7 @@ class PredictionPanel(QWidget):
             self.topk_label.setText("<i>analysing…</i>")
             self.criteria_label.setText("")
         else:
-            self.title.setText(f"{prediction.predicted_name} — {prediction.confidence:.0%}")
+            self.title.setText(f"{prediction.predicted_name} — {format_probability(prediction.confidence)}")
             self.topk_label.setText(prediction_html(prediction))
             self.criteria_label.setText(criteria_html(prediction))
             i = self.override_combo.findData(prediction.predicted_id)

@@ -20,6 +20,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from medgrad_desktop.core.classify import format_probability
 from medgrad_desktop.review import ReviewRecord
 from medgrad_desktop.ui.entries import ImageEntry
 
@@ -101,7 +102,7 @@ class ThumbnailModel(QAbstractListModel):
             if e.error:
                 return e.error
             if e.prediction:
-                return f"{e.name}\n{e.prediction.predicted_name}: {e.prediction.confidence:.0%}"
+                return f"{e.name}\n{e.prediction.predicted_name}: {format_probability(e.prediction.confidence)}"
             return f"{e.name}\nnot analysed yet"
         if role == EntryRole:
             return e
@@ -210,7 +211,7 @@ class TileDelegate(QStyledItemDelegate):
             bold.setBold(True)
             painter.setFont(bold)
             painter.setPen(QColor("#1d2330"))
-            conf = f"{p.confidence:.0%}"
+            conf = format_probability(p.confidence)
             cw = fm.horizontalAdvance(conf) + 8
             painter.drawText(QRect(r.left() + 6, y, r.width() - 12 - cw, line), Qt.AlignmentFlag.AlignLeft,
                              fm.elidedText(p.predicted_name, Qt.TextElideMode.ElideRight, r.width() - 16 - cw))
