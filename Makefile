@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-dev
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test lint venv bench demo screenshots clean
+.PHONY: run test lint venv bench bench-ui screenshots clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,14 +23,20 @@ run: $(STAMP)
 	$(BIN)/python main.py resources/demo
 
 test: $(STAMP)
-	$(BIN)/ruff check medgrad_desktop tests benchmarks main.py
+	$(BIN)/ruff check medgrad_desktop tests benchmarks tools build main.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check medgrad_desktop tests benchmarks main.py
+	$(BIN)/ruff check medgrad_desktop tests benchmarks tools build main.py
 
 bench: $(STAMP)
 	$(BIN)/medgrad bench --images 3
+
+screenshots: $(STAMP)
+	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python tools/screenshot_main_window.py
+
+bench-ui: $(STAMP)
+	$(BIN)/python benchmarks/ui_responsiveness.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
