@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-dev
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test lint venv bench bench-ui screenshots clean
+.PHONY: run test lint venv bench bench-ui demo screenshots clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/medgrad bench --images 3
+
+demo: $(STAMP)
+	$(BIN)/python -m medgrad_desktop.training.make_demo
 
 screenshots: $(STAMP)
 	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python tools/screenshot_main_window.py
