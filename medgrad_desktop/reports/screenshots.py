@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         first, second = load_image(paths[0]), load_image(paths[1])
         pred = classify(clip, [first.rgb])[0]
         store.put(ReviewRecord(first.sha256, paths[0].name, "accepted", pred.predicted_id, pred.predicted_id,
-                               "Regular network at the periphery; no blue-white veil. Follow up with dermoscopy "
-                               "in 3 months."))
+                               "Agree with the prediction on dermoscopy. Sample note: follow-up visit in 3 "
+                               "months."))
         store.put(ReviewRecord(second.sha256, paths[1].name, "overridden", "melanoma", None, "Asymmetric; excise."))
         export_report(paths, clip, [default_params(m) for m in METHODS], store, tmp_path / "report",
                       formats=("pdf",))
