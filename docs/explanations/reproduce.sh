@@ -3,6 +3,11 @@
 # The two evaluation models are trained by these commands and are not bundled (see docs/EXPLANATIONS.md).
 set -e
 cd "$(dirname "$0")/../.."
+# §0: the bundled demo model (resources/demo/model/demo-model.safetensors; no --weights), ~15 min + ~4 min.
+.venv/bin/medgrad eval-explanations --dataset synthetic --n 200 --perturb-n 50 --seed 2026 --steps 10 \
+  --protocols grad-eclip/patch rise/pixel --sanity 10 --threads 2 --out docs/explanations/demo
+.venv/bin/medgrad eval-explanations --dataset ../shared/data/ham10000-sample --n 5 --seed 2026 --steps 10 \
+  --sanity 5 --threads 1 --out docs/explanations/demo-ham
 M=/tmp/medgrad-eval-models
 .venv/bin/python -m medgrad_desktop.evaluation.shortcut --random-init --plain --n 480 --epochs 15 --lr 1e-3 --threads 1 --out $M/plain
 .venv/bin/python -m medgrad_desktop.evaluation.shortcut --random-init --n 480 --epochs 15 --lr 1e-3 --threads 1 --out $M/shortcut
