@@ -3,7 +3,7 @@
 # The two evaluation models are trained by these commands and are not bundled (see docs/EXPLANATIONS.md).
 set -e
 cd "$(dirname "$0")/../.."
-# §0: the bundled demo model (resources/demo/model/demo-model.safetensors; no --weights), ~15 min + ~4 min.
+# §0: the bundled demo model (resources/demo/model/demo-model.safetensors; no --weights), ~6 min + ~1 min.
 .venv/bin/medgrad eval-explanations --dataset synthetic --n 200 --perturb-n 50 --seed 2026 --steps 10 \
   --protocols grad-eclip/patch rise/pixel --sanity 10 --threads 2 --out docs/explanations/demo
 .venv/bin/medgrad eval-explanations --dataset ../shared/data/ham10000-sample --n 5 --seed 2026 --steps 10 \
