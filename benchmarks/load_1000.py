@@ -14,9 +14,7 @@ import argparse
 import gc
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import BENCH_DOC, cpu_name, git_commit, write_section  # noqa: E402
 
 MEMORY_LIMIT_MB = 100.0
 FLAT_LIMIT = 1.5  # last-hundred median CPU time per image over first-hundred median (wall time is
@@ -161,27 +161,11 @@ def run_load(n: int = 1000, device: str = "cpu", folder: Path | None = None, blo
     }
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import torch
 
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
-    return f"{cpu}, {os.cpu_count()} logical CPUs (torch threads {torch.get_num_threads()}){gpu}"
+    return f"{cpu_name()}, {os.cpu_count()} logical CPUs (torch threads {torch.get_num_threads()}){gpu}"
 
 
 def markdown(results: list[dict]) -> str:
@@ -211,21 +195,6 @@ def markdown(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_section(doc: Path, section: str) -> None:
-    """Replace (or append) only the "## Load" section; other sections belong to other benchmarks."""
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((k for k, line in enumerate(lines) if line.rstrip("\n") == "## Load"), None)
-    block = [section.rstrip("\n") + "\n"]
-    if start is None:
-        new = lines + (["\n"] if lines and lines[-1].strip() else []) + block
-    else:
-        end = next((k for k in range(start + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
-        new = lines[:start] + block + (["\n"] + lines[end:] if end < len(lines) else [])
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text("".join(new), encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1000)
@@ -239,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     r = run_load(args.n, args.device)
-    r.update(date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), commit=_commit(), machine=machine())
+    r.update(date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), commit=git_commit(), machine=machine())
     print(json.dumps(r, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(r, indent=1))
@@ -247,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
           and r["cpu_last_over_first"] is not None and r["cpu_last_over_first"] < FLAT_LIMIT and r["errors"] == 0)
     if args.append_docs:
         earlier = [json.loads(Path(m).read_text()) for m in args.merge]
-        write_section(ROOT / "docs" / "BENCHMARKS.md", markdown([r, *earlier]))
+        write_section(BENCH_DOC, markdown([r, *earlier]))
     print("PASS" if ok else "FAIL", file=sys.stderr)
     return 0 if ok else 1
 

@@ -26,8 +26,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import _common  # noqa: E402
+from benchmarks._common import BENCH_DOC, cpu_name, git_commit, ram_gib  # noqa: E402
+
 HOOKS = ROOT / "build" / "hooks"
-BENCH_DOC = ROOT / "docs" / "BENCHMARKS.md"
 SECTION = "## Startup"
 EVENTS = ("shown", "model", "first_prediction")
 
@@ -42,7 +47,6 @@ SOURCE_LAUNCHER = (
 
 
 def demo_images(folder: Path) -> bool:
-    sys.path.insert(0, str(ROOT))
     from medgrad_desktop.core.imageio import list_images
 
     return folder.is_dir() and bool(list_images(folder))
@@ -86,32 +90,9 @@ def shown_path(folder: Path) -> str:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f", {kb / 2**20:.0f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}"
-
-
-def commit() -> str:
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True).stdout.strip()
-        return rev + (" (with uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    gib = ram_gib()
+    mem = f", {gib:.0f} GiB RAM" if gib is not None else ""
+    return f"{cpu_name()}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}"
 
 
 def du(path: Path) -> float:
@@ -146,18 +127,7 @@ def render(results: dict[str, dict], info: dict[str, str]) -> str:
 
 def write_section(text: str, doc: Path = BENCH_DOC) -> None:
     """Replace the `## Startup` section of `doc` (up to the next `## ` heading), or append it."""
-    old = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
-        new = "".join(lines[:start]) + text + ("\n" + "".join(lines[end:]) if end < len(lines) else "")
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    tmp = doc.with_suffix(".md.tmp")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, doc)
+    _common.write_section(doc, text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         results[kind] = {"cold": runs[0], "median": summarize(runs[1:] or runs), "n": len(runs[1:] or runs)}
     info = {
         "Date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "Commit": commit(),
+        "Commit": git_commit(mark_dirty=True),
         "Machine": machine(),
         "Load average at start": f"{load_at_start:.1f} (the machine is shared with other jobs)",
         "Qt platform": args.platform,

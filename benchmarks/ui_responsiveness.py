@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -21,43 +19,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from benchmarks import _common  # noqa: E402
+from benchmarks._common import BENCH_DOC, cpu_name, git_commit  # noqa: E402
+
 SECTION = "## UI responsiveness"
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     load = ""
     if hasattr(os, "getloadavg"):
         load = f", load average {os.getloadavg()[0]:.1f} at start"
-    return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} logical CPUs{load}"
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    return f"{platform.system()} {platform.release()}, {cpu_name()}, {os.cpu_count()} logical CPUs{load}"
 
 
 def write_section(path: Path, body: str) -> None:
     """Replace (or append) only this script's section, keeping every other section as it is."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = f"{SECTION}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: block + "\n", text, count=1).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + block
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    _common.write_section(path, f"{SECTION}\n\n{body.strip()}\n")
 
 
 def main() -> int:
@@ -68,7 +46,7 @@ def main() -> int:
     ap.add_argument("--folder", help="use this folder instead of drawn images")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one core left to the UI)")
     ap.add_argument("--repeat", type=int, default=3, help="runs; the table shows the worst run")
-    ap.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS.md"))
+    ap.add_argument("--out", default=str(BENCH_DOC))
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
 
@@ -131,7 +109,7 @@ on the UI thread. A gap is how long the UI could not react. Goal: worst gap unde
 | worst gap of each of the {len(reports)} runs | {runs} |
 | maps shown during the batch | {rep.maps_shown} |
 
-Machine: {machine()}. Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Commit: `{commit()}`.
+Machine: {machine()}. Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Commit: `{git_commit()}`.
 The test `tests/test_ui_responsiveness.py` asserts the same measurement stays under 500 ms (the goal
 with a 5x margin for shared CI runners). On a machine whose CPUs are busy with other work the worst
 gap mostly measures the operating system's scheduling, not the app.
