@@ -23,14 +23,20 @@ def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDGRAD_DATA_DIR", str(tmp_path / "appdata"))
 
 
-def test_ui_thread_never_waits_long_while_40_images_are_processed(qtbot, tmp_path, tiny_model):
-    folder = tmp_path / "forty"
-    write_sample_folder(folder, 40, size=(640, 480))
+def _shown_window_with_model(qtbot, tmp_path, tiny_model) -> MainWindow:
+    """The real main window, shown, with fresh settings, once its model has loaded."""
     settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     win = MainWindow(settings=settings, model_factory=lambda w, d: tiny_model)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: win.model is not None, timeout=60_000)
+    return win
+
+
+def test_ui_thread_never_waits_long_while_40_images_are_processed(qtbot, tmp_path, tiny_model):
+    folder = tmp_path / "forty"
+    write_sample_folder(folder, 40, size=(640, 480))
+    win = _shown_window_with_model(qtbot, tmp_path, tiny_model)
     report = measure_gaps(win, folder, timeout_s=300)
     print(report)
     assert report.analysed == 40
@@ -42,11 +48,7 @@ def test_a_12_megapixel_photo_does_not_freeze_the_ui(qtbot, tmp_path, tiny_model
     """Decoding and format conversion happen in the worker; the UI thread only copies a pixmap."""
     folder = tmp_path / "big"
     write_sample_folder(folder, 1, size=(4000, 3000))
-    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    win = MainWindow(settings=settings, model_factory=lambda w, d: tiny_model)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.model is not None, timeout=60_000)
+    win = _shown_window_with_model(qtbot, tmp_path, tiny_model)
     report = measure_gaps(win, folder, timeout_s=300)
     qtbot.waitUntil(lambda: win.viewer.map_values is not None, timeout=60_000)
     assert win.viewer.image_size == (4000, 3000)

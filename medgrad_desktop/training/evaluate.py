@@ -101,12 +101,28 @@ def _criteria_accuracy(preds: list, records: list[Record]) -> dict:
     return {k: float(np.mean(v)) for k, v in hits.items()}
 
 
-def plot_confusion(metrics: dict, path: Path, title: str = "") -> Path:
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend: plots are files, and no window or Qt may open here."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save_figure(fig, path: Path) -> Path:
+    """Lay out, write and close `fig` (closed, so many evaluations do not pile up figures)."""
+    plt = _pyplot()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_confusion(metrics: dict, path: Path, title: str = "") -> Path:
+    plt = _pyplot()
     cm = np.array(metrics["confusion_matrix"])
     names = [c.replace("_", " ") for c in metrics["confusion_classes"]]
     cols = [c.replace("_", " ") for c in metrics.get("confusion_columns", metrics["confusion_classes"])]
@@ -121,19 +137,11 @@ def plot_confusion(metrics: dict, path: Path, title: str = "") -> Path:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title or f"confusion matrix (accuracy {metrics['accuracy']:.1%})", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
 
 
 def plot_reliability(metrics: dict, path: Path, title: str = "") -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     bins = metrics["reliability_bins"]
     fig, ax = plt.subplots(figsize=(4.2, 4.0), dpi=110)
     centers = [(b["lo"] + b["hi"]) / 2 for b in bins]
@@ -150,19 +158,11 @@ def plot_reliability(metrics: dict, path: Path, title: str = "") -> Path:
     ax.set_ylabel("accuracy")
     ax.set_title(title or f"reliability (ECE {metrics['ece']:.3f})", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
 
 
 def plot_history(history: list[dict], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=110)
     ax.plot(ep, [h["train_loss"] for h in history], "o-", label="train loss")
@@ -176,8 +176,4 @@ def plot_history(history: list[dict], path: Path) -> Path:
         ax2.set_ylabel("validation accuracy")
         ax2.legend(fontsize=7, loc="lower right")
     ax.legend(fontsize=7, loc="upper center")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
