@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from medgrad_desktop.audit import read_events
+from medgrad_desktop.core.explain import default_params
 from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.model import ModelLoadError, load_model
 from medgrad_desktop.resources_path import demo_dir
@@ -460,6 +461,59 @@ def test_method_parameters_change_the_map_and_are_cached_separately(qtbot, make_
     win.set_params("medgrad", MedGradParams())  # back to defaults: from the cache, at once
     assert np.allclose(win.viewer.map_values, default_map)
     assert "custom" not in win.map_caption.text()
+
+
+def test_method_parameters_are_kept_for_the_next_session(qtbot, make_window, folder, tmp_path):
+    """Parameters set in the dialog come back in a new window on the same settings file, and make its maps."""
+    from PySide6.QtCore import QTimer
+
+    from medgrad_desktop.core.explain import MedGradParams
+    from medgrad_desktop.ui.params_dialog import ParamsDialog
+
+    win = make_window()
+    win.set_method("medgrad")
+
+    def fill_and_ok() -> None:
+        dlg = next(d for d in win.findChildren(ParamsDialog) if d.isVisible())
+        dlg.editors["entropy_radius"].setValue(3)
+        dlg.editors["combine"].setCurrentIndex(dlg.editors["combine"].findData("multiply"))
+        dlg.accept()
+
+    QTimer.singleShot(0, fill_and_ok)
+    win.params_action.trigger()  # the gear button: a modal dialog, filled and accepted by the timer
+    custom = MedGradParams(entropy_radius=3, combine="multiply")
+    assert win.params["medgrad"] == custom
+    win.close()
+
+    reopened = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win2 = MainWindow(settings=reopened, model_factory=lambda weights, device: win.model)
+    qtbot.addWidget(win2)
+    win2.resize(1400, 860)
+    win2.show()
+    qtbot.waitUntil(lambda: win2.model is not None, timeout=WAIT)
+    assert win2.params["medgrad"] == custom and win2.current_method == "medgrad"
+    assert win2.params["gradcam"] == default_params("gradcam")
+    open_and_wait(qtbot, win2, folder)
+    win2.select_row(0)
+    entry, target = win2.current_entry, win2.current_target()
+    qtbot.waitUntil(lambda: win2.cached_map(entry, "medgrad", target) is not None, timeout=WAIT)
+    made_with = win2.cached_map(entry, "medgrad", target).params
+    assert made_with["entropy_radius"] == 3 and made_with["combine"] == "multiply"
+    assert "custom parameters" in win2.map_caption.text()
+    win2.set_params("medgrad", MedGradParams())  # back to defaults: nothing custom is left stored
+    assert reopened.q.value("params/medgrad") is None
+
+
+@pytest.mark.parametrize("stored", ["{not json", '{"method": "medgrad", "entropy_radius": 3, "renamed": 1}',
+                                    '{"method": "gradcam"}', '{"method": "medgrad", "combine": "add"}',
+                                    '{"method": "medgrad", "entropy_radius": "three"}'])
+def test_stored_parameters_that_no_longer_fit_fall_back_to_defaults(qtbot, make_window, settings, stored):
+    settings.q.setValue("params/medgrad", stored)
+    settings.set_method_params(default_params("gradcam").with_(include_cls_in_mean=False))
+    win = make_window()
+    assert win.params["medgrad"] == default_params("medgrad")
+    assert settings.q.value("params/medgrad") is None  # dropped, so it is not read again
+    assert win.params["gradcam"].include_cls_in_mean is False  # a good value beside it is kept
 
 
 def test_a_map_is_cached_under_the_params_that_made_it(qtbot, make_window, folder):

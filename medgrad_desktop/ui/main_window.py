@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         self.current_folder: Path | None = None
         self.entries: list[ImageEntry] = []
         self.review_store: ReviewStore | None = None
-        self.params: dict[str, MethodParams] = {m: default_params(m) for m in METHODS}
+        self.params: dict[str, MethodParams] = {m: self.settings.method_params(m) for m in METHODS}
         self.current_method = self.settings.method if self.settings.method in METHODS else "medgrad"
         self.target_choice = TargetChoice("predicted")
         self.colormap = self.settings.colormap if self.settings.colormap in COLORMAPS else "inferno"
@@ -927,7 +927,9 @@ class MainWindow(QMainWindow):
         self.request_maps()
 
     def set_params(self, method: str, params: MethodParams) -> None:
+        """Use `params` for `method` from now on, in this session and the next ones."""
         self.params[method] = params
+        self.settings.set_method_params(params)
         self.request_maps()
 
     def open_params_dialog(self) -> None:

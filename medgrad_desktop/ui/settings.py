@@ -5,7 +5,13 @@ Tests pass their own QSettings (an .ini file in a temporary folder) so they neve
 
 from __future__ import annotations
 
+import json
+import typing
+from dataclasses import fields
+
 from PySide6.QtCore import QByteArray, QSettings
+
+from medgrad_desktop.core.explain import MethodParams, default_params, params_from_dict
 
 ORGANIZATION = "MedGrad"
 APPLICATION = "MedGrad Desktop"
@@ -119,6 +125,40 @@ class AppSettings:
     def overlay_visible(self, v: bool) -> None:
         self._set("overlay/visible", bool(v))
 
+    # method parameters
+    def method_params(self, method: str) -> MethodParams:
+        """The user's parameters of `method`, or its defaults.
+
+        A stored value that no longer fits the dataclass (corrupt JSON, another method, a field that
+        was renamed or removed, a value of the wrong type or outside its options) is dropped, so an
+        update of the app or a damaged file can never stop it from starting or feed the engine junk.
+        """
+        key = f"params/{method}"
+        raw = self.q.value(key)
+        if raw is None:
+            return default_params(method)
+        try:
+            d = json.loads(str(raw))
+            params = params_from_dict(d)
+            if params.method != method or not set(d) <= {"method", *params.field_names()}:
+                raise ValueError("another method or unknown fields")
+            hints = typing.get_type_hints(type(params))
+            for f in fields(params):
+                if not _fits(getattr(params, f.name), hints[f.name]):
+                    raise ValueError(f"bad {f.name}")
+        except (TypeError, ValueError, KeyError, AttributeError):  # JSONDecodeError is a ValueError
+            self.q.remove(key)
+            return default_params(method)
+        return params
+
+    def set_method_params(self, params: MethodParams) -> None:
+        """Store `params` as the JSON of `to_dict()`; defaults are removed, so they follow the app's."""
+        key = f"params/{params.method}"
+        if params == default_params(params.method):
+            self.q.remove(key)
+        else:
+            self._set(key, json.dumps(params.to_dict(), sort_keys=True))
+
     # model
     @property
     def weights(self) -> str:
@@ -143,3 +183,14 @@ class AppSettings:
 
     def sync(self) -> None:
         self.q.sync()
+
+
+def _fits(value, hint) -> bool:
+    """Whether a value read back from JSON fits a params field's type hint (bool is no int here)."""
+    if typing.get_origin(hint) is typing.Literal:
+        return value in typing.get_args(hint)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint) if isinstance(hint, type) else True
