@@ -8,6 +8,13 @@ cd "$(dirname "$0")/../.."
   --protocols grad-eclip/patch rise/pixel --sanity 10 --threads 2 --out docs/explanations/demo
 .venv/bin/medgrad eval-explanations --dataset ../shared/data/ham10000-sample --n 5 --seed 2026 --steps 10 \
   --sanity 5 --threads 1 --out docs/explanations/demo-ham
+# §0 "Ablation on the demo model": localization only (~2.5 min); the JSON is stored gzipped (< 2 MB).
+.venv/bin/medgrad eval-explanations --dataset synthetic --n 200 --perturb-n 0 --seed 2026 --steps 10 --ablation \
+  --ablation-protocols grad-eclip/patch --sanity 0 --threads 2 --out docs/explanations/demo-ablation
+.venv/bin/python docs/explanations/entropy_effect.py docs/explanations/demo-ablation/explanations.json \
+  > docs/explanations/demo-ablation/entropy_effect.txt
+rm -f docs/explanations/demo-ablation/curves.png docs/explanations/demo-ablation/examples.png
+gzip -9f docs/explanations/demo-ablation/explanations.json
 M=/tmp/medgrad-eval-models
 .venv/bin/python -m medgrad_desktop.evaluation.shortcut --random-init --plain --n 480 --epochs 15 --lr 1e-3 --threads 1 --out $M/plain
 .venv/bin/python -m medgrad_desktop.evaluation.shortcut --random-init --n 480 --epochs 15 --lr 1e-3 --threads 1 --out $M/shortcut
