@@ -11,7 +11,7 @@ import torch
 
 from medgrad_desktop.core.entropy import entropy_weight, local_entropy
 from medgrad_desktop.core.explain import GradCAMParams, GradECLIPParams, MedGradParams, analyze, analyze_batch
-from medgrad_desktop.core.explain.grad_eclip import attn_out_grads, eclip_grids, values
+from medgrad_desktop.core.explain.grad_eclip import attn_out_grads, eclip_grids
 from medgrad_desktop.core.explain.hooks import capture_last_block, live_hook_count
 from medgrad_desktop.core.explain.tail import ClassTokenTail
 from tests.conftest import random_rgb
@@ -121,7 +121,7 @@ def test_constant_image_medgrad_equals_unweighted_eclip(tiny_model):
     with capture_last_block(tiny_model.visual) as cap, torch.no_grad():
         tiny_model.model.encode_image(x)
     w, _ = attn_out_grads(tail, cap.x_in, cap.attn_out[:, 0], tiny_model.target_embeddings(targets), False)
-    ref = eclip_grids(w, values(tail, cap.x_ln), None).numpy()
+    ref = eclip_grids(w, tail.project(cap.x_ln)[2][:, 1:], None).numpy()
     for j, t in enumerate(targets):
         np.testing.assert_allclose(res.get("medgrad", t).raw.reshape(-1), ref[j, 0], rtol=1e-5, atol=1e-8)
 

@@ -5,6 +5,7 @@ This is the only entry point the UI, CLI, reports and evaluation use for explana
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,7 +13,7 @@ import torch
 
 from medgrad_desktop.core.classify import Prediction, predictions_from_features
 from medgrad_desktop.core.entropy import entropy_weight
-from medgrad_desktop.core.explain.grad_eclip import attn_out_grads, eclip_grids, loosened_attention, values
+from medgrad_desktop.core.explain.grad_eclip import attn_out_grads, eclip_grids, loosened_attention
 from medgrad_desktop.core.explain.gradcam import gradcam_grids
 from medgrad_desktop.core.explain.heatmap import Heatmap, minmax
 from medgrad_desktop.core.explain.hooks import capture_last_block
@@ -76,7 +77,16 @@ def analyze_batch(clip: ClipModel, images: list[np.ndarray], targets: list[Targe
     text = clip.target_embeddings(targets)
 
     eclip_cache: dict[bool, tuple[torch.Tensor, torch.Tensor]] = {}
-    v = values(tail, x_ln)
+
+    @functools.cache
+    def qkv() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """q, k, v of the last block, projected once and shared by Grad-ECLIP and MedGrad."""
+        return tail.project(x_ln)
+
+    @functools.cache
+    def spatial_weight(qk_space: str, eps: float) -> torch.Tensor:
+        q, k, _ = qkv()
+        return loosened_attention(tail, q, k, qk_space, eps)
 
     def per_prompt(fn, *args) -> tuple[torch.Tensor, torch.Tensor]:
         """Run `fn(..., text)` for all prompts at once, or prompt by prompt when looping."""
@@ -96,11 +106,11 @@ def analyze_batch(clip: ClipModel, images: list[np.ndarray], targets: list[Targe
             raw, scores = per_prompt(lambda xi, t, p=p: gradcam_grids(tail, xi, t, p), x_in)
         elif isinstance(p, GradECLIPParams):
             w, scores = eclip_weights(p.official_single_head)
-            raw = eclip_grids(w, v, loosened_attention(tail, x_ln, p.qk_space, p.epsilon))
+            raw = eclip_grids(w, qkv()[2][:, 1:], spatial_weight(p.qk_space, p.epsilon))
         elif isinstance(p, MedGradParams):
             w, scores = eclip_weights(p.official_single_head)
-            spatial = loosened_attention(tail, x_ln, p.qk_space, p.epsilon) if p.combine == "multiply" else None
-            base = eclip_grids(w, v, spatial)
+            spatial = spatial_weight(p.qk_space, p.epsilon) if p.combine == "multiply" else None
+            base = eclip_grids(w, qkv()[2][:, 1:], spatial)
             weight = torch.stack([
                 torch.from_numpy(entropy_weight(sq, grid, p.entropy_radius, p.alpha, p.entropy_source, im)).reshape(-1)
                 for sq, im in zip(squashed, images, strict=True)]).to(base.device)

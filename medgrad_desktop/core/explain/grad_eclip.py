@@ -24,20 +24,18 @@ def attn_out_grads(tail: ClassTokenTail, x_in: torch.Tensor, attn_out_cls: torch
     return g @ tail.wo, scores
 
 
-def loosened_attention(tail: ClassTokenTail, x_ln: torch.Tensor, qk_space: str, eps: float) -> torch.Tensor:
-    """s_i = minmax_i cos(q_cls, k_i) over the patches: (B, N-1). No softmax, full-width cosine."""
-    q, k, _ = tail.project(x_ln)
+def loosened_attention(tail: ClassTokenTail, q: torch.Tensor, k: torch.Tensor, qk_space: str,
+                       eps: float) -> torch.Tensor:
+    """s_i = minmax_i cos(q_cls, k_i) over the patches: (B, N-1). No softmax, full-width cosine.
+
+    q, k: (B, N, D) from `tail.project`, computed once per image batch and shared by every method.
+    """
     if qk_space == "out_proj":
         q, k = tail.out_proj(q), tail.out_proj(k)
     s = torch.nn.functional.cosine_similarity(q[:, :1], k[:, 1:], dim=-1)
     lo = s.min(dim=1, keepdim=True).values
     hi = s.max(dim=1, keepdim=True).values
     return (s - lo) / (hi - lo + eps)
-
-
-def values(tail: ClassTokenTail, x_ln: torch.Tensor) -> torch.Tensor:
-    """Patch values v_i (B, N-1, D)."""
-    return (x_ln[:, 1:] @ tail.wv.T + tail.bv)
 
 
 def eclip_grids(w: torch.Tensor, v: torch.Tensor, spatial: torch.Tensor | None) -> torch.Tensor:
