@@ -47,3 +47,20 @@ def rng():
 
 def random_rgb(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def demo_like_weights(tmp_path, tiny_model) -> Path:
+    """A checkpoint whose card embeds its own small catalogue without criteria, as the demo model's
+    card does: every list the app and reports show must follow the card, not resources/catalogue.json."""
+    import json
+
+    from medgrad_desktop.core.checkpoint import save_checkpoint
+    from medgrad_desktop.resources_path import resources_dir
+
+    cat = json.loads((resources_dir() / "catalogue.json").read_text())
+    cat["classes"] = [c for c in cat["classes"] if c["id"] in ("melanoma", "common_nevus", "seborrheic_keratosis")]
+    cat["criteria"] = []
+    return save_checkpoint(tiny_model.model, tmp_path / "demo-like.safetensors", {
+        "name": "demo-like", "architecture": "MedGrad-Tiny", "arch_config": tiny_model.card.arch_config,
+        "demo": True, "catalogue_data": cat})

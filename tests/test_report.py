@@ -463,20 +463,12 @@ def test_pypdf_fallback_attaches_the_manifest(tmp_path):
     assert pypdf.PdfReader(str(pdf)).attachments[MANIFEST_NAME] == [b'{"a": 1}']
 
 
-def test_demo_like_model_with_few_classes_and_no_criteria(tiny_model, tmp_path, data_dir):
+def test_demo_like_model_with_few_classes_and_no_criteria(demo_like_weights, tmp_path, data_dir):
     """A card that embeds its own catalogue (as the demo model's does): the report follows it, says
     DEMO on every page and has no 7-point score to give."""
-    from medgrad_desktop.core.checkpoint import save_checkpoint
     from medgrad_desktop.core.model import DEMO_WARNING, load_model
-    from medgrad_desktop.resources_path import resources_dir
 
-    cat = json.loads((resources_dir() / "catalogue.json").read_text())
-    cat["classes"] = [c for c in cat["classes"] if c["id"] in ("melanoma", "common_nevus", "seborrheic_keratosis")]
-    cat["criteria"] = []
-    weights = save_checkpoint(tiny_model.model, tmp_path / "demo-like.safetensors", {
-        "name": "demo-like", "architecture": "MedGrad-Tiny", "arch_config": tiny_model.card.arch_config,
-        "demo": True, "catalogue_data": cat})
-    clip = load_model(weights, device="cpu")
+    clip = load_model(demo_like_weights, device="cpu")
     folder, paths = make_folder(tmp_path)
     out = tmp_path / "out"
     export_report(paths[:2], clip, [default_params("medgrad")], None, out, formats=("pdf", "csv"))

@@ -601,19 +601,10 @@ def test_model_card_shows_training_metrics(tiny_model):
     assert "2026-11-28" in html and "0.812" in html and "240" in html and card.short_hash in html
 
 
-def test_a_demo_like_model_with_few_classes_and_no_criteria(qtbot, make_window, folder, tiny_model, tmp_path):
+def test_a_demo_like_model_with_few_classes_and_no_criteria(qtbot, make_window, folder, tiny_model,
+                                                            demo_like_weights):
     """A model whose card embeds its own small catalogue (as the demo model does) drives every list."""
-    import json
-
-    from medgrad_desktop.core.checkpoint import save_checkpoint
-    from medgrad_desktop.resources_path import resources_dir
-
-    cat = json.loads((resources_dir() / "catalogue.json").read_text())
-    cat["classes"] = [c for c in cat["classes"] if c["id"] in ("melanoma", "common_nevus", "seborrheic_keratosis")]
-    cat["criteria"] = []
-    weights = save_checkpoint(tiny_model.model, tmp_path / "demo-like.safetensors", {
-        "name": "demo-like", "architecture": "MedGrad-Tiny", "arch_config": tiny_model.card.arch_config,
-        "demo": True, "catalogue_data": cat})
+    weights = demo_like_weights
 
     def factory(w, d):
         return load_model(w, device=d) if w else tiny_model
