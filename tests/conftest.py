@@ -64,3 +64,33 @@ def demo_like_weights(tmp_path, tiny_model) -> Path:
     return save_checkpoint(tiny_model.model, tmp_path / "demo-like.safetensors", {
         "name": "demo-like", "architecture": "MedGrad-Tiny", "arch_config": tiny_model.card.arch_config,
         "demo": True, "catalogue_data": cat})
+
+
+@pytest.fixture
+def app_settings(tmp_path):
+    """The app's settings in this test's own .ini file, never the user's."""
+    from medgrad_desktop.ui.settings import AppSettings
+
+    return AppSettings.at(tmp_path / "settings.ini")
+
+
+@pytest.fixture
+def make_window(qtbot, app_settings, tiny_model):
+    """Make the real main window, shown and exposed, on `app_settings` (or `settings`) with the tiny
+    model (or `factory(weights, device)`); it returns once the model is in use unless `wait_model` is
+    False. Every window made is closed by qtbot at the end of the test."""
+    from medgrad_desktop.ui.main_window import MainWindow
+
+    def make(factory=None, wait_model: bool = True, settings=None) -> MainWindow:
+        win = MainWindow(settings=settings or app_settings,
+                         model_factory=factory or (lambda weights, device: tiny_model))
+        qtbot.addWidget(win)
+        win.resize(1400, 860)
+        win.show()
+        win.activateWindow()
+        qtbot.waitExposed(win)
+        if wait_model:
+            qtbot.waitUntil(lambda: win.app.model is not None, timeout=60_000)
+        return win
+
+    return make

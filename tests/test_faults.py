@@ -157,24 +157,21 @@ def test_app_jobs_fall_back_on_oom_with_a_note(tiny_model, tmp_path: Path, monke
 # ------------------------------------------------------------------ cancelling
 
 
-def test_cancel_during_predictions_leaves_consistent_entries(tiny_model, tmp_path: Path):
+def test_cancel_during_predictions_leaves_consistent_entries(tiny_model, tmp_path: Path, app_settings):
     """Cancel the app's batch after a few images: each entry is either complete or untouched, and
     running again completes the rest with the same results an uninterrupted run gives."""
     pytest.importorskip("PySide6")
-    from PySide6.QtCore import QSettings
-
-    from medgrad_desktop.ui.app import make_app
-    from medgrad_desktop.ui.main_window import MainWindow, wait_until
-    from medgrad_desktop.ui.settings import AppSettings
+    from medgrad_desktop.testing.waiting import wait_until
+    from medgrad_desktop.ui.application import make_app
+    from medgrad_desktop.ui.main_window import MainWindow
 
     paths = _images(tmp_path / "imgs", 24)
     app = make_app()
-    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    win = MainWindow(settings=settings, model_factory=lambda _w, _d: tiny_model)
+    win = MainWindow(settings=app_settings, model_factory=lambda _w, _d: tiny_model)
     try:
-        assert wait_until(lambda: win.model is not None, 60, app)
-        win.open_folder(tmp_path / "imgs")
-        handle = win._batch
+        assert wait_until(lambda: win.app.model is not None, 60, app)
+        win.app.open_folder(tmp_path / "imgs")
+        handle = win.app.predictions.handle
         assert handle is not None
         arrived: list = []
 
@@ -186,19 +183,19 @@ def test_cancel_during_predictions_leaves_consistent_entries(tiny_model, tmp_pat
         handle.item.connect(on_item)
         assert wait_until(lambda: handle.is_finished, 120, app)
         assert handle.state == "cancelled"
-        done = [e for e in win.entries if e.done]
+        done = [e for e in win.app.entries if e.done]
         assert 3 <= len(done) < len(paths), "the cancel took effect part-way"
-        for e in win.entries:
+        for e in win.app.entries:
             if e.prediction is not None:
                 assert e.error is None and e.sha256 and e.thumbnail is not None and e.size == (64, 48)
             else:
                 assert e.sha256 is None and e.thumbnail is None and e.error is None, "half-filled entry"
         assert "Cancelled" in win.statusBar().currentMessage()
-        win.start_predictions()
-        assert wait_until(lambda: all(e.done for e in win.entries), 120, app)
+        win.app.start_predictions()
+        assert wait_until(lambda: all(e.done for e in win.app.entries), 120, app)
         from medgrad_desktop.core.classify import classify
 
-        for e in win.entries:
+        for e in win.app.entries:
             ref = classify(tiny_model, [np.asarray(Image.open(e.path).convert("RGB"))], batch_size=1)[0]
             assert e.prediction.probabilities == pytest.approx(ref.probabilities, abs=1e-6), e.name
     finally:
@@ -350,34 +347,31 @@ def test_file_size_limit_during_pdf_export_leaves_no_partial_pdf(tmp_path: Path)
 # ------------------------------------------------------------------ the app's export dialog
 
 
-def _window_with_folder(tmp_path: Path, tiny_model, n: int):
-    from PySide6.QtCore import QSettings
-
-    from medgrad_desktop.ui.app import make_app
-    from medgrad_desktop.ui.main_window import MainWindow, wait_until
-    from medgrad_desktop.ui.settings import AppSettings
+def _window_with_folder(tmp_path: Path, tiny_model, n: int, app_settings):
+    from medgrad_desktop.testing.waiting import wait_until
+    from medgrad_desktop.ui.application import make_app
+    from medgrad_desktop.ui.main_window import MainWindow
 
     _images(tmp_path / "imgs", n)
     app = make_app()
-    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    win = MainWindow(settings=settings, model_factory=lambda _w, _d: tiny_model)
-    assert wait_until(lambda: win.model is not None, 60, app)
-    win.open_folder(tmp_path / "imgs")
-    assert wait_until(lambda: all(e.done for e in win.entries), 120, app)
+    win = MainWindow(settings=app_settings, model_factory=lambda _w, _d: tiny_model)
+    assert wait_until(lambda: win.app.model is not None, 60, app)
+    win.app.open_folder(tmp_path / "imgs")
+    assert wait_until(lambda: all(e.done for e in win.app.entries), 120, app)
     return app, win
 
 
-def test_app_export_cancel_and_full_disk(tiny_model, tmp_path: Path, monkeypatch):
+def test_app_export_cancel_and_full_disk(tiny_model, tmp_path: Path, monkeypatch, app_settings):
     """Through the export dialog and the app's worker: Cancel part-way leaves no file; a full disk
     gives 'Export failed, nothing was written' and no file; the app then still exports."""
     pytest.importorskip("PySide6")
+    from medgrad_desktop.testing.waiting import wait_until
     from medgrad_desktop.ui.export_dialog import ExportDialog
-    from medgrad_desktop.ui.main_window import wait_until
 
-    app, win = _window_with_folder(tmp_path, tiny_model, 6)
+    app, win = _window_with_folder(tmp_path, tiny_model, 6, app_settings)
     out = tmp_path / "out"
     try:
-        dlg = ExportDialog(win)
+        dlg = ExportDialog(win.app, win.worker, win)
         dlg.set_scope("folder")
         dlg.dir_edit.setText(str(out))
         assert dlg.start(), dlg.error_message

@@ -344,48 +344,47 @@ def test_report_csv_lists_bad_files_with_their_cause(hostile_dir: Path, tmp_path
     assert not [p for p in out_dir.iterdir() if p.name.startswith(".")], "no staging left behind"
 
 
-def test_app_tiles_show_errors_and_keep_other_results(hostile_dir: Path, tmp_path: Path, tiny_model, monkeypatch):
+def test_app_tiles_show_errors_and_keep_other_results(hostile_dir: Path, tmp_path: Path, tiny_model, monkeypatch,
+                                                     app_settings):
     """The real window (offscreen): every decodable file gets a prediction, every bad one an error on
     its tile naming the file; a file deleted after the folder was listed is one more error."""
     pytest.importorskip("PySide6")
-    from PySide6.QtCore import QSettings
-
-    import medgrad_desktop.ui.main_window as mw
-    from medgrad_desktop.ui.app import make_app
-    from medgrad_desktop.ui.settings import AppSettings
+    import medgrad_desktop.ui.app_model as am
+    from medgrad_desktop.testing.waiting import wait_until
+    from medgrad_desktop.ui.application import make_app
+    from medgrad_desktop.ui.main_window import MainWindow
     from medgrad_desktop.ui.thumbnails import ErrorRole
 
     folder = tmp_path / "imgs"
     shutil.copytree(hostile_dir, folder, symlinks=True)
     Image.fromarray(noisy_rgb(seed=5)).save(folder / "zz-deleted.png")
-    real = mw.list_images
+    real = am.list_images
 
     def list_then_delete(f, recursive=False):
         found = real(f, recursive)
         (folder / "zz-deleted.png").unlink(missing_ok=True)
         return found
 
-    monkeypatch.setattr(mw, "list_images", list_then_delete)
+    monkeypatch.setattr(am, "list_images", list_then_delete)
     app = make_app()
-    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    win = mw.MainWindow(settings=settings, model_factory=lambda _w, _d: tiny_model)
+    win = MainWindow(settings=app_settings, model_factory=lambda _w, _d: tiny_model)
     win.show()  # tiles are painted: names and errors go through Qt's text conversion
     try:
-        assert mw.wait_until(lambda: win.model is not None, 60, app)
-        assert win.open_folder(folder)
-        assert mw.wait_until(lambda: win.entries and all(e.done for e in win.entries), 120, app)
-        by_name = {e.name: e for e in win.entries}
+        assert wait_until(lambda: win.app.model is not None, 60, app)
+        assert win.app.open_folder(folder)
+        assert wait_until(lambda: win.app.entries and all(e.done for e in win.app.entries), 120, app)
+        by_name = {e.name: e for e in win.app.entries}
         expected = dict(EXPECTED, **{"zz-deleted.png": "no longer exists"})
         assert set(by_name) == set(expected)
-        for row, e in enumerate(win.entries):
+        for row, e in enumerate(win.app.entries):
             want = expected[e.name]
             if want is None:
                 assert e.prediction is not None and e.error is None, (e.name, e.error)
                 assert e.thumbnail is not None
             else:
                 assert e.prediction is None and e.error.startswith(f"{e.name}: ") and want in e.error
-                tile = win.thumb_model.index(row)
-                assert win.thumb_model.data(tile, ErrorRole) == e.error
+                tile = win.browser.thumb_model.index(row)
+                assert win.browser.thumb_model.data(tile, ErrorRole) == e.error
     finally:
         win.shutdown()
         win.close()

@@ -170,16 +170,16 @@ def test_cli_refuses_evil_pickle_with_exit_2(tmp_path: Path, capsys):
     assert "error:" in err and "evil.pt" in err and not marker.exists()
 
 
-def test_app_keeps_the_previous_model_after_each_bad_file(tmp_path: Path, tiny_ckpt: Path):
+def test_app_keeps_the_previous_model_after_each_bad_file(tmp_path: Path, tiny_ckpt: Path, app_settings):
     """Load a good model, then try each bad file through Preferences: each fails with its message
     (the model-error label and status), the previous model stays, and predictions still run."""
     pytest.importorskip("PySide6")
     from PIL import Image
-    from PySide6.QtCore import QSettings
 
-    from medgrad_desktop.ui.app import make_app
-    from medgrad_desktop.ui.main_window import MainWindow, default_model_factory, wait_until
-    from medgrad_desktop.ui.settings import AppSettings
+    from medgrad_desktop.testing.waiting import wait_until
+    from medgrad_desktop.ui.app_model import default_model_factory
+    from medgrad_desktop.ui.application import make_app
+    from medgrad_desktop.ui.main_window import MainWindow
 
     marker = tmp_path / "PWNED.txt"
     bad_dir = tmp_path / "bad"
@@ -196,26 +196,25 @@ def test_app_keeps_the_previous_model_after_each_bad_file(tmp_path: Path, tiny_c
         Image.new("RGB", (30 + i, 20), (40 * i, 100, 200)).save(imgs / f"{i}.png")
 
     app = make_app()
-    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    settings.weights, settings.device = str(tiny_ckpt), "cpu"
-    win = MainWindow(settings=settings, model_factory=default_model_factory)
+    app_settings.weights, app_settings.device = str(tiny_ckpt), "cpu"
+    win = MainWindow(settings=app_settings, model_factory=default_model_factory)
     try:
-        assert wait_until(lambda: win.model is not None or win.model_error, 60, app)
-        good = win.model
-        assert good is not None, win.model_error
+        assert wait_until(lambda: win.app.model is not None or win.app.model_error, 60, app)
+        good = win.app.model
+        assert good is not None, win.app.model_error
         sha = good.card.weights_sha256
         for bad, phrase in [(evil, "refused"), (truncated, "truncated"), (wrong_arch, "does not fit"),
                             (missing, "no such weights file")]:
-            handle = win.apply_preferences(str(bad), "cpu")
+            handle = win.app.apply_preferences(str(bad), "cpu")
             assert wait_until(lambda h=handle: h.is_finished, 60, app)
             assert handle.state == "failed"
-            assert win.model is good and win.model.card.weights_sha256 == sha
-            assert str(bad.name) in win.model_error and phrase in win.model_error, win.model_error
+            assert win.app.model is good and win.app.model.card.weights_sha256 == sha
+            assert str(bad.name) in win.app.model_error and phrase in win.app.model_error, win.app.model_error
             assert win.statusBar().currentMessage().startswith("Model not loaded: ")
         assert not marker.exists()
-        win.open_folder(imgs)
-        assert wait_until(lambda: win.entries and all(e.done for e in win.entries), 60, app)
-        assert all(e.prediction is not None and e.prediction.model_sha256 == sha for e in win.entries)
+        win.app.open_folder(imgs)
+        assert wait_until(lambda: win.app.entries and all(e.done for e in win.app.entries), 60, app)
+        assert all(e.prediction is not None and e.prediction.model_sha256 == sha for e in win.app.entries)
     finally:
         win.shutdown()
         win.close()

@@ -8,14 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from medgrad_desktop.audit import read_events
 from medgrad_desktop.review import ReviewRecord
+from medgrad_desktop.testing.sample_images import write_sample_folder
 from medgrad_desktop.ui.export_dialog import ExportDialog, run_export_dialog
 from medgrad_desktop.ui.main_window import MainWindow
-from medgrad_desktop.ui.sample_images import write_sample_folder
-from medgrad_desktop.ui.settings import AppSettings
 
 WAIT = 60_000
 
@@ -29,18 +27,13 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def win(qtbot, tmp_path, tiny_model) -> MainWindow:
-    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    w = MainWindow(settings=settings, model_factory=lambda weights, device: tiny_model)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitUntil(lambda: w.model is not None, timeout=WAIT)
+def win(qtbot, tmp_path, make_window) -> MainWindow:
+    w = make_window()
     folder = tmp_path / "images"
     write_sample_folder(folder, 4, bad=1)
-    assert w.open_folder(folder)
-    qtbot.waitUntil(lambda: w.entries and all(e.done for e in w.entries), timeout=WAIT)
-    qtbot.waitUntil(lambda: w._batch is None or w._batch.is_finished, timeout=WAIT)
+    assert w.app.open_folder(folder)
+    qtbot.waitUntil(lambda: w.app.entries and all(e.done for e in w.app.entries), timeout=WAIT)
+    qtbot.waitUntil(lambda: w.app.predictions.handle is None or w.app.predictions.handle.is_finished, timeout=WAIT)
     yield w
     w.shutdown()
 
@@ -51,10 +44,10 @@ def _wait_done(qtbot, dlg: ExportDialog) -> None:
 
 
 def test_export_whole_folder_with_review(qtbot, win, tmp_path):
-    entry = next(e for e in win.entries if e.prediction is not None)
-    win.review_store.put(ReviewRecord(entry.sha256, entry.name, "overridden", "melanoma",
+    entry = next(e for e in win.app.entries if e.prediction is not None)
+    win.app.review_store.put(ReviewRecord(entry.sha256, entry.name, "overridden", "melanoma",
                                       entry.prediction.predicted_id, "biopsy advised"))
-    dlg = run_export_dialog(win)
+    dlg = run_export_dialog(win.app, win.worker, win)
     qtbot.addWidget(dlg)
     assert dlg.isVisible() and dlg.scope() == "folder"
     out = tmp_path / "reports"
@@ -69,31 +62,31 @@ def test_export_whole_folder_with_review(qtbot, win, tmp_path):
                                                     "report.pdf"]
     with open(out / "report.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == len(win.entries) == 5
+    assert len(rows) == len(win.app.entries) == 5
     assert sum(bool(r["error"]) for r in rows) == 1
     overridden = [r for r in rows if r["review_decision"] == "overridden"]
     assert len(overridden) == 1 and overridden[0]["review_note"] == "biopsy advised"
     assert overridden[0]["sha256"] == entry.sha256
     # the report agrees with the app's own predictions
     for r in rows:
-        e = next((e for e in win.entries if e.sha256 == r["sha256"] and r["sha256"]), None)
+        e = next((e for e in win.app.entries if e.sha256 == r["sha256"] and r["sha256"]), None)
         if e is not None:
             assert r["predicted_id"] == e.prediction.predicted_id
             assert float(r["confidence"]) == pytest.approx(e.prediction.confidence, abs=1e-4)
     assert "Wrote 4 files" in dlg.status.text() and "could not be read" in dlg.status.text()
     assert dlg.close_button.text() == "Close" and dlg.export_button.isEnabled()
-    assert {m["method"] for m in dlg.result.content.methods} == {"gradcam", win.current_method}
+    assert {m["method"] for m in dlg.result.content.methods} == {"gradcam", win.app.current_method}
     events = [e for e in read_events() if e["event"] == "export"]
-    assert len(events) == 5 and all(e["model_sha256"] == win.model.card.weights_sha256 for e in events)
+    assert len(events) == 5 and all(e["model_sha256"] == win.app.model.card.weights_sha256 for e in events)
 
 
 def test_current_image_and_overwrite_needs_confirmation(qtbot, win, tmp_path):
-    win.select_row(0)
-    qtbot.waitUntil(lambda: win.current_entry is not None, timeout=WAIT)
-    dlg = ExportDialog(win)
+    win.app.select(0)
+    qtbot.waitUntil(lambda: win.app.current_entry is not None, timeout=WAIT)
+    dlg = ExportDialog(win.app, win.worker, win)
     qtbot.addWidget(dlg)
     dlg.set_scope("current")
-    assert dlg.chosen_paths() == [win.current_entry.path]
+    assert dlg.chosen_paths() == [win.app.current_entry.path]
     out = tmp_path / "one"
     dlg.dir_edit.setText(str(out))
     for f, cb in dlg.format_boxes.items():
@@ -125,7 +118,7 @@ def test_cancel_midway_writes_nothing(qtbot, win, tmp_path, monkeypatch):
         return real(*a, **k)
 
     monkeypatch.setattr(builder, "analyze", slow)
-    dlg = ExportDialog(win)
+    dlg = ExportDialog(win.app, win.worker, win)
     qtbot.addWidget(dlg)
     dlg.show()
     out = tmp_path / "cancelled"
@@ -142,7 +135,7 @@ def test_cancel_midway_writes_nothing(qtbot, win, tmp_path, monkeypatch):
 
 
 def test_invalid_choices_are_explained(qtbot, win, tmp_path):
-    dlg = ExportDialog(win)
+    dlg = ExportDialog(win.app, win.worker, win)
     qtbot.addWidget(dlg)
     for cb in dlg.method_boxes.values():
         cb.setChecked(False)

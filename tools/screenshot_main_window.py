@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 def pick_folder(requested: str | None, tmp: Path) -> Path:
     from medgrad_desktop.core.imageio import list_images
     from medgrad_desktop.resources_path import demo_dir
-    from medgrad_desktop.ui.sample_images import write_sample_folder
+    from medgrad_desktop.testing.sample_images import write_sample_folder
 
     if requested:
         return Path(requested)
@@ -47,39 +47,38 @@ def main() -> int:
     ap.add_argument("--single", action="store_true", help="one method instead of the three side by side")
     args = ap.parse_args()
 
-    from PySide6.QtCore import QSettings
-
-    from medgrad_desktop.ui.app import make_app
-    from medgrad_desktop.ui.main_window import MainWindow, wait_until
+    from medgrad_desktop.testing.waiting import wait_until
+    from medgrad_desktop.ui.application import make_app
+    from medgrad_desktop.ui.main_window import MainWindow
     from medgrad_desktop.ui.settings import AppSettings
 
     app = make_app()
     tmp = Path(tempfile.mkdtemp(prefix="medgrad-shot-"))
     folder = pick_folder(args.folder, tmp)
-    settings = AppSettings(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
+    settings = AppSettings.at(tmp / "settings.ini")
     settings.method = args.method
     settings.opacity = 45
     win = MainWindow(settings=settings)
     w, h = (int(x) for x in args.size.split("x"))
     win.resize(w, h)
     win.show()
-    if not wait_until(lambda: win.model is not None or bool(win.model_error), args.timeout, app):
+    if not wait_until(lambda: win.app.model is not None or bool(win.app.model_error), args.timeout, app):
         print("error: the model did not load", file=sys.stderr)
         return 1
-    win.open_folder(folder)
-    wait_until(lambda: all(e.done for e in win.entries), args.timeout, app)
-    rows = [i for i, e in enumerate(win.entries) if e.prediction is not None]
+    win.app.open_folder(folder)
+    wait_until(lambda: all(e.done for e in win.app.entries), args.timeout, app)
+    rows = [i for i, e in enumerate(win.app.entries) if e.prediction is not None]
     if not rows:
         print("error: no image could be analysed", file=sys.stderr)
         return 1
-    win.select_row(rows[min(args.row, len(rows) - 1)])
-    if not wait_until(lambda: win.viewer.map_values is not None and win.viewer.overlay_item.isVisible(),
-                      args.timeout, app):
+    win.app.select(rows[min(args.row, len(rows) - 1)])
+    viewer = win.viewers.viewer
+    if not wait_until(lambda: viewer.map_values is not None and viewer.overlay_item.isVisible(), args.timeout, app):
         print("error: no overlay appeared", file=sys.stderr)
         return 1
     if not args.single:
-        win.compare_action.setChecked(True)
-        if not wait_until(lambda: all(v.map_values is not None for v in win.compare_viewers.values()),
+        win.menus.compare_action.setChecked(True)
+        if not wait_until(lambda: all(v.map_values is not None for v in win.viewers.compare_viewers.values()),
                           args.timeout, app):
             print("error: the comparison maps did not appear", file=sys.stderr)
             return 1
@@ -89,7 +88,7 @@ def main() -> int:
     if not win.grab().save(str(out)):
         print(f"error: could not write {out}", file=sys.stderr)
         return 1
-    print(f"wrote {out} ({win.model.card.display_name()}, {folder})")
+    print(f"wrote {out} ({win.app.model.card.display_name()}, {folder})")
     win.close()
     return 0
 

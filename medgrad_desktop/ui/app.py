@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
-from medgrad_desktop.resources_path import demo_dir, resources_dir
+import torch
+from PySide6.QtCore import QTimer
+
+from medgrad_desktop.resources_path import demo_dir
+from medgrad_desktop.ui.application import make_app
+from medgrad_desktop.ui.main_window import MainWindow
+from medgrad_desktop.ui.selftest import run_self_test
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -21,53 +28,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def make_app(argv: list[str] | None = None):
-    from PySide6.QtWidgets import QApplication
-
-    from medgrad_desktop.ui.settings import APPLICATION, ORGANIZATION
-
-    app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
-    app.setOrganizationName(ORGANIZATION)
-    app.setApplicationName(APPLICATION)
-    app.setApplicationDisplayName(APPLICATION)
-    icon = resources_dir() / "icons" / "medgrad.png"
-    if icon.exists():
-        from PySide6.QtGui import QIcon
-
-        app.setWindowIcon(QIcon(str(icon)))
-    return app
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.self_test:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from medgrad_desktop.ui.selftest import run_self_test
-
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # read when the QApplication is made
         return run_self_test(Path(args.folder) if args.folder else demo_dir(), timeout_s=args.timeout)
     app = make_app()
-    import torch
-
     # leave one core to the UI thread so painting never queues behind the model's intra-op threads
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
-    from medgrad_desktop.ui.main_window import MainWindow
-
     window = MainWindow()
     window.show()
     _close_on_interrupt(window)
     folder = args.folder or window.settings.last_folder
     if folder:
-        window.open_folder(folder)
+        window.app.open_folder(folder)
     return app.exec()
 
 
-def _close_on_interrupt(window) -> None:
+def _close_on_interrupt(window: MainWindow) -> None:
     """Ctrl+C in the terminal closes the window properly (settings saved, worker stopped); the timer
     gives Python a moment every 200 ms to notice the signal while Qt's event loop runs."""
-    import signal
-
-    from PySide6.QtCore import QTimer
-
     signal.signal(signal.SIGINT, lambda *_: window.close())
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)

@@ -1,4 +1,4 @@
-"""One row of the thumbnail grid, as plain data an exporter can read without touching Qt."""
+"""An image of the opened folder, one row of the thumbnail grid, as plain data readable without Qt."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from medgrad_desktop.core.classify import Prediction
 
 
 @dataclass
-class ImageEntry:
+class FolderImage:
     """An image of the opened folder. `sha256` and `prediction` fill in when the worker reaches it;
     `error` holds the one-line `ImageLoadError` message when the file could not be read."""
 

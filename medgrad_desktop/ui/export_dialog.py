@@ -1,7 +1,6 @@
 """The app's export (Ctrl+E): the current image, the selection or the whole folder as a report.
 
-The export runs as one job of the main window's `ModelWorker` (the app's only mechanism for slow
-work), so the model is used from its own thread and the UI stays live; the dialog shows progress and
+The export runs as one job of the app's `ModelWorker` (its only mechanism for slow work), so the model is used from its own thread and the UI stays live; the dialog shows progress and
 its Cancel button cancels the job between images. All writing goes through
 `medgrad_desktop.reports.export_report`: all or nothing, de-identified unless unticked, and an
 existing report is overwritten only after the user confirms.
@@ -12,7 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -35,23 +34,22 @@ from PySide6.QtWidgets import (
 from medgrad_desktop.core.explain import METHOD_NAMES, METHODS
 from medgrad_desktop.core.model import RESEARCH_NOTICE
 from medgrad_desktop.reports import FORMATS, ReportOptions, existing_outputs, export_report
+from medgrad_desktop.ui.app_model import AppModel
+from medgrad_desktop.ui.worker import ModelWorker
 
 FORMAT_LABELS = {"pdf": "PDF", "html": "HTML (self-contained)", "csv": "CSV", "png": "PNG overlays"}
 SCOPES = ("current", "selection", "folder")
-LAST_DIR_KEY = "export/last_dir"
-
-
-def _settings(main_window) -> QSettings:
-    s = getattr(main_window, "settings", None)
-    return getattr(s, "q", None) or QSettings("MedGrad", "MedGrad Desktop")
 
 
 class ExportDialog(QDialog):
-    """Choose what and where; then `start()` submits the export job and follows it."""
+    """Choose what and where; then `start()` submits the export job to `worker` and follows it.
+    What can be exported (current image, selection, folder) and with which parameters, colormap and
+    opacity comes from the app model."""
 
-    def __init__(self, main_window, parent: QWidget | None = None):
-        super().__init__(parent or main_window)
-        self.win = main_window
+    def __init__(self, app: AppModel, worker: ModelWorker, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.app = app
+        self.worker = worker
         self.handle = None
         self.result = None  # ExportResult after success
         self.error_message = ""
@@ -65,7 +63,7 @@ class ExportDialog(QDialog):
         notice = QLabel(RESEARCH_NOTICE)
         notice.setStyleSheet("color:#a01010; font-weight:bold;")
         lay.addWidget(notice)
-        model = self.win.model
+        model = self.app.model
         if model is not None and model.card.warnings():
             warn = QLabel("\n".join(model.card.warnings()))
             warn.setStyleSheet("background:#ffeccc; color:#963c00; font-weight:bold; padding:4px;")
@@ -75,9 +73,9 @@ class ExportDialog(QDialog):
         scope_box = QGroupBox("Images")
         sl = QVBoxLayout(scope_box)
         self.scope_group = QButtonGroup(self)
-        current = self.win.current_entry
-        selected = self.win.selected_entries()
-        n_folder = len(self.win.entries)
+        current = self.app.current_entry
+        selected = self.app.selected_entries()
+        n_folder = len(self.app.entries)
         self.scope_buttons = {
             "current": QRadioButton(f"Current image{f' ({current.name})' if current else ''}"),
             "selection": QRadioButton(f"Selected images ({len(selected)})"),
@@ -99,7 +97,7 @@ class ExportDialog(QDialog):
         self.method_boxes = {}
         for m in METHODS:
             cb = QCheckBox(METHOD_NAMES[m])
-            cb.setChecked(m == getattr(self.win, "current_method", "medgrad"))
+            cb.setChecked(m == self.app.current_method)
             self.method_boxes[m] = cb
             methods_row.addWidget(cb)
         wl.addRow("Maps", methods_row)
@@ -156,11 +154,11 @@ class ExportDialog(QDialog):
         lay.addWidget(self.buttons)
 
     def _default_dir(self) -> str:
-        last = _settings(self.win).value(LAST_DIR_KEY, "")
+        last = self.app.settings.export_dir
         if last:
-            return str(last)
-        folder = getattr(self.win, "current_folder", None)
-        base = Path(folder).parent if folder else Path.home()
+            return last
+        folder = self.app.current_folder
+        base = folder.parent if folder else Path.home()
         return str(base / "MedGrad reports")
 
     def _browse_dir(self) -> None:
@@ -184,9 +182,9 @@ class ExportDialog(QDialog):
     def chosen_paths(self) -> list[Path]:
         scope = self.scope()
         if scope == "current":
-            e = self.win.current_entry
+            e = self.app.current_entry
             return [e.path] if e is not None else []
-        entries = self.win.selected_entries() if scope == "selection" else self.win.entries
+        entries = self.app.selected_entries() if scope == "selection" else self.app.entries
         return [e.path for e in entries]
 
     def chosen_methods(self) -> list[str]:
@@ -217,7 +215,7 @@ class ExportDialog(QDialog):
         self.status.setStyleSheet("")
         paths, methods, formats = self.chosen_paths(), self.chosen_methods(), self.chosen_formats()
         out_text, name = self.dir_edit.text().strip(), self.name_edit.text().strip() or "report"
-        if self.win.model is None:
+        if self.app.model is None:
             self._fail("No model is loaded yet; wait for it or choose weights in Preferences.")
             return False
         if not paths:
@@ -242,10 +240,9 @@ class ExportDialog(QDialog):
                 self.status.setText("Not exported: the existing report was kept.")
                 return False
             force = True
-        params = [self.win.params[m] for m in methods]
-        options = ReportOptions(deidentify=deid, colormap=getattr(self.win, "colormap", "inferno"),
-                                opacity=float(getattr(self.win, "opacity", 0.5)))
-        store = self.win.review_store
+        params = [self.app.params[m] for m in methods]
+        options = ReportOptions(deidentify=deid, colormap=self.app.colormap, opacity=self.app.opacity)
+        store = self.app.review_store
 
         def job(ctx):
             if ctx.model is None:
@@ -255,9 +252,9 @@ class ExportDialog(QDialog):
                                  progress=lambda done, total, _msg: ctx.progress(done, total),
                                  checkpoint=ctx.checkpoint)
 
-        _settings(self.win).setValue(LAST_DIR_KEY, str(out))
+        self.app.settings.export_dir = str(out)
         self.result, self.error_message = None, ""
-        self.handle = self.win.worker.submit(job, kind="export", total=len(paths) + len(formats))
+        self.handle = self.worker.submit(job, kind="export", total=len(paths) + len(formats))
         self.handle.progress.connect(self._on_progress)
         self.handle.result.connect(self._on_result)
         self.handle.error.connect(self._on_error)
@@ -317,9 +314,9 @@ class ExportDialog(QDialog):
         self.close_button.setText("Close")
 
 
-def run_export_dialog(main_window) -> ExportDialog:
-    """Open the export dialog over the main window (window-modal, non-blocking) and return it."""
-    dlg = ExportDialog(main_window)
+def run_export_dialog(app: AppModel, worker: ModelWorker, parent: QWidget | None = None) -> ExportDialog:
+    """Open the export dialog over `parent` (window-modal, non-blocking) and return it."""
+    dlg = ExportDialog(app, worker, parent)
     dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
     dlg.setWindowModality(Qt.WindowModality.WindowModal)
     dlg.open()

@@ -15,22 +15,23 @@ from pathlib import Path
 
 import numpy as np
 
+from medgrad_desktop.core.explain import METHOD_NAMES, METHODS
+from medgrad_desktop.core.imageio import list_images
+from medgrad_desktop.testing.waiting import wait_until
+from medgrad_desktop.ui.app_model import ModelFactory
+from medgrad_desktop.ui.application import make_app
+from medgrad_desktop.ui.main_window import MainWindow
+from medgrad_desktop.ui.selftest_report import check_report
+from medgrad_desktop.ui.settings import AppSettings
+from medgrad_desktop.ui.viewer import overlay_map
+
 
 def _fail(msg: str) -> int:
     print(f"self-test FAILED: {msg}", file=sys.stderr)
     return 1
 
 
-def run_self_test(folder: Path, timeout_s: float = 300.0, model_factory=None) -> int:
-    from PySide6.QtCore import QSettings
-
-    from medgrad_desktop.core.explain import METHOD_NAMES, METHODS
-    from medgrad_desktop.core.imageio import list_images
-    from medgrad_desktop.ui.app import make_app
-    from medgrad_desktop.ui.main_window import MainWindow, wait_until
-    from medgrad_desktop.ui.settings import AppSettings
-    from medgrad_desktop.ui.viewer import overlay_map
-
+def run_self_test(folder: Path, timeout_s: float = 300.0, model_factory: ModelFactory | None = None) -> int:
     t0 = time.monotonic()
     folder = Path(folder)
     if not folder.is_dir():
@@ -39,56 +40,54 @@ def run_self_test(folder: Path, timeout_s: float = 300.0, model_factory=None) ->
         return _fail(f"{folder}: no images in it; pass a folder of images (the demo images may be missing)")
     app = make_app()
     tmp = tempfile.TemporaryDirectory(prefix="medgrad-selftest-")
-    settings = AppSettings(QSettings(str(Path(tmp.name) / "settings.ini"), QSettings.Format.IniFormat))
-    win = MainWindow(settings=settings, model_factory=model_factory)
+    win = MainWindow(settings=AppSettings.at(Path(tmp.name) / "settings.ini"), model_factory=model_factory)
+    state, viewer = win.app, win.viewers.viewer
     try:
         win.show()
-        if not wait_until(lambda: win.model is not None or win.model_error, timeout_s, app):
+        if not wait_until(lambda: state.model is not None or state.model_error, timeout_s, app):
             return _fail("the model did not load in time")
-        if win.model is None:
-            return _fail(f"the model did not load: {win.model_error}")
-        print(f"model: {win.model.card.display_name()} sha256 {win.model.card.short_hash} on {win.model.device}")
-        for w in win.model.card.warnings():
+        if state.model is None:
+            return _fail(f"the model did not load: {state.model_error}")
+        print(f"model: {state.model.card.display_name()} sha256 {state.model.card.short_hash} on {state.model.device}")
+        for w in state.model.card.warnings():
             print(f"warning: {w}")
-        win.open_folder(folder)
+        state.open_folder(folder)
         left = timeout_s - (time.monotonic() - t0)
-        if not wait_until(lambda: all(e.done for e in win.entries), left, app):
-            done = sum(e.done for e in win.entries)
-            return _fail(f"only {done} of {len(win.entries)} predictions arrived in {timeout_s:.0f} s")
-        ok = [i for i, e in enumerate(win.entries) if e.prediction is not None]
-        errors = [e.error for e in win.entries if e.error]
+        if not wait_until(lambda: all(e.done for e in state.entries), left, app):
+            done = sum(e.done for e in state.entries)
+            return _fail(f"only {done} of {len(state.entries)} predictions arrived in {timeout_s:.0f} s")
+        ok = [i for i, e in enumerate(state.entries) if e.prediction is not None]
+        errors = [e.error for e in state.entries if e.error]
         for msg in errors:
             print(f"unreadable: {msg}")
         if not ok:
             return _fail("no image could be analysed")
         for i in ok:
-            p = win.entries[i].prediction
+            p = state.entries[i].prediction
             total = sum(p.probabilities)
             if not (abs(total - 1.0) < 1e-3 and 0.0 <= p.confidence <= 1.0):
-                return _fail(f"{win.entries[i].name}: probabilities sum to {total:.4f}")
+                return _fail(f"{state.entries[i].name}: probabilities sum to {total:.4f}")
         print(f"predictions: {len(ok)} images analysed, {len(errors)} unreadable")
-        win.select_row(ok[0])
-        entry = win.entries[ok[0]]
+        state.select(ok[0])
+        entry = state.entries[ok[0]]
         for m in METHODS:
-            win.set_method(m)
+            state.set_method(m)
             left = timeout_s - (time.monotonic() - t0)
-            if not wait_until(lambda m=m: win.current_target() is not None and
-                              win.cached_map(entry, m, win.current_target()) is not None
-                              and win.viewer.map_values is not None, left, app):
+            if not wait_until(lambda m=m: state.current_target() is not None and
+                              state.cached_map(entry, m, state.current_target()) is not None
+                              and viewer.map_values is not None, left, app):
                 return _fail(f"no {METHOD_NAMES[m]} map for {entry.name} in time")
-            hm = win.cached_map(entry, m, win.current_target())
-            vals = overlay_map(hm, *win.viewer.image_size)
+            hm = state.cached_map(entry, m, state.current_target())
+            vals = overlay_map(hm, *viewer.image_size)
             if not np.isfinite(hm.raw).all():
                 return _fail(f"{METHOD_NAMES[m]} map of {entry.name} has non-finite values")
             if vals.min() < -1e-6 or vals.max() > 1 + 1e-6 or float(vals.max() - vals.min()) <= 0:
                 return _fail(f"{METHOD_NAMES[m]} map of {entry.name} is constant or outside [0, 1]")
-            if not win.viewer.overlay_item.isVisible():
+            if not viewer.overlay_item.isVisible():
                 return _fail(f"{METHOD_NAMES[m]} overlay is not shown")
             print(f"map: {METHOD_NAMES[m]} for {entry.name}, target {hm.target.label}, score {hm.score:.3f}")
-        from medgrad_desktop.ui.selftest_report import check_report
-
         # the report renders maps with the model, so it runs as a worker job like every other model use
-        store, out = win.review_store, Path(tmp.name) / "report"
+        store, out = state.review_store, Path(tmp.name) / "report"
         job = win.worker.submit(lambda ctx: check_report(ctx.model, entry.path, entry.prediction, store, out),
                                 kind="self-test-report")
         answer: list[str] = []

@@ -12,6 +12,9 @@ from pathlib import Path
 from medgrad_desktop.core.classify import Prediction
 from medgrad_desktop.core.explain import METHODS, default_params
 from medgrad_desktop.core.model import ClipModel
+from medgrad_desktop.reports import export_report
+from medgrad_desktop.reports.pdf_writer import page_count
+from medgrad_desktop.review import ReviewStore
 
 _PAGE = re.compile(rb"/Type\s*/Page(?![s\w])")
 
@@ -21,12 +24,10 @@ def pdf_pages(data: bytes) -> int:
     return len(_PAGE.findall(data))
 
 
-def check_report(clip: ClipModel, image: Path, prediction: Prediction, review_store, out_dir: Path) -> str:
+def check_report(clip: ClipModel, image: Path, prediction: Prediction, review_store: ReviewStore | None,
+                 out_dir: Path) -> str:
     """Export a report of `image` with all three methods and check it; '' when good, else what failed.
     `prediction` is the app's own for `image`: the report must agree with it."""
-    from medgrad_desktop.reports import export_report
-    from medgrad_desktop.reports.pdf_writer import page_count
-
     try:
         result = export_report([Path(image)], clip, [default_params(m) for m in METHODS], review_store,
                                Path(out_dir), formats=("pdf", "html", "csv"), basename="self-test")

@@ -1,6 +1,8 @@
 """Typed access to the app's QSettings, so every key has one name, one type and one default.
 
-Tests pass their own QSettings (an .ini file in a temporary folder) so they never touch the user's.
+This is the app's only settings object: dialogs read and write through it, never through a QSettings
+of their own. Tests and the self-test use `AppSettings.at(file)` (an .ini file in a temporary folder)
+so they never touch the user's.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import json
 import typing
 from dataclasses import fields
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -21,6 +24,11 @@ MAX_RECENT = 8
 class AppSettings:
     def __init__(self, qsettings: QSettings | None = None):
         self.q = qsettings if qsettings is not None else QSettings(ORGANIZATION, APPLICATION)
+
+    @classmethod
+    def at(cls, path: str | Path) -> AppSettings:
+        """Settings kept in the .ini file `path` instead of the user's (tests, self-test, tools)."""
+        return cls(QSettings(str(path), QSettings.Format.IniFormat))
 
     def _get(self, key: str, default, type_):
         value = self.q.value(key, default)
@@ -83,6 +91,15 @@ class AppSettings:
     def add_recent_folder(self, folder: str) -> None:
         recent = [folder] + [f for f in self.recent_folders if f != folder]
         self._set("folders/recent", recent[:MAX_RECENT])
+
+    @property
+    def export_dir(self) -> str:
+        """The folder the last report was written to; empty before the first export."""
+        return self._get("export/last_dir", "", str)
+
+    @export_dir.setter
+    def export_dir(self, v: str) -> None:
+        self._set("export/last_dir", v)
 
     @property
     def recursive(self) -> bool:

@@ -1,4 +1,4 @@
-"""The thumbnail grid: a list model over `ImageEntry`, a sort/filter proxy and a tile delegate.
+"""The thumbnail grid: a list model over `FolderImage`, a sort/filter proxy and a tile delegate.
 
 Tiles fill in as the worker's results arrive (one `dataChanged` per image, cheap on the UI thread).
 """
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from medgrad_desktop.core.classify import format_probability
 from medgrad_desktop.review import ReviewRecord
-from medgrad_desktop.ui.entries import ImageEntry
+from medgrad_desktop.ui.entries import FolderImage
 
 EntryRole = Qt.ItemDataRole.UserRole + 1
 ClassRole = Qt.ItemDataRole.UserRole + 2
@@ -57,12 +57,12 @@ def qimage_from_rgba(rgba: np.ndarray) -> QImage:
 class ThumbnailModel(QAbstractListModel):
     def __init__(self, review_of: Callable[[str], ReviewRecord | None], parent=None):
         super().__init__(parent)
-        self.entries: list[ImageEntry] = []
+        self.entries: list[FolderImage] = []
         self._pixmaps: dict[int, QPixmap] = {}
         self._review_of = review_of
         self.low_confidence = 0.5
 
-    def set_entries(self, entries: list[ImageEntry]) -> None:
+    def set_entries(self, entries: list[FolderImage]) -> None:
         self.beginResetModel()
         self.entries = entries
         self._pixmaps.clear()
@@ -80,7 +80,7 @@ class ThumbnailModel(QAbstractListModel):
         if self.entries:
             self.dataChanged.emit(self.index(0), self.index(len(self.entries) - 1))
 
-    def review(self, entry: ImageEntry) -> ReviewRecord | None:
+    def review(self, entry: FolderImage) -> ReviewRecord | None:
         return self._review_of(entry.sha256) if entry.sha256 else None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -164,7 +164,7 @@ class TileDelegate(QStyledItemDelegate):
         return TILE
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex):
-        entry: ImageEntry = index.data(EntryRole)
+        entry: FolderImage = index.data(EntryRole)
         model = index.model().sourceModel() if isinstance(index.model(), QSortFilterProxyModel) else index.model()
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

@@ -3,7 +3,7 @@
 A 10 ms QTimer on the UI thread records the gap between its ticks while a folder is opened and every
 image predicted; meanwhile a simulated user steps to the next analysed image every 250 ms, so map jobs, image
 decoding and overlay rendering are exercised too. The worst gap is what a user feels as a freeze.
-Shared by the test (a generous bound) and `benchmarks/ui_responsiveness.py` (the recorded figure).
+Shared by the test (a bound with margin) and `benchmarks/ui_responsiveness.py` (the recorded figure).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, QTimer
+from PySide6.QtWidgets import QMainWindow
 
 
 @dataclass
@@ -32,11 +33,11 @@ class GapReport:
         return asdict(self)
 
 
-def measure_gaps(window, folder: Path, tick_ms: int = 10, step_every_ms: int = 250,
+def measure_gaps(window: QMainWindow, folder: Path, tick_ms: int = 10, step_every_ms: int = 250,
                  timeout_s: float = 600.0) -> GapReport:
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance()
+    """Open `folder` in `window` (a shown `MainWindow` with its model loaded) and measure; this package
+    depends on no app module, so the window comes in as an argument."""
+    app, state = QCoreApplication.instance(), window.app
     gc.collect()  # garbage left by earlier work is not this measurement's to pay
     gaps: list[float] = []
     clock = QElapsedTimer()
@@ -48,7 +49,7 @@ def measure_gaps(window, folder: Path, tick_ms: int = 10, step_every_ms: int = 2
         gaps.append(now - last[0])
         last[0] = now
 
-    window.map_shown.connect(lambda _m: maps_shown.__setitem__(0, maps_shown[0] + 1))
+    window.viewers.map_shown.connect(lambda _m: maps_shown.__setitem__(0, maps_shown[0] + 1))
     timer = QTimer()
     timer.setInterval(tick_ms)
     timer.timeout.connect(tick)
@@ -57,21 +58,21 @@ def measure_gaps(window, folder: Path, tick_ms: int = 10, step_every_ms: int = 2
 
     def step() -> None:
         # the user looks at images that already have a prediction, as a reviewer would
-        e = window.current_entry
-        i = window.entries.index(e) if e in window.entries else -1
-        if i + 1 < len(window.entries) and window.entries[i + 1].done:
-            window.next_image()
+        e = state.current_entry
+        i = state.entries.index(e) if e in state.entries else -1
+        if i + 1 < len(state.entries) and state.entries[i + 1].done:
+            window.browser.next_image()
 
     stepper.timeout.connect(step)
     t0 = time.monotonic()
     clock.start()
     timer.start()
-    window.open_folder(folder)
+    state.open_folder(folder)
     stepper.start()
     end = t0 + timeout_s
     while time.monotonic() < end:
         app.processEvents()
-        if window.entries and all(e.done for e in window.entries):
+        if state.entries and all(e.done for e in state.entries):
             break
         time.sleep(0.001)
     stepper.stop()
@@ -79,7 +80,7 @@ def measure_gaps(window, folder: Path, tick_ms: int = 10, step_every_ms: int = 2
     seconds = time.monotonic() - t0
     g = np.array(gaps[1:] or [0.0])
     return GapReport(
-        images=len(window.entries), analysed=sum(e.prediction is not None for e in window.entries),
+        images=len(state.entries), analysed=sum(e.prediction is not None for e in state.entries),
         seconds=round(seconds, 2), ticks=len(gaps), worst_gap_ms=round(float(g.max()), 1),
         p99_gap_ms=round(float(np.percentile(g, 99)), 1), median_gap_ms=round(float(np.median(g)), 1),
         maps_shown=maps_shown[0])

@@ -1,0 +1,249 @@
+"""Menus, toolbar and keyboard shortcuts of the main window, and the commands behind them that open a
+dialog (open a folder, preferences, method parameters, export, help).
+
+Each control acts on the app model or a view; each follows the app model's signals back, so a change
+made elsewhere (a test, a restored setting) shows in the toolbar too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSlider,
+    QSpinBox,
+    QToolBar,
+)
+
+from medgrad_desktop import __version__
+from medgrad_desktop.core.explain import METHOD_NAMES, METHODS
+from medgrad_desktop.core.model import RESEARCH_NOTICE
+from medgrad_desktop.core.render import COLORMAPS
+from medgrad_desktop.ui.app_model import AppModel
+from medgrad_desktop.ui.browser import ImageBrowser
+from medgrad_desktop.ui.export_dialog import ExportDialog, run_export_dialog
+from medgrad_desktop.ui.params_dialog import ParamsDialog
+from medgrad_desktop.ui.preferences import PreferencesDialog
+from medgrad_desktop.ui.target_picker import TargetPicker
+from medgrad_desktop.ui.viewer_area import ViewerArea
+from medgrad_desktop.ui.worker import ModelWorker
+
+SHORTCUTS = (
+    ("← / →", "previous / next image"), ("O", "overlay on / off"), ("[ / ]", "overlay opacity − / +"),
+    ("1 / 2 / 3", "Grad-CAM / Grad-ECLIP / MedGrad E-CLIP"), ("C", "compare the three methods"),
+    ("+ / − / wheel", "zoom"), ("F", "fit the image"), ("drag", "pan"), ("Ctrl+O", "open a folder"),
+    ("Ctrl+E", "export a report"), ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo a review action"),
+    ("Ctrl+,", "preferences (weights file, device)"),
+)
+
+
+def _action(parent: QObject, text: str, slot, shortcut: str | QKeySequence | None = None,
+            checked: bool | None = None) -> QAction:
+    """A menu or toolbar action; `checked` not None makes it a toggle starting in that state."""
+    a = QAction(text, parent, checkable=checked is not None)
+    if shortcut is not None:
+        a.setShortcut(QKeySequence(shortcut))
+    if checked is None:
+        a.triggered.connect(slot)
+    else:
+        a.setChecked(checked)
+        a.toggled.connect(slot)
+    return a
+
+
+def _follow(combo: QComboBox, index: int) -> None:
+    """Show a choice made elsewhere without echoing it back as a new choice."""
+    combo.blockSignals(True)
+    combo.setCurrentIndex(index)
+    combo.blockSignals(False)
+
+
+class MenuActions(QObject):
+    def __init__(self, window: QMainWindow, app: AppModel, worker: ModelWorker, viewers: ViewerArea,
+                 browser: ImageBrowser, picker: TargetPicker):
+        super().__init__(window)
+        self.window, self.app, self.worker = window, app, worker
+        self.viewers, self.browser, self.picker = viewers, browser, picker
+        settings = app.settings
+        self.open_action = _action(window, "&Open folder…", self.open_folder_dialog, QKeySequence.StandardKey.Open)
+        self.recursive_action = _action(window, "Include &subfolders", app.set_recursive, checked=settings.recursive)
+        self.resume_action = _action(window, "&Analyse remaining images", app.start_predictions, "Ctrl+R")
+        self.resume_action.setToolTip("Continue a cancelled batch: analyse the images without a result")
+        self.export_action = _action(window, "&Export…", self.run_export, "Ctrl+E")
+        self.prefs_action = _action(window, "&Preferences…", self.open_preferences, "Ctrl+,")
+        self.undo_action = _action(window, "&Undo", app.undo, "Ctrl+Z")
+        self.redo_action = _action(window, "&Redo", app.redo)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for a, can in ((self.undo_action, app.undo_stack.canUndoChanged),
+                       (self.redo_action, app.undo_stack.canRedoChanged)):
+            a.setEnabled(False)
+            can.connect(a.setEnabled)
+            window.addAction(a)
+        self.params_action = _action(window, "⚙", self.open_params_dialog)
+        self.params_action.setToolTip("Parameters of the current method")
+        self.overlay_action = _action(window, "Overlay (O)", self.set_overlay_visible, "O",
+                                      checked=settings.overlay_visible)
+        self.fit_action = _action(window, "Fit", viewers.fit, "F")
+        self.compare_action = _action(window, "Compare methods", viewers.set_compare, "C", checked=False)
+        self.compare_action.setToolTip("The three methods side by side, zoom and pan in sync (C)")
+        self._build_menus()
+        self._build_toolbar()
+        self._build_shortcuts()
+        viewers.set_overlay_visible(settings.overlay_visible)
+        app.method_changed.connect(lambda m: _follow(self.method_combo, METHODS.index(m)))
+        app.colormap_changed.connect(lambda name: _follow(self.colormap_combo, list(COLORMAPS).index(name)))
+
+    def _build_menus(self) -> None:
+        menu = self.window.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addActions([self.recursive_action, self.resume_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.prefs_action)
+        file_menu.addAction(_action(self.window, "&Quit", self.window.close, QKeySequence.StandardKey.Quit))
+        file_menu.aboutToShow.connect(self.fill_recent_menu)
+        self.fill_recent_menu()
+        edit_menu = menu.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        view_menu = menu.addMenu("&View")
+        for a in (self.overlay_action, self.fit_action, self.compare_action):
+            view_menu.addAction(a)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction("&Keyboard shortcuts", self.show_shortcuts)
+        help_menu.addAction("&About MedGrad Desktop", self.show_about)
+
+    def _build_toolbar(self) -> None:
+        app = self.app
+        tb = QToolBar("Main")
+        tb.setObjectName("main-toolbar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(18, 18))
+        self.window.addToolBar(tb)
+        tb.addAction(self.open_action)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Method "))
+        self.method_combo = QComboBox()
+        for i, m in enumerate(METHODS):
+            self.method_combo.addItem(f"{i + 1}  {METHOD_NAMES[m]}", m)
+        self.method_combo.setToolTip("Explanation method (keys 1, 2, 3)")
+        self.method_combo.setCurrentIndex(METHODS.index(app.current_method))
+        self.method_combo.currentIndexChanged.connect(lambda i: app.set_method(self.method_combo.itemData(i)))
+        tb.addWidget(self.method_combo)
+        tb.addAction(self.params_action)
+        tb.addWidget(self.picker)
+        tb.addSeparator()
+        tb.addAction(self.overlay_action)
+        tb.addWidget(QLabel(" Opacity "))
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setFixedWidth(110)
+        self.opacity_slider.setValue(round(app.opacity * 100))
+        self.opacity_slider.setToolTip("Overlay opacity ([ and ])")
+        self.opacity_slider.valueChanged.connect(lambda v: app.set_opacity(v / 100.0))
+        tb.addWidget(self.opacity_slider)
+        self.colormap_combo = QComboBox()
+        for name in COLORMAPS:
+            self.colormap_combo.addItem(name, name)
+        self.colormap_combo.setToolTip("Colormap (inferno and viridis are perceptually uniform)")
+        self.colormap_combo.setCurrentIndex(list(COLORMAPS).index(app.colormap))
+        self.colormap_combo.currentIndexChanged.connect(lambda i: app.set_colormap(self.colormap_combo.itemData(i)))
+        tb.addWidget(self.colormap_combo)
+        self.contour_check = QCheckBox("Contour ≥ p")
+        self.contour_check.setToolTip("Outline the region above this percentile of the map")
+        self.contour_spin = QSpinBox()
+        self.contour_spin.setRange(50, 99)
+        self.contour_spin.setValue(90)
+        self.contour_spin.setSuffix("th")
+        self.contour_check.toggled.connect(self._apply_contour)
+        self.contour_spin.valueChanged.connect(self._apply_contour)
+        tb.addWidget(self.contour_check)
+        tb.addWidget(self.contour_spin)
+        tb.addSeparator()
+        tb.addAction(self.fit_action)
+        tb.addAction(self.compare_action)
+
+    def _build_shortcuts(self) -> None:
+        def shortcut(keys: str | Qt.Key, fn) -> QShortcut:
+            s = QShortcut(QKeySequence(keys), self.window)
+            s.activated.connect(fn)
+            return s
+
+        slider = self.opacity_slider
+        self._shortcuts = [
+            shortcut(Qt.Key.Key_Right, self.browser.next_image),
+            shortcut(Qt.Key.Key_Left, self.browser.previous_image),
+            shortcut("[", lambda: slider.setValue(slider.value() - 10)),
+            shortcut("]", lambda: slider.setValue(slider.value() + 10)),
+            shortcut("+", self.viewers.zoom_in), shortcut("=", self.viewers.zoom_in),
+            shortcut("-", self.viewers.zoom_out),
+        ]
+        for i, m in enumerate(METHODS):
+            self._shortcuts.append(shortcut(str(i + 1), lambda m=m: self.app.set_method(m)))
+
+    # ------------------------------------------------------------------ overlay
+    def set_overlay_visible(self, visible: bool) -> None:
+        if self.overlay_action.isChecked() != visible:
+            self.overlay_action.setChecked(visible)  # toggled calls back
+            return
+        self.app.settings.overlay_visible = visible
+        self.viewers.set_overlay_visible(visible)
+
+    def _apply_contour(self) -> None:
+        self.viewers.set_contour(float(self.contour_spin.value()) if self.contour_check.isChecked() else None)
+
+    # ------------------------------------------------------------------ dialogs
+    def open_folder_dialog(self) -> None:
+        start = self.app.settings.last_folder or str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of images", start)
+        if folder:
+            self.app.open_folder(folder)
+
+    def fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.app.settings.recent_folders
+        for f in recent:
+            a = self.recent_menu.addAction(f)
+            a.triggered.connect(lambda _=False, f=f: self.app.open_folder(f))
+        self.recent_menu.setEnabled(bool(recent))
+
+    def open_preferences(self) -> None:
+        dlg = PreferencesDialog(self.app.settings.weights, self.app.settings.device, self.window)
+        if dlg.exec():
+            self.app.apply_preferences(dlg.weights, dlg.device)
+
+    def open_params_dialog(self) -> None:
+        dlg = ParamsDialog(self.app.current_params, self.window)
+        if dlg.exec():
+            self.app.set_params(self.app.current_method, dlg.params())
+
+    def run_export(self) -> ExportDialog:
+        return run_export_dialog(self.app, self.worker, self.window)
+
+    def _message_box(self, icon: QMessageBox.Icon, title: str, text: str) -> None:
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self.window)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # non-blocking
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td style='padding-left:12px'>{v}</td></tr>" for k, v in SHORTCUTS)
+        self._message_box(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+    def show_about(self) -> None:
+        card = self.app.model.card if self.app.model else None
+        model = f"{card.display_name()} (SHA-256 {card.weights_sha256})" if card else "no model loaded"
+        self._message_box(QMessageBox.Icon.Information, "About MedGrad Desktop",
+                          f"<b>MedGrad Desktop {__version__}</b><br>Explainable CLIP skin-lesion review: "
+                          f"Grad-CAM, Grad-ECLIP and MedGrad E-CLIP maps.<br><br><b>{RESEARCH_NOTICE}</b><br><br>"
+                          f"Model: {model}")

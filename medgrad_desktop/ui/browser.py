@@ -1,0 +1,144 @@
+"""The left of the window: the thumbnail grid of the open folder with its sort and filter bar.
+
+The grid follows the app model (a new folder, an image's result, a review) and tells it which image is
+current and which are selected. Arrow keys move in grid order, so they respect sort and filters.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QListView, QVBoxLayout, QWidget
+
+from medgrad_desktop.core.model import ClipModel
+from medgrad_desktop.ui.app_model import AppModel
+from medgrad_desktop.ui.thumbnails import ThumbnailFilter, ThumbnailModel, TileDelegate
+
+SORTS = (("Sort: name", "name"), ("Sort: confidence ↑", "confidence"), ("Sort: confidence ↓", "confidence-desc"),
+         ("Sort: class", "class"), ("Sort: review", "review"))
+REVIEW_FILTERS = (("All reviews", ""), ("Pending", "pending"), ("Accepted", "accepted"),
+                  ("Overridden", "overridden"))
+
+
+class ImageBrowser(QWidget):
+    def __init__(self, app: AppModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.app = app
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 0, 6)
+        row = QHBoxLayout()
+        self.sort_combo = QComboBox()
+        for label, key in SORTS:
+            self.sort_combo.addItem(label, key)
+        self.sort_combo.currentIndexChanged.connect(self._apply_sort)
+        row.addWidget(self.sort_combo)
+        self.review_filter = QComboBox()
+        for label, key in REVIEW_FILTERS:
+            self.review_filter.addItem(label, key)
+        self.review_filter.currentIndexChanged.connect(self._apply_filter)
+        row.addWidget(self.review_filter)
+        lay.addLayout(row)
+        row2 = QHBoxLayout()
+        self.class_filter = QComboBox()
+        self.class_filter.addItem("All classes", "")
+        self.class_filter.currentIndexChanged.connect(self._apply_filter)
+        row2.addWidget(self.class_filter, 1)
+        self.low_only = QCheckBox("Low confidence")
+        self.low_only.toggled.connect(self._apply_filter)
+        row2.addWidget(self.low_only)
+        lay.addLayout(row2)
+
+        self.thumb_model = ThumbnailModel(app.review_of, self)
+        self.thumb_model.low_confidence = app.settings.low_confidence
+        self.proxy = ThumbnailFilter(self)
+        self.proxy.setSourceModel(self.thumb_model)
+        self.grid = QListView()
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setMovement(QListView.Movement.Static)
+        self.grid.setUniformItemSizes(True)
+        self.grid.setSpacing(2)
+        self.grid.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
+        self.grid.setItemDelegate(TileDelegate(self.grid))
+        self.grid.setModel(self.proxy)
+        self.grid.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.grid.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.grid.setMinimumWidth(200)
+        lay.addWidget(self.grid, 1)
+        self.empty_hint = QLabel("Open a folder (Ctrl+O) or drop one here.")
+        self.empty_hint.setStyleSheet("color:#5a6270; padding:8px;")
+        self.empty_hint.setWordWrap(True)
+        lay.addWidget(self.empty_hint)
+
+        app.folder_opened.connect(self._on_folder_opened)
+        app.entry_changed.connect(self.thumb_model.entry_changed)
+        app.entries_refreshed.connect(self.thumb_model.refresh_all)
+        app.review_changed.connect(self._on_review_changed)
+        app.predictions_finished.connect(self.proxy.invalidate)
+        app.model_changed.connect(self._on_model_changed)
+        app.current_changed.connect(self._follow_current)
+
+    def _on_folder_opened(self, folder: str) -> None:
+        self.thumb_model.set_entries(self.app.entries)
+        self.empty_hint.setVisible(not self.app.entries)
+        if not self.app.entries:
+            self.empty_hint.setText(f"No images in {folder}. Supported: JPEG, PNG, TIFF, BMP, WebP, GIF.")
+
+    def _on_model_changed(self, clip: ClipModel) -> None:
+        """The class filter lists the new model's classes, keeping the chosen one when it still exists."""
+        current = self.class_filter.currentData()
+        self.class_filter.blockSignals(True)
+        self.class_filter.clear()
+        self.class_filter.addItem("All classes", "")
+        for c in clip.catalogue.classes:
+            self.class_filter.addItem(c.display_name, c.id)
+        self.class_filter.setCurrentIndex(max(0, self.class_filter.findData(current)))
+        self.class_filter.blockSignals(False)
+
+    def _on_review_changed(self, sha: str) -> None:
+        for i, e in enumerate(self.app.entries):
+            if e.sha256 == sha:
+                self.thumb_model.entry_changed(i)
+        self.proxy.invalidate()
+
+    # ------------------------------------------------------------------ current image and selection
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.app.select(self.proxy.mapToSource(current).row())
+
+    def _on_selection_changed(self, *_args) -> None:
+        rows = sorted(self.grid.selectionModel().selectedIndexes(), key=lambda i: i.row())
+        self.app.set_selection([self.proxy.mapToSource(i).row() for i in rows])
+
+    def _follow_current(self) -> None:
+        """Put the grid's cursor on the app's current image when it is shown under the filters."""
+        row = self.app.current_row
+        if row is None:
+            return
+        idx = self.proxy.mapFromSource(self.thumb_model.index(row))
+        if idx.isValid() and idx != self.grid.currentIndex():
+            self.grid.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.grid.scrollTo(idx)
+
+    def step(self, delta: int) -> None:
+        n = self.proxy.rowCount()
+        if n == 0:
+            return
+        cur = self.grid.currentIndex()
+        r = max(0, min(n - 1, cur.row() + delta if cur.isValid() else 0))
+        self.grid.selectionModel().setCurrentIndex(self.proxy.index(r, 0),
+                                                   QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.grid.scrollTo(self.proxy.index(r, 0))
+
+    def next_image(self) -> None:
+        self.step(1)
+
+    def previous_image(self) -> None:
+        self.step(-1)
+
+    def _apply_sort(self) -> None:
+        key = self.sort_combo.currentData()
+        self.proxy.set_sort(key.removesuffix("-desc"), key.endswith("-desc"))
+
+    def _apply_filter(self) -> None:
+        self.proxy.set_filters(self.class_filter.currentData() or "", self.review_filter.currentData() or "",
+                               self.low_only.isChecked())

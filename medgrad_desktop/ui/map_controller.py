@@ -1,0 +1,148 @@
+"""Keeps the viewers showing the current image and its maps: decodes the image and computes missing
+maps as worker jobs, files the results in the app model's caches and draws them in the `ViewerArea`.
+
+It follows the app model (current image, method, parameters, target) and the viewer area (single or
+comparison). A map already in the cache is shown at once, without a job; at most one image job and one
+map job run, and a newer request replaces an older one.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QPixmap
+
+from medgrad_desktop.core.explain import METHOD_NAMES, METHODS, default_params
+from medgrad_desktop.core.imageio import load_image
+from medgrad_desktop.core.prompts import Target
+from medgrad_desktop.ui.app_model import AppModel
+from medgrad_desktop.ui.cache import LRUCache
+from medgrad_desktop.ui.entries import FolderImage
+from medgrad_desktop.ui.jobs import MapRequest, MapResult, compute_maps
+from medgrad_desktop.ui.thumbnails import display_qimage
+from medgrad_desktop.ui.viewer_area import ViewerArea
+from medgrad_desktop.ui.worker import JobHandle, ModelWorker
+
+
+class MapController(QObject):
+    def __init__(self, app: AppModel, worker: ModelWorker, area: ViewerArea, parent: QObject | None = None):
+        super().__init__(parent)
+        self.app, self.worker, self.area = app, worker, area
+        self.rgb_cache = LRUCache(6)  # path -> (sha256, rgb, QPixmap for the viewers)
+        self._map_job: JobHandle | None = None
+        self._map_job_key: tuple | None = None
+        self._image_job: JobHandle | None = None
+        app.folder_opened.connect(self._on_folder_opened)
+        app.current_changed.connect(self.show_current)
+        for signal in (app.method_changed, app.params_changed, app.target_changed, area.compare_changed):
+            signal.connect(self.request_maps)
+
+    def _on_folder_opened(self) -> None:
+        if self._map_job is not None:
+            self._map_job.cancel()
+        self.area.set_image(None, None)
+
+    def show_current(self) -> None:
+        """The current image (decoded in the worker when not at hand) and its maps."""
+        e = self.app.current_entry
+        if e is None:
+            return
+        if e.error:
+            self.area.set_image(None, None)
+            self.area.map_caption.setText(e.error)
+            return
+        cached = self.rgb_cache.get(e.path)
+        if cached is not None:
+            self.area.set_image(e.path, cached[2])
+        else:
+            self.area.set_image(None, None)  # never leave the previous image under this image's panel
+            self.area.map_caption.setText(f"{e.name} · loading…")
+            self._request_image(e)
+        self.request_maps()
+
+    def _request_image(self, e: FolderImage) -> None:
+        """Decode the image in the worker (never here), ahead of its maps."""
+        if self._image_job is not None:
+            self._image_job.cancel()
+        path = e.path
+
+        def run(ctx):
+            li = load_image(path)
+            return (path, li.sha256, li.rgb, display_qimage(li.rgb))
+
+        h = self.worker.submit(run, kind="image", priority=ModelWorker.PRIORITY_INTERACTIVE + 1)
+        h.result.connect(self._on_image_loaded)
+        self._image_job = h
+
+    def _on_image_loaded(self, res) -> None:
+        path, sha, rgb, display = res
+        pixmap = QPixmap.fromImage(display)
+        self.rgb_cache.put(path, (sha, rgb, pixmap))
+        e = self.app.current_entry
+        if e is not None and e.path == path:
+            e.sha256 = e.sha256 or sha
+            self.area.set_image(path, pixmap)
+            self._show_cached_maps()
+
+    def methods_needed(self) -> list[str]:
+        return list(METHODS) if self.area.compare else [self.app.current_method]
+
+    def _show_cached_maps(self) -> bool:
+        """Show every needed map that is cached; True when nothing is missing."""
+        app, e = self.app, self.app.current_entry
+        if e is None or app.model is None or not e.sha256:
+            return False
+        target = app.target_for(e)
+        if target is None:
+            return False
+        complete = True
+        image_shown = self.area.shown_path == e.path
+        for m in self.methods_needed():
+            hm = app.cached_map(e, m, target)
+            if hm is None:
+                complete = False
+            if image_shown:  # a map is only ever drawn over the image it was computed from
+                self.area.display_map(m, app.current_method, hm, target, app.params[m] != default_params(m))
+        return complete
+
+    def request_maps(self) -> None:
+        app, e = self.app, self.app.current_entry
+        if e is None or e.error or app.model is None:
+            return
+        if e.prediction is None and app.target_choice.depends_on_prediction():
+            self.area.clear_maps("waiting for this image's prediction…")
+            return
+        if self._show_cached_maps():
+            return
+        methods = self.methods_needed()
+        cached = self.rgb_cache.get(e.path)
+        key = (e.path, tuple(app.params[m] for m in methods), app.target_choice, app.model.card.weights_sha256)
+        if self._map_job is not None and not self._map_job.is_finished and self._map_job_key == key:
+            return
+        if self._map_job is not None:
+            self._map_job.cancel()
+        req = MapRequest(e.path, app.target_choice, [app.params[m] for m in methods],
+                         rgb=cached[1] if cached else None, sha256=cached[0] if cached else None,
+                         prediction=e.prediction)
+        h = self.worker.submit(compute_maps(req), kind="maps", priority=ModelWorker.PRIORITY_INTERACTIVE)
+        h.result.connect(self.on_maps)
+        h.error.connect(lambda msg, h=h: h is self._map_job and self.area.clear_maps(f"Map failed: {msg}"))
+        self._map_job, self._map_job_key = h, key
+        for m in methods:
+            if app.cached_map(e, m, app.target_for(e) or Target.free_text("x")) is None:
+                self.area.caption(m, app.current_method, f"{METHOD_NAMES[m]} · computing…")
+
+    def on_maps(self, res: MapResult) -> None:
+        """A finished map job: file its maps, keep its decoded image, show both if still current."""
+        self.app.file_maps(res)
+        cached = self.rgb_cache.get(res.path)
+        if res.display is not None or cached is None:
+            pixmap = QPixmap.fromImage(res.display if res.display is not None else display_qimage(res.rgb))
+        else:
+            pixmap = cached[2]
+        self.rgb_cache.put(res.path, (res.sha256, res.rgb, pixmap))
+        if res.note:
+            self.app.message.emit(res.note, 10000)
+        e = self.app.current_entry
+        if e is not None and e.path == res.path:
+            self.area.set_image(res.path, pixmap)
+            self._show_cached_maps()

@@ -1,0 +1,96 @@
+"""The status bar: batch progress with ETA and Cancel, the model in use, its warnings and the research
+notice (always visible). Progress repaints are throttled: a QProgressBar repaint is not free, and a
+batch reports every image."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
+
+from medgrad_desktop.core.model import RESEARCH_NOTICE, ClipModel
+
+PROGRESS_REPAINT_MS = 120
+
+
+def eta_text(eta: float) -> str:
+    if math.isnan(eta):
+        return "ETA …"
+    if eta < 60:
+        return f"ETA {eta:.0f} s"
+    return f"ETA {eta // 60:.0f} min {eta % 60:02.0f} s"
+
+
+def model_line(clip: ClipModel) -> str:
+    card = clip.card
+    return f"{card.display_name()} · {card.short_hash} · {clip.device}"
+
+
+class AppStatusBar(QStatusBar):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setVisible(False)
+        self._pending_progress: tuple[int, int, float] | None = None
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(PROGRESS_REPAINT_MS)
+        self._progress_timer.timeout.connect(self._show_progress)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.model_label = QLabel("Loading model…")
+        self.warning_status = QLabel()
+        self.warning_status.setStyleSheet("color:#8c1d18; font-weight:bold;")
+        self.notice_status = QLabel(RESEARCH_NOTICE)
+        self.notice_status.setStyleSheet("color:#5c4400; font-weight:bold;")
+        for w in (self.progress, self.cancel_button, self.model_label, self.warning_status, self.notice_status):
+            self.addPermanentWidget(w)
+
+    # ------------------------------------------------------------------ batch
+    def batch_started(self, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+        self.progress.setFormat(f"0 / {total} · ETA …")
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+
+    def batch_progress(self, done: int, total: int, eta: float) -> None:
+        """Repaint the bar at most ~8 times a second."""
+        self._pending_progress = (done, total, eta)
+        if done >= total or not self._progress_timer.isActive():
+            self._show_progress()
+            self._progress_timer.start()
+
+    def _show_progress(self) -> None:
+        if self._pending_progress is None:
+            return
+        done, total, eta = self._pending_progress
+        self._pending_progress = None
+        bar = self.progress
+        bar.setUpdatesEnabled(False)  # setValue would repaint synchronously; let the event loop paint once
+        bar.setRange(0, max(1, total))
+        bar.setValue(done)
+        bar.setFormat(f"{done} / {total} · {eta_text(eta)}")
+        bar.setUpdatesEnabled(True)
+
+    def batch_finished(self) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+
+    # ------------------------------------------------------------------ model
+    def model_loading(self) -> None:
+        self.model_label.setText("Loading model…")
+
+    def model_ready(self, clip: ClipModel) -> None:
+        card = clip.card
+        self.model_label.setText(model_line(clip))
+        self.model_label.setToolTip(f"weights SHA-256 {card.weights_sha256}\n{card.weights_path or ''}")
+        warns = card.warnings()
+        self.warning_status.setText(" · ".join(w.split(":")[0] for w in warns))
+        self.warning_status.setToolTip("\n".join(warns))
+
+    def model_failed(self, clip: ClipModel | None) -> None:
+        """A load failed: name the model still in use, if any."""
+        self.model_label.setText(model_line(clip) if clip is not None else "No model")

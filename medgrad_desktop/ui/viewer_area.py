@@ -1,0 +1,161 @@
+"""The centre of the window: one viewer with its caption and colour bar, or the three methods side by
+side with zoom and pan in sync. It draws what it is given; `MapController` decides what that is.
+
+Every viewer holds the same image (one shared pixmap), so switching to the comparison never waits for
+a decode; a map is only ever drawn over the image it was computed from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
+
+from medgrad_desktop.core.explain import METHOD_NAMES, METHODS, Heatmap
+from medgrad_desktop.core.prompts import Target
+from medgrad_desktop.ui.viewer import ColorBar, ImageViewer, ViewerGroup, overlay_map
+
+CAPTION_STYLE = "background:#2b3038; color:#e8ebf0; padding:4px 8px;"
+
+
+def _caption_label(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setStyleSheet(CAPTION_STYLE)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the window
+    return label
+
+
+class ViewerArea(QStackedWidget):
+    map_shown = Signal(str)  # method: its map is now drawn over its image
+    compare_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        single = QWidget()
+        sl = QHBoxLayout(single)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.setSpacing(0)
+        vcol = QVBoxLayout()
+        vcol.setContentsMargins(0, 0, 0, 0)
+        self.map_caption = _caption_label()
+        vcol.addWidget(self.map_caption)
+        self.viewer = ImageViewer()
+        vcol.addWidget(self.viewer, 1)
+        sl.addLayout(vcol, 1)
+        self.colorbar = ColorBar()
+        sl.addWidget(self.colorbar)
+        self.addWidget(single)
+
+        compare = QWidget()
+        cl = QHBoxLayout(compare)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(2)
+        self.compare_viewers: dict[str, ImageViewer] = {}
+        self.compare_captions: dict[str, QLabel] = {}
+        for m in METHODS:
+            col = QVBoxLayout()
+            self.compare_captions[m] = _caption_label(METHOD_NAMES[m])
+            col.addWidget(self.compare_captions[m])
+            self.compare_viewers[m] = ImageViewer()
+            col.addWidget(self.compare_viewers[m], 1)
+            cl.addLayout(col, 1)
+        self.compare_colorbar = ColorBar()
+        cl.addWidget(self.compare_colorbar)
+        self.compare_group = ViewerGroup(list(self.compare_viewers.values()))
+        self.addWidget(compare)
+        self.shown_path: Path | None = None  # the image the viewers show
+
+    @property
+    def compare(self) -> bool:
+        return self.currentIndex() == 1
+
+    def all_viewers(self) -> list[ImageViewer]:
+        return [self.viewer, *self.compare_viewers.values()]
+
+    def active_viewers(self) -> list[ImageViewer]:
+        """The viewers zoom keys act on (one of the synchronised three in the comparison)."""
+        return list(self.compare_viewers.values())[:1] if self.compare else [self.viewer]
+
+    def set_compare(self, on: bool) -> None:
+        self.setCurrentIndex(1 if on else 0)
+        if on:  # the compare viewers already hold the current image (see set_image)
+            for v in self.compare_viewers.values():
+                v.fit()
+        self.compare_changed.emit(on)
+
+    # ------------------------------------------------------------------ image and maps
+    def set_image(self, path: Path | None, pixmap: QPixmap | None) -> None:
+        """Show the image at `path` in every viewer; maps are drawn only over their own image."""
+        if path is not None and path == self.shown_path:
+            return
+        self.shown_path = path
+        for v in self.all_viewers():
+            v.set_pixmap(pixmap)
+
+    def caption(self, method: str, current_method: str, text: str, short: str | None = None) -> None:
+        if method == current_method:
+            self.map_caption.setText(text)
+            self.map_caption.setToolTip(text)
+        self.compare_captions[method].setText(short or text)
+        self.compare_captions[method].setToolTip(text)
+
+    def clear_maps(self, caption: str) -> None:
+        for v in self.all_viewers():
+            v.clear_map()
+        self.map_caption.setText(caption)
+
+    def display_map(self, method: str, current_method: str, hm: Heatmap | None, target: Target,
+                    custom: bool) -> None:
+        """Draw `method`'s map (None: still computing) where it is visible, and caption it."""
+        viewers = []
+        if method == current_method and not self.compare:
+            viewers.append(self.viewer)
+        if self.compare:
+            viewers.append(self.compare_viewers[method])
+        for v in viewers:
+            if hm is None or v.image_size is None:
+                v.clear_map()
+            else:
+                v.set_map(overlay_map(hm, *v.image_size))
+        name = METHOD_NAMES[method]
+        if hm is None:
+            self.caption(method, current_method, f"{name} · {target.label} · computing…")
+            return
+        tag = " · custom parameters" if custom else ""
+        self.caption(method, current_method, f"{name} · explaining: {target.label} · score S = {hm.score:.3f}{tag}",
+                     f"{name} · {target.label} · S = {hm.score:.3f}")
+        if viewers and viewers[0].image_size is not None:
+            self.map_shown.emit(method)
+
+    # ------------------------------------------------------------------ look and zoom
+    def set_overlay_visible(self, visible: bool) -> None:
+        for v in self.all_viewers():
+            v.set_overlay_visible(visible)
+
+    def set_opacity(self, opacity: float) -> None:
+        for v in self.all_viewers():
+            v.set_opacity(opacity)
+
+    def set_colormap(self, name: str) -> None:
+        for v in self.all_viewers():
+            v.set_colormap(name)
+        self.colorbar.set_colormap(name)
+        self.compare_colorbar.set_colormap(name)
+
+    def set_contour(self, percentile: float | None) -> None:
+        for v in self.all_viewers():
+            v.set_contour(percentile)
+
+    def zoom_in(self) -> None:
+        for v in self.active_viewers():
+            v.zoom_in()
+
+    def zoom_out(self) -> None:
+        for v in self.active_viewers():
+            v.zoom_out()
+
+    def fit(self) -> None:
+        for v in self.all_viewers():
+            v.fit()
