@@ -15,8 +15,8 @@ from medgrad_desktop.core.explain import Heatmap, MethodParams, analyze
 from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, load_image
 from medgrad_desktop.core.prompts import Target
+from medgrad_desktop.ui.qimages import display_qimage
 from medgrad_desktop.ui.targets import TargetChoice
-from medgrad_desktop.ui.thumbnails import display_qimage
 from medgrad_desktop.ui.worker import JobContext
 
 THUMB_SIZE = 160

@@ -18,7 +18,7 @@ from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.cache import LRUCache
 from medgrad_desktop.ui.entries import FolderImage
 from medgrad_desktop.ui.jobs import MapRequest, MapResult, compute_maps
-from medgrad_desktop.ui.thumbnails import display_qimage
+from medgrad_desktop.ui.qimages import display_qimage
 from medgrad_desktop.ui.viewer_area import ViewerArea
 from medgrad_desktop.ui.worker import JobHandle, ModelWorker
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
@@ -17,12 +16,13 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from medgrad_desktop.core.classify import format_probability
 from medgrad_desktop.review import ReviewRecord
 from medgrad_desktop.ui.entries import FolderImage
+from medgrad_desktop.ui.qimages import qimage_from_rgb
 
 EntryRole = Qt.ItemDataRole.UserRole + 1
 ClassRole = Qt.ItemDataRole.UserRole + 2
@@ -33,25 +33,6 @@ ErrorRole = Qt.ItemDataRole.UserRole + 5
 TILE = QSize(176, 232)
 THUMB = 160
 THUMB_BOX = QSize(THUMB, THUMB - 24)  # the picture area of a tile; pixmaps are scaled once, not per paint
-
-
-def qimage_from_rgb(rgb: np.ndarray) -> QImage:
-    """A QImage that owns a copy of the pixels (safe after the array is freed)."""
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-
-
-def display_qimage(rgb: np.ndarray) -> QImage:
-    """The image in the format the raster paint engine draws directly (RGB32). Made in the worker, so
-    the UI thread's QPixmap.fromImage is a plain copy: a 12-megapixel photo costs it ~10 ms, not ~300."""
-    return qimage_from_rgb(rgb).convertToFormat(QImage.Format.Format_RGB32)
-
-
-def qimage_from_rgba(rgba: np.ndarray) -> QImage:
-    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
-    h, w = rgba.shape[:2]
-    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
 
 class ThumbnailModel(QAbstractListModel):

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from medgrad_desktop.core.explain import Heatmap
 from medgrad_desktop.core.render import colorbar, colorize, contour_mask
-from medgrad_desktop.ui.thumbnails import qimage_from_rgb, qimage_from_rgba
+from medgrad_desktop.ui.qimages import qimage_from_rgb, qimage_from_rgba
 
 OVERLAY_MAX_SIDE = 768
 ZOOM_STEP = 1.25
