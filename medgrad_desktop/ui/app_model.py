@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from medgrad_desktop.audit import log_event
+from medgrad_desktop.core.classify import Prediction
 from medgrad_desktop.core.explain import METHODS, Heatmap, MethodParams
 from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.model import ClipModel, ModelLoadError, load_model
@@ -91,7 +92,7 @@ class AppModel(QObject):
         self.opacity = settings.opacity / 100.0
         self.recursive = settings.recursive
         self.map_cache = LRUCache(4000)
-        self.pred_cache: dict[tuple[str, str], object] = {}
+        self.pred_cache: dict[tuple[str, str], Prediction] = {}
         self.model_error = ""
         self._model: ClipModel | None = None
         self.current_row: int | None = None

@@ -4,7 +4,7 @@ option of the model, and a box for free text. The list follows the model's card,
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QWidget
 
 from medgrad_desktop.core.classify import format_probability
 from medgrad_desktop.ui.app_model import AppModel
@@ -17,6 +17,7 @@ class TargetPicker(QWidget):
     def __init__(self, app: AppModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.app = app
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)  # the toolbar keeps its size hint
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(QLabel("  Target "))
@@ -30,7 +31,7 @@ class TargetPicker(QWidget):
         lay.addWidget(self.combo)
         self.free_text = QLineEdit()
         self.free_text.setPlaceholderText("or type a finding, Enter")
-        self.free_text.setMaximumWidth(200)
+        self.free_text.setFixedWidth(200)
         self.free_text.setToolTip("Explain any text: a class name, a 7-point finding, or your own words")
         self.free_text.returnPressed.connect(lambda: app.set_free_text_target(self.free_text.text()))
         lay.addWidget(self.free_text)
