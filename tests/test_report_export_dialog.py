@@ -147,3 +147,19 @@ def test_invalid_choices_are_explained(qtbot, win, tmp_path):
     _wait_done(qtbot, dlg)
     assert dlg.handle.state == "failed" and "outside the report folder" in dlg.status.text()
     assert not (tmp_path / "o" / "report.pdf").exists()
+
+
+def test_selected_tiles_are_the_default_scope_in_grid_order(qtbot, win):
+    """Tiles selected in the grid reach the dialog through the app model, listed as the grid shows them."""
+    grid, proxy = win.browser.grid, win.browser.proxy
+    win.browser.sort_combo.setCurrentIndex(win.browser.sort_combo.findData("confidence-desc"))
+    rows = [0, 2]
+    grid.clearSelection()
+    for r in rows:
+        grid.selectionModel().select(proxy.index(r, 0), grid.selectionModel().SelectionFlag.Select)
+    shown = [proxy.mapToSource(proxy.index(r, 0)).row() for r in rows]
+    assert win.app.selected_rows == shown
+    dlg = ExportDialog(win.app, win.worker, win)
+    qtbot.addWidget(dlg)
+    assert dlg.scope() == "selection"
+    assert dlg.chosen_paths() == [win.app.entries[r].path for r in shown]
