@@ -48,14 +48,14 @@ class MapController(QObject):
             return
         if e.error:
             self.area.set_image(None, None)
-            self.area.map_caption.setText(e.error)
+            self.area.set_caption(e.error)
             return
         cached = self.rgb_cache.get(e.path)
         if cached is not None:
             self.area.set_image(e.path, cached[2])
         else:
             self.area.set_image(None, None)  # never leave the previous image under this image's panel
-            self.area.map_caption.setText(f"{e.name} · loading…")
+            self.area.set_caption(f"{e.name} · loading…")
             self._request_image(e)
         self.request_maps()
 

@@ -101,6 +101,10 @@ class ViewerArea(QStackedWidget):
         self.compare_captions[method].setText(short or text)
         self.compare_captions[method].setToolTip(text)
 
+    def set_caption(self, text: str) -> None:
+        """A caption without a map: the image is loading, or cannot be shown and why."""
+        self.map_caption.setText(text)
+
     def clear_maps(self, caption: str) -> None:
         for v in self.all_viewers():
             v.clear_map()
