@@ -15,6 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+# mkstemp makes owner-only files; a written file should get the mode a plain open() would give it
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
+
 
 class PublishClashError(FileExistsError):
     """A final name appeared while the staged outputs were being made and overwriting was not allowed."""
@@ -26,6 +31,7 @@ def write_atomic(path: Path | str, data: bytes | Callable[[BinaryIO], None]) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             if callable(data):
                 data(f)
@@ -53,6 +59,7 @@ def write_file_atomic(path: Path | str, writer: Callable[[Path], None]) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
+        os.chmod(tmp, FILE_MODE)
         writer(Path(tmp))
         fsync_tree(Path(tmp))
         os.replace(tmp, path)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import io
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import matplotlib
-from matplotlib.figure import Figure
 
 from medgrad_desktop.atomic import write_atomic
+
+if TYPE_CHECKING:  # matplotlib.figure loads most of matplotlib; only the type is needed here
+    from matplotlib.figure import Figure
 
 
 def pyplot() -> ModuleType:

@@ -103,7 +103,7 @@ class ModelCard:
                 kw[name] = doc[name]
         if doc.get("mean") is not None and doc.get("std") is not None:
             kw["mean"], kw["std"] = doc["mean"], doc["std"]
-        kw["extra"] = {k: doc[k] for k in EXTRA_KEYS if k in doc}
+        kw["extra"] = {k: v for k, v in doc.items() if k in EXTRA_KEYS}  # in the file's order
         kw["record"] = {k: v for k, v in doc.items() if k not in names and k not in EXTRA_KEYS}
         card = cls(**kw)
         card.mean, card.std = tuple(card.mean), tuple(card.std)

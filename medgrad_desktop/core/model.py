@@ -11,14 +11,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
+import re
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing cache must fail at once, not retry for 46 s
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
+import open_clip  # noqa: E402
 import torch  # noqa: E402
+from open_clip.model import CLIP  # noqa: E402
 from PIL import Image  # noqa: E402
+from safetensors import SafetensorError  # noqa: E402
+from safetensors.torch import load_file  # noqa: E402
 
 from medgrad_desktop.core.card import DEMO_WARNING as DEMO_WARNING  # noqa: E402 - re-exported
 from medgrad_desktop.core.card import UNTRAINED_WARNING as UNTRAINED_WARNING  # noqa: E402 - re-exported
@@ -52,8 +58,6 @@ def arch_config(architecture: str) -> dict:
     own = resources_dir() / "model_configs" / f"{architecture}.json"
     if own.exists():
         return json.loads(own.read_text())
-    import open_clip
-
     cfg = open_clip.get_model_config(architecture)
     if cfg is None:
         raise ModelLoadError(f"unknown architecture '{architecture}'")
@@ -61,8 +65,6 @@ def arch_config(architecture: str) -> dict:
 
 
 def build_clip(cfg: dict, quick_gelu: bool) -> torch.nn.Module:
-    from open_clip.model import CLIP
-
     cfg = {k: v for k, v in cfg.items() if k in ("embed_dim", "vision_cfg", "text_cfg")}
     return CLIP(**cfg, quick_gelu=quick_gelu)
 
@@ -86,8 +88,6 @@ def _sha256(path: Path) -> str:
 def _pickle_culprit(message: str) -> str:
     """' (it imports pathlib.Path.write_text)' from torch's weights-only refusal, which is many lines
     with terminal colour codes and advice to load the file unsafely; '' when no name is given."""
-    import re
-
     found = re.search(r"GLOBAL ([\w.]+)", re.sub(r"\x1b\[[0-9;]*m", "", message))
     return f" (it imports {found.group(1)})" if found else ""
 
@@ -95,9 +95,6 @@ def _pickle_culprit(message: str) -> str:
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         try:
             return load_file(str(path))
         except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -105,8 +102,6 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
                 f"{path}: not a readable safetensors file ({str(exc).splitlines()[0][:120]}); "
                 "the file may be truncated: copy it again") from None
     if suffix in (".pt", ".pth", ".bin", ".ckpt"):
-        import pickle
-
         try:
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
@@ -167,8 +162,6 @@ class ClipModel:
     """A loaded model with its tokenizer, card and catalogue. Text embeddings are cached per prompt."""
 
     def __init__(self, model: torch.nn.Module, card: ModelCard, catalogue: Catalogue, device: torch.device):
-        import open_clip
-
         self.model = model.to(device).float().eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
@@ -344,8 +337,6 @@ def _random_model(architecture: str, dev: torch.device, seed: int, normalization
 
 
 def _from_cache(spec: str, architecture: str, dev: torch.device, normalization: str | None) -> ClipModel:
-    import open_clip
-
     os.environ["HF_HUB_OFFLINE"] = "1"
     try:
         if spec.startswith("hf-hub:"):
