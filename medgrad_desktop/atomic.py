@@ -30,9 +30,10 @@ def write_atomic(path: Path | str, data: bytes | Callable[[BinaryIO], None]) -> 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)  # reopened with open() so the write goes through the same path as any other file write
     try:
         os.chmod(tmp, FILE_MODE)
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             if callable(data):
                 data(f)
             else:

@@ -13,7 +13,7 @@ from medgrad_desktop.core.card import ModelCard
 from medgrad_desktop.core.checkpoint import save_checkpoint
 from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.model import ModelLoadError, build_clip, load_model
-from medgrad_desktop.core.prompts import load_catalogue
+from medgrad_desktop.core.prompts import catalogue_from_dict, load_catalogue
 from medgrad_desktop.resources_path import resources_dir
 from tests.conftest import random_rgb
 
@@ -194,3 +194,15 @@ def test_old_card_file_reads_as_before():
     assert "training_config" in card.record and "training_config" not in card.to_dict()
     written = json.loads(card.to_json())
     assert {k: written[k] for k in doc} == doc  # nothing of the file is lost
+
+
+def test_catalogue_subset_keeps_order_and_criteria():
+    full = load_catalogue()
+    sub = full.subset(["melanoma", "basal_cell_carcinoma"])
+    assert sub.class_ids == [c for c in full.class_ids if c in ("melanoma", "basal_cell_carcinoma")]
+    assert sub.criteria == full.criteria and sub.templates == full.templates
+    assert sub.name == f"{full.name}-subset-2" and sub.subset(["melanoma"]).name == f"{full.name}-subset-1"
+    assert sub.digest == catalogue_from_dict(sub.data).digest  # reads back as the card embeds it
+    assert len(full.class_ids) == 17  # the original is untouched
+    with pytest.raises(KeyError, match="kittens"):
+        full.subset(["melanoma", "kittens"])
