@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import medgrad_desktop.reports.csv_writer as csv_writer  # by module: tests replace a writer to inject faults
+import medgrad_desktop.reports.html_writer as html_writer
+import medgrad_desktop.reports.png_writer as png_writer
 from medgrad_desktop.atomic import PublishClashError, publish, write_text_atomic
 from medgrad_desktop.audit import log_event
 from medgrad_desktop.core.explain import MethodParams
@@ -23,10 +26,7 @@ from medgrad_desktop.core.imageio import display_name
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.reports.builder import Checkpoint, ReportFailed, ReportOptions, build_report
 from medgrad_desktop.reports.content import ReportContent
-from medgrad_desktop.reports.csv_writer import write_csv
 from medgrad_desktop.reports.deidentify import write_pseudonym_map
-from medgrad_desktop.reports.html_writer import write_html
-from medgrad_desktop.reports.png_writer import write_pngs
 
 FORMATS = ("pdf", "html", "csv", "png")
 DEFAULT_FORMATS = ("pdf", "html", "csv")
@@ -192,17 +192,17 @@ def _write_format(fmt: str, content: ReportContent, staging: Path, finals: list[
     staged = [(staging / p.name, p) for p in finals]
     main = staged[0][0]
     if fmt == "pdf":
-        # the PDF writer loads Qt; a CSV/HTML-only export (the CLI on a server) should not pay for it
+        # the PDF writer loads Qt when it draws; a CSV/HTML-only export never imports it
         from medgrad_desktop.reports.pdf_writer import write_pdf
 
         write_pdf(content, main, tick)
         check_pdf_complete(main)
     elif fmt == "html":
-        write_html(content, main, tick)
+        html_writer.write_html(content, main, tick)
     elif fmt == "csv":
-        write_csv(content, main, tick)
+        csv_writer.write_csv(content, main, tick)
     elif fmt == "png":
-        write_pngs(content, main, tick)
+        png_writer.write_pngs(content, main, tick)
     for src, _ in staged[1:]:  # the manifest beside the HTML / CSV
         if not src.exists():
             write_text_atomic(src, json.dumps(content.provenance, indent=1, ensure_ascii=False))

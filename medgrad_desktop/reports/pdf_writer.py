@@ -1,5 +1,8 @@
 """PDF report with QPdfWriter + QPainter (the only report module that imports Qt).
 
+Qt is imported inside the functions that draw, so importing the reports package (a CSV/HTML export,
+the CLI on a server) never loads Qt; only rendering a PDF does.
+
 A4 portrait, laid out in millimetres. Every page has the research-use notice in its header and footer,
 the model's UNTRAINED/DEMO warnings when they apply, and "Page n of N". The provenance manifest is
 attached to the PDF as `medgrad-manifest.json` (QPdfWriter.addFileAttachment, Qt >= 6.8).
@@ -11,21 +14,6 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-
-from PySide6.QtCore import QByteArray, QMarginsF, QPointF, QRectF, Qt
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QFontMetricsF,
-    QGuiApplication,
-    QImage,
-    QPageLayout,
-    QPageSize,
-    QPainter,
-    QPdfWriter,
-    QPen,
-)
-from PySide6.QtWidgets import QApplication
 
 from medgrad_desktop import __version__
 from medgrad_desktop.atomic import write_atomic
@@ -51,9 +39,15 @@ def ensure_gui_app():
     A QApplication (a QGuiApplication subclass) is made rather than a bare QGuiApplication so that a
     later widget in the same process (the app, pytest-qt) still works."""
     global _APP
+    from PySide6.QtGui import QGuiApplication
+
     app = QGuiApplication.instance()
     if app is None:
-        app = _APP = QApplication(["medgrad-report", "-platform", "offscreen"])
+        try:
+            from PySide6.QtWidgets import QApplication as AppClass
+        except ImportError:  # pragma: no cover - PySide6-Essentials ships QtWidgets
+            AppClass = QGuiApplication
+        app = _APP = AppClass(["medgrad-report", "-platform", "offscreen"])
     return app
 
 
@@ -90,6 +84,8 @@ class _Canvas:
     """QPainter in millimetres, with the few drawing primitives a report needs."""
 
     def __init__(self, writer, content: ReportContent, total: int):
+        from PySide6.QtGui import QPainter
+
         self.writer = writer
         self.content = content
         self.total = total
@@ -103,9 +99,13 @@ class _Canvas:
 
     # --- primitives ---------------------------------------------------------------------------
     def rect(self, x, y, w, h):
+        from PySide6.QtCore import QRectF
+
         return QRectF(x * self.k, y * self.k, w * self.k, h * self.k)
 
     def font(self, size: float, bold: bool = False, mono: bool = False, italic: bool = False):
+        from PySide6.QtGui import QFont
+
         f = QFont("DejaVu Sans Mono" if mono else "DejaVu Sans")
         f.setStyleHint(QFont.StyleHint.Monospace if mono else QFont.StyleHint.SansSerif)
         f.setPointSizeF(size)
@@ -117,6 +117,9 @@ class _Canvas:
     def text(self, x, y, w, h, s: str, size=9.0, *, bold=False, mono=False, italic=False, color=DARK,
              align: str = "left", wrap=False, elide=True) -> float:
         """Draw `s` in the box; return the height used in mm."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QColor, QFontMetricsF
+
         f = self.font(size, bold, mono, italic)
         self.p.setFont(f)
         self.p.setPen(QColor(*color))
@@ -135,15 +138,24 @@ class _Canvas:
 
     def measure(self, w: float, s: str, size: float, *, italic: bool = False) -> float:
         """Height in mm that `s` needs when wrapped to width `w`."""
+        from PySide6.QtCore import QRectF, Qt
+        from PySide6.QtGui import QFontMetricsF
+
         fm = QFontMetricsF(self.font(size, italic=italic), self.writer)
         r = fm.boundingRect(QRectF(0, 0, w * self.k, 1e6), int(Qt.TextFlag.TextWordWrap), s)
         return r.height() / self.k
 
     def line(self, x1, y1, x2, y2, color=(170, 170, 170), width=0.25):
+        from PySide6.QtCore import QPointF
+        from PySide6.QtGui import QColor, QPen
+
         self.p.setPen(QPen(QColor(*color), width * self.k))
         self.p.drawLine(QPointF(x1 * self.k, y1 * self.k), QPointF(x2 * self.k, y2 * self.k))
 
     def box(self, x, y, w, h, fill=None, border=(170, 170, 170), width=0.25):
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QColor, QPen
+
         self.p.setPen(QPen(QColor(*border), width * self.k) if border else Qt.PenStyle.NoPen)
         self.p.setBrush(QColor(*fill) if fill else Qt.BrushStyle.NoBrush)
         self.p.drawRect(self.rect(x, y, w, h))
@@ -186,6 +198,8 @@ class _Canvas:
 
 
 def _qimage(path: Path):
+    from PySide6.QtGui import QImage
+
     img = QImage(str(path))
     if img.isNull():
         raise OSError(f"could not read the spooled picture {path.name}")
@@ -193,6 +207,8 @@ def _qimage(path: Path):
 
 
 def _colorbar_qimage(colormap: str):
+    from PySide6.QtGui import QImage
+
     bar = colorbar(256, 16, colormap).copy()
     return QImage(bar.data, bar.shape[1], bar.shape[0], bar.strides[0], QImage.Format.Format_RGB888).copy()
 
@@ -413,6 +429,9 @@ def write_pdf(content: ReportContent, path: Path, tick: Callable[[str], None] | 
     """Write the whole report to `path` (the caller makes it atomic). `tick(page)` runs per page and
     may raise to cancel."""
     ensure_gui_app()
+    from PySide6.QtCore import QByteArray, QMarginsF
+    from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter
+
     path = Path(path)
     writer = QPdfWriter(str(path))
     writer.setResolution(300)
