@@ -142,6 +142,9 @@ def test_card_json_invalid(tmp_path, tiny_model):
     path.with_suffix(".card.json").write_text("{broken")
     with pytest.raises(ModelLoadError, match="not valid JSON"):
         load_model(path)
+    path.with_suffix(".card.json").write_text("[1, 2]")
+    with pytest.raises(ModelLoadError, match="JSON object, found list"):
+        load_model(path)
 
 
 def test_catalogue_resolve(tiny_model):

@@ -290,9 +290,13 @@ def load_model(weights: str | Path | None = None, *, random_init: bool = False,
 
 def _read_card_file(path: Path) -> dict:
     try:
-        return json.loads(path.read_text())
+        doc = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelLoadError(f"{path}: model card is not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise ModelLoadError(f"{path}: a model card is a JSON object, found {type(doc).__name__}; "
+                             "remove the file or write the card again")
+    return doc
 
 
 def _normalization(name: str) -> tuple[tuple, tuple]:
