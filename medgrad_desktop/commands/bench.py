@@ -51,11 +51,18 @@ def _sync(device: torch.device) -> None:
 
 def timed(fn: Callable[[], object], device: torch.device) -> float:
     """Wall seconds of one call, with the GPU's queue drained before and after."""
+    return timed_both(fn, device)[0]
+
+
+def timed_both(fn: Callable[[], object], device: torch.device) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call. On a CPU shared with other programs the
+    wall time includes waiting for a core; the CPU time does not, and with one torch thread it is the
+    compute alone."""
     _sync(device)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     fn()
     _sync(device)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
 def spread(values: list[float]) -> dict:
@@ -68,28 +75,33 @@ def spread(values: list[float]) -> dict:
 def paired_ratios(forward: Callable[[np.ndarray], object], methods: dict[str, Callable[[np.ndarray], object]],
                   images: list[np.ndarray], repeats: int, device: torch.device) -> dict:
     """For every repeat, image and method: time a plain forward and the method back to back (which goes
-    first alternates), and keep method / forward. Method order rotates between repeats so no method
-    always runs first after a pause. Returns per method the spread of its ratios and of its seconds,
-    and the spread of the forwards."""
+    first alternates), and keep method / forward, in wall time and in CPU time. Method order rotates
+    between repeats so no method always runs first after a pause. Returns per method the spread of its
+    ratios and of its seconds, and the spread of the forwards."""
     names = list(methods)
     ratios: dict[str, list[float]] = {m: [] for m in names}
+    cpu_ratios: dict[str, list[float]] = {m: [] for m in names}
     secs: dict[str, list[float]] = {m: [] for m in names}
     fwd: list[float] = []
+    fwd_cpu: list[float] = []
     for r in range(repeats):
         order = names[r % len(names):] + names[:r % len(names)]
         for i, im in enumerate(images):
             for j, m in enumerate(order):
                 if (r + i + j) % 2 == 0:
-                    tf = timed(lambda im=im: forward(im), device)
-                    tm = timed(lambda im=im, m=m: methods[m](im), device)
+                    tf = timed_both(lambda im=im: forward(im), device)
+                    tm = timed_both(lambda im=im, m=m: methods[m](im), device)
                 else:
-                    tm = timed(lambda im=im, m=m: methods[m](im), device)
-                    tf = timed(lambda im=im: forward(im), device)
-                fwd.append(tf)
-                secs[m].append(tm)
-                ratios[m].append(tm / tf)
-    return {"forward_s": spread(fwd),
-            **{m: {"ratio_to_forward": spread(ratios[m]), "seconds": spread(secs[m])} for m in names}}
+                    tm = timed_both(lambda im=im, m=m: methods[m](im), device)
+                    tf = timed_both(lambda im=im: forward(im), device)
+                fwd.append(tf[0])
+                fwd_cpu.append(tf[1])
+                secs[m].append(tm[0])
+                ratios[m].append(tm[0] / tf[0])
+                cpu_ratios[m].append(tm[1] / max(tf[1], 1e-9))
+    return {"forward_s": spread(fwd), "forward_cpu_s": spread(fwd_cpu),
+            **{m: {"ratio_to_forward": spread(ratios[m]), "cpu_ratio_to_forward": spread(cpu_ratios[m]),
+                   "seconds": spread(secs[m])} for m in names}}
 
 
 def _loops(clip: ClipModel, images: list[np.ndarray], targets, device: torch.device) -> dict:
@@ -186,10 +198,12 @@ def run(args: argparse.Namespace) -> int:
     s = res["setup"]
     print(f"{s['arch']} on {s['device']} ({s['threads']} threads), {s['prompts']} prompts, "
           f"{s['images']} images x {s['repeats']} repeats, each method paired with its own forward")
-    print(f"one plain forward: {_fmt(res['forward_s'], 1000, ' ms')}")
+    print(f"one plain forward: wall {_fmt(res['forward_s'], 1000, ' ms')}, "
+          f"CPU {_fmt(res['forward_cpu_s'], 1000, ' ms')}")
     for m in METHODS:
         r = res[KEYS[m]]
-        print(f"{m:11s} all {s['prompts']} maps / forward: {_fmt(r['ratio_to_forward'], 1, 'x')}")
+        print(f"{m:11s} all {s['prompts']} maps / forward: wall {_fmt(r['ratio_to_forward'], 1, 'x')}")
+        print(f"{'':11s} {'':>{len(str(s['prompts'])) + 17}} CPU  {_fmt(r['cpu_ratio_to_forward'], 1, 'x')}")
         if "loop_s" in r:
             print(f"{'':11s} one-prompt loop {r['loop_s'] * 1000:.0f} ms ({r['loop_over_batched']:.2f}x batched), "
                   f"shared-forward loop {r['loop_shared_forward_s'] * 1000:.0f} ms "
