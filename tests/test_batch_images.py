@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from medgrad_desktop.core.explain import METHODS, analyze, analyze_batch, batching, default_params
@@ -50,12 +51,21 @@ def test_report_chunks_cover_every_index_once_in_order():
 def test_default_batch_size_follows_free_memory(tiny_model, vit_b16, monkeypatch):
     per_image = batching.bytes_per_image(vit_b16, 17)
     assert per_image > batching.bytes_per_image(vit_b16, 0) > batching.bytes_per_image(tiny_model, 0)
-    monkeypatch.setattr(batching, "free_bytes", lambda _d: 10 * per_image)
-    assert batching.default_batch_size(vit_b16, 17) == 2  # a quarter of 10 images' worth
+    fwd = batching.bytes_per_image(vit_b16, 0)
+    monkeypatch.setattr(batching, "free_bytes", lambda _d: 10 * fwd)
+    assert batching.default_batch_size(vit_b16, 0) == 2  # a quarter of 10 images' worth
     monkeypatch.setattr(batching, "free_bytes", lambda _d: 0)
-    assert batching.default_batch_size(vit_b16, 17) == 1
+    assert batching.default_batch_size(vit_b16, 0) == 1
     monkeypatch.setattr(batching, "free_bytes", lambda _d: 2**50)
-    assert batching.default_batch_size(vit_b16, 17) == batching.MAX_BATCH["cpu"]
+    assert batching.default_batch_size(vit_b16, 0) == batching.MAX_BATCH["cpu"]
+    # explanations on a CPU: one image per pass whatever the memory (see batching.CPU_EXPLAIN_BATCH)
+    assert batching.default_batch_size(vit_b16, 17) == batching.CPU_EXPLAIN_BATCH == 1
+    # on a GPU the explanation pass follows the free memory, with every prompt's gradient counted
+    gpu = type("GpuModel", (), {"device": torch.device("cuda"), "visual": vit_b16.visual})()
+    monkeypatch.setattr(batching, "free_bytes", lambda _d: 40 * per_image)
+    assert batching.default_batch_size(gpu, 17) == 10
+    monkeypatch.setattr(batching, "free_bytes", lambda _d: 2**50)
+    assert batching.default_batch_size(gpu, 17) == batching.MAX_BATCH["cuda"]
 
 
 def _folder(tmp_path: Path) -> list[Path]:

@@ -16,7 +16,12 @@ import torch
 from medgrad_desktop.core.model import ClipModel
 
 BYTES_PER_FLOAT = 4
-MAX_BATCH = {"cpu": 16, "cuda": 64}  # on a CPU a larger pass saves almost nothing and delays progress
+MAX_BATCH = {"cpu": 16, "cuda": 64}
+# Explanations on a CPU go one image per pass by default: there a pass of several images saves little
+# (the matrix products are already large enough to keep the cores busy), and one image per pass gives
+# the report bit for bit the numbers the app showed for that image (a pass of several can move the 7th
+# digit). On a GPU the pass size is what fills the device, so it follows the free memory.
+CPU_EXPLAIN_BATCH = 1
 FALLBACK_FREE_BYTES = 2 * 2**30  # when the free memory cannot be read
 
 
@@ -45,7 +50,9 @@ def free_bytes(device: torch.device) -> int:
 
 
 def default_batch_size(clip: ClipModel, n_prompts: int, fraction: float = 0.25) -> int:
-    """Images per explanation pass: what fits in `fraction` of the free memory, at least 1, at most
-    `MAX_BATCH` for the device type."""
+    """Images per pass: what fits in `fraction` of the free memory, at least 1, at most `MAX_BATCH` for
+    the device type; explanations (`n_prompts > 0`) on a CPU take `CPU_EXPLAIN_BATCH`."""
+    if clip.device.type == "cpu" and n_prompts > 0:
+        return CPU_EXPLAIN_BATCH
     fit = int(fraction * free_bytes(clip.device)) // bytes_per_image(clip, n_prompts)
     return max(1, min(MAX_BATCH.get(clip.device.type, MAX_BATCH["cpu"]), fit))
