@@ -401,7 +401,7 @@ def test_cli_ctrl_c_leaves_nothing(tmp_path, data_dir, capsys, monkeypatch, tiny
 
     folder, _ = make_folder(tmp_path)
     monkeypatch.setattr(report_cmd, "model_from_args", lambda a: tiny_model)
-    real, calls = builder.analyze, []
+    real, calls = builder.analyze_batch, []
 
     def interrupted(*a, **k):
         calls.append(1)
@@ -409,7 +409,7 @@ def test_cli_ctrl_c_leaves_nothing(tmp_path, data_dir, capsys, monkeypatch, tiny
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(builder, "analyze", interrupted)
+    monkeypatch.setattr(builder, "analyze_batch", interrupted)
     out = tmp_path / "out"
     assert main(["report", str(folder), "--out", str(out), "--random-init", "--format", "pdf,csv"]) == 130
     assert "cancelled: no report was written" in capsys.readouterr().err
