@@ -76,3 +76,23 @@ def test_no_kept_library_links_a_dropped_one(cfg, variant):
     broken = {n: [d for d in _needed(libs[n]) if d in libs and not cfg.keep(dest[d], variant)] for n in kept}
     assert {n: d for n, d in broken.items() if d} == {}
     assert len(kept) < len(libs)  # the rules do drop something here
+
+
+def test_bundle_size_counts_by_package_and_judges_the_goal(tmp_path):
+    spec = importlib.util.spec_from_file_location("bundle_size", ROOT / "benchmarks" / "bundle_size.py")
+    bs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bs)
+    app = tmp_path / "MedGradDesktop"
+    (app / "_internal" / "nvidia" / "cu13" / "lib").mkdir(parents=True)
+    (app / "_internal" / "torch" / "lib").mkdir(parents=True)
+    (app / "_internal" / "nvidia" / "cu13" / "lib" / "libbig.so.13").write_bytes(b"\1" * (6 * bs.MIB))
+    (app / "_internal" / "torch" / "lib" / "libsmall.so").write_bytes(b"\1" * 4096)
+    (app / "MedGradDesktop").write_bytes(b"\1" * 8192)
+    sizes = bs.by_package(app)
+    assert sizes["nvidia/cu13"] >= 6 * bs.MIB and 4096 <= sizes["torch"] < bs.MIB
+    assert sizes["(launcher with the Python archive)"] >= 8192
+    text = bs.section([("gpu", app)])
+    assert "| gpu | **0.01 GiB**" in text and "| yes |" in text
+    assert "| `nvidia/cu13` | 6 |" in text and "`torch`" not in text.split("everything else")[0]
+    assert "`nvidia/cu13/lib/libbig.so.13` 6" in text
+    assert bs.main([str(tmp_path / "missing")]) == 2
