@@ -20,6 +20,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import BENCH_DOC, cpu_name, git_commit, write_section  # noqa: E402
 
 SECTION = "## Bundle size"
+WHAT_REMAINS = (
+    "What remains, and why: PyPI's Linux torch is a CUDA build, and `import torch` loads `libtorch_cuda.so`, "
+    "which links cuBLAS/cuBLASLt, cuFFT, cuSPARSE, cuSPARSELt, cuRAND, NCCL, NVRTC, nvJitLink, NVSHMEM and "
+    "cuDNN's loader: those must ship even in a bundle that never computes on a GPU, or the app does not start "
+    "(`tests/test_bundle_variants.py` checks every kept library's links with `readelf`). The GPU variant also "
+    "needs cuDNN's engines (about 0.9 GiB, opened on the first convolution on a GPU) and cuSOLVER; the cpu "
+    "variant leaves those out and hides GPUs at run time. Already left out of both: triton, headers, test "
+    "folders, CUDA files nothing loads, unused Qt platform plugins and QML; torch's libraries are stripped of "
+    "their symbol tables. Below 3 GiB needs torch's CPU wheels (`build/variant.sh cpu`, from the PyTorch CPU "
+    "index, which this build machine cannot reach): no `nvidia/` at all and a smaller `libtorch_cpu.so`.")
 GOAL_GIB = 3.0
 MIB = 2**20
 
@@ -80,6 +90,7 @@ def section(apps: list[tuple[str, Path]]) -> str:
     first_name, first = apps[0]
     lines += ["", f"Largest libraries of the {first_name} variant (MiB): " +
               ", ".join(f"`{p}` {b / MIB:.0f}" for p, b in largest_libraries(first)) + "."]
+    lines += ["", WHAT_REMAINS]
     lines += ["", f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, commit `{git_commit(True)}`, "
               f"on {cpu_name()}."]
     return "\n".join(lines) + "\n"
