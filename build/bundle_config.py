@@ -10,11 +10,23 @@ Every rule here is a measured fix or a measured saving, not a guess:
   packages are collected as whole packages rather than trusted to the import graph.
 - triton (about 0.9 GB) is only for `torch.compile` on a GPU, which the app never uses; tests, headers
   and CMake files are build-time only.
+- CUDA files no code path of the app loads (checked with `readelf -d` for what torch links and with the
+  app's own use of CUDA): the "alt" NVRTC build, multi-GPU cuSOLVER, the profiler's perf libraries,
+  device bitcode for JIT linking, the FFTW/BLAS drop-in wrappers. GPU inference keeps working.
+- torch's own libraries carry their symbol tables (about 170 MB): stripped after collection.
+- Variant "cpu" (MEDGRAD_BUNDLE_VARIANT=cpu): the same wheels without the libraries only a GPU run
+  loads on demand (cuDNN's engines, cuSOLVER and torch's CUDA linear algebra, about 1.2 GB), and a
+  runtime hook hides every GPU so nothing tries to load them. What torch links at import (cuBLAS, cuFFT,
+  NCCL, cuSPARSE ...) must stay even there: without them `import torch` fails. A bundle from the
+  PyTorch CPU wheels (`build/variant.sh cpu`) needs none of them, where that index is reachable.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 APP_NAME = "MedGradDesktop"          # folder and executable name in build/dist
@@ -58,6 +70,35 @@ DROP_PATTERNS = (
     "PySide6/Qt/qml/*", "PySide6/Qt/translations/qtwebengine*",
 )
 
+# CUDA files that no path of the app loads, on a GPU or not (see the module docstring).
+UNUSED_CUDA_PATTERNS = (
+    "nvidia/*/lib/libnvrtc.alt.so*", "nvidia/*/lib/libnvrtc-builtins.alt.so*",
+    "nvidia/*/lib/libcusolverMg.so*",
+    "nvidia/*/lib/libnvperf_host.so", "nvidia/*/lib/libnvperf_target.so", "nvidia/*/lib/libpcsamplingutil.so",
+    "nvidia/*/lib/libcufftw.so*", "nvidia/*/lib/libnvblas.so*", "nvidia/*/lib/libcheckpoint.so",
+    "nvidia/*/lib/*.bc",
+)
+
+VARIANTS = ("gpu", "cpu")
+VARIANT_ENV = "MEDGRAD_BUNDLE_VARIANT"
+# Loaded only when a GPU computes (cuDNN opens its engines on the first convolution; torch opens its CUDA
+# linear algebra on the first CUDA linalg call): dropped from the "cpu" variant only. libcudnn.so.9
+# itself stays: libtorch_cuda.so links it.
+GPU_ONLY_PATTERNS = (
+    "nvidia/cudnn/lib/libcudnn_*.so*",
+    "nvidia/*/lib/libcusolver.so*",
+    "torch/lib/libtorch_cuda_linalg.so",
+)
+
+
+def variant() -> str:
+    """The bundle variant asked for in the environment (default "gpu"), checked."""
+    v = os.environ.get(VARIANT_ENV, "gpu").strip().lower() or "gpu"
+    if v not in VARIANTS:
+        raise SystemExit(f"error: {VARIANT_ENV}={v!r}; choose one of {', '.join(VARIANTS)}")
+    return v
+
+
 # Qt platform plugins the app needs: `xcb` for a desktop session, `offscreen` for --self-test and CI,
 # `wayland` where present. Other plugin folders are left to PySide6's hook.
 QT_PLATFORMS = ("libqxcb.so", "libqoffscreen.so", "libqwayland*.so", "qwindows.dll", "qoffscreen.dll",
@@ -99,5 +140,26 @@ def is_unwanted_qt_platform(dest: str) -> bool:
     return not any(fnmatch.fnmatch(name, pat) for pat in QT_PLATFORMS)
 
 
-def keep(dest: str) -> bool:
-    return not (is_dropped(dest) or is_unwanted_qt_platform(dest))
+def _matches(dest: str, patterns: tuple[str, ...]) -> bool:
+    d = dest.replace("\\", "/")
+    return any(fnmatch.fnmatch(d, pat) for pat in patterns)
+
+
+def keep(dest: str, variant: str = "gpu") -> bool:
+    """True for a bundle destination path the app of `variant` needs."""
+    if is_dropped(dest) or is_unwanted_qt_platform(dest) or _matches(dest, UNUSED_CUDA_PATTERNS):
+        return False
+    return not (variant == "cpu" and _matches(dest, GPU_ONLY_PATTERNS))
+
+
+def strip_torch_libraries(app_dir: Path) -> int:
+    """Strip the symbol tables of torch's own libraries in a built bundle (Linux; the dynamic symbols
+    that linking needs stay). Returns the bytes saved; 0 where `strip` is missing or not Linux."""
+    strip = shutil.which("strip")
+    libs = sorted(Path(app_dir).glob("_internal/torch/lib/libtorch*.so")) + \
+        sorted(Path(app_dir).glob("_internal/torch/lib/libc10*.so"))
+    if strip is None or not libs or os.uname().sysname != "Linux":
+        return 0
+    before = sum(p.stat().st_size for p in libs)
+    subprocess.run([strip, "--strip-unneeded", *map(str, libs)], check=True)
+    return before - sum(p.stat().st_size for p in libs)

@@ -32,6 +32,8 @@ if [ "$VARIANT" = cpu ] && "$VENV/bin/python" -c "import sys, torch; sys.exit(to
        "(pip found another source). Remove $VENV and build where download.pytorch.org/whl/cpu serves it." >&2
   exit 3
 fi
+# the spec's "cpu" variant also hides GPUs at run time and drops GPU-only files (none with CPU wheels)
+[ "$VARIANT" = cpu ] && export MEDGRAD_BUNDLE_VARIANT=cpu || export MEDGRAD_BUNDLE_VARIANT=gpu
 "$VENV/bin/pyinstaller" --noconfirm --log-level WARN --distpath "$ROOT/build/dist/$VARIANT" \
   --workpath "$ROOT/build/build/$VARIANT" "$ROOT/build/medgrad.spec"
 APP="$ROOT/build/dist/$VARIANT/MedGradDesktop"

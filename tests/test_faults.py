@@ -440,7 +440,7 @@ def test_report_and_explain_fall_back_on_oom(tmp_path: Path, tiny_model, capsys,
     from medgrad_desktop.reports import export_report
 
     paths = _images(tmp_path / "imgs", 3)
-    real = builder.analyze
+    real = builder.analyze_batch
     calls = {"n": 0}
 
     def oom_on_second(m, *a, **k):
@@ -449,7 +449,7 @@ def test_report_and_explain_fall_back_on_oom(tmp_path: Path, tiny_model, capsys,
             raise torch.cuda.OutOfMemoryError(OOM_TEXT)
         return real(m, *a, **k)
 
-    monkeypatch.setattr(builder, "analyze", oom_on_second)
+    monkeypatch.setattr(builder, "analyze_batch", oom_on_second)
     with caplog.at_level("WARNING"):
         res = export_report(paths, tiny_model, [default_params("medgrad")], None, tmp_path / "rep", formats=("csv",))
     assert any("IMG-0002: the GPU ran out of memory" in r.message for r in caplog.records)

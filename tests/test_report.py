@@ -22,7 +22,7 @@ from medgrad_desktop.core.classify import classify
 from medgrad_desktop.core.explain import METHODS, default_params
 from medgrad_desktop.core.imageio import list_images, load_image
 from medgrad_desktop.core.model import RESEARCH_NOTICE, UNTRAINED_WARNING
-from medgrad_desktop.reports import ReportExistsError, ReportFailed, export_report
+from medgrad_desktop.reports import ReportExistsError, ReportFailed, ReportOptions, export_report
 from medgrad_desktop.reports.pdf_writer import MANIFEST_NAME
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.review import ReviewRecord, ReviewStore
@@ -272,19 +272,18 @@ def test_failure_midway_leaves_nothing(tiny_model, tmp_path, monkeypatch, data_d
     (out / "keep.txt").write_text("unrelated")
     import medgrad_desktop.reports.builder as builder
 
-    real = builder.analyze
-    calls = {"n": 0}
+    real = builder.analyze_batch
+    second = load_image(paths[1]).rgb
 
-    def flaky(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 2:
+    def flaky(clip, images, *a, **k):  # fails whenever the second image is in the pass
+        if any(im.shape == second.shape and (im == second).all() for im in images):
             raise RuntimeError("simulated GPU fault")
-        return real(*a, **k)
+        return real(clip, images, *a, **k)
 
-    monkeypatch.setattr(builder, "analyze", flaky)
+    monkeypatch.setattr(builder, "analyze_batch", flaky)
     with pytest.raises(ReportFailed, match=re.escape(paths[1].name) + ".*simulated GPU fault"):
         export_report(paths, tiny_model, [default_params("gradcam")], None, out,
-                      formats=("pdf", "html", "csv", "png"))
+                      formats=("pdf", "html", "csv", "png"), options=ReportOptions(batch_size=4))
     assert _listing(out) == ["keep.txt"]
     events = [e for e in read_events() if e["event"] == "export_failed" and e.get("out_dir") == str(out)]
     assert events and "simulated GPU fault" in events[-1]["error"]
@@ -402,7 +401,7 @@ def test_cli_ctrl_c_leaves_nothing(tmp_path, data_dir, capsys, monkeypatch, tiny
 
     folder, _ = make_folder(tmp_path)
     monkeypatch.setattr(report_cmd, "model_from_args", lambda a: tiny_model)
-    real, calls = builder.analyze, []
+    real, calls = builder.analyze_batch, []
 
     def interrupted(*a, **k):
         calls.append(1)
@@ -410,7 +409,7 @@ def test_cli_ctrl_c_leaves_nothing(tmp_path, data_dir, capsys, monkeypatch, tiny
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(builder, "analyze", interrupted)
+    monkeypatch.setattr(builder, "analyze_batch", interrupted)
     out = tmp_path / "out"
     assert main(["report", str(folder), "--out", str(out), "--random-init", "--format", "pdf,csv"]) == 130
     assert "cancelled: no report was written" in capsys.readouterr().err

@@ -111,13 +111,13 @@ def test_current_image_and_overwrite_needs_confirmation(qtbot, win, tmp_path):
 def test_cancel_midway_writes_nothing(qtbot, win, tmp_path, monkeypatch):
     import medgrad_desktop.reports.builder as builder
 
-    real = builder.analyze
+    real = builder.analyze_batch
 
     def slow(*a, **k):
         time.sleep(0.4)
         return real(*a, **k)
 
-    monkeypatch.setattr(builder, "analyze", slow)
+    monkeypatch.setattr(builder, "analyze_batch", slow)
     dlg = ExportDialog(win.app, win.worker, win)
     qtbot.addWidget(dlg)
     dlg.show()

@@ -1,4 +1,9 @@
-"""`medgrad predict`: classify images or folders; one bad file never stops the batch."""
+"""`medgrad predict`: classify images or folders; one bad file never stops the batch.
+
+Images go through the model a pass of `--batch-size` at a time (default: what the free memory allows).
+Under `torchrun --nproc_per_node N` the passes are shared between the processes and rank 0 prints the
+merged result, the same as one process would (see `commands/_distributed.py`).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,24 @@ import json
 import sys
 from pathlib import Path
 
+from medgrad_desktop.commands import _distributed as distributed
 from medgrad_desktop.commands._common import add_model_options, model_from_args
 from medgrad_desktop.core.classify import classify
+from medgrad_desktop.core.explain.batching import default_batch_size
 from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, display_name, is_image_file, list_images, load_image
+from medgrad_desktop.core.model import ClipModel
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="classify images (files or folders)")
+    p = sub.add_parser("predict", help="classify images (files or folders); shards across torchrun processes")
     p.add_argument("inputs", nargs="+", help="image files or folders")
     add_model_options(p)
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--recursive", action="store_true")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="images per forward pass (default: what a quarter of the free memory holds, at most "
+                        "16 on a CPU and 64 on a GPU)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -35,39 +45,65 @@ def expand_inputs(inputs: list[str], recursive: bool) -> list[Path]:
     return paths
 
 
-def run(args: argparse.Namespace) -> int:
-    clip = model_from_args(args)
-    paths = expand_inputs(args.inputs, args.recursive)
+def predict_pass(clip: ClipModel, chunk: list[Path], top_k: int) -> list[dict]:
+    """Rows for one pass: the unreadable files first (as errors), then the predictions in file order."""
     rows: list[dict] = []
-    errors = 0
-    for i in range(0, len(paths), args.batch_size):
-        chunk = paths[i:i + args.batch_size]
-        loaded = []
-        for p in chunk:
-            try:
-                if not p.exists() and not is_image_file(p):
-                    raise ImageLoadError(p, "no such file")
-                loaded.append(load_image(p))
-            except ImageLoadError as exc:
-                errors += 1
-                rows.append({"file": str(p), "error": str(exc)})
-                if not args.json:
-                    print(f"ERROR  {exc}", file=sys.stderr)
-        preds = run_with_fallback(
-            clip, lambda m, ims=loaded: classify(m, [im.rgb for im in ims], top_k=args.top_k),
-            on_fallback=lambda msg: print(f"warning: {msg}", file=sys.stderr),
-            what=", ".join(display_name(im.path) for im in loaded[:3]) + (" ..." if len(loaded) > 3 else ""),
-        ) if loaded else []
-        for im, pred in zip(loaded, preds, strict=True):
-            rows.append({"file": str(im.path), "sha256": im.sha256, "predicted": pred.predicted_id,
-                         "confidence": pred.confidence,
-                         "top_k": [{"id": c, "name": n, "probability": pr} for c, n, pr in pred.top_k(args.top_k)],
-                         "seven_point_score": pred.seven_point_score,
-                         "criteria": {c.criterion_id: c.option_id for c in pred.criteria}})
-            if not args.json:
-                tops = ", ".join(f"{n} {pr:.1%}" for _, n, pr in pred.top_k(args.top_k))
-                flag = " [UNTRAINED]" if clip.card.untrained else " [DEMO]" if clip.card.demo else ""
-                print(f"{display_name(im.path)}: {tops}  | 7-point score {pred.seven_point_score}{flag}")
-    if args.json:
-        print(json.dumps({"model": clip.card.to_dict(), "results": rows}, indent=1))
-    return 1 if errors and errors == len(paths) else 0
+    loaded = []
+    for p in chunk:
+        try:
+            if not p.exists() and not is_image_file(p):
+                raise ImageLoadError(p, "no such file")
+            loaded.append(load_image(p))
+        except ImageLoadError as exc:
+            rows.append({"file": str(p), "error": str(exc)})
+    preds = run_with_fallback(
+        clip, lambda m, ims=loaded: classify(m, [im.rgb for im in ims], batch_size=max(1, len(ims)), top_k=top_k),
+        on_fallback=lambda msg: print(f"warning: {msg}", file=sys.stderr),
+        what=", ".join(display_name(im.path) for im in loaded[:3]) + (" ..." if len(loaded) > 3 else ""),
+    ) if loaded else []
+    for im, pred in zip(loaded, preds, strict=True):
+        rows.append({"file": str(im.path), "sha256": im.sha256, "predicted": pred.predicted_id,
+                     "confidence": pred.confidence,
+                     "top_k": [{"id": c, "name": n, "probability": pr} for c, n, pr in pred.top_k(top_k)],
+                     "seven_point_score": pred.seven_point_score,
+                     "criteria": {c.criterion_id: c.option_id for c in pred.criteria}})
+    return rows
+
+
+def _print_rows(rows: list[dict], clip: ClipModel) -> None:
+    flag = " [UNTRAINED]" if clip.card.untrained else " [DEMO]" if clip.card.demo else ""
+    for r in rows:
+        if "error" in r:
+            print(f"ERROR  {r['error']}", file=sys.stderr)
+            continue
+        tops = ", ".join(f"{t['name']} {t['probability']:.1%}" for t in r["top_k"])
+        print(f"{display_name(Path(r['file']))}: {tops}  | 7-point score {r['seven_point_score']}{flag}")
+
+
+def run(args: argparse.Namespace) -> int:
+    world = distributed.world_from_env()
+    args.device = distributed.device_for(world, args.device)
+    clip = model_from_args(args)
+    distributed.start(world, clip.device)
+    paths = expand_inputs(args.inputs, args.recursive)
+    batch = distributed.broadcast_from_root(args.batch_size or default_batch_size(clip, 0), world)
+    passes = [paths[i:i + batch] for i in range(0, len(paths), batch)]
+    mine: dict[int, list[dict]] = {}
+    for k in distributed.my_passes(range(len(passes)), world):
+        mine[k] = predict_pass(clip, passes[k], args.top_k)
+        if not world.distributed and not args.json:  # one process prints as it goes
+            _print_rows(mine[k], clip)
+    gathered = distributed.gather_to_root(mine, world)
+    code = 0
+    if gathered is not None:
+        merged = {k: rows for part in gathered for k, rows in part.items()}
+        rows = [r for k in sorted(merged) for r in merged[k]]
+        if args.json:
+            print(json.dumps({"model": clip.card.to_dict(), "results": rows}, indent=1))
+        elif world.distributed:
+            _print_rows(rows, clip)
+        errors = sum("error" in r for r in rows)
+        code = 1 if errors and errors == len(paths) else 0
+    code = distributed.broadcast_from_root(code, world)
+    distributed.stop(world)
+    return code

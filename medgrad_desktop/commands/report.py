@@ -1,18 +1,25 @@
 """`medgrad report`: an annotated, de-identified report (PDF, HTML, CSV, PNG) of a folder of images,
 with the review decisions made in the app, provenance and an audit-log entry. Ctrl-C cancels and
-leaves nothing behind."""
+leaves nothing behind.
+
+Images are explained a pass of `--batch-size` at a time. Under `torchrun --nproc_per_node N` the passes
+are shared between the processes, rank 0 gathers their predictions and maps and alone writes the report,
+the same report one process would write (see `commands/_distributed.py`)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
+from medgrad_desktop.commands import _distributed as distributed
 from medgrad_desktop.commands._common import add_model_options, model_from_args
-from medgrad_desktop.core.explain import METHODS, default_params
+from medgrad_desktop.core.explain import METHODS, AnalysisResult, MethodParams, default_params
 from medgrad_desktop.core.imageio import list_images
+from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP
 from medgrad_desktop.reports import (
     DEFAULT_FORMATS,
@@ -23,6 +30,7 @@ from medgrad_desktop.reports import (
     existing_outputs,
     export_report,
 )
+from medgrad_desktop.reports.builder import analyse_report_images, batch_size_for, report_chunks
 from medgrad_desktop.review import ReviewStore
 
 
@@ -46,6 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--colormap", default=DEFAULT_COLORMAP, choices=sorted(COLORMAPS))
     p.add_argument("--opacity", type=float, default=0.5)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="images explained per pass (default: what a quarter of the free memory holds, at "
+                        "most 16 on a CPU and 64 on a GPU)")
     p.set_defaults(func=run)
 
 
@@ -97,14 +108,52 @@ def run(args: argparse.Namespace) -> int:
     if not paths:
         print(f"error: {folder}: no image files found (jpg, png, tif, bmp, webp ...)", file=sys.stderr)
         return 2
+    world = distributed.world_from_env()
+    args.device = distributed.device_for(world, args.device)
     clip = model_from_args(args)
+    distributed.start(world, clip.device)
     options = ReportOptions(deidentify=args.deidentify, top_k=args.top_k, colormap=args.colormap,
-                            opacity=args.opacity)
+                            opacity=args.opacity, batch_size=args.batch_size)
+    params = [default_params(m) for m in methods]
+    if not world.distributed:
+        return _export(paths, clip, params, folder, out, formats, options, pmap, args)
+    code = _distributed_export(world, paths, clip, params, folder, out, formats, options, pmap, args)
+    distributed.stop(world)
+    return code
+
+
+def _distributed_export(world: distributed.World, paths: list[Path], clip: ClipModel, params: list[MethodParams],
+                        folder: Path, out: Path, formats: list[str], options: ReportOptions, pmap: Path | None,
+                        args: argparse.Namespace) -> int:
+    """Each rank explains its passes; rank 0 writes the report from all of them."""
+    batch = distributed.broadcast_from_root(batch_size_for(clip, options), world)
+    options = dataclasses.replace(options, batch_size=batch)
+    chunks = distributed.my_passes(report_chunks(len(paths), batch), world)
+    try:
+        mine: dict[int, AnalysisResult] | str = analyse_report_images(paths, clip, params, options, chunks)
+    except (ReportFailed, ValueError, OSError) as exc:
+        mine = str(exc)
+    gathered = distributed.gather_to_root(mine, world)
+    code = 0
+    if gathered is not None:
+        failed = [g for g in gathered if isinstance(g, str)]
+        if failed:
+            print(f"error: {failed[0]}; no report was written", file=sys.stderr)
+            code = 1
+        else:
+            merged = {i: r for part in gathered for i, r in part.items()}
+            code = _export(paths, clip, params, folder, out, formats, options, pmap, args, merged)
+    return distributed.broadcast_from_root(code, world)
+
+
+def _export(paths: list[Path], clip: ClipModel, params: list[MethodParams], folder: Path, out: Path,
+            formats: list[str], options: ReportOptions, pmap: Path | None, args: argparse.Namespace,
+            analyses: dict[int, AnalysisResult] | None = None) -> int:
     bar = _ConsoleProgress()
     try:
-        result = export_report(paths, clip, [default_params(m) for m in methods], ReviewStore(folder), out,
+        result = export_report(paths, clip, params, ReviewStore(folder), out,
                                formats=formats, basename=args.name, force=args.force, options=options,
-                               pseudonym_map=pmap, progress=bar)
+                               pseudonym_map=pmap, progress=bar, analyses=analyses)
     except KeyboardInterrupt:
         bar.close()
         print("cancelled: no report was written", file=sys.stderr)

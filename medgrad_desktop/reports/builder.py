@@ -1,7 +1,7 @@
 """Build a `ReportContent` from images, a model, method parameters and the review store.
 
-One `analyze` call (one forward) per image gives the prediction and, because every class is a target,
-the map of whichever class turns out to be predicted. A file that cannot be read becomes an error row
+One explanation pass (one forward) per batch of images gives the predictions and, because every class is
+a target, the map of whichever class turns out to be predicted. A file that cannot be read becomes an error row
 and the report goes on; any other failure stops the report with `ReportFailed` naming the image, so a
 caller never writes a report that silently lacks pages.
 """
@@ -9,15 +9,16 @@ caller never writes a report that silently lacks pages.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from medgrad_desktop import provenance
-from medgrad_desktop.core.explain import METHOD_NAMES, MethodParams, analyze
+from medgrad_desktop.core.explain import METHOD_NAMES, AnalysisResult, MethodParams, analyze_batch
+from medgrad_desktop.core.explain.batching import default_batch_size
 from medgrad_desktop.core.fallback import run_with_fallback
-from medgrad_desktop.core.imageio import ImageLoadError, display_name, load_image
+from medgrad_desktop.core.imageio import ImageLoadError, LoadedImage, display_name, load_image
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.render import DEFAULT_COLORMAP
 from medgrad_desktop.reports.content import (
@@ -48,6 +49,7 @@ class ReportOptions:
     colormap: str = DEFAULT_COLORMAP
     opacity: float = 0.5
     max_side: int = 1024  # longest side of the pictures in a report, in pixels
+    batch_size: int | None = None  # images per explanation pass; None: what the free memory allows
     title: str = "MedGrad Desktop report"
 
 
@@ -71,20 +73,74 @@ def _spool(rgb, spool: Path, name: str) -> ReportImage:
     return ReportImage(path, int(rgb.shape[1]), int(rgb.shape[0]))
 
 
-def build_entry(index: int, path: Path, clip: ClipModel, params: list[MethodParams], review_store,
-                options: ReportOptions, spool: Path) -> ImageEntry:
+def _load(index: int, path: Path, options: ReportOptions) -> LoadedImage | ImageEntry:
+    """The decoded image, or the error row that stands for it in the report."""
     label = pseudonym(index) if options.deidentify else display_name(path)
     try:
-        img = load_image(path)
+        return load_image(path)
     except ImageLoadError as exc:
         cause = exc.cause
         if options.deidentify:  # a decoder's message may quote the path: never let it into a report
             for ident in sorted({str(path.resolve()), str(path), path.name, path.stem}, key=len, reverse=True):
                 cause = cause.replace(ident, label)
         return ImageEntry(index=index, label=label, sha256=None, error=cause)
+
+
+def _analyse(clip: ClipModel, images: list[LoadedImage], params: list[MethodParams],
+             labels: list[str]) -> list[AnalysisResult]:
+    """One pass over `images` (a GPU out of memory redoes the pass on the CPU). When the pass fails,
+    the images are redone one at a time so `ReportFailed` names the image that fails."""
     targets = clip.catalogue.class_targets()
-    result = run_with_fallback(clip, lambda m: analyze(m, img.rgb, targets, params),
-                               on_fallback=log.warning, what=label)  # GPU out of memory: this image on the CPU
+
+    def one_pass(imgs: list[LoadedImage], what: str) -> list[AnalysisResult]:
+        return run_with_fallback(clip, lambda m: analyze_batch(m, [im.rgb for im in imgs], targets, params),
+                                 on_fallback=log.warning, what=what)
+
+    try:
+        return one_pass(images, ", ".join(labels))
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:
+        if len(images) == 1:
+            raise ReportFailed(f"{display_name(images[0].path)}: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
+    return [_analyse(clip, [im], params, [label])[0] for im, label in zip(images, labels, strict=True)]
+
+
+def keep_predicted_maps(result: AnalysisResult) -> AnalysisResult:
+    """Only the maps a report shows (each method's map of the predicted class): what ranks send."""
+    pid = result.prediction.predicted_id
+    return AnalysisResult(result.prediction, {k: h for k, h in result.maps.items() if k[1] == pid},
+                          result.image_features)
+
+
+def report_chunks(n_paths: int, batch_size: int) -> list[list[int]]:
+    """1-based report indexes, `batch_size` consecutive ones per pass. A pass is the same images whether
+    one process analyses every pass or several processes share them, so both give the same numbers."""
+    b = max(1, batch_size)
+    return [list(range(i + 1, min(i + b, n_paths) + 1)) for i in range(0, n_paths, b)]
+
+
+def analyse_chunk(indexes: list[int], paths: list[Path], clip: ClipModel, params: list[MethodParams],
+                  options: ReportOptions) -> tuple[dict[int, LoadedImage | ImageEntry], dict[int, AnalysisResult]]:
+    """Decode the images of one pass and explain the readable ones together."""
+    loaded = {i: _load(i, Path(paths[i - 1]), options) for i in indexes}
+    ok = [i for i in indexes if isinstance(loaded[i], LoadedImage)]
+    labels = [pseudonym(i) if options.deidentify else display_name(Path(paths[i - 1])) for i in ok]
+    results = _analyse(clip, [loaded[i] for i in ok], params, labels) if ok else []
+    return loaded, {i: keep_predicted_maps(r) for i, r in zip(ok, results, strict=True)}
+
+
+def analyse_report_images(paths: list[Path], clip: ClipModel, params: list[MethodParams],
+                          options: ReportOptions, chunks: list[list[int]]) -> dict[int, AnalysisResult]:
+    """Predictions and shown maps for the passes in `chunks` only (one process's share of a report)."""
+    out: dict[int, AnalysisResult] = {}
+    for idx in chunks:
+        out.update(analyse_chunk(idx, paths, clip, params, options)[1])
+    return out
+
+
+def build_entry(index: int, label: str, img: LoadedImage, result: AnalysisResult, clip: ClipModel,
+                params: list[MethodParams], review_store, options: ReportOptions, spool: Path) -> ImageEntry:
     pred = result.prediction
     small = downscale(img.rgb, options.max_side)
     stem = f"{index:05d}"
@@ -109,28 +165,45 @@ def build_entry(index: int, path: Path, clip: ClipModel, params: list[MethodPara
     return entry
 
 
+def batch_size_for(clip: ClipModel, options: ReportOptions) -> int:
+    return options.batch_size or default_batch_size(clip, len(clip.catalogue.class_targets()))
+
+
 def build_report(paths: list[Path], clip: ClipModel, params: list[MethodParams], review_store,
                  spool: Path, options: ReportOptions | None = None, *, progress: Progress | None = None,
-                 checkpoint: Checkpoint | None = None) -> ReportContent:
+                 checkpoint: Checkpoint | None = None,
+                 analyses: Mapping[int, AnalysisResult] | None = None) -> ReportContent:
     """`review_store`: anything with `.get(sha256) -> ReviewRecord | None` (or None: all pending).
-    `checkpoint()` runs between images and may raise to cancel."""
+    `checkpoint()` runs between passes and may raise to cancel. `analyses` (by 1-based index, from
+    `analyse_report_images`, e.g. gathered from several processes) replaces the analysis here."""
     options = options or ReportOptions()
     if not params:
         raise ValueError("a report needs at least one explanation method")
     spool.mkdir(parents=True, exist_ok=True)
     entries: list[ImageEntry] = []
     total = len(paths)
-    for i, path in enumerate(paths, start=1):
+    for idx in report_chunks(total, batch_size_for(clip, options)):
         if checkpoint is not None:
             checkpoint()
         if progress is not None:
-            progress(i - 1, total, f"analysing {display_name(path)}")
-        try:
-            entries.append(build_entry(i, Path(path), clip, params, review_store, options, spool))
-        except (KeyboardInterrupt, MemoryError):
-            raise
-        except Exception as exc:
-            raise ReportFailed(f"{display_name(path)}: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
+            more = f" (+{len(idx) - 1})" if len(idx) > 1 else ""
+            progress(idx[0] - 1, total, f"analysing {display_name(Path(paths[idx[0] - 1]))}{more}")
+        if analyses is None:
+            loaded, results = analyse_chunk(idx, paths, clip, params, options)
+        else:
+            loaded, results = {i: _load(i, Path(paths[i - 1]), options) for i in idx}, analyses
+        for i in idx:
+            item = loaded[i]
+            if isinstance(item, ImageEntry):
+                entries.append(item)
+                continue
+            label = pseudonym(i) if options.deidentify else display_name(Path(paths[i - 1]))
+            try:
+                entries.append(build_entry(i, label, item, results[i], clip, params, review_store, options, spool))
+            except (KeyboardInterrupt, MemoryError):
+                raise
+            except Exception as exc:
+                raise ReportFailed(f"{display_name(Path(paths[i - 1]))}: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
     if progress is not None:
         progress(total, total, "analysis done")
     created = datetime.now(UTC)

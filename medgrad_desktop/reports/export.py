@@ -12,7 +12,7 @@ import errno
 import json
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import medgrad_desktop.reports.html_writer as html_writer
 import medgrad_desktop.reports.png_writer as png_writer
 from medgrad_desktop.atomic import PublishClashError, publish, write_text_atomic
 from medgrad_desktop.audit import log_event
-from medgrad_desktop.core.explain import MethodParams
+from medgrad_desktop.core.explain import AnalysisResult, MethodParams
 from medgrad_desktop.core.imageio import display_name
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.reports.builder import Checkpoint, ReportFailed, ReportOptions, build_report
@@ -83,8 +83,10 @@ def _is_inside(path: Path, folder: Path) -> bool:
 def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams], review_store,
                   out_dir: Path, *, formats=DEFAULT_FORMATS, basename: str = "report", force: bool = False,
                   options: ReportOptions | None = None, pseudonym_map: Path | None = None,
-                  progress: Progress | None = None, checkpoint: Checkpoint | None = None) -> ExportResult:
-    """Build the report and write every requested format, all or nothing.
+                  progress: Progress | None = None, checkpoint: Checkpoint | None = None,
+                  analyses: Mapping[int, AnalysisResult] | None = None) -> ExportResult:
+    """Build the report and write every requested format, all or nothing. `analyses`: precomputed
+    predictions and maps by 1-based index (see `build_report`), e.g. gathered from several processes.
 
     Raises `ReportExistsError` (before any work) when an output exists and `force` is False,
     `ReportFailed` naming the image when one failed unexpectedly, or whatever `checkpoint` raises to
@@ -118,7 +120,7 @@ def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams]
                 progress(done, total, msg)
 
         content = build_report(list(paths), clip, params, review_store, staging / "spool", options,
-                               progress=analysis_progress, checkpoint=checkpoint)
+                               progress=analysis_progress, checkpoint=checkpoint, analyses=analyses)
         names = {e.label: display_name(p) for e, p in zip(content.entries, paths, strict=True)}
         current = {"label": None}
 
