@@ -214,7 +214,7 @@ def _report_files(out: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def export_setup(tmp_path_factory, tiny_model):
-    from medgrad_desktop.reports import export_report
+    from medgrad_desktop.reports.export import export_report
 
     base = tmp_path_factory.mktemp("export")
     paths = _images(base / "imgs", 3)
@@ -232,7 +232,7 @@ def export_setup(tmp_path_factory, tiny_model):
 def test_cancel_during_export_leaves_nothing_and_keeps_the_old_report(export_setup, tiny_model, tmp_path, where):
     """Cancel at a checkpoint from the first image to just before publishing; with an earlier report
     in the folder and overwriting allowed, the earlier report must survive byte for byte."""
-    from medgrad_desktop.reports import export_report
+    from medgrad_desktop.reports.export import export_report
 
     paths, n_checks, base = export_setup
     out = tmp_path / "out"
@@ -292,7 +292,8 @@ class _FullDiskFile:
 @pytest.mark.parametrize("fmt", ["csv", "html", "png"])
 @pytest.mark.parametrize("budget", [0, 2000, 60000])
 def test_full_disk_during_export_leaves_no_partial_file(export_setup, tiny_model, tmp_path, monkeypatch, fmt, budget):
-    from medgrad_desktop.reports import ReportFailed, export_report
+    from medgrad_desktop.reports import ReportFailed
+    from medgrad_desktop.reports.export import export_report
 
     paths, _, _ = export_setup
     out = tmp_path / "out"
@@ -437,7 +438,7 @@ def test_report_and_explain_fall_back_on_oom(tmp_path: Path, tiny_model, capsys,
     import medgrad_desktop.commands.explain as explain_cmd
     import medgrad_desktop.reports.builder as builder
     from medgrad_desktop.cli import main
-    from medgrad_desktop.reports import export_report
+    from medgrad_desktop.reports.export import export_report
 
     paths = _images(tmp_path / "imgs", 3)
     real = builder.analyze

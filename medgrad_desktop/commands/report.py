@@ -19,8 +19,8 @@ from medgrad_desktop.reports import (
     ReportFailed,
     ReportOptions,
     existing_outputs,
-    export_report,
 )
+from medgrad_desktop.reports.export import export_report
 from medgrad_desktop.review import ReviewStore
 
 

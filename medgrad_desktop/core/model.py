@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from medgrad_desktop.core.model_card import ModelCard, ModelLoadError  # noqa: E402
 from medgrad_desktop.core.prompts import Catalogue, Target, catalogue_from_dict, load_catalogue  # noqa: E402
 from medgrad_desktop.resources_path import resources_dir  # noqa: E402
 
@@ -30,59 +30,6 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 NORMALIZATIONS = {"clip": (CLIP_MEAN, CLIP_STD), "imagenet": (IMAGENET_MEAN, IMAGENET_STD)}
-
-UNTRAINED_WARNING = "UNTRAINED: random weights; predictions and maps are meaningless"
-DEMO_WARNING = "DEMO: trained on synthetic images; demonstration only; not for clinical use"
-RESEARCH_NOTICE = "Research use only, not for diagnosis."
-
-
-class ModelLoadError(Exception):
-    """One line naming the file and what was expected."""
-
-
-@dataclass
-class ModelCard:
-    name: str
-    architecture: str
-    arch_config: dict
-    quick_gelu: bool
-    weights_path: str | None
-    weights_sha256: str
-    weights_format: str
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    input_size: int
-    interpolation: str = "bicubic"
-    resize: str = "squash"
-    temperature: float = 1.0
-    untrained: bool = False
-    demo: bool = False
-    intended_use: str = "research use only, not for diagnosis"
-    catalogue: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def short_hash(self) -> str:
-        return self.weights_sha256[:12]
-
-    def warnings(self) -> list[str]:
-        out = []
-        if self.untrained:
-            out.append(UNTRAINED_WARNING)
-        if self.demo:
-            out.append(DEMO_WARNING)
-        return out
-
-    def display_name(self) -> str:
-        tag = " [UNTRAINED]" if self.untrained else " [DEMO]" if self.demo else ""
-        return f"{self.name}{tag}"
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["mean"], d["std"] = list(self.mean), list(self.std)
-        d["warnings"] = self.warnings()
-        return d
-
 
 def resolve_device(device: str | None = None) -> torch.device:
     if device in (None, "", "auto"):

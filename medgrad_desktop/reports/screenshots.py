@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         from medgrad_desktop.core.classify import classify
         from medgrad_desktop.core.explain import METHODS, default_params
         from medgrad_desktop.core.imageio import load_image
-        from medgrad_desktop.reports import export_report
+        from medgrad_desktop.reports.export import export_report
         from medgrad_desktop.review import ReviewRecord, ReviewStore
 
         folder = tmp_path / "images"

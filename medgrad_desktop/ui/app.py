@@ -1,4 +1,9 @@
-"""Start the GUI: `python main.py [FOLDER] [--self-test]`."""
+"""Start the GUI: `python main.py [FOLDER] [--self-test]`.
+
+The window comes first: nothing imported here pulls in torch or open_clip, so the window and the
+folder's thumbnails are on screen in about a second; the worker imports torch and loads the model
+behind it, with its progress in the status bar (see `medgrad_desktop.ui.worker`).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,13 @@ import signal
 import sys
 from pathlib import Path
 
-import torch
 from PySide6.QtCore import QTimer
 
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.ui.application import make_app
 from medgrad_desktop.ui.main_window import MainWindow
 from medgrad_desktop.ui.selftest import run_self_test
+from medgrad_desktop.ui.worker import ModelWorker
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -35,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_self_test(Path(args.folder) if args.folder else demo_dir(), timeout_s=args.timeout)
     app = make_app()
     # leave one core to the UI thread so painting never queues behind the model's intra-op threads
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    ModelWorker.torch_threads = max(1, (os.cpu_count() or 2) - 1)
     window = MainWindow()
     window.show()
     _close_on_interrupt(window)
