@@ -145,18 +145,20 @@ def measure_visible(args: argparse.Namespace, folder: Path) -> int:
     if args.bundle and (args.bundle / "MedGradDesktop").is_file() and args.only != "source":
         runs.append(("bundle", [str(args.bundle / "MedGradDesktop"), str(folder)], 1.5))
     x = XServer()
-    rows = []
+    times: dict[str, list[float]] = {label: [] for label, _, _ in runs}
     try:
-        for label, cmd, goal in runs:
-            times = []
-            for i in range(args.runs + 1):
-                times.append(launch_visible(x, cmd, args.timeout))
-                print(f"{label} #{i}{' (cold)' if i == 0 else ''}: window on screen after {times[-1]:.2f} s", flush=True)
-            rows.append((label, times, goal))
+        for i in range(args.runs + 1):  # the rows take turns, so a busy spell of the machine hits them alike
+            for label, cmd, _ in runs:
+                times[label].append(launch_visible(x, cmd, args.timeout))
+                print(f"{label} #{i}{' (cold)' if i == 0 else ''}: window on screen after {times[label][-1]:.2f} s",
+                      flush=True)
     finally:
         x.close()
+    rows = [(label, times[label], goal) for label, _, goal in runs]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     info = {"Date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "Commit": git_commit(mark_dirty=True),
-            "Machine": machine(), "Folder": f"`{shown_path(folder)}`"}
+            "Machine": machine(), "Load average at the end": f"{load:.1f} (the machine is shared with other jobs)",
+            "Folder": f"`{shown_path(folder)}`"}
     if not any(label == "bundle" for label, _, _ in runs):
         info["Bundle"] = f"not measured: no bundle at `{args.bundle}` (build it with `make bundle`)"
     text = render_visible(rows, info)

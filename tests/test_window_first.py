@@ -115,3 +115,25 @@ def test_cancel_takes_effect_between_batches(qtbot, tiny_model, tmp_path, monkey
         assert worker.stop()
     assert h.state == "cancelled"
     assert len(got) % 4 == 0 and 4 <= len(got) < len(paths)  # whole batches, streamed image by image
+
+
+def test_deferred_torch_waits_for_allow_while_side_jobs_run(qtbot, monkeypatch):
+    monkeypatch.setattr(ModelWorker, "defer_compute", True)
+    worker = ModelWorker()
+    worker.start()
+    try:
+        got: list[object] = []
+        heavy = worker.submit(lambda ctx: ctx.compute.__name__, kind="needs-torch")
+        heavy.result.connect(got.append)
+        side = worker.submit(lambda ctx: threading.current_thread().name, kind="image", uses_model=False)
+        with qtbot.waitSignal(side.result, timeout=WAIT) as blocker:
+            pass
+        assert blocker.args == ["medgrad-side"]
+        qtbot.wait(300)
+        assert heavy.state == "running" and not got  # still waiting for the window to have painted
+        worker.allow_compute()
+        with qtbot.waitSignal(heavy.finished, timeout=WAIT):
+            pass
+        assert got == ["medgrad_desktop.ui.compute"]
+    finally:
+        assert worker.stop()

@@ -21,6 +21,8 @@ from medgrad_desktop.ui.main_window import MainWindow
 from medgrad_desktop.ui.selftest import run_self_test
 from medgrad_desktop.ui.worker import ModelWorker
 
+TORCH_AFTER_MS = 150
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="main.py", description="MedGrad Desktop: explainable skin-lesion review "
@@ -41,12 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     app = make_app()
     # leave one core to the UI thread so painting never queues behind the model's intra-op threads
     ModelWorker.torch_threads = max(1, (os.cpu_count() or 2) - 1)
+    ModelWorker.defer_compute = True
     window = MainWindow()
     window.show()
     _close_on_interrupt(window)
     folder = args.folder or window.settings.last_folder
     if folder:
         window.app.open_folder(folder)
+    # the window's first frames and the first thumbnails before torch's import takes the interpreter lock
+    QTimer.singleShot(TORCH_AFTER_MS, window.worker.allow_compute)
     return app.exec()
 
 

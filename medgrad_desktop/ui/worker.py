@@ -184,6 +184,9 @@ class ModelWorker(QThread):
     # torch's intra-op threads, set once torch is imported; None keeps torch's default. Process-wide, as
     # torch's own setting is: the app sets it before its window (and worker) exist.
     torch_threads: int | None = None
+    # True: the torch import waits for `allow_compute()`. Importing torch holds the interpreter lock for
+    # seconds; the app lets its window paint first (app.py sets this before the window exists).
+    defer_compute: bool = False
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -196,6 +199,9 @@ class ModelWorker(QThread):
         self._live: dict[int, JobHandle] = {}  # keeps handles alive until their job finished
         self._current: JobHandle | None = None
         self._compute: ModuleType | None = None
+        self._compute_allowed = threading.Event()
+        if not self.defer_compute:
+            self._compute_allowed.set()
         self._side: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._side_thread: threading.Thread | None = None
         self._relay.connect(self._on_relay)
@@ -208,6 +214,9 @@ class ModelWorker(QThread):
         doing it here, behind the window, is what lets the window and its thumbnails appear first.
         """
         if self._compute is None:
+            while not self._compute_allowed.wait(0.1):
+                if self.stopping:
+                    raise JobCancelled()
             compute = importlib.import_module(COMPUTE_MODULE)
             if self.torch_threads:
                 compute.use_threads(self.torch_threads)
@@ -237,6 +246,10 @@ class ModelWorker(QThread):
             return (factory or ctx.compute.default_model_factory)(weights, device)
 
         return self._enqueue(run, "load-model", 1, self.PRIORITY_INTERACTIVE + 10, False, is_load=True)
+
+    def allow_compute(self) -> None:
+        """Let the worker import the torch side now (see `defer_compute`)."""
+        self._compute_allowed.set()
 
     def cancel_all(self, kind: str | None = None) -> None:
         with self._cond:
