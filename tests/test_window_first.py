@@ -4,6 +4,7 @@ same predictions as one image at a time."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import threading
@@ -135,5 +136,20 @@ def test_deferred_torch_waits_for_allow_while_side_jobs_run(qtbot, monkeypatch):
         with qtbot.waitSignal(heavy.finished, timeout=WAIT):
             pass
         assert got == ["medgrad_desktop.ui.compute"]
+    finally:
+        assert worker.stop()
+
+
+def test_a_loaded_model_is_frozen_out_of_garbage_collection(qtbot, tiny_model):
+    """Full collections walk every tracked object while holding the interpreter lock; with torch, Qt and
+    a ViT-B/16 loaded that froze the window for a second, so the worker freezes them after a load."""
+    gc.unfreeze()
+    worker = ModelWorker()
+    worker.start()
+    try:
+        h = worker.load(lambda: tiny_model)
+        with qtbot.waitSignal(h.finished, timeout=WAIT):
+            pass
+        assert h.state == "done" and gc.get_freeze_count() > 0
     finally:
         assert worker.stop()
