@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import gc
 import heapq
-import importlib
 import itertools
 import math
 import os
@@ -66,8 +65,6 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from medgrad_desktop.core.imageio import ImageLoadError
 from medgrad_desktop.core.model_card import ModelLoadError
-
-COMPUTE_MODULE = "medgrad_desktop.ui.compute"  # the torch side of the app, imported by the worker
 
 _EXPECTED = (ImageLoadError, ModelLoadError, ValueError, OSError)
 
@@ -209,16 +206,15 @@ class ModelWorker(QThread):
 
     @property
     def compute(self) -> ModuleType:
-        """The torch side of the app, imported on first use, in the worker thread.
-
-        This is the app's one deliberate late import: importing torch and open_clip takes seconds, and
-        doing it here, behind the window, is what lets the window and its thumbnails appear first.
-        """
+        """The torch side of the app (`medgrad_desktop.ui.compute`), imported on first use, in the worker
+        thread, once `allow_compute()` was called when `defer_compute` is set."""
         if self._compute is None:
             while not self._compute_allowed.wait(0.1):
                 if self.stopping:
                     raise JobCancelled()
-            compute = importlib.import_module(COMPUTE_MODULE)
+            # The app's one late import, on purpose: it brings torch and open_clip (seconds), and made
+            # here, in the worker, the window and its thumbnails are on screen while it runs.
+            from medgrad_desktop.ui import compute
             if self.torch_threads:
                 compute.use_threads(self.torch_threads)
             self._compute = compute
