@@ -63,20 +63,21 @@ WINDOW_TITLE = "MedGrad Desktop"
 class XServer:
     """One Xvfb server for all launches (its own start is not the app's to pay)."""
 
-    def __init__(self, display: int = 97):
+    def __init__(self):
         for tool in ("Xvfb", "xdotool"):
             if shutil.which(tool) is None:
                 raise RuntimeError(f"{tool} not found; install it: apt-get install -y xvfb xdotool x11-utils")
-        self.display = f":{display}"
-        self.proc = subprocess.Popen(["Xvfb", self.display, "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+        read_fd, write_fd = os.pipe()  # Xvfb picks a free display and writes its number here
+        self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24",
+                                      "-nolisten", "tcp"], pass_fds=(write_fd,),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            if subprocess.run(["xdotool", "getdisplaygeometry"], env=self.env(), capture_output=True).returncode == 0:
-                return
-            time.sleep(0.05)
-        self.close()
-        raise RuntimeError(f"Xvfb did not start on {self.display}")
+        os.close(write_fd)
+        with os.fdopen(read_fd) as f:
+            number = f.readline().strip()
+        if not number:
+            self.close()
+            raise RuntimeError("Xvfb did not start")
+        self.display = f":{number}"
 
     def env(self) -> dict[str, str]:
         return dict(os.environ, DISPLAY=self.display)
@@ -93,6 +94,8 @@ class XServer:
 
 def launch_visible(x: XServer, cmd: list[str], timeout_s: float) -> float:
     """Seconds from starting `cmd` until a window titled MedGrad Desktop is mapped on `x`."""
+    if x.proc.poll() is not None:
+        raise RuntimeError(f"Xvfb on {x.display} ended (exit {x.proc.returncode})")
     with tempfile.TemporaryDirectory(prefix="medgrad-visible-") as tmp:
         env = dict(x.env(), XDG_CONFIG_HOME=str(Path(tmp) / "config"), MEDGRAD_DATA_DIR=str(Path(tmp) / "data"),
                    QT_QPA_PLATFORM="xcb", HF_HUB_OFFLINE="1")
