@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from medgrad_desktop.testing.sample_images import write_sample_folder
@@ -153,3 +154,18 @@ def test_a_loaded_model_is_frozen_out_of_garbage_collection(qtbot, tiny_model):
         assert h.state == "done" and gc.get_freeze_count() > 0
     finally:
         assert worker.stop()
+
+
+def test_previews_are_upright_small_and_refuse_oversized_images(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from medgrad_desktop.ui import thumbnail_loader
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: upright it is 300 wide and 400 high
+    Image.new("RGB", (400, 300), (200, 40, 40)).save(tmp_path / "rot.jpg", exif=exif.tobytes())
+    preview = thumbnail_loader.read_thumbnail(tmp_path / "rot.jpg", 160)
+    assert preview.shape == (160, 120, 3) and preview.dtype == np.uint8
+    monkeypatch.setattr(thumbnail_loader, "MAX_PIXELS", 1000)
+    with pytest.raises(ValueError, match="pixel limit"):
+        thumbnail_loader.read_thumbnail(tmp_path / "rot.jpg", 160)

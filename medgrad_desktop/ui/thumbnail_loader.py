@@ -10,6 +10,7 @@ gives no preview: the batch reports its error on the tile.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections import deque
 from pathlib import Path
 
@@ -17,19 +18,25 @@ import numpy as np
 from PIL import Image, ImageOps
 from PySide6.QtCore import QObject, Signal
 
+from medgrad_desktop.core.imageio import MAX_PIXELS
 from medgrad_desktop.ui.worker import lower_thread_priority
 
 IDLE_EXIT_S = 2.0  # the thread ends when nothing was asked for this long, and starts again on demand
 
 
 def read_thumbnail(path: Path, size: int) -> np.ndarray:
-    """The upright image scaled to fit `size` x `size`, as RGB uint8."""
-    with Image.open(path) as img:
-        img.draft("RGB", (2 * size, 2 * size))  # JPEG: decode at 1/2 .. 1/8 scale, far faster
-        img = ImageOps.exif_transpose(img)
-        img = img.convert("RGB")
-        img.thumbnail((size, size), Image.Resampling.BILINEAR)
-        return np.ascontiguousarray(np.asarray(img))
+    """The upright image scaled to fit `size` x `size`, as RGB uint8. An image over the app's pixel
+    limit raises ValueError (no preview; the predictions batch tells the user why)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise ValueError(f"{path.name}: {w}x{h} is over the {MAX_PIXELS} pixel limit")
+            img.draft("RGB", (2 * size, 2 * size))  # JPEG: decode at 1/2 .. 1/8 scale, far faster
+            img = ImageOps.exif_transpose(img).convert("RGB")
+            img.thumbnail((size, size), Image.Resampling.BILINEAR)
+            return np.ascontiguousarray(np.asarray(img))
 
 
 class ThumbnailLoader(QObject):
