@@ -69,8 +69,9 @@ def write_images(folder: Path, n: int, seed: int = 0) -> list[Path]:
 class _Ctx:
     """The worker's JobContext, minus the thread: the job functions run exactly as in the app."""
 
-    def __init__(self, model):
+    def __init__(self, model, compute):
         self.model = model
+        self.compute = compute
         self.items: list = []
 
     def checkpoint(self) -> None:
@@ -91,6 +92,7 @@ def run_load(n: int = 1000, device: str = "cpu", folder: Path | None = None, blo
     from medgrad_desktop.core.explain import default_params
     from medgrad_desktop.core.explain.hooks import live_hook_count
     from medgrad_desktop.core.model import load_model
+    from medgrad_desktop.ui import compute as ui_compute
     from medgrad_desktop.ui.jobs import MapRequest, compute_maps, predict_batch
     from medgrad_desktop.ui.targets import TargetChoice
 
@@ -108,7 +110,7 @@ def run_load(n: int = 1000, device: str = "cpu", folder: Path | None = None, blo
     rss: list[tuple[int, float]] = []
     gpu_mem: list[tuple[int, int]] = []
     warm = min(block, max(1, n // 5))
-    ctx = _Ctx(clip)
+    ctx = _Ctx(clip, ui_compute)
     errors = 0
     for i, p in enumerate(paths):
         if i == warm:

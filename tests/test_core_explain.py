@@ -197,7 +197,7 @@ def test_maps_finite_for_large_image_and_zero_map(tiny_model):
     for h in res.maps.values():
         assert h.image_map.shape == (4000, 6000)
         assert np.isfinite(h.image_map).all()
-    from medgrad_desktop.core.explain.heatmap import minmax
+    from medgrad_desktop.core.heatmap import minmax
 
     zero = minmax(np.zeros((14, 14), np.float32), 1e-8)
     assert np.isfinite(zero).all() and zero.max() == 0

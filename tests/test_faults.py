@@ -96,7 +96,10 @@ class _Ctx:
     """A stand-in for the worker's JobContext: runs a job function without a thread."""
 
     def __init__(self, model, cancel_after: int | None = None):
+        import medgrad_desktop.ui.compute as compute
+
         self.model = model
+        self.compute = compute
         self.items: list = []
         self.cancel_after = cancel_after
 
@@ -117,12 +120,13 @@ def test_app_jobs_fall_back_on_oom_with_a_note(tiny_model, tmp_path: Path, monke
     """The worker's job functions: the second image's GPU pass runs out of memory; it still gets
     its prediction (and its map) with a note, and the other images are untouched."""
     pytest.importorskip("PySide6")
+    import medgrad_desktop.ui.compute as compute
     import medgrad_desktop.ui.jobs as jobs
     from medgrad_desktop.ui.targets import TargetChoice
 
     paths = _images(tmp_path, 3)
     gpu = _fake_gpu(tiny_model)
-    real_classify, real_analyze = jobs.classify, jobs.analyze
+    real_classify, real_analyze = compute.classify, compute.analyze
     seen: list[tuple[str, str]] = []
 
     def classify_oom_on_second(m, images, **kw):
@@ -131,9 +135,9 @@ def test_app_jobs_fall_back_on_oom_with_a_note(tiny_model, tmp_path: Path, monke
             raise torch.cuda.OutOfMemoryError(OOM_TEXT)
         return real_classify(tiny_model if m is gpu else m, images, **kw)  # "the GPU" computes on the CPU
 
-    monkeypatch.setattr(jobs, "classify", classify_oom_on_second)
+    monkeypatch.setattr(compute, "classify", classify_oom_on_second)
     ctx = _Ctx(gpu)
-    assert jobs.predict_batch(list(enumerate(paths)), {})(ctx) == 3
+    assert jobs.predict_batch(list(enumerate(paths)), {}, batch_size=1)(ctx) == 3  # image by image
     assert [it.error for it in ctx.items] == [None, None, None]
     assert [it.note is not None for it in ctx.items] == [False, True, False]
     assert ctx.items[1].note.startswith("img01.png: the GPU ran out of memory")
@@ -145,8 +149,8 @@ def test_app_jobs_fall_back_on_oom_with_a_note(tiny_model, tmp_path: Path, monke
             raise torch.cuda.OutOfMemoryError(OOM_TEXT)
         return real_analyze(m, *a, **k)
 
-    monkeypatch.setattr(jobs, "analyze", analyze_oom)
-    monkeypatch.setattr(jobs, "classify", lambda m, images, **kw: real_classify(tiny_model if m is gpu else m,
+    monkeypatch.setattr(compute, "analyze", analyze_oom)
+    monkeypatch.setattr(compute, "classify", lambda m, images, **kw: real_classify(tiny_model if m is gpu else m,
                                                                                images, **kw))
     req = jobs.MapRequest(paths[0], TargetChoice("predicted"), [default_params("medgrad")])
     res = jobs.compute_maps(req)(_Ctx(gpu))
@@ -214,7 +218,7 @@ def _report_files(out: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def export_setup(tmp_path_factory, tiny_model):
-    from medgrad_desktop.reports import export_report
+    from medgrad_desktop.reports.export import export_report
 
     base = tmp_path_factory.mktemp("export")
     paths = _images(base / "imgs", 3)
@@ -232,7 +236,7 @@ def export_setup(tmp_path_factory, tiny_model):
 def test_cancel_during_export_leaves_nothing_and_keeps_the_old_report(export_setup, tiny_model, tmp_path, where):
     """Cancel at a checkpoint from the first image to just before publishing; with an earlier report
     in the folder and overwriting allowed, the earlier report must survive byte for byte."""
-    from medgrad_desktop.reports import export_report
+    from medgrad_desktop.reports.export import export_report
 
     paths, n_checks, base = export_setup
     out = tmp_path / "out"
@@ -292,7 +296,8 @@ class _FullDiskFile:
 @pytest.mark.parametrize("fmt", ["csv", "html", "png"])
 @pytest.mark.parametrize("budget", [0, 2000, 60000])
 def test_full_disk_during_export_leaves_no_partial_file(export_setup, tiny_model, tmp_path, monkeypatch, fmt, budget):
-    from medgrad_desktop.reports import ReportFailed, export_report
+    from medgrad_desktop.reports import ReportFailed
+    from medgrad_desktop.reports.export import export_report
 
     paths, _, _ = export_setup
     out = tmp_path / "out"
@@ -437,7 +442,7 @@ def test_report_and_explain_fall_back_on_oom(tmp_path: Path, tiny_model, capsys,
     import medgrad_desktop.commands.explain as explain_cmd
     import medgrad_desktop.reports.builder as builder
     from medgrad_desktop.cli import main
-    from medgrad_desktop.reports import export_report
+    from medgrad_desktop.reports.export import export_report
 
     paths = _images(tmp_path / "imgs", 3)
     real = builder.analyze_batch

@@ -396,11 +396,13 @@ def test_app_map_job_orients_image_and_map_together(tmp_path: Path, tiny_model):
     upright size and equals the map of the same picture stored upright."""
     pytest.importorskip("PySide6")
     from medgrad_desktop.core.explain import METHODS, default_params
+    from medgrad_desktop.ui import compute as ui_compute
     from medgrad_desktop.ui.jobs import MapRequest, compute_maps
     from medgrad_desktop.ui.targets import TargetChoice
 
     class Ctx:
         model = tiny_model
+        compute = ui_compute
 
     up = noisy_rgb(30, 50, seed=3)
     exif = Image.Exif()

@@ -92,7 +92,7 @@ def test_cli_predict_explain_report_without_network(tmp_path: Path, no_network, 
 def test_demo_model_load_without_network(no_network):
     """The default model (the bundled demo, or the app's untrained fallback) never reaches for a hub."""
     from medgrad_desktop.core.model import ModelLoadError, load_model
-    from medgrad_desktop.ui.app_model import default_model_factory
+    from medgrad_desktop.ui.compute import default_model_factory
 
     try:
         load_model(None, device="cpu")

@@ -18,11 +18,12 @@ import pytest
 from PIL import Image
 
 from medgrad_desktop.audit import read_events
+from medgrad_desktop.core.card import RESEARCH_NOTICE, UNTRAINED_WARNING
 from medgrad_desktop.core.classify import classify
 from medgrad_desktop.core.explain import METHODS, default_params
 from medgrad_desktop.core.imageio import list_images, load_image
-from medgrad_desktop.core.model import RESEARCH_NOTICE, UNTRAINED_WARNING
-from medgrad_desktop.reports import ReportExistsError, ReportFailed, ReportOptions, export_report
+from medgrad_desktop.reports import ReportExistsError, ReportFailed, ReportOptions
+from medgrad_desktop.reports.export import export_report
 from medgrad_desktop.reports.pdf_writer import MANIFEST_NAME
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.review import ReviewRecord, ReviewStore
@@ -420,7 +421,8 @@ def test_error_text_never_quotes_the_file_name(tiny_model, tmp_path, monkeypatch
     """A decoder message that quotes the path is scrubbed in a de-identified report."""
     import medgrad_desktop.reports.builder as builder
     from medgrad_desktop.core.imageio import ImageLoadError
-    from medgrad_desktop.reports import ReportOptions, build_report
+    from medgrad_desktop.reports import ReportOptions
+    from medgrad_desktop.reports.builder import build_report
 
     bad = tmp_path / "patient_jones.jpg"
     bad.write_bytes(b"x")
@@ -465,7 +467,8 @@ def test_pypdf_fallback_attaches_the_manifest(tmp_path):
 def test_demo_like_model_with_few_classes_and_no_criteria(demo_like_weights, tmp_path, data_dir):
     """A card that embeds its own catalogue (as the demo model's does): the report follows it, says
     DEMO on every page and has no 7-point score to give."""
-    from medgrad_desktop.core.model import DEMO_WARNING, load_model
+    from medgrad_desktop.core.card import DEMO_WARNING
+    from medgrad_desktop.core.model import load_model
 
     clip = load_model(demo_like_weights, device="cpu")
     folder, paths = make_folder(tmp_path)

@@ -17,8 +17,7 @@ from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.model import ModelLoadError, load_model
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.testing.sample_images import write_sample_folder
-from medgrad_desktop.ui import app_model as am
-from medgrad_desktop.ui import jobs as ui_jobs
+from medgrad_desktop.ui import compute as ui_compute
 from medgrad_desktop.ui.main_window import MainWindow
 from medgrad_desktop.ui.settings import AppSettings
 from medgrad_desktop.ui.thumbnails import ErrorRole, ReviewRole
@@ -234,13 +233,13 @@ def test_review_is_kept_after_close_and_reopen(qtbot, make_window, folder):
 
 def test_cancel_a_running_batch(qtbot, make_window, tmp_path, monkeypatch):
     write_sample_folder(tmp_path / "many", 30, size=(96, 96))
-    real = ui_jobs.classify
+    real = ui_compute.classify
 
     def slow_classify(*a, **k):
         time.sleep(0.05)
         return real(*a, **k)
 
-    monkeypatch.setattr(ui_jobs, "classify", slow_classify)
+    monkeypatch.setattr(ui_compute, "classify", slow_classify)
     win = make_window()
     win.app.open_folder(tmp_path / "many")
     assert win.status_bar.cancel_button.isVisible() and win.status_bar.progress.isVisible()
@@ -280,17 +279,17 @@ def test_failed_model_load_keeps_previous_model(qtbot, make_window, tiny_model, 
 
 
 def test_default_factory_falls_back_to_untrained_when_demo_missing(monkeypatch):
-    real = am.load_model
+    real = ui_compute.load_model
 
     def no_demo(weights=None, **kw):
         if weights is None and not kw.get("random_init"):
             raise ModelLoadError("demo-model.safetensors: the bundled demo model is missing")
         return real(weights, **kw)
 
-    monkeypatch.setattr(am, "load_model", no_demo)
-    clip = am.default_model_factory("", "cpu")
+    monkeypatch.setattr(ui_compute, "load_model", no_demo)
+    clip = ui_compute.default_model_factory("", "cpu")
     assert clip.card.untrained and clip.card.architecture == "MedGrad-Tiny"
-    assert clip.card.extra["notes"] == am.DEMO_MISSING_NOTE
+    assert clip.card.extra["notes"] == ui_compute.DEMO_MISSING_NOTE
 
 
 def test_settings_are_restored(qtbot, make_window, app_settings):
@@ -350,13 +349,13 @@ def test_window_shows_before_the_model_and_never_runs_it_on_the_ui_thread(qtbot,
     ui_thread = threading.get_ident()
     gate = threading.Event()
     model_threads, classify_threads = [], []
-    real = ui_jobs.classify
+    real = ui_compute.classify
 
     def spy_classify(*a, **k):
         classify_threads.append(threading.get_ident())
         return real(*a, **k)
 
-    monkeypatch.setattr(ui_jobs, "classify", spy_classify)
+    monkeypatch.setattr(ui_compute, "classify", spy_classify)
 
     def slow_factory(weights, device):
         model_threads.append(threading.get_ident())
@@ -599,16 +598,16 @@ def test_a_demo_like_model_with_few_classes_and_no_criteria(qtbot, make_window, 
 def test_a_failing_map_says_so_and_the_app_goes_on(qtbot, make_window, folder, monkeypatch):
     win = make_window()
     open_and_wait(qtbot, win, folder)
-    real = ui_jobs.analyze
+    real = ui_compute.analyze
 
     def broken(*a, **k):
         raise ValueError("the map could not be computed for this image")
 
-    monkeypatch.setattr(ui_jobs, "analyze", broken)
+    monkeypatch.setattr(ui_compute, "analyze", broken)
     win.app.select(2)  # not shown yet, so its map is not cached
     qtbot.waitUntil(lambda: "Map failed" in win.viewers.map_caption.text(), timeout=WAIT)
     assert "could not be computed" in win.viewers.map_caption.text() and win.viewers.viewer.map_values is None
-    monkeypatch.setattr(ui_jobs, "analyze", real)
+    monkeypatch.setattr(ui_compute, "analyze", real)
     win.app.select(1)
     wait_map(qtbot, win)
     assert "Map failed" not in win.viewers.map_caption.text()

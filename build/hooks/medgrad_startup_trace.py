@@ -44,7 +44,7 @@ def install(path: str) -> None:
             return False
 
     def _poll() -> None:
-        win = state["window"]
+        win = getattr(state["window"], "app", state["window"])  # the window's app model holds model and entries
         if "model" not in _times and getattr(win, "model", None) is not None:
             _times["model"] = time.time()
         entries = getattr(win, "entries", None) or []

@@ -28,9 +28,9 @@ from medgrad_desktop.reports import (
     ReportFailed,
     ReportOptions,
     existing_outputs,
-    export_report,
 )
 from medgrad_desktop.reports.builder import analyse_report_images, batch_size_for, report_chunks
+from medgrad_desktop.reports.export import export_report
 from medgrad_desktop.review import ReviewStore
 
 

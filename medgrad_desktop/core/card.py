@@ -17,6 +17,8 @@ from typing import Any
 UNTRAINED_WARNING = "UNTRAINED: random weights; predictions and maps are meaningless"
 DEMO_WARNING = "DEMO: trained on synthetic images; demonstration only; not for clinical use"
 DEFAULT_INTENDED_USE = "research use only, not for diagnosis"
+RESEARCH_NOTICE = "Research use only, not for diagnosis."
+DEMO_MISSING_NOTE = "bundled demo model missing: using an UNTRAINED random MedGrad-Tiny model"
 
 # fields known only once the weights file is read; never written into the card file
 FILE_FIELDS = ("weights_path", "weights_sha256", "weights_format", "input_size")
@@ -24,6 +26,10 @@ FILE_FIELDS = ("weights_path", "weights_sha256", "weights_format", "input_size")
 EXTRA_KEYS = ("base_weights", "training_manifest_sha256", "split_seed", "metrics", "date", "app_version",
               "normalization_source", "notes")
 CATALOGUE_KEY = "catalogue_data"  # the record's embedded catalogue (a model trained on a subset of classes)
+
+
+class ModelLoadError(Exception):
+    """One line naming the file and what was expected."""
 
 
 @dataclass

@@ -28,7 +28,7 @@ from safetensors.torch import load_file  # noqa: E402
 
 from medgrad_desktop.core.card import DEMO_WARNING as DEMO_WARNING  # noqa: E402 - re-exported
 from medgrad_desktop.core.card import UNTRAINED_WARNING as UNTRAINED_WARNING  # noqa: E402 - re-exported
-from medgrad_desktop.core.card import ModelCard  # noqa: E402
+from medgrad_desktop.core.card import ModelCard, ModelLoadError  # noqa: E402
 from medgrad_desktop.core.prompts import Catalogue, Target, catalogue_from_dict, load_catalogue  # noqa: E402
 from medgrad_desktop.resources_path import resources_dir  # noqa: E402
 
@@ -37,13 +37,6 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 NORMALIZATIONS = {"clip": (CLIP_MEAN, CLIP_STD), "imagenet": (IMAGENET_MEAN, IMAGENET_STD)}
-
-RESEARCH_NOTICE = "Research use only, not for diagnosis."
-
-
-class ModelLoadError(Exception):
-    """One line naming the file and what was expected."""
-
 
 def resolve_device(device: str | None = None) -> torch.device:
     if device in (None, "", "auto"):

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from medgrad_desktop.core.explain import analyze_batch
-from medgrad_desktop.core.explain.params import MethodParams
+from medgrad_desktop.core.method_params import MethodParams
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.evaluation.stats import spearman

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from medgrad_desktop.core.explain import METHODS, MedGradParams, analyze_batch, default_params
-from medgrad_desktop.core.explain.params import MethodParams
+from medgrad_desktop.core.method_params import MethodParams
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.evaluation.baselines import BASELINES, baseline_maps
 from medgrad_desktop.evaluation.entropy_stats import entropy_vs_mask

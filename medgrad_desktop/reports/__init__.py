@@ -1,19 +1,23 @@
 """Reports: content built without Qt (`builder`, `content`), one writer per format, and `export`,
-which writes them all-or-nothing with provenance and an audit trail."""
+which writes them all-or-nothing with provenance and an audit trail.
 
-from medgrad_desktop.reports.builder import ReportFailed, ReportOptions, build_report
+The package itself exports only what needs no model (formats, options, output paths, the content
+types), so the app's window can import it without torch; `build_report` is in
+`medgrad_desktop.reports.builder`, `export_report` and `ExportResult` in `medgrad_desktop.reports.export`.
+"""
+
 from medgrad_desktop.reports.content import ImageEntry, ReportContent
-from medgrad_desktop.reports.export import (
+from medgrad_desktop.reports.outputs import (
     DEFAULT_FORMATS,
     FORMATS,
-    ExportResult,
     ReportExistsError,
+    ReportFailed,
+    ReportOptions,
     existing_outputs,
-    export_report,
     output_paths,
 )
 
 __all__ = [
-    "DEFAULT_FORMATS", "FORMATS", "ExportResult", "ImageEntry", "ReportContent", "ReportExistsError",
-    "ReportFailed", "ReportOptions", "build_report", "existing_outputs", "export_report", "output_paths",
+    "DEFAULT_FORMATS", "FORMATS", "ImageEntry", "ReportContent", "ReportExistsError", "ReportFailed",
+    "ReportOptions", "existing_outputs", "output_paths",
 ]

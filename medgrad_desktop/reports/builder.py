@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from medgrad_desktop.core.explain.batching import default_batch_size
 from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, LoadedImage, display_name, load_image
 from medgrad_desktop.core.model import ClipModel
-from medgrad_desktop.core.render import DEFAULT_COLORMAP
 from medgrad_desktop.reports.content import (
     ClassProbability,
     CriterionRow,
@@ -32,25 +30,11 @@ from medgrad_desktop.reports.content import (
 )
 from medgrad_desktop.reports.deidentify import encode_png, pseudonym
 from medgrad_desktop.reports.figures import downscale, overlay
+from medgrad_desktop.reports.outputs import ReportFailed, ReportOptions
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # done, total, what is being done (may name a file)
 Checkpoint = Callable[[], None]  # raises to cancel
-
-
-class ReportFailed(Exception):
-    """The report stopped; `str()` names the image and the cause. Nothing was written."""
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    deidentify: bool = True
-    top_k: int = 5
-    colormap: str = DEFAULT_COLORMAP
-    opacity: float = 0.5
-    max_side: int = 1024  # longest side of the pictures in a report, in pixels
-    batch_size: int | None = None  # images per explanation pass; None: what the free memory allows
-    title: str = "MedGrad Desktop report"
 
 
 def _review_info(review_store, sha: str, clip: ClipModel, predicted_id: str) -> ReviewInfo:

@@ -24,17 +24,19 @@ from medgrad_desktop.audit import log_event
 from medgrad_desktop.core.explain import AnalysisResult, MethodParams
 from medgrad_desktop.core.imageio import display_name
 from medgrad_desktop.core.model import ClipModel
-from medgrad_desktop.reports.builder import Checkpoint, ReportFailed, ReportOptions, build_report
+from medgrad_desktop.reports.builder import Checkpoint, build_report
 from medgrad_desktop.reports.content import ReportContent
 from medgrad_desktop.reports.deidentify import write_pseudonym_map
+from medgrad_desktop.reports.outputs import (
+    DEFAULT_FORMATS,
+    ReportExistsError,
+    ReportFailed,
+    ReportOptions,
+    existing_outputs,
+    output_paths,
+)
 
-FORMATS = ("pdf", "html", "csv", "png")
-DEFAULT_FORMATS = ("pdf", "html", "csv")
 Progress = Callable[[int, int, str], None]
-
-
-class ReportExistsError(PublishClashError):
-    """An output already exists and overwriting was not allowed."""
 
 
 @dataclass
@@ -43,33 +45,6 @@ class ExportResult:
     content: ReportContent
     errors: list[str] = field(default_factory=list)  # "IMG-0003 (file.jpg): cause" per unreadable image
     pseudonym_map: Path | None = None
-
-
-def output_paths(out_dir: Path, basename: str, formats: tuple[str, ...] | list[str]) -> dict[str, list[Path]]:
-    """Final paths per format: html brings its manifest; png is a folder."""
-    out_dir = Path(out_dir)
-    paths: dict[str, list[Path]] = {}
-    for fmt in formats:
-        if fmt not in FORMATS:
-            raise ValueError(f"unknown format '{fmt}'; choose from {', '.join(FORMATS)}")
-        if fmt == "pdf":
-            paths[fmt] = [out_dir / f"{basename}.pdf"]
-        elif fmt == "html":
-            paths[fmt] = [out_dir / f"{basename}.html", out_dir / f"{basename}.manifest.json"]
-        elif fmt == "csv":
-            paths[fmt] = [out_dir / f"{basename}.csv"]
-        else:
-            paths[fmt] = [out_dir / f"{basename}-png"]
-    if "csv" in paths and "html" not in paths:  # the manifest travels with the CSV too
-        paths["csv"].append(out_dir / f"{basename}.manifest.json")
-    return paths
-
-
-def existing_outputs(out_dir: Path, basename: str, formats, pseudonym_map: Path | None = None) -> list[Path]:
-    found = [p for ps in output_paths(out_dir, basename, formats).values() for p in ps if p.exists()]
-    if pseudonym_map is not None and Path(pseudonym_map).exists():
-        found.append(Path(pseudonym_map))
-    return found
 
 
 def _is_inside(path: Path, folder: Path) -> bool:

@@ -9,6 +9,8 @@ Shared by the test (a bound with margin) and `benchmarks/ui_responsiveness.py` (
 from __future__ import annotations
 
 import gc
+import resource
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ class GapReport:
     p99_gap_ms: float
     median_gap_ms: float
     maps_shown: int
+    peak_rss_mb: float  # the process's peak resident memory so far (the app's memory, model included)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,4 +86,10 @@ def measure_gaps(window: QMainWindow, folder: Path, tick_ms: int = 10, step_ever
         images=len(state.entries), analysed=sum(e.prediction is not None for e in state.entries),
         seconds=round(seconds, 2), ticks=len(gaps), worst_gap_ms=round(float(g.max()), 1),
         p99_gap_ms=round(float(np.percentile(g, 99)), 1), median_gap_ms=round(float(np.median(g)), 1),
-        maps_shown=maps_shown[0])
+        maps_shown=maps_shown[0], peak_rss_mb=round(peak_rss_mb(), 1))
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MiB (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024

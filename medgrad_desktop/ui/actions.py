@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from medgrad_desktop import __version__
-from medgrad_desktop.core.explain import METHOD_NAMES, METHODS
-from medgrad_desktop.core.model import RESEARCH_NOTICE
+from medgrad_desktop.core.card import RESEARCH_NOTICE
+from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS
 from medgrad_desktop.core.render import COLORMAPS
 from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.browser import ImageBrowser

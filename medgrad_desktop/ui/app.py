@@ -1,4 +1,9 @@
-"""Start the GUI: `python main.py [FOLDER] [--self-test]`."""
+"""Start the GUI: `python main.py [FOLDER] [--self-test]`.
+
+The window comes first: nothing imported here pulls in torch or open_clip, so the window and the
+folder's thumbnails are on screen in about a second; the worker imports torch and loads the model
+behind it, with its progress in the status bar (see `medgrad_desktop.ui.worker`).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,15 @@ import signal
 import sys
 from pathlib import Path
 
-import torch
 from PySide6.QtCore import QTimer
 
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.ui.application import make_app
 from medgrad_desktop.ui.main_window import MainWindow
 from medgrad_desktop.ui.selftest import run_self_test
+from medgrad_desktop.ui.worker import ModelWorker
+
+TORCH_AFTER_MS = 150
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -35,13 +42,16 @@ def main(argv: list[str] | None = None) -> int:
         return run_self_test(Path(args.folder) if args.folder else demo_dir(), timeout_s=args.timeout)
     app = make_app()
     # leave one core to the UI thread so painting never queues behind the model's intra-op threads
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    ModelWorker.torch_threads = max(1, (os.cpu_count() or 2) - 1)
+    ModelWorker.defer_compute = True
     window = MainWindow()
     window.show()
     _close_on_interrupt(window)
     folder = args.folder or window.settings.last_folder
     if folder:
         window.app.open_folder(folder)
+    # the window's first frames and the first thumbnails before torch's import takes the interpreter lock
+    QTimer.singleShot(TORCH_AFTER_MS, window.worker.allow_compute)
     return app.exec()
 
 

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from medgrad_desktop.audit import log_event
-from medgrad_desktop.core.classify import Prediction
-from medgrad_desktop.core.explain import METHODS, Heatmap, MethodParams
+from medgrad_desktop.core.heatmap import Heatmap
 from medgrad_desktop.core.imageio import list_images
-from medgrad_desktop.core.model import ClipModel, ModelLoadError, load_model
+from medgrad_desktop.core.method_params import METHODS, MethodParams
+from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.core.render import COLORMAPS
 from medgrad_desktop.review import ReviewRecord, ReviewStore
@@ -41,21 +42,10 @@ from medgrad_desktop.ui.settings import AppSettings
 from medgrad_desktop.ui.targets import TargetChoice
 from medgrad_desktop.ui.worker import JobHandle, ModelWorker
 
-ModelFactory = Callable[[str, str], ClipModel]  # (weights or "" for the demo, device) -> model
-DEMO_MISSING_NOTE = "bundled demo model missing: using an UNTRAINED random MedGrad-Tiny model"
+if TYPE_CHECKING:  # the window imports no torch: the model arrives from the worker
+    from medgrad_desktop.core.model import ClipModel
 
-
-def default_model_factory(weights: str, device: str) -> ClipModel:
-    """The chosen weights, or the bundled demo model; if the demo is missing, an untrained tiny model
-    whose card says so (the UI then shows the UNTRAINED warning everywhere)."""
-    if weights:
-        return load_model(weights, device=device)
-    try:
-        return load_model(None, device=device)
-    except ModelLoadError:
-        clip = load_model(random_init=True, architecture="MedGrad-Tiny", device=device)
-        clip.card.extra["notes"] = DEMO_MISSING_NOTE
-        return clip
+ModelFactory = Callable[[str, str], "ClipModel"]  # (weights or "" for the demo, device) -> model
 
 
 class AppModel(QObject):
@@ -81,7 +71,7 @@ class AppModel(QObject):
         super().__init__(parent)
         self.settings = settings
         self.worker = worker
-        self.model_factory = model_factory or default_model_factory
+        self.model_factory = model_factory  # None: the worker's `compute.default_model_factory`
         self.current_folder: Path | None = None
         self.entries: list[FolderImage] = []
         self.review_store: ReviewStore | None = None
@@ -152,7 +142,7 @@ class AppModel(QObject):
         weights, device, factory = self.settings.weights, self.settings.device, self.model_factory
         self.model_loading.emit()
         self.message.emit("Loading model in the background…", 0)
-        handle = self.worker.load(lambda: factory(weights, device))
+        handle = self.worker.load_model(weights, device, factory)
         handle.error.connect(self._on_model_error)
         return handle
 

@@ -6,12 +6,16 @@ current and which are selected. Arrow keys move in grid order, so they respect s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QItemSelectionModel, QModelIndex
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QListView, QVBoxLayout, QWidget
 
-from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.thumbnails import ThumbnailFilter, ThumbnailModel, TileDelegate
+
+if TYPE_CHECKING:  # the window imports no torch
+    from medgrad_desktop.core.model import ClipModel
 
 SORTS = (("Sort: name", "name"), ("Sort: confidence ↑", "confidence"), ("Sort: confidence ↓", "confidence-desc"),
          ("Sort: class", "class"), ("Sort: review", "review"))

@@ -7,7 +7,7 @@ import json
 from collections import OrderedDict
 from typing import Any
 
-from medgrad_desktop.core.explain import MethodParams
+from medgrad_desktop.core.method_params import MethodParams
 
 
 def params_key(params: MethodParams) -> str:

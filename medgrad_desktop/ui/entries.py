@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medgrad_desktop.core.classify import Prediction
+from medgrad_desktop.core.prediction import Prediction
 
 
 @dataclass

@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medgrad_desktop.core.explain import METHOD_NAMES, METHODS
-from medgrad_desktop.core.model import RESEARCH_NOTICE
-from medgrad_desktop.reports import FORMATS, ReportOptions, existing_outputs, export_report
+from medgrad_desktop.core.card import RESEARCH_NOTICE
+from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS
+from medgrad_desktop.reports import FORMATS, ReportOptions, existing_outputs
 from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.worker import ModelWorker
 
@@ -247,7 +247,7 @@ class ExportDialog(QDialog):
         def job(ctx):
             if ctx.model is None:
                 raise RuntimeError("no model is loaded")
-            return export_report(paths, ctx.model, params, store, out, formats=formats, basename=name,
+            return ctx.compute.export_report(paths, ctx.model, params, store, out, formats=formats, basename=name,
                                  force=force, options=options, pseudonym_map=pmap,
                                  progress=lambda done, total, _msg: ctx.progress(done, total),
                                  checkpoint=ctx.checkpoint)

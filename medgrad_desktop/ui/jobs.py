@@ -1,25 +1,34 @@
-"""The job functions the app hands to the worker: they run in the worker thread, use only core APIs,
-and return plain data. Kept apart from widgets so they can be read and tested on their own."""
+"""The job functions the app hands to the worker: they run in the worker thread and return plain data.
+
+They import no torch: what needs it (classify, analyze, the GPU fallback) comes through `ctx.compute`,
+which the worker imports behind the window. Kept apart from widgets so they can be read and tested on
+their own.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from medgrad_desktop.core.classify import Prediction, classify
-from medgrad_desktop.core.explain import Heatmap, MethodParams, analyze
-from medgrad_desktop.core.fallback import run_with_fallback
-from medgrad_desktop.core.imageio import ImageLoadError, load_image
+from medgrad_desktop.core.heatmap import Heatmap
+from medgrad_desktop.core.imageio import ImageLoadError, LoadedImage, load_image
+from medgrad_desktop.core.method_params import MethodParams
+from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.ui.qimages import display_qimage
 from medgrad_desktop.ui.targets import TargetChoice
 from medgrad_desktop.ui.worker import JobContext
 
 THUMB_SIZE = 160
+# Images per forward pass of the predictions batch. On a GPU a large batch is what keeps it busy; on a
+# CPU a batch barely beats one image at a time and delays a map the user asked for (interactive jobs run
+# between batches), so it stays small there.
+BATCH_CPU, BATCH_GPU = 4, 32
 log = logging.getLogger(__name__)
 
 
@@ -27,6 +36,10 @@ def make_thumbnail(rgb: np.ndarray, size: int = THUMB_SIZE) -> np.ndarray:
     img = Image.fromarray(rgb)
     img.thumbnail((size, size), Image.Resampling.BILINEAR)
     return np.ascontiguousarray(np.asarray(img.convert("RGB")))
+
+
+def batch_size_for(clip: Any) -> int:
+    return BATCH_GPU if getattr(clip.device, "type", "cpu") == "cuda" else BATCH_CPU
 
 
 def _noter(notes: list[str]):
@@ -58,34 +71,64 @@ class PredictItem:
     note: str | None = None  # e.g. "computed on the CPU" after a GPU out-of-memory
 
 
-def predict_batch(items: list[tuple[int, Path]], known: dict[tuple[str, str], Prediction]):
-    """A job: load, hash and classify each image, streaming one `PredictItem` per image.
-    A file that fails gives an item with `error` set, and the batch goes on."""
+def _classify_together(ctx: JobContext, clip: Any, batch: list[tuple[PredictItem, LoadedImage]]) -> None:
+    """One forward pass for the images of `batch`; if it fails, each image alone, so one bad image
+    costs only its own prediction."""
+    compute, notes = ctx.compute, []
+    what = batch[0][0].path.name if len(batch) == 1 else f"{len(batch)} images from {batch[0][0].path.name}"
+    rgbs = [li.rgb for _, li in batch]
+    try:
+        preds = compute.run_with_fallback(
+            clip, lambda m: compute.classify(m, rgbs, batch_size=len(rgbs)), on_fallback=_noter(notes), what=what)
+    except Exception:  # noqa: BLE001 - retried image by image below, where a failure is reported
+        if len(batch) == 1:
+            raise
+        for one in batch:
+            try:
+                _classify_together(ctx, clip, [one])
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                one[0].error = _one_line_error(one[0].path, exc)
+        return
+    for (item, _), pred in zip(batch, preds, strict=True):
+        item.prediction = pred
+        item.note = notes[0] if notes else None
+
+
+def predict_batch(items: list[tuple[int, Path]], known: dict[tuple[str, str], Prediction],
+                  batch_size: int | None = None):
+    """A job: load, hash and classify the images, `batch_size` of them per forward pass (default: by
+    device), streaming one `PredictItem` per image. Cancel and waiting interactive jobs take effect
+    between passes. A file that fails gives an item with `error` set, and the batch goes on."""
 
     def run(ctx: JobContext) -> int:
         clip = ctx.model
         if clip is None:
             raise RuntimeError("no model is loaded; choose a weights file in Preferences")
-        total = len(items)
+        size = batch_size or batch_size_for(clip)
+        total, done = len(items), 0
         ctx.progress(0, total)
-        for n, (index, path) in enumerate(items):
+        for start in range(0, total, size):
             ctx.checkpoint()
-            item = PredictItem(index, path, model_sha256=clip.card.weights_sha256)
-            try:
-                loaded = load_image(path)
+            chunk, todo = [], []
+            for index, path in items[start:start + size]:
+                item = PredictItem(index, path, model_sha256=clip.card.weights_sha256)
+                chunk.append(item)
+                try:
+                    loaded = load_image(path)
+                except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                    item.error = _one_line_error(path, exc)
+                    continue
                 item.sha256, item.size = loaded.sha256, loaded.size
                 item.thumbnail = make_thumbnail(loaded.rgb)
-                pred = known.get((loaded.sha256, clip.card.weights_sha256))
-                if pred is None:
-                    notes: list[str] = []
-                    pred = run_with_fallback(clip, lambda m, rgb=loaded.rgb: classify(m, [rgb], batch_size=1)[0],
-                                             on_fallback=_noter(notes), what=path.name)
-                    item.note = notes[0] if notes else None
-                item.prediction = pred
-            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-                item.error = _one_line_error(path, exc)
-            ctx.emit_item(item)
-            ctx.progress(n + 1, total)
+                item.prediction = known.get((loaded.sha256, clip.card.weights_sha256))
+                if item.prediction is None:
+                    todo.append((item, loaded))
+            if todo:
+                _classify_together(ctx, clip, todo)
+            for item in chunk:
+                done += 1
+                ctx.emit_item(item)
+                ctx.progress(done, total)
         return total
 
     return run
@@ -123,6 +166,7 @@ def compute_maps(req: MapRequest):
         clip = ctx.model
         if clip is None:
             raise RuntimeError("no model is loaded; choose a weights file in Preferences")
+        compute = ctx.compute
         display = None
         if req.rgb is not None and req.sha256:
             rgb, sha = req.rgb, req.sha256
@@ -134,11 +178,11 @@ def compute_maps(req: MapRequest):
             clip.card.weights_sha256 else None
         notes: list[str] = []
         if pred is None and req.choice.depends_on_prediction():
-            pred = run_with_fallback(clip, lambda m: classify(m, [rgb], batch_size=1)[0],
-                                     on_fallback=_noter(notes), what=req.path.name)
+            pred = compute.run_with_fallback(clip, lambda m: compute.classify(m, [rgb], batch_size=1)[0],
+                                             on_fallback=_noter(notes), what=req.path.name)
         target = req.choice.resolve(clip.catalogue, pred)
-        result = run_with_fallback(
-            clip, lambda m: analyze(m, rgb, [target], list(req.params), with_prediction=pred is None),
+        result = compute.run_with_fallback(
+            clip, lambda m: compute.analyze(m, rgb, [target], list(req.params), with_prediction=pred is None),
             on_fallback=_noter(notes), what=req.path.name)
         pred = pred or result.prediction
         maps = {p.method: result.get(p.method, target) for p in req.params}

@@ -10,13 +10,14 @@ predictions, maps and model loading are worker jobs.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
-from medgrad_desktop.core.model import RESEARCH_NOTICE, ClipModel
+from medgrad_desktop.core.card import DEMO_MISSING_NOTE, RESEARCH_NOTICE
 from medgrad_desktop.ui.actions import MenuActions
-from medgrad_desktop.ui.app_model import DEMO_MISSING_NOTE, AppModel, ModelFactory
+from medgrad_desktop.ui.app_model import AppModel, ModelFactory
 from medgrad_desktop.ui.browser import ImageBrowser
 from medgrad_desktop.ui.map_controller import MapController
 from medgrad_desktop.ui.prediction_panel import PredictionPanel
@@ -25,6 +26,9 @@ from medgrad_desktop.ui.status_bar import AppStatusBar
 from medgrad_desktop.ui.target_picker import TargetPicker
 from medgrad_desktop.ui.viewer_area import ViewerArea
 from medgrad_desktop.ui.worker import ModelWorker
+
+if TYPE_CHECKING:  # the window imports no torch: the model arrives from the worker
+    from medgrad_desktop.core.model import ClipModel
 
 NOTICE_STYLE = ("background:#fff4ce; color:#5c4400; border-bottom:1px solid #e8d48a; padding:5px 10px;"
                 "font-weight:bold;")

@@ -11,8 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QPixmap
 
-from medgrad_desktop.core.explain import METHOD_NAMES, METHODS, default_params
 from medgrad_desktop.core.imageio import load_image
+from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS, default_params
 from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.cache import LRUCache
@@ -69,7 +69,7 @@ class MapController(QObject):
             li = load_image(path)
             return (path, li.sha256, li.rgb, display_qimage(li.rgb))
 
-        h = self.worker.submit(run, kind="image", priority=ModelWorker.PRIORITY_INTERACTIVE + 1)
+        h = self.worker.submit(run, kind="image", priority=ModelWorker.PRIORITY_INTERACTIVE + 1, uses_model=False)
         h.result.connect(self._on_image_loaded)
         self._image_job = h
 

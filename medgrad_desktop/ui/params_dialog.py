@@ -1,5 +1,5 @@
 """Edit one method's parameters: a form built from its frozen dataclass, so a new field in
-`medgrad_desktop.core.explain.params` appears here without UI code. Defaults are the published ones
+`medgrad_desktop.core.method_params` appears here without UI code. Defaults are the published ones
 (ALGORITHM.md); anything else is marked "custom" in the map caption and travels in the cache key."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medgrad_desktop.core.explain import METHOD_NAMES, MethodParams, default_params
+from medgrad_desktop.core.method_params import METHOD_NAMES, MethodParams, default_params
 
 HIDDEN = ("method", "epsilon", "upsample")
 LIMITS = {"entropy_radius": (1, 64), "alpha": (0.0, 1.0)}

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medgrad_desktop.core.classify import Prediction, format_probability
-from medgrad_desktop.core.model import ModelCard
+from medgrad_desktop.core.card import ModelCard
+from medgrad_desktop.core.prediction import Prediction, format_probability
 from medgrad_desktop.review import ReviewRecord
 
 WARNING_STYLE = ("background:#fdecea; color:#8c1d18; border:1px solid #e5a29d; border-radius:4px;"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from medgrad_desktop.core.classify import Prediction
+from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.ui.entries import FolderImage
 from medgrad_desktop.ui.jobs import predict_batch
 from medgrad_desktop.ui.worker import JobHandle, ModelWorker

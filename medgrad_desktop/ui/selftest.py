@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from medgrad_desktop.core.explain import METHOD_NAMES, METHODS
 from medgrad_desktop.core.imageio import list_images
+from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS
 from medgrad_desktop.testing.waiting import wait_until
 from medgrad_desktop.ui.app_model import ModelFactory
 from medgrad_desktop.ui.application import make_app
 from medgrad_desktop.ui.main_window import MainWindow
-from medgrad_desktop.ui.selftest_report import check_report
 from medgrad_desktop.ui.settings import AppSettings
 from medgrad_desktop.ui.viewer import overlay_map
 
@@ -86,9 +85,10 @@ def run_self_test(folder: Path, timeout_s: float = 300.0, model_factory: ModelFa
             if not viewer.overlay_item.isVisible():
                 return _fail(f"{METHOD_NAMES[m]} overlay is not shown")
             print(f"map: {METHOD_NAMES[m]} for {entry.name}, target {hm.target.label}, score {hm.score:.3f}")
-        # the report renders maps with the model, so it runs as a worker job like every other model use
+        # the report renders maps with the model, so it runs as a worker job like every other model use;
+        # its check imports torch, so it is reached through the worker's `compute` module
         store, out = state.review_store, Path(tmp.name) / "report"
-        job = win.worker.submit(lambda ctx: check_report(ctx.model, entry.path, entry.prediction, store, out),
+        job = win.worker.submit(lambda ctx: ctx.compute.check_report(ctx.model, entry.path, entry.prediction, store, out),
                                 kind="self-test-report")
         answer: list[str] = []
         job.result.connect(answer.append)

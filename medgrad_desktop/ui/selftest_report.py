@@ -9,10 +9,10 @@ import csv
 import re
 from pathlib import Path
 
-from medgrad_desktop.core.classify import Prediction
-from medgrad_desktop.core.explain import METHODS, default_params
+from medgrad_desktop.core.method_params import METHODS, default_params
 from medgrad_desktop.core.model import ClipModel
-from medgrad_desktop.reports import export_report
+from medgrad_desktop.core.prediction import Prediction
+from medgrad_desktop.reports.export import export_report
 from medgrad_desktop.reports.pdf_writer import page_count
 from medgrad_desktop.review import ReviewStore
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from medgrad_desktop.core.explain import MethodParams, default_params, params_from_dict
+from medgrad_desktop.core.method_params import MethodParams, default_params, params_from_dict
 
 ORGANIZATION = "MedGrad"
 APPLICATION = "MedGrad Desktop"

@@ -5,11 +5,15 @@ batch reports every image."""
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
-from medgrad_desktop.core.model import RESEARCH_NOTICE, ClipModel
+from medgrad_desktop.core.card import RESEARCH_NOTICE
+
+if TYPE_CHECKING:  # the window imports no torch
+    from medgrad_desktop.core.model import ClipModel
 
 PROGRESS_REPAINT_MS = 120
 

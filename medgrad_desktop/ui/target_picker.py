@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QWidget
 
-from medgrad_desktop.core.classify import format_probability
+from medgrad_desktop.core.prediction import format_probability
 from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.targets import TargetChoice
 

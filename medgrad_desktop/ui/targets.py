@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from medgrad_desktop.core.classify import Prediction
+from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.core.prompts import Catalogue, Target
 
 

@@ -1,11 +1,13 @@
 """The thumbnail grid: a list model over `FolderImage`, a sort/filter proxy and a tile delegate.
 
-Tiles fill in as the worker's results arrive (one `dataChanged` per image, cheap on the UI thread).
+Tiles show their picture as soon as the `ThumbnailLoader` has read it (before the model has loaded),
+and fill in as the worker's results arrive (one `dataChanged` per image, cheap on the UI thread).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -19,10 +21,11 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from medgrad_desktop.core.classify import format_probability
+from medgrad_desktop.core.prediction import format_probability
 from medgrad_desktop.review import ReviewRecord
 from medgrad_desktop.ui.entries import FolderImage
 from medgrad_desktop.ui.qimages import qimage_from_rgb
+from medgrad_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 EntryRole = Qt.ItemDataRole.UserRole + 1
 ClassRole = Qt.ItemDataRole.UserRole + 2
@@ -42,12 +45,25 @@ class ThumbnailModel(QAbstractListModel):
         self._pixmaps: dict[int, QPixmap] = {}
         self._review_of = review_of
         self.low_confidence = 0.5
+        self._rows: dict[Path, int] = {}
+        self.loader = ThumbnailLoader(THUMB, self)
+        self.loader.loaded.connect(self._on_preview)
 
     def set_entries(self, entries: list[FolderImage]) -> None:
         self.beginResetModel()
         self.entries = entries
+        self._rows = {e.path: i for i, e in enumerate(entries)}
         self._pixmaps.clear()
+        self.loader.clear()
         self.endResetModel()
+
+    def _on_preview(self, path: Path, rgb) -> None:
+        """A preview read from disk; the worker's thumbnail, if it came first, is kept."""
+        row = self._rows.get(path)
+        if row is None or row >= len(self.entries) or self.entries[row].thumbnail is not None:
+            return
+        self.entries[row].thumbnail = rgb
+        self.entry_changed(row)
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
         return 0 if parent.isValid() else len(self.entries)
@@ -72,6 +88,8 @@ class ThumbnailModel(QAbstractListModel):
             return e.name
         if role == Qt.ItemDataRole.DecorationRole:
             if e.thumbnail is None:
+                if not e.error:
+                    self.loader.request(e.path)  # painted without a picture: read a preview
                 return None
             pm = self._pixmaps.get(index.row())
             if pm is None:

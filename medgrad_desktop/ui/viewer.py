@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medgrad_desktop.core.explain import Heatmap
+from medgrad_desktop.core.heatmap import Heatmap
 from medgrad_desktop.core.render import colorbar, colorize, contour_mask
 from medgrad_desktop.ui.qimages import qimage_from_rgb, qimage_from_rgba
 

@@ -13,7 +13,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
-from medgrad_desktop.core.explain import METHOD_NAMES, METHODS, Heatmap
+from medgrad_desktop.core.heatmap import Heatmap
+from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS
 from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.ui.viewer import ColorBar, ImageViewer, ViewerGroup, overlay_map
 

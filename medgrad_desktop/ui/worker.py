@@ -32,25 +32,39 @@ running, done, failed, cancelled) and `handle.done` are updated in the same UI-t
 
 `worker.load(factory)` runs `factory()` in the worker thread and, only if it returns a model,
 replaces `worker.model` and emits `model_changed(model)`; a failure leaves the previous model in place
-and arrives as `handle.error`.
+and arrives as `handle.error`. `worker.load_model(weights, device, factory=None)` does the same with
+`factory(weights, device)`, by default the app's (the chosen weights, or the bundled demo model).
+
+Torch stays out of the window: this module, the job functions (`medgrad_desktop.ui.jobs`) and every
+view import no torch, so the window with the folder's thumbnails is on screen before torch has loaded.
+Whatever needs torch (classify, analyze, load a model, export a report) lives in
+`medgrad_desktop.ui.compute`, which the worker imports in its own thread the first time a job asks for
+`ctx.compute` (the model load does so first); jobs call `ctx.compute.analyze(...)` and so on.
+
+Jobs that never touch the model (decoding the photo the user just selected) may say
+`submit(fn, uses_model=False)`: they run on a second thread, in order, so they never wait behind a
+model load or a batch. Their `ctx.model` and `ctx.compute` must not be used.
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import math
 import os
+import queue
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from medgrad_desktop.core.card import ModelLoadError
 from medgrad_desktop.core.imageio import ImageLoadError
-from medgrad_desktop.core.model import ModelLoadError
 
 _EXPECTED = (ImageLoadError, ModelLoadError, ValueError, OSError)
 
@@ -105,15 +119,21 @@ class JobHandle(QObject):
 class JobContext:
     """What a job function sees in the worker thread."""
 
-    def __init__(self, worker: ModelWorker, handle: JobHandle, priority: int):
+    def __init__(self, worker: ModelWorker, handle: JobHandle, priority: int, uses_model: bool = True):
         self._worker = worker
         self._handle = handle
         self._priority = priority
+        self._uses_model = uses_model
         self._started = time.monotonic()
 
     @property
     def model(self) -> Any:
         return self._worker.model
+
+    @property
+    def compute(self) -> ModuleType:
+        """`medgrad_desktop.ui.compute`: classify, analyze, load_model, export_report, ... (imports torch)."""
+        return self._worker.compute
 
     def cancelled(self) -> bool:
         return self._handle.is_cancel_requested or self._worker.stopping
@@ -122,7 +142,8 @@ class JobContext:
         """Call between images: raises JobCancelled if cancelled, first runs waiting interactive jobs."""
         if self.cancelled():
             raise JobCancelled()
-        self._worker._run_interrupting(self._priority)
+        if self._uses_model:
+            self._worker._run_interrupting(self._priority)
         if self.cancelled():
             raise JobCancelled()
 
@@ -137,12 +158,12 @@ class JobContext:
 
 
 class _Job:
-    __slots__ = ("fn", "handle", "priority", "interrupts", "is_load")
+    __slots__ = ("fn", "handle", "priority", "interrupts", "is_load", "uses_model")
 
     def __init__(self, fn: Callable[[JobContext], Any], handle: JobHandle, priority: int,
-                 interrupts: bool, is_load: bool):
+                 interrupts: bool, is_load: bool, uses_model: bool = True):
         self.fn, self.handle, self.priority = fn, handle, priority
-        self.interrupts, self.is_load = interrupts, is_load
+        self.interrupts, self.is_load, self.uses_model = interrupts, is_load, uses_model
 
 
 class ModelWorker(QThread):
@@ -158,6 +179,12 @@ class ModelWorker(QThread):
     PRIORITY_BATCH = 0
     PRIORITY_INTERACTIVE = 10
     NICE = 5  # the worker yields the CPU to the UI thread when both want it (Linux/macOS per-thread nice)
+    # torch's intra-op threads, set once torch is imported; None keeps torch's default. Process-wide, as
+    # torch's own setting is: the app sets it before its window (and worker) exist.
+    torch_threads: int | None = None
+    # True: the torch import waits for `allow_compute()`. Importing torch holds the interpreter lock for
+    # seconds; the app lets its window paint first (app.py sets this before the window exists).
+    defer_compute: bool = False
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -169,19 +196,57 @@ class ModelWorker(QThread):
         self._ids = itertools.count(1)
         self._live: dict[int, JobHandle] = {}  # keeps handles alive until their job finished
         self._current: JobHandle | None = None
+        self._compute: ModuleType | None = None
+        self._compute_allowed = threading.Event()
+        if not self.defer_compute:
+            self._compute_allowed.set()
+        self._side: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._side_thread: threading.Thread | None = None
         self._relay.connect(self._on_relay)
+
+    @property
+    def compute(self) -> ModuleType:
+        """The torch side of the app (`medgrad_desktop.ui.compute`), imported on first use, in the worker
+        thread, once `allow_compute()` was called when `defer_compute` is set."""
+        if self._compute is None:
+            while not self._compute_allowed.wait(0.1):
+                if self.stopping:
+                    raise JobCancelled()
+            # The app's one late import, on purpose: it brings torch and open_clip (seconds), and made
+            # here, in the worker, the window and its thumbnails are on screen while it runs.
+            from medgrad_desktop.ui import compute
+            if self.torch_threads:
+                compute.use_threads(self.torch_threads)
+            self._compute = compute
+        return self._compute
 
     # --- UI thread --------------------------------------------------------------------------
     def submit(self, fn: Callable[[JobContext], Any], *, kind: str = "job", total: int = 0,
-               priority: int = PRIORITY_BATCH, interactive: bool | None = None) -> JobHandle:
+               priority: int = PRIORITY_BATCH, interactive: bool | None = None,
+               uses_model: bool = True) -> JobHandle:
         """Queue `fn(ctx)`. Interactive jobs (default: priority above batch) may run between the
-        images of a running lower-priority job, so a map the user asked for never waits for a batch."""
+        images of a running lower-priority job, so a map the user asked for never waits for a batch.
+        `uses_model=False`: a job that needs neither the model nor torch runs on the side thread."""
         interrupts = priority > self.PRIORITY_BATCH if interactive is None else interactive
-        return self._enqueue(fn, kind, total, priority, interrupts, is_load=False)
+        return self._enqueue(fn, kind, total, priority, interrupts, is_load=False, uses_model=uses_model)
 
     def load(self, factory: Callable[[], Any], *, kind: str = "load-model") -> JobHandle:
         """Load a model in the worker thread; on success it replaces the current model."""
         return self._enqueue(lambda ctx: factory(), kind, 1, self.PRIORITY_INTERACTIVE + 10, False, is_load=True)
+
+    def load_model(self, weights: str, device: str,
+                   factory: Callable[[str, str], Any] | None = None) -> JobHandle:
+        """Load `weights` ("" for the bundled demo model) on `device` with `factory(weights, device)`,
+        by default `compute.default_model_factory`; the window shows while this runs."""
+
+        def run(ctx: JobContext) -> Any:
+            return (factory or ctx.compute.default_model_factory)(weights, device)
+
+        return self._enqueue(run, "load-model", 1, self.PRIORITY_INTERACTIVE + 10, False, is_load=True)
+
+    def allow_compute(self) -> None:
+        """Let the worker import the torch side now (see `defer_compute`)."""
+        self._compute_allowed.set()
 
     def cancel_all(self, kind: str | None = None) -> None:
         with self._cond:
@@ -200,16 +265,33 @@ class ModelWorker(QThread):
         self.cancel_all()
         with self._cond:
             self._cond.notify_all()
+        side = self._side_thread
+        if side is not None:
+            self._side.put(None)
+            side.join(timeout_ms / 1000)
         return self.wait(timeout_ms) if self.isRunning() else True
 
-    def _enqueue(self, fn, kind, total, priority, interrupts, is_load) -> JobHandle:
+    def _enqueue(self, fn, kind, total, priority, interrupts, is_load, uses_model=True) -> JobHandle:
         handle = JobHandle(next(self._ids), kind, total)
-        job = _Job(fn, handle, priority, interrupts, is_load)
+        job = _Job(fn, handle, priority, interrupts, is_load, uses_model)
         with self._cond:
             self._live[handle.job_id] = handle
+            if not uses_model:
+                if self._side_thread is None:
+                    self._side_thread = threading.Thread(target=self._run_side, name="medgrad-side", daemon=True)
+                    self._side_thread.start()
+                self._side.put(job)
+                return handle
             heapq.heappush(self._queue, (-priority, next(self._seq), job))
             self._cond.notify()
         return handle
+
+    # --- side thread ----------------------------------------------------------------------------
+    def _run_side(self) -> None:
+        """Jobs without the model, in order (decoding a photo); never behind a model load."""
+        lower_thread_priority(self.NICE)
+        while (job := self._side.get()) is not None:
+            self._execute(job)
 
     # --- worker thread ------------------------------------------------------------------------
     def run(self) -> None:
@@ -250,10 +332,12 @@ class ModelWorker(QThread):
         if handle.is_cancel_requested or self.stopping:
             self._finish(handle, "cancelled")
             return
+        on_model_thread = job.uses_model
         outer = self._current
-        self._current = handle
+        if on_model_thread:
+            self._current = handle
         self._relay.emit(handle, "started", ())
-        ctx = JobContext(self, handle, job.priority)
+        ctx = JobContext(self, handle, job.priority, job.uses_model)
         try:
             value = job.fn(ctx)
         except JobCancelled:
@@ -267,11 +351,16 @@ class ModelWorker(QThread):
         else:
             if job.is_load and value is not None:
                 self.model = value
+                # torch, open_clip, Qt and the model are a million long-lived objects; a full garbage
+                # collection walks them all while holding the interpreter lock (0.6 s with ViT-B/16 on a
+                # busy CPU: a frozen window). Frozen, they are never walked again.
+                gc.freeze()
                 self._relay.emit(handle, "model", (value,))
             self._relay.emit(handle, "result", (value,))
             self._finish(handle, "done")
         finally:
-            self._current = outer
+            if on_model_thread:
+                self._current = outer
 
     def _finish(self, handle: JobHandle, state: str) -> None:
         self._relay.emit(handle, "finish", (state,))

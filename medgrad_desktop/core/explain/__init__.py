@@ -1,8 +1,8 @@
 """Grad-CAM, Grad-ECLIP and MedGrad E-CLIP over one hook manager and one batched class-token tail."""
 
 from medgrad_desktop.core.explain.engine import AnalysisResult, analyze, analyze_batch
-from medgrad_desktop.core.explain.heatmap import Heatmap
-from medgrad_desktop.core.explain.params import (
+from medgrad_desktop.core.heatmap import Heatmap
+from medgrad_desktop.core.method_params import (
     METHOD_NAMES,
     METHODS,
     GradCAMParams,

@@ -16,10 +16,10 @@ from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.entropy import entropy_weight
 from medgrad_desktop.core.explain.grad_eclip import attn_out_grads, eclip_grids, loosened_attention
 from medgrad_desktop.core.explain.gradcam import gradcam_grids
-from medgrad_desktop.core.explain.heatmap import Heatmap, minmax
 from medgrad_desktop.core.explain.hooks import capture_last_block
-from medgrad_desktop.core.explain.params import GradCAMParams, GradECLIPParams, MedGradParams, MethodParams
 from medgrad_desktop.core.explain.tail import ClassTokenTail
+from medgrad_desktop.core.heatmap import Heatmap, minmax
+from medgrad_desktop.core.method_params import GradCAMParams, GradECLIPParams, MedGradParams, MethodParams
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.prompts import Target
 

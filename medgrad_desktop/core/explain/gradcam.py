@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from medgrad_desktop.core.explain.params import GradCAMParams
 from medgrad_desktop.core.explain.tail import ClassTokenTail
+from medgrad_desktop.core.method_params import GradCAMParams
 
 
 def gradcam_grids(tail: ClassTokenTail, x_in: torch.Tensor, text: torch.Tensor,

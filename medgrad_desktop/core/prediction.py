@@ -1,0 +1,77 @@
+"""A prediction as plain data: the diagnosis probabilities, the 7-point criteria and their score.
+
+Apart from `core.classify` (which computes them with torch) so that the window, the thumbnail grid
+and the review store can show and keep predictions without importing torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class CriterionPrediction:
+    criterion_id: str
+    display_name: str
+    option_id: str
+    phrase: str
+    probability: float
+    points: int
+    probabilities: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    class_ids: tuple[str, ...]
+    class_names: tuple[str, ...]
+    probabilities: tuple[float, ...]
+    similarities: tuple[float, ...]
+    criteria: tuple[CriterionPrediction, ...]
+    seven_point_score: int
+    seven_point_threshold: int
+    model_sha256: str
+    untrained: bool = False
+    top_k_size: int = 5
+
+    @property
+    def order(self) -> list[int]:
+        return sorted(range(len(self.probabilities)), key=lambda i: -self.probabilities[i])
+
+    @property
+    def predicted_id(self) -> str:
+        return self.class_ids[self.order[0]]
+
+    @property
+    def predicted_name(self) -> str:
+        return self.class_names[self.order[0]]
+
+    @property
+    def confidence(self) -> float:
+        return self.probabilities[self.order[0]]
+
+    def top_k(self, k: int | None = None) -> list[tuple[str, str, float]]:
+        k = k or self.top_k_size
+        return [(self.class_ids[i], self.class_names[i], self.probabilities[i]) for i in self.order[:k]]
+
+    def probability_of(self, class_id: str) -> float:
+        return self.probabilities[self.class_ids.index(class_id)]
+
+    @property
+    def seven_point_positive(self) -> bool:
+        return self.seven_point_score >= self.seven_point_threshold
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["predicted"] = self.predicted_id
+        d["confidence"] = self.confidence
+        d["top_k"] = [{"id": i, "name": n, "probability": p} for i, n, p in self.top_k()]
+        return d
+
+
+def format_probability(p: float) -> str:
+    """Whole percent, except near 0 and 100 where rounding would claim certainty the model lacks."""
+    if p >= 0.9995:
+        return ">99.9%"
+    if p >= 0.995 or p < 0.01:
+        return f"{p:.1%}"
+    return f"{p:.0%}"
