@@ -73,6 +73,27 @@ class ModelCard:
             out.append(DEMO_WARNING)
         return out
 
+    @property
+    def text_tower_note(self) -> str:
+        """Why typed text may mean little to this model, or '' when its text tower was trained.
+
+        A card may say so itself (`"text_tower": "trained" | "limited" | "untrained"`, with an optional
+        `"text_tower_note"`); otherwise an untrained model, or one trained from scratch with its text
+        tower frozen at random weights, only knows the catalogue phrases it was trained against.
+        """
+        stated = str(self.extra.get("text_tower", "")).lower()
+        if stated == "trained":
+            return ""
+        if stated in ("limited", "untrained"):
+            return str(self.extra.get("text_tower_note") or
+                       f"Text tower {stated}: free text may mean little to this model")
+        training = self.extra.get("training_config") or {}
+        if self.untrained:
+            return "Untrained model: typed text means nothing to it"
+        if training.get("freeze_text") and training.get("random_init"):
+            return "Text tower untrained (frozen at random init): only catalogue phrases mean something"
+        return ""
+
     def display_name(self) -> str:
         tag = " [UNTRAINED]" if self.untrained else " [DEMO]" if self.demo else ""
         return f"{self.name}{tag}"
@@ -154,9 +175,13 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
         try:
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as exc:
-            raise ModelLoadError(f"{path}: refused, it holds Python objects beyond tensors that could run "
-                                 f"code{_pickle_culprit(str(exc))}; convert it to .safetensors") from None
+        except (pickle.UnpicklingError, KeyError) as exc:  # KeyError: an unknown pickle opcode
+            culprit = _pickle_culprit(str(exc))
+            if culprit:  # a real pickle naming a global: the one case that could run code
+                raise ModelLoadError(f"{path}: refused, it holds Python objects beyond tensors that could run "
+                                     f"code{culprit}; convert it to .safetensors") from None
+            raise ModelLoadError(f"{path}: not a PyTorch checkpoint (not a pickle of tensors; a text or other "
+                                 "file renamed .pt?); choose the model's weights file") from None
         except (RuntimeError, EOFError, OSError, ValueError) as exc:
             raise ModelLoadError(
                 f"{path}: not a readable PyTorch checkpoint ({str(exc).splitlines()[0][:120]}); "
@@ -194,7 +219,7 @@ def _describe_mismatch(path: Path, architecture: str, missing: list[str], unexpe
     if shapes:
         parts.append(f"{len(shapes)} shape mismatches (e.g. {shapes[0]})")
     return f"{path}: does not fit architecture {architecture}: " + "; ".join(parts) + \
-        ". Pick the matching architecture or weights file"
+        ". Choose the weights file made for it, with its .card.json beside it (the card names the architecture)"
 
 
 def _load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, architecture: str) -> None:
