@@ -42,6 +42,7 @@ class ThumbnailModel(QAbstractListModel):
         self._pixmaps: dict[int, QPixmap] = {}
         self._review_of = review_of
         self.low_confidence = 0.5
+        self.pending_text = "analysing…"  # what a tile without a result says
 
     def set_entries(self, entries: list[FolderImage]) -> None:
         self.beginResetModel()
@@ -185,7 +186,8 @@ class TileDelegate(QStyledItemDelegate):
                                            2 * (r.width() - 16)))
         elif entry.prediction is None:
             painter.setPen(QColor("#7a808a"))
-            painter.drawText(QRect(r.left() + 6, y, r.width() - 12, line), Qt.AlignmentFlag.AlignLeft, "analysing…")
+            painter.drawText(QRect(r.left() + 6, y, r.width() - 12, line), Qt.AlignmentFlag.AlignLeft,
+                             getattr(model, "pending_text", "analysing…"))
         else:
             p = entry.prediction
             bold = QFont(font)

@@ -9,21 +9,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
 
 from medgrad_desktop.core.explain import METHOD_NAMES, METHODS, Heatmap
 from medgrad_desktop.core.prompts import Target
+from medgrad_desktop.ui.elided_label import ElidedLabel
 from medgrad_desktop.ui.viewer import ColorBar, ImageViewer, ViewerGroup, overlay_map
 
 CAPTION_STYLE = "background:#2b3038; color:#e8ebf0; padding:4px 8px;"
 
 
-def _caption_label(text: str = "") -> QLabel:
-    label = QLabel(text)
+def _caption_label(text: str = "") -> ElidedLabel:
+    """A caption that never widens the window: cut with '…' to its panel, whole in its tooltip."""
+    label = ElidedLabel(text)
     label.setStyleSheet(CAPTION_STYLE)
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the window
     return label
 
 
@@ -53,7 +54,7 @@ class ViewerArea(QStackedWidget):
         cl.setContentsMargins(0, 0, 0, 0)
         cl.setSpacing(2)
         self.compare_viewers: dict[str, ImageViewer] = {}
-        self.compare_captions: dict[str, QLabel] = {}
+        self.compare_captions: dict[str, ElidedLabel] = {}
         for m in METHODS:
             col = QVBoxLayout()
             self.compare_captions[m] = _caption_label(METHOD_NAMES[m])
@@ -66,6 +67,8 @@ class ViewerArea(QStackedWidget):
         self.compare_group = ViewerGroup(list(self.compare_viewers.values()))
         self.addWidget(compare)
         self.shown_path: Path | None = None  # the image the viewers show
+        self.overlay_visible = True
+        self.has_map = False
 
     @property
     def compare(self) -> bool:
@@ -81,8 +84,8 @@ class ViewerArea(QStackedWidget):
     def set_compare(self, on: bool) -> None:
         self.setCurrentIndex(1 if on else 0)
         if on:  # the compare viewers already hold the current image (see set_image)
-            for v in self.compare_viewers.values():
-                v.fit()
+            self.fit()
+            QTimer.singleShot(0, self.fit)  # again once the layout has given each panel its size
         self.compare_changed.emit(on)
 
     # ------------------------------------------------------------------ image and maps
@@ -104,11 +107,27 @@ class ViewerArea(QStackedWidget):
     def set_caption(self, text: str) -> None:
         """A caption without a map: the image is loading, or cannot be shown and why."""
         self.map_caption.setText(text)
+        for m, label in self.compare_captions.items():
+            label.setText(f"{METHOD_NAMES[m]} · {text}")
 
     def clear_maps(self, caption: str) -> None:
         for v in self.all_viewers():
             v.clear_map()
-        self.map_caption.setText(caption)
+        self.set_caption(caption)
+        self._show_colorbars(False)
+
+    def show_nothing(self, caption: str) -> None:
+        """No image to show (none selected, an empty folder, an unreadable file): blank viewers."""
+        self.set_image(None, None)
+        self.clear_maps(caption)
+
+    def _show_colorbars(self, has_map: bool | None = None) -> None:
+        """A colour bar only beside a map that is drawn: never with the overlay off or no map."""
+        if has_map is not None:
+            self.has_map = has_map
+        on = self.has_map and self.overlay_visible
+        self.colorbar.setVisible(on)
+        self.compare_colorbar.setVisible(on)
 
     def display_map(self, method: str, current_method: str, hm: Heatmap | None, target: Target,
                     custom: bool) -> None:
@@ -123,6 +142,7 @@ class ViewerArea(QStackedWidget):
                 v.clear_map()
             else:
                 v.set_map(overlay_map(hm, *v.image_size))
+                self._show_colorbars(True)
         name = METHOD_NAMES[method]
         if hm is None:
             self.caption(method, current_method, f"{name} · {target.label} · computing…")
@@ -135,8 +155,10 @@ class ViewerArea(QStackedWidget):
 
     # ------------------------------------------------------------------ look and zoom
     def set_overlay_visible(self, visible: bool) -> None:
+        self.overlay_visible = visible
         for v in self.all_viewers():
             v.set_overlay_visible(visible)
+        self._show_colorbars()
 
     def set_opacity(self, opacity: float) -> None:
         for v in self.all_viewers():
@@ -163,3 +185,7 @@ class ViewerArea(QStackedWidget):
     def fit(self) -> None:
         for v in self.all_viewers():
             v.fit()
+
+    def zoom_percent(self) -> int:
+        """The zoom of the viewer in front, in percent of the image's own pixels."""
+        return round(self.active_viewers()[0].zoom * 100)
