@@ -414,11 +414,21 @@ class AppModel(QObject):
         return self._push_review("pending", None, None, "reset review", "review_reset")
 
     def undo(self) -> None:
+        """Undo the last review action and show its image (the grid may have moved on since)."""
         if self.undo_stack.canUndo():
             log_event("review_undo", action=self.undo_stack.undoText())
+            cmd = self.undo_stack.command(self.undo_stack.index() - 1)
             self.undo_stack.undo()
+            self._select_sha(cmd.sha256 if isinstance(cmd, ReviewCommand) else None)
 
     def redo(self) -> None:
         if self.undo_stack.canRedo():
             log_event("review_redo", action=self.undo_stack.redoText())
+            cmd = self.undo_stack.command(self.undo_stack.index())
             self.undo_stack.redo()
+            self._select_sha(cmd.sha256 if isinstance(cmd, ReviewCommand) else None)
+
+    def _select_sha(self, sha: str | None) -> None:
+        row = next((i for i, e in enumerate(self.entries) if sha and e.sha256 == sha), None)
+        if row is not None:
+            self.select(row)
