@@ -112,11 +112,13 @@ class ReviewKeys(QObject):
         dlg.finished.connect(self._chooser_closed)
         self.chooser = dlg
         dlg.open()
+        dlg.activateWindow()
         dlg.filter_edit.setFocus()
         return dlg
 
     def _chooser_closed(self) -> None:
         self.chooser = None
+        self.window.activateWindow()
         self.browser.grid.setFocus()
 
     def focus_note(self) -> None:
