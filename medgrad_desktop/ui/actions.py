@@ -190,7 +190,14 @@ class MenuActions(QObject):
         tb.addWidget(self.method_combo)
         tb.addAction(self.params_action)
         tb.addWidget(self.picker)
-        tb.addSeparator()
+        # what the map looks like: a second row, so nothing hides behind the overflow arrow at 1024 px
+        self.window.addToolBarBreak()
+        tb = QToolBar("View")
+        tb.setObjectName("view-toolbar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(18, 18))
+        self.window.addToolBar(tb)
+        self.view_toolbar = tb
         tb.addAction(self.overlay_action)
         tb.addWidget(QLabel(" Opacity "))
         self.opacity_slider = JumpSlider(Qt.Orientation.Horizontal)

@@ -56,15 +56,17 @@ def prediction_html(pred: Prediction, k: int = MAX_TOP_K) -> str:
 
 
 def criteria_html(pred: Prediction) -> str:
+    """Each criterion with its predicted finding beneath it, probability and points on the right: two
+    columns, so the table fits a narrow panel."""
     if not pred.criteria:
         return "<i>This model's catalogue has no 7-point criteria.</i>"
     rows = "".join(
-        f"<tr><td>{html.escape(c.display_name)}</td><td>{html.escape(c.phrase)}</td>"
-        f"<td align='right'>{format_probability(c.probability)}</td><td align='right'>+{c.points}</td></tr>"
+        f"<tr><td>{html.escape(c.display_name)}<br><span style='color:#5a6270'>{html.escape(c.phrase)}</span></td>"
+        f"<td align='right'>{format_probability(c.probability)}<br>+{c.points}</td></tr>"
         for c in pred.criteria)
     verdict = "≥ threshold: suggests melanoma work-up" if pred.seven_point_positive else "below threshold"
-    return (f"<table width='100%' cellspacing='2'><tr style='color:#5a6270'><td>criterion</td><td>predicted</td>"
-            f"<td align='right'>p</td><td align='right'>pts</td></tr>{rows}</table>"
+    return (f"<table width='100%' cellspacing='2'><tr style='color:#5a6270'><td>criterion, predicted finding</td>"
+            f"<td align='right'>p, pts</td></tr>{rows}</table>"
             f"<p><b>7-point score: {pred.seven_point_score}</b> (threshold {pred.seven_point_threshold}; "
             f"{verdict})</p>")
 
@@ -150,7 +152,7 @@ class PredictionPanel(QWidget):
         rl.addLayout(row2)
         row3 = QHBoxLayout()
         self.note_edit = QLineEdit()
-        self.note_edit.setPlaceholderText("Note (N; Enter saves, Esc leaves)")
+        self.note_edit.setPlaceholderText("Note (N)")
         self.note_edit.setToolTip("A note on this image (N to type here; Enter saves, Esc leaves)")
         self.note_edit.returnPressed.connect(self._save_note)
         self.note_edit.installEventFilter(self)
@@ -187,6 +189,8 @@ class PredictionPanel(QWidget):
         QVBoxLayout(self.card_box).addWidget(self.card_label)
         il.addWidget(self.card_box)
         il.addStretch(1)
+        for label in (self.topk_label, self.criteria_label, self.card_label):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # wrap, never widen
 
         self.scroll = QScrollArea()
         self.scroll.setWidget(inner)

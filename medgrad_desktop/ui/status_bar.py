@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
 from medgrad_desktop.core.model import RESEARCH_NOTICE, ClipModel
 
 PROGRESS_REPAINT_MS = 120
+MODEL_LABEL_MAX = 300  # px; the whole line is in the tooltip
 
 
 def eta_text(eta: float) -> str:
@@ -57,9 +58,7 @@ class AppStatusBar(QStatusBar):
         bl.addWidget(self.cancel_button)
         self.batch_box.setFixedWidth(self.progress.width() + self.cancel_button.width() + bl.spacing() + 4)
         self.model_label = QLabel("Loading model…")
-        self.model_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.model_label.setMinimumWidth(120)
-        self.model_label.setMaximumWidth(320)
+        self.model_label.setMaximumWidth(MODEL_LABEL_MAX)
         self.warning_status = QLabel()
         self.warning_status.setStyleSheet("color:#8c1d18; font-weight:bold;")
         self.notice_status = QLabel(RESEARCH_NOTICE)
@@ -105,7 +104,8 @@ class AppStatusBar(QStatusBar):
     def model_ready(self, clip: ClipModel) -> None:
         card = clip.card
         line = model_line(clip)
-        self.model_label.setText(self.model_label.fontMetrics().elidedText(line, Qt.TextElideMode.ElideMiddle, 320))
+        self.model_label.setText(self.model_label.fontMetrics().elidedText(line, Qt.TextElideMode.ElideMiddle,
+                                                                           MODEL_LABEL_MAX - 8))
         self.model_label.setToolTip(line + "\n" + f"weights SHA-256 {card.weights_sha256}\n{card.weights_path or ''}")
         warns = card.warnings()
         self.warning_status.setText(" · ".join(w.split(":")[0] for w in warns))

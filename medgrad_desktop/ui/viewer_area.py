@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
 
 from medgrad_desktop.core.explain import METHOD_NAMES, METHODS, Heatmap
 from medgrad_desktop.core.prompts import Target
@@ -26,6 +26,15 @@ def _caption_label(text: str = "") -> ElidedLabel:
     label = ElidedLabel(text)
     label.setStyleSheet(CAPTION_STYLE)
     return label
+
+
+def compare_columns(width: int, height: int, aspect: float, n: int = 3, caption: int = 24) -> int:
+    """How many columns show `n` images of width/height `aspect` largest in a width x height area."""
+    def side(cols: int) -> float:
+        rows = -(-n // cols)
+        cell_w, cell_h = width / cols, height / rows - caption
+        return min(cell_w, cell_h * aspect)
+    return max(range(1, n + 1), key=side)
 
 
 class ViewerArea(QStackedWidget):
@@ -53,15 +62,24 @@ class ViewerArea(QStackedWidget):
         cl = QHBoxLayout(compare)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.setSpacing(2)
+        self.compare_grid = QGridLayout()
+        self.compare_grid.setSpacing(2)
         self.compare_viewers: dict[str, ImageViewer] = {}
         self.compare_captions: dict[str, ElidedLabel] = {}
+        self.compare_cells: list[QWidget] = []
         for m in METHODS:
-            col = QVBoxLayout()
+            cell = QWidget()
+            col = QVBoxLayout(cell)
+            col.setContentsMargins(0, 0, 0, 0)
+            col.setSpacing(0)
             self.compare_captions[m] = _caption_label(METHOD_NAMES[m])
             col.addWidget(self.compare_captions[m])
             self.compare_viewers[m] = ImageViewer()
             col.addWidget(self.compare_viewers[m], 1)
-            cl.addLayout(col, 1)
+            self.compare_cells.append(cell)
+        self.compare_columns = 0
+        self._arrange_compare(len(METHODS))
+        cl.addLayout(self.compare_grid, 1)
         self.compare_colorbar = ColorBar()
         cl.addWidget(self.compare_colorbar)
         self.compare_group = ViewerGroup(list(self.compare_viewers.values()))
@@ -69,6 +87,30 @@ class ViewerArea(QStackedWidget):
         self.shown_path: Path | None = None  # the image the viewers show
         self.overlay_visible = True
         self.has_map = False
+
+    def _arrange_compare(self, columns: int) -> None:
+        """The three panels in `columns` columns (3: a row; 2: two above one; 1: a column)."""
+        if columns == self.compare_columns:
+            return
+        for cell in self.compare_cells:
+            self.compare_grid.removeWidget(cell)
+        for i, cell in enumerate(self.compare_cells):
+            self.compare_grid.addWidget(cell, i // columns, i % columns)
+        for c in range(3):
+            self.compare_grid.setColumnStretch(c, 1 if c < columns else 0)
+        for r in range(3):
+            self.compare_grid.setRowStretch(r, 1 if r < -(-len(self.compare_cells) // columns) else 0)
+        self.compare_columns = columns
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        """Lay the comparison out as the panels' shape gives each image the most room."""
+        super().resizeEvent(event)
+        self._arrange_compare(compare_columns(self.width() - self.compare_colorbar.width(), self.height(),
+                                              self.image_aspect()))
+
+    def image_aspect(self) -> float:
+        size = self.viewer.image_size
+        return size[0] / size[1] if size else 1.0
 
     @property
     def compare(self) -> bool:
@@ -96,6 +138,8 @@ class ViewerArea(QStackedWidget):
         self.shown_path = path
         for v in self.all_viewers():
             v.set_pixmap(pixmap)
+        self._arrange_compare(compare_columns(self.width() - self.compare_colorbar.width(), self.height(),
+                                              self.image_aspect()))
 
     def caption(self, method: str, current_method: str, text: str, short: str | None = None) -> None:
         if method == current_method:
