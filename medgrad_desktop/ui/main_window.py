@@ -12,7 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from medgrad_desktop.core.model import RESEARCH_NOTICE, ClipModel
 from medgrad_desktop.ui.actions import MenuActions
@@ -160,6 +169,8 @@ class MainWindow(QMainWindow):
 
     def _on_folder_opened(self, folder: str) -> None:
         self.setWindowTitle(f"{Path(folder).name} — {APP_TITLE}")
+        if not isinstance(QApplication.focusWidget(), QLineEdit):
+            self.browser.grid.setFocus()  # the review keys work at once, without a click
 
     def _show_current(self) -> None:
         e = self.app.current_entry
