@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         self.browser = ImageBrowser(self.app)
         self.viewers = ViewerArea()
         self.panel = PredictionPanel()
-        self.panel.setMinimumWidth(260)
+        self.panel.setMinimumWidth(250)
         for i, (w, stretch) in enumerate(((self.browser, 0), (self.viewers, 1), (self.panel, 0))):
             self.splitter.addWidget(w)
             self.splitter.setStretchFactor(i, stretch)
