@@ -80,6 +80,12 @@ def test_typed_criterion_is_matched_visibly_and_the_box_completes(qtbot, make_wi
     assert win.app.target_choice.spec == "criterion:blue_whitish_veil:present"
     assert picker.match_label.isVisible() and picker.match_label.text() == "matched criterion: Blue-whitish veil"
     assert picker.free_text.text() == "blue-whitish veil"  # kept: it is what the target came from
+    # at 1024 px the whole picker with both notes stays on the toolbar, not behind its overflow arrow
+    win.resize(1024, 640)
+    qtbot.waitUntil(lambda: win.width() == 1024, timeout=5000)
+    qtbot.wait(50)
+    right = picker.mapTo(win, picker.rect().topRight()).x()
+    assert picker.isVisible() and picker.text_note.isVisible() and right <= win.width()
     picker.combo.setCurrentIndex(picker.combo.findData("predicted"))
     assert not picker.match_label.isVisible() and picker.free_text.text() == ""
 

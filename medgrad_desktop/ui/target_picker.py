@@ -9,15 +9,24 @@ typed text means anything to this model (its card's text tower note)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QStringListModel, Qt
-from PySide6.QtWidgets import QComboBox, QCompleter, QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QCompleter,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from medgrad_desktop.core.classify import format_probability
 from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.targets import TargetChoice, completion_phrases
 
 MAX_RANK = 5
-MATCH_STYLE = "color:#1f4f9c; font-size:11px;"
-NOTE_STYLE = "color:#8c1d18; font-size:11px; font-weight:bold;"
+MATCH_STYLE = "color:#1f4f9c; font-size:10px;"
+NOTE_STYLE = "color:#8c1d18; font-size:10px; font-weight:bold;"
 
 
 def offered_ranks(n_classes: int) -> list[int]:
@@ -34,7 +43,7 @@ class TargetPicker(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(QLabel("  Target "))
         self.combo = QComboBox()
-        self.combo.setMinimumWidth(220)
+        self.combo.setMinimumWidth(200)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMaxVisibleItems(24)
         self.combo.setToolTip("What the map explains: the predicted class, another top-k class, "
@@ -43,7 +52,7 @@ class TargetPicker(QWidget):
         lay.addWidget(self.combo)
         self.free_text = QLineEdit()
         self.free_text.setPlaceholderText("or type a finding, Enter")
-        self.free_text.setFixedWidth(180)
+        self.free_text.setFixedWidth(170)
         self.free_text.setToolTip("Explain any text: a class name, a 7-point finding, or your own words "
                                   "(completes from the catalogue's phrases)")
         self.phrases = QStringListModel(self)
@@ -53,9 +62,9 @@ class TargetPicker(QWidget):
         self.free_text.setCompleter(self.completer)
         self.free_text.returnPressed.connect(lambda: app.set_free_text_target(self.free_text.text()))
         lay.addWidget(self.free_text)
-        notes = QWidget()
-        nl = QHBoxLayout(notes)
-        nl.setContentsMargins(4, 0, 0, 0)
+        notes = QWidget()  # two short lines stacked, so the toolbar row still fits 1024 px
+        nl = QVBoxLayout(notes)
+        nl.setContentsMargins(6, 0, 0, 0)
         nl.setSpacing(0)
         self.match_label = QLabel()  # "matched criterion: Blue-whitish veil"
         self.match_label.setStyleSheet(MATCH_STYLE)
