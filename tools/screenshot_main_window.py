@@ -3,7 +3,9 @@
 
 Run it under a display server, as CI does:
     xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python tools/screenshot_main_window.py
-(`QT_QPA_PLATFORM=offscreen` works too). Without the demo images it falls back to the HAM10000 sample
+(`QT_QPA_PLATFORM=offscreen` works too). The README's set: `--size 1280x800` and `--size 1024x640`, each
+with and without `--single`, `--review 3` (accepts three images with the A key first, so the review
+badges show) and `--text "blue-whitish veil"` (a typed target). Without the demo images it falls back to the HAM10000 sample
 in ../shared/data, then to drawn blob images, and says so, so a missing demo is never hidden.
 """
 

@@ -128,7 +128,7 @@ class PredictionPanel(QWidget):
         self.review_state.setFixedHeight(3 * self.review_state.fontMetrics().lineSpacing() + 4)
         rl.addWidget(self.review_state)
         row = QHBoxLayout()
-        self.accept_button = QPushButton("Accept prediction (A)")
+        self.accept_button = QPushButton("Accept (A)")
         self.accept_button.setToolTip("Accept the model's prediction for this image (A)")
         self.accept_button.clicked.connect(self.accept_requested)
         row.addWidget(self.accept_button)

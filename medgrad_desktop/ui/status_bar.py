@@ -59,6 +59,7 @@ class AppStatusBar(QStatusBar):
         self.batch_box.setFixedWidth(self.progress.width() + self.cancel_button.width() + bl.spacing() + 4)
         self.model_label = QLabel("Loading model…")
         self.model_label.setMaximumWidth(MODEL_LABEL_MAX)
+        self.model_label.setIndent(12)  # a gap after the status message, which is cut where this begins
         self.warning_status = QLabel()
         self.warning_status.setStyleSheet("color:#8c1d18; font-weight:bold;")
         self.notice_status = QLabel(RESEARCH_NOTICE)
