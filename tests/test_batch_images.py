@@ -12,8 +12,9 @@ import torch
 from PIL import Image
 
 from medgrad_desktop.core.explain import METHODS, analyze, analyze_batch, batching, default_params
-from medgrad_desktop.reports import ReportOptions, export_report
+from medgrad_desktop.reports import ReportOptions
 from medgrad_desktop.reports.builder import report_chunks
+from medgrad_desktop.reports.export import export_report
 from tests.conftest import random_rgb
 
 TOL = 1e-5

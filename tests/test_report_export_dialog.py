@@ -8,11 +8,18 @@ import time
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QStandardPaths, Qt, QUrl
 
 from medgrad_desktop.audit import read_events
+from medgrad_desktop.resources_path import resources_dir
 from medgrad_desktop.review import ReviewRecord
 from medgrad_desktop.testing.sample_images import write_sample_folder
-from medgrad_desktop.ui.export_dialog import ExportDialog, run_export_dialog
+from medgrad_desktop.ui.export_dialog import (
+    ExportDialog,
+    default_export_dir,
+    default_key_path,
+    run_export_dialog,
+)
 from medgrad_desktop.ui.main_window import MainWindow
 
 WAIT = 60_000
@@ -163,3 +170,59 @@ def test_selected_tiles_are_the_default_scope_in_grid_order(qtbot, win):
     qtbot.addWidget(dlg)
     assert dlg.scope() == "selection"
     assert dlg.chosen_paths() == [win.app.entries[r].path for r in shown]
+
+
+def test_default_folder_is_in_documents_and_never_inside_the_install(qtbot, win, tmp_path):
+    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    assert default_export_dir("") == Path(docs or Path.home()) / "MedGrad reports"
+    inside = resources_dir() / "MedGrad reports"
+    assert default_export_dir(str(inside)) == default_export_dir("")  # a remembered install folder is dropped
+    win.app.settings.export_dir = str(inside)
+    dlg = ExportDialog(win.app, win.worker, win)
+    qtbot.addWidget(dlg)
+    assert Path(dlg.dir_edit.text()) == default_export_dir("")
+    dlg.dir_edit.setText(str(inside))
+    assert not dlg.start() and "inside the app's own files" in dlg.status.text()
+    assert not inside.exists()
+
+
+def test_export_writes_the_key_beside_the_report_and_offers_to_open_it(qtbot, win, tmp_path):
+    dlg = ExportDialog(win.app, win.worker, win)
+    qtbot.addWidget(dlg)
+    opened: list[QUrl] = []
+    dlg.open_url = opened.append
+    out = tmp_path / "reports"
+    dlg.dir_edit.setText(str(out))
+    for f, cb in dlg.format_boxes.items():
+        cb.setChecked(f in ("html", "csv"))
+    assert not dlg.open_button.isEnabled() and not dlg.show_button.isEnabled()
+    assert "re-identifies" in dlg.key_warning.text() and dlg.key_warning.isEnabled()
+    assert dlg.start()
+    _wait_done(qtbot, dlg)
+    assert dlg.handle.state == "done", dlg.status.text()
+    key = default_key_path(out, "report")
+    assert key.parent == tmp_path and "PSEUDONYM KEY" in key.name and key.is_file()
+    assert dlg.result.pseudonym_map == key and not any(p.name == key.name for p in out.iterdir())
+    text = key.read_text(encoding="utf-8")
+    assert "IMG-0001" in text and win.app.entries[0].name in text  # the key re-identifies
+    assert "re-identifies" in dlg.status.text()
+    assert dlg.open_button.isEnabled() and dlg.show_button.isEnabled()
+    qtbot.mouseClick(dlg.open_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dlg.show_button, Qt.MouseButton.LeftButton)
+    assert [u.toLocalFile() for u in opened] == [str(out / "report.html"), str(out)]
+    # the folder is remembered for the next export
+    again = ExportDialog(win.app, win.worker, win)
+    qtbot.addWidget(again)
+    assert Path(again.dir_edit.text()) == out
+
+
+def test_no_key_without_deidentification_or_when_declined(qtbot, win, tmp_path):
+    dlg = ExportDialog(win.app, win.worker, win)
+    qtbot.addWidget(dlg)
+    out = tmp_path / "r"
+    assert dlg.key_path(out, "report") == default_key_path(out, "report")
+    dlg.key_box.setChecked(False)
+    assert dlg.key_path(out, "report") is None and not dlg.map_edit.isEnabled()
+    dlg.key_box.setChecked(True)
+    dlg.deid_box.setChecked(False)
+    assert dlg.key_path(out, "report") is None and not dlg.key_box.isEnabled()

@@ -84,3 +84,40 @@ def test_a_new_model_makes_the_old_predictions_stale(qtbot, app_model, demo_like
     qtbot.waitUntil(lambda: all(e.prediction and e.prediction.model_sha256 == new_sha for e in app.entries),
                     timeout=WAIT)
     assert {e.prediction.predicted_id for e in app.entries} <= {"melanoma", "common_nevus", "seborrheic_keratosis"}
+
+
+def test_decisions_signal_a_move_on_and_undo_returns_to_the_image(qtbot, app_model):
+    app = app_model
+    app.select(0)
+    first = app.current_entry
+    with qtbot.waitSignal(app.review_decided, timeout=1000):
+        assert app.accept_prediction()
+    assert app.is_reviewed(first)
+    app.select(2)
+    with qtbot.assertNotEmitted(app.review_decided):
+        assert app.set_note("looked again")  # a note is no decision
+    app.undo()  # the note on image 2
+    app.undo()  # the accept on image 0: shown again
+    assert app.current_entry is first and not app.is_reviewed(first)
+    app.redo()
+    assert app.current_entry is first and app.is_reviewed(first)
+
+
+def test_failed_preferences_restore_the_settings_that_worked(qtbot, app_model, tmp_path):
+    app = app_model
+    bad = tmp_path / "text.pt"
+    bad.write_text("not weights")
+    with qtbot.waitSignal(app.model_failed, timeout=WAIT):
+        app.apply_preferences(str(bad), "cpu")
+    assert app.settings.weights == "" and app.settings.device == "auto"
+    assert "not a PyTorch checkpoint" in app.model_error
+
+
+def test_typed_text_that_names_a_catalogue_entry_says_what_it_matched(app_model):
+    app = app_model
+    app.set_free_text_target("Melanoma")
+    assert app.target_choice.spec == "class:melanoma" and app.text_match == "matched class: Melanoma"
+    app.set_free_text_target("a dark spot shaped like a duck")
+    assert app.target_choice.kind == "text" and app.text_match == ""
+    app.set_low_confidence(1.7)
+    assert app.settings.low_confidence == 1.0

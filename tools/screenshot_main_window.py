@@ -3,7 +3,9 @@
 
 Run it under a display server, as CI does:
     xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python tools/screenshot_main_window.py
-(`QT_QPA_PLATFORM=offscreen` works too). Without the demo images it falls back to the HAM10000 sample
+(`QT_QPA_PLATFORM=offscreen` works too). The README's set: `--size 1280x800` and `--size 1024x640`, each
+with and without `--single`, `--review 3` (accepts three images with the A key first, so the review
+badges show) and `--text "blue-whitish veil"` (a typed target). Without the demo images it falls back to the HAM10000 sample
 in ../shared/data, then to drawn blob images, and says so, so a missing demo is never hidden.
 """
 
@@ -45,7 +47,13 @@ def main() -> int:
     ap.add_argument("--size", default="1800x1000")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--single", action="store_true", help="one method instead of the three side by side")
+    ap.add_argument("--text", default="", help="explain this typed text instead of the predicted class")
+    ap.add_argument("--review", type=int, default=0,
+                    help="accept the first N images with the A key first (shows the review badges)")
     args = ap.parse_args()
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
 
     from medgrad_desktop.testing.waiting import wait_until
     from medgrad_desktop.ui.application import make_app
@@ -71,7 +79,14 @@ def main() -> int:
     if not rows:
         print("error: no image could be analysed", file=sys.stderr)
         return 1
+    if args.review:
+        win.browser.grid.setFocus()
+        for _ in range(args.review):
+            QTest.keyClick(win.browser.grid, Qt.Key.Key_A)
     win.app.select(rows[min(args.row, len(rows) - 1)])
+    if args.text:
+        win.target_picker.free_text.setText(args.text)
+        win.app.set_free_text_target(args.text)
     viewer = win.viewers.viewer
     if not wait_until(lambda: viewer.map_values is not None and viewer.overlay_item.isVisible(), args.timeout, app):
         print("error: no overlay appeared", file=sys.stderr)

@@ -72,6 +72,27 @@ class ModelCard:
             out.append(DEMO_WARNING)
         return out
 
+    @property
+    def text_tower_note(self) -> str:
+        """Why typed text may mean little to this model, or '' when its text tower was trained.
+
+        A card may say so itself (`"text_tower": "trained" | "limited" | "untrained"`, with an optional
+        `"text_tower_note"`); otherwise an untrained model, or one trained from scratch with its text
+        tower frozen at random weights, only knows the catalogue phrases it was trained against.
+        """
+        stated = str(self.extra.get("text_tower") or self.record.get("text_tower") or "").lower()
+        if stated == "trained":
+            return ""
+        if stated in ("limited", "untrained"):
+            note = self.extra.get("text_tower_note") or self.record.get("text_tower_note")
+            return str(note or f"Text tower {stated}: free text may mean little to this model")
+        if self.untrained:
+            return "Untrained model: typed text means nothing to it"
+        training = self.record.get("training_config") or {}
+        if training.get("freeze_text") and training.get("random_init"):
+            return "Text tower untrained (frozen at random init): only catalogue phrases mean something"
+        return ""
+
     def display_name(self) -> str:
         tag = " [UNTRAINED]" if self.untrained else " [DEMO]" if self.demo else ""
         return f"{self.name}{tag}"

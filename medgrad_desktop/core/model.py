@@ -97,9 +97,13 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if suffix in (".pt", ".pth", ".bin", ".ckpt"):
         try:
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as exc:
-            raise ModelLoadError(f"{path}: refused, it holds Python objects beyond tensors that could run "
-                                 f"code{_pickle_culprit(str(exc))}; convert it to .safetensors") from None
+        except (pickle.UnpicklingError, KeyError) as exc:  # KeyError: an unknown pickle opcode
+            culprit = _pickle_culprit(str(exc))
+            if culprit:  # a real pickle naming a global: the one case that could run code
+                raise ModelLoadError(f"{path}: refused, it holds Python objects beyond tensors that could run "
+                                     f"code{culprit}; convert it to .safetensors") from None
+            raise ModelLoadError(f"{path}: not a PyTorch checkpoint (not a pickle of tensors; a text or other "
+                                 "file renamed .pt?); choose the model's weights file") from None
         except (RuntimeError, EOFError, OSError, ValueError) as exc:
             raise ModelLoadError(
                 f"{path}: not a readable PyTorch checkpoint ({str(exc).splitlines()[0][:120]}); "
@@ -137,7 +141,7 @@ def _describe_mismatch(path: Path, architecture: str, missing: list[str], unexpe
     if shapes:
         parts.append(f"{len(shapes)} shape mismatches (e.g. {shapes[0]})")
     return f"{path}: does not fit architecture {architecture}: " + "; ".join(parts) + \
-        ". Pick the matching architecture or weights file"
+        ". Choose the weights file made for it, with its .card.json beside it (the card names the architecture)"
 
 
 def _load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, architecture: str) -> None:

@@ -201,7 +201,8 @@ def build_report(paths: list[Path], clip: ClipModel, params: list[MethodParams],
     cat = clip.catalogue
     return ReportContent(
         title=options.title, created=created.isoformat(timespec="seconds"), model_name=clip.card.display_name(),
-        model_sha256=clip.card.weights_sha256, warnings=clip.card.warnings(),
+        model_sha256=clip.card.weights_sha256,
+        warnings=[*clip.card.warnings(), *filter(None, [clip.card.text_tower_note])],
         methods=[p.to_dict() for p in params], method_names=[METHOD_NAMES[p.method] for p in params],
         colormap=options.colormap, opacity=options.opacity, class_ids=list(cat.class_ids),
         class_names=[c.display_name for c in cat.classes], criterion_ids=[c.id for c in cat.criteria],

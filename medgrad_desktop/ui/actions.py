@@ -20,7 +20,10 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSlider,
     QSpinBox,
+    QStyle,
+    QStyleOptionSlider,
     QToolBar,
+    QWidget,
 )
 
 from medgrad_desktop import __version__
@@ -32,15 +35,19 @@ from medgrad_desktop.ui.browser import ImageBrowser
 from medgrad_desktop.ui.export_dialog import ExportDialog, run_export_dialog
 from medgrad_desktop.ui.params_dialog import ParamsDialog
 from medgrad_desktop.ui.preferences import PreferencesDialog
+from medgrad_desktop.ui.review_keys import REVIEW_SHORTCUTS
 from medgrad_desktop.ui.target_picker import TargetPicker
 from medgrad_desktop.ui.viewer_area import ViewerArea
 from medgrad_desktop.ui.worker import ModelWorker
 
 SHORTCUTS = (
-    ("← / →", "previous / next image"), ("O", "overlay on / off"), ("[ / ]", "overlay opacity − / +"),
+    ("← / →", "previous / next image"), *REVIEW_SHORTCUTS,
+    ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo a review action (outside text boxes)"),
+    ("O", "overlay on / off"), ("[ / ]", "overlay opacity − / +"),
     ("1 / 2 / 3", "Grad-CAM / Grad-ECLIP / MedGrad E-CLIP"), ("C", "compare the three methods"),
     ("+ / − / wheel", "zoom"), ("F", "fit the image"), ("drag", "pan"), ("Ctrl+O", "open a folder"),
-    ("Ctrl+E", "export a report"), ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo a review action"),
+    ("Ctrl+R", "analyse the images a cancelled batch left"), ("Ctrl+E", "export a report"),
+    ("Ctrl+B / Ctrl+I", "show / hide the image grid / the details panel"),
     ("Ctrl+,", "preferences (weights file, device)"),
 )
 
@@ -51,12 +58,29 @@ def _action(parent: QObject, text: str, slot, shortcut: str | QKeySequence | Non
     a = QAction(text, parent, checkable=checked is not None)
     if shortcut is not None:
         a.setShortcut(QKeySequence(shortcut))
+        a.setToolTip(f"{text.replace('&', '').rstrip('…')} ({a.shortcut().toString()})")
     if checked is None:
         a.triggered.connect(slot)
     else:
         a.setChecked(checked)
         a.toggled.connect(slot)
     return a
+
+
+class JumpSlider(QSlider):
+    """A slider that jumps to the clicked position (a plain QSlider moves one page per click)."""
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.button() == Qt.MouseButton.LeftButton and self.orientation() == Qt.Orientation.Horizontal:
+            opt = QStyleOptionSlider()
+            self.initStyleOption(opt)
+            handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
+                                                 QStyle.SubControl.SC_SliderHandle, self)
+            if not handle.contains(event.position().toPoint()):
+                span = max(1, self.width() - handle.width())
+                x = round(event.position().x() - handle.width() / 2)
+                self.setValue(QStyle.sliderValueFromPosition(self.minimum(), self.maximum(), x, span))
+        super().mousePressEvent(event)
 
 
 def _follow(combo: QComboBox, index: int) -> None:
@@ -68,10 +92,11 @@ def _follow(combo: QComboBox, index: int) -> None:
 
 class MenuActions(QObject):
     def __init__(self, window: QMainWindow, app: AppModel, worker: ModelWorker, viewers: ViewerArea,
-                 browser: ImageBrowser, picker: TargetPicker):
+                 browser: ImageBrowser, picker: TargetPicker, side_panels: dict[str, QWidget]):
         super().__init__(window)
         self.window, self.app, self.worker = window, app, worker
         self.viewers, self.browser, self.picker = viewers, browser, picker
+        self.side_panels = side_panels  # "browser" and "details": hidden and shown from the View menu
         settings = app.settings
         self.open_action = _action(window, "&Open folder…", self.open_folder_dialog, QKeySequence.StandardKey.Open)
         self.recursive_action = _action(window, "Include &subfolders", app.set_recursive, checked=settings.recursive)
@@ -79,9 +104,20 @@ class MenuActions(QObject):
         self.resume_action.setToolTip("Continue a cancelled batch: analyse the images without a result")
         self.export_action = _action(window, "&Export…", self.run_export, "Ctrl+E")
         self.prefs_action = _action(window, "&Preferences…", self.open_preferences, "Ctrl+,")
-        self.undo_action = _action(window, "&Undo", app.undo, "Ctrl+Z")
-        self.redo_action = _action(window, "&Redo", app.redo)
+        self.undo_action = _action(window, "&Undo review action", app.undo, "Ctrl+Z")
+        self.redo_action = _action(window, "&Redo review action", app.redo)
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.redo_action.setToolTip("Redo review action (Ctrl+Shift+Z)")
+        self.advance_action = _action(window, "&Next unreviewed image after a decision", self.set_advance,
+                                      checked=settings.advance_after_review)
+        self.advance_action.setToolTip("After A (accept) or D (override), move on to the next image not yet "
+                                       "reviewed")
+        self.panel_actions = {
+            "browser": _action(window, "Image &grid", lambda on: self.set_panel_visible("browser", on),
+                               "Ctrl+B", checked=settings.panel_visible("browser")),
+            "details": _action(window, "&Details panel", lambda on: self.set_panel_visible("details", on),
+                               "Ctrl+I", checked=settings.panel_visible("details")),
+        }
         for a, can in ((self.undo_action, app.undo_stack.canUndoChanged),
                        (self.redo_action, app.undo_stack.canRedoChanged)):
             a.setEnabled(False)
@@ -94,12 +130,19 @@ class MenuActions(QObject):
         self.fit_action = _action(window, "Fit", viewers.fit, "F")
         self.compare_action = _action(window, "Compare methods", viewers.set_compare, "C", checked=False)
         self.compare_action.setToolTip("The three methods side by side, zoom and pan in sync (C)")
+        self.overlay_action.setToolTip("Show the heatmap over the image (O)")
         self._build_menus()
         self._build_toolbar()
         self._build_shortcuts()
         viewers.set_overlay_visible(settings.overlay_visible)
         app.method_changed.connect(lambda m: _follow(self.method_combo, METHODS.index(m)))
         app.colormap_changed.connect(lambda name: _follow(self.colormap_combo, list(COLORMAPS).index(name)))
+        app.opacity_changed.connect(self._show_opacity)
+        for v in viewers.all_viewers():
+            v.view_changed.connect(self._show_zoom)
+        viewers.compare_changed.connect(self._show_zoom)
+        for name, panel in side_panels.items():
+            panel.setVisible(settings.panel_visible(name))
 
     def _build_menus(self) -> None:
         menu = self.window.menuBar()
@@ -117,9 +160,13 @@ class MenuActions(QObject):
         edit_menu = menu.addMenu("&Edit")
         edit_menu.addAction(self.undo_action)
         edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.advance_action)
         view_menu = menu.addMenu("&View")
         for a in (self.overlay_action, self.fit_action, self.compare_action):
             view_menu.addAction(a)
+        view_menu.addSeparator()
+        view_menu.addActions(list(self.panel_actions.values()))
         help_menu = menu.addMenu("&Help")
         help_menu.addAction("&Keyboard shortcuts", self.show_shortcuts)
         help_menu.addAction("&About MedGrad Desktop", self.show_about)
@@ -143,16 +190,27 @@ class MenuActions(QObject):
         tb.addWidget(self.method_combo)
         tb.addAction(self.params_action)
         tb.addWidget(self.picker)
-        tb.addSeparator()
+        # what the map looks like: a second row, so nothing hides behind the overflow arrow at 1024 px
+        self.window.addToolBarBreak()
+        tb = QToolBar("View")
+        tb.setObjectName("view-toolbar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(18, 18))
+        self.window.addToolBar(tb)
+        self.view_toolbar = tb
         tb.addAction(self.overlay_action)
         tb.addWidget(QLabel(" Opacity "))
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider = JumpSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setFixedWidth(110)
+        self.opacity_slider.setFixedWidth(90)
         self.opacity_slider.setValue(round(app.opacity * 100))
         self.opacity_slider.setToolTip("Overlay opacity ([ and ])")
         self.opacity_slider.valueChanged.connect(lambda v: app.set_opacity(v / 100.0))
         tb.addWidget(self.opacity_slider)
+        self.opacity_label = QLabel()
+        self.opacity_label.setFixedWidth(self.opacity_label.fontMetrics().horizontalAdvance(" 100 % "))
+        tb.addWidget(self.opacity_label)
+        self._show_opacity(app.opacity)
         self.colormap_combo = QComboBox()
         for name in COLORMAPS:
             self.colormap_combo.addItem(name, name)
@@ -172,7 +230,12 @@ class MenuActions(QObject):
         tb.addWidget(self.contour_spin)
         tb.addSeparator()
         tb.addAction(self.fit_action)
+        self.zoom_label = QLabel()
+        self.zoom_label.setToolTip("Zoom, in percent of the image's own pixels (+ / − / wheel; F fits)")
+        self.zoom_label.setFixedWidth(self.zoom_label.fontMetrics().horizontalAdvance(" Zoom 1000 % "))
+        tb.addWidget(self.zoom_label)
         tb.addAction(self.compare_action)
+        self._show_zoom()
 
     def _build_shortcuts(self) -> None:
         def shortcut(keys: str | Qt.Key, fn) -> QShortcut:
@@ -199,6 +262,27 @@ class MenuActions(QObject):
             return
         self.app.settings.overlay_visible = visible
         self.viewers.set_overlay_visible(visible)
+
+    def _show_opacity(self, opacity: float) -> None:
+        pct = round(opacity * 100)
+        self.opacity_label.setText(f" {pct} %")
+        if self.opacity_slider.value() != pct:
+            self.opacity_slider.blockSignals(True)
+            self.opacity_slider.setValue(pct)
+            self.opacity_slider.blockSignals(False)
+
+    def _show_zoom(self, *_args) -> None:
+        self.zoom_label.setText(f" Zoom {self.viewers.zoom_percent()} %")
+
+    def set_advance(self, on: bool) -> None:
+        self.app.settings.advance_after_review = on
+
+    def set_panel_visible(self, name: str, visible: bool) -> None:
+        """Hide or show a side panel, remembered for the next session; the viewer takes the room."""
+        self.app.settings.set_panel_visible(name, visible)
+        self.side_panels[name].setVisible(visible)
+        if self.panel_actions[name].isChecked() != visible:
+            self.panel_actions[name].setChecked(visible)
 
     def _apply_contour(self) -> None:
         self.viewers.set_contour(float(self.contour_spin.value()) if self.contour_check.isChecked() else None)

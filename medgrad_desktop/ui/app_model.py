@@ -39,7 +39,7 @@ from medgrad_desktop.ui.jobs import MapResult, PredictItem
 from medgrad_desktop.ui.predictions import PredictionsController
 from medgrad_desktop.ui.review_commands import ReviewCommand
 from medgrad_desktop.ui.settings import AppSettings
-from medgrad_desktop.ui.targets import TargetChoice
+from medgrad_desktop.ui.targets import TargetChoice, describe_match
 from medgrad_desktop.ui.worker import JobHandle, ModelWorker
 
 if TYPE_CHECKING:  # the window imports no torch: the model arrives from the worker
@@ -55,6 +55,9 @@ class AppModel(QObject):
     current_changed = Signal()  # another current image, or news about the current one
     selection_changed = Signal()
     review_changed = Signal(str)  # the image hash whose review record changed
+    review_decided = Signal()  # the current image was accepted or overridden (a view may move on)
+    low_confidence_changed = Signal(float)
+    fallback = Signal(str)  # the chosen weights failed at startup; the demo model is loading instead
     model_loading = Signal()
     model_changed = Signal(object)  # the ClipModel now in use
     model_failed = Signal(str)  # one-line reason; the previous model, if any, stays
@@ -84,7 +87,10 @@ class AppModel(QObject):
         self.map_cache = LRUCache(4000)
         self.pred_cache: dict[tuple[str, str], Prediction] = {}
         self.model_error = ""
+        self.fallback_note = ""  # why the demo model is in use instead of the chosen weights
+        self.text_match = ""  # what typed free text was matched to ("" when it stayed free text)
         self._model: ClipModel | None = None
+        self._previous_model_settings: tuple[str, str] | None = None
         self.current_row: int | None = None
         self.selected_rows: list[int] = []  # source rows in grid order
         self.undo_stack = QUndoStack(self)
@@ -147,12 +153,21 @@ class AppModel(QObject):
         return handle
 
     def apply_preferences(self, weights: str, device: str) -> JobHandle:
+        """Try other weights or another device; if they fail, the settings go back to what worked."""
+        self._previous_model_settings = (self.settings.weights, self.settings.device)
         self.settings.weights, self.settings.device = weights, device
         return self.reload_model()
+
+    @property
+    def batch_cancelled(self) -> bool:
+        """The last batch was cancelled: images without a result wait for Ctrl+R, nothing analyses them."""
+        h = self.predictions.handle
+        return h is not None and h.is_cancel_requested
 
     def _on_model_changed(self, clip: ClipModel) -> None:
         self._model = clip
         self.model_error = ""
+        self._previous_model_settings = None
         self.model_changed.emit(clip)
         self.message.emit(f"Model ready: {clip.card.display_name()}", 5000)
         # predictions of another model are stale: drop them and predict again
@@ -169,6 +184,19 @@ class AppModel(QObject):
         self.current_changed.emit()
 
     def _on_model_error(self, message: str) -> None:
+        bad = self.settings.weights
+        if self._model is None and bad:
+            # the chosen weights fail at startup: never start with no model, and never again with these
+            self.settings.weights = ""
+            self.fallback_note = (f"Could not load the chosen weights {bad} ({message}). Using the bundled "
+                                  "demo model instead; choose other weights in File > Preferences.")
+            log_event("model_fallback", weights=bad, reason=message)
+            self.fallback.emit(self.fallback_note)
+            self.reload_model()
+            return
+        if self._previous_model_settings is not None:
+            self.settings.weights, self.settings.device = self._previous_model_settings
+            self._previous_model_settings = None
         self.model_error = message
         self.model_failed.emit(message)
         self.message.emit(f"Model not loaded: {message}", 15000)
@@ -201,6 +229,8 @@ class AppModel(QObject):
         self.start_predictions()
         if self.entries:
             self.select(0)
+        else:
+            self.current_changed.emit()  # every panel says there is no image
         return True
 
     def start_predictions(self) -> JobHandle | None:
@@ -281,21 +311,28 @@ class AppModel(QObject):
         self.settings.set_method_params(params)
         self.params_changed.emit(method)
 
-    def set_target(self, choice: TargetChoice) -> None:
+    def set_target(self, choice: TargetChoice, text_match: str = "") -> None:
         self.target_choice = choice
+        self.text_match = text_match
         self.target_changed.emit()
 
     def set_free_text_target(self, text: str) -> None:
-        """Explain typed text: a catalogue class or criterion when the text names one, else the text."""
+        """Explain typed text: a catalogue class or criterion when the text names one (and `text_match`
+        says which), else the text itself."""
         text = text.strip()
         if not text:
             return
-        choice = TargetChoice("text", text)
+        choice, match = TargetChoice("text", text), ""
         if self.model is not None:
             resolved = self.model.catalogue.resolve(text)
             if resolved.kind in ("class", "criterion"):
                 choice = TargetChoice(resolved.kind, resolved.key)
-        self.set_target(choice)
+                match = describe_match(self.model.catalogue, resolved)
+        self.set_target(choice, match)
+
+    def set_low_confidence(self, threshold: float) -> None:
+        self.settings.low_confidence = max(0.0, min(1.0, threshold))
+        self.low_confidence_changed.emit(self.settings.low_confidence)
 
     def set_colormap(self, name: str) -> None:
         if name not in COLORMAPS:
@@ -329,9 +366,12 @@ class AppModel(QObject):
     def accept_prediction(self) -> bool:
         e = self.current_entry
         if e is None or e.prediction is None:
+            self.message.emit("Select an analysed image first", 5000)
             return False
-        return self._push_review("accepted", e.prediction.predicted_id, None,
-                                 f"accept {e.name}", "review_accept")
+        done = self._push_review("accepted", e.prediction.predicted_id, None, f"accept {e.name}", "review_accept")
+        if done:
+            self.review_decided.emit()
+        return done
 
     def override_prediction(self, class_id: str) -> bool:
         if not class_id:
@@ -339,8 +379,15 @@ class AppModel(QObject):
         e = self.current_entry
         if e is not None and e.prediction is not None and class_id == e.prediction.predicted_id:
             return self.accept_prediction()
-        return self._push_review("overridden", class_id, None, f"override {e.name if e else ''} → {class_id}",
+        done = self._push_review("overridden", class_id, None, f"override {e.name if e else ''} → {class_id}",
                                  "review_override")
+        if done:
+            self.review_decided.emit()
+        return done
+
+    def is_reviewed(self, entry: FolderImage) -> bool:
+        rec = self.review_of(entry.sha256)
+        return rec is not None and rec.decision != "pending"
 
     def set_note(self, note: str) -> bool:
         e = self.current_entry
@@ -357,11 +404,21 @@ class AppModel(QObject):
         return self._push_review("pending", None, None, "reset review", "review_reset")
 
     def undo(self) -> None:
+        """Undo the last review action and show its image (the grid may have moved on since)."""
         if self.undo_stack.canUndo():
             log_event("review_undo", action=self.undo_stack.undoText())
+            cmd = self.undo_stack.command(self.undo_stack.index() - 1)
             self.undo_stack.undo()
+            self._select_sha(cmd.sha256 if isinstance(cmd, ReviewCommand) else None)
 
     def redo(self) -> None:
         if self.undo_stack.canRedo():
             log_event("review_redo", action=self.undo_stack.redoText())
+            cmd = self.undo_stack.command(self.undo_stack.index())
             self.undo_stack.redo()
+            self._select_sha(cmd.sha256 if isinstance(cmd, ReviewCommand) else None)
+
+    def _select_sha(self, sha: str | None) -> None:
+        row = next((i for i, e in enumerate(self.entries) if sha and e.sha256 == sha), None)
+        if row is not None:
+            self.select(row)

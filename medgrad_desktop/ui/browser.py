@@ -9,9 +9,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QListView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from medgrad_desktop.ui.app_model import AppModel
+from medgrad_desktop.ui.entries import NOT_ANALYSED
 from medgrad_desktop.ui.thumbnails import ThumbnailFilter, ThumbnailModel, TileDelegate
 
 if TYPE_CHECKING:  # the window imports no torch
@@ -19,6 +29,8 @@ if TYPE_CHECKING:  # the window imports no torch
 
 SORTS = (("Sort: name", "name"), ("Sort: confidence ↑", "confidence"), ("Sort: confidence ↓", "confidence-desc"),
          ("Sort: class", "class"), ("Sort: review", "review"))
+OPEN_HINT = "Open a folder (Ctrl+O) or drop one here."
+PENDING_TEXT = "analysing…"
 REVIEW_FILTERS = (("All reviews", ""), ("Pending", "pending"), ("Accepted", "accepted"),
                   ("Overridden", "overridden"))
 
@@ -40,15 +52,29 @@ class ImageBrowser(QWidget):
             self.review_filter.addItem(label, key)
         self.review_filter.currentIndexChanged.connect(self._apply_filter)
         row.addWidget(self.review_filter)
+        for combo in (self.sort_combo, self.review_filter):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(4)
         lay.addLayout(row)
         row2 = QHBoxLayout()
         self.class_filter = QComboBox()
         self.class_filter.addItem("All classes", "")
+        self.class_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.class_filter.setMinimumContentsLength(4)
         self.class_filter.currentIndexChanged.connect(self._apply_filter)
         row2.addWidget(self.class_filter, 1)
-        self.low_only = QCheckBox("Low confidence")
+        self.low_only = QCheckBox("Low conf.")
+        self.low_only.setToolTip("Show only images whose confidence is below the threshold beside")
         self.low_only.toggled.connect(self._apply_filter)
         row2.addWidget(self.low_only)
+        self.low_threshold = QSpinBox()
+        self.low_threshold.setRange(1, 99)
+        self.low_threshold.setPrefix("< ")
+        self.low_threshold.setSuffix(" %")
+        self.low_threshold.setValue(round(app.settings.low_confidence * 100))
+        self.low_threshold.setToolTip("Low-confidence threshold: tiles below it are marked LOW CONF.")
+        self.low_threshold.valueChanged.connect(lambda v: app.set_low_confidence(v / 100.0))
+        row2.addWidget(self.low_threshold)
         lay.addLayout(row2)
 
         self.thumb_model = ThumbnailModel(app.review_of, self)
@@ -68,7 +94,7 @@ class ImageBrowser(QWidget):
         self.grid.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.grid.setMinimumWidth(200)
         lay.addWidget(self.grid, 1)
-        self.empty_hint = QLabel("Open a folder (Ctrl+O) or drop one here.")
+        self.empty_hint = QLabel(OPEN_HINT)
         self.empty_hint.setStyleSheet("color:#5a6270; padding:8px;")
         self.empty_hint.setWordWrap(True)
         lay.addWidget(self.empty_hint)
@@ -77,15 +103,49 @@ class ImageBrowser(QWidget):
         app.entry_changed.connect(self.thumb_model.entry_changed)
         app.entries_refreshed.connect(self.thumb_model.refresh_all)
         app.review_changed.connect(self._on_review_changed)
-        app.predictions_finished.connect(self.proxy.invalidate)
+        app.predictions_finished.connect(self._on_batch_finished)
+        app.predictions.started.connect(self._on_batch_started)
+        app.low_confidence_changed.connect(self._on_low_confidence)
         app.model_changed.connect(self._on_model_changed)
         app.current_changed.connect(self._follow_current)
 
     def _on_folder_opened(self, folder: str) -> None:
         self.thumb_model.set_entries(self.app.entries)
-        self.empty_hint.setVisible(not self.app.entries)
-        if not self.app.entries:
-            self.empty_hint.setText(f"No images in {folder}. Supported: JPEG, PNG, TIFF, BMP, WebP, GIF.")
+        self.empty_hint.setText(f"No images in {folder}. Supported: JPEG, PNG, TIFF, BMP, WebP, GIF.")
+        self._update_hint()
+
+    def _update_hint(self) -> None:
+        """Say why the grid is empty: no folder, an empty folder, or filters that hide every image."""
+        if self.app.current_folder is None:
+            self.empty_hint.setText(OPEN_HINT)
+            self.empty_hint.setVisible(True)
+        elif not self.app.entries:
+            self.empty_hint.setVisible(True)
+        elif self.proxy.rowCount() == 0:
+            low = f"; low confidence means below {self.low_threshold.value()} %" if self.low_only.isChecked() else ""
+            self.empty_hint.setText(f"No image matches the filters{low}.")
+            self.empty_hint.setVisible(True)
+        else:
+            self.empty_hint.setVisible(False)
+
+    def _on_batch_started(self) -> None:
+        self.thumb_model.pending_text = PENDING_TEXT
+        self.thumb_model.refresh_all()
+
+    def _on_batch_finished(self) -> None:
+        """Tiles left without a result by a cancelled batch say so, and how to go on."""
+        self.thumb_model.pending_text = NOT_ANALYSED if self.app.batch_cancelled else PENDING_TEXT
+        self.thumb_model.refresh_all()
+        self.proxy.invalidate()
+        self._update_hint()
+
+    def _on_low_confidence(self, threshold: float) -> None:
+        self.thumb_model.low_confidence = threshold
+        if self.low_threshold.value() != round(threshold * 100):
+            self.low_threshold.setValue(round(threshold * 100))
+        self.thumb_model.refresh_all()
+        self.proxy.invalidate()
+        self._update_hint()
 
     def _on_model_changed(self, clip: ClipModel) -> None:
         """The class filter lists the new model's classes, keeping the chosen one when it still exists."""
@@ -128,10 +188,29 @@ class ImageBrowser(QWidget):
         if n == 0:
             return
         cur = self.grid.currentIndex()
-        r = max(0, min(n - 1, cur.row() + delta if cur.isValid() else 0))
+        self._go_to(max(0, min(n - 1, cur.row() + delta if cur.isValid() else 0)))
+
+    def _go_to(self, r: int) -> None:
+        """Make grid row `r` (under the current sort and filters) the current image."""
         self.grid.selectionModel().setCurrentIndex(self.proxy.index(r, 0),
                                                    QItemSelectionModel.SelectionFlag.ClearAndSelect)
         self.grid.scrollTo(self.proxy.index(r, 0))
+
+    def next_unreviewed(self) -> bool:
+        """Move to the next image in grid order that is not reviewed yet, from the current one round
+        to the start; False (and a status line) when every shown image is reviewed."""
+        n = self.proxy.rowCount()
+        cur = self.grid.currentIndex()
+        start = cur.row() if cur.isValid() else -1
+        for step in range(1, n + 1):
+            r = (start + step) % n
+            entry = self.app.entries[self.proxy.mapToSource(self.proxy.index(r, 0)).row()]
+            if not entry.error and not self.app.is_reviewed(entry):
+                if r != start:
+                    self._go_to(r)
+                return True
+        self.app.message.emit("Every image shown is reviewed", 8000)
+        return False
 
     def next_image(self) -> None:
         self.step(1)
@@ -146,3 +225,4 @@ class ImageBrowser(QWidget):
     def _apply_filter(self) -> None:
         self.proxy.set_filters(self.class_filter.currentData() or "", self.review_filter.currentData() or "",
                                self.low_only.isChecked())
+        self._update_hint()

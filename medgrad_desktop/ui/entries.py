@@ -9,6 +9,8 @@ import numpy as np
 
 from medgrad_desktop.core.prediction import Prediction
 
+NOT_ANALYSED = "not analysed (Ctrl+R)"  # what an image left by a cancelled batch says, and how to go on
+
 
 @dataclass
 class FolderImage:

@@ -4,6 +4,12 @@ The export runs as one job of the app's `ModelWorker` (its only mechanism for sl
 its Cancel button cancels the job between images. All writing goes through
 `medgrad_desktop.reports.export_report`: all or nothing, de-identified unless unticked, and an
 existing report is overwritten only after the user confirms.
+
+Reports go where a user looks for documents: by default "MedGrad reports" in the documents folder, then
+wherever the last report went, never inside the app's own install. With de-identification on, the
+pseudonym key (IMG-0005 -> file name) is written by default to its own clearly named file beside the
+report folder, never inside it, with a warning that it re-identifies the images. After an export,
+"Open report" and "Show in folder" open them with the desktop's own applications.
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QStandardPaths, Qt, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -31,14 +38,43 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import medgrad_desktop
 from medgrad_desktop.core.card import RESEARCH_NOTICE
 from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS
 from medgrad_desktop.reports import FORMATS, ReportOptions, existing_outputs
+from medgrad_desktop.resources_path import resources_dir
 from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.worker import ModelWorker
 
 FORMAT_LABELS = {"pdf": "PDF", "html": "HTML (self-contained)", "csv": "CSV", "png": "PNG overlays"}
 SCOPES = ("current", "selection", "folder")
+REPORTS_FOLDER = "MedGrad reports"
+KEY_WARNING = ("The pseudonym key links IMG-0001… back to the file names: it re-identifies the images. "
+               "Keep it private and never send it with the report.")
+
+
+def install_dirs() -> list[Path]:
+    """Where the app itself lives (its package and bundled resources): no report is written there."""
+    return [Path(medgrad_desktop.__file__).resolve().parent, resources_dir().resolve()]
+
+
+def is_inside_install(path: Path) -> bool:
+    p = Path(path).expanduser().resolve()
+    return any(p == d or d in p.parents for d in install_dirs())
+
+
+def default_export_dir(last: str) -> Path:
+    """The folder the last report went to, unless that is inside the install; else 'MedGrad reports' in
+    the user's documents folder (the home folder when the platform names none)."""
+    if last and not is_inside_install(Path(last)):
+        return Path(last)
+    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(docs or Path.home()) / REPORTS_FOLDER
+
+
+def default_key_path(out_dir: Path, basename: str) -> Path:
+    """The pseudonym key's file: beside the report folder (never in it), named for what it is."""
+    return out_dir.parent / f"{out_dir.name} - {basename} - PSEUDONYM KEY (re-identifies, keep private).csv"
 
 
 class ExportDialog(QDialog):
@@ -53,6 +89,7 @@ class ExportDialog(QDialog):
         self.handle = None
         self.result = None  # ExportResult after success
         self.error_message = ""
+        self.open_url = QDesktopServices.openUrl  # tests replace it to see the URL without opening anything
         self.setWindowTitle("Export report")
         self.setMinimumWidth(520)
         self._build()
@@ -125,16 +162,25 @@ class ExportDialog(QDialog):
         self.deid_box = QCheckBox("De-identify (pseudonyms; images re-encoded without EXIF/GPS)")
         self.deid_box.setChecked(True)
         fl.addRow("", self.deid_box)
+        self.key_box = QCheckBox("Write the pseudonym key (to find IMG-0005's file again)")
+        self.key_box.setChecked(True)
+        fl.addRow("", self.key_box)
         self.map_edit = QLineEdit()
-        self.map_edit.setPlaceholderText("optional: where to keep the pseudonym key (outside the report folder)")
         map_browse = QPushButton("Browse…")
         map_browse.clicked.connect(self._browse_map)
         mrow = QHBoxLayout()
         mrow.addWidget(self.map_edit)
         mrow.addWidget(map_browse)
-        fl.addRow("Pseudonym map", mrow)
-        self.deid_box.toggled.connect(self.map_edit.setEnabled)
-        self.deid_box.toggled.connect(map_browse.setEnabled)
+        fl.addRow("Pseudonym key", mrow)
+        self.key_warning = QLabel(f"⚠ {KEY_WARNING}")
+        self.key_warning.setWordWrap(True)
+        self.key_warning.setStyleSheet("color:#8c1d18;")
+        fl.addRow("", self.key_warning)
+        self._key_widgets = [self.key_box, self.map_edit, map_browse, self.key_warning]
+        self.deid_box.toggled.connect(self._sync_key)
+        self.key_box.toggled.connect(self._sync_key)
+        self.dir_edit.textChanged.connect(self._sync_key)
+        self.name_edit.textChanged.connect(self._sync_key)
         lay.addWidget(where)
 
         self.progress = QProgressBar()
@@ -147,19 +193,55 @@ class ExportDialog(QDialog):
         lay.addWidget(self.status)
 
         self.buttons = QDialogButtonBox()
+        self.open_button = self.buttons.addButton("Open report", QDialogButtonBox.ButtonRole.ActionRole)
+        self.show_button = self.buttons.addButton("Show in folder", QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_button.clicked.connect(self.open_report)
+        self.show_button.clicked.connect(self.show_in_folder)
+        for b in (self.open_button, self.show_button):
+            b.setEnabled(False)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.export_button.clicked.connect(self.start)
         self.close_button.clicked.connect(self.reject)
         lay.addWidget(self.buttons)
+        self._sync_key()
 
     def _default_dir(self) -> str:
-        last = self.app.settings.export_dir
-        if last:
-            return last
-        folder = self.app.current_folder
-        base = folder.parent if folder else Path.home()
-        return str(base / "MedGrad reports")
+        return str(default_export_dir(self.app.settings.export_dir))
+
+    def _sync_key(self) -> None:
+        deid = self.deid_box.isChecked()
+        for w in self._key_widgets:
+            w.setEnabled(deid and (w is self.key_box or self.key_box.isChecked()))
+        out = Path(self.dir_edit.text().strip() or ".").expanduser()
+        self.map_edit.setPlaceholderText(str(default_key_path(out, self.name_edit.text().strip() or "report")))
+
+    def key_path(self, out: Path, name: str) -> Path | None:
+        """Where the pseudonym key goes: the typed path, else the default beside the report; None when
+        the report is not de-identified or the key is not wanted."""
+        if not self.deid_box.isChecked() or not self.key_box.isChecked():
+            return None
+        typed = self.map_edit.text().strip()
+        return Path(typed).expanduser() if typed else default_key_path(out, name)
+
+    def report_file(self) -> Path | None:
+        """The file "Open report" opens: the PDF, else the HTML, else the first file written."""
+        outputs = self.result.outputs if self.result is not None else []
+        for suffix in (".pdf", ".html"):
+            for p in outputs:
+                if p.suffix == suffix:
+                    return p
+        return outputs[0] if outputs else None
+
+    def open_report(self) -> None:
+        f = self.report_file()
+        if f is not None:
+            self.open_url(QUrl.fromLocalFile(str(f)))
+
+    def show_in_folder(self) -> None:
+        f = self.report_file()
+        if f is not None:
+            self.open_url(QUrl.fromLocalFile(str(f.parent)))
 
     def _browse_dir(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Report folder", self.dir_edit.text())
@@ -231,8 +313,12 @@ class ExportDialog(QDialog):
             self._fail(f"'{name}' is not a usable file name.")
             return False
         out = Path(out_text).expanduser()
+        if is_inside_install(out):
+            self._fail(f"{out} is inside the app's own files; choose a folder of your own, e.g. "
+                       f"{default_export_dir('')}.")
+            return False
         deid = self.deid_box.isChecked()
-        pmap = Path(self.map_edit.text().strip()).expanduser() if deid and self.map_edit.text().strip() else None
+        pmap = self.key_path(out, name)
         force = False
         clash = existing_outputs(out, name, formats, pmap)
         if clash:
@@ -295,12 +381,16 @@ class ExportDialog(QDialog):
                  f"{result.outputs[0].parent if result.outputs else ''}:"]
         lines += [f"  {p.name}" for p in result.outputs]
         if result.pseudonym_map:
-            lines.append(f"Pseudonym map: {result.pseudonym_map} (keep it private)")
+            lines.append(f"Pseudonym key: {result.pseudonym_map}")
+            lines.append(f"⚠ {KEY_WARNING}")
         if result.errors:
             lines.append(f"{len(result.errors)} image(s) could not be read and are listed as errors:")
             lines += [f"  {e}" for e in result.errors[:10]]
         self.status.setText("\n".join(lines))
         self.progress.setValue(self.progress.maximum())
+        for b in (self.open_button, self.show_button):
+            b.setEnabled(self.report_file() is not None)
+        self.open_button.setDefault(True)
 
     def _on_error(self, message: str) -> None:
         self._fail(f"Export failed, nothing was written: {message}")

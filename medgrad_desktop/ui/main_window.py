@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from medgrad_desktop.core.card import DEMO_MISSING_NOTE, RESEARCH_NOTICE
 from medgrad_desktop.ui.actions import MenuActions
@@ -21,6 +30,7 @@ from medgrad_desktop.ui.app_model import AppModel, ModelFactory
 from medgrad_desktop.ui.browser import ImageBrowser
 from medgrad_desktop.ui.map_controller import MapController
 from medgrad_desktop.ui.prediction_panel import PredictionPanel
+from medgrad_desktop.ui.review_keys import ReviewKeys
 from medgrad_desktop.ui.settings import AppSettings
 from medgrad_desktop.ui.status_bar import AppStatusBar
 from medgrad_desktop.ui.target_picker import TargetPicker
@@ -30,6 +40,10 @@ from medgrad_desktop.ui.worker import ModelWorker
 if TYPE_CHECKING:  # the window imports no torch: the model arrives from the worker
     from medgrad_desktop.core.model import ClipModel
 
+BANNER_STYLE = ("background:#fdecea; color:#8c1d18; border-bottom:1px solid #e5a29d; padding:5px 10px;"
+                "font-weight:bold;")
+APP_TITLE = "MedGrad Desktop"  # also the application's display name, which Qt appends unless a title ends with it
+BROWSER_SHARE, DETAILS_SHARE = 0.19, 0.23  # of the width until the user drags the splitter
 NOTICE_STYLE = ("background:#fff4ce; color:#5c4400; border-bottom:1px solid #e8d48a; padding:5px 10px;"
                 "font-weight:bold;")
 
@@ -39,14 +53,16 @@ class MainWindow(QMainWindow):
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.settings = settings or AppSettings()
-        self.setWindowTitle("MedGrad Desktop")
+        self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
         self.worker = ModelWorker(self)
         self.app = AppModel(self.settings, self.worker, model_factory, self)
         self.worker.start()
         self._build_views()
         self.maps = MapController(self.app, self.worker, self.viewers, self)
-        self.menus = MenuActions(self, self.app, self.worker, self.viewers, self.browser, self.target_picker)
+        self.menus = MenuActions(self, self.app, self.worker, self.viewers, self.browser, self.target_picker,
+                                 {"browser": self.browser, "details": self.panel})
+        self.review_keys = ReviewKeys(self, self.app, self.browser, self.panel)
         self._connect()
         self._restore_settings()
         self.app.reload_model()
@@ -61,17 +77,24 @@ class MainWindow(QMainWindow):
         self.notice.setStyleSheet(NOTICE_STYLE)
         self.notice.setWordWrap(True)
         outer.addWidget(self.notice)
+        self.banner = QLabel()  # the chosen weights failed at startup and the demo model stands in
+        self.banner.setStyleSheet(BANNER_STYLE)
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(False)
+        outer.addWidget(self.banner)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self._user_sized = False  # the user dragged the splitter, or a saved layout was restored
+        self.splitter.splitterMoved.connect(self._on_splitter_moved)
         outer.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.browser = ImageBrowser(self.app)
         self.viewers = ViewerArea()
         self.panel = PredictionPanel()
-        self.panel.setMinimumWidth(300)
+        self.panel.setMinimumWidth(250)
         for i, (w, stretch) in enumerate(((self.browser, 0), (self.viewers, 1), (self.panel, 0))):
             self.splitter.addWidget(w)
             self.splitter.setStretchFactor(i, stretch)
-        self.splitter.setSizes([400, 760, 360])
         self.target_picker = TargetPicker(self.app)
         self.status_bar = AppStatusBar()
         self.setStatusBar(self.status_bar)
@@ -88,6 +111,8 @@ class MainWindow(QMainWindow):
         app.model_failed.connect(self._on_model_failed)
         app.folder_opened.connect(self._on_folder_opened)
         app.current_changed.connect(self._show_current)
+        app.predictions_finished.connect(self._show_current)
+        app.fallback.connect(self._on_fallback)
         app.review_changed.connect(self._on_review_changed)
         app.colormap_changed.connect(self.viewers.set_colormap)
         app.opacity_changed.connect(self.viewers.set_opacity)
@@ -102,11 +127,31 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1520, 920)
         if self.settings.splitter_state is not None:
-            self.splitter.restoreState(self.settings.splitter_state)
+            self._user_sized = self.splitter.restoreState(self.settings.splitter_state)
         self.viewers.set_opacity(self.app.opacity)
         self.viewers.set_colormap(self.app.colormap)
 
+    # ------------------------------------------------------------------ layout
+    def _on_splitter_moved(self) -> None:
+        self._user_sized = True
+
+    def fit_side_panels(self) -> None:
+        """Give the side panels their shares of the width and the viewer the rest (at 1280 px, about 58 %)."""
+        w = self.splitter.width()
+        browser = max(self.browser.minimumSizeHint().width(), round(w * BROWSER_SHARE))
+        details = max(self.panel.minimumWidth(), round(w * DETAILS_SHARE))
+        self.splitter.setSizes([browser, max(0, w - browser - details), details])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        if not self._user_sized:
+            self.fit_side_panels()
+
     # ------------------------------------------------------------------ the app model's news
+    def _on_fallback(self, note: str) -> None:
+        self.banner.setText(f"⚠ {note}")
+        self.banner.setVisible(True)
+
     def _on_model_changed(self, clip: ClipModel) -> None:
         card = clip.card
         self.status_bar.model_ready(clip)
@@ -127,13 +172,18 @@ class MainWindow(QMainWindow):
         box.open()  # non-blocking
 
     def _on_folder_opened(self, folder: str) -> None:
-        self.setWindowTitle(f"MedGrad Desktop — {Path(folder).name}")
+        self.setWindowTitle(f"{Path(folder).name} — {APP_TITLE}")
+        if not isinstance(QApplication.focusWidget(), QLineEdit):
+            self.browser.grid.setFocus()  # the review keys work at once, without a click
 
     def _show_current(self) -> None:
         e = self.app.current_entry
-        if e is not None:
-            self.panel.set_entry(e.name, str(e.path), e.prediction, e.error)
-            self._update_review_panel()
+        if e is None:
+            self.panel.clear("No images in this folder" if self.app.current_folder and not self.app.entries
+                             else "No image selected")
+            return
+        self.panel.set_entry(e.name, str(e.path), e.prediction, e.error, waiting=not self.app.batch_cancelled)
+        self._update_review_panel()
 
     def _update_review_panel(self) -> None:
         e = self.app.current_entry

@@ -16,7 +16,7 @@ from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS, default_pa
 from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.cache import LRUCache
-from medgrad_desktop.ui.entries import FolderImage
+from medgrad_desktop.ui.entries import NOT_ANALYSED, FolderImage
 from medgrad_desktop.ui.jobs import MapRequest, MapResult, compute_maps
 from medgrad_desktop.ui.qimages import display_qimage
 from medgrad_desktop.ui.viewer_area import ViewerArea
@@ -33,7 +33,8 @@ class MapController(QObject):
         self._image_job: JobHandle | None = None
         app.folder_opened.connect(self._on_folder_opened)
         app.current_changed.connect(self.show_current)
-        for signal in (app.method_changed, app.params_changed, app.target_changed, area.compare_changed):
+        for signal in (app.method_changed, app.params_changed, app.target_changed, area.compare_changed,
+                       app.predictions_finished):
             signal.connect(self.request_maps)
 
     def _on_folder_opened(self) -> None:
@@ -45,10 +46,11 @@ class MapController(QObject):
         """The current image (decoded in the worker when not at hand) and its maps."""
         e = self.app.current_entry
         if e is None:
+            self.area.show_nothing("No images in this folder" if self.app.current_folder and not self.app.entries
+                                   else "No image selected")
             return
         if e.error:
-            self.area.set_image(None, None)
-            self.area.set_caption(e.error)
+            self.area.show_nothing(e.error)
             return
         cached = self.rgb_cache.get(e.path)
         if cached is not None:
@@ -109,7 +111,8 @@ class MapController(QObject):
         if e is None or e.error or app.model is None:
             return
         if e.prediction is None and app.target_choice.depends_on_prediction():
-            self.area.clear_maps("waiting for this image's prediction…")
+            self.area.clear_maps(f"{e.name} · {NOT_ANALYSED}" if app.batch_cancelled
+                                 else "waiting for this image's prediction…")
             return
         if self._show_cached_maps():
             return

@@ -196,7 +196,29 @@ class AppSettings:
 
     @property
     def low_confidence(self) -> float:
-        return self._get("review/low_confidence", 0.5, float)
+        """Confidence below which an image is flagged LOW and kept by the low-confidence filter."""
+        return max(0.0, min(1.0, self._get("review/low_confidence", 0.5, float)))
+
+    @low_confidence.setter
+    def low_confidence(self, v: float) -> None:
+        self._set("review/low_confidence", float(v))
+
+    @property
+    def advance_after_review(self) -> bool:
+        """After accepting or overriding, move on to the next image not yet reviewed."""
+        return self._get("review/advance", True, bool)
+
+    @advance_after_review.setter
+    def advance_after_review(self, v: bool) -> None:
+        self._set("review/advance", bool(v))
+
+    # side panels
+    def panel_visible(self, name: str) -> bool:
+        """Whether the side panel `name` ("browser" or "details") is shown; both are by default."""
+        return self._get(f"window/show_{name}", True, bool)
+
+    def set_panel_visible(self, name: str, visible: bool) -> None:
+        self._set(f"window/show_{name}", bool(visible))
 
     def sync(self) -> None:
         self.q.sync()

@@ -1,14 +1,18 @@
 """The status bar: batch progress with ETA and Cancel, the model in use, its warnings and the research
 notice (always visible). Progress repaints are throttled: a QProgressBar repaint is not free, and a
-batch reports every image."""
+batch reports every image.
+
+The progress bar and its Cancel button sit at the right end in a box of fixed width that keeps its
+space when idle, so Cancel never moves as texts change and a status message never runs under the bar.
+The model line is cut to its width (whole in its tooltip)."""
 
 from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
 from medgrad_desktop.core.card import RESEARCH_NOTICE
 
@@ -16,6 +20,7 @@ if TYPE_CHECKING:  # the window imports no torch
     from medgrad_desktop.core.model import ClipModel
 
 PROGRESS_REPAINT_MS = 120
+MODEL_LABEL_MAX = 300  # px; the whole line is in the tooltip
 
 
 def eta_text(eta: float) -> str:
@@ -35,7 +40,7 @@ class AppStatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
+        self.progress.setFixedWidth(200)
         self.progress.setVisible(False)
         self._pending_progress: tuple[int, int, float] | None = None
         self._progress_timer = QTimer(self)
@@ -43,13 +48,27 @@ class AppStatusBar(QStatusBar):
         self._progress_timer.setInterval(PROGRESS_REPAINT_MS)
         self._progress_timer.timeout.connect(self._show_progress)
         self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop analysing; File > Analyse remaining images (Ctrl+R) goes on")
+        self.cancel_button.setFixedWidth(self.cancel_button.sizeHint().width())
         self.cancel_button.setVisible(False)
+        for w in (self.progress, self.cancel_button):
+            policy = w.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            w.setSizePolicy(policy)
+        self.batch_box = QWidget()
+        bl = QHBoxLayout(self.batch_box)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(self.progress)
+        bl.addWidget(self.cancel_button)
+        self.batch_box.setFixedWidth(self.progress.width() + self.cancel_button.width() + bl.spacing() + 4)
         self.model_label = QLabel("Loading model…")
+        self.model_label.setMaximumWidth(MODEL_LABEL_MAX)
+        self.model_label.setIndent(12)  # a gap after the status message, which is cut where this begins
         self.warning_status = QLabel()
         self.warning_status.setStyleSheet("color:#8c1d18; font-weight:bold;")
         self.notice_status = QLabel(RESEARCH_NOTICE)
         self.notice_status.setStyleSheet("color:#5c4400; font-weight:bold;")
-        for w in (self.progress, self.cancel_button, self.model_label, self.warning_status, self.notice_status):
+        for w in (self.model_label, self.warning_status, self.notice_status, self.batch_box):
             self.addPermanentWidget(w)
 
     # ------------------------------------------------------------------ batch
@@ -89,8 +108,10 @@ class AppStatusBar(QStatusBar):
 
     def model_ready(self, clip: ClipModel) -> None:
         card = clip.card
-        self.model_label.setText(model_line(clip))
-        self.model_label.setToolTip(f"weights SHA-256 {card.weights_sha256}\n{card.weights_path or ''}")
+        line = model_line(clip)
+        self.model_label.setText(self.model_label.fontMetrics().elidedText(line, Qt.TextElideMode.ElideMiddle,
+                                                                           MODEL_LABEL_MAX - 24))
+        self.model_label.setToolTip(line + "\n" + f"weights SHA-256 {card.weights_sha256}\n{card.weights_path or ''}")
         warns = card.warnings()
         self.warning_status.setText(" · ".join(w.split(":")[0] for w in warns))
         self.warning_status.setToolTip("\n".join(warns))

@@ -44,3 +44,36 @@ class TargetChoice:
             crit, _, opt = self.value.partition(":")
             return catalogue.criterion_target(crit, opt)
         return Target.free_text(self.value)
+
+
+def describe_match(catalogue: Catalogue, target: Target) -> str:
+    """What typed text was taken to mean, e.g. 'matched criterion: Blue-whitish veil', so a user sees that
+    the catalogue's prompts are explained rather than the words typed."""
+    if target.kind == "class":
+        return f"matched class: {target.label}"
+    if target.kind == "criterion":
+        crit_id, _, _opt = target.key.partition(":")
+        crit = next((c for c in catalogue.criteria if c.id == crit_id), None)
+        name = crit.display_name if crit is not None else crit_id
+        detail = "" if target.label.lower() == name.lower() else f" ({target.label})"
+        return f"matched criterion: {name}{detail}"
+    return ""
+
+
+def completion_phrases(catalogue: Catalogue) -> list[str]:
+    """Everything the free-text box completes: class names and phrases, criteria names, option phrases
+    and any synonyms the catalogue lists for them, each once, in catalogue order."""
+    phrases: list[str] = []
+    for c in catalogue.classes:
+        phrases += [c.display_name, c.phrase, *getattr(c, "synonyms", ())]
+    for crit in catalogue.criteria:
+        phrases.append(crit.display_name)
+        for o in crit.options:
+            phrases += [o.phrase, *getattr(o, "synonyms", ())]
+    seen: set[str] = set()
+    out = []
+    for p in phrases:
+        if p and p.lower() not in seen:
+            seen.add(p.lower())
+            out.append(p)
+    return out

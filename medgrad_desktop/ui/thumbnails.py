@@ -48,6 +48,7 @@ class ThumbnailModel(QAbstractListModel):
         self._rows: dict[Path, int] = {}
         self.loader = ThumbnailLoader(THUMB, self)
         self.loader.loaded.connect(self._on_preview)
+        self.pending_text = "analysing…"  # what a tile without a result says
 
     def set_entries(self, entries: list[FolderImage]) -> None:
         self.beginResetModel()
@@ -203,7 +204,8 @@ class TileDelegate(QStyledItemDelegate):
                                            2 * (r.width() - 16)))
         elif entry.prediction is None:
             painter.setPen(QColor("#7a808a"))
-            painter.drawText(QRect(r.left() + 6, y, r.width() - 12, line), Qt.AlignmentFlag.AlignLeft, "analysing…")
+            painter.drawText(QRect(r.left() + 6, y, r.width() - 12, line), Qt.AlignmentFlag.AlignLeft,
+                             getattr(model, "pending_text", "analysing…"))
         else:
             p = entry.prediction
             bold = QFont(font)

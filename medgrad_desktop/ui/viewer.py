@@ -35,6 +35,20 @@ def overlay_map(heatmap: Heatmap, width: int, height: int, max_side: int = OVERL
     return heatmap.map_at(max(1, round(width * scale)), max(1, round(height * scale)))
 
 
+def contour_rgba(edges: np.ndarray) -> np.ndarray:
+    """The contour as a white line inside a dark halo: visible on every colormap (a cyan line vanished in
+    jet's cyan band) and on light or dark skin."""
+    halo = edges.copy()
+    halo[1:] |= edges[:-1]
+    halo[:-1] |= edges[1:]
+    halo[:, 1:] |= edges[:, :-1]
+    halo[:, :-1] |= edges[:, 1:]
+    rgba = np.zeros((*edges.shape, 4), np.uint8)
+    rgba[halo] = (20, 20, 20, 230)
+    rgba[edges] = (255, 255, 255, 255)
+    return rgba
+
+
 class ImageViewer(QGraphicsView):
     view_changed = Signal()
 
@@ -124,9 +138,7 @@ class ImageViewer(QGraphicsView):
         self.overlay_item.setOpacity(self.opacity)
         self.overlay_item.setVisible(self.overlay_visible)
         if self.contour_percentile is not None:
-            edges = contour_mask(v, self.contour_percentile)
-            rgba = np.zeros((*v.shape, 4), np.uint8)
-            rgba[edges] = (0, 255, 255, 255)
+            rgba = contour_rgba(contour_mask(v, self.contour_percentile))
             self.contour_item.setPixmap(QPixmap.fromImage(qimage_from_rgba(rgba)))
             self.contour_item.setTransform(QTransform.fromScale(sx, sy))
             self.contour_item.setVisible(True)

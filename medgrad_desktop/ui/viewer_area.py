@@ -9,23 +9,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
 
 from medgrad_desktop.core.heatmap import Heatmap
 from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS
 from medgrad_desktop.core.prompts import Target
+from medgrad_desktop.ui.elided_label import ElidedLabel
 from medgrad_desktop.ui.viewer import ColorBar, ImageViewer, ViewerGroup, overlay_map
 
 CAPTION_STYLE = "background:#2b3038; color:#e8ebf0; padding:4px 8px;"
 
 
-def _caption_label(text: str = "") -> QLabel:
-    label = QLabel(text)
+def _caption_label(text: str = "") -> ElidedLabel:
+    """A caption that never widens the window: cut with '…' to its panel, whole in its tooltip."""
+    label = ElidedLabel(text)
     label.setStyleSheet(CAPTION_STYLE)
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the window
     return label
+
+
+def compare_columns(width: int, height: int, aspect: float, n: int = 3, caption: int = 24) -> int:
+    """How many columns show `n` images of width/height `aspect` largest in a width x height area."""
+    def side(cols: int) -> float:
+        rows = -(-n // cols)
+        cell_w, cell_h = width / cols, height / rows - caption
+        return min(cell_w, cell_h * aspect)
+    return max(range(1, n + 1), key=side)
 
 
 class ViewerArea(QStackedWidget):
@@ -53,20 +63,55 @@ class ViewerArea(QStackedWidget):
         cl = QHBoxLayout(compare)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.setSpacing(2)
+        self.compare_grid = QGridLayout()
+        self.compare_grid.setSpacing(2)
         self.compare_viewers: dict[str, ImageViewer] = {}
-        self.compare_captions: dict[str, QLabel] = {}
+        self.compare_captions: dict[str, ElidedLabel] = {}
+        self.compare_cells: list[QWidget] = []
         for m in METHODS:
-            col = QVBoxLayout()
+            cell = QWidget()
+            col = QVBoxLayout(cell)
+            col.setContentsMargins(0, 0, 0, 0)
+            col.setSpacing(0)
             self.compare_captions[m] = _caption_label(METHOD_NAMES[m])
             col.addWidget(self.compare_captions[m])
             self.compare_viewers[m] = ImageViewer()
             col.addWidget(self.compare_viewers[m], 1)
-            cl.addLayout(col, 1)
+            self.compare_cells.append(cell)
+        self.compare_columns = 0
+        self._arrange_compare(len(METHODS))
+        cl.addLayout(self.compare_grid, 1)
         self.compare_colorbar = ColorBar()
         cl.addWidget(self.compare_colorbar)
         self.compare_group = ViewerGroup(list(self.compare_viewers.values()))
         self.addWidget(compare)
         self.shown_path: Path | None = None  # the image the viewers show
+        self.overlay_visible = True
+        self.has_map = False
+
+    def _arrange_compare(self, columns: int) -> None:
+        """The three panels in `columns` columns (3: a row; 2: two above one; 1: a column)."""
+        if columns == self.compare_columns:
+            return
+        for cell in self.compare_cells:
+            self.compare_grid.removeWidget(cell)
+        for i, cell in enumerate(self.compare_cells):
+            self.compare_grid.addWidget(cell, i // columns, i % columns)
+        for c in range(3):
+            self.compare_grid.setColumnStretch(c, 1 if c < columns else 0)
+        for r in range(3):
+            self.compare_grid.setRowStretch(r, 1 if r < -(-len(self.compare_cells) // columns) else 0)
+        self.compare_columns = columns
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        """Lay the comparison out as the panels' shape gives each image the most room."""
+        super().resizeEvent(event)
+        self._arrange_compare(compare_columns(self.width() - self.compare_colorbar.width(), self.height(),
+                                              self.image_aspect()))
+
+    def image_aspect(self) -> float:
+        size = self.viewer.image_size
+        return size[0] / size[1] if size else 1.0
 
     @property
     def compare(self) -> bool:
@@ -82,8 +127,8 @@ class ViewerArea(QStackedWidget):
     def set_compare(self, on: bool) -> None:
         self.setCurrentIndex(1 if on else 0)
         if on:  # the compare viewers already hold the current image (see set_image)
-            for v in self.compare_viewers.values():
-                v.fit()
+            self.fit()
+            QTimer.singleShot(0, self.fit)  # again once the layout has given each panel its size
         self.compare_changed.emit(on)
 
     # ------------------------------------------------------------------ image and maps
@@ -94,6 +139,8 @@ class ViewerArea(QStackedWidget):
         self.shown_path = path
         for v in self.all_viewers():
             v.set_pixmap(pixmap)
+        self._arrange_compare(compare_columns(self.width() - self.compare_colorbar.width(), self.height(),
+                                              self.image_aspect()))
 
     def caption(self, method: str, current_method: str, text: str, short: str | None = None) -> None:
         if method == current_method:
@@ -105,11 +152,27 @@ class ViewerArea(QStackedWidget):
     def set_caption(self, text: str) -> None:
         """A caption without a map: the image is loading, or cannot be shown and why."""
         self.map_caption.setText(text)
+        for m, label in self.compare_captions.items():
+            label.setText(f"{METHOD_NAMES[m]} · {text}")
 
     def clear_maps(self, caption: str) -> None:
         for v in self.all_viewers():
             v.clear_map()
-        self.map_caption.setText(caption)
+        self.set_caption(caption)
+        self._show_colorbars(False)
+
+    def show_nothing(self, caption: str) -> None:
+        """No image to show (none selected, an empty folder, an unreadable file): blank viewers."""
+        self.set_image(None, None)
+        self.clear_maps(caption)
+
+    def _show_colorbars(self, has_map: bool | None = None) -> None:
+        """A colour bar only beside a map that is drawn: never with the overlay off or no map."""
+        if has_map is not None:
+            self.has_map = has_map
+        on = self.has_map and self.overlay_visible
+        self.colorbar.setVisible(on)
+        self.compare_colorbar.setVisible(on)
 
     def display_map(self, method: str, current_method: str, hm: Heatmap | None, target: Target,
                     custom: bool) -> None:
@@ -124,6 +187,7 @@ class ViewerArea(QStackedWidget):
                 v.clear_map()
             else:
                 v.set_map(overlay_map(hm, *v.image_size))
+                self._show_colorbars(True)
         name = METHOD_NAMES[method]
         if hm is None:
             self.caption(method, current_method, f"{name} · {target.label} · computing…")
@@ -136,8 +200,10 @@ class ViewerArea(QStackedWidget):
 
     # ------------------------------------------------------------------ look and zoom
     def set_overlay_visible(self, visible: bool) -> None:
+        self.overlay_visible = visible
         for v in self.all_viewers():
             v.set_overlay_visible(visible)
+        self._show_colorbars()
 
     def set_opacity(self, opacity: float) -> None:
         for v in self.all_viewers():
@@ -164,3 +230,7 @@ class ViewerArea(QStackedWidget):
     def fit(self) -> None:
         for v in self.all_viewers():
             v.fit()
+
+    def zoom_percent(self) -> int:
+        """The zoom of the viewer in front, in percent of the image's own pixels."""
+        return round(self.active_viewers()[0].zoom * 100)

@@ -1,0 +1,102 @@
+"""What typed text can do, shown in the window on the bundled demo model: the free-text box completes
+from the catalogue's phrases, text that names a criterion says it was matched, and a model whose text
+tower was never trained says so beside the box, on its card and in the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from medgrad_desktop.core.imageio import list_images
+from medgrad_desktop.core.model import ModelLoadError, load_model
+from medgrad_desktop.reports import build_report
+from medgrad_desktop.resources_path import demo_dir
+from medgrad_desktop.ui.targets import completion_phrases
+
+WAIT = 60_000
+
+
+@pytest.fixture(scope="module")
+def demo_model():
+    try:
+        return load_model(None, device="cpu")
+    except ModelLoadError as exc:
+        pytest.skip(f"bundled demo model missing: {exc}")
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    d = tmp_path / "appdata"
+    d.mkdir()
+    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
+    return d
+
+
+def test_free_text_on_the_demo_model_shows_its_note(qtbot, make_window, demo_model, tmp_path):
+    note = demo_model.card.text_tower_note
+    assert note, "the demo card says its text tower is frozen at random init"
+    win = make_window(lambda weights, device: demo_model)
+    picker = win.target_picker
+    assert picker.text_note.isVisible() and "untrained" in picker.text_note.text()
+    assert note in picker.text_note.toolTip() and note in picker.free_text.toolTip()
+    assert note in win.panel.card_label.text()
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    for p in list_images(demo_dir())[:2]:
+        (folder / p.name).write_bytes(p.read_bytes())
+    assert win.app.open_folder(folder)
+    qtbot.waitUntil(lambda: all(e.done for e in win.app.entries), timeout=WAIT)
+    picker.free_text.setFocus()
+    qtbot.keyClicks(picker.free_text, "banana bread on a sunny day")
+    qtbot.keyClick(picker.free_text, Qt.Key.Key_Return)
+    assert win.app.target_choice.kind == "text" and not picker.match_label.isVisible()
+    assert picker.text_note.isVisible()  # the text means nothing to this model, and the window says so
+    qtbot.waitUntil(lambda: win.viewers.viewer.map_values is not None, timeout=WAIT)
+    # the report says it too
+    content = build_report([e.path for e in win.app.entries[:1]], demo_model, [win.app.current_params], None,
+                           tmp_path / "spool")
+    assert note in content.warnings
+
+
+def test_typed_criterion_is_matched_visibly_and_the_box_completes(qtbot, make_window, demo_model):
+    win = make_window(lambda weights, device: demo_model)
+    picker = win.target_picker
+    phrases = picker.phrases.stringList()
+    assert phrases == completion_phrases(demo_model.catalogue)
+    lowered = [p.lower() for p in phrases]
+    assert "blue-whitish veil" in lowered and "melanoma" in lowered and len(set(lowered)) == len(lowered)
+    picker.free_text.setFocus()
+    qtbot.keyClicks(picker.free_text, "whitish")
+    popup = picker.completer.popup()
+    qtbot.waitUntil(popup.isVisible, timeout=5000)
+    shown = [picker.completer.completionModel().index(i, 0).data()
+             for i in range(picker.completer.completionModel().rowCount())]
+    assert {"blue-whitish veil", "absent blue-whitish veil"} <= {t.lower() for t in shown}
+    popup.hide()
+    picker.free_text.setText("blue-whitish veil")
+    qtbot.keyClick(picker.free_text, Qt.Key.Key_Return)
+    assert win.app.target_choice.spec == "criterion:blue_whitish_veil:present"
+    assert picker.match_label.isVisible() and picker.match_label.text() == "matched criterion: Blue-whitish veil"
+    assert picker.free_text.text() == "blue-whitish veil"  # kept: it is what the target came from
+    # at 1024 px the whole picker with both notes stays on the toolbar, not behind its overflow arrow
+    win.resize(1024, 640)
+    qtbot.waitUntil(lambda: win.width() == 1024, timeout=5000)
+    qtbot.wait(50)
+    right = picker.mapTo(win, picker.rect().topRight()).x()
+    assert picker.isVisible() and picker.text_note.isVisible() and right <= win.width()
+    picker.combo.setCurrentIndex(picker.combo.findData("predicted"))
+    assert not picker.match_label.isVisible() and picker.free_text.text() == ""
+
+
+def test_a_model_with_a_trained_text_tower_has_no_note(qtbot, make_window, tiny_model):
+    import copy
+
+    card = copy.deepcopy(tiny_model.card)
+    card.untrained, card.extra = False, {"text_tower": "trained"}
+    assert card.text_tower_note == ""
+    card.extra = {"text_tower": "limited"}
+    assert "limited" in card.text_tower_note
+    card.extra = {"training_config": {"random_init": True, "freeze_text": False}}
+    assert card.text_tower_note == ""
