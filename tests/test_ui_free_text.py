@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.model import ModelLoadError, load_model
-from medgrad_desktop.reports import build_report
+from medgrad_desktop.reports.builder import build_report
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.ui.targets import completion_phrases
 
