@@ -181,10 +181,11 @@ class ProjectStore:
                       (sha256, size[0] if size else None, size[1] if size else None, t))
             st = _file_stat(Path(path)) if path is not None else None
             if st is not None:
-                c.execute("INSERT INTO sources(path, sha256, size, mtime_ns, seen) VALUES (?, ?, ?, ?, ?) "
+                key = _path_key(path)
+                c.execute("INSERT INTO sources(path, sha256, size, mtime_ns, seen, name) VALUES (?, ?, ?, ?, ?, ?) "
                           "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, "
-                          "mtime_ns = excluded.mtime_ns, seen = excluded.seen",
-                          (_path_key(path), sha256, st[0], st[1], t))
+                          "mtime_ns = excluded.mtime_ns, seen = excluded.seen, name = excluded.name",
+                          (key, sha256, st[0], st[1], t, os.path.basename(key)))
 
     def known_hashes(self, paths: list[Path]) -> dict[Path, str]:
         """The SHA-256 of each path whose file is unchanged (same size and modification time) since it was
@@ -200,6 +201,22 @@ class ProjectStore:
                 p = keyed[key]
                 if _file_stat(p) == (size, mtime):
                     out[p] = sha
+        return out
+
+    def likely_hashes(self, paths: list[Path]) -> set[str]:
+        """Hashes of images seen before under the same file name and size anywhere (a moved, renamed or
+        copied folder): a hint for what to preload, never an identity, since the file is hashed anyway."""
+        out: set[str] = set()
+        pairs = []
+        for p in paths:
+            st = _file_stat(p)
+            if st is not None:
+                pairs.append((os.path.basename(_path_key(p)), st[0]))
+        for i in range(0, len(pairs), _CHUNK):
+            chunk = pairs[i:i + _CHUNK]
+            where = " OR ".join("(name = ? AND size = ?)" for _ in chunk)
+            out.update(r[0] for r in self._query(f"SELECT sha256 FROM sources WHERE {where}",
+                                                 [v for pair in chunk for v in pair]))
         return out
 
     def source_paths(self, sha256: str) -> list[str]:

@@ -42,9 +42,11 @@ MIGRATIONS: tuple[str, ...] = (
         updated TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
-    # 2: who reviewed, map metadata per method parameters and target, the audit trail, legacy imports
+    # 2: who reviewed, file names for finding moved folders, map metadata per method parameters and target, the audit trail, legacy imports
     """
     ALTER TABLE reviews ADD COLUMN reviewer TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sources ADD COLUMN name TEXT NOT NULL DEFAULT '';
+    CREATE INDEX sources_name_size ON sources(name, size);
     CREATE TABLE maps (
         image_sha256 TEXT NOT NULL,
         model_sha256 TEXT NOT NULL,

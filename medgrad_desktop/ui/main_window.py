@@ -20,6 +20,7 @@ from medgrad_desktop.ui.app_model import DEMO_MISSING_NOTE, AppModel, ModelFacto
 from medgrad_desktop.ui.browser import ImageBrowser
 from medgrad_desktop.ui.map_controller import MapController
 from medgrad_desktop.ui.prediction_panel import PredictionPanel
+from medgrad_desktop.ui.reviewer_name import ask_reviewer_name
 from medgrad_desktop.ui.settings import AppSettings
 from medgrad_desktop.ui.status_bar import AppStatusBar
 from medgrad_desktop.ui.target_picker import TargetPicker
@@ -39,6 +40,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.worker = ModelWorker(self)
         self.app = AppModel(self.settings, self.worker, model_factory, self)
+        self.app.project.ask_reviewer = lambda: ask_reviewer_name(self)
         self.worker.start()
         self._build_views()
         self.maps = MapController(self.app, self.worker, self.viewers, self)
