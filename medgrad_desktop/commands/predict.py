@@ -11,6 +11,7 @@ from medgrad_desktop.commands._common import add_model_options, model_from_args
 from medgrad_desktop.core.classify import classify
 from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, display_name, is_image_file, list_images, load_image
+from medgrad_desktop.store.memo import StoreMemo
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--recursive", action="store_true")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--no-store", dest="store", action="store_false",
+                   help="neither reuse nor record predictions in the project store")
     p.set_defaults(func=run)
 
 
@@ -40,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     paths = expand_inputs(args.inputs, args.recursive)
     rows: list[dict] = []
     errors = 0
+    memo = StoreMemo.open(args.store)
+    if memo.notice:
+        print(f"warning: {memo.notice}", file=sys.stderr)
     for i in range(0, len(paths), args.batch_size):
         chunk = paths[i:i + args.batch_size]
         loaded = []
@@ -53,12 +59,18 @@ def run(args: argparse.Namespace) -> int:
                 rows.append({"file": str(p), "error": str(exc)})
                 if not args.json:
                     print(f"ERROR  {exc}", file=sys.stderr)
-        preds = run_with_fallback(
-            clip, lambda m, ims=loaded: classify(m, [im.rgb for im in ims], top_k=args.top_k),
+        stored = {im.sha256: memo.prediction(im.sha256, clip.card.weights_sha256) for im in loaded}
+        todo = [im for im in loaded if stored[im.sha256] is None]
+        fresh = run_with_fallback(
+            clip, lambda m, ims=todo: classify(m, [im.rgb for im in ims], top_k=args.top_k),
             on_fallback=lambda msg: print(f"warning: {msg}", file=sys.stderr),
             what=", ".join(display_name(im.path) for im in loaded[:3]) + (" ..." if len(loaded) > 3 else ""),
-        ) if loaded else []
-        for im, pred in zip(loaded, preds, strict=True):
+        ) if todo else []
+        for im, pred in zip(todo, fresh, strict=True):
+            memo.record(im, pred)
+            stored[im.sha256] = pred
+        for im in loaded:
+            pred = stored[im.sha256]
             rows.append({"file": str(im.path), "sha256": im.sha256, "predicted": pred.predicted_id,
                          "confidence": pred.confidence,
                          "top_k": [{"id": c, "name": n, "probability": pr} for c, n, pr in pred.top_k(args.top_k)],

@@ -24,6 +24,7 @@ from medgrad_desktop.reports import (
     export_report,
 )
 from medgrad_desktop.review import ReviewStore
+from medgrad_desktop.store.memo import StoreMemo
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pseudonym-map", default=None, metavar="FILE",
                    help="write the pseudonym -> file mapping (CSV) here; keep it outside the report folder")
     p.add_argument("--recursive", action="store_true", help="include images in sub-folders")
+    p.add_argument("--no-store", dest="store", action="store_false",
+                   help="do not use the project store: no review decisions, nothing recorded")
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--colormap", default=DEFAULT_COLORMAP, choices=sorted(COLORMAPS))
     p.add_argument("--opacity", type=float, default=0.5)
@@ -100,11 +103,15 @@ def run(args: argparse.Namespace) -> int:
     clip = model_from_args(args)
     options = ReportOptions(deidentify=args.deidentify, top_k=args.top_k, colormap=args.colormap,
                             opacity=args.opacity)
+    memo = StoreMemo.open(args.store)
+    if memo.notice:
+        print(f"warning: {memo.notice}", file=sys.stderr)
+    reviews = ReviewStore(folder, store=memo.store) if memo.store is not None else None
     bar = _ConsoleProgress()
     try:
-        result = export_report(paths, clip, [default_params(m) for m in methods], ReviewStore(folder), out,
+        result = export_report(paths, clip, [default_params(m) for m in methods], reviews, out,
                                formats=formats, basename=args.name, force=args.force, options=options,
-                               pseudonym_map=pmap, progress=bar)
+                               pseudonym_map=pmap, progress=bar, recorder=memo.record_analysis)
     except KeyboardInterrupt:
         bar.close()
         print("cancelled: no report was written", file=sys.stderr)

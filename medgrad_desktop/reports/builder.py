@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from medgrad_desktop import provenance
-from medgrad_desktop.core.explain import METHOD_NAMES, MethodParams, analyze
+from medgrad_desktop.core.explain import METHOD_NAMES, AnalysisResult, MethodParams, analyze
 from medgrad_desktop.core.fallback import run_with_fallback
-from medgrad_desktop.core.imageio import ImageLoadError, display_name, load_image
+from medgrad_desktop.core.imageio import ImageLoadError, LoadedImage, display_name, load_image
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.render import DEFAULT_COLORMAP
 from medgrad_desktop.reports.content import (
@@ -35,6 +35,7 @@ from medgrad_desktop.reports.figures import downscale, overlay
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # done, total, what is being done (may name a file)
 Checkpoint = Callable[[], None]  # raises to cancel
+Recorder = Callable[[LoadedImage, AnalysisResult, list[MethodParams]], None]  # e.g. into the project store
 
 
 class ReportFailed(Exception):
@@ -72,7 +73,7 @@ def _spool(rgb, spool: Path, name: str) -> ReportImage:
 
 
 def build_entry(index: int, path: Path, clip: ClipModel, params: list[MethodParams], review_store,
-                options: ReportOptions, spool: Path) -> ImageEntry:
+                options: ReportOptions, spool: Path, recorder: Recorder | None = None) -> ImageEntry:
     label = pseudonym(index) if options.deidentify else display_name(path)
     try:
         img = load_image(path)
@@ -86,6 +87,8 @@ def build_entry(index: int, path: Path, clip: ClipModel, params: list[MethodPara
     result = run_with_fallback(clip, lambda m: analyze(m, img.rgb, targets, params),
                                on_fallback=log.warning, what=label)  # GPU out of memory: this image on the CPU
     pred = result.prediction
+    if recorder is not None:
+        recorder(img, result, params)
     small = downscale(img.rgb, options.max_side)
     stem = f"{index:05d}"
     entry = ImageEntry(
@@ -111,7 +114,7 @@ def build_entry(index: int, path: Path, clip: ClipModel, params: list[MethodPara
 
 def build_report(paths: list[Path], clip: ClipModel, params: list[MethodParams], review_store,
                  spool: Path, options: ReportOptions | None = None, *, progress: Progress | None = None,
-                 checkpoint: Checkpoint | None = None) -> ReportContent:
+                 checkpoint: Checkpoint | None = None, recorder: Recorder | None = None) -> ReportContent:
     """`review_store`: anything with `.get(sha256) -> ReviewRecord | None` (or None: all pending).
     `checkpoint()` runs between images and may raise to cancel."""
     options = options or ReportOptions()
@@ -126,7 +129,7 @@ def build_report(paths: list[Path], clip: ClipModel, params: list[MethodParams],
         if progress is not None:
             progress(i - 1, total, f"analysing {display_name(path)}")
         try:
-            entries.append(build_entry(i, Path(path), clip, params, review_store, options, spool))
+            entries.append(build_entry(i, Path(path), clip, params, review_store, options, spool, recorder))
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as exc:

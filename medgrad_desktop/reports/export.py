@@ -24,7 +24,7 @@ from medgrad_desktop.audit import log_event
 from medgrad_desktop.core.explain import MethodParams
 from medgrad_desktop.core.imageio import display_name
 from medgrad_desktop.core.model import ClipModel
-from medgrad_desktop.reports.builder import Checkpoint, ReportFailed, ReportOptions, build_report
+from medgrad_desktop.reports.builder import Checkpoint, Recorder, ReportFailed, ReportOptions, build_report
 from medgrad_desktop.reports.content import ReportContent
 from medgrad_desktop.reports.deidentify import write_pseudonym_map
 
@@ -83,7 +83,8 @@ def _is_inside(path: Path, folder: Path) -> bool:
 def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams], review_store,
                   out_dir: Path, *, formats=DEFAULT_FORMATS, basename: str = "report", force: bool = False,
                   options: ReportOptions | None = None, pseudonym_map: Path | None = None,
-                  progress: Progress | None = None, checkpoint: Checkpoint | None = None) -> ExportResult:
+                  progress: Progress | None = None, checkpoint: Checkpoint | None = None,
+                  recorder: Recorder | None = None) -> ExportResult:
     """Build the report and write every requested format, all or nothing.
 
     Raises `ReportExistsError` (before any work) when an output exists and `force` is False,
@@ -118,7 +119,7 @@ def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams]
                 progress(done, total, msg)
 
         content = build_report(list(paths), clip, params, review_store, staging / "spool", options,
-                               progress=analysis_progress, checkpoint=checkpoint)
+                               progress=analysis_progress, checkpoint=checkpoint, recorder=recorder)
         names = {e.label: display_name(p) for e, p in zip(content.entries, paths, strict=True)}
         current = {"label": None}
 
