@@ -14,6 +14,7 @@ from medgrad_desktop.commands._common import add_model_options, model_from_args
 from medgrad_desktop.core.explain import METHODS, default_params
 from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP
+from medgrad_desktop.data.patients import SidecarError, group_images, identifying_values, labels
 from medgrad_desktop.reports import (
     DEFAULT_FORMATS,
     FORMATS,
@@ -40,7 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default="report", help="base name of the output files (default: report)")
     p.add_argument("--force", action="store_true", help="overwrite an existing report of the same name")
     p.add_argument("--no-deidentify", dest="deidentify", action="store_false",
-                   help="show original file names (default: pseudonyms IMG-0001, ...)")
+                   help="show original file names and patient identifiers, and say so on the cover "
+                   "(default: pseudonyms IMG-0001, P-001/L-01/V-1 ...)")
     p.add_argument("--pseudonym-map", default=None, metavar="FILE",
                    help="write the pseudonym -> file mapping (CSV) here; keep it outside the report folder")
     p.add_argument("--recursive", action="store_true", help="include images in sub-folders")
@@ -100,9 +102,16 @@ def run(args: argparse.Namespace) -> int:
     if not paths:
         print(f"error: {folder}: no image files found (jpg, png, tif, bmp, webp ...)", file=sys.stderr)
         return 2
+    try:  # patients, lesions and visits (DICOM tags, PATIENT/LESION/VISIT folders or patients.csv)
+        groups = labels(group_images(paths, folder), pseudonymize=args.deidentify)
+    except SidecarError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    paths.sort(key=lambda p: groups[p].order if p in groups else (1 << 30, 0, 0))  # stable: folder order within
     clip = model_from_args(args)
     options = ReportOptions(deidentify=args.deidentify, top_k=args.top_k, colormap=args.colormap,
-                            opacity=args.opacity)
+                            opacity=args.opacity, groups=groups or None,
+                            identifying=frozenset(identifying_values(paths)) if args.deidentify else frozenset())
     memo = StoreMemo.open(args.store)
     if memo.notice:
         print(f"warning: {memo.notice}", file=sys.stderr)

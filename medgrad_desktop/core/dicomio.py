@@ -286,3 +286,49 @@ def decode_frame(path: Path | str, frame: int | None = None, *, max_pixels: int,
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise DicomError(f"decoded to an unexpected shape {rgb.shape}; re-export the image")
     return np.ascontiguousarray(rgb, dtype=np.uint8), header_of(ds)
+
+
+# Attributes the DICOM PS3.15 Basic Application Level Confidentiality Profile removes or replaces that can
+# carry a person's identity, a place, a date or a traceable number (text VRs; pixel data is separate).
+BASIC_PROFILE_KEYWORDS = (
+    "PatientName", "PatientID", "IssuerOfPatientID", "OtherPatientIDs", "OtherPatientNames", "PatientBirthDate",
+    "PatientBirthTime", "PatientBirthName", "PatientMotherBirthName", "PatientAddress", "PatientTelephoneNumbers",
+    "PatientAge", "PatientSize", "PatientWeight", "MedicalRecordLocator", "EthnicGroup", "Occupation",
+    "AdditionalPatientHistory", "PatientComments", "MilitaryRank", "BranchOfService", "CountryOfResidence",
+    "RegionOfResidence", "InsurancePlanIdentification", "ResponsiblePerson", "ResponsibleOrganization",
+    "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName", "ReferringPhysicianName",
+    "ReferringPhysicianAddress", "ReferringPhysicianTelephoneNumbers", "PerformingPhysicianName",
+    "NameOfPhysiciansReadingStudy", "PhysiciansOfRecord", "RequestingPhysician", "OperatorsName",
+    "ScheduledPerformingPhysicianName", "AccessionNumber", "StudyID", "StudyDate", "SeriesDate",
+    "AcquisitionDate", "ContentDate", "AcquisitionDateTime", "StationName", "DeviceSerialNumber",
+    "StudyDescription", "SeriesDescription", "RequestedProcedureDescription", "PerformedProcedureStepID",
+    "PerformedProcedureStepDescription", "ImageComments", "RequestAttributesSequence", "StudyInstanceUID",
+    "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID", "ContentLabel", "ContentCreatorName",
+    "ClinicalTrialSubjectID", "ClinicalTrialSubjectReadingID", "ClinicalTrialSeriesID", "ClinicalTrialSiteName",
+    "ClinicalTrialSponsorName", "ProtocolName", "DerivationDescription",
+)
+
+
+def _collect(ds: pydicom.Dataset, out: set[str]) -> None:
+    for elem in ds:
+        if elem.VR == "SQ":
+            for item in elem.value or []:
+                if elem.keyword in BASIC_PROFILE_KEYWORDS:
+                    out.update(str(e.value).strip() for e in item if e.VR != "SQ" and e.value not in (None, ""))
+                _collect(item, out)
+        elif elem.keyword in BASIC_PROFILE_KEYWORDS and elem.value not in (None, ""):
+            values = elem.value if isinstance(elem.value, pydicom.multival.MultiValue) else [elem.value]
+            for v in values:
+                text = str(v).strip()
+                out.add(text)
+                if elem.VR == "PN":  # a person name also appears as its parts and with spaces
+                    out.update(part.strip() for part in text.split("^") if part.strip())
+                    out.add(" ".join(part for part in text.split("^") if part))
+
+
+def identifying_text(path: Path | str) -> set[str]:
+    """Every value of the basic-profile attributes in a file's header (and their sequences)."""
+    ds = _read(Path(path), pixels=False)
+    out: set[str] = set()
+    _collect(ds, out)
+    return {v for v in out if v}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from medgrad_desktop.reports.content import (
     ReportImage,
     ReviewInfo,
 )
-from medgrad_desktop.reports.deidentify import encode_png, pseudonym
+from medgrad_desktop.reports.deidentify import encode_png, pseudonym, scrub
 from medgrad_desktop.reports.figures import downscale, overlay
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,12 @@ class ReportOptions:
     opacity: float = 0.5
     max_side: int = 1024  # longest side of the pictures in a report, in pixels
     title: str = "MedGrad Desktop report"
+    groups: dict | None = None  # path -> data.patients.GroupLabel: patient / lesion / visit of each image
+    identifying: frozenset[str] = field(default_factory=frozenset)  # values scrubbed from free text
 
 
-def _review_info(review_store, sha: str, clip: ClipModel, predicted_id: str) -> ReviewInfo:
+def _review_info(review_store, sha: str, clip: ClipModel, predicted_id: str,
+                 identifying: frozenset[str] = frozenset()) -> ReviewInfo:
     rec = review_store.get(sha) if review_store is not None else None
     if rec is None:
         return ReviewInfo("pending")
@@ -62,7 +65,7 @@ def _review_info(review_store, sha: str, clip: ClipModel, predicted_id: str) -> 
         final = rec.predicted_class or predicted_id
     seen = rec.predicted_class if rec.predicted_class and rec.predicted_class != predicted_id else None
     return ReviewInfo(decision=rec.decision, final_class_id=final, final_class=names.get(final, final) if final
-                      else None, note=rec.note or "", updated=rec.updated,
+                      else None, note=scrub(rec.note or "", identifying), updated=rec.updated,
                       reviewed_prediction=names.get(seen, seen) if seen else None)
 
 
@@ -75,6 +78,9 @@ def _spool(rgb, spool: Path, name: str) -> ReportImage:
 def build_entry(index: int, path: Path, clip: ClipModel, params: list[MethodParams], review_store,
                 options: ReportOptions, spool: Path, recorder: Recorder | None = None) -> ImageEntry:
     label = pseudonym(index) if options.deidentify else display_name(path)
+    group = (options.groups or {}).get(Path(path))
+    where = {"patient": group.patient, "lesion": group.lesion, "visit": group.visit} if group else {}
+    identifying = options.identifying if options.deidentify else frozenset()
     try:
         img = load_image(path)
     except ImageLoadError as exc:
@@ -82,7 +88,7 @@ def build_entry(index: int, path: Path, clip: ClipModel, params: list[MethodPara
         if options.deidentify:  # a decoder's message may quote the path: never let it into a report
             for ident in sorted({str(path.resolve()), str(path), path.name, path.stem}, key=len, reverse=True):
                 cause = cause.replace(ident, label)
-        return ImageEntry(index=index, label=label, sha256=None, error=cause)
+        return ImageEntry(index=index, label=label, sha256=None, error=scrub(cause, identifying), **where)
     targets = clip.catalogue.class_targets()
     result = run_with_fallback(clip, lambda m: analyze(m, img.rgb, targets, params),
                                on_fallback=log.warning, what=label)  # GPU out of memory: this image on the CPU
@@ -100,8 +106,8 @@ def build_entry(index: int, path: Path, clip: ClipModel, params: list[MethodPara
                   for c in pred.criteria],
         seven_point_score=pred.seven_point_score if pred.criteria else None,
         seven_point_threshold=pred.seven_point_threshold if pred.criteria else None,
-        review=_review_info(review_store, img.sha256, clip, pred.predicted_id),
-        original=_spool(small, spool, f"{stem}_original.png"),
+        review=_review_info(review_store, img.sha256, clip, pred.predicted_id, identifying),
+        original=_spool(small, spool, f"{stem}_original.png"), **where,
     )
     for p in params:
         h = result.get(p.method, pred.predicted_id)
@@ -138,7 +144,8 @@ def build_report(paths: list[Path], clip: ClipModel, params: list[MethodParams],
         progress(total, total, "analysis done")
     created = datetime.now(UTC)
     inputs = [{"index": e.index, "name": e.label, "sha256": e.sha256, "width": e.width, "height": e.height,
-               "error": e.error} for e in entries]
+               "error": e.error, **({"patient": e.patient, "lesion": e.lesion, "visit": e.visit} if e.patient else {})}
+              for e in entries]
     settings = {"deidentified": options.deidentify, "top_k": options.top_k, "colormap": options.colormap,
                 "opacity": options.opacity, "max_side": options.max_side,
                 "map_target": "the predicted class of each image"}
@@ -151,4 +158,5 @@ def build_report(paths: list[Path], clip: ClipModel, params: list[MethodParams],
         methods=[p.to_dict() for p in params], method_names=[METHOD_NAMES[p.method] for p in params],
         colormap=options.colormap, opacity=options.opacity, class_ids=list(cat.class_ids),
         class_names=[c.display_name for c in cat.classes], criterion_ids=[c.id for c in cat.criteria],
-        entries=entries, provenance=manifest, deidentified=options.deidentify)
+        entries=entries, provenance=manifest, deidentified=options.deidentify,
+        grouped=any(e.patient for e in entries))
