@@ -143,7 +143,7 @@ class ReportContent:
     @property
     def deidentified_text(self) -> str:
         if self.deidentified:
-            return ("yes: pseudonyms (patients, lesions, visits, images), identifying DICOM attributes removed, "
+            return ("yes: pseudonyms (P-001, L-01, V-1, IMG-0001), identifying DICOM attributes removed, "
                     "images re-encoded without EXIF/GPS/DICOM headers")
         return ("NO: original file names" + (" and patient, lesion and visit identifiers" if self.grouped else "")
                 + " are shown (--no-deidentify)")
