@@ -19,6 +19,7 @@ from medgrad_desktop.ui.actions import MenuActions
 from medgrad_desktop.ui.app_model import DEMO_MISSING_NOTE, AppModel, ModelFactory
 from medgrad_desktop.ui.browser import ImageBrowser
 from medgrad_desktop.ui.map_controller import MapController
+from medgrad_desktop.ui.patient_tree import attach_patient_tree
 from medgrad_desktop.ui.prediction_panel import PredictionPanel
 from medgrad_desktop.ui.reviewer_name import ask_reviewer_name
 from medgrad_desktop.ui.settings import AppSettings
@@ -43,6 +44,7 @@ class MainWindow(QMainWindow):
         self.app.project.ask_reviewer = lambda: ask_reviewer_name(self)
         self.worker.start()
         self._build_views()
+        self.patients_dock = attach_patient_tree(self)
         self.maps = MapController(self.app, self.worker, self.viewers, self)
         self.menus = MenuActions(self, self.app, self.worker, self.viewers, self.browser, self.target_picker)
         self._connect()
