@@ -176,6 +176,6 @@ def test_no_deidentify_keeps_identifiers_and_says_so(tmp_path: Path, demo_like_w
     assert main(["report", str(folder), "--out", str(out), "--weights", str(demo_like_weights), "--recursive",
                  "--format", "html,csv", "--no-deidentify"]) == 0
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "NO: original file names and patient, lesion and visit identifiers are shown" in html
+    assert "NO: real file names and patient IDs shown" in html
     rows = list(csv.DictReader(io.StringIO((out / "report.csv").read_text(encoding="utf-8"))))
     assert {r["patient"] for r in rows} == {JANE.patient_id, OMAR.patient_id}

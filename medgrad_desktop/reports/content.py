@@ -143,10 +143,8 @@ class ReportContent:
     @property
     def deidentified_text(self) -> str:
         if self.deidentified:
-            return ("yes: pseudonyms (P-001, L-01, V-1, IMG-0001), identifying DICOM attributes removed, "
-                    "images re-encoded without EXIF/GPS/DICOM headers")
-        return ("NO: original file names" + (" and patient, lesion and visit identifiers" if self.grouped else "")
-                + " are shown (--no-deidentify)")
+            return "yes: pseudonyms; no DICOM identifiers, EXIF or GPS"
+        return "NO: real file names and patient IDs shown" if self.grouped else "no: original file names are shown"
 
     @property
     def ok_entries(self) -> list[ImageEntry]:

@@ -91,6 +91,14 @@ class ProjectStore:
             store = cls._shared.get(str(default_store_path().resolve()))
         return store if store is not None and store._conn is not None else None
 
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every store `shared` opened in this process (tests, and an app shutting down)."""
+        with cls._shared_lock:
+            stores = list(cls._shared.values())
+        for store in stores:
+            store.close()
+
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
@@ -153,21 +161,24 @@ class ProjectStore:
         """One atomic write: BEGIN IMMEDIATE takes the write lock at once (waiting up to `timeout` for
         another process), so a read-then-write inside never races another writer."""
         with self._lock:
-            if self._conn is None:
-                raise StoreError(f"{self.path}: the store is closed")
-            self._conn.execute("BEGIN IMMEDIATE")
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
+                yield conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            conn.execute("COMMIT")
+
+    def _connection(self) -> sqlite3.Connection:
+        """The open connection; a closed store opens again on its next use (whoever still holds it)."""
+        if self._conn is None:
+            self._conn = self._open()
+        return self._conn
 
     def _query(self, sql: str, params: Iterable = ()) -> list[tuple]:
         with self._lock:
-            if self._conn is None:
-                raise StoreError(f"{self.path}: the store is closed")
-            return self._conn.execute(sql, tuple(params)).fetchall()
+            return self._connection().execute(sql, tuple(params)).fetchall()
 
     # ------------------------------------------------------------------ images and where they were seen
     def record_image(self, sha256: str, path: Path | str | None = None,
@@ -312,7 +323,7 @@ class ProjectStore:
 
     def schema_version(self) -> int:
         with self._lock:
-            return schema_version(self._conn)
+            return schema_version(self._connection())
 
     def integrity_check(self) -> str:
         return str(self._query("PRAGMA integrity_check")[0][0])
