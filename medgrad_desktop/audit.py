@@ -5,11 +5,13 @@ Events in use: `folder_opened`, `prediction` / `predictions_run`, review decisio
 (`review_accept`, `review_override`, `review_note`, `review_reset`), `review_undo` / `review_redo`
 (the app); `export` (one line per image of a written report, with the image's pseudonym and hash),
 `export_failed` and `export_cancelled` (reports). Every line has `time` (UTC), `event`,
-`model_sha256` and `file_sha256` (null when not about one file).
+`model_sha256` and `file_sha256` (null when not about one file). Each event is mirrored into the
+project store when this process has it open.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -17,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from medgrad_desktop.appdata import data_dir
+from medgrad_desktop.store.project import ProjectStore
 
 _lock = threading.Lock()
 
@@ -41,7 +44,20 @@ def log_event(event: str, *, model_sha256: str | None = None, file_sha256: str |
             os.write(fd, line.encode("utf-8", "backslashreplace"))
         finally:
             os.close(fd)
+    _mirror(record)
     return record
+
+
+def _mirror(record: dict) -> None:
+    """Also into the project store when this process has it open, so the trail sits beside the
+    decisions and predictions it is about. The JSON Lines file stays the primary record."""
+    store = ProjectStore.current()
+    if store is None:
+        return
+    details = {k: v for k, v in record.items() if k not in ("time", "event", "model_sha256", "file_sha256")}
+    # the JSONL line is written; a busy or closed store must not fail the action being audited
+    with contextlib.suppress(Exception):
+        store.audit(record["event"], record["model_sha256"], record["file_sha256"], details)
 
 
 def read_events(path: Path | None = None) -> list[dict]:

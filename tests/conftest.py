@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ.setdefault("MEDGRAD_DATA_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "medgrad-test-data"))
+# a fresh data folder per test session: the project store must not carry predictions from an earlier run
+os.environ.setdefault("MEDGRAD_DATA_DIR", tempfile.mkdtemp(prefix="medgrad-test-data-"))
+SESSION_DATA_DIR = os.environ["MEDGRAD_DATA_DIR"]
 
 from pathlib import Path  # noqa: E402
 
@@ -17,6 +20,19 @@ import torch  # noqa: E402
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 HAM_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ham10000-sample"
+
+
+@pytest.fixture(autouse=True)
+def _own_data_folder(tmp_path_factory, monkeypatch):
+    """Each test gets its own data folder (unless a module- or class-wide fixture chose one), so the
+    project store never answers one test with another's predictions or decisions; the stores a test
+    opened are closed after it."""
+    if os.environ.get("MEDGRAD_DATA_DIR") == SESSION_DATA_DIR:
+        monkeypatch.setenv("MEDGRAD_DATA_DIR", str(tmp_path_factory.mktemp("appdata")))
+    yield
+    from medgrad_desktop.store import ProjectStore
+
+    ProjectStore.close_all()
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from medgrad_desktop.core.explain.batching import default_batch_size
 from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, display_name, is_image_file, list_images, load_image
 from medgrad_desktop.core.model import ClipModel
+from medgrad_desktop.store.memo import StoreMemo
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="images per forward pass (default: what a quarter of the free memory holds, at most "
                         "16 on a CPU and 64 on a GPU)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--no-store", dest="store", action="store_false",
+                   help="neither reuse nor record predictions in the project store")
     p.set_defaults(func=run)
 
 
@@ -45,8 +48,9 @@ def expand_inputs(inputs: list[str], recursive: bool) -> list[Path]:
     return paths
 
 
-def predict_pass(clip: ClipModel, chunk: list[Path], top_k: int) -> list[dict]:
-    """Rows for one pass: the unreadable files first (as errors), then the predictions in file order."""
+def predict_pass(clip: ClipModel, chunk: list[Path], top_k: int, memo: StoreMemo) -> list[dict]:
+    """Rows for one pass: the unreadable files first (as errors), then the predictions in file order;
+    predictions the project store already holds for this model are reused, new ones recorded."""
     rows: list[dict] = []
     loaded = []
     for p in chunk:
@@ -56,12 +60,18 @@ def predict_pass(clip: ClipModel, chunk: list[Path], top_k: int) -> list[dict]:
             loaded.append(load_image(p))
         except ImageLoadError as exc:
             rows.append({"file": str(p), "error": str(exc)})
-    preds = run_with_fallback(
-        clip, lambda m, ims=loaded: classify(m, [im.rgb for im in ims], batch_size=max(1, len(ims)), top_k=top_k),
+    stored = {im.sha256: memo.prediction(im.sha256, clip.card.weights_sha256) for im in loaded}
+    todo = [im for im in loaded if stored[im.sha256] is None]
+    fresh = run_with_fallback(
+        clip, lambda m, ims=todo: classify(m, [im.rgb for im in ims], batch_size=max(1, len(ims)), top_k=top_k),
         on_fallback=lambda msg: print(f"warning: {msg}", file=sys.stderr),
-        what=", ".join(display_name(im.path) for im in loaded[:3]) + (" ..." if len(loaded) > 3 else ""),
-    ) if loaded else []
-    for im, pred in zip(loaded, preds, strict=True):
+        what=", ".join(display_name(im.path) for im in todo[:3]) + (" ..." if len(todo) > 3 else ""),
+    ) if todo else []
+    for im, pred in zip(todo, fresh, strict=True):
+        memo.record(im, pred)
+        stored[im.sha256] = pred
+    for im in loaded:
+        pred = stored[im.sha256]
         rows.append({"file": str(im.path), "sha256": im.sha256, "predicted": pred.predicted_id,
                      "confidence": pred.confidence,
                      "top_k": [{"id": c, "name": n, "probability": pr} for c, n, pr in pred.top_k(top_k)],
@@ -85,12 +95,15 @@ def run(args: argparse.Namespace) -> int:
     args.device = distributed.device_for(world, args.device)
     clip = model_from_args(args)
     distributed.start(world, clip.device)
+    memo = StoreMemo.open(args.store)
+    if memo.notice and world.rank == 0:
+        print(f"warning: {memo.notice}", file=sys.stderr)
     paths = expand_inputs(args.inputs, args.recursive)
     batch = distributed.broadcast_from_root(args.batch_size or default_batch_size(clip, 0), world)
     passes = [paths[i:i + batch] for i in range(0, len(paths), batch)]
     mine: dict[int, list[dict]] = {}
     for k in distributed.my_passes(range(len(passes)), world):
-        mine[k] = predict_pass(clip, passes[k], args.top_k)
+        mine[k] = predict_pass(clip, passes[k], args.top_k, memo)
         if not world.distributed and not args.json:  # one process prints as it goes
             _print_rows(mine[k], clip)
     gathered = distributed.gather_to_root(mine, world)

@@ -21,6 +21,7 @@ from medgrad_desktop.core.explain import METHODS, AnalysisResult, MethodParams, 
 from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP
+from medgrad_desktop.data.patients import SidecarError, group_images, identifying_values, labels
 from medgrad_desktop.reports import (
     DEFAULT_FORMATS,
     FORMATS,
@@ -32,6 +33,7 @@ from medgrad_desktop.reports import (
 from medgrad_desktop.reports.builder import analyse_report_images, batch_size_for, report_chunks
 from medgrad_desktop.reports.export import export_report
 from medgrad_desktop.review import ReviewStore
+from medgrad_desktop.store.memo import StoreMemo
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -47,10 +49,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default="report", help="base name of the output files (default: report)")
     p.add_argument("--force", action="store_true", help="overwrite an existing report of the same name")
     p.add_argument("--no-deidentify", dest="deidentify", action="store_false",
-                   help="show original file names (default: pseudonyms IMG-0001, ...)")
+                   help="show original file names and patient identifiers, and say so on the cover "
+                   "(default: pseudonyms IMG-0001, P-001/L-01/V-1 ...)")
     p.add_argument("--pseudonym-map", default=None, metavar="FILE",
                    help="write the pseudonym -> file mapping (CSV) here; keep it outside the report folder")
     p.add_argument("--recursive", action="store_true", help="include images in sub-folders")
+    p.add_argument("--no-store", dest="store", action="store_false",
+                   help="do not use the project store: no review decisions, nothing recorded")
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--colormap", default=DEFAULT_COLORMAP, choices=sorted(COLORMAPS))
     p.add_argument("--opacity", type=float, default=0.5)
@@ -108,12 +113,19 @@ def run(args: argparse.Namespace) -> int:
     if not paths:
         print(f"error: {folder}: no image files found (jpg, png, tif, bmp, webp ...)", file=sys.stderr)
         return 2
+    try:  # patients, lesions and visits (DICOM tags, PATIENT/LESION/VISIT folders or patients.csv)
+        groups = labels(group_images(paths, folder), pseudonymize=args.deidentify)
+    except SidecarError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    paths.sort(key=lambda p: groups[p].order if p in groups else (1 << 30, 0, 0))  # stable: folder order within
     world = distributed.world_from_env()
     args.device = distributed.device_for(world, args.device)
     clip = model_from_args(args)
     distributed.start(world, clip.device)
     options = ReportOptions(deidentify=args.deidentify, top_k=args.top_k, colormap=args.colormap,
-                            opacity=args.opacity, batch_size=args.batch_size)
+                            opacity=args.opacity, batch_size=args.batch_size, groups=groups or None,
+                            identifying=frozenset(identifying_values(paths)) if args.deidentify else frozenset())
     params = [default_params(m) for m in methods]
     if not world.distributed:
         return _export(paths, clip, params, folder, out, formats, options, pmap, args)
@@ -149,11 +161,15 @@ def _distributed_export(world: distributed.World, paths: list[Path], clip: ClipM
 def _export(paths: list[Path], clip: ClipModel, params: list[MethodParams], folder: Path, out: Path,
             formats: list[str], options: ReportOptions, pmap: Path | None, args: argparse.Namespace,
             analyses: dict[int, AnalysisResult] | None = None) -> int:
+    memo = StoreMemo.open(args.store)
+    if memo.notice:
+        print(f"warning: {memo.notice}", file=sys.stderr)
+    reviews = ReviewStore(folder, store=memo.store) if memo.store is not None else None
     bar = _ConsoleProgress()
     try:
-        result = export_report(paths, clip, params, ReviewStore(folder), out,
+        result = export_report(paths, clip, params, reviews, out,
                                formats=formats, basename=args.name, force=args.force, options=options,
-                               pseudonym_map=pmap, progress=bar, analyses=analyses)
+                               pseudonym_map=pmap, progress=bar, analyses=analyses, recorder=memo.record_analysis)
     except KeyboardInterrupt:
         bar.close()
         print("cancelled: no report was written", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Decode any image a clinician may point the app at into one RGB uint8 array, or fail with a message
 that names the file and says what to do. Never raises anything but `ImageLoadError` for a bad file.
 
-EXIF orientation is applied here, once, so the image, its heatmap and every export agree.
+EXIF orientation is applied here, once, so the image, its heatmap and every export agree. DICOM files
+go through `dicomio` (one image per frame; frame N of a multi-frame file is the path `file.dcm#N`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from medgrad_desktop.core import dicomio
 
 MAX_PIXELS = 180_000_000
 IMAGE_SUFFIXES = (
@@ -58,7 +61,11 @@ class LoadedImage:
 
 
 def is_image_file(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES
+    """By name: a picture suffix, a DICOM suffix, or a frame `file.dcm#N` of a DICOM file."""
+    path = Path(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES or path.suffix.lower() in dicomio.DICOM_SUFFIXES:
+        return True
+    return dicomio.split_frame(path)[1] is not None
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -135,20 +142,31 @@ def _stat(path: Path) -> os.stat_result:
         raise
 
 
+def _load_dicom(path: Path, source: Path, frame: int | None, digest: str) -> LoadedImage:
+    try:
+        rgb, _header = dicomio.decode_frame(source, frame, max_pixels=MAX_PIXELS)
+    except dicomio.DicomError as exc:
+        raise ImageLoadError(path, str(exc)) from None
+    return LoadedImage(path=path, rgb=rgb, sha256=dicomio.frame_digest(digest, frame), exif_orientation=1)
+
+
 def load_image(path: Path | str) -> LoadedImage:
     path = Path(path)
+    source, frame = dicomio.split_frame(path)
     try:
-        st = _stat(path)  # before os.access, which says "no" alike for missing, looping and unreadable
+        st = _stat(source)  # before os.access, which says "no" alike for missing, looping and unreadable
         if stat.S_ISDIR(st.st_mode):
             raise ImageLoadError(path, "is a folder, not an image file")
         if not stat.S_ISREG(st.st_mode):
             raise ImageLoadError(path, "is not a regular file (a device, pipe or socket); choose an image file")
-        if not os.access(path, os.R_OK):
+        if not os.access(source, os.R_OK):
             raise ImageLoadError(path, "cannot be read (permission denied); check the file's permissions")
         size = st.st_size
         if size == 0:
             raise ImageLoadError(path, "is empty (0 bytes); re-export or re-copy the image")
-        digest = sha256_file(path)
+        digest = sha256_file(source)
+        if frame is not None or dicomio.is_dicom_path(source):
+            return _load_dicom(path, source, frame, digest)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
@@ -223,6 +241,8 @@ def list_images(folder: Path | str, recursive: bool = False) -> list[Path]:
                 if entry.is_dir(follow_symlinks=True):
                     if recursive:
                         walk(p)
+                elif p.suffix.lower() in dicomio.DICOM_SUFFIXES or (not p.suffix and dicomio.is_dicom_path(p)):
+                    found.extend(dicomio.expand_frames(p))
                 elif is_image_file(p):
                     found.append(p)
             except OSError:  # e.g. a symlink loop: list it so the batch names it, instead of hiding it

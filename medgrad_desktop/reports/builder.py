@@ -28,16 +28,18 @@ from medgrad_desktop.reports.content import (
     ReportImage,
     ReviewInfo,
 )
-from medgrad_desktop.reports.deidentify import encode_png, pseudonym
+from medgrad_desktop.reports.deidentify import encode_png, pseudonym, scrub
 from medgrad_desktop.reports.figures import downscale, overlay
 from medgrad_desktop.reports.outputs import ReportFailed, ReportOptions
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # done, total, what is being done (may name a file)
 Checkpoint = Callable[[], None]  # raises to cancel
+Recorder = Callable[[LoadedImage, AnalysisResult, list[MethodParams]], None]  # e.g. into the project store
 
 
-def _review_info(review_store, sha: str, clip: ClipModel, predicted_id: str) -> ReviewInfo:
+def _review_info(review_store, sha: str, clip: ClipModel, predicted_id: str,
+                 identifying: frozenset[str] = frozenset()) -> ReviewInfo:
     rec = review_store.get(sha) if review_store is not None else None
     if rec is None:
         return ReviewInfo("pending")
@@ -47,7 +49,7 @@ def _review_info(review_store, sha: str, clip: ClipModel, predicted_id: str) -> 
         final = rec.predicted_class or predicted_id
     seen = rec.predicted_class if rec.predicted_class and rec.predicted_class != predicted_id else None
     return ReviewInfo(decision=rec.decision, final_class_id=final, final_class=names.get(final, final) if final
-                      else None, note=rec.note or "", updated=rec.updated,
+                      else None, note=scrub(rec.note or "", identifying), updated=rec.updated,
                       reviewed_prediction=names.get(seen, seen) if seen else None)
 
 
@@ -55,6 +57,16 @@ def _spool(rgb, spool: Path, name: str) -> ReportImage:
     path = spool / name  # scratch inside the export's staging folder, removed after it: no fsync needed
     path.write_bytes(encode_png(rgb, level=1))
     return ReportImage(path, int(rgb.shape[1]), int(rgb.shape[0]))
+
+
+def _where(path: Path, options: ReportOptions) -> dict:
+    """The image's patient / lesion / visit labels, when the report is grouped."""
+    group = (options.groups or {}).get(Path(path))
+    return {"patient": group.patient, "lesion": group.lesion, "visit": group.visit} if group else {}
+
+
+def _identifying(options: ReportOptions) -> frozenset[str]:
+    return options.identifying if options.deidentify else frozenset()
 
 
 def _load(index: int, path: Path, options: ReportOptions) -> LoadedImage | ImageEntry:
@@ -67,7 +79,8 @@ def _load(index: int, path: Path, options: ReportOptions) -> LoadedImage | Image
         if options.deidentify:  # a decoder's message may quote the path: never let it into a report
             for ident in sorted({str(path.resolve()), str(path), path.name, path.stem}, key=len, reverse=True):
                 cause = cause.replace(ident, label)
-        return ImageEntry(index=index, label=label, sha256=None, error=cause)
+        return ImageEntry(index=index, label=label, sha256=None, error=scrub(cause, _identifying(options)),
+                          **_where(path, options))
 
 
 def _analyse(clip: ClipModel, images: list[LoadedImage], params: list[MethodParams],
@@ -137,8 +150,8 @@ def build_entry(index: int, label: str, img: LoadedImage, result: AnalysisResult
                   for c in pred.criteria],
         seven_point_score=pred.seven_point_score if pred.criteria else None,
         seven_point_threshold=pred.seven_point_threshold if pred.criteria else None,
-        review=_review_info(review_store, img.sha256, clip, pred.predicted_id),
-        original=_spool(small, spool, f"{stem}_original.png"),
+        review=_review_info(review_store, img.sha256, clip, pred.predicted_id, _identifying(options)),
+        original=_spool(small, spool, f"{stem}_original.png"), **_where(img.path, options),
     )
     for p in params:
         h = result.get(p.method, pred.predicted_id)
@@ -156,7 +169,8 @@ def batch_size_for(clip: ClipModel, options: ReportOptions) -> int:
 def build_report(paths: list[Path], clip: ClipModel, params: list[MethodParams], review_store,
                  spool: Path, options: ReportOptions | None = None, *, progress: Progress | None = None,
                  checkpoint: Checkpoint | None = None,
-                 analyses: Mapping[int, AnalysisResult] | None = None) -> ReportContent:
+                 analyses: Mapping[int, AnalysisResult] | None = None,
+                 recorder: Recorder | None = None) -> ReportContent:
     """`review_store`: anything with `.get(sha256) -> ReviewRecord | None` (or None: all pending).
     `checkpoint()` runs between passes and may raise to cancel. `analyses` (by 1-based index, from
     `analyse_report_images`, e.g. gathered from several processes) replaces the analysis here."""
@@ -183,6 +197,8 @@ def build_report(paths: list[Path], clip: ClipModel, params: list[MethodParams],
                 continue
             label = pseudonym(i) if options.deidentify else display_name(Path(paths[i - 1]))
             try:
+                if recorder is not None:
+                    recorder(item, results[i], params)
                 entries.append(build_entry(i, label, item, results[i], clip, params, review_store, options, spool))
             except (KeyboardInterrupt, MemoryError):
                 raise
@@ -192,7 +208,8 @@ def build_report(paths: list[Path], clip: ClipModel, params: list[MethodParams],
         progress(total, total, "analysis done")
     created = datetime.now(UTC)
     inputs = [{"index": e.index, "name": e.label, "sha256": e.sha256, "width": e.width, "height": e.height,
-               "error": e.error} for e in entries]
+               "error": e.error, **({"patient": e.patient, "lesion": e.lesion, "visit": e.visit} if e.patient else {})}
+              for e in entries]
     settings = {"deidentified": options.deidentify, "top_k": options.top_k, "colormap": options.colormap,
                 "opacity": options.opacity, "max_side": options.max_side,
                 "map_target": "the predicted class of each image"}
@@ -206,4 +223,5 @@ def build_report(paths: list[Path], clip: ClipModel, params: list[MethodParams],
         methods=[p.to_dict() for p in params], method_names=[METHOD_NAMES[p.method] for p in params],
         colormap=options.colormap, opacity=options.opacity, class_ids=list(cat.class_ids),
         class_names=[c.display_name for c in cat.classes], criterion_ids=[c.id for c in cat.criteria],
-        entries=entries, provenance=manifest, deidentified=options.deidentify)
+        entries=entries, provenance=manifest, deidentified=options.deidentify,
+        grouped=any(e.patient for e in entries))

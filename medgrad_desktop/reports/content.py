@@ -99,6 +99,13 @@ class ImageEntry:
     review: ReviewInfo = field(default_factory=lambda: ReviewInfo("pending"))
     original: ReportImage | None = None
     overlays: list[OverlayPanel] = field(default_factory=list)
+    patient: str = ""  # pseudonyms (P-001, L-01, V-1) when de-identified; "" when not grouped
+    lesion: str = ""
+    visit: str = ""
+
+    @property
+    def group_text(self) -> str:
+        return " \u00b7 ".join(x for x in (self.patient, self.lesion, self.visit) if x)
 
     @property
     def ok(self) -> bool:
@@ -131,6 +138,13 @@ class ReportContent:
     provenance: dict
     deidentified: bool
     notice: str = NOTICE
+    grouped: bool = False  # entries carry patient / lesion / visit, in that order
+
+    @property
+    def deidentified_text(self) -> str:
+        if self.deidentified:
+            return "yes: pseudonyms; no DICOM identifiers, EXIF or GPS"
+        return "NO: real file names and patient IDs shown" if self.grouped else "no: original file names are shown"
 
     @property
     def ok_entries(self) -> list[ImageEntry]:

@@ -21,7 +21,7 @@ def safe_text(value: str) -> str:
 
 
 def columns(content: ReportContent) -> list[str]:
-    cols = ["index", "image", "sha256", "width", "height", "error", "predicted_id", "predicted_name",
+    cols = ["index", "image", "patient", "lesion", "visit", "sha256", "width", "height", "error", "predicted_id", "predicted_name",
             "confidence", "top_k"]
     cols += [f"p_{c}" for c in content.class_ids]
     for cid in content.criterion_ids:
@@ -35,7 +35,8 @@ def columns(content: ReportContent) -> list[str]:
 def row(content: ReportContent, e: ImageEntry) -> dict[str, object]:
     app = content.provenance.get("app", {})
     r: dict[str, object] = {
-        "index": e.index, "image": safe_text(e.label), "sha256": e.sha256 or "", "width": e.width or "",
+        "index": e.index, "image": safe_text(e.label), "patient": safe_text(e.patient),
+        "lesion": safe_text(e.lesion), "visit": safe_text(e.visit), "sha256": e.sha256 or "", "width": e.width or "",
         "height": e.height or "", "error": safe_text(e.error or ""), "predicted_id": e.predicted_id or "",
         "predicted_name": e.predicted_name or "",
         "confidence": "" if e.confidence is None else f"{e.confidence:.6f}",

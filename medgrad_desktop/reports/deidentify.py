@@ -1,5 +1,7 @@
-"""De-identification: pseudonyms instead of file names, and images re-encoded from their pixels so no
-EXIF, GPS, ICC comment or other metadata of the original file ever reaches a report.
+"""De-identification: pseudonyms instead of file names (and of patients, lesions and visits), images
+re-encoded from their pixels so no EXIF, GPS, ICC comment, DICOM header or other metadata of the
+original file ever reaches a report, and free text scrubbed of every identifying DICOM value (the
+PS3.15 basic-profile attributes read by `dicomio.identifying_text`).
 
 The pseudonym-to-file mapping is written only where the user asks (`--pseudonym-map FILE`), never
 beside the report, so a report can be shared while the key stays on the user's machine.
@@ -20,6 +22,20 @@ from medgrad_desktop.atomic import write_atomic
 def pseudonym(index: int) -> str:
     """Stable within one report: its position (1-based) in the report's order."""
     return f"IMG-{index:04d}"
+
+
+REMOVED = "[removed]"
+
+
+def scrub(text: str, identifying: frozenset[str] | set[str]) -> str:
+    """`text` with every identifying value (longest first, so a full name goes before its parts) replaced:
+    free text that reaches a report (a reviewer's note, an error message) may quote a patient's name."""
+    if not text or not identifying:
+        return text
+    for value in sorted(identifying, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, REMOVED)
+    return text
 
 
 def encode_png(rgb: np.ndarray, level: int = 6) -> bytes:

@@ -24,7 +24,7 @@ from medgrad_desktop.audit import log_event
 from medgrad_desktop.core.explain import AnalysisResult, MethodParams
 from medgrad_desktop.core.imageio import display_name
 from medgrad_desktop.core.model import ClipModel
-from medgrad_desktop.reports.builder import Checkpoint, build_report
+from medgrad_desktop.reports.builder import Checkpoint, Recorder, build_report
 from medgrad_desktop.reports.content import ReportContent
 from medgrad_desktop.reports.deidentify import write_pseudonym_map
 from medgrad_desktop.reports.outputs import (
@@ -59,9 +59,11 @@ def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams]
                   out_dir: Path, *, formats=DEFAULT_FORMATS, basename: str = "report", force: bool = False,
                   options: ReportOptions | None = None, pseudonym_map: Path | None = None,
                   progress: Progress | None = None, checkpoint: Checkpoint | None = None,
-                  analyses: Mapping[int, AnalysisResult] | None = None) -> ExportResult:
+                  analyses: Mapping[int, AnalysisResult] | None = None,
+                  recorder: Recorder | None = None) -> ExportResult:
     """Build the report and write every requested format, all or nothing. `analyses`: precomputed
-    predictions and maps by 1-based index (see `build_report`), e.g. gathered from several processes.
+    predictions and maps by 1-based index (see `build_report`), e.g. gathered from several processes;
+    `recorder` sees each image's analysis (the project store keeps it).
 
     Raises `ReportExistsError` (before any work) when an output exists and `force` is False,
     `ReportFailed` naming the image when one failed unexpectedly, or whatever `checkpoint` raises to
@@ -95,7 +97,8 @@ def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams]
                 progress(done, total, msg)
 
         content = build_report(list(paths), clip, params, review_store, staging / "spool", options,
-                               progress=analysis_progress, checkpoint=checkpoint, analyses=analyses)
+                               progress=analysis_progress, checkpoint=checkpoint, analyses=analyses,
+                               recorder=recorder)
         names = {e.label: display_name(p) for e, p in zip(content.entries, paths, strict=True)}
         current = {"label": None}
 

@@ -67,24 +67,26 @@ def _page(content: ReportContent, n: int, total: int, body: str) -> str:
 
 
 def _cover(content: ReportContent) -> str:
-    deid = ("yes: pseudonyms, images re-encoded without EXIF/GPS" if content.deidentified
-            else "no: original file names are shown")
+    deid = escape(content.deidentified_text)
     rows = [("Created (UTC)", escape(content.created)), ("Model", escape(content.model_name)),
             ("Weights SHA-256", f'<span class="mono">{escape(content.model_sha256)}</span>'),
             ("Methods", escape(", ".join(content.method_names)) + " (maps explain the predicted class)"),
             ("Colour map", escape(f"{content.colormap}, overlay opacity {content.opacity:.2f}")),
             ("De-identified", deid), ("Images", escape(content.summary_line()))]
     info = "".join(f'<tr><td class="grey">{k}</td><td>{v}</td></tr>' for k, v in rows)
+    group_th = "<th>Patient</th><th>Lesion</th><th>Visit</th>" if content.grouped else ""
     body = [f"<h1>{escape(content.title)}</h1><table>{info}</table>",
-            '<h3>Summary</h3><table class="summary"><tr><th>#</th><th>Image</th><th>Prediction</th>'
+            f'<h3>Summary</h3><table class="summary"><tr><th>#</th>{group_th}<th>Image</th><th>Prediction</th>'
             '<th class="num">Confidence</th><th class="num">7-point</th><th>Review</th></tr>']
     for e in content.entries:
+        group_td = (f"<td>{escape(e.patient)}</td><td>{escape(e.lesion)}</td><td>{escape(e.visit)}</td>"
+                    if content.grouped else "")
         if e.ok:
-            body.append(f'<tr><td>{e.index}</td><td>{escape(e.label)}</td><td>{escape(e.predicted_name or "")}</td>'
+            body.append(f'<tr><td>{e.index}</td>{group_td}<td>{escape(e.label)}</td><td>{escape(e.predicted_name or "")}</td>'
                         f'<td class="num">{e.confidence:.1%}</td><td class="num">{"" if e.seven_point_score is None else e.seven_point_score}</td>'
                         f"<td>{escape(e.review.headline)}</td></tr>")
         else:
-            body.append(f'<tr><td>{e.index}</td><td>{escape(e.label)}</td>'
+            body.append(f'<tr><td>{e.index}</td>{group_td}<td>{escape(e.label)}</td>'
                         f'<td colspan="4" class="err">not analysed: {escape(e.error or "")}</td></tr>')
     body.append("</table>")
     return "".join(body)
@@ -114,7 +116,8 @@ def _image_section(content: ReportContent, e: ImageEntry, bar_uri: str) -> str:
         extra += (f'<br><span class="err">The reviewer saw a different prediction '
                   f"({escape(rv.reviewed_prediction)}) from this model run.</span>")
     note = escape(rv.note.strip()) if rv.note.strip() else "<i>(no note)</i>"
-    return (f'<h2>{escape(e.label)} \u00b7 Predicted: {escape(e.predicted_name or "")} ({e.confidence:.1%})</h2>'
+    group = f'<div class="grey">{escape(e.group_text)}</div>' if e.patient else ""
+    return (f'{group}<h2>{escape(e.label)} \u00b7 Predicted: {escape(e.predicted_name or "")} ({e.confidence:.1%})</h2>'
             f'<div class="grey">image {e.index} of {len(content.entries)} \u00b7 '
             f'{e.width}\u00d7{e.height} px \u00b7 <span class="mono">SHA-256 {escape(e.sha256 or "")}</span></div>'
             f'<div class="panels" style="grid-template-columns:repeat({cols},minmax(0,1fr)) 90px">'

@@ -6,7 +6,7 @@ about existing files without importing torch: the window is up before the model 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from medgrad_desktop.atomic import PublishClashError
@@ -29,6 +29,8 @@ class ReportOptions:
     max_side: int = 1024  # longest side of the pictures in a report, in pixels
     batch_size: int | None = None  # images per explanation pass; None: what the free memory allows
     title: str = "MedGrad Desktop report"
+    groups: dict | None = None  # path -> data.patients.GroupLabel: patient / lesion / visit of each image
+    identifying: frozenset[str] = field(default_factory=frozenset)  # values scrubbed from free text
 
 
 class ReportExistsError(PublishClashError):

@@ -59,8 +59,7 @@ def cover_layout(content: ReportContent) -> tuple[list[tuple[str, str]], int, in
         ("Weights SHA-256", content.model_sha256),
         ("Methods", ", ".join(content.method_names) + " (maps explain the predicted class)"),
         ("Colour map", f"{content.colormap}, overlay opacity {content.opacity:.2f}"),
-        ("De-identified", "yes: pseudonyms, images re-encoded without EXIF/GPS" if content.deidentified
-         else "no: original file names are shown"),
+        ("De-identified", content.deidentified_text),
         ("Images", content.summary_line()),
     ]
     top = _body_top(content) + 14 + 5.5 * len(info) + 6 + ROW_H
@@ -260,7 +259,8 @@ def _summary_table(cv: _Canvas, y: float, rows: list[ImageEntry]) -> float:
 
 def _image_page(cv: _Canvas, content: ReportContent, e: ImageEntry) -> None:
     y = cv.new_page()
-    cv.text(LEFT, y, 70, 8, e.label, 15, bold=True)
+    cv.text(LEFT, y, 70, 8, f"{e.group_text} \u00b7 {e.label}" if e.patient else e.label, 15 if not e.patient
+            else 11, bold=True)
     cv.text(LEFT + 70, y, CONTENT_W - 70, 8, f"Predicted: {e.predicted_name} ({e.confidence:.1%})", 11,
             bold=True, align="right")
     y += 8.5

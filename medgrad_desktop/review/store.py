@@ -1,17 +1,20 @@
-"""Review state per image, keyed by the image file's SHA-256 so renaming or moving a file keeps its
-review. One JSON file per opened folder in the app's data folder, written atomically on every change,
-so closing the app (or a crash) loses nothing."""
+"""Review state per image, keyed by the image's SHA-256 and kept in the project store (SQLite), so a
+moved, renamed or copied folder keeps its decisions, two app windows on one folder each write their
+own decisions without overwriting the other's, and every decision carries the reviewer's name and
+time. Each change is one committed transaction: closing the app or a crash loses nothing.
+
+The review files of earlier versions (one JSON per folder path) are imported into the store once, the
+first time a `ReviewStore` opens it."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
 from medgrad_desktop.appdata import data_dir
-from medgrad_desktop.atomic import write_text_atomic
+from medgrad_desktop.store import ProjectStore, import_legacy_reviews
+from medgrad_desktop.store.project import STORE_NAME
 
 DECISIONS = ("pending", "accepted", "overridden")
 
@@ -25,47 +28,50 @@ class ReviewRecord:
     predicted_class: str | None = None
     note: str = ""
     updated: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    reviewer: str = ""  # who decided, as entered once in Preferences
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> ReviewRecord:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names and v is not None})
+
 
 class ReviewStore:
-    def __init__(self, folder: Path | str, root: Path | None = None):
-        self.folder = Path(folder).resolve()
-        key = hashlib.sha256(str(self.folder).encode()).hexdigest()[:16]
-        self.path = (root or data_dir() / "reviews") / f"{key}.json"
-        self.records: dict[str, ReviewRecord] = {}
-        self._load()
+    """`folder` is the folder the decisions are being made in (kept for messages); `root` a data folder
+    to use instead of the app's (tests); `store` an open project store to share; `reviewer` the name
+    stamped on every decision that has none."""
 
-    def _load(self) -> None:
-        if not self.path.exists():
-            return
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            backup = self.path.with_suffix(".corrupt.json")
-            self.path.replace(backup)  # keep the damaged file for a person to look at; start clean
-            return
-        for d in data.get("records", []):
-            rec = ReviewRecord(**{k: v for k, v in d.items() if k in ReviewRecord.__dataclass_fields__})
-            self.records[rec.image_sha256] = rec
+    def __init__(self, folder: Path | str | None = None, root: Path | None = None, *,
+                 store: ProjectStore | None = None, reviewer: str = ""):
+        self.folder = Path(folder).resolve() if folder is not None else None
+        base = root if root is not None else data_dir()
+        self.store = store or ProjectStore.shared(base / STORE_NAME)
+        self.reviewer = reviewer
+        import_legacy_reviews(self.store, base / "reviews")
 
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"folder": str(self.folder), "records": [r.to_dict() for r in self.records.values()]}
-        write_text_atomic(self.path, json.dumps(payload, indent=1, ensure_ascii=False))
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    @property
+    def records(self) -> dict[str, ReviewRecord]:
+        """Every decision in the store, by image hash (a fresh read: other processes' decisions too)."""
+        return {d["image_sha256"]: ReviewRecord.from_dict(d) for d in self.store.reviews()}
 
     def get(self, sha256: str) -> ReviewRecord | None:
-        return self.records.get(sha256)
+        d = self.store.get_review(sha256)
+        return ReviewRecord.from_dict(d) if d is not None else None
 
     def put(self, record: ReviewRecord) -> None:
         if record.decision not in DECISIONS:
             raise ValueError(f"unknown decision '{record.decision}'")
-        record.updated = datetime.now(UTC).isoformat(timespec="seconds")
-        self.records[record.image_sha256] = record
-        self.save()
+        record.updated = datetime.now(UTC).isoformat(timespec="milliseconds")
+        record.reviewer = record.reviewer or self.reviewer
+        self.store.put_review(record.to_dict())
 
     def remove(self, sha256: str) -> None:
-        if self.records.pop(sha256, None) is not None:
-            self.save()
+        if self.store.get_review(sha256) is not None:
+            self.store.delete_review(sha256)

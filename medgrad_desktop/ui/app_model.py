@@ -37,6 +37,7 @@ from medgrad_desktop.ui.cache import LRUCache, map_key
 from medgrad_desktop.ui.entries import FolderImage
 from medgrad_desktop.ui.jobs import MapResult, PredictItem
 from medgrad_desktop.ui.predictions import PredictionsController
+from medgrad_desktop.ui.project_bridge import ProjectBridge
 from medgrad_desktop.ui.review_commands import ReviewCommand
 from medgrad_desktop.ui.settings import AppSettings
 from medgrad_desktop.ui.targets import TargetChoice, describe_match
@@ -99,6 +100,7 @@ class AppModel(QObject):
         self.predictions.failed.connect(lambda msg: self.message.emit(f"Predictions stopped: {msg}", 15000))
         self.predictions.finished.connect(self._on_batch_finished)
         worker.model_changed.connect(self._on_model_changed)
+        self.project = ProjectBridge(self)  # stored predictions and hashes, reviews with the reviewer's name
 
     # ------------------------------------------------------------------ reading
     @property

@@ -29,8 +29,10 @@ from medgrad_desktop.ui.actions import MenuActions
 from medgrad_desktop.ui.app_model import AppModel, ModelFactory
 from medgrad_desktop.ui.browser import ImageBrowser
 from medgrad_desktop.ui.map_controller import MapController
+from medgrad_desktop.ui.patient_tree import attach_patient_tree
 from medgrad_desktop.ui.prediction_panel import PredictionPanel
 from medgrad_desktop.ui.review_keys import ReviewKeys
+from medgrad_desktop.ui.reviewer_name import ask_reviewer_name
 from medgrad_desktop.ui.settings import AppSettings
 from medgrad_desktop.ui.status_bar import AppStatusBar
 from medgrad_desktop.ui.target_picker import TargetPicker
@@ -57,8 +59,10 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.worker = ModelWorker(self)
         self.app = AppModel(self.settings, self.worker, model_factory, self)
+        self.app.project.ask_reviewer = lambda: ask_reviewer_name(self)
         self.worker.start()
         self._build_views()
+        self.patients_dock = attach_patient_tree(self)
         self.maps = MapController(self.app, self.worker, self.viewers, self)
         self.menus = MenuActions(self, self.app, self.worker, self.viewers, self.browser, self.target_picker,
                                  {"browser": self.browser, "details": self.panel})

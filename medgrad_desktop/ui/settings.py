@@ -109,6 +109,15 @@ class AppSettings:
     def recursive(self, v: bool) -> None:
         self._set("folders/recursive", bool(v))
 
+    @property
+    def reviewer_name(self) -> str:
+        """Stamped on every review decision; asked once, changed in Preferences."""
+        return str(self._get("review/reviewer_name", "", str)).strip()
+
+    @reviewer_name.setter
+    def reviewer_name(self, v: str) -> None:
+        self._set("review/reviewer_name", str(v).strip())
+
     # overlay
     @property
     def opacity(self) -> int:

@@ -1,0 +1,76 @@
+"""What the command line does with the project store: look a prediction up before computing it, and
+record each image, prediction and map it computes. `StoreMemo.open(False)` (for `--no-store`) gives a
+memo that remembers nothing and touches no file."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+from medgrad_desktop.core.classify import Prediction
+from medgrad_desktop.core.explain import AnalysisResult, MethodParams
+from medgrad_desktop.core.imageio import LoadedImage
+from medgrad_desktop.store.project import ProjectStore
+
+
+class StoreMemo:
+    """A store that fails to write (a full disk, a file-size limit) is given up for the rest of the run
+    with one warning: the predictions and the report do not depend on it."""
+
+    def __init__(self, store: ProjectStore | None):
+        self.store = store
+        self.reused = 0
+        self.recorded = 0
+        self.failure: str | None = None
+
+    def _give_up(self, exc: Exception) -> None:
+        self.failure = f"{type(exc).__name__}: {exc}"
+        print(f"warning: the project store {self.store.path} could not be written ({self.failure}); "
+              "nothing more is recorded in this run", file=sys.stderr)
+        self.store = None
+
+    @classmethod
+    def open(cls, enabled: bool = True, path: Path | None = None) -> StoreMemo:
+        return cls(ProjectStore.shared(path) if enabled else None)
+
+    @property
+    def notice(self) -> str | None:
+        return self.store.notice if self.store is not None else None
+
+    def prediction(self, sha256: str, model_sha256: str) -> Prediction | None:
+        if self.store is None:
+            return None
+        try:
+            pred = self.store.predictions([sha256], model_sha256).get((sha256, model_sha256))
+        except (sqlite3.Error, OSError) as exc:
+            self._give_up(exc)
+            return None
+        self.reused += pred is not None
+        return pred
+
+    def record(self, image: LoadedImage, pred: Prediction) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.record_image(image.sha256, image.path, image.size)
+            self.store.put_prediction(image.sha256, pred)
+        except (sqlite3.Error, OSError) as exc:
+            self._give_up(exc)
+            return
+        self.recorded += 1
+
+    def record_analysis(self, image: LoadedImage, result: AnalysisResult, params: list[MethodParams]) -> None:
+        """The prediction and, per method, the metadata of each map made (parameters, target, strength)."""
+        if self.store is None or result.prediction is None:
+            return
+        self.record(image, result.prediction)
+        by_method = {p.method: p.to_dict() for p in params}
+        try:
+            for (method, target_key), h in result.maps.items():
+                if self.store is None:
+                    return
+                self.store.put_map(image.sha256, result.prediction.model_sha256,
+                                   by_method.get(method, {"method": method}), target_key, h.score, float(h.raw.max()))
+        except (sqlite3.Error, OSError) as exc:
+            self._give_up(exc)

@@ -1,0 +1,109 @@
+"""The project store's schema as an ordered list of migrations. `PRAGMA user_version` records how many
+have run; opening a store runs the missing ones in one transaction each, so a store written by an older
+app is brought up to date in place and a newer app's store is refused rather than misread."""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: images by content, where they were seen, predictions and reviews
+    """
+    CREATE TABLE images (
+        sha256 TEXT PRIMARY KEY,
+        width INTEGER,
+        height INTEGER,
+        first_seen TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE sources (
+        path TEXT PRIMARY KEY,
+        sha256 TEXT NOT NULL REFERENCES images(sha256),
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        seen TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sources_sha ON sources(sha256);
+    CREATE TABLE predictions (
+        image_sha256 TEXT NOT NULL,
+        model_sha256 TEXT NOT NULL,
+        params TEXT NOT NULL,
+        target TEXT NOT NULL,
+        result BLOB NOT NULL,
+        created TEXT NOT NULL,
+        UNIQUE (image_sha256, model_sha256, params, target)
+    );
+    CREATE TABLE reviews (
+        image_sha256 TEXT PRIMARY KEY,
+        file_name TEXT NOT NULL DEFAULT '',
+        decision TEXT NOT NULL CHECK (decision IN ('pending', 'accepted', 'overridden')),
+        final_class TEXT,
+        predicted_class TEXT,
+        note TEXT NOT NULL DEFAULT '',
+        updated TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
+    # 2: who reviewed, file names for finding moved folders, map metadata per method parameters and target, the audit trail, legacy imports
+    """
+    ALTER TABLE reviews ADD COLUMN reviewer TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sources ADD COLUMN name TEXT NOT NULL DEFAULT '';
+    CREATE INDEX sources_name_size ON sources(name, size);
+    CREATE TABLE maps (
+        image_sha256 TEXT NOT NULL,
+        model_sha256 TEXT NOT NULL,
+        params TEXT NOT NULL,
+        target TEXT NOT NULL,
+        score REAL,
+        raw_max REAL,
+        created TEXT NOT NULL,
+        PRIMARY KEY (image_sha256, model_sha256, params, target)
+    ) WITHOUT ROWID;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time TEXT NOT NULL,
+        event TEXT NOT NULL,
+        model_sha256 TEXT,
+        file_sha256 TEXT,
+        details TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX audit_file ON audit(file_sha256);
+    CREATE TABLE legacy_imports (
+        file TEXT PRIMARY KEY,
+        content_sha256 TEXT NOT NULL,
+        records INTEGER NOT NULL,
+        imported TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class NewerSchemaError(Exception):
+    """The store was written by a newer version of the app."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
+    """Run the migrations the store lacks, each atomically with its version bump. Returns the version."""
+    version = schema_version(conn)
+    if version > SCHEMA_VERSION:
+        raise NewerSchemaError(f"schema version {version} is newer than this app's {SCHEMA_VERSION}; "
+                               "update MedGrad Desktop to open it")
+    for number in range(version + 1, upto + 1):
+        script = MIGRATIONS[number - 1]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if schema_version(conn) >= number:  # another process migrated meanwhile
+                conn.execute("ROLLBACK")
+                continue
+            for statement in (s.strip() for s in script.split(";")):
+                if statement:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return schema_version(conn)

@@ -1,0 +1,17 @@
+"""Asks for the reviewer's name, once: every review decision in the project store carries it."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
+
+
+def ask_reviewer_name(parent: QWidget | None) -> str:
+    """The name typed, or "" when cancelled (decisions are then stored without one, and it is asked
+    again next time). Offscreen test runs never block on the dialog."""
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        return ""
+    name, ok = QInputDialog.getText(parent, "Reviewer", "Your name, recorded with each review decision:",
+                                    QLineEdit.EchoMode.Normal, "")
+    return name.strip() if ok else ""

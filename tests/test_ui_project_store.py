@@ -1,0 +1,101 @@
+"""The app model on the project store: a reopened folder shows its stored predictions at once and runs
+no forward pass, a moved folder finds them by content, and decisions carry the reviewer's name."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import medgrad_desktop.ui.jobs as jobs
+from medgrad_desktop.store import ProjectStore
+from medgrad_desktop.testing.sample_images import write_sample_folder
+from medgrad_desktop.ui.app_model import AppModel
+from medgrad_desktop.ui.worker import ModelWorker
+
+WAIT = 60_000
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    d = tmp_path / "appdata"
+    d.mkdir()
+    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
+    return d
+
+
+def _app(qtbot, settings, model) -> tuple[AppModel, ModelWorker]:
+    worker = ModelWorker()
+    app = AppModel(settings, worker, lambda w, d: model)
+    worker.start()
+    app.reload_model()
+    qtbot.waitUntil(lambda: app.model is not None, timeout=WAIT)
+    return app, worker
+
+
+def _no_forward(monkeypatch) -> None:
+    def refuse(*_a, **_k):
+        raise AssertionError("a forward pass ran for an image whose prediction is stored")
+
+    monkeypatch.setattr(jobs, "classify", refuse)
+
+
+def test_reopened_and_moved_folders_use_stored_predictions(qtbot, app_settings, tiny_model, tmp_path, monkeypatch):
+    folder = tmp_path / "visit"
+    write_sample_folder(folder, 4)
+    app, worker = _app(qtbot, app_settings, tiny_model)
+    assert app.open_folder(folder)
+    qtbot.waitUntil(lambda: all(e.done for e in app.entries) and not app.predictions.running, timeout=WAIT)
+    first = {e.name: e.prediction for e in app.entries}
+    assert all(first.values())
+    store = ProjectStore.shared()
+    assert store.info()["predictions"] == 4
+    worker.stop()
+
+    _no_forward(monkeypatch)
+    again, worker = _app(qtbot, app_settings, tiny_model)
+    assert again.open_folder(folder)
+    # at once, before any job ran: every tile has its prediction
+    assert {e.name: e.prediction for e in again.entries} == first
+    assert again.project.prefilled == 4 and again.predictions.handle is None
+    qtbot.waitUntil(lambda: all(e.thumbnail is not None for e in again.entries), timeout=WAIT)
+    assert not any(e.error for e in again.entries)
+    worker.stop()
+
+    moved = tmp_path / "renamed" / "visit-2024"
+    moved.parent.mkdir()
+    shutil.move(folder, moved)
+    third, worker = _app(qtbot, app_settings, tiny_model)
+    assert third.open_folder(moved)
+    qtbot.waitUntil(lambda: all(e.done for e in third.entries) and not third.predictions.running, timeout=WAIT)
+    assert {e.name: e.prediction for e in third.entries} == first  # found by content, no forward pass
+    assert not any(e.error for e in third.entries)
+    worker.stop()
+
+
+def test_decisions_carry_the_reviewer_name(qtbot, app_settings, tiny_model, tmp_path):
+    write_sample_folder(tmp_path / "imgs", 2)
+    app_settings.reviewer_name = "Dr Ada Reviewer"
+    app, worker = _app(qtbot, app_settings, tiny_model)
+    asked: list[bool] = []
+    app.project.ask_reviewer = lambda: asked.append(True) or "someone else"
+    assert app.open_folder(tmp_path / "imgs")
+    qtbot.waitUntil(lambda: all(e.done for e in app.entries) and not app.predictions.running, timeout=WAIT)
+    assert app.accept_prediction()
+    rec = app.review_of(app.current_entry.sha256)
+    assert rec.reviewer == "Dr Ada Reviewer" and not asked
+    row = ProjectStore.shared().get_review(app.current_entry.sha256)
+    assert row["reviewer"] == "Dr Ada Reviewer" and row["decision"] == "accepted"
+    worker.stop()
+
+
+def test_the_name_is_asked_once(qtbot, app_settings, tiny_model, tmp_path):
+    write_sample_folder(tmp_path / "imgs", 1)
+    app, worker = _app(qtbot, app_settings, tiny_model)
+    asked: list[bool] = []
+    app.project.ask_reviewer = lambda: asked.append(True) or "Dr Once"
+    assert app.open_folder(tmp_path / "imgs") and app.open_folder(tmp_path / "imgs")
+    assert asked == [True] and app_settings.reviewer_name == "Dr Once"
+    assert app.review_store.reviewer == "Dr Once"
+    worker.stop()
