@@ -8,7 +8,7 @@ import json
 import zlib
 from dataclasses import asdict
 
-from medgrad_desktop.core.classify import CriterionPrediction, Prediction
+from medgrad_desktop.core.prediction import CriterionPrediction, Prediction
 
 
 def encode_prediction(pred: Prediction) -> bytes:

@@ -7,11 +7,15 @@ from __future__ import annotations
 import sqlite3
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from medgrad_desktop.core.classify import Prediction
-from medgrad_desktop.core.explain import AnalysisResult, MethodParams
 from medgrad_desktop.core.imageio import LoadedImage
+from medgrad_desktop.core.method_params import MethodParams
+from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.store.project import ProjectStore
+
+if TYPE_CHECKING:  # the store needs no torch; the analysis only arrives from the engine
+    from medgrad_desktop.core.explain import AnalysisResult
 
 
 class StoreMemo:

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from medgrad_desktop.appdata import data_dir
-from medgrad_desktop.core.classify import Prediction
 from medgrad_desktop.core.dicomio import split_frame
+from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.store.codec import decode_prediction, encode_prediction
 from medgrad_desktop.store.schema import SCHEMA_VERSION, NewerSchemaError, migrate, schema_version
 

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medgrad_desktop.core.classify import Prediction
 from medgrad_desktop.core.imageio import ImageLoadError, load_image
+from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.core.registration import register, warp_onto
 from medgrad_desktop.reports.figures import overlay
 from medgrad_desktop.ui.entries import FolderImage
