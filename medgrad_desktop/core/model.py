@@ -368,7 +368,7 @@ def load_model(weights: str | Path | None = None, *, random_init: bool = False,
         catalogue={},
         extra={k: v for k, v in (card_data or {}).items() if k in (
             "base_weights", "training_manifest_sha256", "split_seed", "metrics", "date", "app_version",
-            "normalization_source", "notes")},
+            "normalization_source", "notes", "text_tower", "regenerate")},
     )
     if card_data is None and openai_fmt and normalization is None:
         card.extra["normalization_source"] = "assumed ImageNet mean/std (MedGrad's training); pass --normalization to change"

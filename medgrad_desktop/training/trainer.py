@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -186,6 +187,18 @@ class Trainer:
                 total = total + prompt_bank_loss(img[rows], bank, scale, tgt) * len(idx) / len(batch_records)
         return total / max(1, len(banks))
 
+    def _criterion_prompt(self, crit_id: str, opt_id: str) -> str:
+        """This step's prompt of one criterion option: the catalogue's templates in turn or, with
+        `criteria_synonyms`, a seeded draw over templates x (catalogue phrase + synonyms), the same on
+        every rank."""
+        prompts = self.catalogue.criterion_target(crit_id, opt_id).prompts
+        extra = self.cfg.criteria_synonyms.get(f"{crit_id}:{opt_id}", [])
+        if not extra:
+            return prompts[self.step % len(prompts)]
+        pool = list(prompts) + [t.format(x) for x in extra for t in self.catalogue.templates]
+        rng = np.random.default_rng([self.cfg.seed, self.step, zlib.crc32(f"{crit_id}:{opt_id}".encode())])
+        return pool[int(rng.integers(len(pool)))]
+
     def _forward_step(self, idx: np.ndarray, epoch: int) -> torch.Tensor:
         """One step's loss. Image and all texts (unique captions, class and criteria prompts) go through
         one forward of the (DDP-wrapped) two-tower module, so DDP sees every trained parameter."""
@@ -198,8 +211,7 @@ class Trainer:
         if self.cfg.criteria_loss_weight:
             for crit in self.catalogue.criteria:
                 for opt in crit.options:
-                    prompts = self.catalogue.criterion_target(crit.id, opt.id).prompts
-                    crit_texts.append(prompts[self.step % len(prompts)])
+                    crit_texts.append(self._criterion_prompt(crit.id, opt.id))
         all_texts = list(dict.fromkeys(texts + [p for g in cls_groups for p in g] + crit_texts))
         tokens = self.tokenizer(all_texts).to(self.device)
         img, txt_u, scale = (self.ddp or self.towers)(images, tokens)

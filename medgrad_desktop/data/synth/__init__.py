@@ -49,32 +49,42 @@ Determinism: each component (skin, lesion, target, decoys, artefacts) has its ow
 """
 
 from medgrad_desktop.data.synth.artefacts import ARTEFACT_TYPES, ARTEFACTS
+from medgrad_desktop.data.synth.captions import caption_for, finding_phrases, varied_caption
 from medgrad_desktop.data.synth.entropy_rank import target_entropy_rank
-from medgrad_desktop.data.synth.painting import SKIN_TONES
+from medgrad_desktop.data.synth.painting import BODY_STYLES, SKIN_TONES
 from medgrad_desktop.data.synth.render import (
     GENERATOR_VERSION,
     SynthConfig,
     SynthSample,
     balanced_labels,
     config_to_dict,
+    criteria_of,
     render_sample,
 )
 from medgrad_desktop.data.synth.structures import STRUCTURES
 from medgrad_desktop.data.synth.vocabulary import (
+    ALL_CLASSES,
     CLASS_PHRASES,
+    CLASS_RECIPES,
     CLASS_STRUCTURES,
+    CLASS_SYNONYMS,
     CRITERIA_ORDER,
     CRITERION_DEFAULTS,
     CRITERION_PHRASES,
-    DECOY_CRITERIA,
     DECOY_TYPES,
+    FINDING_PHRASES,
+    HELD_OUT_PHRASES,
+    LEGACY_CLASSES,
     LOW_ENTROPY_STRUCTURES,
-    caption_for,
+    STRUCTURE_CRITERIA,
+    STRUCTURE_PHRASES,
 )
 
 __all__ = [
-    "ARTEFACTS", "ARTEFACT_TYPES", "CLASS_PHRASES", "CLASS_STRUCTURES", "CRITERIA_ORDER", "CRITERION_DEFAULTS",
-    "CRITERION_PHRASES", "DECOY_CRITERIA", "DECOY_TYPES", "GENERATOR_VERSION", "LOW_ENTROPY_STRUCTURES",
-    "SKIN_TONES", "STRUCTURES", "SynthConfig", "SynthSample", "balanced_labels", "caption_for", "config_to_dict",
-    "render_sample", "target_entropy_rank",
+    "ALL_CLASSES", "ARTEFACTS", "ARTEFACT_TYPES", "BODY_STYLES", "CLASS_PHRASES", "CLASS_RECIPES",
+    "CLASS_STRUCTURES", "CLASS_SYNONYMS", "CRITERIA_ORDER", "CRITERION_DEFAULTS", "CRITERION_PHRASES", "DECOY_TYPES",
+    "FINDING_PHRASES", "GENERATOR_VERSION", "HELD_OUT_PHRASES", "LEGACY_CLASSES", "LOW_ENTROPY_STRUCTURES",
+    "SKIN_TONES", "STRUCTURES", "STRUCTURE_CRITERIA", "STRUCTURE_PHRASES", "SynthConfig", "SynthSample",
+    "balanced_labels", "caption_for", "config_to_dict", "criteria_of", "finding_phrases", "render_sample",
+    "target_entropy_rank", "varied_caption",
 ]

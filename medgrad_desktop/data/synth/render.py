@@ -13,26 +13,28 @@ import cv2
 import numpy as np
 
 from medgrad_desktop.data.synth.artefacts import artefact_plan, draw_artefact
+from medgrad_desktop.data.synth.captions import PHRASINGS, varied_caption
 from medgrad_desktop.data.synth.entropy_rank import target_entropy_rank
 from medgrad_desktop.data.synth.painting import (
+    BODY_PIGMENTATION,
     SKIN_TONES,
     component_rng,
     down_mask,
-    draw_brown_body,
+    draw_body,
     draw_skin,
     make_lesion,
 )
 from medgrad_desktop.data.synth.structures import draw_structure
 from medgrad_desktop.data.synth.vocabulary import (
-    CLASS_STRUCTURES,
+    ALL_CLASSES,
+    CLASS_RECIPES,
     CRITERION_DEFAULTS,
-    DECOY_CRITERIA,
     DECOY_TYPES,
     LOW_ENTROPY_STRUCTURES,
-    caption_for,
+    STRUCTURE_CRITERIA,
 )
 
-GENERATOR_VERSION = "synth-1.1"
+GENERATOR_VERSION = "synth-2.0"
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,10 @@ class SynthConfig:
 
     size: int = 224
     render_scale: int = 2  # drawn at size*scale then area-resized: anti-aliased thin structures
-    classes: tuple[str, ...] = tuple(CLASS_STRUCTURES)
+    classes: tuple[str, ...] = ALL_CLASSES
     skin_tones: tuple[int, ...] = tuple(range(len(SKIN_TONES)))
     artefact_rate: float = 0.6  # 0 = clean images, 1 = many artefacts
-    irregularity: float = 0.12  # border irregularity (amplitude of the cos harmonics)
+    irregularity: float = 0.12  # border irregularity (amplitude of the cos harmonics), unless the class sets it
     center_jitter: float = 0.30  # lesion centre within +- this fraction of the image centre
     radius_range: tuple[float, float] = (0.15, 0.35)  # lesion radius as a fraction of the size
     decoy_rate: float = 0.6  # expected decoys per image (0..2)
@@ -58,6 +60,7 @@ class SynthConfig:
     entropy_radius: int = 5
     counterfactual: bool = True
     jpeg: bool = True
+    phrasing: str = "train"  # train: held-out phrasings never used in captions; all: any phrasing
 
 
 @dataclass
@@ -85,8 +88,8 @@ class SynthSample:
 
 @dataclass
 class _Base:
-    """Skin, lesion and decoys (shared by the image, its counterfactual and every artefact retry),
-    and the same with the target drawn on top."""
+    """Skin, lesion, decoys and the class's other structures (shared by the image, its counterfactual
+    and every artefact retry), and the same with the target drawn on top."""
 
     without_target: np.ndarray
     with_target: np.ndarray
@@ -94,32 +97,57 @@ class _Base:
     meta: dict
 
 
+def _sector(rng: np.random.Generator, sector: int) -> float:
+    return float(sector * np.pi / 3 + rng.uniform(-0.2, 0.2))
+
+
 def _base(seed: int, cfg: SynthConfig, class_id: str) -> _Base:
+    recipe = CLASS_RECIPES[class_id]
     S = cfg.size * cfg.render_scale
     rng_skin = component_rng(seed, "skin")
     tone = int(cfg.skin_tones[int(rng_skin.integers(0, len(cfg.skin_tones)))])
     img = draw_skin(rng_skin, S, tone)
     rng_les = component_rng(seed, "lesion")
-    les = make_lesion(rng_les, S, cfg.center_jitter, cfg.radius_range, cfg.irregularity)
-    draw_brown_body(rng_les, img, les, tone)
+    irregularity = cfg.irregularity if recipe.irregularity is None else recipe.irregularity
+    les = make_lesion(rng_les, S, cfg.center_jitter, cfg.radius_range, irregularity)
+    draw_body(recipe.body, rng_les, img, les, tone)
     alphas: dict[str, np.ndarray] = {"lesion": les.alpha}
     rng_layout = component_rng(seed, "layout")
     sectors = rng_layout.permutation(6)
-    theta_t = float(sectors[0] * np.pi / 3 + rng_layout.uniform(-0.2, 0.2))
+    theta_t = _sector(rng_layout, sectors[0])
     n_decoys = int(min(2, rng_layout.poisson(cfg.decoy_rate)))
-    decoys = [(str(rng_layout.choice(DECOY_TYPES)), float(sectors[1 + 2 * i] * np.pi / 3 + rng_layout.uniform(-0.2, 0.2)))
-              for i in range(n_decoys)]
-    target_kind = CLASS_STRUCTURES[class_id][0]
-    # decoys first so the target sits on top of any overlap; each has its own generator
+    decoys = [(str(rng_layout.choice(DECOY_TYPES)), _sector(rng_layout, sectors[1 + 2 * i])) for i in range(n_decoys)]
+    extras = list(recipe.extras)
+    if recipe.one_of:
+        extras.append(str(rng_layout.choice(recipe.one_of)))
+    extra_at = [_sector(rng_layout, sectors[(2, 4, 5)[i % 3]]) for i in range(len(extras))]
+    # decoys and the other structures first, so the target sits on top of any overlap; each has its own
+    # generator
     for i, (kind, th) in enumerate(decoys):
         alphas[f"decoy:{kind}" + (f"_{i}" if any(k == kind for k, _ in decoys[:i]) else "")] = draw_structure(
             kind, component_rng(seed, f"decoy{i}"), img, les, th)
-    without = img.copy()
-    alphas["target:" + target_kind] = draw_structure(target_kind, component_rng(seed, "target"), img, les, theta_t,
+    for i, (kind, th) in enumerate(zip(extras, extra_at, strict=True)):
+        alphas[f"extra:{kind}"] = draw_structure(kind, component_rng(seed, f"extra{i}"), img, les, th,
                                                  cfg.structure_strength)
+    without = img.copy()
+    alphas["target:" + recipe.target] = draw_structure(recipe.target, component_rng(seed, "target"), img, les,
+                                                       theta_t, cfg.structure_strength)
     meta = {"skin_tone": tone, "lesion_center": [les.cx / S, les.cy / S], "lesion_radius": les.r0 / S,
-            "target_sector_angle": theta_t, "decoys": [k for k, _ in decoys]}
+            "target_sector_angle": theta_t, "decoys": [k for k, _ in decoys], "body": recipe.body,
+            "structures": [recipe.target, *extras]}
     return _Base(without, img, alphas, meta)
+
+
+def criteria_of(body: str, structures: list[str]) -> dict[str, str]:
+    """The 7-point criteria that follow from what was drawn: the body sets pigmentation, each drawn
+    structure its own option (an irregular one overrides the body's regular pigmentation)."""
+    criteria = dict(CRITERION_DEFAULTS)
+    criteria["pigmentation"] = BODY_PIGMENTATION[body]
+    for s in structures:
+        if s in STRUCTURE_CRITERIA:
+            c, o = STRUCTURE_CRITERIA[s]
+            criteria[c] = o
+    return criteria
 
 
 def _finish(base_img: np.ndarray, seed: int, cfg: SynthConfig, class_id: str, attempt: int, plan_cache: dict
@@ -150,8 +178,10 @@ def render_sample(seed: int, config: SynthConfig | None = None, label: int | Non
     """Draw one image from `seed` (and `label`, an index into config.classes; drawn from the seed if None)."""
     cfg = config or SynthConfig()
     for c in cfg.classes:
-        if c not in CLASS_STRUCTURES:
-            raise ValueError(f"class '{c}' has no synthetic structure; choose from {', '.join(CLASS_STRUCTURES)}")
+        if c not in CLASS_RECIPES:
+            raise ValueError(f"class '{c}' has no synthetic recipe; choose from {', '.join(CLASS_RECIPES)}")
+    if cfg.phrasing not in PHRASINGS:
+        raise ValueError(f"phrasing must be one of {', '.join(PHRASINGS)}, not '{cfg.phrasing}'")
     if label is None:
         label = int(component_rng(seed, "label").integers(0, len(cfg.classes)))
     if not 0 <= label < len(cfg.classes):
@@ -170,7 +200,7 @@ def render_sample(seed: int, config: SynthConfig | None = None, label: int | Non
             break
     alphas = {**base.alphas, **art_alphas}
     meta = dict(base.meta, artefacts=plan)
-    target_kind = CLASS_STRUCTURES[class_id][0]
+    target_kind = CLASS_RECIPES[class_id].target
     structure_masks = {}
     decoy_masks = {}
     artefact_masks = {}
@@ -182,17 +212,13 @@ def render_sample(seed: int, config: SynthConfig | None = None, label: int | Non
             m = down_mask(a, size, 0.15, close=3)
             structure_masks[name] = m
             decoy_masks[name] = m
+        elif group == "extra":
+            structure_masks[name] = down_mask(a, size, 0.15, close=3)
         elif group == "artefact":
             artefact_masks[name] = down_mask(a, size, 0.15)
     lesion_mask = down_mask(alphas["lesion"], size, 0.5)
-    criteria = dict(CRITERION_DEFAULTS)
-    _, crit, opt = CLASS_STRUCTURES[class_id]
-    criteria[crit] = opt
-    for name in decoy_masks:
-        kind = name.rsplit("_", 1)[0] if name not in DECOY_CRITERIA else name
-        if kind in DECOY_CRITERIA:
-            c, o = DECOY_CRITERIA[kind]
-            criteria[c] = o
+    drawn = [*meta["structures"], *meta["decoys"]]
+    criteria = criteria_of(meta["body"], drawn)
     cf = diff = None
     if cfg.counterfactual:
         cf, _, _ = _finish(base.without_target, seed, cfg, class_id, attempt, plan_cache)
@@ -208,7 +234,8 @@ def render_sample(seed: int, config: SynthConfig | None = None, label: int | Non
         "generator_version": GENERATOR_VERSION, "config": config_to_dict(cfg),
     })
     return SynthSample(
-        seed=int(seed), image=img, label=int(label), class_id=class_id, caption=caption_for(class_id, criteria),
+        seed=int(seed), image=img, label=int(label), class_id=class_id,
+        caption=varied_caption(class_id, criteria, drawn, component_rng(seed, "caption"), cfg.phrasing),
         criteria=criteria, lesion_mask=lesion_mask, structure_masks=structure_masks,
         target_structure=target_kind, target_mask=tmask, decoy_masks=decoy_masks, artefact_masks=artefact_masks,
         counterfactual=cf, counterfactual_diff_mask=diff, metadata=meta,
@@ -222,7 +249,7 @@ def config_to_dict(cfg: SynthConfig) -> dict:
 
 def balanced_labels(n: int, n_classes: int, seed: int) -> list[int]:
     """Labels for n images: each class n/n_classes times (+-1), shuffled by seed. Balanced classes keep
-    the share of low-entropy targets at 2/6 instead of leaving it to chance."""
+    the share of low-entropy targets fixed instead of leaving it to chance."""
     labels = [i % n_classes for i in range(n)]
     component_rng(seed, "balanced-labels").shuffle(labels)
     return labels
