@@ -11,10 +11,10 @@ import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from medgrad_desktop import __version__, commands  # noqa: E402 - after the offline default above
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from medgrad_desktop import __version__, commands
-
     parser = argparse.ArgumentParser(
         prog="medgrad", description="MedGrad Desktop: explainable CLIP skin-lesion review (research use only).")
     parser.add_argument("--version", action="version", version=f"medgrad {__version__}")

@@ -13,6 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import open_clip
+import torch
+
 from medgrad_desktop import __version__
 
 SCHEMA = "medgrad-report-manifest/1"
@@ -42,8 +45,6 @@ def git_commit(root: Path | None = None) -> str | None:
 
 def device_info(device: Any) -> dict:
     """The compute device by name (a GPU's model, not just 'cuda'), plus the host's platform."""
-    import torch
-
     dev = str(device)
     info: dict[str, Any] = {"device": dev, "torch": torch.__version__, "python": platform.python_version(),
                             "platform": platform.platform(terse=True), "machine": platform.machine()}
@@ -53,12 +54,7 @@ def device_info(device: Any) -> dict:
         info["cuda"] = torch.version.cuda
     else:
         info["cpu_threads"] = torch.get_num_threads()
-    try:
-        import open_clip
-
-        info["open_clip"] = open_clip.__version__
-    except (ImportError, AttributeError):
-        pass
+    info["open_clip"] = getattr(open_clip, "__version__", None)
     return info
 
 

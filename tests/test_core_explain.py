@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.entropy import entropy_weight, local_entropy
 from medgrad_desktop.core.explain import GradCAMParams, GradECLIPParams, MedGradParams, analyze, analyze_batch
 from medgrad_desktop.core.explain.grad_eclip import attn_out_grads, eclip_grids
@@ -23,7 +24,7 @@ def _hooked_features(clip, rgb):
     x, _ = clip.batch([rgb])
     tail = ClassTokenTail(clip.visual)
     with capture_last_block(clip.visual) as cap, torch.no_grad():
-        ref = torch.nn.functional.normalize(clip.model.encode_image(x), dim=-1)
+        ref = embed_images(clip.model, x)
         from_attn = tail.features_from_attn(cap.x_in[:, 0], cap.attn_out[:, 0])
         from_input = tail.features_from_block_input(cap.x_in)
     return ref, from_attn, from_input
@@ -84,7 +85,9 @@ def test_grad_eclip_weight_matches_finite_difference(tiny_model):
     handle = blk.attn.register_forward_hook(bump)
     try:
         with torch.no_grad():
-            s = torch.nn.functional.normalize(clip.model.encode_image(x.expand(2 * d, -1, -1, -1)), dim=-1) @ text.T
+            # float64 here (finite differences); embed_images would cast to float32
+            feats = clip.model.encode_image(x.expand(2 * d, -1, -1, -1))
+            s = torch.nn.functional.normalize(feats, dim=-1) @ text.T
     finally:
         handle.remove()
     grads = ((s[0::2] - s[1::2]) / (2 * h)).T  # (P, D)
@@ -153,7 +156,7 @@ def _explicit_single_head_map(clip, rgb, target):
     blk.forward = lambda *a, **kw: single_head_block(blk, a, kw)
     try:
         with torch.enable_grad():
-            f = torch.nn.functional.normalize(clip.model.encode_image(x), dim=-1)
+            f = embed_images(clip.model, x)
             t = clip.target_embeddings([target])[0]
             s = (f[0] * t).sum()
             s.backward()
@@ -201,16 +204,22 @@ def test_maps_finite_for_large_image_and_zero_map(tiny_model):
 
 
 def test_hooks_removed_on_error(tiny_model, monkeypatch):
+    """The error is raised inside the hooked forward, after the hooks captured the block, so only the
+    hook manager's own cleanup can remove them."""
     import medgrad_desktop.core.explain.engine as engine
 
     before = live_hook_count(tiny_model.model)
+    seen = {}
 
-    def boom(*a, **k):
+    def forward_then_fail(model, x):
+        seen["hooks"] = live_hook_count(model)
+        embed_images(model, x)
         raise RuntimeError("injected")
 
-    monkeypatch.setattr(engine, "entropy_weight", boom)
+    monkeypatch.setattr(engine, "embed_images", forward_then_fail)
     with pytest.raises(RuntimeError, match="injected"):
         analyze(tiny_model, random_rgb(32, 32), tiny_model.catalogue.class_targets()[:1], [MedGradParams()])
+    assert seen["hooks"] > 0  # the failure happened while the hooks were attached
     assert live_hook_count(tiny_model.model) == before == 0
 
 

@@ -9,15 +9,19 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from medgrad_desktop.core.card import ModelCard
 from medgrad_desktop.core.checkpoint import save_checkpoint
+from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.model import ModelLoadError, build_clip, load_model
+from medgrad_desktop.core.prompts import catalogue_from_dict, load_catalogue
+from medgrad_desktop.resources_path import resources_dir
 from tests.conftest import random_rgb
 
 
 def _features(clip, rgb):
     x, _ = clip.batch([rgb])
     with torch.no_grad():
-        return torch.nn.functional.normalize(clip.model.encode_image(x), dim=-1)
+        return embed_images(clip.model, x)
 
 
 def _openai_state(module):
@@ -138,6 +142,9 @@ def test_card_json_invalid(tmp_path, tiny_model):
     path.with_suffix(".card.json").write_text("{broken")
     with pytest.raises(ModelLoadError, match="not valid JSON"):
         load_model(path)
+    path.with_suffix(".card.json").write_text("[1, 2]")
+    with pytest.raises(ModelLoadError, match="JSON object, found list"):
+        load_model(path)
 
 
 def test_catalogue_resolve(tiny_model):
@@ -155,3 +162,50 @@ def test_catalogue_resolve(tiny_model):
 def test_card_written_by_save_is_json(tmp_path, tiny_model):
     p = save_checkpoint(tiny_model.model, tmp_path / "x.safetensors", {"name": "n"})
     assert json.loads(p.with_suffix(".card.json").read_text())["name"] == "n"
+
+
+def test_model_card_json_roundtrip(tiny_model):
+    """What the trainer writes with `to_json` reads back as the same card, training record included."""
+    card = ModelCard(
+        name="unit", architecture="MedGrad-Tiny", arch_config=tiny_model.card.arch_config, quick_gelu=True,
+        weights_path="/w/unit.safetensors", weights_sha256="ab" * 32, weights_format="safetensors",
+        mean=(0.5, 0.4, 0.3), std=(0.2, 0.2, 0.25), input_size=224, temperature=1.3, demo=True,
+        catalogue=load_catalogue().subset(["melanoma", "lentigo"]).to_dict(),
+        extra={"split_seed": 3, "notes": None, "metrics": {"test": {"accuracy": 0.5}}},
+        record={"catalogue_data": load_catalogue().subset(["melanoma", "lentigo"]).data,
+                "classes": ["lentigo", "melanoma"], "history": [{"epoch": 1}]})
+    text = card.to_json()
+    doc = json.loads(text)
+    assert "weights_sha256" not in doc and "record" not in doc and doc["history"] == [{"epoch": 1}]
+    back = ModelCard.from_json(text, weights_path=card.weights_path, weights_sha256=card.weights_sha256,
+                               weights_format=card.weights_format, input_size=card.input_size)
+    assert back == card and back.catalogue_data["name"] == "medgrad-17-subset-2"
+    assert back.to_json() == text
+
+
+def test_old_card_file_reads_as_before():
+    """The bundled demo card (written as a plain dict) gives the same card fields as the old reader."""
+    path = resources_dir() / "demo" / "model" / "demo-model.card.json"
+    doc = json.loads(path.read_text())
+    card = ModelCard.from_json(path.read_text(), weights_path=str(path), weights_sha256="0" * 64,
+                               weights_format="safetensors", input_size=224)
+    assert (card.name, card.architecture, card.quick_gelu, card.temperature, card.demo, card.untrained) == (
+        doc["name"], doc["architecture"], doc["quick_gelu"], float(doc["temperature"]), doc["demo"], doc["untrained"])
+    assert card.mean == tuple(doc["mean"]) and card.std == tuple(doc["std"]) and card.arch_config == doc["arch_config"]
+    assert card.extra == {k: doc[k] for k in ("base_weights", "training_manifest_sha256", "split_seed", "metrics",
+                                              "date", "app_version", "notes") if k in doc}
+    assert "training_config" in card.record and "training_config" not in card.to_dict()
+    written = json.loads(card.to_json())
+    assert {k: written[k] for k in doc} == doc  # nothing of the file is lost
+
+
+def test_catalogue_subset_keeps_order_and_criteria():
+    full = load_catalogue()
+    sub = full.subset(["melanoma", "basal_cell_carcinoma"])
+    assert sub.class_ids == [c for c in full.class_ids if c in ("melanoma", "basal_cell_carcinoma")]
+    assert sub.criteria == full.criteria and sub.templates == full.templates
+    assert sub.name == f"{full.name}-subset-2" and sub.subset(["melanoma"]).name == f"{full.name}-subset-1"
+    assert sub.digest == catalogue_from_dict(sub.data).digest  # reads back as the card embeds it
+    assert len(full.class_ids) == 17  # the original is untouched
+    with pytest.raises(KeyError, match="kittens"):
+        full.subset(["melanoma", "kittens"])

@@ -9,6 +9,8 @@ import pytest
 from PIL import Image
 
 from medgrad_desktop.cli import main
+from medgrad_desktop.data.records import DatasetError
+from medgrad_desktop.evaluation.samples import manifest_samples
 
 FAST = ["--random-init", "--arch", "MedGrad-Tiny", "--device", "cpu", "--steps", "4", "--threads", "1"]
 
@@ -104,3 +106,22 @@ def test_folder_dataset_reads_ham_lesion_masks(ham_dir, tmp_path):
     assert 0 <= ent["entropy_auroc"]["mean"] <= 1
     assert doc["scores"]["lesion"]["lesion.auroc"]["mean"] > 0.9  # the prior made from the mask itself
     assert "Local entropy (radius 5 px" in (out / "explanations.md").read_text()
+
+
+@pytest.mark.parametrize("data, phrase", [
+    (b"path,label\nnul\x00.png,melanoma\n", "NUL character"),
+    (b"path,label\n" + b"a" * 200_000 + b",melanoma\n", "not valid CSV"),
+    (b"path,label\n\xff\xfe,melanoma\n", "not UTF-8"),
+])
+def test_eval_manifest_is_read_like_a_training_manifest(tmp_path, data, phrase):
+    """The evaluation reads manifests with the data readers' checks and raises their DatasetError."""
+    (tmp_path / "m.csv").write_bytes(data)
+    with pytest.raises(DatasetError, match=phrase):
+        list(manifest_samples(tmp_path / "m.csv"))
+
+
+def test_eval_manifest_with_byte_order_mark(tmp_path):
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(tmp_path / "a.png")
+    (tmp_path / "m.csv").write_bytes("\ufeffpath,label\na.png,melanoma\n".encode())
+    (s,) = manifest_samples(tmp_path / "m.csv")
+    assert s.id == "a" and s.label == "melanoma"

@@ -15,7 +15,7 @@ from medgrad_desktop.evaluation.sanity import (
     randomized_visual,
     sanity_checks,
 )
-from medgrad_desktop.evaluation.scoring import ClassProbability, competitors_for
+from medgrad_desktop.evaluation.scoring import CompetitorSoftmax, competitors_for
 
 
 def _images(n: int) -> list[np.ndarray]:
@@ -34,12 +34,12 @@ def _images(n: int) -> list[np.ndarray]:
 def test_score_is_the_class_probability_the_app_shows(tiny_model):
     imgs = _images(2)
     classes = tiny_model.catalogue.class_targets()
-    probs = ClassProbability(tiny_model, classes)(np.stack(imgs))
+    probs = CompetitorSoftmax(tiny_model, classes)(np.stack(imgs))
     ref = classify(tiny_model, imgs)
     for p, r in zip(probs, ref, strict=True):
         np.testing.assert_allclose(p, r.probabilities, rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="uint8 images"):
-        ClassProbability(tiny_model, classes)(np.zeros((1, 100, 100, 3), np.uint8))
+        CompetitorSoftmax(tiny_model, classes)(np.zeros((1, 100, 100, 3), np.uint8))
 
 
 def test_competitors_of_a_criterion_are_its_options(tiny_model):

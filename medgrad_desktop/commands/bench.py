@@ -14,6 +14,7 @@ import time
 import numpy as np
 import torch
 
+from medgrad_desktop.core.classify import classify
 from medgrad_desktop.core.explain import METHODS, analyze, default_params
 from medgrad_desktop.core.model import load_model
 
@@ -92,8 +93,6 @@ def bench(arch: str, device: str, n_images: int, repeats: int) -> dict:
 
 def _gpu_throughput(clip, targets) -> dict:
     """Classification at batch 64 in fp16 and bf16, explanations (fp32) per image, in images/s."""
-    from medgrad_desktop.core.classify import classify
-
     rng = np.random.default_rng(1)
     imgs = [rng.integers(0, 256, (224, 224, 3), dtype=np.uint8) for _ in range(256)]
     res = {}

@@ -8,13 +8,27 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from medgrad_desktop.commands._common import add_model_options, model_from_args
-from medgrad_desktop.core.explain import METHODS, default_params
+from medgrad_desktop.core.explain import METHODS, analyze_batch, default_params
+from medgrad_desktop.data.records import DatasetError
+from medgrad_desktop.data.synth import GENERATOR_VERSION, SynthConfig
+from medgrad_desktop.evaluation.baselines import BASELINES
+from medgrad_desktop.evaluation.localization import LOCALIZATION_PROTOCOL
+from medgrad_desktop.evaluation.perturbation import grad_eclip_protocol, rise_protocol
+from medgrad_desktop.evaluation.report import write_outputs
+from medgrad_desktop.evaluation.samples import folder_samples, manifest_samples, synthetic_samples, target_for
+from medgrad_desktop.evaluation.sanity import sanity_checks
+from medgrad_desktop.evaluation.stats import N_BOOT, bootstrap_mean
+from medgrad_desktop.evaluation.suite import SuiteConfig, run_suite
+from medgrad_desktop.evaluation.summary import summarize
+from medgrad_desktop.provenance import git_commit
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,8 +57,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _protocols(specs: list[str], steps: int):
-    from medgrad_desktop.evaluation.perturbation import grad_eclip_protocol, rise_protocol
-
     out = []
     for s in specs:
         name, _, unit = s.partition("/")
@@ -55,37 +67,10 @@ def _protocols(specs: list[str], steps: int):
 
 
 def _commit() -> str:
-    try:
-        from medgrad_desktop.provenance import git_commit
-
-        return git_commit() or "unknown"
-    except ImportError:
-        root = Path(__file__).resolve().parents[2]
-        try:
-            return subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                  timeout=5, check=True).stdout.strip() or "unknown"
-        except (OSError, subprocess.SubprocessError):
-            return "unknown"
+    return git_commit() or "unknown"
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-    import torch
-
-    from medgrad_desktop.evaluation.baselines import BASELINES
-    from medgrad_desktop.evaluation.localization import LOCALIZATION_PROTOCOL
-    from medgrad_desktop.evaluation.report import write_outputs
-    from medgrad_desktop.evaluation.samples import (
-        DatasetError,
-        folder_samples,
-        manifest_samples,
-        synthetic_samples,
-        target_for,
-    )
-    from medgrad_desktop.evaluation.sanity import sanity_checks
-    from medgrad_desktop.evaluation.stats import N_BOOT, bootstrap_mean
-    from medgrad_desktop.evaluation.suite import SuiteConfig, run_suite
-
     torch.set_num_threads(max(1, args.threads))
     if args.n < 1:
         print("error: --n must be at least 1", file=sys.stderr)
@@ -99,8 +84,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: unknown baseline(s) {', '.join(unknown)}; choose from {', '.join(BASELINES)}", file=sys.stderr)
         return 2
     if args.dataset in ("synthetic", "shortcut"):
-        from medgrad_desktop.data.synth import GENERATOR_VERSION, SynthConfig
-
         # only the classes the model knows: a label outside its catalogue has no class score to explain
         shortcut = args.dataset == "shortcut"
         classes = tuple(c for c in SynthConfig().classes if c in clip.catalogue.class_ids)
@@ -142,8 +125,6 @@ def run(args: argparse.Namespace) -> int:
                 chosen.append(s)
                 if len(chosen) >= min(args.sanity, args.n):
                     break
-            from medgrad_desktop.core.explain import analyze_batch
-
             preds = [r.prediction for r in analyze_batch(clip, [s.image for s in chosen], [], [])]
             targets = [target_for(clip, s, p.predicted_id) for s, p in zip(chosen, preds, strict=True)]
             raw = sanity_checks(clip, [s.image for s in chosen], targets,
@@ -155,8 +136,6 @@ def run(args: argparse.Namespace) -> int:
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from medgrad_desktop.evaluation.summary import summarize
-
     summary = summarize(result, args.seed)
     meta = {
         "schema": "medgrad-explanation-eval/1",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from medgrad_desktop.atomic import write_atomic, write_text_atomic
 from medgrad_desktop.commands._common import add_model_options, model_from_args
 from medgrad_desktop.core.explain import METHODS, analyze, default_params
 from medgrad_desktop.core.fallback import run_with_fallback
@@ -65,11 +66,11 @@ def run(args: argparse.Namespace) -> int:
         overlay = blend(img.rgb, h.image_map, args.opacity, args.colormap)
         for warning in clip.card.warnings():
             overlay = stamp(overlay, warning.split(":")[0])
-        Image.fromarray(overlay).save(out / name)
+        write_atomic(out / name, lambda f, pic=overlay: Image.fromarray(pic).save(f, format="PNG"))
         maps.append({"method": method, "target": h.target.label, "target_kind": h.target.kind,
                      "file": name, "params": h.params, **h.stats()})
     summary = {"image": str(img.path), "sha256": img.sha256, "model": clip.card.to_dict(),
                "prediction": result.prediction.to_dict(), "maps": maps}
-    (out / f"{Path(args.image).stem}_explain.json").write_text(json.dumps(summary, indent=1))
+    write_text_atomic(out / f"{Path(args.image).stem}_explain.json", json.dumps(summary, indent=1))
     print(f"wrote {len(maps)} overlays and {Path(args.image).stem}_explain.json to {out}")
     return 0

@@ -8,6 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from medgrad_desktop.commands._common import add_model_options, model_from_args
 from medgrad_desktop.core.explain import METHODS, default_params
 from medgrad_desktop.core.imageio import list_images
@@ -61,8 +63,6 @@ class _ConsoleProgress:
     """A one-line progress bar on stderr (tqdm), updated from the export's progress callback."""
 
     def __init__(self) -> None:
-        from tqdm import tqdm
-
         self.bar = tqdm(total=0, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
 
     def __call__(self, done: int, total: int, message: str) -> None:

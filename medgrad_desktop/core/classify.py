@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.model import ClipModel
 
 
@@ -136,10 +137,9 @@ def classify(clip: ClipModel, images: list[np.ndarray], batch_size: int = 32, to
         x, _ = clip.batch(images[i:i + batch_size])
         if autocast_dtype is not None and clip.device.type == "cuda":
             with torch.autocast("cuda", dtype=autocast_dtype):
-                f = clip.model.encode_image(x)
+                f = embed_images(clip.model, x)
         else:
-            f = clip.model.encode_image(x)
-        f = torch.nn.functional.normalize(f.float(), dim=-1)
+            f = embed_images(clip.model, x)
         preds.extend(predictions_from_features(clip, f, top_k))
     return preds
 

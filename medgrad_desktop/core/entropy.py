@@ -5,6 +5,7 @@ The weight does not depend on the text, so it is computed once per image and sha
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image
 from skimage.filters.rank import entropy as rank_entropy
@@ -32,8 +33,6 @@ def patch_mean(values: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     h, w = values.shape
     if h % gh == 0 and w % gw == 0:
         return values.reshape(gh, h // gh, gw, w // gw).mean(axis=(1, 3)).astype(np.float32)
-    import cv2
-
     return cv2.resize(values.astype(np.float32), (gw, gh), interpolation=cv2.INTER_AREA)
 
 

@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
@@ -107,8 +108,6 @@ def _apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
 
 def _decode_16bit_rgb(path: Path) -> np.ndarray | None:
     """PIL reads 16-bit-per-channel RGB PNG/TIFF as 8-bit or not at all; OpenCV keeps the depth."""
-    import cv2
-
     data = np.fromfile(path, dtype=np.uint8)
     arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if arr is None or arr.dtype != np.uint16 or arr.ndim != 3:

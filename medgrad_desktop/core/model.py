@@ -11,17 +11,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+import pickle
+import re
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing cache must fail at once, not retry for 46 s
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
+import open_clip  # noqa: E402
 import torch  # noqa: E402
+from open_clip.model import CLIP  # noqa: E402
 from PIL import Image  # noqa: E402
+from safetensors import SafetensorError  # noqa: E402
+from safetensors.torch import load_file  # noqa: E402
 
+from medgrad_desktop.core.card import DEMO_WARNING as DEMO_WARNING  # noqa: E402 - re-exported
+from medgrad_desktop.core.card import UNTRAINED_WARNING as UNTRAINED_WARNING  # noqa: E402 - re-exported
+from medgrad_desktop.core.card import ModelCard  # noqa: E402
 from medgrad_desktop.core.prompts import Catalogue, Target, catalogue_from_dict, load_catalogue  # noqa: E402
 from medgrad_desktop.resources_path import resources_dir  # noqa: E402
 
@@ -31,57 +38,11 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 NORMALIZATIONS = {"clip": (CLIP_MEAN, CLIP_STD), "imagenet": (IMAGENET_MEAN, IMAGENET_STD)}
 
-UNTRAINED_WARNING = "UNTRAINED: random weights; predictions and maps are meaningless"
-DEMO_WARNING = "DEMO: trained on synthetic images; demonstration only; not for clinical use"
 RESEARCH_NOTICE = "Research use only, not for diagnosis."
 
 
 class ModelLoadError(Exception):
     """One line naming the file and what was expected."""
-
-
-@dataclass
-class ModelCard:
-    name: str
-    architecture: str
-    arch_config: dict
-    quick_gelu: bool
-    weights_path: str | None
-    weights_sha256: str
-    weights_format: str
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    input_size: int
-    interpolation: str = "bicubic"
-    resize: str = "squash"
-    temperature: float = 1.0
-    untrained: bool = False
-    demo: bool = False
-    intended_use: str = "research use only, not for diagnosis"
-    catalogue: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def short_hash(self) -> str:
-        return self.weights_sha256[:12]
-
-    def warnings(self) -> list[str]:
-        out = []
-        if self.untrained:
-            out.append(UNTRAINED_WARNING)
-        if self.demo:
-            out.append(DEMO_WARNING)
-        return out
-
-    def display_name(self) -> str:
-        tag = " [UNTRAINED]" if self.untrained else " [DEMO]" if self.demo else ""
-        return f"{self.name}{tag}"
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["mean"], d["std"] = list(self.mean), list(self.std)
-        d["warnings"] = self.warnings()
-        return d
 
 
 def resolve_device(device: str | None = None) -> torch.device:
@@ -97,8 +58,6 @@ def arch_config(architecture: str) -> dict:
     own = resources_dir() / "model_configs" / f"{architecture}.json"
     if own.exists():
         return json.loads(own.read_text())
-    import open_clip
-
     cfg = open_clip.get_model_config(architecture)
     if cfg is None:
         raise ModelLoadError(f"unknown architecture '{architecture}'")
@@ -106,8 +65,6 @@ def arch_config(architecture: str) -> dict:
 
 
 def build_clip(cfg: dict, quick_gelu: bool) -> torch.nn.Module:
-    from open_clip.model import CLIP
-
     cfg = {k: v for k, v in cfg.items() if k in ("embed_dim", "vision_cfg", "text_cfg")}
     return CLIP(**cfg, quick_gelu=quick_gelu)
 
@@ -131,8 +88,6 @@ def _sha256(path: Path) -> str:
 def _pickle_culprit(message: str) -> str:
     """' (it imports pathlib.Path.write_text)' from torch's weights-only refusal, which is many lines
     with terminal colour codes and advice to load the file unsafely; '' when no name is given."""
-    import re
-
     found = re.search(r"GLOBAL ([\w.]+)", re.sub(r"\x1b\[[0-9;]*m", "", message))
     return f" (it imports {found.group(1)})" if found else ""
 
@@ -140,9 +95,6 @@ def _pickle_culprit(message: str) -> str:
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         try:
             return load_file(str(path))
         except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -150,8 +102,6 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
                 f"{path}: not a readable safetensors file ({str(exc).splitlines()[0][:120]}); "
                 "the file may be truncated: copy it again") from None
     if suffix in (".pt", ".pth", ".bin", ".ckpt"):
-        import pickle
-
         try:
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
@@ -212,8 +162,6 @@ class ClipModel:
     """A loaded model with its tokenizer, card and catalogue. Text embeddings are cached per prompt."""
 
     def __init__(self, model: torch.nn.Module, card: ModelCard, catalogue: Catalogue, device: torch.device):
-        import open_clip
-
         self.model = model.to(device).float().eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
@@ -287,16 +235,6 @@ class ClipModel:
         self._text_cache.clear()
 
 
-def _make_card(**kw: Any) -> ModelCard:
-    return ModelCard(**kw)
-
-
-def _catalogue_for(card_data: dict | None) -> Catalogue:
-    if card_data and "catalogue_data" in card_data:
-        return catalogue_from_dict(card_data["catalogue_data"])
-    return load_catalogue()
-
-
 def load_model(weights: str | Path | None = None, *, random_init: bool = False,
                architecture: str | None = None, device: str | None = None,
                normalization: str | None = None, seed: int = 0) -> ClipModel:
@@ -318,73 +256,53 @@ def load_model(weights: str | Path | None = None, *, random_init: bool = False,
     if path.is_dir():
         raise ModelLoadError(f"{path}: is a folder; choose the weights file inside it")
     card_file = card_path_for(path)
-    card_data: dict | None = None
-    if card_file is not None:
-        try:
-            card_data = json.loads(card_file.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelLoadError(f"{card_file}: model card is not valid JSON ({exc})") from None
+    stored = _read_card_file(card_file) if card_file is not None else None
     state = _read_state_dict(path)
     openai_fmt = _is_openai_format(state)
-    if card_data:
-        arch = card_data.get("architecture") or architecture or "ViT-B-16"
-        cfg = card_data.get("arch_config") or arch_config(arch)
-        quick_gelu = bool(card_data.get("quick_gelu", openai_fmt))
-    elif openai_fmt:
-        arch, cfg, quick_gelu = architecture or "ViT-B-16", None, True
-    else:
-        arch = architecture or "ViT-B-16"
-        cfg, quick_gelu = arch_config(arch), arch.endswith("quickgelu")
-    if openai_fmt and cfg is None:
-        for key in ("input_resolution", "context_length", "vocab_size"):
-            state.pop(key, None)
+    for key in ("input_resolution", "context_length", "vocab_size"):
+        state.pop(key, None)
+    arch = architecture or "ViT-B-16"
+    mean, std = NORMALIZATIONS["imagenet" if openai_fmt else "clip"]
+    card = ModelCard.from_json(
+        stored or {}, name=path.stem, architecture=arch, arch_config={},
+        quick_gelu=openai_fmt or (not stored and arch.endswith("quickgelu")), mean=mean, std=std,
+        weights_path=str(path), weights_sha256="", input_size=0,
+        weights_format="openai-fp16" if openai_fmt else ("safetensors" if path.suffix == ".safetensors" else "openclip-pt"))
+    card.architecture = card.architecture or arch
+    if not card.arch_config and openai_fmt and not stored:
         try:
-            cfg = _openai_cfg(state)
+            card.arch_config = _openai_cfg(state)
         except (KeyError, IndexError) as exc:
             raise ModelLoadError(f"{path}: not an OpenAI-format CLIP ViT state dict (missing {exc})") from None
-    else:
-        for key in ("input_resolution", "context_length", "vocab_size"):
-            state.pop(key, None)
-    model = build_clip(cfg, quick_gelu)
-    _load_into(model, state, path, arch)
-    default_norm = "imagenet" if openai_fmt else "clip"
-    mean, std = _normalization(card_data, normalization, default_norm)
-    card = _make_card(
-        name=(card_data or {}).get("name", path.stem),
-        architecture=arch,
-        arch_config=cfg,
-        quick_gelu=quick_gelu,
-        weights_path=str(path),
-        weights_sha256=_sha256(path),
-        weights_format="openai-fp16" if openai_fmt else ("safetensors" if path.suffix == ".safetensors" else "openclip-pt"),
-        mean=mean,
-        std=std,
-        input_size=int(cfg["vision_cfg"].get("image_size", 224)),
-        interpolation=(card_data or {}).get("interpolation", "bicubic"),
-        temperature=float((card_data or {}).get("temperature", 1.0)),
-        untrained=bool((card_data or {}).get("untrained", False)),
-        demo=bool((card_data or {}).get("demo", False)),
-        intended_use=(card_data or {}).get("intended_use", "research use only, not for diagnosis"),
-        catalogue={},
-        extra={k: v for k, v in (card_data or {}).items() if k in (
-            "base_weights", "training_manifest_sha256", "split_seed", "metrics", "date", "app_version",
-            "normalization_source", "notes", "text_tower", "regenerate")},
-    )
-    if card_data is None and openai_fmt and normalization is None:
+    card.arch_config = card.arch_config or arch_config(card.architecture)
+    card.input_size = int(card.arch_config["vision_cfg"].get("image_size", 224))
+    model = build_clip(card.arch_config, card.quick_gelu)
+    _load_into(model, state, path, card.architecture)
+    card.weights_sha256 = _sha256(path)
+    if normalization:
+        card.mean, card.std = _normalization(normalization)
+    elif stored is None and openai_fmt:
         card.extra["normalization_source"] = "assumed ImageNet mean/std (MedGrad's training); pass --normalization to change"
-    catalogue = _catalogue_for(card_data)
+    catalogue = catalogue_from_dict(card.catalogue_data) if card.catalogue_data else load_catalogue()
     card.catalogue = catalogue.to_dict()
     return ClipModel(model, card, catalogue, dev)
 
 
-def _normalization(card_data: dict | None, override: str | None, default: str) -> tuple[tuple, tuple]:
-    if override:
-        if override not in NORMALIZATIONS:
-            raise ModelLoadError(f"unknown normalization '{override}'; choose one of {', '.join(NORMALIZATIONS)}")
-        return NORMALIZATIONS[override]
-    if card_data and "mean" in card_data and "std" in card_data:
-        return tuple(card_data["mean"]), tuple(card_data["std"])
-    return NORMALIZATIONS[default]
+def _read_card_file(path: Path) -> dict:
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{path}: model card is not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise ModelLoadError(f"{path}: a model card is a JSON object, found {type(doc).__name__}; "
+                             "remove the file or write the card again")
+    return doc
+
+
+def _normalization(name: str) -> tuple[tuple, tuple]:
+    if name not in NORMALIZATIONS:
+        raise ModelLoadError(f"unknown normalization '{name}'; choose one of {', '.join(NORMALIZATIONS)}")
+    return NORMALIZATIONS[name]
 
 
 def _openai_cfg(state: dict[str, torch.Tensor]) -> dict:
@@ -409,8 +327,8 @@ def _random_model(architecture: str, dev: torch.device, seed: int, normalization
     quick_gelu = architecture.endswith("quickgelu")
     torch.manual_seed(seed)
     model = build_clip(cfg, quick_gelu)
-    mean, std = NORMALIZATIONS[normalization or "clip"]
-    card = _make_card(
+    mean, std = _normalization(normalization or "clip")
+    card = ModelCard(
         name=f"random-init {architecture} (seed {seed})", architecture=architecture, arch_config=cfg,
         quick_gelu=quick_gelu, weights_path=None, weights_sha256=state_dict_digest(model.state_dict()),
         weights_format="random-init", mean=mean, std=std,
@@ -423,8 +341,6 @@ def _random_model(architecture: str, dev: torch.device, seed: int, normalization
 
 
 def _from_cache(spec: str, architecture: str, dev: torch.device, normalization: str | None) -> ClipModel:
-    import open_clip
-
     os.environ["HF_HUB_OFFLINE"] = "1"
     try:
         if spec.startswith("hf-hub:"):
@@ -438,9 +354,9 @@ def _from_cache(spec: str, architecture: str, dev: torch.device, normalization: 
         raise ModelLoadError(
             f"{spec}: not in the local cache and the network is never used "
             f"({type(exc).__name__}); download the weights elsewhere and pass --weights FILE") from None
-    mean, std = NORMALIZATIONS[normalization or "clip"]
+    mean, std = _normalization(normalization or "clip")
     cfg = open_clip.get_model_config(architecture) or {}
-    card = _make_card(
+    card = ModelCard(
         name=spec, architecture=arch, arch_config=cfg, quick_gelu=True, weights_path=spec,
         weights_sha256=state_dict_digest(model.state_dict()), weights_format=f"cache:{spec}",
         mean=mean, std=std, input_size=int(cfg.get("vision_cfg", {}).get("image_size", 224)),

@@ -6,8 +6,10 @@ text a user typed. All three share one type so every explanation path treats the
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +63,7 @@ class Catalogue:
     criteria: tuple[Criterion, ...]
     seven_point_threshold: int = 3
     digest: str = field(default="", compare=False)
+    data: dict = field(default_factory=dict, compare=False, repr=False)  # the JSON it was read from
 
     @property
     def class_ids(self) -> list[str]:
@@ -112,28 +115,32 @@ class Catalogue:
     def to_dict(self) -> dict:
         return {"name": self.name, "version": self.version, "digest": self.digest, "classes": self.class_ids}
 
+    def subset(self, class_ids: list[str]) -> Catalogue:
+        """This catalogue restricted to `class_ids` (catalogue order kept), for a model trained on some of
+        the classes; the 7-point criteria are kept whole. Its `data` is what a model card embeds."""
+        unknown = [c for c in class_ids if c not in self.class_ids]
+        if unknown:
+            raise KeyError(f"unknown class(es) {', '.join(unknown)}; known: {', '.join(self.class_ids)}")
+        data = copy.deepcopy(self.data)
+        keep = set(class_ids)
+        data["classes"] = [c for c in data["classes"] if c["id"] in keep]
+        data["name"] = f"{re.sub(r'-subset-[0-9]+$', '', data['name'])}-subset-{len(data['classes'])}"
+        return catalogue_from_dict(data)
+
 
 def load_catalogue(path: Path | None = None) -> Catalogue:
+    """The bundled catalogue (or the JSON file at `path`); its digest is that of the file's bytes."""
     path = path or resources_dir() / "catalogue.json"
     raw = path.read_bytes()
-    data = json.loads(raw)
-    return Catalogue(
-        name=data["name"],
-        version=data["version"],
-        templates=tuple(data["templates"]),
-        classes=tuple(LesionClass(**c) for c in data["classes"]),
-        criteria=tuple(
-            Criterion(c["id"], c["display_name"], tuple(CriterionOption(**o) for o in c["options"]))
-            for c in data["criteria"]
-        ),
-        seven_point_threshold=int(data.get("seven_point", {}).get("threshold", 3)),
-        digest=hashlib.sha256(raw).hexdigest()[:16],
-    )
+    return _from_data(json.loads(raw), hashlib.sha256(raw).hexdigest()[:16])
 
 
 def catalogue_from_dict(data: dict) -> Catalogue:
     """A catalogue embedded in a model card (for models trained on a subset of the 17 classes)."""
-    raw = json.dumps(data, sort_keys=True).encode()
+    return _from_data(data, hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16])
+
+
+def _from_data(data: dict, digest: str) -> Catalogue:
     return Catalogue(
         name=data["name"],
         version=data["version"],
@@ -144,5 +151,6 @@ def catalogue_from_dict(data: dict) -> Catalogue:
             for c in data["criteria"]
         ),
         seven_point_threshold=int(data.get("seven_point", {}).get("threshold", 3)),
-        digest=hashlib.sha256(raw).hexdigest()[:16],
+        digest=digest,
+        data=data,
     )

@@ -18,13 +18,11 @@ files) is kept in `Record.split`; the dermoscopic image is used, the clinical on
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from medgrad_desktop.core.prompts import Catalogue, load_catalogue
 from medgrad_desktop.data.captions import caption_from_criteria, resolve_class
-from medgrad_desktop.data.readers import csv_fieldnames, csv_rows
+from medgrad_desktop.data.csv_table import csv_fieldnames, csv_rows, dict_reader, read_csv_text
 from medgrad_desktop.data.records import Dataset, DatasetError, Record, RowProblem
 
 OPTION_MAP: dict[str, dict[str, str]] = {
@@ -59,12 +57,11 @@ def _split_indexes(meta_dir: Path) -> tuple[dict[int, str], list[RowProblem]]:
         if not p.is_file():
             continue
         try:
-            text = p.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(RowProblem(p, 0, f"cannot read the split file ({type(exc).__name__}); "
-                                       "save it as UTF-8 CSV"))
+            text = read_csv_text(p, "the split file")
+        except DatasetError as exc:
+            problems.append(RowProblem(p, 0, f"cannot read the split file: {str(exc).removeprefix(f'{p}: ')}"))
             continue
-        reader = csv.DictReader(io.StringIO(text, newline=""))
+        reader = dict_reader(text)
         names = csv_fieldnames(reader, p) or [""]
         col = "indexes" if "indexes" in names else names[0]
         for row in csv_rows(reader, p):
@@ -92,13 +89,7 @@ def read_derm7pt(root: Path | str, catalogue: Catalogue | None = None, skip_bad:
     cat = catalogue or load_catalogue()
     meta = root / "meta" / "meta.csv"
     images = root / "images"
-    try:
-        text = meta.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise DatasetError(f"{meta}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise DatasetError(f"{meta}: not UTF-8 text; save it as UTF-8 CSV") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = dict_reader(read_csv_text(meta, "Derm7pt's meta.csv"))
     fields = csv_fieldnames(reader, meta) or []
     missing = [c for c in ("diagnosis", "derm") if c not in fields]
     if missing:

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from openpyxl import load_workbook
+
 from medgrad_desktop.core.prompts import Catalogue, load_catalogue
 from medgrad_desktop.data.captions import caption_from_criteria
 from medgrad_desktop.data.records import Dataset, DatasetError, Record, RowProblem
@@ -72,8 +74,6 @@ def _rows_from_txt(path: Path) -> list[tuple[int, dict[str, str]]]:
 
 
 def _rows_from_xlsx(path: Path) -> list[tuple[int, dict[str, str]]]:
-    from openpyxl import load_workbook
-
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a damaged file

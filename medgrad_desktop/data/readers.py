@@ -10,13 +10,14 @@ and the problems (the CLI prints them).
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from medgrad_desktop.core.imageio import is_image_file, list_images
 from medgrad_desktop.core.prompts import Catalogue, load_catalogue
 from medgrad_desktop.data.captions import caption_from_criteria, resolve_class
+from medgrad_desktop.data.csv_table import has_nul, manifest_table
+from medgrad_desktop.data.derm7pt import read_derm7pt
+from medgrad_desktop.data.ph2 import read_ph2
 from medgrad_desktop.data.records import Dataset, DatasetError, Record, RowProblem
 
 MANIFEST_CORE = ("path", "label", "caption", "lesion_id", "mask", "split")
@@ -34,27 +35,6 @@ def _finish(name: str, root: Path, kind: str, records: list[Record], problems: l
     return Dataset(name=name, root=root, kind=kind, records=records, problems=problems)
 
 
-def csv_fieldnames(reader: csv.DictReader, path: Path) -> list[str] | None:
-    """The header of a CSV, with the csv module's own errors (a field over its size limit, ...) turned
-    into a `DatasetError` naming the file."""
-    try:
-        return reader.fieldnames
-    except csv.Error as exc:
-        raise DatasetError(f"{path}:1: not valid CSV ({exc}); check the header line") from None
-
-
-def csv_rows(reader: csv.DictReader, path: Path):
-    """The rows of `reader`; a csv.Error stops the read with a `DatasetError` naming file and line."""
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise DatasetError(f"{path}:{reader.line_num}: not valid CSV ({exc}); fix that line") from None
-        yield row
-
-
 def read_manifest(path: Path | str, catalogue: Catalogue | None = None, skip_bad: bool = False) -> Dataset:
     """CSV with columns path,label[,caption][,lesion_id][,mask][,split] and optional criteria columns
     (pigment_network, streaks, ... holding catalogue option ids). Paths are relative to the CSV."""
@@ -63,61 +43,49 @@ def read_manifest(path: Path | str, catalogue: Catalogue | None = None, skip_bad
     root = path.parent
     records: list[Record] = []
     problems: list[RowProblem] = []
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot open the manifest ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise DatasetError(f"{path}: not UTF-8 text; save the manifest as UTF-8 CSV") from None
-    with io.StringIO(text, newline="") as f:
-        reader = csv.DictReader(f)
-        fields = [c.strip() for c in (csv_fieldnames(reader, path) or [])]
-        missing = [c for c in ("path", "label") if c not in fields]
-        if missing:
-            raise DatasetError(f"{path}: the header lacks column(s) {', '.join(missing)}; expected at least "
-                               "path,label (optional: caption, lesion_id, mask, split)")
-        for row in csv_rows(reader, path):
-            line = reader.line_num
-            row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
-            if None in row.values() or not any(row.values()):
+    fields, rows = manifest_table(path)
+    missing = [c for c in ("path", "label") if c not in fields]
+    if missing:
+        raise DatasetError(f"{path}: the header lacks column(s) {', '.join(missing)}; expected at least "
+                           "path,label (optional: caption, lesion_id, mask, split)")
+    for line, row in rows:
+        if not row.get("path"):
+            problems.append(RowProblem(path, line, "empty path"))
+            continue
+        if has_nul(row["path"], row.get("mask", "")):
+            problems.append(RowProblem(path, line, "the path holds a NUL character; fix the cell"))
+            continue
+        img = (root / row["path"]).resolve() if not Path(row["path"]).is_absolute() else Path(row["path"])
+        label = resolve_class(row.get("label", ""), cat)
+        if label is None:
+            problems.append(RowProblem(path, line, f"unknown label '{row.get('label', '')}'; use a catalogue "
+                                       f"class id such as {', '.join(cat.class_ids[:3])}"))
+            continue
+        if not img.is_file():
+            problems.append(RowProblem(path, line, f"image '{row['path']}' not found"))
+            continue
+        criteria = {c: row[c] for c in CRITERIA_COLUMNS if row.get(c)}
+        caption = row.get("caption", "")
+        if not caption:
+            try:
+                caption = caption_from_criteria(label, criteria, cat)
+            except KeyError as exc:
+                problems.append(RowProblem(path, line, str(exc).strip("'\"")))
                 continue
-            if not row.get("path"):
-                problems.append(RowProblem(path, line, "empty path"))
+        mask = None
+        if row.get("mask"):
+            mask = (root / row["mask"]).resolve()
+            if not mask.is_file():
+                problems.append(RowProblem(path, line, f"mask '{row['mask']}' not found"))
                 continue
-            if "\x00" in row["path"] or "\x00" in row.get("mask", ""):
-                problems.append(RowProblem(path, line, "the path holds a NUL character; fix the cell"))
-                continue
-            img = (root / row["path"]).resolve() if not Path(row["path"]).is_absolute() else Path(row["path"])
-            label = resolve_class(row.get("label", ""), cat)
-            if label is None:
-                problems.append(RowProblem(path, line, f"unknown label '{row.get('label', '')}'; use a catalogue "
-                                           f"class id such as {', '.join(cat.class_ids[:3])}"))
-                continue
-            if not img.is_file():
-                problems.append(RowProblem(path, line, f"image '{row['path']}' not found"))
-                continue
-            criteria = {c: row[c] for c in CRITERIA_COLUMNS if row.get(c)}
-            caption = row.get("caption", "")
-            if not caption:
-                try:
-                    caption = caption_from_criteria(label, criteria, cat)
-                except KeyError as exc:
-                    problems.append(RowProblem(path, line, str(exc).strip("'\"")))
-                    continue
-            mask = None
-            if row.get("mask"):
-                mask = (root / row["mask"]).resolve()
-                if not mask.is_file():
-                    problems.append(RowProblem(path, line, f"mask '{row['mask']}' not found"))
-                    continue
-            split = row.get("split", "").lower()
-            if split and split not in ("train", "val", "test"):
-                problems.append(RowProblem(path, line, f"split '{split}' is not train, val or test"))
-                continue
-            meta = {k: v for k, v in row.items() if k not in MANIFEST_CORE and k not in CRITERIA_COLUMNS}
-            records.append(Record(path=img, label=label, caption=caption,
-                                  lesion_id=row.get("lesion_id") or img.stem, mask=mask, criteria=criteria,
-                                  source=f"{path.name}:{line}", split=split, meta=meta))
+        split = row.get("split", "").lower()
+        if split and split not in ("train", "val", "test"):
+            problems.append(RowProblem(path, line, f"split '{split}' is not train, val or test"))
+            continue
+        meta = {k: v for k, v in row.items() if k not in MANIFEST_CORE and k not in CRITERIA_COLUMNS}
+        records.append(Record(path=img, label=label, caption=caption,
+                              lesion_id=row.get("lesion_id") or img.stem, mask=mask, criteria=criteria,
+                              source=f"{path.name}:{line}", split=split, meta=meta))
     return _finish(path.stem if path.name != "manifest.csv" else root.name, path, "manifest", records,
                    problems, skip_bad)
 
@@ -172,11 +140,7 @@ def read_dataset(path: Path | str, catalogue: Catalogue | None = None, skip_bad:
     if layout == "manifest":
         return read_manifest(path if path.is_file() else path / "manifest.csv", catalogue, skip_bad)
     if layout == "ph2":
-        from medgrad_desktop.data.ph2 import read_ph2
-
         return read_ph2(path, catalogue, skip_bad)
     if layout == "derm7pt":
-        from medgrad_desktop.data.derm7pt import read_derm7pt
-
         return read_derm7pt(path, catalogue, skip_bad)
     return read_class_folders(path, catalogue, skip_bad)

@@ -8,7 +8,7 @@
 Units are 16x16 patches (the model's own tokens) or pixels (the map upsampled bilinearly to the
 model input). Units are ranked by saliency, ties (the zero regions of a ReLU map) broken by a fixed
 random order that is the same for every map of an image, so methods are compared on equal terms.
-The score is any batched function of uint8 images, normally `ClassProbability`.
+The score is any batched function of uint8 images, normally `CompetitorSoftmax`.
 AUC is the trapezoid area under probability versus fraction, divided by the range width, i.e. the
 mean probability over the range: deletion lower is better, insertion higher is better.
 """

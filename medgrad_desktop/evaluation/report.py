@@ -1,6 +1,6 @@
 """Write the evaluation: a Markdown table, PNG plots and a JSON of every number with its protocol.
 
-Plots use matplotlib's Agg backend (no display, no Qt).
+Plots go through `medgrad_desktop.plotting` (matplotlib's Agg backend: no display, no Qt).
 """
 
 from __future__ import annotations
@@ -8,19 +8,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+import cv2
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from medgrad_desktop.atomic import write_text_atomic  # noqa: E402
-from medgrad_desktop.core.explain import METHOD_NAMES  # noqa: E402
-from medgrad_desktop.core.render import blend  # noqa: E402
-from medgrad_desktop.evaluation.baselines import BASELINE_NAMES  # noqa: E402
-from medgrad_desktop.evaluation.localization import to_mask_size  # noqa: E402
-from medgrad_desktop.evaluation.suite import EvalResult  # noqa: E402
-from medgrad_desktop.evaluation.summary import arrow, direction, interval, label  # noqa: E402
+from medgrad_desktop.atomic import write_text_atomic
+from medgrad_desktop.core.explain import METHOD_NAMES
+from medgrad_desktop.core.render import blend
+from medgrad_desktop.evaluation.baselines import BASELINE_NAMES
+from medgrad_desktop.evaluation.localization import to_mask_size
+from medgrad_desktop.evaluation.suite import EvalResult
+from medgrad_desktop.evaluation.summary import arrow, direction, interval, label
+from medgrad_desktop.plotting import pyplot, save_figure
 
 NAMES = {**METHOD_NAMES, **BASELINE_NAMES}
 LOC_KEYS = ("target.pointing", "target.energy_lift", "target.auroc", "target.iou", "counterfactual.energy_lift",
@@ -163,7 +161,7 @@ COLORS = {"gradcam": "tab:blue", "grad-eclip": "tab:orange", "medgrad": "tab:red
 def plot_curves(result: EvalResult, path: Path) -> None:
     protos = result.config.protocols
     names = [n for n in result.map_names if result.kinds[n] != "ablation"]
-    fig, axes = plt.subplots(2, len(protos), figsize=(4 * len(protos), 7), squeeze=False)
+    fig, axes = pyplot().subplots(2, len(protos), figsize=(4 * len(protos), 7), squeeze=False)
     for j, p in enumerate(protos):
         for i, mode in enumerate(("deletion", "insertion")):
             ax = axes[i, j]
@@ -181,9 +179,7 @@ def plot_curves(result: EvalResult, path: Path) -> None:
     axes[0, 0].legend(fontsize=8)
     n_curves = max(result.curve_counts.values(), default=0)
     fig.suptitle(f"Mean deletion / insertion curves (N = {n_curves} images)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def _mask_overlay(rgb: np.ndarray, masks: dict[str, np.ndarray], avoid: dict[str, np.ndarray]) -> np.ndarray:
@@ -197,8 +193,6 @@ def _mask_overlay(rgb: np.ndarray, masks: dict[str, np.ndarray], avoid: dict[str
             mm = to_mask_size(m.astype(np.float32), rgb.shape[:2]) > 0.5
             out[mm] = (0.4 * out[mm] + 0.6 * np.array(colors[k])).astype(np.uint8)
     if "lesion" in masks:
-        import cv2
-
         lm = (to_mask_size(masks["lesion"].astype(np.float32), rgb.shape[:2]) > 0.5).astype(np.uint8)
         cs, _ = cv2.findContours(lm, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         cv2.drawContours(out, cs, -1, (255, 255, 255), 1)
@@ -212,7 +206,7 @@ def plot_examples(result: EvalResult, path: Path, columns: tuple[str, ...] = ("g
         return
     cols = [c for c in (*columns, *extra) if c in ex[0]["maps"]]
     ncol = 2 + len(cols)
-    fig, axes = plt.subplots(len(ex), ncol, figsize=(2.2 * ncol, 2.3 * len(ex)), squeeze=False)
+    fig, axes = pyplot().subplots(len(ex), ncol, figsize=(2.2 * ncol, 2.3 * len(ex)), squeeze=False)
     for i, e in enumerate(ex):
         axes[i, 0].imshow(e["image"])
         axes[i, 0].set_ylabel(f"{e['id']}\n{e['target']}", fontsize=7)
@@ -227,9 +221,7 @@ def plot_examples(result: EvalResult, path: Path, columns: tuple[str, ...] = ("g
         axes[0, j].set_title(title, fontsize=8)
     fig.text(0.5, 0.002, "ground truth: green = target, yellow = counterfactual diff, cyan = lesion structure, "
              "orange = decoys, magenta = artefacts, white = lesion border", ha="center", fontsize=7)
-    fig.tight_layout(rect=(0, 0.015, 1, 1))
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100, rect=(0, 0.015, 1, 1))
 
 
 def write_outputs(out: Path, result: EvalResult, summary: dict, meta: dict) -> dict[str, Path]:

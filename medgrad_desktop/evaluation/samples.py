@@ -6,7 +6,6 @@ a CSV manifest of real images (path, optional label, optional lesion mask), e.g.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,13 +13,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from medgrad_desktop.core.imageio import ImageLoadError, load_image
+from medgrad_desktop.core.imageio import ImageLoadError, list_images, load_image
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.prompts import Target
-
-
-class DatasetError(Exception):
-    """A manifest or its files cannot be read; the message names the file and what to do."""
+from medgrad_desktop.data.csv_table import has_nul, manifest_table
+from medgrad_desktop.data.records import DatasetError
+from medgrad_desktop.data.synth import SynthConfig, balanced_labels, render_sample
+from medgrad_desktop.data.synth_io import sample_seed
+from medgrad_desktop.evaluation.shortcut import inpaint
 
 
 @dataclass
@@ -53,9 +53,6 @@ def synthetic_samples(n: int, seed: int, shortcut: bool = False, config=None) ->
     shortcut class (what a faithful map of a shortcut-trained model must point at there); the lesion's
     own structure becomes "structure", and the inpainted image measures how much the model uses it.
     """
-    from medgrad_desktop.data.synth import SynthConfig, balanced_labels, render_sample
-    from medgrad_desktop.data.synth_io import sample_seed
-
     cfg = config or SynthConfig(shortcut=shortcut)
     labels = balanced_labels(n, len(cfg.classes), seed)
     for i in range(n):
@@ -70,8 +67,6 @@ def synthetic_samples(n: int, seed: int, shortcut: bool = False, config=None) ->
         arts = dict(s.artefact_masks)
         interventions = {}
         if shortcut:
-            from medgrad_desktop.evaluation.shortcut import inpaint
-
             art = cfg.shortcut_artefact
             masks = {"structure": s.target_mask, "lesion": s.lesion_mask}
             if art in arts and arts[art].any() and s.class_id == cfg.shortcut_class:
@@ -107,23 +102,21 @@ def manifest_samples(manifest: Path | str, n: int | None = None) -> Iterator[Eva
     `target_mask`, `diff_mask`, `counterfactual` and `masks_npz` (decoy:*, artefact:* masks).
     Relative paths are relative to the CSV's folder."""
     manifest = Path(manifest)
-    try:
-        with open(manifest, newline="") as f:
-            rows = list(csv.DictReader(f))
-    except OSError as exc:
-        raise DatasetError(f"{manifest}: cannot read the manifest ({exc.strerror}); check the path") from None
+    fields, rows = manifest_table(manifest)
     if not rows:
         raise DatasetError(f"{manifest}: the manifest has no rows; add a header and one row per image")
-    col = "path" if "path" in rows[0] else "image" if "image" in rows[0] else None
+    col = "path" if "path" in fields else "image" if "image" in fields else None
     if col is None:
         raise DatasetError(f"{manifest}: no 'path' column; the header must name the image column 'path'")
     root = manifest.parent
-    for i, row in enumerate(rows[:n] if n else rows):
+    for line, row in rows[:n] if n else rows:
+        if has_nul(*row.values()):
+            raise DatasetError(f"{manifest}:{line}: a cell holds a NUL character; fix the cell")
         p = root / row[col]
         try:
             img = load_image(p)
         except ImageLoadError as exc:
-            raise DatasetError(f"{manifest} row {i + 2}: {exc}") from None
+            raise DatasetError(f"{manifest}:{line}: {exc}") from None
         shape = img.rgb.shape[:2]
         masks: dict[str, np.ndarray] = {}
         avoid: dict[str, np.ndarray] = {}
@@ -148,8 +141,6 @@ def manifest_samples(manifest: Path | str, n: int | None = None) -> Iterator[Eva
 def folder_samples(folder: Path | str, n: int | None = None) -> Iterator[EvalSample]:
     """A folder with images/ and masks/ (lesion masks named <stem>.png or <stem>_segmentation.png),
     as in the HAM10000 sample. No labels: the predicted class is explained."""
-    from medgrad_desktop.core.imageio import list_images
-
     folder = Path(folder)
     img_dir = folder / "images" if (folder / "images").is_dir() else folder
     paths = sorted(list_images(img_dir, False))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.prompts import Target
 
@@ -29,8 +30,9 @@ def competitors_for(clip: ClipModel, target: Target) -> tuple[list[Target], int]
     return [*classes, target], len(classes)  # free text competes with the classes
 
 
-class ClassProbability:
-    """Callable: uint8 images (N, S, S, 3) at the model's input size -> probabilities (N, P)."""
+class CompetitorSoftmax:
+    """Callable: uint8 images (N, S, S, 3) at the model's input size -> the softmax over the competing
+    targets (N, P), i.e. p(target) for each competitor; counts the forwards it made."""
 
     def __init__(self, clip: ClipModel, competitors: list[Target], batch_size: int = 64):
         self.clip = clip
@@ -50,7 +52,7 @@ class ClassProbability:
         for i in range(0, len(images), self.batch_size):
             chunk = torch.from_numpy(np.ascontiguousarray(images[i:i + self.batch_size])).to(clip.device)
             x = (chunk.permute(0, 3, 1, 2).float() / 255.0 - mean) / std
-            f = torch.nn.functional.normalize(clip.model.encode_image(x).float(), dim=-1)
+            f = embed_images(clip.model, x)
             out.append(torch.softmax(self.scale * f @ self.text.T, dim=-1).cpu().numpy())
             self.forwards += len(chunk)
         return np.concatenate(out).astype(np.float64) if out else np.zeros((0, len(self.text)))

@@ -14,7 +14,6 @@ drop of p(class) when the ruler is inpainted with the drop when the label's stru
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,15 +24,14 @@ import torch
 
 from medgrad_desktop.core.checkpoint import save_checkpoint
 from medgrad_desktop.core.model import ClipModel, load_model
+from medgrad_desktop.data.synth import GENERATOR_VERSION, SynthConfig, balanced_labels, render_sample
+from medgrad_desktop.data.synth_io import sample_seed
 
 TRAIN_SEED = 424242  # distinct from the evaluation seed (2026) so no image is in both sets
 
 
 def shortcut_images(n: int, seed: int, shortcut: bool = True, structure_strength: float = 1.0
                     ) -> tuple[list[np.ndarray], list[str], list[bool]]:
-    from medgrad_desktop.data.synth import SynthConfig, balanced_labels, render_sample
-    from medgrad_desktop.data.synth_io import sample_seed
-
     cfg = SynthConfig(shortcut=shortcut, counterfactual=False, structure_strength=structure_strength)
     labels = balanced_labels(n, len(cfg.classes), seed)
     imgs, ids, has = [], [], []
@@ -43,14 +41,6 @@ def shortcut_images(n: int, seed: int, shortcut: bool = True, structure_strength
         ids.append(s.class_id)
         has.append(bool(s.metadata["shortcut_artefact_present"]))
     return imgs, ids, has
-
-
-def _catalogue_subset(clip: ClipModel, class_ids: list[str]) -> dict:
-    from medgrad_desktop.resources_path import resources_dir
-
-    data = json.loads((resources_dir() / "catalogue.json").read_text())
-    data["classes"] = [c for c in data["classes"] if c["id"] in class_ids]
-    return data
 
 
 def finetune(clip: ClipModel, images: list[np.ndarray], class_ids: list[str], epochs: int = 6,
@@ -136,8 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     clip = load_model(args.weights, random_init=args.random_init, architecture="MedGrad-Tiny" if args.random_init
                       else None, device="cpu")
-    from medgrad_desktop.data.synth import GENERATOR_VERSION, SynthConfig
-
     classes = list(SynthConfig().classes)
     missing = [c for c in classes if c not in clip.catalogue.class_ids]
     if missing:
@@ -157,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     card = {"name": f"{kind} fine-tune of {base['name']}", "architecture": clip.card.architecture,
             "arch_config": clip.card.arch_config, "quick_gelu": clip.card.quick_gelu, "mean": list(clip.card.mean),
             "std": list(clip.card.std), "temperature": 1.0, "untrained": False, "demo": False,
-            "catalogue_data": _catalogue_subset(clip, classes), "base_weights": base.get("weights_sha256"),
+            "catalogue_data": clip.catalogue.subset(classes).data, "base_weights": base.get("weights_sha256"),
             "notes": (f"both towers fine-tuned {args.epochs} epochs (AdamW lr {args.lr}) on {args.n} images of the "
                       f"synthetic shortcut variant ({GENERATOR_VERSION}, seed {args.seed}, structure strength "
                       f"{args.structure_strength}): a ruler in 90 % of melanoma images and 10 % of the others. "

@@ -20,7 +20,7 @@ from medgrad_desktop.evaluation.entropy_stats import entropy_vs_mask
 from medgrad_desktop.evaluation.localization import energy_share, localization_scores
 from medgrad_desktop.evaluation.perturbation import Protocol, perturbation_curves
 from medgrad_desktop.evaluation.samples import EvalSample, target_for
-from medgrad_desktop.evaluation.scoring import ClassProbability
+from medgrad_desktop.evaluation.scoring import CompetitorSoftmax
 
 ABLATION: dict[str, MedGradParams] = {
     "medgrad r=3": MedGradParams(entropy_radius=3),
@@ -131,7 +131,7 @@ def run_suite(clip: ClipModel, samples: Iterable[EvalSample], cfg: SuiteConfig,
     kinds.update({b: "baseline" for b in cfg.baselines})
     result = EvalResult(cfg, kinds, params)
     classes = clip.catalogue.class_targets()
-    score = ClassProbability(clip, classes)
+    score = CompetitorSoftmax(clip, classes)
     class_ids = clip.catalogue.class_ids
     t0 = time.perf_counter()
     index = 0

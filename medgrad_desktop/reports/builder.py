@@ -66,7 +66,7 @@ def _review_info(review_store, sha: str, clip: ClipModel, predicted_id: str) -> 
 
 
 def _spool(rgb, spool: Path, name: str) -> ReportImage:
-    path = spool / name
+    path = spool / name  # scratch inside the export's staging folder, removed after it: no fsync needed
     path.write_bytes(encode_png(rgb, level=1))
     return ReportImage(path, int(rgb.shape[1]), int(rgb.shape[0]))
 

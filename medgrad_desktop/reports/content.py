@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 NOTICE = "Research use only, not for diagnosis."
 
@@ -28,8 +29,6 @@ class ReportImage:
         return self.path.read_bytes()
 
     def rgb(self) -> np.ndarray:
-        from PIL import Image
-
         with Image.open(self.path) as im:
             return np.asarray(im.convert("RGB"))
 

@@ -5,9 +5,12 @@ spreadsheet would run as a formula (=, +, -, @ first) get a leading apostrophe."
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
+from medgrad_desktop.atomic import write_atomic
 from medgrad_desktop.reports.content import ImageEntry, ReportContent
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -59,12 +62,14 @@ def row(content: ReportContent, e: ImageEntry) -> dict[str, object]:
 
 
 def write_csv(content: ReportContent, path: Path, tick: Callable[[str], None] | None = None) -> Path:
-    path = Path(path)
-    with open(path, "w", encoding="utf-8", newline="") as f:
+    def write(binary: BinaryIO) -> None:
+        f = io.TextIOWrapper(binary, encoding="utf-8", newline="", write_through=True)
         w = csv.DictWriter(f, fieldnames=columns(content))
         w.writeheader()
         for e in content.entries:
             if tick is not None:
                 tick(e.label)
             w.writerow(row(content, e))
-    return path
+        f.detach()  # the caller closes the binary file after syncing it
+
+    return write_atomic(path, write)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import medgrad_desktop.reports.csv_writer as csv_writer  # by module: tests replace a writer to inject faults
+import medgrad_desktop.reports.html_writer as html_writer
+import medgrad_desktop.reports.png_writer as png_writer
+from medgrad_desktop.atomic import PublishClashError, publish, write_text_atomic
 from medgrad_desktop.audit import log_event
 from medgrad_desktop.core.explain import MethodParams
 from medgrad_desktop.core.imageio import display_name
@@ -30,7 +33,7 @@ DEFAULT_FORMATS = ("pdf", "html", "csv")
 Progress = Callable[[int, int, str], None]
 
 
-class ReportExistsError(Exception):
+class ReportExistsError(PublishClashError):
     """An output already exists and overwriting was not allowed."""
 
 
@@ -75,40 +78,6 @@ def _is_inside(path: Path, folder: Path) -> bool:
         return True
     except ValueError:
         return False
-
-
-def _fsync_tree(path: Path) -> None:
-    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-    for f in files:
-        fd = os.open(f, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _publish(staged: list[tuple[Path, Path]], force: bool) -> None:
-    """Move staged files/folders to their final names; on failure undo the moves already made."""
-    done: list[tuple[Path, Path | None]] = []  # (final, backup of what it replaced)
-    try:
-        for src, dst in staged:
-            backup = None
-            if dst.exists():
-                if not force:
-                    raise ReportExistsError(f"{dst} appeared while the report was being made; nothing written")
-                backup = src.parent / f"old-{dst.name}"
-                os.replace(dst, backup)
-            os.replace(src, dst)
-            done.append((dst, backup))
-    except BaseException:
-        for dst, backup in reversed(done):
-            if dst.is_dir():
-                shutil.rmtree(dst, ignore_errors=True)
-            else:
-                dst.unlink(missing_ok=True)
-            if backup is not None:
-                os.replace(backup, dst)
-        raise
 
 
 def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams], review_store,
@@ -172,14 +141,16 @@ def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams]
                 raise ReportFailed(f"{where}: writing the {fmt.upper()} failed ({type(exc).__name__}: {exc})") from exc
         if checkpoint is not None:
             checkpoint()
-        for src, _ in staged:
-            _fsync_tree(src)
         map_path = None
         if pseudonym_map is not None:
             map_path = write_pseudonym_map(pseudonym_map, [
                 (e.label, e.sha256, str(Path(p).resolve())) for e, p in zip(content.entries, paths, strict=True)])
         try:
-            _publish(staged, force)
+            publish(staged, force)
+        except PublishClashError as exc:
+            if map_path is not None:
+                map_path.unlink(missing_ok=True)
+            raise ReportExistsError(str(exc)) from None
         except BaseException:
             if map_path is not None:
                 map_path.unlink(missing_ok=True)
@@ -221,23 +192,18 @@ def _write_format(fmt: str, content: ReportContent, staging: Path, finals: list[
     staged = [(staging / p.name, p) for p in finals]
     main = staged[0][0]
     if fmt == "pdf":
+        # the PDF writer loads Qt when it draws; a CSV/HTML-only export never imports it
         from medgrad_desktop.reports.pdf_writer import write_pdf
 
         write_pdf(content, main, tick)
         check_pdf_complete(main)
     elif fmt == "html":
-        from medgrad_desktop.reports.html_writer import write_html
-
-        write_html(content, main, tick)
+        html_writer.write_html(content, main, tick)
     elif fmt == "csv":
-        from medgrad_desktop.reports.csv_writer import write_csv
-
-        write_csv(content, main, tick)
+        csv_writer.write_csv(content, main, tick)
     elif fmt == "png":
-        from medgrad_desktop.reports.png_writer import write_pngs
-
-        write_pngs(content, main, tick)
+        png_writer.write_pngs(content, main, tick)
     for src, _ in staged[1:]:  # the manifest beside the HTML / CSV
         if not src.exists():
-            src.write_text(json.dumps(content.provenance, indent=1, ensure_ascii=False), encoding="utf-8")
+            write_text_atomic(src, json.dumps(content.provenance, indent=1, ensure_ascii=False))
     return staged

@@ -6,13 +6,16 @@ the notice and its page number; the provenance manifest is embedded as JSON and 
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
+from medgrad_desktop.atomic import write_atomic
 from medgrad_desktop.reports.content import ImageEntry, ReportContent, ReportImage
 from medgrad_desktop.reports.deidentify import encode_jpeg, encode_png
 from medgrad_desktop.reports.figures import colorbar_strip, downscale
@@ -155,7 +158,9 @@ def write_html(content: ReportContent, path: Path, tick: Callable[[str], None] |
     total = len(content.ok_entries) + 2
     strip = colorbar_strip(360, content.colormap)
     bar_uri = data_uri(encode_png(np.ascontiguousarray(strip)), "image/png")
-    with open(path, "w", encoding="utf-8") as f:
+
+    def write(binary: BinaryIO) -> None:
+        f = io.TextIOWrapper(binary, encoding="utf-8", newline="\n", write_through=True)
         f.write(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
                 f"<title>{escape(content.title)}</title><style>{_CSS}</style></head><body>\n")
         f.write(_page(content, 1, total, _cover(content)))
@@ -166,4 +171,6 @@ def write_html(content: ReportContent, path: Path, tick: Callable[[str], None] |
         f.write(_page(content, total, total, _provenance_section(content)))
         f.write(_manifest_script(content))
         f.write("\n</body></html>\n")
-    return path
+        f.detach()  # the caller closes the binary file after syncing it
+
+    return write_atomic(path, write)

@@ -1,5 +1,8 @@
 """PDF report with QPdfWriter + QPainter (the only report module that imports Qt).
 
+Qt is imported inside the functions that draw, so importing the reports package (a CSV/HTML export,
+the CLI on a server) never loads Qt; only rendering a PDF does.
+
 A4 portrait, laid out in millimetres. Every page has the research-use notice in its header and footer,
 the model's UNTRAINED/DEMO warnings when they apply, and "Page n of N". The provenance manifest is
 attached to the PDF as `medgrad-manifest.json` (QPdfWriter.addFileAttachment, Qt >= 6.8).
@@ -13,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from medgrad_desktop import __version__
+from medgrad_desktop.atomic import write_atomic
 from medgrad_desktop.core.render import colorbar
 from medgrad_desktop.reports.content import ImageEntry, ReportContent
 
@@ -458,12 +462,11 @@ def write_pdf(content: ReportContent, path: Path, tick: Callable[[str], None] | 
 
 def attach_with_pypdf(path: Path, name: str, data: bytes) -> None:
     """Fallback for Qt older than 6.8 (no QPdfWriter.addFileAttachment): rewrite the PDF with pypdf."""
-    try:
+    try:  # pypdf is optional: only Qt < 6.8 needs it
         from pypdf import PdfReader, PdfWriter
     except ImportError:
         raise RuntimeError("this Qt cannot attach the manifest to the PDF (needs Qt >= 6.8) and pypdf is "
                            "not installed; upgrade PySide6 or install pypdf") from None
     writer = PdfWriter(clone_from=PdfReader(str(path)))
     writer.add_attachment(name, data)
-    with open(path, "wb") as f:
-        writer.write(f)
+    write_atomic(path, writer.write)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from medgrad_desktop.atomic import write_atomic
 from medgrad_desktop.reports.content import ReportContent
 from medgrad_desktop.reports.deidentify import encode_png
 from medgrad_desktop.reports.figures import with_colorbar
@@ -24,10 +25,10 @@ def write_pngs(content: ReportContent, folder: Path, tick: Callable[[str], None]
         if tick is not None:
             tick(e.label)
         base = f"{e.index:04d}_{safe_name(e.label)}" if not content.deidentified else safe_name(e.label)
-        (folder / f"{base}_original.png").write_bytes(encode_png(e.original.rgb()))
+        write_atomic(folder / f"{base}_original.png", encode_png(e.original.rgb()))
         for o in e.overlays:
             captions = (f"{o.method_name}: explains {o.target_label} (S={o.score:.3f})",
                         " ".join([*(w.split(":")[0] for w in content.warnings), content.notice]))
             pic = with_colorbar(o.image.rgb(), content.colormap, captions)
-            (folder / f"{base}_{o.method}.png").write_bytes(encode_png(pic))
+            write_atomic(folder / f"{base}_{o.method}.png", encode_png(pic))
     return folder

@@ -15,11 +15,20 @@ import sys
 import tempfile
 from pathlib import Path
 
+from PIL import Image
+
+from medgrad_desktop.atomic import write_atomic
+from medgrad_desktop.core.classify import classify
+from medgrad_desktop.core.explain import METHODS, default_params
+from medgrad_desktop.core.imageio import list_images, load_image
+from medgrad_desktop.core.model import ModelLoadError, load_model
+from medgrad_desktop.data.synth import SynthConfig, render_sample
+from medgrad_desktop.reports.export import export_report
+from medgrad_desktop.resources_path import demo_dir
+from medgrad_desktop.review import ReviewRecord, ReviewStore
+
 
 def _images(folder: Path) -> list[Path]:
-    from medgrad_desktop.core.imageio import list_images
-    from medgrad_desktop.resources_path import demo_dir
-
     demo = [p for p in list_images(demo_dir(), recursive=True) if "model" not in p.parts]
     folder.mkdir(parents=True, exist_ok=True)
     if demo:
@@ -27,10 +36,6 @@ def _images(folder: Path) -> list[Path]:
         for p in picked:
             shutil.copy(p, folder / p.name)
     else:
-        from PIL import Image
-
-        from medgrad_desktop.data.synth import SynthConfig, render_sample
-
         for i in range(4):
             Image.fromarray(render_sample(100 + i, SynthConfig(size=448)).image).save(folder / f"lesion_{i}.jpg",
                                                                                    quality=92)
@@ -38,8 +43,6 @@ def _images(folder: Path) -> list[Path]:
 
 
 def _model():
-    from medgrad_desktop.core.model import ModelLoadError, load_model
-
     try:
         return load_model(device="cpu")
     except ModelLoadError:
@@ -57,12 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         os.environ["MEDGRAD_DATA_DIR"] = str(tmp_path / "data")  # the sample reviews stay out of the user's
-        from medgrad_desktop.core.classify import classify
-        from medgrad_desktop.core.explain import METHODS, default_params
-        from medgrad_desktop.core.imageio import load_image
-        from medgrad_desktop.reports import export_report
-        from medgrad_desktop.review import ReviewRecord, ReviewStore
-
         folder = tmp_path / "images"
         paths = _images(folder)
         clip = _model()
@@ -81,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         for n in (1, 2):
             src = next(tmp_path.glob(f"page-*{n}.png"))
-            shutil.copy(src, out / f"report-page-{n}.png")
+            write_atomic(out / f"report-page-{n}.png", src.read_bytes())
             print(f"wrote {out / f'report-page-{n}.png'} ({clip.card.display_name()})")
     return 0
 

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from medgrad_desktop.core.classify import Prediction, predictions_from_features
+from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.entropy import entropy_weight
 from medgrad_desktop.core.explain.grad_eclip import attn_out_grads, eclip_grids, loosened_attention
 from medgrad_desktop.core.explain.gradcam import gradcam_grids
@@ -64,7 +65,7 @@ def analyze_batch(clip: ClipModel, images: list[np.ndarray], targets: list[Targe
     visual = clip.visual
     tail = ClassTokenTail(visual)
     with capture_last_block(visual) as cap, torch.no_grad():
-        feats = torch.nn.functional.normalize(clip.model.encode_image(x).float(), dim=-1)
+        feats = embed_images(clip.model, x)
     preds = predictions_from_features(clip, feats, top_k) if with_prediction else [None] * len(images)
     results = [AnalysisResult(p, image_features=f) for p, f in zip(preds, feats.cpu().numpy(), strict=True)]
     if not params or not targets:

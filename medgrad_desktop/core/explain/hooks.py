@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
+from open_clip.transformer import ResidualAttentionBlock
 from torch import nn
 
 
@@ -24,8 +25,6 @@ class Captured:
 
 
 def last_block(visual: nn.Module) -> nn.Module:
-    from open_clip.transformer import ResidualAttentionBlock
-
     blocks = getattr(getattr(visual, "transformer", None), "resblocks", None)
     if not blocks:
         raise UnsupportedModelError("the image tower has no transformer blocks (only ViT models are supported)")

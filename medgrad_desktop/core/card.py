@@ -1,0 +1,112 @@
+"""The model card: which weights, which architecture, how images are prepared, what the model is for.
+
+It travels with every result so a report can say exactly which weights produced it. On disk it sits
+beside the weights as `<weights>.card.json`; that file describes the model but not the weights file
+itself (path, hash, format and input size are read from the weights when they are loaded), so
+`from_json` takes those as arguments. The same file carries the training record (data split, history,
+configuration), kept verbatim in `record` so a card read and written again loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+UNTRAINED_WARNING = "UNTRAINED: random weights; predictions and maps are meaningless"
+DEMO_WARNING = "DEMO: trained on synthetic images; demonstration only; not for clinical use"
+DEFAULT_INTENDED_USE = "research use only, not for diagnosis"
+
+# fields known only once the weights file is read; never written into the card file
+FILE_FIELDS = ("weights_path", "weights_sha256", "weights_format", "input_size")
+# card-file keys shown with the model in reports and provenance
+EXTRA_KEYS = ("base_weights", "training_manifest_sha256", "split_seed", "metrics", "date", "app_version",
+              "normalization_source", "notes")
+CATALOGUE_KEY = "catalogue_data"  # the record's embedded catalogue (a model trained on a subset of classes)
+
+
+@dataclass
+class ModelCard:
+    name: str
+    architecture: str
+    arch_config: dict
+    quick_gelu: bool
+    weights_path: str | None
+    weights_sha256: str
+    weights_format: str
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    input_size: int
+    interpolation: str = "bicubic"
+    resize: str = "squash"
+    temperature: float = 1.0
+    untrained: bool = False
+    demo: bool = False
+    intended_use: str = DEFAULT_INTENDED_USE
+    catalogue: dict = field(default_factory=dict)  # name, version, digest and classes of the catalogue in use
+    extra: dict = field(default_factory=dict)  # the `EXTRA_KEYS` the file has
+    # the rest of the card file: the embedded catalogue, classes, prompts, training configuration, history
+    record: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def catalogue_data(self) -> dict | None:
+        """The full catalogue the model was trained with, when the card embeds one."""
+        return self.record.get(CATALOGUE_KEY)
+
+    @property
+    def short_hash(self) -> str:
+        return self.weights_sha256[:12]
+
+    def warnings(self) -> list[str]:
+        out = []
+        if self.untrained:
+            out.append(UNTRAINED_WARNING)
+        if self.demo:
+            out.append(DEMO_WARNING)
+        return out
+
+    def display_name(self) -> str:
+        tag = " [UNTRAINED]" if self.untrained else " [DEMO]" if self.demo else ""
+        return f"{self.name}{tag}"
+
+    def to_dict(self) -> dict:
+        """What reports and provenance show: every field but the training record, plus the warnings."""
+        d = asdict(self)
+        del d["record"]
+        d["mean"], d["std"] = list(self.mean), list(self.std)
+        d["warnings"] = self.warnings()
+        return d
+
+    def to_json(self) -> str:
+        """The text of the card file written beside the weights (sorted keys, one-space indent)."""
+        doc: dict[str, Any] = dict(self.record)
+        doc.update(self.extra)
+        for f in fields(self):
+            if f.name not in (*FILE_FIELDS, "extra", "record"):
+                doc[f.name] = getattr(self, f.name)
+        doc["mean"], doc["std"] = list(self.mean), list(self.std)
+        return json.dumps(doc, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | Mapping[str, Any], **known: Any) -> ModelCard:
+        """A card from its file (text or parsed). `known` gives the fields the file cannot hold
+        (`FILE_FIELDS`) and the value of any field the file leaves out or sets to null; without one
+        such a field takes its dataclass default.
+
+        The mean and std are taken from the file only as a pair (half a normalization is none)."""
+        doc = dict(json.loads(text) if isinstance(text, str) else text)
+        names = {f.name for f in fields(cls)} - {"extra", "record", *FILE_FIELDS}
+        kw = dict(known)
+        for name in names:
+            if doc.get(name) is not None and name not in ("mean", "std"):
+                kw[name] = doc[name]
+        if doc.get("mean") is not None and doc.get("std") is not None:
+            kw["mean"], kw["std"] = doc["mean"], doc["std"]
+        kw["extra"] = {k: v for k, v in doc.items() if k in EXTRA_KEYS}  # in the file's order
+        kw["record"] = {k: v for k, v in doc.items() if k not in names and k not in EXTRA_KEYS}
+        card = cls(**kw)
+        card.mean, card.std = tuple(card.mean), tuple(card.std)
+        card.temperature = float(card.temperature)
+        card.quick_gelu, card.untrained, card.demo = bool(card.quick_gelu), bool(card.untrained), bool(card.demo)
+        return card
