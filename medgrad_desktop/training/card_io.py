@@ -13,9 +13,9 @@ import torch
 
 from medgrad_desktop import __version__
 from medgrad_desktop.atomic import write_atomic, write_text_atomic
+from medgrad_desktop.core.card import ModelCard
 from medgrad_desktop.core.prompts import Catalogue
 from medgrad_desktop.data.records import Record
-from medgrad_desktop.resources_path import resources_dir
 from medgrad_desktop.training.config import TrainConfig
 
 
@@ -28,23 +28,11 @@ def manifest_sha256(splits: dict[str, list[Record]]) -> str:
     return h.hexdigest()
 
 
-def bundled_catalogue_data() -> dict:
-    return json.loads((resources_dir() / "catalogue.json").read_text(encoding="utf-8"))
-
-
-def subset_catalogue_data(class_ids: list[str], data: dict | None = None) -> dict:
-    """The bundled catalogue restricted to `class_ids`; the 7-point criteria are kept whole."""
-    data = dict(data or bundled_catalogue_data())
-    keep = set(class_ids)
-    data["classes"] = [c for c in data["classes"] if c["id"] in keep]
-    data["name"] = f"{data['name']}-subset-{len(data['classes'])}"
-    return data
-
-
-def build_card(cfg: TrainConfig, base_card, out: Path, class_ids: list[str], catalogue: Catalogue,
-               catalogue_data: dict, splits: dict[str, list[Record]], extra: dict | None = None) -> dict:
+def build_card(cfg: TrainConfig, base_card: ModelCard, out: Path, class_ids: list[str], catalogue: Catalogue,
+               splits: dict[str, list[Record]], extra: dict | None = None) -> ModelCard:
     """The model card of a run: architecture and preprocessing from the base card, the data (manifest
-    hash, split seed and sizes), the full training config, and `extra` (epoch, metrics, history)."""
+    hash, split seed and sizes), the full training config, and `extra` (epoch, metrics, history).
+    `save_checkpoint` writes it with `ModelCard.to_json`, the form `load_model` reads back."""
     c = base_card
     card = {
         "name": cfg.name or f"{c.architecture} fine-tuned ({out.name})",
@@ -54,7 +42,7 @@ def build_card(cfg: TrainConfig, base_card, out: Path, class_ids: list[str], cat
         "intended_use": cfg.intended_use,
         "base_weights": None if cfg.random_init or cfg.weights is None else
         {"path": str(cfg.weights), "sha256": c.weights_sha256, "name": c.name},
-        "catalogue_data": catalogue_data, "classes": class_ids,
+        "catalogue_data": catalogue.data, "classes": class_ids,
         "prompts": {cid: list(catalogue.class_target(cid).prompts) for cid in class_ids},
         "training_manifest_sha256": manifest_sha256(splits), "split_seed": cfg.split_seed,
         "seed": cfg.seed,
@@ -65,7 +53,8 @@ def build_card(cfg: TrainConfig, base_card, out: Path, class_ids: list[str], cat
     }
     card.update(cfg.extra_card)
     card.update(extra or {})
-    return card
+    return ModelCard.from_json(card, weights_path=None, weights_sha256="", weights_format="safetensors",
+                               input_size=c.input_size)
 
 
 def save_state(path: Path, state: dict) -> Path:

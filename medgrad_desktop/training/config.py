@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from medgrad_desktop.core.card import DEFAULT_INTENDED_USE, ModelCard
 from medgrad_desktop.data.records import Record
 
-DEFAULT_INTENDED_USE = "research use only, not for diagnosis"
 DEMO_INTENDED_USE = "trained on synthetic images; demonstration only; not for clinical use"
 
 
@@ -64,7 +64,7 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     model_path: Path
-    card: dict
+    card: ModelCard | None  # None on ranks other than 0
     history: list[dict]
     splits: dict[str, list[Record]]
     test_metrics: dict | None

@@ -15,10 +15,12 @@ import numpy as np
 import torch
 
 from medgrad_desktop.core.classify import predictions_from_features
+from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.imageio import load_image
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.data.records import Record
 from medgrad_desktop.data.synth import HELD_OUT_PHRASES
+from medgrad_desktop.plotting import pyplot, save_figure
 from medgrad_desktop.training.metrics import auroc, balanced_accuracy, classification_metrics
 
 IN_BATCH_LABEL = ("paper's in-batch image-to-caption matching accuracy (batches of {b}; a hit is the "
@@ -32,7 +34,7 @@ def image_features(clip: ClipModel, records: list[Record], batch_size: int = 32,
     for i in range(0, len(records), batch_size):
         chunk = records[i:i + batch_size]
         x, _ = clip.batch([load_image(r.path).rgb for r in chunk])
-        feats.append(torch.nn.functional.normalize(clip.model.encode_image(x).float(), dim=-1))
+        feats.append(embed_images(clip.model, x))
         if progress:
             progress(min(i + batch_size, len(records)), len(records))
     return torch.cat(feats)
@@ -67,7 +69,7 @@ def known_records(clip: ClipModel, records: list[Record]) -> tuple[list[Record],
 def held_out_phrases(clip: ClipModel) -> dict[str, tuple[str, str]]:
     """Phrase -> (criterion, option) it names, for the phrase AUROC: the held-out phrasings the model's
     card lists, else the synthetic generator's."""
-    listed = ((clip.card.extra or {}).get("text_tower") or {}).get("held_out_phrases")
+    listed = (clip.card.record.get("text_tower") or {}).get("held_out_phrases")
     if listed:
         return {p: tuple(v.split(":", 1)) for p, v in listed.items()}
     return dict(HELD_OUT_PHRASES)
@@ -152,28 +154,8 @@ def phrase_auroc(clip: ClipModel, feats: torch.Tensor, records: list[Record],
     return out
 
 
-def _pyplot():
-    """matplotlib's pyplot on the Agg backend: plots are files, and no window or Qt may open here."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save_figure(fig, path: Path) -> Path:
-    """Lay out, write and close `fig` (closed, so many evaluations do not pile up figures)."""
-    plt = _pyplot()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
 def plot_confusion(metrics: dict, path: Path, title: str = "") -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     cm = np.array(metrics["confusion_matrix"])
     names = [c.replace("_", " ") for c in metrics["confusion_classes"]]
     cols = [c.replace("_", " ") for c in metrics.get("confusion_columns", metrics["confusion_classes"])]
@@ -188,11 +170,11 @@ def plot_confusion(metrics: dict, path: Path, title: str = "") -> Path:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title or f"confusion matrix (accuracy {metrics['accuracy']:.1%})", fontsize=9)
-    return _save_figure(fig, path)
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_reliability(metrics: dict, path: Path, title: str = "") -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     bins = metrics["reliability_bins"]
     fig, ax = plt.subplots(figsize=(4.2, 4.0), dpi=110)
     centers = [(b["lo"] + b["hi"]) / 2 for b in bins]
@@ -209,11 +191,11 @@ def plot_reliability(metrics: dict, path: Path, title: str = "") -> Path:
     ax.set_ylabel("accuracy")
     ax.set_title(title or f"reliability (ECE {metrics['ece']:.3f})", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
-    return _save_figure(fig, path)
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_history(history: list[dict], path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=110)
     ax.plot(ep, [h["train_loss"] for h in history], "o-", label="train loss")
@@ -227,4 +209,4 @@ def plot_history(history: list[dict], path: Path) -> Path:
         ax2.set_ylabel("validation accuracy")
         ax2.legend(fontsize=7, loc="lower right")
     ax.legend(fontsize=7, loc="upper center")
-    return _save_figure(fig, path)
+    return save_figure(fig, path, dpi=110)

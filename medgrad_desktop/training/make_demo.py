@@ -210,10 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.no_install:
         return 0
-    card = dict(result.card)
-    card["metrics"] = {**card.get("metrics", {}), **summary}
-    card.pop("history", None)
-    card["training_config"] = {k: v for k, v in card.get("training_config", {}).items() if k not in ("data", "out")}
+    card = result.card
+    card.extra["metrics"] = {**card.extra.get("metrics", {}), **summary}
+    card.record.pop("history", None)
+    card.record["training_config"] = {k: v for k, v in card.record.get("training_config", {}).items()
+                                      if k not in ("data", "out")}
     dest = resources_dir() / "demo" / "model" / "demo-model.safetensors"
     save_checkpoint(clip.model, dest, card, half=True)
     rows = write_demo_images(resources_dir() / "demo")

@@ -24,19 +24,14 @@ from safetensors.torch import load_file
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from medgrad_desktop.core.card import ModelCard
 from medgrad_desktop.core.checkpoint import save_checkpoint
+from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.model import load_model
-from medgrad_desktop.core.prompts import catalogue_from_dict
+from medgrad_desktop.core.prompts import load_catalogue
 from medgrad_desktop.data.readers import read_dataset
 from medgrad_desktop.data.records import Record
-from medgrad_desktop.training.card_io import (
-    build_card,
-    bundled_catalogue_data,
-    save_state,
-    split_lesions,
-    subset_catalogue_data,
-    write_json,
-)
+from medgrad_desktop.training.card_io import build_card, save_state, split_lesions, write_json
 from medgrad_desktop.training.config import DEFAULT_INTENDED_USE, DEMO_INTENDED_USE, TrainConfig, TrainResult
 from medgrad_desktop.training.dataset import ImageCaptionDataset, collate
 from medgrad_desktop.training.distributed import barrier, broadcast_flag, dist_init, rank_batches
@@ -74,7 +69,7 @@ class _TwoTowers(torch.nn.Module):
         self.clip = clip
 
     def forward(self, images: torch.Tensor, tokens: torch.Tensor):
-        img = torch.nn.functional.normalize(self.clip.encode_image(images).float(), dim=-1)
+        img = embed_images(self.clip, images)
         txt = torch.nn.functional.normalize(self.clip.encode_text(tokens).float(), dim=-1)
         return img, txt, self.clip.logit_scale.exp().clamp(max=100)
 
@@ -105,11 +100,10 @@ class Trainer:
         self.splits = split_by_lesion(records, cfg.val_fraction, cfg.test_fraction, cfg.split_seed)
         if not self.splits["train"]:
             raise ValueError("the training split is empty; add data or lower --val-fraction/--test-fraction")
-        full_ids = [c["id"] for c in bundled_catalogue_data()["classes"]]
+        bundled = load_catalogue()
         present = {r.label for r in records}
-        self.class_ids = [c for c in full_ids if c in present]
-        self.catalogue_data = subset_catalogue_data(self.class_ids)
-        self.catalogue = catalogue_from_dict(self.catalogue_data)
+        self.class_ids = [c for c in bundled.class_ids if c in present]
+        self.catalogue = bundled.subset(self.class_ids)
         size = self.base_card.input_size
         mean, std = self.base_card.mean, self.base_card.std
         self.train_ds = ImageCaptionDataset(self.splits["train"], self.class_ids, size, mean, std, True, cfg.seed,
@@ -136,9 +130,8 @@ class Trainer:
             print(msg, file=sys.stderr, flush=True)
 
     # --- checkpoints -------------------------------------------------------------------------------
-    def _card(self, extra: dict | None = None) -> dict:
-        return build_card(self.cfg, self.base_card, self.out, self.class_ids, self.catalogue, self.catalogue_data,
-                          self.splits, extra)
+    def _card(self, extra: dict | None = None) -> ModelCard:
+        return build_card(self.cfg, self.base_card, self.out, self.class_ids, self.catalogue, self.splits, extra)
 
     def _save_epoch(self, epoch: int, improved: bool) -> None:
         if self.rank != 0:
@@ -244,7 +237,7 @@ class Trainer:
         scale = self.model.logit_scale.exp().clamp(max=100)
         for idx in rank_batches(len(ds), self.cfg.batch_size, 1, 0, 0, 0, False):
             images, captions, lab = collate([ds[int(i)] for i in idx])
-            img = torch.nn.functional.normalize(self.model.encode_image(images.to(self.device)).float(), dim=-1)
+            img = embed_images(self.model, images.to(self.device))
             txt = encode_texts(self.model, self.tokenizer, captions, self.device)
             losses.append((float(contrastive_loss(img, txt, scale, caption_keys(captions, self.device))), len(idx)))
             feats.append(img)
@@ -317,7 +310,7 @@ class Trainer:
     def _finish(self) -> TrainResult:
         final = self.out / "model.safetensors"
         test_metrics = None
-        card: dict = {}
+        card: ModelCard | None = None
         if self.rank == 0:
             best = self.ckpt_dir / "best.safetensors"
             if best.exists():
