@@ -1,6 +1,6 @@
 """Regenerate the bundled demo: synthetic images, the demo model, its metrics and plots, from seeds.
 
-    python -m medgrad_desktop.training.make_demo   # `make demo`; about 7 min on 2 idle CPU cores, far more on busy ones
+    python -m medgrad_desktop.training.make_demo   # `make demo`; about 12 min on 2 idle CPU cores, far more on busy ones
 
 Steps (every seed fixed below, so the result is reproducible up to floating-point nondeterminism):
 1. draw a training set of all 17 catalogue classes (seed TRAIN_SEED; captions in varied wording, the
