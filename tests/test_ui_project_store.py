@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import medgrad_desktop.ui.jobs as jobs
+import medgrad_desktop.ui.compute as compute
 from medgrad_desktop.store import ProjectStore
 from medgrad_desktop.testing.sample_images import write_sample_folder
 from medgrad_desktop.ui.app_model import AppModel
@@ -38,7 +38,7 @@ def _no_forward(monkeypatch) -> None:
     def refuse(*_a, **_k):
         raise AssertionError("a forward pass ran for an image whose prediction is stored")
 
-    monkeypatch.setattr(jobs, "classify", refuse)
+    monkeypatch.setattr(compute, "classify", refuse)
 
 
 def test_reopened_and_moved_folders_use_stored_predictions(qtbot, app_settings, tiny_model, tmp_path, monkeypatch):
