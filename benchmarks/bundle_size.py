@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import BENCH_DOC, cpu_name, git_commit, write_section  # noqa: E402
+from benchmarks._common import BENCH_DOC, cpu_name, git_commit, write_section
 
 SECTION = "## Bundle size"
 WHAT_REMAINS = (

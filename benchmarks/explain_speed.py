@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import BENCH_DOC, ROOT, cpu_name, git_commit, ram_gib, write_section  # noqa: E402
+from benchmarks._common import BENCH_DOC, ROOT, cpu_name, git_commit, ram_gib, write_section
 
 SECTION = "## Explanation speed (`medgrad bench`)"
 GOALS = {"gradcam": 1.3, "grad_eclip": 1.15, "medgrad": 1.15}

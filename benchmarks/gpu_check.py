@@ -27,15 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from benchmarks._common import BENCH_DOC, ROOT, cpu_name, git_commit, write_section  # noqa: E402
-from medgrad_desktop.core.classify import classify  # noqa: E402
-from medgrad_desktop.core.explain import METHODS, analyze_batch, default_params  # noqa: E402
-from medgrad_desktop.core.fallback import free_gpu_memory, run_with_fallback  # noqa: E402
-from medgrad_desktop.core.imageio import load_image  # noqa: E402
-from medgrad_desktop.core.model import ClipModel, load_model  # noqa: E402
+from benchmarks._common import BENCH_DOC, ROOT, cpu_name, git_commit, write_section
+from medgrad_desktop.core.classify import classify
+from medgrad_desktop.core.explain import METHODS, analyze_batch, default_params
+from medgrad_desktop.core.fallback import free_gpu_memory, run_with_fallback
+from medgrad_desktop.core.imageio import load_image
+from medgrad_desktop.core.model import ClipModel, load_model
 
 MAP_TOL = 1e-4
 PROB_TOL = 0.01

@@ -11,7 +11,7 @@ import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from medgrad_desktop import __version__, commands  # noqa: E402 - after the offline default above
+from medgrad_desktop import __version__, commands
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -73,7 +73,7 @@ def run_with_fallback(clip: ClipModel, fn: Callable[[ClipModel], T], *,
     `on_fallback(message)`. Any other error, or an OOM on the CPU copy, propagates unchanged."""
     try:
         return fn(clip)
-    except Exception as exc:  # noqa: BLE001 - only OOM is handled; everything else is re-raised
+    except Exception as exc:
         if not is_oom(exc):
             raise
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]

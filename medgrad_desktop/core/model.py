@@ -18,19 +18,19 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing cache must fail at once, not retry for 46 s
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
-import open_clip  # noqa: E402
-import torch  # noqa: E402
-from open_clip.model import CLIP  # noqa: E402
-from PIL import Image  # noqa: E402
-from safetensors import SafetensorError  # noqa: E402
-from safetensors.torch import load_file  # noqa: E402
+import numpy as np
+import open_clip
+import torch
+from open_clip.model import CLIP
+from PIL import Image
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 
-from medgrad_desktop.core.card import DEMO_WARNING as DEMO_WARNING  # noqa: E402 - re-exported
-from medgrad_desktop.core.card import UNTRAINED_WARNING as UNTRAINED_WARNING  # noqa: E402 - re-exported
-from medgrad_desktop.core.card import ModelCard, ModelLoadError  # noqa: E402
-from medgrad_desktop.core.prompts import Catalogue, Target, catalogue_from_dict, load_catalogue  # noqa: E402
-from medgrad_desktop.resources_path import resources_dir  # noqa: E402
+from medgrad_desktop.core.card import DEMO_WARNING as DEMO_WARNING
+from medgrad_desktop.core.card import UNTRAINED_WARNING as UNTRAINED_WARNING
+from medgrad_desktop.core.card import ModelCard, ModelLoadError
+from medgrad_desktop.core.prompts import Catalogue, Target, catalogue_from_dict, load_catalogue
+from medgrad_desktop.resources_path import resources_dir
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)

@@ -44,10 +44,12 @@ def ensure_gui_app():
     app = QGuiApplication.instance()
     if app is None:
         try:
-            from PySide6.QtWidgets import QApplication as AppClass
+            from PySide6.QtWidgets import QApplication
+
+            app_class: type[QGuiApplication] = QApplication
         except ImportError:  # pragma: no cover - PySide6-Essentials ships QtWidgets
-            AppClass = QGuiApplication
-        app = _APP = AppClass(["medgrad-report", "-platform", "offscreen"])
+            app_class = QGuiApplication
+        app = _APP = app_class(["medgrad-report", "-platform", "offscreen"])
     return app
 
 

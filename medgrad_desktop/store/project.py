@@ -316,7 +316,7 @@ class ProjectStore:
     # ------------------------------------------------------------------ about the store
     def info(self) -> dict:
         def count(table: str) -> int:
-            return int(self._query(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608 - fixed names
+            return int(self._query(f"SELECT count(*) FROM {table}")[0][0])
 
         return {"path": str(self.path), "schema_version": self.schema_version(), "images": count("images"),
                 "predictions": count("predictions"), "reviews": count("reviews")}

@@ -80,7 +80,7 @@ def _classify_together(ctx: JobContext, clip: Any, batch: list[tuple[PredictItem
     try:
         preds = compute.run_with_fallback(
             clip, lambda m: compute.classify(m, rgbs, batch_size=len(rgbs)), on_fallback=_noter(notes), what=what)
-    except Exception:  # noqa: BLE001 - retried image by image below, where a failure is reported
+    except Exception:
         if len(batch) == 1:
             raise
         for one in batch:
