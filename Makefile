@@ -24,11 +24,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check medgrad_desktop tests benchmarks tools build main.py
+	$(BIN)/ruff format --check medgrad_desktop tests benchmarks tools build main.py
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check medgrad_desktop tests benchmarks tools build main.py
+	$(BIN)/ruff format --check medgrad_desktop tests benchmarks tools build main.py
 	$(BIN)/lint-imports
 
 bench: $(STAMP)

@@ -29,7 +29,8 @@ WHAT_REMAINS = (
     "variant leaves those out and hides GPUs at run time. Already left out of both: triton, headers, test "
     "folders, CUDA files nothing loads, unused Qt platform plugins and QML; torch's libraries are stripped of "
     "their symbol tables. Below 3 GiB needs torch's CPU wheels (`build/variant.sh cpu`, from the PyTorch CPU "
-    "index, which this build machine cannot reach): no `nvidia/` at all and a smaller `libtorch_cpu.so`.")
+    "index, which this build machine cannot reach): no `nvidia/` at all and a smaller `libtorch_cpu.so`."
+)
 GOAL_GIB = 3.0
 MIB = 2**20
 
@@ -60,8 +61,11 @@ def by_package(app: Path) -> Counter:
 
 
 def largest_libraries(app: Path, n: int = 12) -> list[tuple[str, int]]:
-    libs = [(str(p.relative_to(app / "_internal")), p.lstat().st_blocks * 512)
-            for p in (app / "_internal").rglob("*.so*") if p.is_file() and not p.is_symlink()]
+    libs = [
+        (str(p.relative_to(app / "_internal")), p.lstat().st_blocks * 512)
+        for p in (app / "_internal").rglob("*.so*")
+        if p.is_file() and not p.is_symlink()
+    ]
     return sorted(libs, key=lambda t: -t[1])[:n]
 
 
@@ -69,16 +73,30 @@ def section(apps: list[tuple[str, Path]]) -> str:
     totals = {name: disk_bytes(app) for name, app in apps}
     sizes = {name: by_package(app) for name, app in apps}
     names = [n for n, _ in apps]
-    rows = sorted({k for s in sizes.values() for k in s}, key=lambda k: -max(s.get(k, 0) for s in sizes.values()))
-    lines = [SECTION, "",
-             "`python benchmarks/bundle_size.py` on the one-folder bundles built by `build/medgrad.spec` "
-             f"(PyInstaller, Linux). Goal: at most {GOAL_GIB:g} GiB unpacked.", "",
-             "| variant | unpacked | goal met |", "|---|---|---|"]
+    rows = sorted(
+        {k for s in sizes.values() for k in s}, key=lambda k: -max(s.get(k, 0) for s in sizes.values())
+    )
+    lines = [
+        SECTION,
+        "",
+        "`python benchmarks/bundle_size.py` on the one-folder bundles built by `build/medgrad.spec` "
+        f"(PyInstaller, Linux). Goal: at most {GOAL_GIB:g} GiB unpacked.",
+        "",
+        "| variant | unpacked | goal met |",
+        "|---|---|---|",
+    ]
     for n in names:
-        lines.append(f"| {n} | **{totals[n] / 2**30:.2f} GiB** ({totals[n] / MIB:.0f} MiB) | "
-                     f"{'yes' if totals[n] <= GOAL_GIB * 2**30 else 'no'} |")
-    lines += ["", "By package (MiB; entries of 5 MiB or more in any variant):", "",
-              "| package | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        lines.append(
+            f"| {n} | **{totals[n] / 2**30:.2f} GiB** ({totals[n] / MIB:.0f} MiB) | "
+            f"{'yes' if totals[n] <= GOAL_GIB * 2**30 else 'no'} |"
+        )
+    lines += [
+        "",
+        "By package (MiB; entries of 5 MiB or more in any variant):",
+        "",
+        "| package | " + " | ".join(names) + " |",
+        "|---" * (len(names) + 1) + "|",
+    ]
     small = dict.fromkeys(names, 0)
     for k in rows:
         if max(sizes[n].get(k, 0) for n in names) >= 5 * MIB:
@@ -88,11 +106,18 @@ def section(apps: list[tuple[str, Path]]) -> str:
                 small[n] += sizes[n].get(k, 0)
     lines.append("| everything else | " + " | ".join(f"{small[n] / MIB:.0f}" for n in names) + " |")
     first_name, first = apps[0]
-    lines += ["", f"Largest libraries of the {first_name} variant (MiB): " +
-              ", ".join(f"`{p}` {b / MIB:.0f}" for p, b in largest_libraries(first)) + "."]
+    lines += [
+        "",
+        f"Largest libraries of the {first_name} variant (MiB): "
+        + ", ".join(f"`{p}` {b / MIB:.0f}" for p, b in largest_libraries(first))
+        + ".",
+    ]
     lines += ["", WHAT_REMAINS]
-    lines += ["", f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, commit `{git_commit(True)}`, "
-              f"on {cpu_name()}."]
+    lines += [
+        "",
+        f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, commit `{git_commit(True)}`, "
+        f"on {cpu_name()}.",
+    ]
     return "\n".join(lines) + "\n"
 
 

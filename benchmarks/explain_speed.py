@@ -24,20 +24,34 @@ from benchmarks._common import BENCH_DOC, ROOT, cpu_name, git_commit, ram_gib, w
 SECTION = "## Explanation speed (`medgrad bench`)"
 GOALS = {"gradcam": 1.3, "grad_eclip": 1.15, "medgrad": 1.15}
 WHERE_IT_GOES = (
-    'Where the cost above one forward goes: Grad-ECLIP and MedGrad differentiate only the class-token tai'
+    "Where the cost above one forward goes: Grad-ECLIP and MedGrad differentiate only the class-token tai"
     "l (out_proj, MLP, ln_post, proj) for all 17 prompts at once, plus one projection of the last block's"
     " q, k, v; MedGrad adds each image's entropy weight (NumPy, on the CPU). Grad-CAM's gradient reaches "
-    'every token through the k and v projections of the last block, once per prompt: 17 backward products'
-    ' of a 197×768 by 768×768 matrix pair, about 0.35 of a forward on its own. Cheaper forms of that grad'
+    "every token through the k and v projections of the last block, once per prompt: 17 backward products"
+    " of a 197×768 by 768×768 matrix pair, about 0.35 of a forward on its own. Cheaper forms of that grad"
     "ient change the order of summation: even projecting only the class token's query (a third less of th"
-    'at work) moved normalized maps by up to 4.2e-6 (measured), more than the 1e-6 the maps are held to h'
-    'ere, so the figures above are the engine as it is.')
+    "at work) moved normalized maps by up to 4.2e-6 (measured), more than the 1e-6 the maps are held to h"
+    "ere, so the figures above are the engine as it is."
+)
 NAMES = {"gradcam": "Grad-CAM", "grad_eclip": "Grad-ECLIP", "medgrad": "MedGrad E-CLIP"}
 
 
 def run_bench(images: int, repeats: int, threads: int, arch: str) -> dict:
-    cmd = [sys.executable, "-m", "medgrad_desktop.cli", "bench", "--images", str(images), "--repeats",
-           str(repeats), "--threads", str(threads), "--arch", arch, "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "medgrad_desktop.cli",
+        "bench",
+        "--images",
+        str(images),
+        "--repeats",
+        str(repeats),
+        "--threads",
+        str(threads),
+        "--arch",
+        arch,
+        "--json",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
     if r.returncode != 0:
@@ -47,34 +61,46 @@ def run_bench(images: int, repeats: int, threads: int, arch: str) -> dict:
 
 def _iqr(s: dict, unit: str = "x", scale: float = 1.0, digits: int = 2) -> str:
     f = f"{{:.{digits}f}}"
-    return (f"{f.format(s['median'] * scale)}{unit} (IQR {f.format(s['q1'] * scale)}–{f.format(s['q3'] * scale)}, "
-            f"range {f.format(s['min'] * scale)}–{f.format(s['max'] * scale)})")
+    return (
+        f"{f.format(s['median'] * scale)}{unit} (IQR {f.format(s['q1'] * scale)}–{f.format(s['q3'] * scale)}, "
+        f"range {f.format(s['min'] * scale)}–{f.format(s['max'] * scale)})"
+    )
 
 
 def section(res: dict, meta: dict) -> str:
     s = res["setup"]
-    lines = [SECTION, "",
-             f"`python benchmarks/explain_speed.py --images {s['images']} --repeats {s['repeats']} --threads "
-             f"{s['threads']}` ({s['arch']}, random init, {s['prompts']} class prompts, images 600×450, "
-             f"{s['device']}). In every repeat each method is timed right beside its own plain forward "
-             "(`encode_image`, no grad), which of the two goes first alternating and the method order "
-             "rotating; each figure is the median of the per-pair ratios, with quartiles and range, over "
-             f"{s['images']} images × {s['repeats']} repeats = {res['gradcam']['ratio_to_forward']['n']} pairs "
-             "per method. \"All maps\" includes the image's own forward and prediction: everything the app "
-             "pays for one image with one method. CPU time (of this process, one torch thread) is the "
-             "compute; wall time adds waiting for a core on this shared machine.", "",
-             f"One plain forward: wall {_iqr(res['forward_s'], ' ms', 1000, 0)}, CPU "
-             f"{_iqr(res['forward_cpu_s'], ' ms', 1000, 0)}.", "",
-             "| method | all maps ÷ forward, CPU time | all maps ÷ forward, wall time | goal | met (CPU) |",
-             "|---|---|---|---|---|"]
+    lines = [
+        SECTION,
+        "",
+        f"`python benchmarks/explain_speed.py --images {s['images']} --repeats {s['repeats']} --threads "
+        f"{s['threads']}` ({s['arch']}, random init, {s['prompts']} class prompts, images 600×450, "
+        f"{s['device']}). In every repeat each method is timed right beside its own plain forward "
+        "(`encode_image`, no grad), which of the two goes first alternating and the method order "
+        "rotating; each figure is the median of the per-pair ratios, with quartiles and range, over "
+        f"{s['images']} images × {s['repeats']} repeats = {res['gradcam']['ratio_to_forward']['n']} pairs "
+        'per method. "All maps" includes the image\'s own forward and prediction: everything the app '
+        "pays for one image with one method. CPU time (of this process, one torch thread) is the "
+        "compute; wall time adds waiting for a core on this shared machine.",
+        "",
+        f"One plain forward: wall {_iqr(res['forward_s'], ' ms', 1000, 0)}, CPU "
+        f"{_iqr(res['forward_cpu_s'], ' ms', 1000, 0)}.",
+        "",
+        "| method | all maps ÷ forward, CPU time | all maps ÷ forward, wall time | goal | met (CPU) |",
+        "|---|---|---|---|---|",
+    ]
     for k, goal in GOALS.items():
         cpu, wall = res[k]["cpu_ratio_to_forward"], res[k]["ratio_to_forward"]
-        lines.append(f"| {NAMES[k]} | **{_iqr(cpu)}** | {_iqr(wall)} | ≤ {goal:.2f}× | "
-                     f"{'yes' if cpu['median'] <= goal else 'no'} |")
+        lines.append(
+            f"| {NAMES[k]} | **{_iqr(cpu)}** | {_iqr(wall)} | ≤ {goal:.2f}× | "
+            f"{'yes' if cpu['median'] <= goal else 'no'} |"
+        )
     lines += ["", WHERE_IT_GOES]
-    lines += ["", f"Machine: {meta['cpu']}, {meta['cpus']} logical CPUs, {meta['ram']}, load average "
-              f"{meta['load_before']} before and {meta['load_after']} after the run (other engineers' jobs). "
-              f"Date: {meta['date']}. Commit: `{meta['commit']}`. torch {s['torch']}."]
+    lines += [
+        "",
+        f"Machine: {meta['cpu']}, {meta['cpus']} logical CPUs, {meta['ram']}, load average "
+        f"{meta['load_before']} before and {meta['load_after']} after the run (other engineers' jobs). "
+        f"Date: {meta['date']}. Commit: `{meta['commit']}`. torch {s['torch']}.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -97,9 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     commit = git_commit(mark_dirty=True)
     res = run_bench(args.images, args.repeats, args.threads, args.arch)
     ram = ram_gib()
-    meta = {"cpu": cpu_name(), "cpus": os.cpu_count(), "ram": f"{ram:.0f} GiB" if ram else "unknown memory",
-            "load_before": before, "load_after": _load(), "commit": commit,
-            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    meta = {
+        "cpu": cpu_name(),
+        "cpus": os.cpu_count(),
+        "ram": f"{ram:.0f} GiB" if ram else "unknown memory",
+        "load_before": before,
+        "load_after": _load(),
+        "commit": commit,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
     text = section(res, meta)
     print(text)
     if args.append_docs:

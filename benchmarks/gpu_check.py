@@ -57,8 +57,10 @@ def map_difference(a: ClipModel, b: ClipModel, images: list[np.ndarray]) -> dict
     rb = analyze_batch(b, images, targets, params)
     out = {"normalized": 0.0, "raw_relative": 0.0, "score": 0.0, "probability": 0.0}
     for x, y in zip(ra, rb, strict=True):
-        out["probability"] = max(out["probability"], float(np.abs(np.subtract(x.prediction.probabilities,
-                                                                              y.prediction.probabilities)).max()))
+        out["probability"] = max(
+            out["probability"],
+            float(np.abs(np.subtract(x.prediction.probabilities, y.prediction.probabilities)).max()),
+        )
         for k, h in x.maps.items():
             g = y.maps[k]
             out["normalized"] = max(out["normalized"], float(np.abs(h.normalized - g.normalized).max()))
@@ -78,10 +80,15 @@ def precision_agreement(clip: ClipModel, images: list[np.ndarray]) -> dict:
     for name, dt in (("fp16", torch.float16), ("bf16", torch.bfloat16)):
         got = classify(clip, images, batch_size=64, autocast_dtype=dt)
         flips = sum(a.predicted_id != b.predicted_id for a, b in zip(ref, got, strict=True))
-        diff = max(float(np.abs(np.subtract(a.probabilities, b.probabilities)).max())
-                   for a, b in zip(ref, got, strict=True))
-        out[name] = {"top1_disagreements": flips, "max_probability_difference": diff,
-                     "ok": flips == 0 and diff <= PROB_TOL}
+        diff = max(
+            float(np.abs(np.subtract(a.probabilities, b.probabilities)).max())
+            for a, b in zip(ref, got, strict=True)
+        )
+        out[name] = {
+            "top1_disagreements": flips,
+            "max_probability_difference": diff,
+            "ok": flips == 0 and diff <= PROB_TOL,
+        }
     return out
 
 
@@ -111,28 +118,66 @@ def oom_fallback(clip: ClipModel, images: list[np.ndarray]) -> dict:
     filler = fill_gpu(clip.device)
     filled_gib = sum(b.numel() for b in filler) / 2**30
     try:
-        res = run_with_fallback(clip, lambda m: analyze_batch(m, images, targets, params),
-                                on_fallback=messages.append, what="gpu_check batch")
+        res = run_with_fallback(
+            clip,
+            lambda m: analyze_batch(m, images, targets, params),
+            on_fallback=messages.append,
+            what="gpu_check batch",
+        )
     except Exception as exc:  # noqa: BLE001 - an error the fallback did not recognise is the finding
-        return {"filled_gib": filled_gib, "fell_back": False, "message": None, "max_difference_to_cpu": None,
-                "next_image_on_gpu": None, "ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
+        return {
+            "filled_gib": filled_gib,
+            "fell_back": False,
+            "message": None,
+            "max_difference_to_cpu": None,
+            "next_image_on_gpu": None,
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}"[:500],
+        }
     finally:
         del filler
         free_gpu_memory()
     cpu = analyze_batch(same_weights(clip, "cpu"), images, targets, params)
-    diff = max(float(np.abs(a.maps[k].normalized - b.maps[k].normalized).max())
-               for a, b in zip(res, cpu, strict=True) for k in a.maps)
+    diff = max(
+        float(np.abs(a.maps[k].normalized - b.maps[k].normalized).max())
+        for a, b in zip(res, cpu, strict=True)
+        for k in a.maps
+    )
     after_messages: list[str] = []
-    run_with_fallback(clip, lambda m: analyze_batch(m, images[:1], targets, params),
-                      on_fallback=after_messages.append, what="next image")
-    return {"filled_gib": filled_gib, "fell_back": bool(messages), "message": messages[0] if messages else None,
-            "max_difference_to_cpu": diff, "next_image_on_gpu": not after_messages,
-            "ok": bool(messages) and diff <= MAP_TOL and not after_messages}
+    run_with_fallback(
+        clip,
+        lambda m: analyze_batch(m, images[:1], targets, params),
+        on_fallback=after_messages.append,
+        what="next image",
+    )
+    return {
+        "filled_gib": filled_gib,
+        "fell_back": bool(messages),
+        "message": messages[0] if messages else None,
+        "max_difference_to_cpu": diff,
+        "next_image_on_gpu": not after_messages,
+        "ok": bool(messages) and diff <= MAP_TOL and not after_messages,
+    }
 
 
 def run_bench(device: str, images: int, repeats: int) -> dict:
-    cmd = [sys.executable, "-m", "medgrad_desktop.cli", "bench", "--device", device, "--arch", "ViT-B-16",
-           "--images", str(images), "--repeats", str(repeats), "--gpu-batch", "64", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "medgrad_desktop.cli",
+        "bench",
+        "--device",
+        device,
+        "--arch",
+        "ViT-B-16",
+        "--images",
+        str(images),
+        "--repeats",
+        str(repeats),
+        "--gpu-batch",
+        "64",
+        "--json",
+    ]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1200)
     if r.returncode != 0:
         raise RuntimeError(f"medgrad bench failed ({r.returncode}): {r.stderr[-2000:]}")
@@ -145,38 +190,61 @@ def demo_images() -> list[np.ndarray]:
 
 def section(res: dict) -> str:
     b, g = res["bench"], res["bench"].get("gpu", {})
-    lines = [SECTION, "",
-             f"- Date: {res['date']}", f"- Commit: {res['commit']}", f"- GPU: {res['gpu_name']} "
-             f"({res['gpu_memory_gib']:.0f} GiB), CUDA {res['cuda']}, torch {res['torch']}",
-             f"- Host CPU: {res['cpu']}", "",
-             "| measure | value |", "|---|---|"]
+    lines = [
+        SECTION,
+        "",
+        f"- Date: {res['date']}",
+        f"- Commit: {res['commit']}",
+        f"- GPU: {res['gpu_name']} "
+        f"({res['gpu_memory_gib']:.0f} GiB), CUDA {res['cuda']}, torch {res['torch']}",
+        f"- Host CPU: {res['cpu']}",
+        "",
+        "| measure | value |",
+        "|---|---|",
+    ]
     for name in ("fp16", "bf16", "fp32"):
-        lines.append(f"| classification, batch {g.get('batch')}, {name} | "
-                     f"{g[f'classify_{name}_images_per_s']:.0f} images/s (peak {g[f'classify_{name}_peak_gib']:.2f} GiB) |")
+        lines.append(
+            f"| classification, batch {g.get('batch')}, {name} | "
+            f"{g[f'classify_{name}_images_per_s']:.0f} images/s (peak {g[f'classify_{name}_peak_gib']:.2f} GiB) |"
+        )
     for m in ("gradcam", "grad_eclip", "medgrad"):
         key = next(k for k in g if k.startswith(f"{m}_all") and k.endswith("_images_per_s"))
-        lines.append(f"| {m}: prediction + all {b['setup']['prompts']} maps, batch {g.get('batch')} | "
-                     f"{g[key]:.0f} images/s (peak {g[f'{m}_peak_gib']:.2f} GiB) |")
+        lines.append(
+            f"| {m}: prediction + all {b['setup']['prompts']} maps, batch {g.get('batch')} | "
+            f"{g[key]:.0f} images/s (peak {g[f'{m}_peak_gib']:.2f} GiB) |"
+        )
     for m in ("gradcam", "grad_eclip", "medgrad"):
         r = b[m]["ratio_to_forward"]
-        lines.append(f"| {m}: one image, all maps / one forward | {r['median']:.2f}x "
-                     f"(IQR {r['q1']:.2f}-{r['q3']:.2f}) |")
+        lines.append(
+            f"| {m}: one image, all maps / one forward | {r['median']:.2f}x "
+            f"(IQR {r['q1']:.2f}-{r['q3']:.2f}) |"
+        )
     c = res["checks"]
     oom = c["oom"]
-    oom_line = (f"- Out of memory after filling {oom['filled_gib']:.1f} GiB: FAIL, {oom['error']}" if "error" in oom
-                else f"- Out of memory after filling {oom['filled_gib']:.1f} GiB: fell back to the CPU "
-                f"{'with' if oom['fell_back'] else 'WITHOUT'} a message, maps within "
-                f"{oom['max_difference_to_cpu']:.1e} of the CPU's, next image on the GPU: "
-                f"{oom['next_image_on_gpu']}: {'pass' if oom['ok'] else 'FAIL'}")
-    lines += ["", "Checks:", "",
-              f"- CUDA maps vs CPU maps (ViT-B/16, 4 images, every method and class): largest difference "
-              f"normalized {c['maps']['normalized']:.1e}, raw (relative) {c['maps']['raw_relative']:.1e}, "
-              f"score {c['maps']['score']:.1e} (tolerance {MAP_TOL:g}): {'pass' if c['maps']['ok'] else 'FAIL'}",
-              *[f"- {n} vs fp32 classification ({c['precision']['images']} demo images, demo model): "
-                f"{c['precision'][n]['top1_disagreements']} top-1 disagreements, largest probability difference "
-                f"{c['precision'][n]['max_probability_difference']:.4f} (tolerance {PROB_TOL}): "
-                f"{'pass' if c['precision'][n]['ok'] else 'FAIL'}" for n in ("fp16", "bf16")],
-              oom_line]
+    oom_line = (
+        f"- Out of memory after filling {oom['filled_gib']:.1f} GiB: FAIL, {oom['error']}"
+        if "error" in oom
+        else f"- Out of memory after filling {oom['filled_gib']:.1f} GiB: fell back to the CPU "
+        f"{'with' if oom['fell_back'] else 'WITHOUT'} a message, maps within "
+        f"{oom['max_difference_to_cpu']:.1e} of the CPU's, next image on the GPU: "
+        f"{oom['next_image_on_gpu']}: {'pass' if oom['ok'] else 'FAIL'}"
+    )
+    lines += [
+        "",
+        "Checks:",
+        "",
+        f"- CUDA maps vs CPU maps (ViT-B/16, 4 images, every method and class): largest difference "
+        f"normalized {c['maps']['normalized']:.1e}, raw (relative) {c['maps']['raw_relative']:.1e}, "
+        f"score {c['maps']['score']:.1e} (tolerance {MAP_TOL:g}): {'pass' if c['maps']['ok'] else 'FAIL'}",
+        *[
+            f"- {n} vs fp32 classification ({c['precision']['images']} demo images, demo model): "
+            f"{c['precision'][n]['top1_disagreements']} top-1 disagreements, largest probability difference "
+            f"{c['precision'][n]['max_probability_difference']:.4f} (tolerance {PROB_TOL}): "
+            f"{'pass' if c['precision'][n]['ok'] else 'FAIL'}"
+            for n in ("fp16", "bf16")
+        ],
+        oom_line,
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -189,8 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--append-docs", action="store_true", help="write the section into docs/BENCHMARKS.md")
     args = ap.parse_args(argv)
     if not args.device.startswith("cuda") or not torch.cuda.is_available():
-        print(f"error: gpu_check needs a CUDA GPU (--device {args.device}; torch {torch.__version__}, "
-              f"CUDA available: {torch.cuda.is_available()}); run it on a machine with one", file=sys.stderr)
+        print(
+            f"error: gpu_check needs a CUDA GPU (--device {args.device}; torch {torch.__version__}, "
+            f"CUDA available: {torch.cuda.is_available()}); run it on a machine with one",
+            file=sys.stderr,
+        )
         return 2
     dev = torch.device(args.device)
     t0 = time.perf_counter()
@@ -200,17 +271,27 @@ def main(argv: list[str] | None = None) -> int:
     vit_cpu = load_model(random_init=True, architecture="ViT-B-16", device="cpu", seed=0)
     vit_gpu = same_weights(vit_cpu, args.device)
     demo_gpu = load_model(None, device=args.device)
-    checks = {"maps": map_difference(vit_cpu, vit_gpu, imgs),
-              "precision": precision_agreement(demo_gpu, demo_images()),
-              "precision_vit_b16_random_init": precision_agreement(vit_gpu, [rng.integers(0, 256, (224, 224, 3),
-                                                                                         dtype=np.uint8)
-                                                                            for _ in range(64)]),
-              "oom": oom_fallback(vit_gpu, imgs)}
+    checks = {
+        "maps": map_difference(vit_cpu, vit_gpu, imgs),
+        "precision": precision_agreement(demo_gpu, demo_images()),
+        "precision_vit_b16_random_init": precision_agreement(
+            vit_gpu, [rng.integers(0, 256, (224, 224, 3), dtype=np.uint8) for _ in range(64)]
+        ),
+        "oom": oom_fallback(vit_gpu, imgs),
+    }
     props = torch.cuda.get_device_properties(dev)
-    res = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit(mark_dirty=True),
-           "gpu_name": props.name, "gpu_memory_gib": props.total_memory / 2**30, "cuda": torch.version.cuda,
-           "torch": torch.__version__, "cpu": cpu_name(), "bench": bench, "checks": checks,
-           "seconds": time.perf_counter() - t0}
+    res = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_commit(mark_dirty=True),
+        "gpu_name": props.name,
+        "gpu_memory_gib": props.total_memory / 2**30,
+        "cuda": torch.version.cuda,
+        "torch": torch.__version__,
+        "cpu": cpu_name(),
+        "bench": bench,
+        "checks": checks,
+        "seconds": time.perf_counter() - t0,
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "gpu_check.json").write_text(json.dumps(res, indent=1))
@@ -218,8 +299,12 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.append_docs:
         write_section(BENCH_DOC, text)
-    ok = checks["maps"]["ok"] and checks["precision"]["fp16"]["ok"] and checks["precision"]["bf16"]["ok"] \
+    ok = (
+        checks["maps"]["ok"]
+        and checks["precision"]["fp16"]["ok"]
+        and checks["precision"]["bf16"]["ok"]
         and checks["oom"]["ok"]
+    )
     return 0 if ok else 1
 
 

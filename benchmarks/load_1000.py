@@ -84,8 +84,9 @@ class _Ctx:
         self.items.append(item)
 
 
-def run_load(n: int = 1000, device: str = "cpu", folder: Path | None = None, block: int = 100,
-             clip=None) -> dict:
+def run_load(
+    n: int = 1000, device: str = "cpu", folder: Path | None = None, block: int = 100, clip=None
+) -> dict:
     """Predict + MedGrad map per image; returns the figures (see module docstring)."""
     import torch
 
@@ -144,16 +145,25 @@ def run_load(n: int = 1000, device: str = "cpu", folder: Path | None = None, blo
     growth = rss[-1][1] - rss[0][1] if len(rss) > 1 else 0.0
     cpu_first = statistics.median(cpu_times[:b]) if cpu_times else float("nan")
     cpu_last = statistics.median(cpu_times[-b:]) if cpu_times else float("nan")
-    per_block = [round(statistics.median(times[k:k + b]) * 1000, 1) for k in range(0, len(times), b)]
+    per_block = [round(statistics.median(times[k : k + b]) * 1000, 1) for k in range(0, len(times), b)]
     return {
-        "images": n, "errors": errors, "device": str(clip.device), "model": clip.card.name,
-        "block": b, "warmup_images": warm,
-        "rss_after_warmup_mb": round(rss[0][1], 1) if rss else None, "rss_end_mb": round(rss[-1][1], 1),
-        "rss_growth_mb": round(growth, 1), "rss_curve_mb": [(i, round(m, 1)) for i, m in rss],
-        "hooks_before": hooks_before, "hooks_after": hooks_after,
-        "ms_per_image_first": round(first * 1000, 2), "ms_per_image_last": round(last * 1000, 2),
+        "images": n,
+        "errors": errors,
+        "device": str(clip.device),
+        "model": clip.card.name,
+        "block": b,
+        "warmup_images": warm,
+        "rss_after_warmup_mb": round(rss[0][1], 1) if rss else None,
+        "rss_end_mb": round(rss[-1][1], 1),
+        "rss_growth_mb": round(growth, 1),
+        "rss_curve_mb": [(i, round(m, 1)) for i, m in rss],
+        "hooks_before": hooks_before,
+        "hooks_after": hooks_after,
+        "ms_per_image_first": round(first * 1000, 2),
+        "ms_per_image_last": round(last * 1000, 2),
         "last_over_first": round(last / first, 3) if first else None,
-        "cpu_ms_per_image_first": round(cpu_first * 1000, 2), "cpu_ms_per_image_last": round(cpu_last * 1000, 2),
+        "cpu_ms_per_image_first": round(cpu_first * 1000, 2),
+        "cpu_ms_per_image_last": round(cpu_last * 1000, 2),
         "cpu_last_over_first": round(cpu_last / cpu_first, 3) if cpu_first else None,
         "median_ms_per_block": per_block,
         "ms_per_image_mean": round(statistics.fmean(times) * 1000, 2) if times else None,
@@ -171,28 +181,40 @@ def machine() -> str:
 
 
 def markdown(results: list[dict]) -> str:
-    lines = ["## Load", "",
-             "`python benchmarks/load_1000.py --append-docs`: images through the app's own job functions "
-             "(predict, then the MedGrad map of the predicted class), MedGrad-Tiny (random init). Limits: "
-             f"memory growth after warm-up < {MEMORY_LIMIT_MB:.0f} MB, hooks after = before, "
-             f"last-hundred / first-hundred median CPU time per image < {FLAT_LIMIT} (CPU time of this "
-             "process, because wall time on a shared machine follows the other programs' load).", ""]
-    lines.append("| date (UTC) | commit | machine | device | images | RSS after warm-up | growth | hooks "
-                 "before/after | CPU ms/image first 100 | last 100 | last/first | wall ms/image first 100 | "
-                 "last 100 | last/first |")
+    lines = [
+        "## Load",
+        "",
+        "`python benchmarks/load_1000.py --append-docs`: images through the app's own job functions "
+        "(predict, then the MedGrad map of the predicted class), MedGrad-Tiny (random init). Limits: "
+        f"memory growth after warm-up < {MEMORY_LIMIT_MB:.0f} MB, hooks after = before, "
+        f"last-hundred / first-hundred median CPU time per image < {FLAT_LIMIT} (CPU time of this "
+        "process, because wall time on a shared machine follows the other programs' load).",
+        "",
+    ]
+    lines.append(
+        "| date (UTC) | commit | machine | device | images | RSS after warm-up | growth | hooks "
+        "before/after | CPU ms/image first 100 | last 100 | last/first | wall ms/image first 100 | "
+        "last 100 | last/first |"
+    )
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        lines.append(f"| {r['date']} | {r['commit']} | {r['machine']} | {r['device']} | {r['images']} | "
-                     f"{r['rss_after_warmup_mb']} MB | {r['rss_growth_mb']:+.1f} MB | {r['hooks_before']}/"
-                     f"{r['hooks_after']} | {r['cpu_ms_per_image_first']} | {r['cpu_ms_per_image_last']} | "
-                     f"{r['cpu_last_over_first']} | {r['ms_per_image_first']} | {r['ms_per_image_last']} | "
-                     f"{r['last_over_first']} |")
+        lines.append(
+            f"| {r['date']} | {r['commit']} | {r['machine']} | {r['device']} | {r['images']} | "
+            f"{r['rss_after_warmup_mb']} MB | {r['rss_growth_mb']:+.1f} MB | {r['hooks_before']}/"
+            f"{r['hooks_after']} | {r['cpu_ms_per_image_first']} | {r['cpu_ms_per_image_last']} | "
+            f"{r['cpu_last_over_first']} | {r['ms_per_image_first']} | {r['ms_per_image_last']} | "
+            f"{r['last_over_first']} |"
+        )
     lines.append("")
-    lines.append("Resident memory (MB) every hundred images, first row: " +
-                 ", ".join(f"{i}: {m}" for i, m in results[0]["rss_curve_mb"]))
+    lines.append(
+        "Resident memory (MB) every hundred images, first row: "
+        + ", ".join(f"{i}: {m}" for i, m in results[0]["rss_curve_mb"])
+    )
     lines.append("")
-    lines.append("Median wall ms per image, per hundred, first row: " +
-                 ", ".join(str(v) for v in results[0]["median_ms_per_block"]))
+    lines.append(
+        "Median wall ms per image, per hundred, first row: "
+        + ", ".join(str(v) for v in results[0]["median_ms_per_block"])
+    )
     lines.append("")
     return "\n".join(lines)
 
@@ -202,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--append-docs", action="store_true", help="write the ## Load section of docs/BENCHMARKS.md")
+    p.add_argument(
+        "--append-docs", action="store_true", help="write the ## Load section of docs/BENCHMARKS.md"
+    )
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     p.add_argument("--merge", nargs="*", default=[], help="earlier JSON results to list in the same section")
     args = p.parse_args(argv)
@@ -214,8 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(r, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(r, indent=1))
-    ok = (r["rss_growth_mb"] < MEMORY_LIMIT_MB and r["hooks_after"] == r["hooks_before"]
-          and r["cpu_last_over_first"] is not None and r["cpu_last_over_first"] < FLAT_LIMIT and r["errors"] == 0)
+    ok = (
+        r["rss_growth_mb"] < MEMORY_LIMIT_MB
+        and r["hooks_after"] == r["hooks_before"]
+        and r["cpu_last_over_first"] is not None
+        and r["cpu_last_over_first"] < FLAT_LIMIT
+        and r["errors"] == 0
+    )
     if args.append_docs:
         earlier = [json.loads(Path(m).read_text()) for m in args.merge]
         write_section(BENCH_DOC, markdown([r, *earlier]))

@@ -48,7 +48,7 @@ def run(n: int) -> dict:
     store = ProjectStore.shared()
     t0 = time.perf_counter()
     for i in range(0, n, 64):  # the first session: every image analysed once and stored
-        loaded = [load_image(p) for p in paths[i:i + 64]]
+        loaded = [load_image(p) for p in paths[i : i + 64]]
         for im, pred in zip(loaded, classify(clip, [im.rgb for im in loaded]), strict=True):
             store.record_image(im.sha256, im.path, im.size)
             store.put_prediction(im.sha256, pred)
@@ -77,25 +77,34 @@ def run(n: int) -> dict:
     win.close()
     win.worker.stop()
     tmp.cleanup()
-    return {"images": n, "first_analysis_s": round(first_s, 2), "tiles_with_prediction_s": round(predictions_s, 3),
-            "tiles_shown": shown, "all_thumbnails_s": round(thumbnails_s, 2),
-            "store_bytes_per_image": round(size / n), "goal_s": GOAL_S, "met": predictions_s <= GOAL_S and shown == n}
+    return {
+        "images": n,
+        "first_analysis_s": round(first_s, 2),
+        "tiles_with_prediction_s": round(predictions_s, 3),
+        "tiles_shown": shown,
+        "all_thumbnails_s": round(thumbnails_s, 2),
+        "store_bytes_per_image": round(size / n),
+        "goal_s": GOAL_S,
+        "met": predictions_s <= GOAL_S and shown == n,
+    }
 
 
 def section(r: dict) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d")
-    return (f"## Reopening a stored folder\n\n"
-            f"`python benchmarks/reopen_stored.py --n {r['images']}`: a folder of {r['images']} small PNGs analysed "
-            "once (MedGrad-Tiny, predictions stored in the project store), then opened in the real main window "
-            "(offscreen). Timed from `open_folder` until every tile's entry has its prediction (painted in the "
-            "same event loop), and until every thumbnail is decoded again (no forward pass runs).\n\n"
-            "| images | every tile has its prediction | goal | all thumbnails back | first analysis | store size / image |\n"
-            "|---|---|---|---|---|---|\n"
-            f"| {r['images']} | **{r['tiles_with_prediction_s']:.3f} s** ({r['tiles_shown']} tiles) | {r['goal_s']:.0f} s "
-            f"({'met' if r['met'] else 'NOT met'}) | {r['all_thumbnails_s']:.1f} s | {r['first_analysis_s']:.1f} s | "
-            f"{r['store_bytes_per_image']} B |\n\n"
-            f"Machine: {cpu_name()}, {os.cpu_count()} logical CPUs, shared with other work; {when}; commit "
-            f"{git_commit(mark_dirty=True)}.\n")
+    return (
+        f"## Reopening a stored folder\n\n"
+        f"`python benchmarks/reopen_stored.py --n {r['images']}`: a folder of {r['images']} small PNGs analysed "
+        "once (MedGrad-Tiny, predictions stored in the project store), then opened in the real main window "
+        "(offscreen). Timed from `open_folder` until every tile's entry has its prediction (painted in the "
+        "same event loop), and until every thumbnail is decoded again (no forward pass runs).\n\n"
+        "| images | every tile has its prediction | goal | all thumbnails back | first analysis | store size / image |\n"
+        "|---|---|---|---|---|---|\n"
+        f"| {r['images']} | **{r['tiles_with_prediction_s']:.3f} s** ({r['tiles_shown']} tiles) | {r['goal_s']:.0f} s "
+        f"({'met' if r['met'] else 'NOT met'}) | {r['all_thumbnails_s']:.1f} s | {r['first_analysis_s']:.1f} s | "
+        f"{r['store_bytes_per_image']} B |\n\n"
+        f"Machine: {cpu_name()}, {os.cpu_count()} logical CPUs, shared with other work; {when}; commit "
+        f"{git_commit(mark_dirty=True)}.\n"
+    )
 
 
 def main() -> int:

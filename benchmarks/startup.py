@@ -68,9 +68,12 @@ class XServer:
             if shutil.which(tool) is None:
                 raise RuntimeError(f"{tool} not found; install it: apt-get install -y xvfb xdotool x11-utils")
         read_fd, write_fd = os.pipe()  # Xvfb picks a free display and writes its number here
-        self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24",
-                                      "-nolisten", "tcp"], pass_fds=(write_fd,),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+            pass_fds=(write_fd,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(write_fd)
         with os.fdopen(read_fd) as f:
             number = f.readline().strip()
@@ -83,8 +86,12 @@ class XServer:
         return dict(os.environ, DISPLAY=self.display)
 
     def visible_window(self) -> bool:
-        out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", WINDOW_TITLE], env=self.env(),
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--name", WINDOW_TITLE],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+        )
         return out.returncode == 0 and bool(out.stdout.strip())
 
     def close(self) -> None:
@@ -97,8 +104,13 @@ def launch_visible(x: XServer, cmd: list[str], timeout_s: float) -> float:
     if x.proc.poll() is not None:
         raise RuntimeError(f"Xvfb on {x.display} ended (exit {x.proc.returncode})")
     with tempfile.TemporaryDirectory(prefix="medgrad-visible-") as tmp:
-        env = dict(x.env(), XDG_CONFIG_HOME=str(Path(tmp) / "config"), MEDGRAD_DATA_DIR=str(Path(tmp) / "data"),
-                   QT_QPA_PLATFORM="xcb", HF_HUB_OFFLINE="1")
+        env = dict(
+            x.env(),
+            XDG_CONFIG_HOME=str(Path(tmp) / "config"),
+            MEDGRAD_DATA_DIR=str(Path(tmp) / "data"),
+            QT_QPA_PLATFORM="xcb",
+            HF_HUB_OFFLINE="1",
+        )
         env.pop("MEDGRAD_STARTUP_TRACE", None)
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -107,8 +119,9 @@ def launch_visible(x: XServer, cmd: list[str], timeout_s: float) -> float:
                 if x.visible_window():
                     return time.monotonic() - t0
                 if proc.poll() is not None:
-                    raise RuntimeError(f"exited with {proc.returncode} before a window showed:\n"
-                                       f"{proc.stderr.read()[-2000:]}")
+                    raise RuntimeError(
+                        f"exited with {proc.returncode} before a window showed:\n{proc.stderr.read()[-2000:]}"
+                    )
                 time.sleep(0.01)
             raise RuntimeError(f"no window within {timeout_s:.0f} s")
         finally:
@@ -121,19 +134,29 @@ def launch_visible(x: XServer, cmd: list[str], timeout_s: float) -> float:
 
 
 def render_visible(rows: list[tuple[str, list[float], float]], info: dict[str, str]) -> str:
-    lines = [VISIBLE_SECTION, "",
-             "Time from starting the process until its main window is mapped on the X server, measured from "
-             "outside (`benchmarks/startup.py --visible`: one Xvfb server, Qt's xcb platform, fresh settings and "
-             "data folder each launch, `xdotool search --onlyvisible` polled every 10 ms). The first launch of "
-             "each row is cold and left out of the median.", ""]
+    lines = [
+        VISIBLE_SECTION,
+        "",
+        "Time from starting the process until its main window is mapped on the X server, measured from "
+        "outside (`benchmarks/startup.py --visible`: one Xvfb server, Qt's xcb platform, fresh settings and "
+        "data folder each launch, `xdotool search --onlyvisible` polled every 10 ms). The first launch of "
+        "each row is cold and left out of the median.",
+        "",
+    ]
     lines += [f"- {k}: {v}" for k, v in info.items()]
-    lines += ["", "| run | launches | cold (s) | median (s) | min-max (s) | goal |", "|---|---:|---:|---:|---:|---|"]
+    lines += [
+        "",
+        "| run | launches | cold (s) | median (s) | min-max (s) | goal |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     for label, times, goal in rows:
         warm = times[1:] or times
         med = statistics.median(warm)
         verdict = ("meets" if med <= goal else "MISSES") + f" {goal:.1f} s"
-        lines.append(f"| {label} | {len(warm)} | {times[0]:.2f} | {med:.2f} | {min(warm):.2f}-{max(warm):.2f} | "
-                     f"{verdict} |")
+        lines.append(
+            f"| {label} | {len(warm)} | {times[0]:.2f} | {med:.2f} | {min(warm):.2f}-{max(warm):.2f} | "
+            f"{verdict} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -153,15 +176,21 @@ def measure_visible(args: argparse.Namespace, folder: Path) -> int:
         for i in range(args.runs + 1):  # the rows take turns, so a busy spell of the machine hits them alike
             for label, cmd, _ in runs:
                 times[label].append(launch_visible(x, cmd, args.timeout))
-                print(f"{label} #{i}{' (cold)' if i == 0 else ''}: window on screen after {times[label][-1]:.2f} s",
-                      flush=True)
+                print(
+                    f"{label} #{i}{' (cold)' if i == 0 else ''}: window on screen after {times[label][-1]:.2f} s",
+                    flush=True,
+                )
     finally:
         x.close()
     rows = [(label, times[label], goal) for label, _, goal in runs]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    info = {"Date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "Commit": git_commit(mark_dirty=True),
-            "Machine": machine(), "Load average at the end": f"{load:.1f} (the machine is shared with other jobs)",
-            "Folder": f"`{shown_path(folder)}`"}
+    info = {
+        "Date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "Commit": git_commit(mark_dirty=True),
+        "Machine": machine(),
+        "Load average at the end": f"{load:.1f} (the machine is shared with other jobs)",
+        "Folder": f"`{shown_path(folder)}`",
+    }
     if not any(label == "bundle" for label, _, _ in runs):
         info["Bundle"] = f"not measured: no bundle at `{args.bundle}` (build it with `make bundle`)"
     text = render_visible(rows, info)
@@ -178,19 +207,35 @@ def demo_images(folder: Path) -> bool:
     return folder.is_dir() and bool(list_images(folder))
 
 
-def launch(kind: str, bundle: Path | None, folder: Path, platform_name: str, timeout_s: float) -> dict[str, float]:
+def launch(
+    kind: str, bundle: Path | None, folder: Path, platform_name: str, timeout_s: float
+) -> dict[str, float]:
     """Start one app process; return seconds from launch to each traced event."""
     with tempfile.TemporaryDirectory(prefix="medgrad-startup-") as tmp:
         trace = Path(tmp) / "trace.json"
-        env = dict(os.environ, XDG_CONFIG_HOME=str(Path(tmp) / "config"), MEDGRAD_DATA_DIR=str(Path(tmp) / "data"),
-                   QT_QPA_PLATFORM=platform_name, MEDGRAD_STARTUP_TRACE=str(trace))
+        env = dict(
+            os.environ,
+            XDG_CONFIG_HOME=str(Path(tmp) / "config"),
+            MEDGRAD_DATA_DIR=str(Path(tmp) / "data"),
+            QT_QPA_PLATFORM=platform_name,
+            MEDGRAD_STARTUP_TRACE=str(trace),
+        )
         env.pop("MEDGRAD_STARTUP_TRACE_STAY", None)
         if kind == "bundle":
             cmd = [str(bundle / "MedGradDesktop"), str(folder)]
         else:
             env.pop("MEDGRAD_STARTUP_TRACE")  # the launcher installs the probe itself
-            cmd = [sys.executable, "-c", SOURCE_LAUNCHER.format(hooks=str(HOOKS), root=str(ROOT), trace=str(trace),
-                                                                main=str(ROOT / "main.py"), folder=str(folder))]
+            cmd = [
+                sys.executable,
+                "-c",
+                SOURCE_LAUNCHER.format(
+                    hooks=str(HOOKS),
+                    root=str(ROOT),
+                    trace=str(trace),
+                    main=str(ROOT / "main.py"),
+                    folder=str(folder),
+                ),
+            ]
         t0 = time.time()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
@@ -200,7 +245,9 @@ def launch(kind: str, bundle: Path | None, folder: Path, platform_name: str, tim
             proc.communicate()
             raise RuntimeError(f"{kind}: no window and prediction within {timeout_s:.0f} s") from None
         if not trace.exists():
-            raise RuntimeError(f"{kind}: exited with {proc.returncode} before the trace was written:\n{err[-2000:]}")
+            raise RuntimeError(
+                f"{kind}: exited with {proc.returncode} before the trace was written:\n{err[-2000:]}"
+            )
         times = json.loads(trace.read_text())
     missing = [e for e in EVENTS if e not in times]
     if missing:
@@ -230,24 +277,38 @@ def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 def render(results: dict[str, dict], info: dict[str, str]) -> str:
-    lines = [SECTION, "",
-             "Time from launching the process to the main window's first paint, to the model loaded and to the "
-             "first prediction on the folder below (`benchmarks/startup.py`; fresh settings and data folder each "
-             "launch; medians of the warm launches; the first launch of each kind is reported as cold, though "
-             "the page cache may already hold files of an earlier build or test).", ""]
+    lines = [
+        SECTION,
+        "",
+        "Time from launching the process to the main window's first paint, to the model loaded and to the "
+        "first prediction on the folder below (`benchmarks/startup.py`; fresh settings and data folder each "
+        "launch; medians of the warm launches; the first launch of each kind is reported as cold, though "
+        "the page cache may already hold files of an earlier build or test).",
+        "",
+    ]
     lines += [f"- {k}: {v}" for k, v in info.items()]
-    lines += ["", "| run | launches | window shown (s) | model loaded (s) | first prediction (s) |",
-              "|---|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "| run | launches | window shown (s) | model loaded (s) | first prediction (s) |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for kind, res in results.items():
         cold, med = res["cold"], res["median"]
-        lines.append(f"| {kind}, cold | 1 | {cold['shown']:.2f} | {cold['model']:.2f} | {cold['first_prediction']:.2f} |")
-        lines.append(f"| {kind}, warm (median) | {res['n']} | {med['shown']:.2f} | {med['model']:.2f} | "
-                     f"{med['first_prediction']:.2f} |")
+        lines.append(
+            f"| {kind}, cold | 1 | {cold['shown']:.2f} | {cold['model']:.2f} | {cold['first_prediction']:.2f} |"
+        )
+        lines.append(
+            f"| {kind}, warm (median) | {res['n']} | {med['shown']:.2f} | {med['model']:.2f} | "
+            f"{med['first_prediction']:.2f} |"
+        )
     if {"source", "bundle"} <= results.keys():
         ratio = results["bundle"]["median"]["shown"] / results["source"]["median"]["shown"]
         verdict = "meets" if ratio <= 2.0 else "misses"
-        lines += ["", f"Bundle window / source window (warm medians): **{ratio:.2f}x** ({verdict} the goal of "
-                  "at most 2x)."]
+        lines += [
+            "",
+            f"Bundle window / source window (warm medians): **{ratio:.2f}x** ({verdict} the goal of "
+            "at most 2x).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -258,17 +319,28 @@ def write_section(text: str, doc: Path = BENCH_DOC) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bundle", type=Path, default=ROOT / "build" / "dist" / "MedGradDesktop",
-                    help="one-folder bundle (default build/dist/MedGradDesktop; skipped if absent)")
+    ap.add_argument(
+        "--bundle",
+        type=Path,
+        default=ROOT / "build" / "dist" / "MedGradDesktop",
+        help="one-folder bundle (default build/dist/MedGradDesktop; skipped if absent)",
+    )
     ap.add_argument("--folder", type=Path, help="images to open (default: the demo folder)")
     ap.add_argument("--runs", type=int, default=3, help="warm launches of each kind after the cold one")
     ap.add_argument("--platform", default="offscreen", help="Qt platform (offscreen, or xcb under xvfb-run)")
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--only", choices=("source", "bundle"), help="measure only one kind")
-    ap.add_argument("--write", action="store_true", help=f"write the section into {BENCH_DOC.relative_to(ROOT)}")
-    ap.add_argument("--visible", action="store_true",
-                    help="measure only the window on screen, from outside, under Xvfb (see the module docstring)")
-    ap.add_argument("--source-root", type=Path, help="--visible: also launch main.py of this checkout (before)")
+    ap.add_argument(
+        "--write", action="store_true", help=f"write the section into {BENCH_DOC.relative_to(ROOT)}"
+    )
+    ap.add_argument(
+        "--visible",
+        action="store_true",
+        help="measure only the window on screen, from outside, under Xvfb (see the module docstring)",
+    )
+    ap.add_argument(
+        "--source-root", type=Path, help="--visible: also launch main.py of this checkout (before)"
+    )
     ap.add_argument("--source-label", help="--visible: how to name --source-root's row")
     args = ap.parse_args(argv)
 
@@ -301,8 +373,11 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.runs + 1):
             load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
             r = launch(kind, args.bundle, f, args.platform, args.timeout)
-            print(f"{kind} #{i}{' (cold)' if i == 0 else ''}: window {r['shown']:.2f} s, model {r['model']:.2f} s, "
-                  f"first prediction {r['first_prediction']:.2f} s (load average {load:.1f})", flush=True)
+            print(
+                f"{kind} #{i}{' (cold)' if i == 0 else ''}: window {r['shown']:.2f} s, model {r['model']:.2f} s, "
+                f"first prediction {r['first_prediction']:.2f} s (load average {load:.1f})",
+                flush=True,
+            )
             runs.append(r)
         results[kind] = {"cold": runs[0], "median": summarize(runs[1:] or runs), "n": len(runs[1:] or runs)}
     info = {
@@ -312,8 +387,9 @@ def main(argv: list[str] | None = None) -> int:
         "Load average at start": f"{load_at_start:.1f} (the machine is shared with other jobs)",
         "Qt platform": args.platform,
         "Folder": f"`{shown_path(folder)}`{note}",
-        "Model": "the bundled demo model" if (demo / "model" / "demo-model.safetensors").is_file() else
-        "no demo model yet: the app's fallback, an untrained MedGrad-Tiny (a ViT-B/16 demo loads slower)",
+        "Model": "the bundled demo model"
+        if (demo / "model" / "demo-model.safetensors").is_file()
+        else "no demo model yet: the app's fallback, an untrained MedGrad-Tiny (a ViT-B/16 demo loads slower)",
     }
     if "bundle" in results:
         info["Bundle"] = f"`{args.bundle.name}` one-folder, {du(args.bundle):.2f} GiB on disk"

@@ -42,11 +42,17 @@ def write_section(path: Path, body: str, section: str = SECTION) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=40)
-    ap.add_argument("--model", choices=["tiny", "demo", "vit-b16"], default="tiny",
-                    help="tiny: untrained MedGrad-Tiny (fast, isolates UI cost); demo: the bundled demo model; "
-                         "vit-b16: ViT-B/16 with random weights (the real architecture's cost)")
+    ap.add_argument(
+        "--model",
+        choices=["tiny", "demo", "vit-b16"],
+        default="tiny",
+        help="tiny: untrained MedGrad-Tiny (fast, isolates UI cost); demo: the bundled demo model; "
+        "vit-b16: ViT-B/16 with random weights (the real architecture's cost)",
+    )
     ap.add_argument("--folder", help="use this folder instead of drawn images")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one core left to the UI)")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="torch threads (default 1: one core left to the UI)"
+    )
     ap.add_argument("--repeat", type=int, default=3, help="runs; the table shows the worst run")
     ap.add_argument("--out", default=str(BENCH_DOC))
     ap.add_argument("--no-write", action="store_true")
@@ -73,14 +79,18 @@ def main() -> int:
         folder = tmp / "images"
         write_sample_folder(folder, args.images, size=(640, 480))
     if args.model == "tiny":
+
         def factory(w, d):
             return load_model(random_init=True, architecture="MedGrad-Tiny", device="cpu")
     elif args.model == "vit-b16":
+
         def factory(w, d):
             return load_model(random_init=True, architecture="ViT-B-16", device="cpu", seed=0)
     else:
+
         def factory(w, d):
             return default_model_factory("", "cpu")
+
     reports = []
     for run in range(args.repeat):
         settings = AppSettings.at(tmp / f"settings{run}.ini")
@@ -117,7 +127,7 @@ on the UI thread. A gap is how long the UI could not react. Goal: worst gap unde
 | maps shown during the batch | {rep.maps_shown} |
 | peak memory of the app process (RSS) | {peak:.0f} MiB ({mem_verdict} the 2.5 GB goal) |
 
-Machine: {machine()}. Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Commit: `{git_commit()}`.
+Machine: {machine()}. Date: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}. Commit: `{git_commit()}`.
 The test `tests/test_ui_responsiveness.py` asserts the same measurement stays under 200 ms (the goal
 with a 2x margin for shared CI runners). On a machine whose CPUs are busy with other work the worst
 gap mostly measures the operating system's scheduling, not the app.

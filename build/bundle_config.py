@@ -29,9 +29,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-APP_NAME = "MedGradDesktop"          # folder and executable name in build/dist
+APP_NAME = "MedGradDesktop"  # folder and executable name in build/dist
 DISPLAY_NAME = "MedGrad Desktop"
-APP_ID = "org.medgrad.desktop"       # reverse-DNS id (.desktop file, macOS bundle identifier)
+APP_ID = "org.medgrad.desktop"  # reverse-DNS id (.desktop file, macOS bundle identifier)
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY_SCRIPT = ROOT / "main.py"
 ICON_DIR = ROOT / "build" / "icons"  # .ico/.icns for the executables, made from resources/icons/medgrad.png
@@ -50,32 +50,66 @@ HIDDEN_IMPORTS = (
 OPTIONAL_EXCLUDES = ("triton",)
 # Modules the GUI never imports: test tooling, notebooks, plotting, unused Qt modules.
 UNUSED_EXCLUDES = (
-    "torch.utils.tensorboard", "tensorboard",
-    "pytest", "_pytest", "hypothesis", "pytestqt", "IPython", "jupyter", "notebook",
-    "tkinter", "_tkinter", "matplotlib", "pandas", "sympy.testing",
-    "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtQml", "PySide6.QtQuick",
-    "PySide6.Qt3DCore", "PySide6.QtMultimedia", "PySide6.QtCharts", "PySide6.QtDataVisualization",
-    "PySide6.QtBluetooth", "PySide6.QtPositioning", "PySide6.QtSql", "PySide6.QtDesigner",
+    "torch.utils.tensorboard",
+    "tensorboard",
+    "pytest",
+    "_pytest",
+    "hypothesis",
+    "pytestqt",
+    "IPython",
+    "jupyter",
+    "notebook",
+    "tkinter",
+    "_tkinter",
+    "matplotlib",
+    "pandas",
+    "sympy.testing",
+    "PySide6.QtWebEngineCore",
+    "PySide6.QtWebEngineWidgets",
+    "PySide6.QtQml",
+    "PySide6.QtQuick",
+    "PySide6.Qt3DCore",
+    "PySide6.QtMultimedia",
+    "PySide6.QtCharts",
+    "PySide6.QtDataVisualization",
+    "PySide6.QtBluetooth",
+    "PySide6.QtPositioning",
+    "PySide6.QtSql",
+    "PySide6.QtDesigner",
 )
 EXCLUDES = OPTIONAL_EXCLUDES + UNUSED_EXCLUDES
 
 # Destination paths (inside the bundle) that are dropped from what the hooks collected.
 DROP_PATTERNS = (
     "triton/*",
-    "*/include/*", "include/*",
-    "*.h", "*.hpp", "*.cuh", "*.cmake", "*.a", "*.lib",
+    "*/include/*",
+    "include/*",
+    "*.h",
+    "*.hpp",
+    "*.cuh",
+    "*.cmake",
+    "*.a",
+    "*.lib",
     "torch/*.pyi",  # not elsewhere: scikit-image's lazy_loader reads its __init__.pyi at import
     "torch/share/cmake/*",
-    "*/tests/*", "*/test/*", "torch/testing/_internal/*",
-    "PySide6/Qt/qml/*", "PySide6/Qt/translations/qtwebengine*",
+    "*/tests/*",
+    "*/test/*",
+    "torch/testing/_internal/*",
+    "PySide6/Qt/qml/*",
+    "PySide6/Qt/translations/qtwebengine*",
 )
 
 # CUDA files that no path of the app loads, on a GPU or not (see the module docstring).
 UNUSED_CUDA_PATTERNS = (
-    "nvidia/*/lib/libnvrtc.alt.so*", "nvidia/*/lib/libnvrtc-builtins.alt.so*",
+    "nvidia/*/lib/libnvrtc.alt.so*",
+    "nvidia/*/lib/libnvrtc-builtins.alt.so*",
     "nvidia/*/lib/libcusolverMg.so*",
-    "nvidia/*/lib/libnvperf_host.so", "nvidia/*/lib/libnvperf_target.so", "nvidia/*/lib/libpcsamplingutil.so",
-    "nvidia/*/lib/libcufftw.so*", "nvidia/*/lib/libnvblas.so*", "nvidia/*/lib/libcheckpoint.so",
+    "nvidia/*/lib/libnvperf_host.so",
+    "nvidia/*/lib/libnvperf_target.so",
+    "nvidia/*/lib/libpcsamplingutil.so",
+    "nvidia/*/lib/libcufftw.so*",
+    "nvidia/*/lib/libnvblas.so*",
+    "nvidia/*/lib/libcheckpoint.so",
     "nvidia/*/lib/*.bc",
 )
 
@@ -101,8 +135,15 @@ def variant() -> str:
 
 # Qt platform plugins the app needs: `xcb` for a desktop session, `offscreen` for --self-test and CI,
 # `wayland` where present. Other plugin folders are left to PySide6's hook.
-QT_PLATFORMS = ("libqxcb.so", "libqoffscreen.so", "libqwayland*.so", "qwindows.dll", "qoffscreen.dll",
-                "libqcocoa.dylib", "libqoffscreen.dylib")
+QT_PLATFORMS = (
+    "libqxcb.so",
+    "libqoffscreen.so",
+    "libqwayland*.so",
+    "qwindows.dll",
+    "qoffscreen.dll",
+    "libqcocoa.dylib",
+    "libqoffscreen.dylib",
+)
 
 
 def resource_datas(root: Path = ROOT) -> list[tuple[str, str]]:
@@ -156,8 +197,9 @@ def strip_torch_libraries(app_dir: Path) -> int:
     """Strip the symbol tables of torch's own libraries in a built bundle (Linux; the dynamic symbols
     that linking needs stay). Returns the bytes saved; 0 where `strip` is missing or not Linux."""
     strip = shutil.which("strip")
-    libs = sorted(Path(app_dir).glob("_internal/torch/lib/libtorch*.so")) + \
-        sorted(Path(app_dir).glob("_internal/torch/lib/libc10*.so"))
+    libs = sorted(Path(app_dir).glob("_internal/torch/lib/libtorch*.so")) + sorted(
+        Path(app_dir).glob("_internal/torch/lib/libc10*.so")
+    )
     if strip is None or not libs or os.uname().sysname != "Linux":
         return 0
     before = sum(p.stat().st_size for p in libs)

@@ -96,7 +96,9 @@ def publish(staged: list[tuple[Path, Path]], force: bool = False) -> list[Path]:
             backup = None
             if dst.exists():
                 if not force:
-                    raise PublishClashError(f"{dst} appeared while the output was being made; nothing written")
+                    raise PublishClashError(
+                        f"{dst} appeared while the output was being made; nothing written"
+                    )
                 backup = src.parent / f"old-{dst.name}"
                 os.replace(dst, backup)
             os.replace(src, dst)

@@ -28,10 +28,16 @@ def audit_path() -> Path:
     return data_dir() / "audit.jsonl"
 
 
-def log_event(event: str, *, model_sha256: str | None = None, file_sha256: str | None = None,
-              **details: object) -> dict:
-    record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event,
-              "model_sha256": model_sha256, "file_sha256": file_sha256, **details}
+def log_event(
+    event: str, *, model_sha256: str | None = None, file_sha256: str | None = None, **details: object
+) -> dict:
+    record = {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "event": event,
+        "model_sha256": model_sha256,
+        "file_sha256": file_sha256,
+        **details,
+    }
     line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
     with _lock:
         fd = os.open(audit_path(), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)

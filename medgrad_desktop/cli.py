@@ -16,7 +16,9 @@ from medgrad_desktop import __version__, commands
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="medgrad", description="MedGrad Desktop: explainable CLIP skin-lesion review (research use only).")
+        prog="medgrad",
+        description="MedGrad Desktop: explainable CLIP skin-lesion review (research use only).",
+    )
     parser.add_argument("--version", action="version", version=f"medgrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):

@@ -28,8 +28,13 @@ def pyplot() -> ModuleType:
     return plt
 
 
-def save_figure(fig: Figure, path: Path | str, *, dpi: float | None = None,
-                rect: tuple[float, float, float, float] | None = None) -> Path:
+def save_figure(
+    fig: Figure,
+    path: Path | str,
+    *,
+    dpi: float | None = None,
+    rect: tuple[float, float, float, float] | None = None,
+) -> Path:
     """Lay out `fig` (`rect`: the area `tight_layout` may fill), write it atomically in the format of
     the file's suffix, and close it so many plots do not pile up figures."""
     path = Path(path)

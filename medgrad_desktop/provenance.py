@@ -34,10 +34,20 @@ def git_commit(root: Path | None = None) -> str | None:
     if getattr(sys, "frozen", False) or not (root / ".git").exists():
         return None
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{commit}-dirty" if dirty else commit or None
@@ -46,8 +56,13 @@ def git_commit(root: Path | None = None) -> str | None:
 def device_info(device: Any) -> dict:
     """The compute device by name (a GPU's model, not just 'cuda'), plus the host's platform."""
     dev = str(device)
-    info: dict[str, Any] = {"device": dev, "torch": torch.__version__, "python": platform.python_version(),
-                            "platform": platform.platform(terse=True), "machine": platform.machine()}
+    info: dict[str, Any] = {
+        "device": dev,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "machine": platform.machine(),
+    }
     if dev.startswith("cuda") and torch.cuda.is_available():
         idx = torch.device(dev).index or 0
         info["gpu"] = torch.cuda.get_device_name(idx)
@@ -79,8 +94,15 @@ def model_provenance(card: Any) -> dict:
     }
 
 
-def collect(card: Any, device: Any, methods: list[dict], inputs: list[dict], *,
-            settings: dict | None = None, now: datetime | None = None) -> dict:
+def collect(
+    card: Any,
+    device: Any,
+    methods: list[dict],
+    inputs: list[dict],
+    *,
+    settings: dict | None = None,
+    now: datetime | None = None,
+) -> dict:
     """The manifest. `methods` are the parameter dataclasses' `to_dict()`; `inputs` are dicts with at
     least `name` (a pseudonym when de-identified) and `sha256`."""
     now = now or datetime.now(UTC)

@@ -75,11 +75,21 @@ def demo_like_weights(tmp_path, tiny_model) -> Path:
     from medgrad_desktop.resources_path import resources_dir
 
     cat = json.loads((resources_dir() / "catalogue.json").read_text())
-    cat["classes"] = [c for c in cat["classes"] if c["id"] in ("melanoma", "common_nevus", "seborrheic_keratosis")]
+    cat["classes"] = [
+        c for c in cat["classes"] if c["id"] in ("melanoma", "common_nevus", "seborrheic_keratosis")
+    ]
     cat["criteria"] = []
-    return save_checkpoint(tiny_model.model, tmp_path / "demo-like.safetensors", {
-        "name": "demo-like", "architecture": "MedGrad-Tiny", "arch_config": tiny_model.card.arch_config,
-        "demo": True, "catalogue_data": cat})
+    return save_checkpoint(
+        tiny_model.model,
+        tmp_path / "demo-like.safetensors",
+        {
+            "name": "demo-like",
+            "architecture": "MedGrad-Tiny",
+            "arch_config": tiny_model.card.arch_config,
+            "demo": True,
+            "catalogue_data": cat,
+        },
+    )
 
 
 @pytest.fixture
@@ -98,8 +108,9 @@ def make_window(qtbot, app_settings, tiny_model):
     from medgrad_desktop.ui.main_window import MainWindow
 
     def make(factory=None, wait_model: bool = True, settings=None) -> MainWindow:
-        win = MainWindow(settings=settings or app_settings,
-                         model_factory=factory or (lambda weights, device: tiny_model))
+        win = MainWindow(
+            settings=settings or app_settings, model_factory=factory or (lambda weights, device: tiny_model)
+        )
         qtbot.addWidget(win)
         win.resize(1400, 860)
         win.show()

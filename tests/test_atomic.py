@@ -75,5 +75,8 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
 def test_written_files_get_the_mode_a_plain_open_gives(tmp_path):
     plain = tmp_path / "plain"
     plain.write_text("x")
-    for p in (write_atomic(tmp_path / "a", b"x"), write_file_atomic(tmp_path / "b", lambda t: t.write_bytes(b"x"))):
+    for p in (
+        write_atomic(tmp_path / "a", b"x"),
+        write_file_atomic(tmp_path / "b", lambda t: t.write_bytes(b"x")),
+    ):
         assert stat.S_IMODE(p.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)

@@ -39,8 +39,9 @@ def test_batch_of_images_equals_one_at_a_time(tiny_model):
             np.testing.assert_allclose(h.raw, a.raw, atol=TOL, rtol=0, err_msg=str(key))
             np.testing.assert_allclose(h.normalized, a.normalized, atol=TOL, rtol=0, err_msg=str(key))
     # the images' maps differ from each other: the comparison is not of one repeated map
-    assert not np.allclose(batched[0].maps[("medgrad", targets[0].key)].raw,
-                           batched[1].maps[("medgrad", targets[0].key)].raw)
+    assert not np.allclose(
+        batched[0].maps[("medgrad", targets[0].key)].raw, batched[1].maps[("medgrad", targets[0].key)].raw
+    )
 
 
 def test_report_chunks_cover_every_index_once_in_order():
@@ -99,10 +100,24 @@ def _rows(path: Path) -> list[dict]:
 def test_report_in_passes_equals_report_image_by_image(tiny_model, tmp_path, batch):
     paths = _folder(tmp_path)
     params = [default_params(m) for m in METHODS]
-    one = export_report(paths, tiny_model, params, None, tmp_path / "one", formats=("csv",),
-                        options=ReportOptions(batch_size=1))
-    many = export_report(paths, tiny_model, params, None, tmp_path / "many", formats=("csv",),
-                         options=ReportOptions(batch_size=batch))
+    one = export_report(
+        paths,
+        tiny_model,
+        params,
+        None,
+        tmp_path / "one",
+        formats=("csv",),
+        options=ReportOptions(batch_size=1),
+    )
+    many = export_report(
+        paths,
+        tiny_model,
+        params,
+        None,
+        tmp_path / "many",
+        formats=("csv",),
+        options=ReportOptions(batch_size=batch),
+    )
     a, b = _rows(one.outputs[0]), _rows(many.outputs[0])
     assert len(a) == len(paths) and sum(bool(r["error"]) for r in a) == 1
     # CSV cells round to 6 decimals; a pass of several images may move the 7th, so compare as numbers

@@ -68,6 +68,8 @@ def test_unwritable_folder_is_reported(tiny_model, image, prediction, tmp_path, 
 
 
 def test_pdf_pages_counts_page_objects_not_the_pages_tree():
-    data = b"%PDF-1.4\n1 0 obj << /Type /Pages /Kids [2 0 R 3 0 R] >>\n2 0 obj << /Type /Page >>\n" \
-           b"3 0 obj <</Type/Page/Parent 1 0 R>>\n%%EOF"
+    data = (
+        b"%PDF-1.4\n1 0 obj << /Type /Pages /Kids [2 0 R 3 0 R] >>\n2 0 obj << /Type /Page >>\n"
+        b"3 0 obj <</Type/Page/Parent 1 0 R>>\n%%EOF"
+    )
     assert pdf_pages(data) == 2

@@ -47,8 +47,11 @@ def test_open_clip_vocab_and_configs_are_collected_where_open_clip_reads_them(cf
 def test_every_resource_file_is_collected_and_kept(cfg):
     datas = cfg.resource_datas()
     got = {str(Path(dest) / Path(src).name) for src, dest in datas}
-    want = {str(p.relative_to(ROOT)) for p in (ROOT / "resources").rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")}
+    want = {
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "resources").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")
+    }
     assert got == want
     assert "resources/catalogue.json" in got and "resources/model_configs/MedGrad-Tiny.json" in got
     demo_model = ROOT / "resources" / "demo" / "model" / "demo-model.safetensors"
@@ -77,23 +80,41 @@ def test_frozen_layout_serves_catalogue_and_model_configs(cfg, tmp_path, monkeyp
     assert clip.card.architecture == "MedGrad-Tiny"
 
 
-@pytest.mark.parametrize("dest", [
-    "triton/backends/nvidia/lib/libcuda.so", "torch/include/ATen/ATen.h", "torch/share/cmake/Torch/TorchConfig.cmake",
-    "numpy/_core/tests/test_umath.py", "torch/testing/_internal/common_utils.py", "torch/_C/__init__.pyi",
-    "PySide6/Qt/plugins/platforms/libqeglfs.so", "PySide6/Qt/plugins/platforms/libqvnc.so",
-    "PySide6/Qt/qml/QtQuick/qmldir",
-])
+@pytest.mark.parametrize(
+    "dest",
+    [
+        "triton/backends/nvidia/lib/libcuda.so",
+        "torch/include/ATen/ATen.h",
+        "torch/share/cmake/Torch/TorchConfig.cmake",
+        "numpy/_core/tests/test_umath.py",
+        "torch/testing/_internal/common_utils.py",
+        "torch/_C/__init__.pyi",
+        "PySide6/Qt/plugins/platforms/libqeglfs.so",
+        "PySide6/Qt/plugins/platforms/libqvnc.so",
+        "PySide6/Qt/qml/QtQuick/qmldir",
+    ],
+)
 def test_build_only_files_are_dropped(cfg, dest):
     assert not cfg.keep(dest)
 
 
-@pytest.mark.parametrize("dest", [
-    "torch/lib/libtorch_cpu.so", "torch/lib/libc10.so", "torch/nn/modules/linear.py",
-    "PySide6/Qt/plugins/platforms/libqxcb.so", "PySide6/Qt/plugins/platforms/libqoffscreen.so",
-    "PySide6/Qt/plugins/imageformats/libqjpeg.so", "torchvision/_C.so", "open_clip/bpe_simple_vocab_16e6.txt.gz",
-    "nvidia/cu13/lib/libcublas.so.13", "resources/demo/model/demo-model.card.json",
-    "skimage/__init__.pyi", "skimage/filters/__init__.pyi",  # lazy_loader stubs, read at import
-])
+@pytest.mark.parametrize(
+    "dest",
+    [
+        "torch/lib/libtorch_cpu.so",
+        "torch/lib/libc10.so",
+        "torch/nn/modules/linear.py",
+        "PySide6/Qt/plugins/platforms/libqxcb.so",
+        "PySide6/Qt/plugins/platforms/libqoffscreen.so",
+        "PySide6/Qt/plugins/imageformats/libqjpeg.so",
+        "torchvision/_C.so",
+        "open_clip/bpe_simple_vocab_16e6.txt.gz",
+        "nvidia/cu13/lib/libcublas.so.13",
+        "resources/demo/model/demo-model.card.json",
+        "skimage/__init__.pyi",
+        "skimage/filters/__init__.pyi",  # lazy_loader stubs, read at import
+    ],
+)
 def test_runtime_files_are_kept(cfg, dest):
     assert cfg.keep(dest)
 
@@ -112,8 +133,11 @@ def test_the_ui_imports_its_modules_statically(cfg):
     imported: set[str] = set()
     for path in sorted((ROOT / "medgrad_desktop" / "ui").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        by_name = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
-                   and getattr(n.func, "attr", "") in ("import_module", "find_spec")]
+        by_name = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and getattr(n.func, "attr", "") in ("import_module", "find_spec")
+        ]
         assert not by_name, f"{path.name} imports a module by its name"
         imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert "medgrad_desktop.ui.export_dialog" in imported
@@ -124,23 +148,25 @@ def test_gui_works_without_optional_and_imports_no_unused_excluded_module(cfg):
     """Import what the frozen app imports with the optional modules (triton) blocked, as in the bundle,
     run a forward pass, and check no module of UNUSED_EXCLUDES was imported (else the frozen app would
     fail with ModuleNotFoundError where the source runs)."""
-    code = ("import sys\n"
-            f"BLOCK = {tuple(cfg.OPTIONAL_EXCLUDES)!r}\n"
-            "class Block:\n"
-            "    def find_spec(self, name, path=None, target=None):\n"
-            "        if name.split('.')[0] in BLOCK: raise ModuleNotFoundError(name)\n"
-            "sys.meta_path.insert(0, Block())\n"
-            "import medgrad_desktop.ui.app, medgrad_desktop.ui.main_window, medgrad_desktop.ui.selftest\n"
-            "import medgrad_desktop.ui.selftest_report, medgrad_desktop.reports.pdf_writer\n"
-            "import medgrad_desktop.reports.html_writer, medgrad_desktop.reports.csv_writer\n"
-            "import open_clip, torchvision, numpy as np\n"
-            "from medgrad_desktop.core.model import load_model\n"
-            "from medgrad_desktop.core.explain import analyze, default_params, METHODS\n"
-            "clip = load_model(random_init=True, architecture='MedGrad-Tiny', device='cpu')\n"
-            "rgb = np.random.default_rng(0).integers(0, 256, (64, 80, 3), dtype=np.uint8)\n"
-            "r = analyze(clip, rgb, clip.catalogue.class_targets()[:2], [default_params(m) for m in METHODS])\n"
-            "assert len(r.maps) == 6, r.maps.keys()\n"
-            "print('\\n'.join(sorted(sys.modules)))")
+    code = (
+        "import sys\n"
+        f"BLOCK = {tuple(cfg.OPTIONAL_EXCLUDES)!r}\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in BLOCK: raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import medgrad_desktop.ui.app, medgrad_desktop.ui.main_window, medgrad_desktop.ui.selftest\n"
+        "import medgrad_desktop.ui.selftest_report, medgrad_desktop.reports.pdf_writer\n"
+        "import medgrad_desktop.reports.html_writer, medgrad_desktop.reports.csv_writer\n"
+        "import open_clip, torchvision, numpy as np\n"
+        "from medgrad_desktop.core.model import load_model\n"
+        "from medgrad_desktop.core.explain import analyze, default_params, METHODS\n"
+        "clip = load_model(random_init=True, architecture='MedGrad-Tiny', device='cpu')\n"
+        "rgb = np.random.default_rng(0).integers(0, 256, (64, 80, 3), dtype=np.uint8)\n"
+        "r = analyze(clip, rgb, clip.catalogue.class_targets()[:2], [default_params(m) for m in METHODS])\n"
+        "assert len(r.maps) == 6, r.maps.keys()\n"
+        "print('\\n'.join(sorted(sys.modules)))"
+    )
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -153,8 +179,16 @@ def test_gui_works_without_optional_and_imports_no_unused_excluded_module(cfg):
 def test_spec_uses_config_filters_and_existing_hooks():
     tree = ast.parse((BUILD / "medgrad.spec").read_text(encoding="utf-8"))
     text = ast.unparse(tree)
-    for needed in ("cfg.keep", "cfg.resource_datas()", "cfg.open_clip_datas()", "cfg.HIDDEN_IMPORTS",
-                   "cfg.EXCLUDES", "exclude_binaries=True", "COLLECT(", "rth_medgrad.py"):
+    for needed in (
+        "cfg.keep",
+        "cfg.resource_datas()",
+        "cfg.open_clip_datas()",
+        "cfg.HIDDEN_IMPORTS",
+        "cfg.EXCLUDES",
+        "exclude_binaries=True",
+        "COLLECT(",
+        "rth_medgrad.py",
+    ):
         assert needed in text, needed
     assert (BUILD / "hooks" / "rth_medgrad.py").is_file()
     assert (BUILD / "hooks" / "medgrad_startup_trace.py").is_file()
@@ -168,7 +202,9 @@ def test_installer_icons_are_made_from_the_app_icon():
     ico = Image.open(BUILD / "icons" / "medgrad.ico").convert("RGBA")  # its largest size
     a, b = app.resize((64, 64)).tobytes(), ico.resize((64, 64)).tobytes()
     diff = sum(abs(x - y) for x, y in zip(a, b, strict=True)) / len(a)
-    assert diff < 8, f"build/icons/medgrad.ico differs from the app icon (mean {diff:.1f}); run build/make_icons.py"
+    assert diff < 8, (
+        f"build/icons/medgrad.ico differs from the app icon (mean {diff:.1f}); run build/make_icons.py"
+    )
 
 
 def test_startup_trace_records_show_then_first_prediction(qtbot, tmp_path, monkeypatch):
@@ -211,8 +247,17 @@ def _fake_app(folder: Path) -> Path:
 @pytest.mark.skipif(shutil.which("bash") is None or sys.platform == "win32", reason="needs bash")
 def test_tarball_holds_app_desktop_entry_and_icon_and_installs(tmp_path):
     app = _fake_app(tmp_path / "dist")
-    out = subprocess.run([str(BUILD / "linux" / "make_tarball.sh"), str(app), str(tmp_path / "out"), "cpu"],
-                         capture_output=True, text=True, check=True, timeout=120).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run(
+            [str(BUILD / "linux" / "make_tarball.sh"), str(app), str(tmp_path / "out"), "cpu"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     tarball = Path(out)
     assert tarball.is_file() and "-linux-" in tarball.name and "-cpu.tar." in tarball.name
     unpack = tmp_path / "unpacked"
@@ -222,25 +267,48 @@ def test_tarball_holds_app_desktop_entry_and_icon_and_installs(tmp_path):
     else:
         subprocess.run(["tar", "-C", str(unpack), "-xzf", str(tarball)], check=True)
     (top,) = list(unpack.iterdir())
-    for name in ("MedGradDesktop/MedGradDesktop", "install.sh", "medgrad.png", "medgrad-desktop.desktop.in",
-                 "README.txt"):
+    for name in (
+        "MedGradDesktop/MedGradDesktop",
+        "install.sh",
+        "medgrad.png",
+        "medgrad-desktop.desktop.in",
+        "README.txt",
+    ):
         assert (top / name).exists(), name
     share = tmp_path / "share"
-    subprocess.run([str(top / "install.sh")], env=dict(os.environ, XDG_DATA_HOME=str(share)), check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        [str(top / "install.sh")],
+        env=dict(os.environ, XDG_DATA_HOME=str(share)),
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     entry = (share / "applications" / "org.medgrad.desktop.desktop").read_text()
     lines = dict(line.split("=", 1) for line in entry.splitlines() if "=" in line)
     assert lines["Exec"] == f'"{top}/MedGradDesktop/MedGradDesktop" %f'
-    assert Path(lines["Icon"]).is_file() and lines["Type"] == "Application" and lines["Name"] == "MedGrad Desktop"
+    assert (
+        Path(lines["Icon"]).is_file()
+        and lines["Type"] == "Application"
+        and lines["Name"] == "MedGrad Desktop"
+    )
     assert "@" not in entry
-    subprocess.run([str(top / "install.sh"), "--uninstall"], env=dict(os.environ, XDG_DATA_HOME=str(share)),
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [str(top / "install.sh"), "--uninstall"],
+        env=dict(os.environ, XDG_DATA_HOME=str(share)),
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert not (share / "applications" / "org.medgrad.desktop.desktop").exists()
 
 
 def test_tarball_script_refuses_a_missing_app(tmp_path):
-    r = subprocess.run([str(BUILD / "linux" / "make_tarball.sh"), str(tmp_path / "nothing"), str(tmp_path)],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [str(BUILD / "linux" / "make_tarball.sh"), str(tmp_path / "nothing"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "make bundle" in r.stderr
 
 
@@ -267,5 +335,9 @@ def test_windows_installer_packs_the_bundle_and_writes_to_ignored_dist(cfg):
 def test_make_targets_build_into_ignored_folders():
     mk = (ROOT / "Makefile").read_text(encoding="utf-8")
     bundle = mk.split("\nbundle:", 1)[1].split("\n\n", 1)[0]
-    assert "build/medgrad.spec" in bundle and "--distpath build/dist" in bundle and "--workpath build/build" in bundle
+    assert (
+        "build/medgrad.spec" in bundle
+        and "--distpath build/dist" in bundle
+        and "--workpath build/build" in bundle
+    )
     assert "build/bundle_test.sh" in mk.split("\nbundle-test:", 1)[1].split("\n\n", 1)[0]

@@ -57,8 +57,14 @@ def test_render_states_ratio_against_goal():
 
 def test_visible_section_leaves_the_cold_launch_out_and_judges_each_goal():
     b = _bench()
-    text = b.render_visible([("source, before", [9.0, 5.0, 6.0, 5.5], 1.2), ("source, after", [3.0, 1.0, 1.1, 0.9], 1.2),
-                             ("bundle", [4.0, 1.6, 1.7, 1.8], 1.5)], {"Date": "d"})
+    text = b.render_visible(
+        [
+            ("source, before", [9.0, 5.0, 6.0, 5.5], 1.2),
+            ("source, after", [3.0, 1.0, 1.1, 0.9], 1.2),
+            ("bundle", [4.0, 1.6, 1.7, 1.8], 1.5),
+        ],
+        {"Date": "d"},
+    )
     assert text.startswith(b.VISIBLE_SECTION)
     assert "| source, before | 3 | 9.00 | 5.50 | 5.00-6.00 | MISSES 1.2 s |" in text
     assert "| source, after | 3 | 3.00 | 1.00 | 0.90-1.10 | meets 1.2 s |" in text

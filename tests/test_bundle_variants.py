@@ -23,27 +23,45 @@ def cfg():
     return mod
 
 
-@pytest.mark.parametrize("dest", [
-    "nvidia/cu13/lib/libnvrtc.alt.so.13", "nvidia/cu13/lib/libcusolverMg.so.12", "nvidia/cu13/lib/libnvperf_host.so",
-    "nvidia/nccl/lib/libnccl_device.bc", "nvidia/cu13/lib/libcufftw.so.12",
-])
+@pytest.mark.parametrize(
+    "dest",
+    [
+        "nvidia/cu13/lib/libnvrtc.alt.so.13",
+        "nvidia/cu13/lib/libcusolverMg.so.12",
+        "nvidia/cu13/lib/libnvperf_host.so",
+        "nvidia/nccl/lib/libnccl_device.bc",
+        "nvidia/cu13/lib/libcufftw.so.12",
+    ],
+)
 @pytest.mark.parametrize("variant", ["gpu", "cpu"])
 def test_unused_cuda_files_are_dropped_in_every_variant(cfg, dest, variant):
     assert not cfg.keep(dest, variant)
 
 
-@pytest.mark.parametrize("dest", [
-    "nvidia/cudnn/lib/libcudnn_engines_precompiled.so.9", "nvidia/cudnn/lib/libcudnn_adv.so.9",
-    "nvidia/cu13/lib/libcusolver.so.12", "torch/lib/libtorch_cuda_linalg.so",
-])
+@pytest.mark.parametrize(
+    "dest",
+    [
+        "nvidia/cudnn/lib/libcudnn_engines_precompiled.so.9",
+        "nvidia/cudnn/lib/libcudnn_adv.so.9",
+        "nvidia/cu13/lib/libcusolver.so.12",
+        "torch/lib/libtorch_cuda_linalg.so",
+    ],
+)
 def test_gpu_only_libraries_stay_in_the_gpu_variant_only(cfg, dest):
     assert cfg.keep(dest, "gpu") and cfg.keep(dest) and not cfg.keep(dest, "cpu")
 
 
-@pytest.mark.parametrize("dest", [
-    "nvidia/cudnn/lib/libcudnn.so.9", "nvidia/cu13/lib/libcublasLt.so.13", "nvidia/nccl/lib/libnccl.so.2",
-    "nvidia/cu13/lib/libnvJitLink.so.13", "nvidia/cu13/lib/libnvrtc.so.13", "torch/lib/libtorch_cuda.so",
-])
+@pytest.mark.parametrize(
+    "dest",
+    [
+        "nvidia/cudnn/lib/libcudnn.so.9",
+        "nvidia/cu13/lib/libcublasLt.so.13",
+        "nvidia/nccl/lib/libnccl.so.2",
+        "nvidia/cu13/lib/libnvJitLink.so.13",
+        "nvidia/cu13/lib/libnvrtc.so.13",
+        "torch/lib/libtorch_cuda.so",
+    ],
+)
 def test_libraries_torch_links_stay_in_every_variant(cfg, dest):
     assert cfg.keep(dest, "gpu") and cfg.keep(dest, "cpu")
 
@@ -67,8 +85,13 @@ def _needed(lib: Path) -> list[str]:
 @pytest.mark.parametrize("variant", ["gpu", "cpu"])
 def test_no_kept_library_links_a_dropped_one(cfg, variant):
     site = Path(torch.__file__).resolve().parents[1]
-    libs = {p.name: p for d in [site / "torch" / "lib", *sorted((site / "nvidia").glob("*/lib"))]
-            if d.is_dir() for p in d.iterdir() if ".so" in p.name}
+    libs = {
+        p.name: p
+        for d in [site / "torch" / "lib", *sorted((site / "nvidia").glob("*/lib"))]
+        if d.is_dir()
+        for p in d.iterdir()
+        if ".so" in p.name
+    }
     if not any(n.startswith("libcudnn") for n in libs):
         pytest.skip("torch without the CUDA wheels: nothing to check")
     dest = {n: str(p.relative_to(site)) for n, p in libs.items()}

@@ -13,8 +13,19 @@ from medgrad_desktop.cli import main
 def test_predict_json_on_ham_with_a_bad_file(ham_dir, tmp_path, capsys):
     bad = tmp_path / "broken.jpg"
     bad.write_text("not an image")
-    rc = main(["predict", str(ham_dir / "images"), str(bad), "--random-init", "--arch", "MedGrad-Tiny",
-               "--json", "--device", "cpu"])
+    rc = main(
+        [
+            "predict",
+            str(ham_dir / "images"),
+            str(bad),
+            "--random-init",
+            "--arch",
+            "MedGrad-Tiny",
+            "--json",
+            "--device",
+            "cpu",
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     rows = out["results"]
@@ -30,8 +41,25 @@ def test_explain_writes_overlays_and_stats(tmp_path, capsys):
     img = tmp_path / "lesion.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (80, 100, 3), dtype=np.uint8)).save(img)
     out = tmp_path / "out"
-    rc = main(["explain", str(img), "--random-init", "--arch", "MedGrad-Tiny", "--device", "cpu",
-               "--method", "all", "--target", "predicted", "--target", "irregular streaks", "--out", str(out)])
+    rc = main(
+        [
+            "explain",
+            str(img),
+            "--random-init",
+            "--arch",
+            "MedGrad-Tiny",
+            "--device",
+            "cpu",
+            "--method",
+            "all",
+            "--target",
+            "predicted",
+            "--target",
+            "irregular streaks",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     summary = json.loads((out / "lesion_explain.json").read_text())
     assert len(summary["maps"]) == 6

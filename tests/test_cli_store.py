@@ -36,11 +36,18 @@ def test_predict_records_then_reuses(tmp_path, capsys, demo_like_weights, monkey
     assert main(["predict", str(folder), "--weights", str(demo_like_weights), "--json"]) == 0
     first = json.loads(capsys.readouterr().out)["results"]
     info = _info(capsys)
-    assert info == {"path": str(data_dir / STORE_NAME), "schema_version": SCHEMA_VERSION, "images": 3,
-                    "predictions": 3, "reviews": 0}
+    assert info == {
+        "path": str(data_dir / STORE_NAME),
+        "schema_version": SCHEMA_VERSION,
+        "images": 3,
+        "predictions": 3,
+        "reviews": 0,
+    }
     calls: list[int] = []
     real = predict_cmd.classify
-    monkeypatch.setattr(predict_cmd, "classify", lambda m, ims, **k: calls.append(len(ims)) or real(m, ims, **k))
+    monkeypatch.setattr(
+        predict_cmd, "classify", lambda m, ims, **k: calls.append(len(ims)) or real(m, ims, **k)
+    )
     assert main(["predict", str(folder), "--weights", str(demo_like_weights), "--json"]) == 0
     again = json.loads(capsys.readouterr().out)["results"]
     assert calls == [] and again == first  # every prediction came from the store
@@ -59,8 +66,21 @@ def test_no_store_touches_no_store(tmp_path, capsys, demo_like_weights, data_dir
 def test_report_writes_predictions_and_maps_and_reads_reviews(tmp_path, capsys, demo_like_weights, data_dir):
     folder = tmp_path / "imgs"
     write_sample_folder(folder, 2)
-    assert main(["report", str(folder), "--out", str(tmp_path / "out"), "--weights", str(demo_like_weights),
-                 "--format", "csv"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(folder),
+                "--out",
+                str(tmp_path / "out"),
+                "--weights",
+                str(demo_like_weights),
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
     info = _info(capsys)
     assert info["images"] == 2 and info["predictions"] == 2
     store = ProjectStore.shared()
@@ -75,6 +95,11 @@ def test_export_reviews_csv(tmp_path, capsys):
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert len(rows) == 1
     r = rows[0]
-    assert (r["image_sha256"], r["decision"], r["final_class"], r["reviewer"], r["file_name"]) == \
-        ("f" * 64, "overridden", "melanoma", "Dr CSV", "'=cmd.jpg")
+    assert (r["image_sha256"], r["decision"], r["final_class"], r["reviewer"], r["file_name"]) == (
+        "f" * 64,
+        "overridden",
+        "melanoma",
+        "Dr CSV",
+        "'=cmd.jpg",
+    )
     assert main(["store", "export-reviews", "--csv", str(out)]) == 3  # never overwrites by accident

@@ -47,14 +47,19 @@ def test_hooked_tail_reproduces_encode_image_vit_b16(vit_b16, ham_dir):
 
 
 def test_batched_maps_equal_prompt_loop(tiny_model):
-    targets = tiny_model.catalogue.class_targets()[:6] + [tiny_model.catalogue.resolve("a dark irregular blotch")]
+    targets = tiny_model.catalogue.class_targets()[:6] + [
+        tiny_model.catalogue.resolve("a dark irregular blotch")
+    ]
     imgs = [random_rgb(64, 80, seed=1), random_rgb(100, 50, seed=2)]
     batched = analyze_batch(tiny_model, imgs, targets, ALL)
     looped = analyze_batch(tiny_model, imgs, targets, ALL, prompt_loop=True)
     singles = [analyze(tiny_model, im, [t], ALL) for im in imgs for t in targets]
     for b in range(len(imgs)):
         for key, hb in batched[b].maps.items():
-            for other in (looped[b].maps[key], singles[b * len(targets) + targets.index(hb.target)].maps[key]):
+            for other in (
+                looped[b].maps[key],
+                singles[b * len(targets) + targets.index(hb.target)].maps[key],
+            ):
                 denom = max(np.abs(hb.raw).max(), 1e-12)
                 assert np.abs(hb.raw - other.raw).max() / denom < 1e-5, key
                 assert abs(hb.score - other.score) < 1e-6
@@ -102,12 +107,15 @@ def test_local_entropy_matches_brute_force():
     r = 3
     ent = local_entropy(gray, r)
     ref = np.zeros(gray.shape)
-    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-    disk = (yy ** 2 + xx ** 2) <= r * r
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    disk = (yy**2 + xx**2) <= r * r
     for i in range(gray.shape[0]):
         for j in range(gray.shape[1]):
-            vals = [gray[i + dy, j + dx] for dy, dx in zip(yy[disk], xx[disk], strict=True)
-                    if 0 <= i + dy < gray.shape[0] and 0 <= j + dx < gray.shape[1]]
+            vals = [
+                gray[i + dy, j + dx]
+                for dy, dx in zip(yy[disk], xx[disk], strict=True)
+                if 0 <= i + dy < gray.shape[0] and 0 <= j + dx < gray.shape[1]
+            ]
             _, counts = np.unique(vals, return_counts=True)
             p = counts / counts.sum()
             ref[i, j] = -(p * np.log2(p)).sum()
@@ -145,7 +153,7 @@ def _explicit_single_head_map(clip, rgb, target):
         x_in = args[0]
         xl = module.ln_1(x_in)
         q, k, v = xl @ wq.T + bq, xl @ wk.T + bk, xl @ wv.T + bv
-        a = torch.softmax(q @ k.transpose(1, 2) / d ** 0.5, dim=-1)
+        a = torch.softmax(q @ k.transpose(1, 2) / d**0.5, dim=-1)
         o = (a @ v) @ attn.out_proj.weight.T + attn.out_proj.bias
         o = o.detach().requires_grad_(True)  # a leaf: its .grad is dS/do
         store.update(o=o, q=q, k=k, v=v)
@@ -173,7 +181,9 @@ def test_official_single_head_matches_explicit_reimplementation(tiny_model):
     rgb = random_rgb(70, 70, seed=5)
     target = tiny_model.catalogue.class_targets()[2]
     ref, score = _explicit_single_head_map(tiny_model, rgb, target)
-    h = analyze(tiny_model, rgb, [target], [GradECLIPParams(official_single_head=True)]).get("grad-eclip", target)
+    h = analyze(tiny_model, rgb, [target], [GradECLIPParams(official_single_head=True)]).get(
+        "grad-eclip", target
+    )
     np.testing.assert_allclose(h.raw.reshape(-1), ref, rtol=1e-4, atol=1e-7)
     assert abs(h.score - score) < 1e-5
     true_model = analyze(tiny_model, rgb, [target], [GradECLIPParams()]).get("grad-eclip", target)
@@ -226,8 +236,12 @@ def test_hooks_removed_on_error(tiny_model, monkeypatch):
 def test_medgrad_variants_differ_and_respect_alpha(tiny_model):
     rgb = random_rgb(120, 120, seed=7)
     t = tiny_model.catalogue.class_targets()[0]
-    ps = [MedGradParams(alpha=0.0), MedGradParams(combine="multiply"), MedGradParams(entropy_source="original"),
-          GradECLIPParams()]
+    ps = [
+        MedGradParams(alpha=0.0),
+        MedGradParams(combine="multiply"),
+        MedGradParams(entropy_source="original"),
+        GradECLIPParams(),
+    ]
     maps = {}
     for p in ps:
         maps[repr(p)] = analyze(tiny_model, rgb, [t], [p]).get(p.method, t).raw

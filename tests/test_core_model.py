@@ -59,9 +59,16 @@ def test_vit_b16_safetensors_and_openai_fp16_load_to_same_embeddings(tmp_path, h
 
 def test_safetensors_with_card_roundtrip(tmp_path, tiny_model):
     path = tmp_path / "m.safetensors"
-    card = {"name": "unit", "architecture": "MedGrad-Tiny", "arch_config": tiny_model.card.arch_config,
-            "quick_gelu": False, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25], "temperature": 1.7,
-            "demo": True}
+    card = {
+        "name": "unit",
+        "architecture": "MedGrad-Tiny",
+        "arch_config": tiny_model.card.arch_config,
+        "quick_gelu": False,
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.25, 0.25, 0.25],
+        "temperature": 1.7,
+        "demo": True,
+    }
     save_checkpoint(tiny_model.model, path, card)
     m = load_model(path, device="cpu")
     assert m.card.name == "unit" and m.card.temperature == 1.7 and m.card.demo
@@ -102,7 +109,9 @@ def test_wrong_architecture_message(tmp_path, tiny_model):
 
 
 def test_missing_keys_message(tmp_path, tiny_model):
-    sd = {k: v.contiguous() for k, v in tiny_model.model.state_dict().items() if not k.startswith("visual.proj")}
+    sd = {
+        k: v.contiguous() for k, v in tiny_model.model.state_dict().items() if not k.startswith("visual.proj")
+    }
     path = tmp_path / "partial.safetensors"
     save_file(sd, path)
     with pytest.raises(ModelLoadError, match=r"1 missing keys \(e.g. visual.proj\)"):
@@ -167,18 +176,36 @@ def test_card_written_by_save_is_json(tmp_path, tiny_model):
 def test_model_card_json_roundtrip(tiny_model):
     """What the trainer writes with `to_json` reads back as the same card, training record included."""
     card = ModelCard(
-        name="unit", architecture="MedGrad-Tiny", arch_config=tiny_model.card.arch_config, quick_gelu=True,
-        weights_path="/w/unit.safetensors", weights_sha256="ab" * 32, weights_format="safetensors",
-        mean=(0.5, 0.4, 0.3), std=(0.2, 0.2, 0.25), input_size=224, temperature=1.3, demo=True,
+        name="unit",
+        architecture="MedGrad-Tiny",
+        arch_config=tiny_model.card.arch_config,
+        quick_gelu=True,
+        weights_path="/w/unit.safetensors",
+        weights_sha256="ab" * 32,
+        weights_format="safetensors",
+        mean=(0.5, 0.4, 0.3),
+        std=(0.2, 0.2, 0.25),
+        input_size=224,
+        temperature=1.3,
+        demo=True,
         catalogue=load_catalogue().subset(["melanoma", "lentigo"]).to_dict(),
         extra={"split_seed": 3, "notes": None, "metrics": {"test": {"accuracy": 0.5}}},
-        record={"catalogue_data": load_catalogue().subset(["melanoma", "lentigo"]).data,
-                "classes": ["lentigo", "melanoma"], "history": [{"epoch": 1}]})
+        record={
+            "catalogue_data": load_catalogue().subset(["melanoma", "lentigo"]).data,
+            "classes": ["lentigo", "melanoma"],
+            "history": [{"epoch": 1}],
+        },
+    )
     text = card.to_json()
     doc = json.loads(text)
     assert "weights_sha256" not in doc and "record" not in doc and doc["history"] == [{"epoch": 1}]
-    back = ModelCard.from_json(text, weights_path=card.weights_path, weights_sha256=card.weights_sha256,
-                               weights_format=card.weights_format, input_size=card.input_size)
+    back = ModelCard.from_json(
+        text,
+        weights_path=card.weights_path,
+        weights_sha256=card.weights_sha256,
+        weights_format=card.weights_format,
+        input_size=card.input_size,
+    )
     assert back == card and back.catalogue_data["name"] == "medgrad-17-subset-2"
     assert back.to_json() == text
 
@@ -187,13 +214,39 @@ def test_old_card_file_reads_as_before():
     """The bundled demo card (written as a plain dict) gives the same card fields as the old reader."""
     path = resources_dir() / "demo" / "model" / "demo-model.card.json"
     doc = json.loads(path.read_text())
-    card = ModelCard.from_json(path.read_text(), weights_path=str(path), weights_sha256="0" * 64,
-                               weights_format="safetensors", input_size=224)
+    card = ModelCard.from_json(
+        path.read_text(),
+        weights_path=str(path),
+        weights_sha256="0" * 64,
+        weights_format="safetensors",
+        input_size=224,
+    )
     assert (card.name, card.architecture, card.quick_gelu, card.temperature, card.demo, card.untrained) == (
-        doc["name"], doc["architecture"], doc["quick_gelu"], float(doc["temperature"]), doc["demo"], doc["untrained"])
-    assert card.mean == tuple(doc["mean"]) and card.std == tuple(doc["std"]) and card.arch_config == doc["arch_config"]
-    assert card.extra == {k: doc[k] for k in ("base_weights", "training_manifest_sha256", "split_seed", "metrics",
-                                              "date", "app_version", "notes") if k in doc}
+        doc["name"],
+        doc["architecture"],
+        doc["quick_gelu"],
+        float(doc["temperature"]),
+        doc["demo"],
+        doc["untrained"],
+    )
+    assert (
+        card.mean == tuple(doc["mean"])
+        and card.std == tuple(doc["std"])
+        and card.arch_config == doc["arch_config"]
+    )
+    assert card.extra == {
+        k: doc[k]
+        for k in (
+            "base_weights",
+            "training_manifest_sha256",
+            "split_seed",
+            "metrics",
+            "date",
+            "app_version",
+            "notes",
+        )
+        if k in doc
+    }
     assert "training_config" in card.record and "training_config" not in card.to_dict()
     written = json.loads(card.to_json())
     assert {k: written[k] for k in doc} == doc  # nothing of the file is lost

@@ -32,10 +32,39 @@ def _free_port() -> int:
 
 
 def _train_args(data: Path, out: Path) -> list[str]:
-    return ["train", str(data), "--out", str(out), "--random-init", "--arch", "MedGrad-Tiny", "--epochs", "2",
-            "--batch-size", "4", "--optimizer", "sgd", "--lr", "0.05", "--weight-decay", "0",
-            "--val-fraction", "0", "--test-fraction", "0", "--patience", "0", "--class-loss-weight", "1",
-            "--criteria-loss-weight", "0.5", "--threads", "1", "--device", "cpu"]
+    return [
+        "train",
+        str(data),
+        "--out",
+        str(out),
+        "--random-init",
+        "--arch",
+        "MedGrad-Tiny",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.05",
+        "--weight-decay",
+        "0",
+        "--val-fraction",
+        "0",
+        "--test-fraction",
+        "0",
+        "--patience",
+        "0",
+        "--class-loss-weight",
+        "1",
+        "--criteria-loss-weight",
+        "0.5",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +81,34 @@ def test_two_gloo_processes_match_one_process(data, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
     env.pop("WORLD_SIZE", None)
     single = tmp_path / "single"
-    r1 = subprocess.run([sys.executable, "-m", "medgrad_desktop.cli", *_train_args(data, single)],
-                        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    r1 = subprocess.run(
+        [sys.executable, "-m", "medgrad_desktop.cli", *_train_args(data, single)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r1.returncode == 0, r1.stderr[-3000:]
     ddp = tmp_path / "ddp"
-    r2 = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--nnodes=1",
-                         f"--master_port={_free_port()}", "-m", "medgrad_desktop.cli", *_train_args(data, ddp)],
-                        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    r2 = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--nnodes=1",
+            f"--master_port={_free_port()}",
+            "-m",
+            "medgrad_desktop.cli",
+            *_train_args(data, ddp),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r2.returncode == 0, r2.stderr[-3000:]
     assert "2 process(es)" in r2.stderr and "1 process(es)" in r1.stderr
     a = load_file(str(single / "checkpoints" / "last.safetensors"))
@@ -71,6 +121,8 @@ def test_two_gloo_processes_match_one_process(data, tmp_path):
 
     fresh = load_model(random_init=True, architecture="MedGrad-Tiny", seed=0).model.state_dict()
     moved = max(float((a[k].float() - fresh[k].float()).abs().max()) for k in a if k in fresh)
-    print(f"DDP vs single process: max weight difference {worst:.2e}; training moved weights by up to {moved:.2e}")
+    print(
+        f"DDP vs single process: max weight difference {worst:.2e}; training moved weights by up to {moved:.2e}"
+    )
     assert moved > 50 * TOL
     assert torch.isfinite(torch.stack([v.float().abs().max() for v in b.values()])).all()

@@ -88,8 +88,9 @@ def test_two_runs_give_byte_identical_csv(demo_folder: Path, tmp_path: Path, cap
     assert created == {"2026-01-02T03:04:05+00:00"}
     assert len(rows) == len(list_images(demo_folder))
     if demo_folder != demo_dir():
-        assert [r[header.index("image")] for r in rows if r[header.index("error")]] == ["IMG-0001"], \
+        assert [r[header.index("image")] for r in rows if r[header.index("error")]] == ["IMG-0001"], (
             "broken.png (first in name order) is the one error row"
+        )
     assert all(r[header.index("predicted_id")] for r in rows if not r[header.index("error")])
 
 
@@ -97,11 +98,29 @@ def test_real_clock_changes_only_the_provenance_time(demo_folder: Path, tmp_path
     """Separately: a run in another process agrees with this one in every column but `created`."""
     a = _report_csv(demo_folder, tmp_path / "a", capsys)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", MEDGRAD_DATA_DIR=str(tmp_path / "data"))
-    script = (f"import sys, torch; torch.set_num_threads({torch_threads()}); "
-              "from medgrad_desktop.cli import main; sys.exit(main(sys.argv[1:]))")
-    r = subprocess.run([sys.executable, "-c", script, "report", str(demo_folder), "--out", str(tmp_path / "b"),
-                        "--format", "csv", *_model_args()], capture_output=True, text=True, env=env, cwd=ROOT,
-                       timeout=600)
+    script = (
+        f"import sys, torch; torch.set_num_threads({torch_threads()}); "
+        "from medgrad_desktop.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            "report",
+            str(demo_folder),
+            "--out",
+            str(tmp_path / "b"),
+            "--format",
+            "csv",
+            *_model_args(),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     b = (tmp_path / "b" / "report.csv").read_bytes()
     ha, ra, ca = _without(a, PROVENANCE_COLUMNS)

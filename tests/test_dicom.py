@@ -192,6 +192,11 @@ def test_hostile_dicom_each_fails_alone(tmp_path: Path):
 def test_header_carries_grouping_keys(tmp_path: Path):
     ds = ds_.photo_dataset(ds_.lesion_rgb(), study_date="20230301", region="Back", lesion_label="mole A")
     h = dicomio.read_header(ds_.write(ds, tmp_path / "a.dcm"))
-    assert (h.patient_id, h.study_date, h.body_part, h.lesion_id, h.frames) == \
-        ("MRN-4411-7788", "20230301", "Back", "mole A", 1)
+    assert (h.patient_id, h.study_date, h.body_part, h.lesion_id, h.frames) == (
+        "MRN-4411-7788",
+        "20230301",
+        "Back",
+        "mole A",
+        1,
+    )
     assert h.sop_class_uid == dicomio.VL_PHOTOGRAPHIC and h.modality == "XC"

@@ -17,15 +17,34 @@ FAST = ["--random-init", "--arch", "MedGrad-Tiny", "--device", "cpu", "--steps",
 
 def test_synthetic_run_writes_every_number_with_its_protocol(tmp_path):
     out = tmp_path / "ev"
-    rc = main(["eval-explanations", *FAST, "--n", "2", "--seed", "3", "--sanity", "2", "--ablation",
-               "--protocols", "grad-eclip/patch", "rise/pixel", "--out", str(out)])
+    rc = main(
+        [
+            "eval-explanations",
+            *FAST,
+            "--n",
+            "2",
+            "--seed",
+            "3",
+            "--sanity",
+            "2",
+            "--ablation",
+            "--protocols",
+            "grad-eclip/patch",
+            "rise/pixel",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     doc = json.loads((out / "explanations.json").read_text())
     assert doc["n"] == 2 and doc["seed"] == 3 and doc["commit"]
     assert doc["dataset"]["generator_version"]
     pert = {p["name"] + "/" + p["unit"]: p for p in doc["protocol"]["perturbation"]}
     assert pert["grad-eclip/patch"]["deletion_fill"] == "uniform-random-rgb"
-    assert pert["grad-eclip/patch"]["insertion_base"] == "black" and pert["grad-eclip/patch"]["max_fraction"] == 0.5
+    assert (
+        pert["grad-eclip/patch"]["insertion_base"] == "black"
+        and pert["grad-eclip/patch"]["max_fraction"] == 0.5
+    )
     assert pert["rise/pixel"]["insertion_base"] == "blur" and pert["rise/pixel"]["max_fraction"] == 1.0
     assert "softmax" in doc["protocol"]["score"]
     assert doc["protocol"]["localization"]["pointing_tolerance_px"] == 15
@@ -34,8 +53,13 @@ def test_synthetic_run_writes_every_number_with_its_protocol(tmp_path):
     assert maps["medgrad r=10"]["params"]["entropy_radius"] == 10
     assert maps["medgrad source=original"]["params"]["entropy_source"] == "original"
     s = doc["scores"]["medgrad"]
-    for key in ("target.pointing", "target.energy_lift", "target.auroc", "deletion.grad-eclip/patch",
-                "insertion.rise/pixel"):
+    for key in (
+        "target.pointing",
+        "target.energy_lift",
+        "target.auroc",
+        "deletion.grad-eclip/patch",
+        "insertion.rise/pixel",
+    ):
         assert s[key]["n"] == 2 and s[key]["lo"] <= s[key]["mean"] <= s[key]["hi"]
     assert "medgrad - random" in doc["differences"] and "gradcam - grad-eclip" in doc["differences"]
     assert "medgrad r=3 - medgrad" in doc["differences"]
@@ -68,8 +92,22 @@ def _manifest(tmp_path, n=2):
 def test_manifest_run_scores_against_lesion_masks(tmp_path):
     man = _manifest(tmp_path)
     out = tmp_path / "ev"
-    rc = main(["eval-explanations", *FAST, "--dataset", str(man), "--n", "2", "--sanity", "0",
-               "--protocols", "grad-eclip/patch", "--out", str(out)])
+    rc = main(
+        [
+            "eval-explanations",
+            *FAST,
+            "--dataset",
+            str(man),
+            "--n",
+            "2",
+            "--sanity",
+            "0",
+            "--protocols",
+            "grad-eclip/patch",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     doc = json.loads((out / "explanations.json").read_text())
     assert doc["per_image"][0]["target"] == "melanoma"  # the label
@@ -79,26 +117,59 @@ def test_manifest_run_scores_against_lesion_masks(tmp_path):
     assert "target.pointing" not in doc["scores"]["medgrad"]
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "no such manifest"),
-    ("path,label\n", "no rows"),
-    ("file,label\nx.png,melanoma\n", "no 'path' column"),
-    ("path,label\nmissing.png,melanoma\n", "missing.png"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such manifest"),
+        ("path,label\n", "no rows"),
+        ("file,label\nx.png,melanoma\n", "no 'path' column"),
+        ("path,label\nmissing.png,melanoma\n", "missing.png"),
+    ],
+)
 def test_bad_manifest_says_which_file_and_what_to_do(tmp_path, capsys, content, message):
     man = tmp_path / "m.csv"
     if content is not None:
         man.write_text(content)
-    rc = main(["eval-explanations", *FAST, "--dataset", str(man), "--n", "1", "--sanity", "0", "--out",
-               str(tmp_path / "o")])
+    rc = main(
+        [
+            "eval-explanations",
+            *FAST,
+            "--dataset",
+            str(man),
+            "--n",
+            "1",
+            "--sanity",
+            "0",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert rc == 2
     assert message in capsys.readouterr().err
 
 
 def test_folder_dataset_reads_ham_lesion_masks(ham_dir, tmp_path):
     out = tmp_path / "ham"
-    rc = main(["eval-explanations", *FAST, "--dataset", str(ham_dir), "--n", "1", "--sanity", "0",
-               "--steps", "2", "--protocols", "grad-eclip/patch", "--methods", "medgrad", "--out", str(out)])
+    rc = main(
+        [
+            "eval-explanations",
+            *FAST,
+            "--dataset",
+            str(ham_dir),
+            "--n",
+            "1",
+            "--sanity",
+            "0",
+            "--steps",
+            "2",
+            "--protocols",
+            "grad-eclip/patch",
+            "--methods",
+            "medgrad",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     doc = json.loads((out / "explanations.json").read_text())
     ent = doc["entropy_vs_lesion"]
@@ -108,11 +179,14 @@ def test_folder_dataset_reads_ham_lesion_masks(ham_dir, tmp_path):
     assert "Local entropy (radius 5 px" in (out / "explanations.md").read_text()
 
 
-@pytest.mark.parametrize("data, phrase", [
-    (b"path,label\nnul\x00.png,melanoma\n", "NUL character"),
-    (b"path,label\n" + b"a" * 200_000 + b",melanoma\n", "not valid CSV"),
-    (b"path,label\n\xff\xfe,melanoma\n", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "data, phrase",
+    [
+        (b"path,label\nnul\x00.png,melanoma\n", "NUL character"),
+        (b"path,label\n" + b"a" * 200_000 + b",melanoma\n", "not valid CSV"),
+        (b"path,label\n\xff\xfe,melanoma\n", "not UTF-8"),
+    ],
+)
 def test_eval_manifest_is_read_like_a_training_manifest(tmp_path, data, phrase):
     """The evaluation reads manifests with the data readers' checks and raises their DatasetError."""
     (tmp_path / "m.csv").write_bytes(data)

@@ -33,11 +33,31 @@ def test_evaluate_json_and_plots(synth_set, tmp_path, capsys):
     from medgrad_desktop.cli import main
 
     out = tmp_path / "ev"
-    rc = main(["evaluate", str(synth_set), "--random-init", "--arch", "MedGrad-Tiny", "--device", "cpu",
-               "--json", "--out", str(out)])
+    rc = main(
+        [
+            "evaluate",
+            str(synth_set),
+            "--random-init",
+            "--arch",
+            "MedGrad-Tiny",
+            "--device",
+            "cpu",
+            "--json",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     result = json.loads(capsys.readouterr().out)
-    for key in ("accuracy", "balanced_accuracy", "macro_f1", "ece", "per_class", "confusion_matrix", "in_batch"):
+    for key in (
+        "accuracy",
+        "balanced_accuracy",
+        "macro_f1",
+        "ece",
+        "per_class",
+        "confusion_matrix",
+        "in_batch",
+    ):
         assert key in result
     assert result["n"] == 6 and 0 <= result["accuracy"] <= 1
     assert "NOT diagnosis accuracy" in result["in_batch"]["label"]
@@ -64,9 +84,16 @@ def all_classes_set(tmp_path_factory):
 def _four_class_model(path, tiny_model):
     cat = json.loads((resources_dir() / "catalogue.json").read_text())
     cat["classes"] = [c for c in cat["classes"] if c["id"] in FOUR]
-    return save_checkpoint(tiny_model.model, path, {
-        "name": "four", "architecture": "MedGrad-Tiny", "arch_config": tiny_model.card.arch_config,
-        "catalogue_data": cat})
+    return save_checkpoint(
+        tiny_model.model,
+        path,
+        {
+            "name": "four",
+            "architecture": "MedGrad-Tiny",
+            "arch_config": tiny_model.card.arch_config,
+            "catalogue_data": cat,
+        },
+    )
 
 
 FOUR = ("melanoma", "lentigo", "clark_nevus", "basal_cell_carcinoma")
@@ -78,7 +105,9 @@ def test_evaluate_leaves_out_labels_unknown_to_the_model(all_classes_set, tmp_pa
     from medgrad_desktop.cli import main
 
     weights = _four_class_model(tmp_path / "four.safetensors", tiny_model)
-    assert main(["evaluate", str(all_classes_set), "--weights", str(weights), "--device", "cpu", "--json"]) == 0
+    assert (
+        main(["evaluate", str(all_classes_set), "--weights", str(weights), "--device", "cpu", "--json"]) == 0
+    )
     captured = capsys.readouterr()
     result = json.loads(captured.out)
     assert result["n"] == 8 and result["n_images"] == 34 and result["n_unknown_to_model"] == 26

@@ -69,7 +69,9 @@ def test_oom_recomputes_that_image_on_a_cpu_copy(tiny_model):
     twin = cpu_copy(gpu)
     assert twin is cpu_copy(gpu), "the CPU copy is made once per model"
     assert twin.model is not tiny_model.model and twin.device.type == "cpu"
-    for (k, a), b in zip(twin.model.state_dict().items(), tiny_model.model.state_dict().values(), strict=True):
+    for (k, a), b in zip(
+        twin.model.state_dict().items(), tiny_model.model.state_dict().values(), strict=True
+    ):
         assert torch.equal(a, b), k
         assert a.data_ptr() != b.data_ptr(), f"{k} shares memory with the GPU model"
     assert gpu.device.type == "cuda", "the GPU model is never moved"
@@ -150,8 +152,11 @@ def test_app_jobs_fall_back_on_oom_with_a_note(tiny_model, tmp_path: Path, monke
         return real_analyze(m, *a, **k)
 
     monkeypatch.setattr(compute, "analyze", analyze_oom)
-    monkeypatch.setattr(compute, "classify", lambda m, images, **kw: real_classify(tiny_model if m is gpu else m,
-                                                                               images, **kw))
+    monkeypatch.setattr(
+        compute,
+        "classify",
+        lambda m, images, **kw: real_classify(tiny_model if m is gpu else m, images, **kw),
+    )
     req = jobs.MapRequest(paths[0], TargetChoice("predicted"), [default_params("medgrad")])
     res = jobs.compute_maps(req)(_Ctx(gpu))
     assert res.note and "computed on the CPU" in res.note
@@ -227,13 +232,22 @@ def export_setup(tmp_path_factory, tiny_model):
     def count():
         calls["n"] += 1
 
-    export_report(paths, tiny_model, [default_params("medgrad")], None, base / "full",
-                  formats=("csv", "html", "png", "pdf"), checkpoint=count)
+    export_report(
+        paths,
+        tiny_model,
+        [default_params("medgrad")],
+        None,
+        base / "full",
+        formats=("csv", "html", "png", "pdf"),
+        checkpoint=count,
+    )
     return paths, calls["n"], base
 
 
 @pytest.mark.parametrize("where", [0.0, 0.3, 0.6, 0.9, 1.0])
-def test_cancel_during_export_leaves_nothing_and_keeps_the_old_report(export_setup, tiny_model, tmp_path, where):
+def test_cancel_during_export_leaves_nothing_and_keeps_the_old_report(
+    export_setup, tiny_model, tmp_path, where
+):
     """Cancel at a checkpoint from the first image to just before publishing; with an earlier report
     in the folder and overwriting allowed, the earlier report must survive byte for byte."""
     from medgrad_desktop.reports.export import export_report
@@ -252,14 +266,24 @@ def test_cancel_during_export_leaves_nothing_and_keeps_the_old_report(export_set
             raise ExportCancelled()
 
     with pytest.raises(ExportCancelled):
-        export_report(paths, tiny_model, [default_params("medgrad")], None, out,
-                      formats=("csv", "html", "png", "pdf"), force=True, checkpoint=checkpoint)
+        export_report(
+            paths,
+            tiny_model,
+            [default_params("medgrad")],
+            None,
+            out,
+            formats=("csv", "html", "png", "pdf"),
+            force=True,
+            checkpoint=checkpoint,
+        )
     assert _report_files(out) == before
     assert sorted(p.name for p in out.iterdir()) == ["report.csv"], "no staging folder left"
     from medgrad_desktop.audit import read_events
 
     # other test processes may share the data folder: look for this export's event, not the last line
-    assert any(e["event"] == "export_cancelled" and e.get("out_dir") == str(out) for e in read_events()[-200:])
+    assert any(
+        e["event"] == "export_cancelled" and e.get("out_dir") == str(out) for e in read_events()[-200:]
+    )
 
 
 # ------------------------------------------------------------------ full disk
@@ -295,7 +319,9 @@ class _FullDiskFile:
 
 @pytest.mark.parametrize("fmt", ["csv", "html", "png"])
 @pytest.mark.parametrize("budget", [0, 2000, 60000])
-def test_full_disk_during_export_leaves_no_partial_file(export_setup, tiny_model, tmp_path, monkeypatch, fmt, budget):
+def test_full_disk_during_export_leaves_no_partial_file(
+    export_setup, tiny_model, tmp_path, monkeypatch, fmt, budget
+):
     from medgrad_desktop.reports import ReportFailed
     from medgrad_desktop.reports.export import export_report
 
@@ -306,7 +332,9 @@ def test_full_disk_during_export_leaves_no_partial_file(export_setup, tiny_model
 
     def open_on_small_disk(file, mode="r", *a, **k):
         f = real_open(file, mode, *a, **k)
-        inside = isinstance(file, (str, os.PathLike)) and str(Path(file).resolve()).startswith(str(out.resolve()))
+        inside = isinstance(file, (str, os.PathLike)) and str(Path(file).resolve()).startswith(
+            str(out.resolve())
+        )
         if inside and any(c in mode for c in "wax+"):
             return _FullDiskFile(f, left)
         return f
@@ -332,11 +360,34 @@ def test_file_size_limit_during_pdf_export_leaves_no_partial_pdf(tmp_path: Path)
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         f"resource.setrlimit(resource.RLIMIT_FSIZE, ({400_000}, {400_000}))\n"
         "from medgrad_desktop.cli import main\n"
-        "sys.exit(main(sys.argv[1:]))\n")
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", MEDGRAD_DATA_DIR=str(tmp_path / "data"), OMP_NUM_THREADS="1")
-    r = subprocess.run([sys.executable, "-c", script, "report", str(folder), "--out", str(out), "--format", "pdf",
-                        "--random-init", "--arch", "MedGrad-Tiny", "--device", "cpu"],
-                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    env = dict(
+        os.environ, QT_QPA_PLATFORM="offscreen", MEDGRAD_DATA_DIR=str(tmp_path / "data"), OMP_NUM_THREADS="1"
+    )
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            "report",
+            str(folder),
+            "--out",
+            str(out),
+            "--format",
+            "pdf",
+            "--random-init",
+            "--arch",
+            "MedGrad-Tiny",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert resource.RLIMIT_FSIZE  # the limit exists on this platform
     left = sorted(p.name for p in out.iterdir()) if out.exists() else []
     if r.returncode == 0:  # only acceptable if the PDF really fitted under the limit and is complete
@@ -345,8 +396,7 @@ def test_file_size_limit_during_pdf_export_leaves_no_partial_pdf(tmp_path: Path)
         assert len(pypdf.PdfReader(out / "report.pdf").pages) >= 4
     else:
         assert left == [], f"partial output left: {left}"
-        assert "no report was written" in r.stderr and "the PDF was cut short" in r.stderr, \
-            r.stderr[-1500:]
+        assert "no report was written" in r.stderr and "the PDF was cut short" in r.stderr, r.stderr[-1500:]
 
 
 # ------------------------------------------------------------------ the app's export dialog
@@ -390,7 +440,9 @@ def test_app_export_cancel_and_full_disk(tiny_model, tmp_path: Path, monkeypatch
 
         def full(file, mode="r", *a, **k):
             f = real_open(file, mode, *a, **k)
-            inside = isinstance(file, (str, os.PathLike)) and str(Path(file).resolve()).startswith(str(out.resolve()))
+            inside = isinstance(file, (str, os.PathLike)) and str(Path(file).resolve()).startswith(
+                str(out.resolve())
+            )
             return _FullDiskFile(f, [0]) if inside and any(c in mode for c in "wax+") else f
 
         monkeypatch.setattr(builtins, "open", full)
@@ -399,7 +451,9 @@ def test_app_export_cancel_and_full_disk(tiny_model, tmp_path: Path, monkeypatch
         assert wait_until(lambda: dlg.handle.is_finished, 120, app)
         monkeypatch.undo()
         assert dlg.handle.state == "failed"
-        assert "Export failed, nothing was written" in dlg.error_message and "No space left" in dlg.error_message
+        assert (
+            "Export failed, nothing was written" in dlg.error_message and "No space left" in dlg.error_message
+        )
         assert list(out.iterdir()) == []
 
         assert dlg.start()
@@ -429,7 +483,12 @@ def test_cli_predict_falls_back_on_oom(tmp_path: Path, capsys, monkeypatch):
         return real(m, images, **kw)
 
     monkeypatch.setattr(predict_cmd, "classify", oom_once)
-    assert main(["predict", str(tmp_path), "--json", "--random-init", "--arch", "MedGrad-Tiny", "--device", "cpu"]) == 0
+    assert (
+        main(
+            ["predict", str(tmp_path), "--json", "--random-init", "--arch", "MedGrad-Tiny", "--device", "cpu"]
+        )
+        == 0
+    )
     out = capsys.readouterr()
     assert "warning: img00.png, img01.png, img02.png: the GPU ran out of memory" in out.err
     rows = json.loads(out.out)["results"]
@@ -456,7 +515,9 @@ def test_report_and_explain_fall_back_on_oom(tmp_path: Path, tiny_model, capsys,
 
     monkeypatch.setattr(builder, "analyze_batch", oom_on_second)
     with caplog.at_level("WARNING"):
-        res = export_report(paths, tiny_model, [default_params("medgrad")], None, tmp_path / "rep", formats=("csv",))
+        res = export_report(
+            paths, tiny_model, [default_params("medgrad")], None, tmp_path / "rep", formats=("csv",)
+        )
     assert any("IMG-0002: the GPU ran out of memory" in r.message for r in caplog.records)
     with open(res.outputs[0], encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -472,7 +533,21 @@ def test_report_and_explain_fall_back_on_oom(tmp_path: Path, tiny_model, capsys,
         return real_explain(m, rgb, targets, params, *a, **k)
 
     monkeypatch.setattr(explain_cmd, "analyze", oom_on_maps)
-    assert main(["explain", str(paths[0]), "--out", str(tmp_path / "maps"), "--random-init", "--arch",
-                 "MedGrad-Tiny", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "explain",
+                str(paths[0]),
+                "--out",
+                str(tmp_path / "maps"),
+                "--random-init",
+                "--arch",
+                "MedGrad-Tiny",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert "warning: img00.png: the GPU ran out of memory" in capsys.readouterr().err
     assert len(list((tmp_path / "maps").glob("*.png"))) == 3

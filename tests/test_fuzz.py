@@ -19,8 +19,11 @@ from PIL import Image
 
 from medgrad_desktop.core.imageio import ImageLoadError, load_image
 
-FUZZ = settings(max_examples=int(os.environ.get("MEDGRAD_FUZZ_EXAMPLES", "80")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=int(os.environ.get("MEDGRAD_FUZZ_EXAMPLES", "80")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _encoded(fmt: str, orientation: int | None, mode: str) -> bytes:
@@ -45,8 +48,11 @@ _FORMATS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "BMP": ".bmp", "TIFF":
 @st.composite
 def mutated_image(draw):
     fmt = draw(st.sampled_from(sorted(_FORMATS)))
-    mode = draw(st.sampled_from(["RGB", "L", "P", "RGBA", "CMYK", "I;16"] if fmt in ("PNG", "TIFF")
-                                else ["RGB", "L", "P"]))
+    mode = draw(
+        st.sampled_from(
+            ["RGB", "L", "P", "RGBA", "CMYK", "I;16"] if fmt in ("PNG", "TIFF") else ["RGB", "L", "P"]
+        )
+    )
     orientation = draw(st.one_of(st.none(), st.integers(0, 9), st.just(65535)))
     try:
         data = bytearray(_encoded(fmt, orientation, mode))
@@ -64,8 +70,20 @@ def mutated_image(draw):
 
 @st.composite
 def magic_garbage(draw):
-    magic = draw(st.sampled_from([b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"BM", b"II*\x00",
-                                  b"MM\x00*", b"RIFF\x00\x00\x00\x00WEBPVP8 ", b""]))
+    magic = draw(
+        st.sampled_from(
+            [
+                b"\xff\xd8\xff",
+                b"\x89PNG\r\n\x1a\n",
+                b"GIF89a",
+                b"BM",
+                b"II*\x00",
+                b"MM\x00*",
+                b"RIFF\x00\x00\x00\x00WEBPVP8 ",
+                b"",
+            ]
+        )
+    )
     return draw(st.sampled_from(sorted(_FORMATS.values()))), magic + draw(st.binary(max_size=300))
 
 
@@ -93,10 +111,47 @@ def test_fuzz_load_image(case):
 # ------------------------------------------------------------------ data-set readers
 
 _cell_text = st.one_of(
-    st.sampled_from(["", "melanoma", "nevus", "common_nevus", "MEL", "bcc", "typical", "absent", "present",
-                     "atypical", "regular", "irregular", "train", "test", "val", "0", "1", "2", "A", "P", "T",
-                     "AT", "X", "img0.png", "../img0.png", "/etc/passwd", "a,b", 'q"uote', "line\nbreak",
-                     "nul\x00byte", "=cmd()", "inf", "nan", "-1", "1e309", "ü🩺", " "]),
+    st.sampled_from(
+        [
+            "",
+            "melanoma",
+            "nevus",
+            "common_nevus",
+            "MEL",
+            "bcc",
+            "typical",
+            "absent",
+            "present",
+            "atypical",
+            "regular",
+            "irregular",
+            "train",
+            "test",
+            "val",
+            "0",
+            "1",
+            "2",
+            "A",
+            "P",
+            "T",
+            "AT",
+            "X",
+            "img0.png",
+            "../img0.png",
+            "/etc/passwd",
+            "a,b",
+            'q"uote',
+            "line\nbreak",
+            "nul\x00byte",
+            "=cmd()",
+            "inf",
+            "nan",
+            "-1",
+            "1e309",
+            "ü🩺",
+            " ",
+        ]
+    ),
     st.text(max_size=12),
 )
 
@@ -115,7 +170,9 @@ def _assert_dataset_or_error(read, path: Path) -> None:
         try:
             ds = read(path, skip_bad=skip_bad)
         except DatasetError as exc:
-            assert str(exc).strip() and (str(path) in str(exc) or str(path.parent) in str(exc)), str(exc)[:300]
+            assert str(exc).strip() and (str(path) in str(exc) or str(path.parent) in str(exc)), str(exc)[
+                :300
+            ]
             for pr in exc.problems:
                 assert pr.line >= 0 and str(pr)
             continue
@@ -129,8 +186,26 @@ def _assert_dataset_or_error(read, path: Path) -> None:
 
 @st.composite
 def manifest_text(draw):
-    cols = draw(st.lists(st.sampled_from(["path", "label", "caption", "lesion_id", "mask", "split",
-                                          "pigment_network", "streaks", "extra", ""]), min_size=0, max_size=7))
+    cols = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "path",
+                    "label",
+                    "caption",
+                    "lesion_id",
+                    "mask",
+                    "split",
+                    "pigment_network",
+                    "streaks",
+                    "extra",
+                    "",
+                ]
+            ),
+            min_size=0,
+            max_size=7,
+        )
+    )
     if draw(st.booleans()):
         cols = ["path", "label", *cols]
     rows = draw(st.lists(st.lists(_cell_text, min_size=0, max_size=len(cols) + 2), max_size=6))
@@ -162,8 +237,10 @@ def test_fuzz_csv_manifest_reader(data):
 
 @st.composite
 def ph2_table(draw):
-    header = "|| Name || Histological Diagnosis || Clinical Diagnosis || Asymmetry || Pigment Network || " \
-             "Dots/Globules || Streaks || Regression Areas || Blue-Whitish Veil || Colors ||"
+    header = (
+        "|| Name || Histological Diagnosis || Clinical Diagnosis || Asymmetry || Pigment Network || "
+        "Dots/Globules || Streaks || Regression Areas || Blue-Whitish Veil || Colors ||"
+    )
     if draw(st.integers(0, 6)) == 0:
         header = draw(st.text(max_size=60))
     lines = [header]
@@ -205,17 +282,44 @@ def test_ph2_damaged_xlsx_is_a_dataset_error(tmp_path: Path):
 def derm7pt_files(draw):
     import csv
 
-    cols = ["case_num", "diagnosis", "pigment_network", "streaks", "pigmentation", "regression_structures",
-            "dots_and_globules", "blue_whitish_veil", "vascular_structures", "clinic", "derm"]
+    cols = [
+        "case_num",
+        "diagnosis",
+        "pigment_network",
+        "streaks",
+        "pigmentation",
+        "regression_structures",
+        "dots_and_globules",
+        "blue_whitish_veil",
+        "vascular_structures",
+        "clinic",
+        "derm",
+    ]
     if draw(st.integers(0, 5)) == 0:
         cols = draw(st.lists(st.sampled_from([*cols, "x"]), max_size=6))
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(cols)
     for _ in range(draw(st.integers(0, 5))):
-        w.writerow([draw(st.one_of(_cell_text, st.sampled_from(["NEL/a.jpg", "NEL/b.jpg", "basal cell carcinoma",
-                                                                  "melanoma (in situ)", "clark nevus"])))
-                    for _ in range(draw(st.integers(len(cols) - 2, len(cols) + 1)))])
+        w.writerow(
+            [
+                draw(
+                    st.one_of(
+                        _cell_text,
+                        st.sampled_from(
+                            [
+                                "NEL/a.jpg",
+                                "NEL/b.jpg",
+                                "basal cell carcinoma",
+                                "melanoma (in situ)",
+                                "clark nevus",
+                            ]
+                        ),
+                    )
+                )
+                for _ in range(draw(st.integers(len(cols) - 2, len(cols) + 1)))
+            ]
+        )
     meta = buf.getvalue().encode("utf-8")
     if draw(st.integers(0, 5)) == 0:
         meta += draw(st.binary(max_size=30))
@@ -248,11 +352,14 @@ def test_fuzz_derm7pt_reader(files):
 # ------------------------------------------------------------------ what the fuzzing found, pinned
 
 
-@pytest.mark.parametrize("data, phrase", [
-    (b"path,label\nimg0.png,melanoma\nnul\x00.png,melanoma\n", "NUL character"),
-    (b"path,label\nimg0.png,melanoma\n" + b"a" * 200_000 + b",melanoma\n", "not valid CSV"),
-    (b"path,label\n\xff\xfe,melanoma\n", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "data, phrase",
+    [
+        (b"path,label\nimg0.png,melanoma\nnul\x00.png,melanoma\n", "NUL character"),
+        (b"path,label\nimg0.png,melanoma\n" + b"a" * 200_000 + b",melanoma\n", "not valid CSV"),
+        (b"path,label\n\xff\xfe,melanoma\n", "not UTF-8"),
+    ],
+)
 def test_manifest_found_cases(tmp_path: Path, data: bytes, phrase: str):
     from medgrad_desktop.data.readers import read_manifest
     from medgrad_desktop.data.records import DatasetError
@@ -263,12 +370,23 @@ def test_manifest_found_cases(tmp_path: Path, data: bytes, phrase: str):
         read_manifest(tmp_path / "manifest.csv")
 
 
-@pytest.mark.parametrize("meta, index, phrase", [
-    (b"case_num,diagnosis,derm\n1,melanoma,NEL/a.jpg\n", b"indexes\ninf\n", "'inf' is not a number"),
-    (b"case_num,diagnosis,derm\n1,melanoma,NEL/a.jpg\n", b"indexes\n\xff\xfe\n", "cannot read the split file"),
-    (b"case_num,diagnosis,derm\n1,melanoma,\xff\n", b"indexes\n0\n", "not UTF-8"),
-    (b"case_num,diagnosis,derm\n1,melanoma,NEL/a.jpg\n", b"indexes\n" + b"9" * 200_000 + b"\n", "not valid CSV"),
-])
+@pytest.mark.parametrize(
+    "meta, index, phrase",
+    [
+        (b"case_num,diagnosis,derm\n1,melanoma,NEL/a.jpg\n", b"indexes\ninf\n", "'inf' is not a number"),
+        (
+            b"case_num,diagnosis,derm\n1,melanoma,NEL/a.jpg\n",
+            b"indexes\n\xff\xfe\n",
+            "cannot read the split file",
+        ),
+        (b"case_num,diagnosis,derm\n1,melanoma,\xff\n", b"indexes\n0\n", "not UTF-8"),
+        (
+            b"case_num,diagnosis,derm\n1,melanoma,NEL/a.jpg\n",
+            b"indexes\n" + b"9" * 200_000 + b"\n",
+            "not valid CSV",
+        ),
+    ],
+)
 def test_derm7pt_found_cases(tmp_path: Path, meta: bytes, index: bytes, phrase: str):
     from medgrad_desktop.data.derm7pt import read_derm7pt
     from medgrad_desktop.data.records import DatasetError

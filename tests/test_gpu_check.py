@@ -29,8 +29,20 @@ def test_without_cuda_the_check_and_the_bench_stop_with_a_message(gc, capsys, tm
     assert gc.main(["--out", str(tmp_path)]) == 2
     assert "needs a CUDA GPU" in capsys.readouterr().err
     assert not (tmp_path / "gpu_check.json").exists()
-    args = type("A", (), {"threads": None, "arch": "MedGrad-Tiny", "device": "cuda", "images": 1, "repeats": 1,
-                          "loops": False, "gpu_batch": 2, "json": True})()
+    args = type(
+        "A",
+        (),
+        {
+            "threads": None,
+            "arch": "MedGrad-Tiny",
+            "device": "cuda",
+            "images": 1,
+            "repeats": 1,
+            "loops": False,
+            "gpu_batch": 2,
+            "json": True,
+        },
+    )()
     assert bench.run(args) == 2
     assert "no CUDA GPU is available" in capsys.readouterr().err
 
@@ -61,21 +73,45 @@ def test_section_names_every_measure_and_check(gc):
         gpu[f"classify_{n}_images_per_s"], gpu[f"classify_{n}_peak_gib"] = 5000.0, 1.5
     for m in ("gradcam", "grad_eclip", "medgrad"):
         gpu[f"{m}_all17_images_per_s"], gpu[f"{m}_peak_gib"] = 900.0, 7.0
-    res = {"date": "d", "commit": "c", "gpu_name": "NVIDIA H200", "gpu_memory_gib": 139.8, "cuda": "13.0",
-           "torch": "2.14.1", "cpu": "x",
-           "bench": {"setup": {"prompts": 17}, "gpu": gpu, **{m: {"ratio_to_forward": stat}
-                                                               for m in ("gradcam", "grad_eclip", "medgrad")}},
-           "checks": {"maps": {"normalized": 2e-6, "raw_relative": 1e-6, "score": 1e-7, "ok": True},
-                      "precision": {"images": 24, "fp16": {"top1_disagreements": 0, "max_probability_difference":
-                                                           0.002, "ok": True},
-                                    "bf16": {"top1_disagreements": 1, "max_probability_difference": 0.02,
-                                             "ok": False}},
-                      "oom": {"filled_gib": 139.0, "fell_back": True, "message": "m", "max_difference_to_cpu": 1e-6,
-                              "next_image_on_gpu": True, "ok": True}}}
+    res = {
+        "date": "d",
+        "commit": "c",
+        "gpu_name": "NVIDIA H200",
+        "gpu_memory_gib": 139.8,
+        "cuda": "13.0",
+        "torch": "2.14.1",
+        "cpu": "x",
+        "bench": {
+            "setup": {"prompts": 17},
+            "gpu": gpu,
+            **{m: {"ratio_to_forward": stat} for m in ("gradcam", "grad_eclip", "medgrad")},
+        },
+        "checks": {
+            "maps": {"normalized": 2e-6, "raw_relative": 1e-6, "score": 1e-7, "ok": True},
+            "precision": {
+                "images": 24,
+                "fp16": {"top1_disagreements": 0, "max_probability_difference": 0.002, "ok": True},
+                "bf16": {"top1_disagreements": 1, "max_probability_difference": 0.02, "ok": False},
+            },
+            "oom": {
+                "filled_gib": 139.0,
+                "fell_back": True,
+                "message": "m",
+                "max_difference_to_cpu": 1e-6,
+                "next_image_on_gpu": True,
+                "ok": True,
+            },
+        },
+    }
     text = gc.section(res)
     assert text.startswith(gc.SECTION) and "NVIDIA H200" in text
-    assert text.count("images/s") == 6 and "medgrad: prediction + all 17 maps, batch 64 | 900 images/s" in text
+    assert (
+        text.count("images/s") == 6 and "medgrad: prediction + all 17 maps, batch 64 | 900 images/s" in text
+    )
     assert "bf16 vs fp32" in text and "FAIL" in text and text.count("pass") == 3
-    res["checks"]["oom"] = {"filled_gib": 139.0, "ok": False, "error": "RuntimeError: CUBLAS_STATUS_ALLOC_FAILED"}
+    res["checks"]["oom"] = {
+        "filled_gib": 139.0,
+        "ok": False,
+        "error": "RuntimeError: CUBLAS_STATUS_ALLOC_FAILED",
+    }
     assert "CUBLAS_STATUS_ALLOC_FAILED" in gc.section(res)
-

@@ -123,7 +123,14 @@ def check_pixels(name: str, out: np.ndarray) -> None:
     """What each decodable case must look like (independent of how the loader gets there)."""
     rgb = smooth_rgb()
     assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
-    if name in ("rgb16.png", "rgb16.tif", "lossless.webp", "ph2-style.bmp", "name with spaces é ü 🩺.png", NOT_UTF8):
+    if name in (
+        "rgb16.png",
+        "rgb16.tif",
+        "lossless.webp",
+        "ph2-style.bmp",
+        "name with spaces é ü 🩺.png",
+        NOT_UTF8,
+    ):
         assert np.abs(out.astype(int) - rgb).max() <= 1, name
     elif name in ("gray16.png", "gray16.tif"):
         ref = np.round(np.arange(48 * 64).reshape(48, 64) * 21 / 65535 * 255)
@@ -204,15 +211,25 @@ def test_unreadable_file_is_a_per_file_error(tmp_path: Path, monkeypatch):
 
 @pytest.mark.parametrize("orientation", range(1, 9))
 @pytest.mark.parametrize("fmt", ["png", "jpg", "webp", "tif"])
-def test_exif_orientation_applies_to_image_and_heatmap(tmp_path: Path, tiny_model, fmt: str, orientation: int):
+def test_exif_orientation_applies_to_image_and_heatmap(
+    tmp_path: Path, tiny_model, fmt: str, orientation: int
+):
     """The stored pixels are the upright picture transformed as EXIF 1-8 describe (written with numpy
     from the EXIF specification, not with the loader's table); the loader must undo it, and the map of
     the oriented file must equal the map of the upright picture, at the upright size."""
     from medgrad_desktop.core.explain import analyze, default_params
 
     up = noisy_rgb() if fmt != "jpg" else smooth_rgb(30, 50)
-    stored = {1: up, 2: up[:, ::-1], 3: up[::-1, ::-1], 4: up[::-1], 5: up.transpose(1, 0, 2),
-              6: np.rot90(up, 1), 7: np.rot90(up, 2).transpose(1, 0, 2), 8: np.rot90(up, -1)}[orientation]
+    stored = {
+        1: up,
+        2: up[:, ::-1],
+        3: up[::-1, ::-1],
+        4: up[::-1],
+        5: up.transpose(1, 0, 2),
+        6: np.rot90(up, 1),
+        7: np.rot90(up, 2).transpose(1, 0, 2),
+        8: np.rot90(up, -1),
+    }[orientation]
     exif = Image.Exif()
     exif[0x0112] = orientation
     path = tmp_path / f"o{orientation}.{fmt}"
@@ -317,7 +334,9 @@ def test_cli_predict_file_deleted_during_batch(tmp_path: Path, capsys, monkeypat
 
 def test_cli_predict_missing_argument_file(tmp_path: Path, capsys):
     Image.fromarray(noisy_rgb()).save(tmp_path / "ok.png")
-    code, out, _ = _cli(["predict", str(tmp_path / "ok.png"), str(tmp_path / "nope.jpg"), "--json", *TINY], capsys)
+    code, out, _ = _cli(
+        ["predict", str(tmp_path / "ok.png"), str(tmp_path / "nope.jpg"), "--json", *TINY], capsys
+    )
     rows = {Path(r["file"]).name: r for r in json.loads(out)["results"]}
     assert code == 0 and rows["ok.png"]["predicted"]
     assert rows["nope.jpg"]["error"].startswith("nope.jpg: no longer exists")
@@ -327,8 +346,10 @@ def test_report_csv_lists_bad_files_with_their_cause(hostile_dir: Path, tmp_path
     import csv
 
     out_dir = tmp_path / "rep"
-    code, _, err = _cli(["report", str(hostile_dir), "--out", str(out_dir), "--format", "csv",
-                         "--no-deidentify", *TINY], capsys)
+    code, _, err = _cli(
+        ["report", str(hostile_dir), "--out", str(out_dir), "--format", "csv", "--no-deidentify", *TINY],
+        capsys,
+    )
     assert code == 0, err
     with open(out_dir / "report.csv", encoding="utf-8", newline="") as f:
         rows = {r["image"]: r for r in csv.DictReader(f)}
@@ -344,8 +365,9 @@ def test_report_csv_lists_bad_files_with_their_cause(hostile_dir: Path, tmp_path
     assert not [p for p in out_dir.iterdir() if p.name.startswith(".")], "no staging left behind"
 
 
-def test_app_tiles_show_errors_and_keep_other_results(hostile_dir: Path, tmp_path: Path, tiny_model, monkeypatch,
-                                                     app_settings):
+def test_app_tiles_show_errors_and_keep_other_results(
+    hostile_dir: Path, tmp_path: Path, tiny_model, monkeypatch, app_settings
+):
     """The real window (offscreen): every decodable file gets a prediction, every bad one an error on
     its tile naming the file; a file deleted after the folder was listed is one more error."""
     pytest.importorskip("PySide6")

@@ -29,7 +29,9 @@ class _Payload:
 @pytest.fixture(scope="module")
 def tiny_ckpt(tmp_path_factory, tiny_model) -> Path:
     path = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
-    save_checkpoint(tiny_model.model, path, {"name": "tiny-test", "architecture": "MedGrad-Tiny", "untrained": True})
+    save_checkpoint(
+        tiny_model.model, path, {"name": "tiny-test", "architecture": "MedGrad-Tiny", "untrained": True}
+    )
     return path
 
 
@@ -76,7 +78,9 @@ def test_truncated_safetensors_is_a_clear_error(tmp_path: Path, tiny_ckpt: Path,
     path = _copy_ckpt(tiny_ckpt, tmp_path)
     data = path.read_bytes()
     header_len = int.from_bytes(data[:8], "little")
-    keep = {"half": len(data) // 2, "header-only": 8 + header_len, "8-bytes": 8, "3-bytes": 3, "empty": 0}[cut]
+    keep = {"half": len(data) // 2, "header-only": 8 + header_len, "8-bytes": 8, "3-bytes": 3, "empty": 0}[
+        cut
+    ]
     path.write_bytes(data[:keep])
     with pytest.raises(ModelLoadError) as info:
         load_model(path, device="cpu")
@@ -96,11 +100,11 @@ def test_garbled_safetensors_is_a_clear_error(tmp_path: Path, tiny_ckpt: Path, h
     elif how == "bad-json-header":
         data[8:12] = b"}}}}"
     else:
-        header = json.loads(bytes(data[8:8 + header_len]))
+        header = json.loads(bytes(data[8 : 8 + header_len]))
         key = next(k for k in header if k != "__metadata__")
         header[key]["data_offsets"] = [0, 10**12]
         raw = json.dumps(header).encode()
-        data = bytearray(len(raw).to_bytes(8, "little") + raw + data[8 + header_len:])
+        data = bytearray(len(raw).to_bytes(8, "little") + raw + data[8 + header_len :])
     path.write_bytes(bytes(data))
     with pytest.raises(ModelLoadError, match=str(path).replace(".", r"\.")):
         load_model(path, device="cpu")
@@ -203,8 +207,12 @@ def test_app_keeps_the_previous_model_after_each_bad_file(tmp_path: Path, tiny_c
         good = win.app.model
         assert good is not None, win.app.model_error
         sha = good.card.weights_sha256
-        for bad, phrase in [(evil, "refused"), (truncated, "truncated"), (wrong_arch, "does not fit"),
-                            (missing, "no such weights file")]:
+        for bad, phrase in [
+            (evil, "refused"),
+            (truncated, "truncated"),
+            (wrong_arch, "does not fit"),
+            (missing, "no such weights file"),
+        ]:
             handle = win.app.apply_preferences(str(bad), "cpu")
             assert wait_until(lambda h=handle: h.is_finished, 60, app)
             assert handle.state == "failed"

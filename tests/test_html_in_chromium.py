@@ -27,23 +27,51 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 
 
 def render(html: Path, png: Path, size: tuple[int, int] = (1100, 1500)) -> np.ndarray:
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-           "--disable-dev-shm-usage", f"--user-data-dir={png.parent / 'chromium-profile'}",
-           f"--window-size={size[0]},{size[1]}", f"--screenshot={png}", html.resolve().as_uri()]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={png.parent / 'chromium-profile'}",
+        f"--window-size={size[0]},{size[1]}",
+        f"--screenshot={png}",
+        html.resolve().as_uri(),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     with Image.open(png) as im:
         return np.asarray(im.convert("RGB"))
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does)"
+)
 def test_html_report_renders_in_chromium(tmp_path: Path, demo_like_weights):
     folder = tmp_path / "set"
     for i, date in enumerate(("20230105", "20240220")):
-        ds_.write(ds_.photo_dataset(ds_.lesion_rgb(240, 320, seed=i), study_uid=f"1.2.3.{i}", study_date=date),
-                  folder / f"visit{i}.dcm")
+        ds_.write(
+            ds_.photo_dataset(ds_.lesion_rgb(240, 320, seed=i), study_uid=f"1.2.3.{i}", study_date=date),
+            folder / f"visit{i}.dcm",
+        )
     out = tmp_path / "out"
-    assert main(["report", str(folder), "--out", str(out), "--weights", str(demo_like_weights), "--format", "html",
-                 "--method", "all"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(folder),
+                "--out",
+                str(out),
+                "--weights",
+                str(demo_like_weights),
+                "--format",
+                "html",
+                "--method",
+                "all",
+            ]
+        )
+        == 0
+    )
     shot = render(out / "report.html", tmp_path / "report.png")
     assert shot.shape[0] >= 1000 and shot.shape[1] >= 1000
     grey = shot.mean(axis=2)

@@ -48,8 +48,15 @@ def _setup():
     return image, region, grid_true
 
 
-@pytest.mark.parametrize("protocol", [grad_eclip_protocol("patch", 16), grad_eclip_protocol("pixel", 32),
-                                      rise_protocol("patch", 16), rise_protocol("pixel", 32)])
+@pytest.mark.parametrize(
+    "protocol",
+    [
+        grad_eclip_protocol("patch", 16),
+        grad_eclip_protocol("pixel", 32),
+        rise_protocol("patch", 16),
+        rise_protocol("pixel", 32),
+    ],
+)
 def test_perfect_inverted_random_order_of_aucs(protocol):
     image, region, perfect = _setup()
     rng = np.random.default_rng(5)
@@ -165,7 +172,7 @@ def test_bootstrap_intervals():
 
 def test_spearman():
     x = np.arange(20.0)
-    assert spearman(x, x ** 3) == pytest.approx(1.0)
+    assert spearman(x, x**3) == pytest.approx(1.0)
     assert spearman(x, -x) == pytest.approx(-1.0)
     assert np.isnan(spearman(x, np.ones(20)))
 

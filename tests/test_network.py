@@ -20,8 +20,16 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--random-init", "--arch", "MedGrad-Tiny", "--device", "cpu"]
 _AUDIT = {"active": False, "events": []}
-_NET_EVENTS = ("socket.__new__", "socket.connect", "socket.getaddrinfo", "socket.gethostbyname",
-               "socket.bind", "socket.sendto", "urllib.Request", "http.client.connect")
+_NET_EVENTS = (
+    "socket.__new__",
+    "socket.connect",
+    "socket.getaddrinfo",
+    "socket.gethostbyname",
+    "socket.bind",
+    "socket.sendto",
+    "urllib.Request",
+    "http.client.connect",
+)
 
 
 def _audit(event: str, args) -> None:
@@ -82,7 +90,9 @@ def test_cli_predict_explain_report_without_network(tmp_path: Path, no_network, 
     folder = _images(tmp_path / "imgs")
     assert main(["predict", str(folder), "--json", *TINY]) == 0
     assert main(["explain", str(folder / "img0.png"), "--out", str(tmp_path / "maps"), *TINY]) == 0
-    assert main(["report", str(folder), "--out", str(tmp_path / "rep"), "--format", "csv,html,pdf", *TINY]) == 0
+    assert (
+        main(["report", str(folder), "--out", str(tmp_path / "rep"), "--format", "csv,html,pdf", *TINY]) == 0
+    )
     capsys.readouterr()
     assert (tmp_path / "rep" / "report.pdf").stat().st_size > 0
     assert len(list((tmp_path / "maps").glob("*.png"))) == 3
@@ -132,20 +142,42 @@ def test_cli_in_network_namespace_without_interfaces(tmp_path: Path):
     if why:
         pytest.skip(why)
     folder = _images(tmp_path / "imgs", 2)
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", MEDGRAD_DATA_DIR=str(tmp_path / "data"),
-               OMP_NUM_THREADS="1")
-    probe = subprocess.run(["unshare", "-n", sys.executable, "-c",
-                            "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)"],
-                           capture_output=True, text=True, env=env)
+    env = dict(
+        os.environ, QT_QPA_PLATFORM="offscreen", MEDGRAD_DATA_DIR=str(tmp_path / "data"), OMP_NUM_THREADS="1"
+    )
+    probe = subprocess.run(
+        [
+            "unshare",
+            "-n",
+            sys.executable,
+            "-c",
+            "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert probe.returncode != 0, "the namespace still has a route out; the test would prove nothing"
     out = tmp_path / "rep"
     cmd = ["unshare", "-n", sys.executable, "-m", "medgrad_desktop.cli"]
-    r = subprocess.run([*cmd, "predict", str(folder), "--json", *TINY], capture_output=True, text=True,
-                       env=env, cwd=ROOT, timeout=300)
+    r = subprocess.run(
+        [*cmd, "predict", str(folder), "--json", *TINY],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert '"predicted"' in r.stdout
-    r = subprocess.run([*cmd, "report", str(folder), "--out", str(out), "--format", "csv,pdf", *TINY],
-                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    r = subprocess.run(
+        [*cmd, "report", str(folder), "--out", str(out), "--format", "csv,pdf", *TINY],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert (out / "report.csv").exists() and (out / "report.pdf").exists()
 
@@ -157,9 +189,21 @@ def test_app_self_test_in_network_namespace(tmp_path: Path):
     if why:
         pytest.skip(why)
     folder = _images(tmp_path / "imgs", 2)
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", MEDGRAD_DATA_DIR=str(tmp_path / "data"),
-               HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"), OMP_NUM_THREADS="1")
-    r = subprocess.run(["unshare", "-n", sys.executable, "main.py", str(folder), "--self-test", "--timeout", "240"],
-                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        MEDGRAD_DATA_DIR=str(tmp_path / "data"),
+        HOME=str(tmp_path),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        OMP_NUM_THREADS="1",
+    )
+    r = subprocess.run(
+        ["unshare", "-n", sys.executable, "main.py", str(folder), "--self-test", "--timeout", "240"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert r.returncode == 0, (r.stdout[-1500:], r.stderr[-1500:])
     assert "self-test passed" in r.stdout

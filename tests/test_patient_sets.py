@@ -23,11 +23,23 @@ from medgrad_desktop.testing import dicom_samples as ds_
 from medgrad_desktop.testing.sample_images import write_sample_folder
 
 JANE = ds_.Person()
-OMAR = ds_.Person(name="Haddad^Omar^K", patient_id="MRN-0099-1234", birth_date="19790802",
-                  other_ids="NHS-111-222-3333", address="7 Harbour View, Port Elling", phone="+44-161-496-0000",
-                  institution="Northgate Skin Centre", institution_address="88 Northgate, Elling",
-                  referring="Lindqvist^Maja", performing="Abara^Chidi", operator="Kowalczyk^Ola",
-                  accession="ACC-99001122", station="DERM-CAM-2", study_id="STUDY-7001", device_serial="SN-0042-ZZ")
+OMAR = ds_.Person(
+    name="Haddad^Omar^K",
+    patient_id="MRN-0099-1234",
+    birth_date="19790802",
+    other_ids="NHS-111-222-3333",
+    address="7 Harbour View, Port Elling",
+    phone="+44-161-496-0000",
+    institution="Northgate Skin Centre",
+    institution_address="88 Northgate, Elling",
+    referring="Lindqvist^Maja",
+    performing="Abara^Chidi",
+    operator="Kowalczyk^Ola",
+    accession="ACC-99001122",
+    station="DERM-CAM-2",
+    study_id="STUDY-7001",
+    device_serial="SN-0042-ZZ",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -49,8 +61,14 @@ def _dicom_set(folder: Path) -> dict[str, str]:
         "Haddad_Omar.dcm": (OMAR, "1.2.826.0.1.3680043.8.498.2000", "20220301", "Chest", "", 4),
     }
     for name, (person, uid, date, region, label, seed) in files.items():
-        ds = ds_.photo_dataset(ds_.lesion_rgb(96, 128, seed), person=person, study_uid=uid, study_date=date,
-                               region=region, lesion_label=label)
+        ds = ds_.photo_dataset(
+            ds_.lesion_rgb(96, 128, seed),
+            person=person,
+            study_uid=uid,
+            study_date=date,
+            region=region,
+            lesion_label=label,
+        )
         ds_.write(ds, folder / "MRN-4411-7788" / name if person is JANE else folder / name)
     return {n: d for n, (_, _, d, _, _, _) in files.items()}
 
@@ -80,19 +98,25 @@ def test_folder_layout_and_csv_sidecar(tmp_path: Path):
     assert {g.source for g in groups.values()} == {"folders"} and len(groups) == 3
     lab = labels(groups)
     visits = sorted((g.patient, g.lesion, g.visit, p.parent.name) for p, g in lab.items())
-    assert visits == [("P-001", "L-01", "V-1", "2023-08-15"), ("P-001", "L-01", "V-2", "2024-02-01"),
-                      ("P-002", "L-01", "V-1", "20240101")]
+    assert visits == [
+        ("P-001", "L-01", "V-1", "2023-08-15"),
+        ("P-001", "L-01", "V-2", "2024-02-01"),
+        ("P-002", "L-01", "V-1", "20240101"),
+    ]
     loose = next(p for p in paths if "loose" in p.parts)
-    (root / "patients.csv").write_text("file,patient,lesion,visit,visit_date\n"
-                                       f"loose/{loose.name},zed,toe,first,2020-01-01\n", encoding="utf-8")
+    (root / "patients.csv").write_text(
+        f"file,patient,lesion,visit,visit_date\nloose/{loose.name},zed,toe,first,2020-01-01\n",
+        encoding="utf-8",
+    )
     g = group_images(paths, root)[loose]
     assert (g.source, g.patient, g.lesion, g.visit_date) == ("csv", "zed", "toe", "2020-01-01")
     assert labels(group_images(paths, root))[loose].patient == "P-001"  # 2020: now the earliest
     (root / "patients.csv").write_text("file,who\nx,y\n", encoding="utf-8")
     with pytest.raises(SidecarError, match="missing column"):
         group_images(paths, root)
-    (root / "patients.csv").write_text("file,patient,lesion,visit,visit_date\nx,p,l,v,yesterday\n",
-                                       encoding="utf-8")
+    (root / "patients.csv").write_text(
+        "file,patient,lesion,visit,visit_date\nx,p,l,v,yesterday\n", encoding="utf-8"
+    )
     with pytest.raises(SidecarError, match=r"patients.csv:2: visit_date 'yesterday'"):
         group_images(paths, root)
 
@@ -102,10 +126,10 @@ def _png_metadata(raw: bytes) -> str:
     assert raw[:8] == b"\x89PNG\r\n\x1a\n"
     pos, out = 8, []
     while pos < len(raw):
-        n = struct.unpack(">I", raw[pos:pos + 4])[0]
-        kind = raw[pos + 4:pos + 8]
+        n = struct.unpack(">I", raw[pos : pos + 4])[0]
+        kind = raw[pos + 4 : pos + 8]
         if kind != b"IDAT":
-            out.append(kind.decode("latin-1") + raw[pos + 8:pos + 8 + n].decode("latin-1"))
+            out.append(kind.decode("latin-1") + raw[pos + 8 : pos + 8 + n].decode("latin-1"))
         pos += 12 + n
     return "\n".join(out)
 
@@ -141,11 +165,33 @@ def test_report_by_patient_has_no_identifying_string(tmp_path: Path, demo_like_w
     _dicom_set(folder)
     paths = list_images(folder, recursive=True)
     back = next(p for p in paths if p.name == "Doe_Jane_back_2023.dcm")
-    ReviewStore(folder).put(ReviewRecord(load_image(back).sha256, back.name, "overridden", "melanoma", None,
-                                         f"Discussed with Jane Doe ({JANE.patient_id}), referred by Dr Marlowe"))
+    ReviewStore(folder).put(
+        ReviewRecord(
+            load_image(back).sha256,
+            back.name,
+            "overridden",
+            "melanoma",
+            None,
+            f"Discussed with Jane Doe ({JANE.patient_id}), referred by Dr Marlowe",
+        )
+    )
     out = tmp_path / "out"
-    assert main(["report", str(folder), "--out", str(out), "--weights", str(demo_like_weights), "--recursive",
-                 "--format", "pdf,html,csv,png"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(folder),
+                "--out",
+                str(out),
+                "--weights",
+                str(demo_like_weights),
+                "--recursive",
+                "--format",
+                "pdf,html,csv,png",
+            ]
+        )
+        == 0
+    )
     texts = _all_output_text(out)
     assert any(k.endswith(".pdf") for k in texts) and any(k.endswith(".png") for k in texts)
     assert "P-002" in next(t for k, t in texts.items() if k.endswith(".pdf"))  # the PDF text was read
@@ -154,7 +200,9 @@ def test_report_by_patient_has_no_identifying_string(tmp_path: Path, demo_like_w
     exports += [e for e in store.audit_events() if e["event"] == "export"]
     assert len(exports) == 2 * len(paths)
     texts["audit export entries"] = json.dumps(exports, ensure_ascii=False)
-    identifying = set(JANE.identifying_strings()) | set(OMAR.identifying_strings()) | identifying_values(paths)
+    identifying = (
+        set(JANE.identifying_strings()) | set(OMAR.identifying_strings()) | identifying_values(paths)
+    )
     identifying |= {p.name for p in paths} | {p.stem for p in paths}
     identifying = {s for s in identifying if len(s) >= 3}  # a middle initial alone is not searchable
     assert len(identifying) > 40
@@ -162,7 +210,11 @@ def test_report_by_patient_has_no_identifying_string(tmp_path: Path, demo_like_w
     assert hits == []
     rows = list(csv.DictReader(io.StringIO((out / "report.csv").read_text(encoding="utf-8"))))
     assert [(r["patient"], r["lesion"], r["visit"]) for r in rows] == [
-        ("P-001", "L-01", "V-1"), ("P-002", "L-01", "V-1"), ("P-002", "L-01", "V-2"), ("P-002", "L-02", "V-1")]
+        ("P-001", "L-01", "V-1"),
+        ("P-002", "L-01", "V-1"),
+        ("P-002", "L-01", "V-2"),
+        ("P-002", "L-02", "V-1"),
+    ]
     reviewed = next(r for r in rows if r["review_decision"] == "overridden")
     assert "[removed]" in reviewed["review_note"] and reviewed["visit"] == "V-1"
     html = (out / "report.html").read_text(encoding="utf-8")
@@ -173,8 +225,23 @@ def test_no_deidentify_keeps_identifiers_and_says_so(tmp_path: Path, demo_like_w
     folder = tmp_path / "set"
     _dicom_set(folder)
     out = tmp_path / "out"
-    assert main(["report", str(folder), "--out", str(out), "--weights", str(demo_like_weights), "--recursive",
-                 "--format", "html,csv", "--no-deidentify"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(folder),
+                "--out",
+                str(out),
+                "--weights",
+                str(demo_like_weights),
+                "--recursive",
+                "--format",
+                "html,csv",
+                "--no-deidentify",
+            ]
+        )
+        == 0
+    )
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "NO: real file names and patient IDs shown" in html
     rows = list(csv.DictReader(io.StringIO((out / "report.csv").read_text(encoding="utf-8"))))

@@ -57,8 +57,13 @@ def test_round_trip_and_known_hashes(tmp_path: Path, prediction):
     os.utime(paths[0], ns=(1, 1))  # changed since read: must be hashed again
     assert paths[0] not in store.known_hashes(paths)
     info = store.info()
-    assert info == {"path": str(tmp_path / "s.sqlite3"), "schema_version": SCHEMA_VERSION, "images": 3,
-                    "predictions": 3, "reviews": 0}
+    assert info == {
+        "path": str(tmp_path / "s.sqlite3"),
+        "schema_version": SCHEMA_VERSION,
+        "images": 3,
+        "predictions": 3,
+        "reviews": 0,
+    }
     store.close()
 
 
@@ -79,29 +84,55 @@ def test_moved_folder_keeps_predictions_and_reviews(tmp_path: Path, prediction):
     new_paths = list_images(moved)
     assert store.known_hashes(new_paths) == {}  # new paths: hashed once more ...
     shas = [load_image(p).sha256 for p in new_paths]
-    assert set(store.predictions(shas, prediction.model_sha256)) == {(s, prediction.model_sha256) for s in shas}
+    assert set(store.predictions(shas, prediction.model_sha256)) == {
+        (s, prediction.model_sha256) for s in shas
+    }
     again = ReviewStore(moved, root=root)  # ... and the decision is there, with who made it
     rec = again.get(sha0)
-    assert (rec.decision, rec.final_class, rec.note, rec.reviewer) == \
-        ("overridden", "melanoma", "irregular border", "Dr Test")
+    assert (rec.decision, rec.final_class, rec.note, rec.reviewer) == (
+        "overridden",
+        "melanoma",
+        "irregular border",
+        "Dr Test",
+    )
     store.close()
 
 
 def test_old_json_reviews_migrate_once(tmp_path: Path):
     root = tmp_path / "data"
     (root / "reviews").mkdir(parents=True)
-    old = {"folder": "/clinic/2023", "records": [
-        {"image_sha256": "a" * 64, "file_name": "x.jpg", "decision": "accepted", "final_class": "nevus",
-         "predicted_class": "nevus", "note": "ok", "updated": "2024-01-02T10:00:00+00:00"},
-        {"image_sha256": "b" * 64, "file_name": "y.jpg", "decision": "overridden", "final_class": "melanoma",
-         "predicted_class": "nevus", "note": "", "updated": "2024-01-02T10:05:00+00:00"},
-        {"image_sha256": "c" * 64, "decision": "bogus"}]}
+    old = {
+        "folder": "/clinic/2023",
+        "records": [
+            {
+                "image_sha256": "a" * 64,
+                "file_name": "x.jpg",
+                "decision": "accepted",
+                "final_class": "nevus",
+                "predicted_class": "nevus",
+                "note": "ok",
+                "updated": "2024-01-02T10:00:00+00:00",
+            },
+            {
+                "image_sha256": "b" * 64,
+                "file_name": "y.jpg",
+                "decision": "overridden",
+                "final_class": "melanoma",
+                "predicted_class": "nevus",
+                "note": "",
+                "updated": "2024-01-02T10:05:00+00:00",
+            },
+            {"image_sha256": "c" * 64, "decision": "bogus"},
+        ],
+    }
     legacy = root / "reviews" / "0123456789abcdef.json"
     legacy.write_text(json.dumps(old), encoding="utf-8")
     before = legacy.read_bytes()
     rs = ReviewStore(root=root)
     assert {k: (r.decision, r.final_class) for k, r in rs.records.items()} == {
-        "a" * 64: ("accepted", "nevus"), "b" * 64: ("overridden", "melanoma")}
+        "a" * 64: ("accepted", "nevus"),
+        "b" * 64: ("overridden", "melanoma"),
+    }
     rs.put(ReviewRecord("a" * 64, "x.jpg", "overridden", "melanoma", "nevus", "changed my mind"))
     rs.store.close()
     rs2 = ReviewStore(root=root)  # reopening imports nothing again: the newer decision stays
@@ -116,8 +147,10 @@ def test_schema_migrates_an_older_store(tmp_path: Path):
     path = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(path, isolation_level=None)
     assert migrate(conn, upto=1) == 1
-    conn.execute("INSERT INTO reviews(image_sha256, decision, final_class, note, updated) "
-                 "VALUES ('d', 'accepted', 'nevus', 'kept', '2024-05-01T00:00:00+00:00')")
+    conn.execute(
+        "INSERT INTO reviews(image_sha256, decision, final_class, note, updated) "
+        "VALUES ('d', 'accepted', 'nevus', 'kept', '2024-05-01T00:00:00+00:00')"
+    )
     conn.close()
     store = ProjectStore(path)
     assert store.schema_version() == SCHEMA_VERSION > 1
@@ -157,8 +190,12 @@ def test_two_processes_lose_no_decision(tmp_path: Path):
 def test_kill_9_during_writes_leaves_a_consistent_store(tmp_path: Path):
     path = tmp_path / "killed.sqlite3"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "medgrad_desktop.testing.store_writer", str(path), "k", "0"],
-                            stdout=subprocess.PIPE, env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "medgrad_desktop.testing.store_writer", str(path), "k", "0"],
+        stdout=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
     assert proc.stdout.readline().strip() == b"ready"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # let it get well into its loop
@@ -209,9 +246,17 @@ def test_store_size_per_image_without_maps(tmp_path: Path, prediction):
         store.record_image(sha, source, (1024, 768))
         store.put_prediction(sha, prediction)
         if i % 2 == 0:
-            store.put_review({"image_sha256": sha, "file_name": f"ISIC_{i:07d}.jpg", "decision": "accepted",
-                              "final_class": prediction.predicted_id, "predicted_class": prediction.predicted_id,
-                              "note": "regular network, symmetric", "reviewer": "Dr Example"})
+            store.put_review(
+                {
+                    "image_sha256": sha,
+                    "file_name": f"ISIC_{i:07d}.jpg",
+                    "decision": "accepted",
+                    "final_class": prediction.predicted_id,
+                    "predicted_class": prediction.predicted_id,
+                    "note": "regular network, symmetric",
+                    "reviewer": "Dr Example",
+                }
+            )
     store.checkpoint()
     size = (tmp_path / "size.sqlite3").stat().st_size
     per_image = size / n

@@ -14,8 +14,14 @@ from medgrad_desktop.core.explain import METHODS, default_params
 def test_manifest_fields(tiny_model):
     now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     inputs = [{"name": "IMG-0001", "sha256": "ab" * 32}]
-    m = provenance.collect(tiny_model.card, tiny_model.device, [default_params(x).to_dict() for x in METHODS],
-                           inputs, settings={"deidentified": True}, now=now)
+    m = provenance.collect(
+        tiny_model.card,
+        tiny_model.device,
+        [default_params(x).to_dict() for x in METHODS],
+        inputs,
+        settings={"deidentified": True},
+        now=now,
+    )
     assert m["schema"] == provenance.SCHEMA
     assert m["app"]["version"] == __version__
     assert m["created"] == "2026-01-02T03:04:05+00:00"
@@ -43,7 +49,9 @@ def test_git_commit_of_a_checkout(tmp_path, monkeypatch):
     (repo / "a.txt").write_text("1")
     subprocess.run([*git, "add", "a.txt"], check=True)
     subprocess.run([*git, "commit", "-qm", "x"], check=True)
-    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert provenance.git_commit(repo) == head
     (repo / "a.txt").write_text("2")
     assert provenance.git_commit(repo) == f"{head}-dirty"

@@ -22,8 +22,10 @@ def _img(path: Path, seed: int = 0, mode: str = "RGB") -> Path:
 
 # --- PH2 ---------------------------------------------------------------------------------------------
 
-PH2_HEADER = ("||   Name || Histological Diagnosis || Clinical Diagnosis || Asymmetry || Pigment Network || "
-              "Dots/Globules || Streaks || Regression Areas || Blue-Whitish Veil || Colors ||")
+PH2_HEADER = (
+    "||   Name || Histological Diagnosis || Clinical Diagnosis || Asymmetry || Pigment Network || "
+    "Dots/Globules || Streaks || Regression Areas || Blue-Whitish Veil || Colors ||"
+)
 
 
 def _ph2_row(name: str, clin: str, pn: str, dg: str, st: str, ra: str, bwv: str, hist: str = "") -> str:
@@ -31,12 +33,20 @@ def _ph2_row(name: str, clin: str, pn: str, dg: str, st: str, ra: str, bwv: str,
 
 
 def make_ph2(root: Path, broken: bool = False) -> Path:
-    rows = [_ph2_row("IMD003", "0", "T", "A", "A", "A", "A"),
-            _ph2_row("IMD009", "1", "AT", "T", "A", "A", "A"),
-            _ph2_row("IMD058", "2", "AT", "AT", "P", "P", "P", hist="Melanoma")]
+    rows = [
+        _ph2_row("IMD003", "0", "T", "A", "A", "A", "A"),
+        _ph2_row("IMD009", "1", "AT", "T", "A", "A", "A"),
+        _ph2_row("IMD058", "2", "AT", "AT", "P", "P", "P", hist="Melanoma"),
+    ]
     if broken:
         rows.insert(1, _ph2_row("IMD010", "7", "T", "A", "A", "A", "A"))
-    lines = [PH2_HEADER, *rows, "", "Legends:", "Clinical Diagnosis: 0 - Common Nevus; 1 - Atypical Nevus; 2 - Melanoma"]
+    lines = [
+        PH2_HEADER,
+        *rows,
+        "",
+        "Legends:",
+        "Clinical Diagnosis: 0 - Common Nevus; 1 - Atypical Nevus; 2 - Melanoma",
+    ]
     (root / "PH2_dataset.txt").parent.mkdir(parents=True, exist_ok=True)
     (root / "PH2_dataset.txt").write_text("\n".join(lines) + "\n")
     for i, name in enumerate(["IMD003", "IMD009", "IMD058", "IMD010"]):
@@ -55,13 +65,19 @@ def test_ph2_labels_captions_masks(tmp_path):
     assert by["ph2-IMD003"].label == "common_nevus"
     assert by["ph2-IMD009"].label == "atypical_nevus"
     assert by["ph2-IMD058"].label == "melanoma"
-    assert by["ph2-IMD003"].caption == ("common nevus, typical pigment network, absent blue-whitish veil, "
-                                        "absent streaks, absent dots and globules, absent regression structures")
+    assert by["ph2-IMD003"].caption == (
+        "common nevus, typical pigment network, absent blue-whitish veil, "
+        "absent streaks, absent dots and globules, absent regression structures"
+    )
     assert by["ph2-IMD009"].caption.startswith("atypical nevus, atypical pigment network")
     assert "regular dots and globules" in by["ph2-IMD009"].caption
     mel = by["ph2-IMD058"].caption.split(", ")
-    assert "blue-whitish veil" in mel and "regression structures" in mel and "irregular dots and globules" in mel
-    assert not any("streaks" in p for p in mel), "present streaks without regularity must add no guessed phrase"
+    assert (
+        "blue-whitish veil" in mel and "regression structures" in mel and "irregular dots and globules" in mel
+    )
+    assert not any("streaks" in p for p in mel), (
+        "present streaks without regularity must add no guessed phrase"
+    )
     assert all(r.mask is not None and r.mask.is_file() for r in ds.records)
 
 
@@ -82,8 +98,21 @@ def test_ph2_xlsx_table(tmp_path):
     wb = Workbook()
     ws = wb.active
     ws.append(["PH2 database"])
-    ws.append(["Image Name", "Histological Diagnosis", "Common Nevus", "Atypical Nevus", "Melanoma",
-               "Asymmetry", "Pigment Network", "Dots/Globules", "Streaks", "Regression Areas", "Blue-Whitish Veil"])
+    ws.append(
+        [
+            "Image Name",
+            "Histological Diagnosis",
+            "Common Nevus",
+            "Atypical Nevus",
+            "Melanoma",
+            "Asymmetry",
+            "Pigment Network",
+            "Dots/Globules",
+            "Streaks",
+            "Regression Areas",
+            "Blue-Whitish Veil",
+        ]
+    )
     ws.append(["IMD003", None, "X", None, None, 0, "T", "A", "A", "A", "A"])
     ws.append(["IMD058", "Melanoma", None, None, "X", 2, "AT", "AT", "P", "P", "P"])
     wb.save(root / "PH2_dataset.xlsx")
@@ -94,9 +123,11 @@ def test_ph2_xlsx_table(tmp_path):
 
 # --- Derm7pt -----------------------------------------------------------------------------------------
 
-DERM_HEADER = ("case_num,diagnosis,seven_point_score,pigment_network,streaks,pigmentation,regression_structures,"
-               "dots_and_globules,blue_whitish_veil,vascular_structures,level_of_diagnostic_difficulty,elevation,"
-               "location,sex,clinic,derm,management")
+DERM_HEADER = (
+    "case_num,diagnosis,seven_point_score,pigment_network,streaks,pigmentation,regression_structures,"
+    "dots_and_globules,blue_whitish_veil,vascular_structures,level_of_diagnostic_difficulty,elevation,"
+    "location,sex,clinic,derm,management"
+)
 
 
 def make_derm7pt(root: Path, broken: bool = False) -> Path:
@@ -109,15 +140,27 @@ def make_derm7pt(root: Path, broken: bool = False) -> Path:
         "dotted,high,flat,back,male,Fcl/Fcl001.jpg,Fcl/Fcl002.jpg,excision",
     ]
     if broken:
-        rows.append("4,clark nevus,0,weird,absent,absent,absent,absent,absent,absent,low,flat,back,male,"
-                    "NEL/Nel029.jpg,NEL/Nel030.jpg,excision")
+        rows.append(
+            "4,clark nevus,0,weird,absent,absent,absent,absent,absent,absent,low,flat,back,male,"
+            "NEL/Nel029.jpg,NEL/Nel030.jpg,excision"
+        )
     (root / "meta").mkdir(parents=True, exist_ok=True)
     (root / "meta" / "meta.csv").write_text("\n".join([DERM_HEADER, *rows]) + "\n")
     (root / "meta" / "train_indexes.csv").write_text("indexes\n0\n1\n")
     (root / "meta" / "valid_indexes.csv").write_text("indexes\n2\n")
     (root / "meta" / "test_indexes.csv").write_text("indexes\n" + ("3\n" if broken else ""))
-    for i, rel in enumerate(["NEL/Nel025.jpg", "NEL/Nel026.jpg", "NEL/Nel027.jpg", "NEL/Nel028.jpg",
-                             "Fcl/Fcl001.jpg", "Fcl/Fcl002.jpg", "NEL/Nel029.jpg", "NEL/Nel030.jpg"]):
+    for i, rel in enumerate(
+        [
+            "NEL/Nel025.jpg",
+            "NEL/Nel026.jpg",
+            "NEL/Nel027.jpg",
+            "NEL/Nel028.jpg",
+            "Fcl/Fcl001.jpg",
+            "Fcl/Fcl002.jpg",
+            "NEL/Nel029.jpg",
+            "NEL/Nel030.jpg",
+        ]
+    ):
         _img(root / "images" / rel, i)
     return root
 
@@ -131,11 +174,13 @@ def test_derm7pt_labels_captions_splits(tmp_path):
     assert [r.split for r in ds.records] == ["train", "train", "val"]
     assert ds.records[0].caption == (
         "basal cell carcinoma, absent pigment network, absent blue-whitish veil, regular vascular structures, "
-        "absent pigmentation, absent streaks, absent dots and globules, absent regression structures")
+        "absent pigmentation, absent streaks, absent dots and globules, absent regression structures"
+    )
     mel = ds.records[2]
     assert mel.caption == (
         "melanoma, atypical pigment network, blue-whitish veil, atypical vascular structures, "
-        "irregular pigmentation, irregular streaks, irregular dots and globules, regression structures")
+        "irregular pigmentation, irregular streaks, irregular dots and globules, regression structures"
+    )
     assert mel.criteria["pigmentation"] == "irregular"
     assert mel.lesion_id == "derm7pt-3"
 
@@ -159,6 +204,7 @@ def test_derm7pt_missing_image_is_reported(tmp_path):
 
 # --- manifest and folders ----------------------------------------------------------------------------
 
+
 def test_manifest_reader_and_bad_rows(tmp_path):
     _img(tmp_path / "a.png", 1)
     _img(tmp_path / "b.png", 2)
@@ -168,7 +214,8 @@ def test_manifest_reader_and_bad_rows(tmp_path):
         "a.png,Melanoma,,L1,m.png,atypical\n"
         "b.png,clark nevus,my own caption,L2,,\n"
         "missing.png,melanoma,,L3,,\n"
-        "a.png,not a class,,L4,,\n")
+        "a.png,not a class,,L4,,\n"
+    )
     with pytest.raises(DatasetError) as err:
         read_dataset(tmp_path / "data.csv")
     msg = str(err.value)

@@ -58,8 +58,11 @@ def make_folder(root: Path) -> tuple[Path, list[Path]]:
     a broken file. Returns (folder, readable images in report order)."""
     folder = root / "cases"
     folder.mkdir()
-    demo = [p for p in list_images(demo_dir(), recursive=True) if "model" not in p.parts][:3] \
-        if demo_dir().is_dir() else []
+    demo = (
+        [p for p in list_images(demo_dir(), recursive=True) if "model" not in p.parts][:3]
+        if demo_dir().is_dir()
+        else []
+    )
     if demo:
         for p in demo:
             shutil.copy(p, folder / f"patient_{p.name}")
@@ -92,18 +95,44 @@ def exported(tiny_model, tmp_path_factory, data_dir):
     store = ReviewStore(folder)
     first, second = (load_image(p) for p in ok[:2])
     pred0 = classify(tiny_model, [first.rgb])[0]
-    store.put(ReviewRecord(first.sha256, first.path.name, "accepted", pred0.predicted_id, pred0.predicted_id,
-                           "Looks consistent; follow up in 3 months"))
-    store.put(ReviewRecord(second.sha256, second.path.name, "overridden", "melanoma", None,
-                           "Atypical network, excise"))
+    store.put(
+        ReviewRecord(
+            first.sha256,
+            first.path.name,
+            "accepted",
+            pred0.predicted_id,
+            pred0.predicted_id,
+            "Looks consistent; follow up in 3 months",
+        )
+    )
+    store.put(
+        ReviewRecord(
+            second.sha256, second.path.name, "overridden", "melanoma", None, "Atypical network, excise"
+        )
+    )
     out = root / "out"
     pmap = root / "private" / "map.csv"
     progress: list[tuple[int, int, str]] = []
-    result = export_report(paths, tiny_model, [default_params(m) for m in METHODS], store, out,
-                           formats=("pdf", "html", "csv", "png"), pseudonym_map=pmap,
-                           progress=lambda d, t, m: progress.append((d, t, m)))
-    return {"folder": folder, "paths": paths, "ok": ok, "out": out, "result": result, "map": pmap,
-            "progress": progress, "model": tiny_model}
+    result = export_report(
+        paths,
+        tiny_model,
+        [default_params(m) for m in METHODS],
+        store,
+        out,
+        formats=("pdf", "html", "csv", "png"),
+        pseudonym_map=pmap,
+        progress=lambda d, t, m: progress.append((d, t, m)),
+    )
+    return {
+        "folder": folder,
+        "paths": paths,
+        "ok": ok,
+        "out": out,
+        "result": result,
+        "map": pmap,
+        "progress": progress,
+        "model": tiny_model,
+    }
 
 
 def pdf_pages(path: Path) -> list[str]:
@@ -244,10 +273,16 @@ def test_pseudonym_map_progress_and_audit(exported, data_dir):
     assert not any("map" in p.name for p in exported["out"].rglob("*"))
     prog = exported["progress"]
     assert prog[-1][0] == prog[-1][1] and [d for d, _, _ in prog] == sorted(d for d, _, _ in prog)
-    events = [e for e in read_events() if e["event"] == "export" and e.get("report") == str(exported["out"] / "report")]
+    events = [
+        e
+        for e in read_events()
+        if e["event"] == "export" and e.get("report") == str(exported["out"] / "report")
+    ]
     assert len(events) == len(paths)
     assert all(e["model_sha256"] == exported["model"].card.weights_sha256 and e["time"] for e in events)
-    assert [e["file_sha256"] for e in events if e["file_sha256"]] == [load_image(p).sha256 for p in exported["ok"]]
+    assert [e["file_sha256"] for e in events if e["file_sha256"]] == [
+        load_image(p).sha256 for p in exported["ok"]
+    ]
     assert not list(exported["out"].glob(".*partial"))
 
 
@@ -257,8 +292,9 @@ def test_existing_report_needs_force(exported, tiny_model):
     with pytest.raises(ReportExistsError, match="report.pdf"):
         export_report(paths, tiny_model, [default_params("medgrad")], None, out, formats=("pdf",))
     assert (out / "report.pdf").stat().st_mtime_ns == before
-    res = export_report(paths[:1], tiny_model, [default_params("medgrad")], None, out, formats=("pdf",),
-                        force=True)
+    res = export_report(
+        paths[:1], tiny_model, [default_params("medgrad")], None, out, formats=("pdf",), force=True
+    )
     assert res.outputs == [out / "report.pdf"] and len(pdf_pages(out / "report.pdf")) == 3
 
 
@@ -283,8 +319,15 @@ def test_failure_midway_leaves_nothing(tiny_model, tmp_path, monkeypatch, data_d
 
     monkeypatch.setattr(builder, "analyze_batch", flaky)
     with pytest.raises(ReportFailed, match=re.escape(paths[1].name) + ".*simulated GPU fault"):
-        export_report(paths, tiny_model, [default_params("gradcam")], None, out,
-                      formats=("pdf", "html", "csv", "png"), options=ReportOptions(batch_size=4))
+        export_report(
+            paths,
+            tiny_model,
+            [default_params("gradcam")],
+            None,
+            out,
+            formats=("pdf", "html", "csv", "png"),
+            options=ReportOptions(batch_size=4),
+        )
     assert _listing(out) == ["keep.txt"]
     events = [e for e in read_events() if e["event"] == "export_failed" and e.get("out_dir") == str(out)]
     assert events and "simulated GPU fault" in events[-1]["error"]
@@ -302,7 +345,9 @@ def test_writer_failure_after_pdf_leaves_nothing(tiny_model, tmp_path, monkeypat
 
     monkeypatch.setattr(csv_writer, "write_csv", broken)
     with pytest.raises(ReportFailed, match=re.escape(paths[0].name) + ".*CSV.*No space left"):
-        export_report(paths, tiny_model, [default_params("gradcam")], None, out, formats=("pdf", "html", "csv"))
+        export_report(
+            paths, tiny_model, [default_params("gradcam")], None, out, formats=("pdf", "html", "csv")
+        )
     assert _listing(out) == []
 
 
@@ -321,8 +366,15 @@ def test_cancel_leaves_nothing(tiny_model, tmp_path, data_dir):
             raise Cancelled()
 
     with pytest.raises(Cancelled):
-        export_report(paths, tiny_model, [default_params("gradcam")], None, out, formats=("pdf", "csv"),
-                      checkpoint=checkpoint)
+        export_report(
+            paths,
+            tiny_model,
+            [default_params("gradcam")],
+            None,
+            out,
+            formats=("pdf", "csv"),
+            checkpoint=checkpoint,
+        )
     assert _listing(out) == []
     assert any(e["event"] == "export_cancelled" and e.get("out_dir") == str(out) for e in read_events())
 
@@ -333,10 +385,24 @@ def test_no_deidentify_keeps_names_and_map_must_stay_outside(tiny_model, tmp_pat
     from medgrad_desktop.reports import ReportOptions
 
     with pytest.raises(ValueError, match="outside the report folder"):
-        export_report(paths, tiny_model, [default_params("gradcam")], None, out, formats=("csv",),
-                      pseudonym_map=out / "map.csv")
-    res = export_report(paths, tiny_model, [default_params("gradcam")], None, out, formats=("csv", "html"),
-                        options=ReportOptions(deidentify=False))
+        export_report(
+            paths,
+            tiny_model,
+            [default_params("gradcam")],
+            None,
+            out,
+            formats=("csv",),
+            pseudonym_map=out / "map.csv",
+        )
+    res = export_report(
+        paths,
+        tiny_model,
+        [default_params("gradcam")],
+        None,
+        out,
+        formats=("csv", "html"),
+        options=ReportOptions(deidentify=False),
+    )
     assert [e.label for e in res.content.entries] == [p.name for p in paths]
     html = (out / "report.html").read_text()
     assert all(p.name in html for p in paths)
@@ -350,8 +416,21 @@ def test_cli_report(tmp_path, data_dir, capsys, monkeypatch, tiny_model):
     monkeypatch.setattr(report_cmd, "model_from_args", lambda a: seen.append(a) or tiny_model)
     folder, paths = make_folder(tmp_path)
     out = tmp_path / "out"
-    args = ["report", str(folder), "--out", str(out), "--random-init", "--arch", "MedGrad-Tiny", "--device",
-            "cpu", "--method", "gradcam,medgrad", "--format", "pdf,csv"]
+    args = [
+        "report",
+        str(folder),
+        "--out",
+        str(out),
+        "--random-init",
+        "--arch",
+        "MedGrad-Tiny",
+        "--device",
+        "cpu",
+        "--method",
+        "gradcam,medgrad",
+        "--format",
+        "pdf,csv",
+    ]
     assert main(args) == 0
     assert seen[0].random_init and seen[0].arch == "MedGrad-Tiny" and seen[0].device == "cpu"
     err = capsys.readouterr().err
@@ -360,8 +439,22 @@ def test_cli_report(tmp_path, data_dir, capsys, monkeypatch, tiny_model):
     assert len(pdf_pages(out / "report.pdf")) == 1 + (len(paths) - 1) + 1
     assert main(args) == 3  # exists: refused without --force
     assert "--force" in capsys.readouterr().err
-    assert main(["report", str(folder), "--out", str(tmp_path / "o2"), "--random-init", "--arch",
-                 "MedGrad-Tiny", "--method", "nope"]) == 2
+    assert (
+        main(
+            [
+                "report",
+                str(folder),
+                "--out",
+                str(tmp_path / "o2"),
+                "--random-init",
+                "--arch",
+                "MedGrad-Tiny",
+                "--method",
+                "nope",
+            ]
+        )
+        == 2
+    )
 
 
 def test_long_summary_spans_cover_pages(tmp_path):
@@ -373,17 +466,40 @@ def test_long_summary_spans_cover_pages(tmp_path):
     pic = tmp_path / "p.png"
     pic.write_bytes(encode_png(lesion_rgb(1, 60, 80)))
     img = ReportImage(pic, 80, 60)
-    entries = [ImageEntry(index=i, label=f"IMG-{i:04d}", sha256=None, error="is empty (0 bytes)")
-               for i in range(1, 71)]
-    entries[5] = ImageEntry(index=6, label="IMG-0006", sha256="c" * 64, width=80, height=60,
-                            predicted_id="melanoma", predicted_name="Melanoma", confidence=0.5,
-                            seven_point_score=3, seven_point_threshold=3, original=img)
+    entries = [
+        ImageEntry(index=i, label=f"IMG-{i:04d}", sha256=None, error="is empty (0 bytes)")
+        for i in range(1, 71)
+    ]
+    entries[5] = ImageEntry(
+        index=6,
+        label="IMG-0006",
+        sha256="c" * 64,
+        width=80,
+        height=60,
+        predicted_id="melanoma",
+        predicted_name="Melanoma",
+        confidence=0.5,
+        seven_point_score=3,
+        seven_point_threshold=3,
+        original=img,
+    )
     content = ReportContent(
-        title="T", created="2026-01-01T00:00:00+00:00", model_name="m", model_sha256="d" * 64, warnings=[],
-        methods=[default_params("gradcam").to_dict()], method_names=["Grad-CAM"], colormap="inferno",
-        opacity=0.5, class_ids=["melanoma"], class_names=["Melanoma"], criterion_ids=[], entries=entries,
+        title="T",
+        created="2026-01-01T00:00:00+00:00",
+        model_name="m",
+        model_sha256="d" * 64,
+        warnings=[],
+        methods=[default_params("gradcam").to_dict()],
+        method_names=["Grad-CAM"],
+        colormap="inferno",
+        opacity=0.5,
+        class_ids=["melanoma"],
+        class_names=["Melanoma"],
+        criterion_ids=[],
+        entries=entries,
         provenance={"app": {"name": "MedGrad Desktop", "version": "0"}, "model": {}, "environment": {}},
-        deidentified=True)
+        deidentified=True,
+    )
     n = page_count(content)
     assert n >= 4  # at least two cover pages, one image page, provenance
     write_pdf(content, tmp_path / "long.pdf")
@@ -391,7 +507,9 @@ def test_long_summary_spans_cover_pages(tmp_path):
     assert len(pages) == n
     cover = " ".join(pages[: n - 2])
     assert all(cover.count(f"IMG-{i:04d}") == 1 for i in range(1, 71))
-    assert all(f"Page {i} of {n}" in pages[i - 1] and RESEARCH_NOTICE in pages[i - 1] for i in range(1, n + 1))
+    assert all(
+        f"Page {i} of {n}" in pages[i - 1] and RESEARCH_NOTICE in pages[i - 1] for i in range(1, n + 1)
+    )
     assert "Melanoma" in pages[n - 2] and "d" * 64 in squash(pages[0])
 
 
@@ -428,13 +546,21 @@ def test_error_text_never_quotes_the_file_name(tiny_model, tmp_path, monkeypatch
     bad.write_bytes(b"x")
 
     def load(path):
-        raise ImageLoadError(path, f"could not be decoded (cannot read '{Path(path).resolve()}'); re-export it")
+        raise ImageLoadError(
+            path, f"could not be decoded (cannot read '{Path(path).resolve()}'); re-export it"
+        )
 
     monkeypatch.setattr(builder, "load_image", load)
     content = build_report([bad], tiny_model, [default_params("gradcam")], None, tmp_path / "spool")
     assert content.entries[0].error == "could not be decoded (cannot read 'IMG-0001'); re-export it"
-    named = build_report([bad], tiny_model, [default_params("gradcam")], None, tmp_path / "spool2",
-                         ReportOptions(deidentify=False))
+    named = build_report(
+        [bad],
+        tiny_model,
+        [default_params("gradcam")],
+        None,
+        tmp_path / "spool2",
+        ReportOptions(deidentify=False),
+    )
     assert "patient_jones.jpg" in named.entries[0].error
 
 
@@ -443,11 +569,15 @@ def test_report_content_imports_no_qt():
     import subprocess
     import sys
 
-    code = ("import sys, medgrad_desktop.reports, medgrad_desktop.reports.pdf_writer, "
-            "medgrad_desktop.reports.html_writer, medgrad_desktop.reports.csv_writer, "
-            "medgrad_desktop.reports.png_writer, medgrad_desktop.provenance, medgrad_desktop.commands.report; "
-            "print(sorted(m for m in sys.modules if m.startswith('PySide6')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    code = (
+        "import sys, medgrad_desktop.reports, medgrad_desktop.reports.pdf_writer, "
+        "medgrad_desktop.reports.html_writer, medgrad_desktop.reports.csv_writer, "
+        "medgrad_desktop.reports.png_writer, medgrad_desktop.provenance, medgrad_desktop.commands.report; "
+        "print(sorted(m for m in sys.modules if m.startswith('PySide6')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
     assert out.stdout.strip() == "[]", out.stdout
 
 
@@ -480,6 +610,9 @@ def test_demo_like_model_with_few_classes_and_no_criteria(demo_like_weights, tmp
     assert "not available" in pages[1] and clip.card.weights_sha256 in squash(pages[0])
     with open(out / "report.csv", encoding="utf-8") as f:
         header = next(csv.reader(f))
-    assert sorted(h for h in header if h.startswith("p_")) == ["p_common_nevus", "p_melanoma",
-                                                               "p_seborrheic_keratosis"]
+    assert sorted(h for h in header if h.startswith("p_")) == [
+        "p_common_nevus",
+        "p_melanoma",
+        "p_seborrheic_keratosis",
+    ]
     assert not any(h.startswith("crit_") for h in header)

@@ -40,7 +40,9 @@ def win(qtbot, tmp_path, make_window) -> MainWindow:
     write_sample_folder(folder, 4, bad=1)
     assert w.app.open_folder(folder)
     qtbot.waitUntil(lambda: w.app.entries and all(e.done for e in w.app.entries), timeout=WAIT)
-    qtbot.waitUntil(lambda: w.app.predictions.handle is None or w.app.predictions.handle.is_finished, timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: w.app.predictions.handle is None or w.app.predictions.handle.is_finished, timeout=WAIT
+    )
     yield w
     w.shutdown()
 
@@ -52,8 +54,16 @@ def _wait_done(qtbot, dlg: ExportDialog) -> None:
 
 def test_export_whole_folder_with_review(qtbot, win, tmp_path):
     entry = next(e for e in win.app.entries if e.prediction is not None)
-    win.app.review_store.put(ReviewRecord(entry.sha256, entry.name, "overridden", "melanoma",
-                                      entry.prediction.predicted_id, "biopsy advised"))
+    win.app.review_store.put(
+        ReviewRecord(
+            entry.sha256,
+            entry.name,
+            "overridden",
+            "melanoma",
+            entry.prediction.predicted_id,
+            "biopsy advised",
+        )
+    )
     dlg = run_export_dialog(win.app, win.worker, win)
     qtbot.addWidget(dlg)
     assert dlg.isVisible() and dlg.scope() == "folder"
@@ -65,8 +75,12 @@ def test_export_whole_folder_with_review(qtbot, win, tmp_path):
     assert not dlg.export_button.isEnabled() and dlg.close_button.text() == "Cancel"
     _wait_done(qtbot, dlg)
     assert dlg.handle.state == "done", dlg.status.text()
-    assert sorted(p.name for p in out.iterdir()) == ["report.csv", "report.html", "report.manifest.json",
-                                                    "report.pdf"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "report.csv",
+        "report.html",
+        "report.manifest.json",
+        "report.pdf",
+    ]
     with open(out / "report.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(win.app.entries) == 5

@@ -25,7 +25,7 @@ def _images(n: int) -> list[np.ndarray]:
         img = np.full((224, 224, 3), 180, np.uint8)
         cy, cx = rng.integers(60, 160, 2)
         yy, xx = np.mgrid[:224, :224]
-        img[(yy - cy) ** 2 + (xx - cx) ** 2 < 40 ** 2] = (90, 50, 30)
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 < 40**2] = (90, 50, 30)
         img = np.clip(img.astype(int) + rng.integers(-20, 20, img.shape), 0, 255).astype(np.uint8)
         out.append(img)
     return out
@@ -56,10 +56,14 @@ def test_randomized_copies_leave_the_original_untouched(tiny_model):
     assert steps == ["top-1", "top-2", "all-visual"]  # MedGrad-Tiny has two blocks
     top1 = randomized_visual(tiny_model, "top-1", seed=0)
     sd = top1.model.state_dict()
-    assert not torch.equal(sd["visual.transformer.resblocks.1.attn.in_proj_weight"],
-                           before["visual.transformer.resblocks.1.attn.in_proj_weight"])
-    assert torch.equal(sd["visual.transformer.resblocks.0.attn.in_proj_weight"],
-                       before["visual.transformer.resblocks.0.attn.in_proj_weight"])
+    assert not torch.equal(
+        sd["visual.transformer.resblocks.1.attn.in_proj_weight"],
+        before["visual.transformer.resblocks.1.attn.in_proj_weight"],
+    )
+    assert torch.equal(
+        sd["visual.transformer.resblocks.0.attn.in_proj_weight"],
+        before["visual.transformer.resblocks.0.attn.in_proj_weight"],
+    )
     w = before["visual.transformer.resblocks.1.mlp.c_fc.weight"]
     w2 = sd["visual.transformer.resblocks.1.mlp.c_fc.weight"]
     assert abs(float(w2.std()) - float(w.std())) < 0.1 * float(w.std())  # same scale, new draw

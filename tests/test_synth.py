@@ -106,9 +106,15 @@ def test_masks_aligned_with_what_is_painted():
 
 def test_held_out_phrasings_never_in_training_captions():
     rng = np.random.default_rng(0)
-    criteria = {"pigment_network": "atypical", "blue_whitish_veil": "present", "vascular_structures": "atypical",
-                "pigmentation": "irregular", "streaks": "irregular", "dots_and_globules": "irregular",
-                "regression_structures": "present"}
+    criteria = {
+        "pigment_network": "atypical",
+        "blue_whitish_veil": "present",
+        "vascular_structures": "atypical",
+        "pigmentation": "irregular",
+        "streaks": "irregular",
+        "dots_and_globules": "irregular",
+        "regression_structures": "present",
+    }
     train = [varied_caption("melanoma", criteria, ["blue_whitish_veil"], rng) for _ in range(400)]
     every = [varied_caption("melanoma", criteria, ["blue_whitish_veil"], rng, "all") for _ in range(400)]
 
@@ -155,8 +161,14 @@ def test_honesty_rules(samples):
 
 
 def test_shortcut_variant_predicts_label_about_90_percent():
-    cfg = SynthConfig(size=64, counterfactual=False, shortcut=True, shortcut_artefact="ruler",
-                      max_entropy_retries=1, jpeg=False)
+    cfg = SynthConfig(
+        size=64,
+        counterfactual=False,
+        shortcut=True,
+        shortcut_artefact="ruler",
+        max_entropy_retries=1,
+        jpeg=False,
+    )
     labels = balanced_labels(60, len(cfg.classes), seed=3)
     hits = []
     for i, lab in enumerate(labels):
@@ -184,7 +196,10 @@ def test_cli_writes_dataset_that_reads_back(tmp_path):
     from medgrad_desktop.data.readers import read_dataset
 
     out = tmp_path / "synth"
-    assert main(["synth", str(out), "--n", "6", "--seed", "5", "--skin-tones", "0,1", "--artefact-rate", "0.3"]) == 0
+    assert (
+        main(["synth", str(out), "--n", "6", "--seed", "5", "--skin-tones", "0,1", "--artefact-rate", "0.3"])
+        == 0
+    )
     with open(out / "manifest.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 6

@@ -37,19 +37,39 @@ def folder(tmp_path_factory) -> Path:
 
 
 def _env() -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1",
-           "QT_QPA_PLATFORM": "offscreen"}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(REPO),
+        "HF_HUB_OFFLINE": "1",
+        "QT_QPA_PLATFORM": "offscreen",
+    }
     for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(k, None)
     return env
 
 
 def _cli(args: list[str], nproc: int) -> subprocess.CompletedProcess:
-    launcher = [sys.executable] if nproc == 1 else [
-        sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--nnodes=1",
-        f"--master_port={_free_port()}"]
-    r = subprocess.run([*launcher, "-m", "medgrad_desktop.cli", *args, "--device", "cpu", "--batch-size", "2"],
-                       cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600)
+    launcher = (
+        [sys.executable]
+        if nproc == 1
+        else [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            f"--nproc_per_node={nproc}",
+            "--nnodes=1",
+            f"--master_port={_free_port()}",
+        ]
+    )
+    r = subprocess.run(
+        [*launcher, "-m", "medgrad_desktop.cli", *args, "--device", "cpu", "--batch-size", "2"],
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return r
 
@@ -79,4 +99,6 @@ def test_report_two_gloo_processes_write_the_report_one_process_writes(folder, t
     a, b = _rows(tmp_path / "one" / "report.csv"), _rows(tmp_path / "two" / "report.csv")
     assert len(a) == 8 and sum(bool(r["error"]) for r in a) == 1
     assert a == b  # every cell but the creation time, to the last printed digit
-    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(
+        p.name for p in (tmp_path / "one").iterdir()
+    )

@@ -19,13 +19,19 @@ from medgrad_desktop.training.split import check_no_leak, split_by_lesion
 
 
 def _records(lesions: list[int]) -> list[Record]:
-    return [Record(path=Path(f"img{i}.png"), label="melanoma", caption="melanoma", lesion_id=f"L{lid}")
-            for i, lid in enumerate(lesions)]
+    return [
+        Record(path=Path(f"img{i}.png"), label="melanoma", caption="melanoma", lesion_id=f"L{lid}")
+        for i, lid in enumerate(lesions)
+    ]
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.integers(0, 30), min_size=1, max_size=120), st.integers(0, 10_000),
-       st.floats(0, 0.45), st.floats(0, 0.45))
+@given(
+    st.lists(st.integers(0, 30), min_size=1, max_size=120),
+    st.integers(0, 10_000),
+    st.floats(0, 0.45),
+    st.floats(0, 0.45),
+)
 def test_no_lesion_on_both_sides_of_a_split(lesions, seed, val, test):
     recs = _records(lesions)
     splits = split_by_lesion(recs, val, test, seed)
@@ -51,8 +57,10 @@ def test_contrastive_loss_is_clip_loss_for_unique_captions_and_shares_duplicates
     scale = torch.tensor(10.0)
     caps = [f"c{i}" for i in range(6)]
     logits = scale * img @ txt.T
-    ref = 0.5 * (torch.nn.functional.cross_entropy(logits, torch.arange(6)) +
-                 torch.nn.functional.cross_entropy(logits.T, torch.arange(6)))
+    ref = 0.5 * (
+        torch.nn.functional.cross_entropy(logits, torch.arange(6))
+        + torch.nn.functional.cross_entropy(logits.T, torch.arange(6))
+    )
     assert torch.allclose(contrastive_loss(img, txt, scale, caption_keys(caps, img.device)), ref)
     assert torch.allclose(contrastive_loss(img, txt, scale), ref)
     # repeated captions share the target mass: check against the soft-target formula written out
@@ -60,7 +68,9 @@ def test_contrastive_loss_is_clip_loss_for_unique_captions_and_shares_duplicates
     soft = torch.eye(6)
     soft[0, 1] = soft[1, 0] = 1.0
     soft = soft / soft.sum(1, keepdim=True)
-    expect = 0.5 * (-(soft * logits.log_softmax(1)).sum(1).mean() - (soft * logits.T.log_softmax(1)).sum(1).mean())
+    expect = 0.5 * (
+        -(soft * logits.log_softmax(1)).sum(1).mean() - (soft * logits.T.log_softmax(1)).sum(1).mean()
+    )
     assert torch.allclose(contrastive_loss(img, txt, scale, caption_keys(dup, img.device)), expect)
 
 
@@ -91,18 +101,37 @@ def tiny_data(tmp_path_factory) -> Path:
     from medgrad_desktop.data.synth_io import write_dataset
 
     out = tmp_path_factory.mktemp("synth")
-    write_dataset(out, 16, seed=21, config=SynthConfig(size=64, counterfactual=False,
-                                                       classes=("melanoma", "basal_cell_carcinoma")))
+    write_dataset(
+        out,
+        16,
+        seed=21,
+        config=SynthConfig(size=64, counterfactual=False, classes=("melanoma", "basal_cell_carcinoma")),
+    )
     return out
 
 
 def _cfg(data: Path, out: Path, **kw):
     from medgrad_desktop.training.trainer import TrainConfig
 
-    base = dict(data=[str(data)], out=str(out), random_init=True, architecture="MedGrad-Tiny", epochs=1,
-                batch_size=8, lr=1e-4, optimizer="adamw", weight_decay=0.0, val_fraction=0.25, test_fraction=0.0,
-                patience=0, progress=False, class_loss_weight=1.0, criteria_loss_weight=0.5, max_rotation=0.0,
-                flip=False)
+    base = dict(
+        data=[str(data)],
+        out=str(out),
+        random_init=True,
+        architecture="MedGrad-Tiny",
+        epochs=1,
+        batch_size=8,
+        lr=1e-4,
+        optimizer="adamw",
+        weight_decay=0.0,
+        val_fraction=0.25,
+        test_fraction=0.0,
+        patience=0,
+        progress=False,
+        class_loss_weight=1.0,
+        criteria_loss_weight=0.5,
+        max_rotation=0.0,
+        flip=False,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -125,7 +154,9 @@ def test_checkpoint_each_epoch_resume_and_card(tiny_data, tmp_path):
 
     out = tmp_path / "run"
     first = train(_cfg(tiny_data, out, epochs=1, max_steps_per_epoch=1))
-    assert (out / "checkpoints" / "last.safetensors").is_file() and (out / "checkpoints" / "state.pt").is_file()
+    assert (out / "checkpoints" / "last.safetensors").is_file() and (
+        out / "checkpoints" / "state.pt"
+    ).is_file()
     assert len(first.history) == 1
     resumed = Trainer(_cfg(tiny_data, out, epochs=2, max_steps_per_epoch=1, resume=True))
     assert resumed.start_epoch == 1 and resumed.step == 1
@@ -135,8 +166,20 @@ def test_checkpoint_each_epoch_resume_and_card(tiny_data, tmp_path):
     assert clip.catalogue.class_ids == ["basal_cell_carcinoma", "melanoma"]
     assert [c.id for c in clip.catalogue.criteria][:2] == ["pigment_network", "blue_whitish_veil"]
     card = json.loads(result.model_path.with_suffix(".card.json").read_text())
-    for key in ("architecture", "mean", "std", "temperature", "training_manifest_sha256", "split_seed", "metrics",
-                "date", "app_version", "intended_use", "catalogue_data", "prompts"):
+    for key in (
+        "architecture",
+        "mean",
+        "std",
+        "temperature",
+        "training_manifest_sha256",
+        "split_seed",
+        "metrics",
+        "date",
+        "app_version",
+        "intended_use",
+        "catalogue_data",
+        "prompts",
+    ):
         assert key in card, key
     assert card["temperature"] > 0 and clip.card.temperature == card["temperature"]
     split = json.loads((out / "split.json").read_text())
@@ -189,9 +232,21 @@ def test_cli_train_requires_weights_or_random_init(tiny_data, tmp_path, capsys):
 def test_one_step_on_real_vit_b16_random_init(tiny_data, tmp_path):
     from medgrad_desktop.training.trainer import Trainer
 
-    tr = Trainer(_cfg(tiny_data, tmp_path / "vit", architecture="ViT-B-16", batch_size=4, lr=1e-5,
-                      optimizer="adam", weight_decay=0.2, max_steps_per_epoch=1, val_fraction=0.0,
-                      criteria_loss_weight=0.0, class_loss_weight=0.0))
+    tr = Trainer(
+        _cfg(
+            tiny_data,
+            tmp_path / "vit",
+            architecture="ViT-B-16",
+            batch_size=4,
+            lr=1e-5,
+            optimizer="adam",
+            weight_decay=0.2,
+            max_steps_per_epoch=1,
+            val_fraction=0.0,
+            criteria_loss_weight=0.0,
+            class_loss_weight=0.0,
+        )
+    )
     w0 = tr.model.visual.conv1.weight.detach().clone()
     tr.fit()
     assert not torch.equal(w0, tr.model.visual.conv1.weight)

@@ -43,8 +43,10 @@ def app_model(qtbot, app_settings, tiny_model, tmp_path):
 
 
 def test_the_app_model_imports_no_widget():
-    code = ("import sys, medgrad_desktop.ui.app_model\n"
-            "print(sorted(m for m in sys.modules if m.startswith('PySide6.Qt')))")
+    code = (
+        "import sys, medgrad_desktop.ui.app_model\n"
+        "print(sorted(m for m in sys.modules if m.startswith('PySide6.Qt')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert "PySide6.QtWidgets" not in out.stdout and "PySide6.QtCore" in out.stdout
 
@@ -81,9 +83,14 @@ def test_a_new_model_makes_the_old_predictions_stale(qtbot, app_model, demo_like
     qtbot.waitUntil(lambda: h.is_finished and app.model.card.weights_sha256 != old_sha, timeout=WAIT)
     assert refreshed and app.predictions.handle is not None
     new_sha = app.model.card.weights_sha256
-    qtbot.waitUntil(lambda: all(e.prediction and e.prediction.model_sha256 == new_sha for e in app.entries),
-                    timeout=WAIT)
-    assert {e.prediction.predicted_id for e in app.entries} <= {"melanoma", "common_nevus", "seborrheic_keratosis"}
+    qtbot.waitUntil(
+        lambda: all(e.prediction and e.prediction.model_sha256 == new_sha for e in app.entries), timeout=WAIT
+    )
+    assert {e.prediction.predicted_id for e in app.entries} <= {
+        "melanoma",
+        "common_nevus",
+        "seborrheic_keratosis",
+    }
 
 
 def test_decisions_signal_a_move_on_and_undo_returns_to_the_image(qtbot, app_model):

@@ -55,8 +55,9 @@ def test_free_text_on_the_demo_model_shows_its_note(qtbot, make_window, demo_mod
     assert picker.text_note.isVisible()  # the text means nothing to this model, and the window says so
     qtbot.waitUntil(lambda: win.viewers.viewer.map_values is not None, timeout=WAIT)
     # the report says it too
-    content = build_report([e.path for e in win.app.entries[:1]], demo_model, [win.app.current_params], None,
-                           tmp_path / "spool")
+    content = build_report(
+        [e.path for e in win.app.entries[:1]], demo_model, [win.app.current_params], None, tmp_path / "spool"
+    )
     assert note in content.warnings
 
 
@@ -71,14 +72,18 @@ def test_typed_criterion_is_matched_visibly_and_the_box_completes(qtbot, make_wi
     qtbot.keyClicks(picker.free_text, "whitish")
     popup = picker.completer.popup()
     qtbot.waitUntil(popup.isVisible, timeout=5000)
-    shown = [picker.completer.completionModel().index(i, 0).data()
-             for i in range(picker.completer.completionModel().rowCount())]
+    shown = [
+        picker.completer.completionModel().index(i, 0).data()
+        for i in range(picker.completer.completionModel().rowCount())
+    ]
     assert {"blue-whitish veil", "absent blue-whitish veil"} <= {t.lower() for t in shown}
     popup.hide()
     picker.free_text.setText("blue-whitish veil")
     qtbot.keyClick(picker.free_text, Qt.Key.Key_Return)
     assert win.app.target_choice.spec == "criterion:blue_whitish_veil:present"
-    assert picker.match_label.isVisible() and picker.match_label.text() == "matched criterion: Blue-whitish veil"
+    assert (
+        picker.match_label.isVisible() and picker.match_label.text() == "matched criterion: Blue-whitish veil"
+    )
     assert picker.free_text.text() == "blue-whitish veil"  # kept: it is what the target came from
     # at 1024 px the whole picker with both notes stays on the toolbar, not behind its overflow arrow
     win.resize(1024, 640)

@@ -52,7 +52,9 @@ def folder(tmp_path) -> Path:
 def open_and_wait(qtbot, win: MainWindow, folder: Path) -> None:
     assert win.app.open_folder(folder)
     qtbot.waitUntil(lambda: win.app.entries and all(e.done for e in win.app.entries), timeout=WAIT)
-    qtbot.waitUntil(lambda: win.app.predictions.handle is None or win.app.predictions.handle.is_finished, timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: win.app.predictions.handle is None or win.app.predictions.handle.is_finished, timeout=WAIT
+    )
 
 
 def wait_map(qtbot, win: MainWindow) -> None:
@@ -86,7 +88,10 @@ def test_open_folder_predicts_every_image_and_marks_the_broken_one(qtbot, make_w
 def test_notice_and_untrained_warning_always_visible(qtbot, make_window, folder):
     win = make_window()
     assert win.notice.isVisible() and "not for diagnosis" in win.notice.text().lower()
-    assert win.status_bar.notice_status.isVisible() and "not for diagnosis" in win.status_bar.notice_status.text().lower()
+    assert (
+        win.status_bar.notice_status.isVisible()
+        and "not for diagnosis" in win.status_bar.notice_status.text().lower()
+    )
     assert "UNTRAINED" in win.status_bar.warning_status.text()
     open_and_wait(qtbot, win, folder)
     assert win.panel.warning_label.isVisible() and "UNTRAINED" in win.panel.warning_label.text()
@@ -97,12 +102,16 @@ def test_select_image_toggle_overlay_and_opacity(qtbot, make_window, folder):
     win = make_window()
     open_and_wait(qtbot, win, folder)
     click_tile(qtbot, win, 1)
-    assert win.app.current_entry is win.app.entries[win.browser.proxy.mapToSource(win.browser.proxy.index(1, 0)).row()]
+    assert (
+        win.app.current_entry
+        is win.app.entries[win.browser.proxy.mapToSource(win.browser.proxy.index(1, 0)).row()]
+    )
     wait_map(qtbot, win)
     overlay = win.viewers.viewer.overlay_item
     assert overlay.isVisible() and not overlay.pixmap().isNull()
     assert win.viewers.viewer.map_values.shape[1] / win.viewers.viewer.map_values.shape[0] == pytest.approx(
-        win.app.current_entry.size[0] / win.app.current_entry.size[1], rel=0.02)
+        win.app.current_entry.size[0] / win.app.current_entry.size[1], rel=0.02
+    )
     qtbot.keyClick(win.browser.grid, Qt.Key.Key_O)
     assert not overlay.isVisible() and not win.menus.overlay_action.isChecked()
     qtbot.keyClick(win.browser.grid, Qt.Key.Key_O)
@@ -133,28 +142,44 @@ def test_switch_method_and_target_including_free_text(qtbot, make_window, folder
     for key, method in ((Qt.Key.Key_1, "gradcam"), (Qt.Key.Key_2, "grad-eclip"), (Qt.Key.Key_3, "medgrad")):
         qtbot.keyClick(win.browser.grid, key)
         assert win.app.current_method == method
-        qtbot.waitUntil(lambda m=method: win.app.cached_map(entry, m, win.app.current_target()) is not None
-                        and win.viewers.viewer.map_values is not None, timeout=WAIT)
+        qtbot.waitUntil(
+            lambda m=method: (
+                win.app.cached_map(entry, m, win.app.current_target()) is not None
+                and win.viewers.viewer.map_values is not None
+            ),
+            timeout=WAIT,
+        )
         seen[method] = win.viewers.viewer.map_values.copy()
         assert method.replace("-", "").lower()[:4] in win.viewers.map_caption.text().replace("-", "").lower()
     assert not np.allclose(seen["gradcam"], seen["medgrad"])
     # back to a method already computed: shown at once from the cache, no job needed
     qtbot.keyClick(win.browser.grid, Qt.Key.Key_1)
-    assert win.viewers.viewer.map_values is not None and np.allclose(win.viewers.viewer.map_values, seen["gradcam"])
+    assert win.viewers.viewer.map_values is not None and np.allclose(
+        win.viewers.viewer.map_values, seen["gradcam"]
+    )
     # a catalogue class as target
     i = win.target_picker.combo.findData("class:melanoma")
     assert i >= 0
     win.target_picker.combo.setCurrentIndex(i)
-    qtbot.waitUntil(lambda: win.app.cached_map(entry, "gradcam", win.app.model.catalogue.class_target("melanoma"))
-                    is not None, timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: (
+            win.app.cached_map(entry, "gradcam", win.app.model.catalogue.class_target("melanoma")) is not None
+        ),
+        timeout=WAIT,
+    )
     assert "Melanoma" in win.viewers.map_caption.text()
     # free text typed by the user
     win.target_picker.free_text.setFocus()
     qtbot.keyClicks(win.target_picker.free_text, "blue-grey ovoid nests")
     qtbot.keyClick(win.target_picker.free_text, Qt.Key.Key_Return)
     assert win.app.target_choice.kind == "text" and win.app.target_choice.value == "blue-grey ovoid nests"
-    qtbot.waitUntil(lambda: "blue-grey ovoid nests" in win.viewers.map_caption.text() and
-                    "computing" not in win.viewers.map_caption.text(), timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: (
+            "blue-grey ovoid nests" in win.viewers.map_caption.text()
+            and "computing" not in win.viewers.map_caption.text()
+        ),
+        timeout=WAIT,
+    )
     assert win.app.current_target().key == "blue-grey ovoid nests"
     # typing 1-3 or O into the text box edits the text, it does not switch method
     qtbot.keyClicks(win.target_picker.free_text, " 2o")
@@ -198,7 +223,11 @@ def test_override_then_undo_and_redo(qtbot, make_window, folder):
     assert win.app.review_store.get(e.sha256) is None
     assert win.browser.thumb_model.index(0).data(ReviewRole) == "pending"
     assert "Pending" in win.panel.review_state.text()
-    qtbot.keyClick(win.browser.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        win.browser.grid,
+        Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     assert win.app.review_store.get(e.sha256).decision == "overridden"
     # accept another image, add a note, then filter the grid by review state
     win.app.select(1)
@@ -227,7 +256,9 @@ def test_review_is_kept_after_close_and_reopen(qtbot, make_window, folder):
     open_and_wait(qtbot, win2, folder)
     win2.app.select(2)
     rec = win2.app.review_store.get(win2.app.current_entry.sha256)
-    assert rec.decision == "overridden" and rec.final_class == other and rec.note == "second opinion requested"
+    assert (
+        rec.decision == "overridden" and rec.final_class == other and rec.note == "second opinion requested"
+    )
     assert "Overridden" in win2.panel.review_state.text()
     assert win2.panel.note_edit.text() == "second opinion requested"
     assert str(folder.resolve()) in win2.settings.recent_folders
@@ -304,7 +335,10 @@ def test_settings_are_restored(qtbot, make_window, app_settings):
     win.close()
     win2 = make_window()
     assert win2.splitter.sizes()[0] == sizes[0]
-    assert win2.menus.opacity_slider.value() == 70 and win2.viewers.viewer.overlay_item.opacity() == pytest.approx(0.7)
+    assert (
+        win2.menus.opacity_slider.value() == 70
+        and win2.viewers.viewer.overlay_item.opacity() == pytest.approx(0.7)
+    )
     assert win2.app.colormap == "viridis" and win2.app.current_method == "grad-eclip"
     assert app_settings.q.fileName().endswith("settings.ini")
 
@@ -331,7 +365,10 @@ def test_sort_by_confidence_and_filter_low_confidence(qtbot, make_window, folder
     win = make_window()
     open_and_wait(qtbot, win, folder)
     win.browser.sort_combo.setCurrentIndex(win.browser.sort_combo.findData("confidence-desc"))
-    confs = [win.browser.proxy.index(r, 0).data(Qt.ItemDataRole.UserRole + 3) for r in range(win.browser.proxy.rowCount())]
+    confs = [
+        win.browser.proxy.index(r, 0).data(Qt.ItemDataRole.UserRole + 3)
+        for r in range(win.browser.proxy.rowCount())
+    ]
     assert confs == sorted(confs, reverse=True)
     win.browser.thumb_model.low_confidence = 1.01  # every analysed image counts as low confidence
     win.browser.low_only.setChecked(True)
@@ -344,8 +381,9 @@ def test_export_action(qtbot, make_window):
     assert win.menus.export_action.isEnabled()
 
 
-def test_window_shows_before_the_model_and_never_runs_it_on_the_ui_thread(qtbot, make_window, folder,
-                                                                           tiny_model, monkeypatch):
+def test_window_shows_before_the_model_and_never_runs_it_on_the_ui_thread(
+    qtbot, make_window, folder, tiny_model, monkeypatch
+):
     import threading
 
     ui_thread = threading.get_ident()
@@ -382,8 +420,13 @@ def test_drop_a_folder_and_recent_folders(qtbot, make_window, folder, tmp_path):
     win = make_window()
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(folder / "zz_broken.jpg"))])  # a file: its folder opens
-    ev = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                    Qt.KeyboardModifier.NoModifier)
+    ev = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     win.dropEvent(ev)
     assert win.app.current_folder == folder.resolve()
     other = tmp_path / "other"
@@ -428,8 +471,13 @@ def test_method_parameters_change_the_map_and_are_cached_separately(qtbot, make_
     assert dlg.params() == MedGradParams()
     win.app.set_params("medgrad", custom)
     entry, target = win.app.current_entry, win.app.current_target()
-    qtbot.waitUntil(lambda: win.app.cached_map(entry, "medgrad", target) is not None and
-                    "custom parameters" in win.viewers.map_caption.text(), timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: (
+            win.app.cached_map(entry, "medgrad", target) is not None
+            and "custom parameters" in win.viewers.map_caption.text()
+        ),
+        timeout=WAIT,
+    )
     assert win.app.cached_map(entry, "medgrad", target).params["entropy_radius"] == 2
     assert not np.allclose(win.viewers.viewer.map_values, default_map)
     win.app.set_params("medgrad", MedGradParams())  # back to defaults: from the cache, at once
@@ -474,9 +522,16 @@ def test_method_parameters_are_kept_for_the_next_session(qtbot, make_window, fol
     assert reopened.q.value("params/medgrad") is None
 
 
-@pytest.mark.parametrize("stored", ["{not json", '{"method": "medgrad", "entropy_radius": 3, "renamed": 1}',
-                                    '{"method": "gradcam"}', '{"method": "medgrad", "combine": "add"}',
-                                    '{"method": "medgrad", "entropy_radius": "three"}'])
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "{not json",
+        '{"method": "medgrad", "entropy_radius": 3, "renamed": 1}',
+        '{"method": "gradcam"}',
+        '{"method": "medgrad", "combine": "add"}',
+        '{"method": "medgrad", "entropy_radius": "three"}',
+    ],
+)
 def test_stored_parameters_that_no_longer_fit_fall_back_to_defaults(qtbot, make_window, app_settings, stored):
     app_settings.q.setValue("params/medgrad", stored)
     app_settings.set_method_params(default_params("gradcam").with_(include_cls_in_mean=False))
@@ -500,11 +555,21 @@ def test_a_map_is_cached_under_the_params_that_made_it(qtbot, make_window, folde
     e, target = win.app.current_entry, win.app.current_target()
     hm = win.app.cached_map(e, "medgrad", target)
     other = MedGradParams(alpha=0.5)
-    late = MapResult(e.path, e.sha256, win.maps.rgb_cache.get(e.path)[1], e.prediction, target, {"medgrad": hm},
-                     win.app.model.card.weights_sha256, params={"medgrad": other})
+    late = MapResult(
+        e.path,
+        e.sha256,
+        win.maps.rgb_cache.get(e.path)[1],
+        e.prediction,
+        target,
+        {"medgrad": hm},
+        win.app.model.card.weights_sha256,
+        params={"medgrad": other},
+    )
     win.app.params["medgrad"] = MedGradParams(alpha=0.25)  # the user moved on to yet other params
     win.maps.on_maps(late)
-    assert win.app.map_cache.get(map_key(e.sha256, win.app.model.card.weights_sha256, other, target.key)) is hm
+    assert (
+        win.app.map_cache.get(map_key(e.sha256, win.app.model.card.weights_sha256, other, target.key)) is hm
+    )
     assert win.app.cached_map(e, "medgrad", target) is None  # nothing filed under alpha=0.25
 
 
@@ -523,8 +588,16 @@ def test_zoom_keys_wheel_and_fit(qtbot, make_window, folder):
     qtbot.keyClick(win.browser.grid, Qt.Key.Key_Minus)
     assert win.viewers.viewer.zoom == pytest.approx(fit_zoom / 1.25)
     centre = QPointF(win.viewers.viewer.viewport().rect().center())
-    wheel = QWheelEvent(centre, win.viewers.viewer.mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    wheel = QWheelEvent(
+        centre,
+        win.viewers.viewer.mapToGlobal(centre),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     win.viewers.viewer.wheelEvent(wheel)
     assert win.viewers.viewer.zoom == pytest.approx(fit_zoom)
     win.viewers.viewer.zoom_by(3.0)
@@ -571,8 +644,9 @@ def test_model_card_shows_training_metrics(tiny_model):
     assert "2026-11-28" in html and "0.812" in html and "240" in html and card.short_hash in html
 
 
-def test_a_demo_like_model_with_few_classes_and_no_criteria(qtbot, make_window, folder, tiny_model,
-                                                            demo_like_weights):
+def test_a_demo_like_model_with_few_classes_and_no_criteria(
+    qtbot, make_window, folder, tiny_model, demo_like_weights
+):
     """A model whose card embeds its own small catalogue (as the demo model does) drives every list."""
     weights = demo_like_weights
 
@@ -586,14 +660,25 @@ def test_a_demo_like_model_with_few_classes_and_no_criteria(qtbot, make_window, 
     qtbot.waitUntil(lambda: h.is_finished and win.app.model.card.name == "demo-like", timeout=WAIT)
     assert "DEMO" in win.status_bar.warning_status.text() and "DEMO" in win.panel.warning_label.text()
     assert win.panel.override_combo.count() == 3 and win.browser.class_filter.count() == 4
-    assert win.target_picker.combo.findData("class:melanoma") >= 0 and win.target_picker.combo.findData("class:lentigo") < 0
+    assert (
+        win.target_picker.combo.findData("class:melanoma") >= 0
+        and win.target_picker.combo.findData("class:lentigo") < 0
+    )
     # ...and every image is predicted again by the new one
     new_sha = win.app.model.card.weights_sha256
-    qtbot.waitUntil(lambda: all(e.error or (e.prediction and e.prediction.model_sha256 == new_sha)
-                                for e in win.app.entries), timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: all(
+            e.error or (e.prediction and e.prediction.model_sha256 == new_sha) for e in win.app.entries
+        ),
+        timeout=WAIT,
+    )
     win.app.select(0)
     wait_map(qtbot, win)
-    assert win.app.current_entry.prediction.predicted_id in ("melanoma", "common_nevus", "seborrheic_keratosis")
+    assert win.app.current_entry.prediction.predicted_id in (
+        "melanoma",
+        "common_nevus",
+        "seborrheic_keratosis",
+    )
     assert "no 7-point criteria" in win.panel.criteria_label.text()
 
 

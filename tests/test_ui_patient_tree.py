@@ -32,10 +32,17 @@ def _visits(folder: Path) -> None:
     first = np.clip(base + np.random.default_rng(1).integers(-30, 30, base.shape), 0, 255).astype(np.uint8)
     m = cv2.getRotationMatrix2D((200, 150), 15, 1.1)
     later = cv2.warpAffine(first, m, (400, 300), borderMode=cv2.BORDER_REFLECT)
-    for name, rgb, date, uid in (("v2.dcm", later, "20240601", "1.2.3.2"), ("v1.dcm", first, "20231201", "1.2.3.1")):
-        ds_.write(ds_.photo_dataset(rgb, study_uid=uid, study_date=date, lesion_label="MOLE_A"), folder / name)
+    for name, rgb, date, uid in (
+        ("v2.dcm", later, "20240601", "1.2.3.2"),
+        ("v1.dcm", first, "20231201", "1.2.3.1"),
+    ):
+        ds_.write(
+            ds_.photo_dataset(rgb, study_uid=uid, study_date=date, lesion_label="MOLE_A"), folder / name
+        )
     other = ds_.Person(name="Roe^Rick", patient_id="MRN-2")
-    ds_.write(ds_.photo_dataset(ds_.lesion_rgb(120, 160, 9), person=other, study_date="20220101"), folder / "r.dcm")
+    ds_.write(
+        ds_.photo_dataset(ds_.lesion_rgb(120, 160, 9), person=other, study_date="20220101"), folder / "r.dcm"
+    )
 
 
 def test_tree_and_followup(qtbot, app_settings, tiny_model, tmp_path):
@@ -45,8 +52,9 @@ def test_tree_and_followup(qtbot, app_settings, tiny_model, tmp_path):
     win.show()
     qtbot.waitUntil(lambda: win.app.model is not None, timeout=WAIT)
     assert win.app.open_folder(tmp_path / "set")
-    qtbot.waitUntil(lambda: all(e.done for e in win.app.entries) and not win.app.predictions.running,
-                    timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: all(e.done for e in win.app.entries) and not win.app.predictions.running, timeout=WAIT
+    )
     tree = win.patient_tree.tree
     assert tree.topLevelItemCount() == 2
     roe, doe = tree.topLevelItem(0), tree.topLevelItem(1)  # Roe's visit (2022) is the earliest
@@ -58,8 +66,9 @@ def test_tree_and_followup(qtbot, app_settings, tiny_model, tmp_path):
     v1.setSelected(True)
     v2.setSelected(True)
     opened: list[FollowUpView] = []
-    win.patient_tree.on_compare = lambda a, b: opened.append(FollowUpView(win.app, win.app.entries[a],
-                                                                          win.app.entries[b], win))
+    win.patient_tree.on_compare = lambda a, b: opened.append(
+        FollowUpView(win.app, win.app.entries[a], win.app.entries[b], win)
+    )
     win.patient_tree.compare.click()
     view = opened[0]
     qtbot.addWidget(view)

@@ -41,7 +41,9 @@ def _no_forward(monkeypatch) -> None:
     monkeypatch.setattr(compute, "classify", refuse)
 
 
-def test_reopened_and_moved_folders_use_stored_predictions(qtbot, app_settings, tiny_model, tmp_path, monkeypatch):
+def test_reopened_and_moved_folders_use_stored_predictions(
+    qtbot, app_settings, tiny_model, tmp_path, monkeypatch
+):
     folder = tmp_path / "visit"
     write_sample_folder(folder, 4)
     app, worker = _app(qtbot, app_settings, tiny_model)
@@ -68,7 +70,9 @@ def test_reopened_and_moved_folders_use_stored_predictions(qtbot, app_settings, 
     shutil.move(folder, moved)
     third, worker = _app(qtbot, app_settings, tiny_model)
     assert third.open_folder(moved)
-    qtbot.waitUntil(lambda: all(e.done for e in third.entries) and not third.predictions.running, timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: all(e.done for e in third.entries) and not third.predictions.running, timeout=WAIT
+    )
     assert {e.name: e.prediction for e in third.entries} == first  # found by content, no forward pass
     assert not any(e.error for e in third.entries)
     worker.stop()

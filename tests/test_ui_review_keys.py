@@ -62,8 +62,11 @@ def ready(qtbot, win: MainWindow, folder: Path) -> None:
 
 
 def decisions(win: MainWindow) -> dict[str, str]:
-    return {e.sha256: r.decision for e in win.app.entries
-            if (r := win.app.review_store.get(e.sha256)) is not None and r.decision != "pending"}
+    return {
+        e.sha256: r.decision
+        for e in win.app.entries
+        if (r := win.app.review_store.get(e.sha256)) is not None and r.decision != "pending"
+    }
 
 
 def override_by_typing(qtbot, win: MainWindow) -> str:

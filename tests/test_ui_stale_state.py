@@ -59,8 +59,10 @@ def open_and_wait(qtbot, win: MainWindow, folder: Path) -> None:
 
 def review_buttons_at(win: MainWindow) -> list[QPoint]:
     p = win.panel
-    return [w.mapTo(win, QPoint(0, 0)) for w in (p.accept_button, p.override_button, p.override_combo,
-                                                   p.note_edit, p.reset_button)]
+    return [
+        w.mapTo(win, QPoint(0, 0))
+        for w in (p.accept_button, p.override_button, p.override_combo, p.note_edit, p.reset_button)
+    ]
 
 
 def test_an_empty_folder_clears_every_panel(qtbot, make_window, folder, tmp_path):
@@ -109,8 +111,9 @@ def test_cancelled_tiles_and_panel_say_not_analysed(qtbot, make_window, tmp_path
     qtbot.waitUntil(lambda: all(e.done for e in win.app.entries), timeout=WAIT)
 
 
-def test_bad_weights_at_startup_fall_back_to_the_demo_model_and_are_not_kept(qtbot, make_window, app_settings,
-                                                                            tiny_model, tmp_path):
+def test_bad_weights_at_startup_fall_back_to_the_demo_model_and_are_not_kept(
+    qtbot, make_window, app_settings, tiny_model, tmp_path
+):
     bad = tmp_path / "notes.pt"
     bad.write_text("# these are my notes, not a model\nsome text\n")
     app_settings.weights = str(bad)
@@ -155,8 +158,10 @@ def test_only_targets_the_model_has_are_offered(qtbot, make_window, folder, tiny
     assert combo.findData("rank:3") >= 0 and combo.findData("rank:4") < 0 and combo.findData("rank:5") < 0
     assert win.app.target_choice.kind == "predicted"  # the chosen Top-5 does not exist any more
     assert win.panel.topk_box.title() == "Differential (top 3)"
-    assert not any(combo.itemData(i, Qt.ItemDataRole.UserRole) and
-                   str(combo.itemData(i)).startswith("criterion:") for i in range(combo.count()))
+    assert not any(
+        combo.itemData(i, Qt.ItemDataRole.UserRole) and str(combo.itemData(i)).startswith("criterion:")
+        for i in range(combo.count())
+    )
 
 
 def test_free_text_box_clears_when_the_target_changes(qtbot, make_window, folder):
@@ -203,7 +208,9 @@ def test_details_panel_widgets_never_move_and_never_overflow(qtbot, make_window,
     long_row = next(i for i, e in enumerate(win.app.entries) if e.name.startswith("a_very_long"))
     win.app.select(long_row)
     assert win.panel.file_label.toolTip().endswith(win.app.entries[long_row].name)
-    assert win.panel.file_label.elided_text() != win.panel.file_label.text()  # cut to fit, whole in the tooltip
+    assert (
+        win.panel.file_label.elided_text() != win.panel.file_label.text()
+    )  # cut to fit, whole in the tooltip
 
 
 def test_viewer_gets_the_room_and_side_panels_collapse_and_are_remembered(qtbot, make_window, app_settings):
@@ -235,8 +242,9 @@ def test_compare_view_fits_each_image_and_elides_titles(qtbot, make_window, fold
     open_and_wait(qtbot, win, folder)
     win.app.select(1)
     win.menus.compare_action.setChecked(True)
-    qtbot.waitUntil(lambda: all(v.map_values is not None for v in win.viewers.compare_viewers.values()),
-                    timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: all(v.map_values is not None for v in win.viewers.compare_viewers.values()), timeout=WAIT
+    )
     qtbot.wait(50)
     for m, v in win.viewers.compare_viewers.items():
         iw, ih = v.image_size
@@ -267,7 +275,9 @@ def test_small_things(qtbot, make_window, folder):
     qtbot.mouseClick(s, Qt.MouseButton.LeftButton, pos=click)
     opt = QStyleOptionSlider()
     s.initStyleOption(opt)
-    handle = s.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, s)
+    handle = s.style().subControlRect(
+        QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, s
+    )
     assert handle.contains(click) and s.value() > 75  # under the pointer, not one page step from 50
     assert m.opacity_label.text().strip() == f"{s.value()} %"
     # the colour bar only beside a visible overlay

@@ -107,7 +107,9 @@ def test_interactive_job_runs_between_images_of_a_batch(qtbot, worker):
 
     hb = worker.submit(batch, kind="predict")
     qtbot.waitUntil(lambda: len(order) >= 3, timeout=WAIT)
-    hi = worker.submit(lambda ctx: order.append("map"), kind="maps", priority=ModelWorker.PRIORITY_INTERACTIVE)
+    hi = worker.submit(
+        lambda ctx: order.append("map"), kind="maps", priority=ModelWorker.PRIORITY_INTERACTIVE
+    )
     with qtbot.waitSignal(hi.finished, timeout=WAIT):
         pass
     assert "b39" not in order  # the map did not wait for the whole batch

@@ -21,15 +21,25 @@ from medgrad_desktop.ui.worker import ModelWorker
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 60_000
-HEAVY = ("torch", "open_clip", "medgrad_desktop.core.model", "medgrad_desktop.core.explain",
-         "medgrad_desktop.core.classify", "medgrad_desktop.ui.compute", "medgrad_desktop.reports.export")
+HEAVY = (
+    "torch",
+    "open_clip",
+    "medgrad_desktop.core.model",
+    "medgrad_desktop.core.explain",
+    "medgrad_desktop.core.classify",
+    "medgrad_desktop.ui.compute",
+    "medgrad_desktop.reports.export",
+)
 
 
-@pytest.mark.parametrize("module", ["medgrad_desktop.ui.app", "medgrad_desktop.ui.main_window",
-                                    "medgrad_desktop.ui.export_dialog"])
+@pytest.mark.parametrize(
+    "module", ["medgrad_desktop.ui.app", "medgrad_desktop.ui.main_window", "medgrad_desktop.ui.export_dialog"]
+)
 def test_the_window_modules_import_no_torch(module):
-    code = (f"import sys, importlib; importlib.import_module({module!r}); "
-            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    code = (
+        f"import sys, importlib; importlib.import_module({module!r}); "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "", f"importing {module} imported {out.stdout.strip()}"
@@ -102,7 +112,9 @@ def test_cancel_takes_effect_between_batches(qtbot, tiny_model, tmp_path, monkey
     worker.start()
     worker.load(lambda: tiny_model)
     got: list[PredictItem] = []
-    h = worker.submit(predict_batch(list(enumerate(paths)), {}, batch_size=4), kind="predict", total=len(paths))
+    h = worker.submit(
+        predict_batch(list(enumerate(paths)), {}, batch_size=4), kind="predict", total=len(paths)
+    )
     h.item.connect(got.append)
 
     def cancel_after_first(item: PredictItem) -> None:

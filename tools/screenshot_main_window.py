@@ -48,8 +48,12 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--single", action="store_true", help="one method instead of the three side by side")
     ap.add_argument("--text", default="", help="explain this typed text instead of the predicted class")
-    ap.add_argument("--review", type=int, default=0,
-                    help="accept the first N images with the A key first (shows the review badges)")
+    ap.add_argument(
+        "--review",
+        type=int,
+        default=0,
+        help="accept the first N images with the A key first (shows the review badges)",
+    )
     args = ap.parse_args()
 
     from PySide6.QtCore import Qt
@@ -88,13 +92,18 @@ def main() -> int:
         win.target_picker.free_text.setText(args.text)
         win.app.set_free_text_target(args.text)
     viewer = win.viewers.viewer
-    if not wait_until(lambda: viewer.map_values is not None and viewer.overlay_item.isVisible(), args.timeout, app):
+    if not wait_until(
+        lambda: viewer.map_values is not None and viewer.overlay_item.isVisible(), args.timeout, app
+    ):
         print("error: no overlay appeared", file=sys.stderr)
         return 1
     if not args.single:
         win.menus.compare_action.setChecked(True)
-        if not wait_until(lambda: all(v.map_values is not None for v in win.viewers.compare_viewers.values()),
-                          args.timeout, app):
+        if not wait_until(
+            lambda: all(v.map_values is not None for v in win.viewers.compare_viewers.values()),
+            args.timeout,
+            app,
+        ):
             print("error: the comparison maps did not appear", file=sys.stderr)
             return 1
     wait_until(lambda: False, 0.5, app)  # let the last paints land

@@ -44,11 +44,15 @@ def install(path: str) -> None:
             return False
 
     def _poll() -> None:
-        win = getattr(state["window"], "app", state["window"])  # the window's app model holds model and entries
+        win = getattr(
+            state["window"], "app", state["window"]
+        )  # the window's app model holds model and entries
         if "model" not in _times and getattr(win, "model", None) is not None:
             _times["model"] = time.time()
         entries = getattr(win, "entries", None) or []
-        if "first_prediction" not in _times and any(getattr(e, "prediction", None) is not None for e in entries):
+        if "first_prediction" not in _times and any(
+            getattr(e, "prediction", None) is not None for e in entries
+        ):
             _times["first_prediction"] = time.time()
             _times["images"] = len(entries)
         if "first_prediction" in _times and "shown" in _times:

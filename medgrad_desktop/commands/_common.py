@@ -10,25 +10,39 @@ from medgrad_desktop.core.model import ClipModel, ModelLoadError, load_model
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--weights", help="local weights file (.safetensors/.pt/.bin, OpenCLIP or OpenAI format), "
-                   "or a cached hf-hub:/openai tag; default: the bundled demo model")
+    g.add_argument(
+        "--weights",
+        help="local weights file (.safetensors/.pt/.bin, OpenCLIP or OpenAI format), "
+        "or a cached hf-hub:/openai tag; default: the bundled demo model",
+    )
     g.add_argument("--random-init", action="store_true", help="an untrained model (tests and demos only)")
     p.add_argument("--arch", default=None, help="architecture (default from the model card, else ViT-B-16)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
-    p.add_argument("--normalization", choices=["clip", "imagenet"], default=None,
-                   help="override the model card's input normalization")
+    p.add_argument(
+        "--normalization",
+        choices=["clip", "imagenet"],
+        default=None,
+        help="override the model card's input normalization",
+    )
 
 
 def model_from_args(args: argparse.Namespace) -> ClipModel:
     try:
-        clip = load_model(args.weights, random_init=args.random_init, architecture=args.arch,
-                          device=args.device, normalization=args.normalization)
+        clip = load_model(
+            args.weights,
+            random_init=args.random_init,
+            architecture=args.arch,
+            device=args.device,
+            normalization=args.normalization,
+        )
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     for w in clip.card.warnings():
         print(f"warning: {w}", file=sys.stderr)
     if args.weights is None and not args.random_init:
-        print(f"note: using the bundled demo model ({clip.card.name}); pass --weights for real weights",
-              file=sys.stderr)
+        print(
+            f"note: using the bundled demo model ({clip.card.name}); pass --weights for real weights",
+            file=sys.stderr,
+        )
     return clip

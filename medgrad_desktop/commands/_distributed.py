@@ -44,8 +44,10 @@ def world_from_env() -> World:
         rank = int(os.environ.get("RANK", "0"))
         local = int(os.environ.get("LOCAL_RANK", "0"))
     except ValueError as exc:
-        raise SystemExit(f"error: bad torchrun environment ({exc}); run under torchrun or unset WORLD_SIZE, "
-                         "RANK and LOCAL_RANK") from None
+        raise SystemExit(
+            f"error: bad torchrun environment ({exc}); run under torchrun or unset WORLD_SIZE, "
+            "RANK and LOCAL_RANK"
+        ) from None
     return World(rank, size, local) if size > 1 else World()
 
 

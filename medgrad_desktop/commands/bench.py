@@ -37,8 +37,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="cpu | cuda[:N]")
     p.add_argument("--arch", default="ViT-B-16", help="architecture, random init")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--loops", action="store_true",
-                   help="also time the one-prompt loop and the shared-forward loop (slow: ~17x)")
+    p.add_argument(
+        "--loops",
+        action="store_true",
+        help="also time the one-prompt loop and the shared-forward loop (slow: ~17x)",
+    )
     p.add_argument("--gpu-batch", type=int, default=64, help="images per batch of the CUDA throughput runs")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
@@ -72,8 +75,13 @@ def spread(values: list[float]) -> dict:
     return {"median": statistics.median(v), "q1": q[0], "q3": q[2], "min": v[0], "max": v[-1], "n": len(v)}
 
 
-def paired_ratios(forward: Callable[[np.ndarray], object], methods: dict[str, Callable[[np.ndarray], object]],
-                  images: list[np.ndarray], repeats: int, device: torch.device) -> dict:
+def paired_ratios(
+    forward: Callable[[np.ndarray], object],
+    methods: dict[str, Callable[[np.ndarray], object]],
+    images: list[np.ndarray],
+    repeats: int,
+    device: torch.device,
+) -> dict:
     """For every repeat, image and method: time a plain forward and the method back to back (which goes
     first alternates), and keep method / forward, in wall time and in CPU time. Method order rotates
     between repeats so no method always runs first after a pause. Returns per method the spread of its
@@ -85,7 +93,7 @@ def paired_ratios(forward: Callable[[np.ndarray], object], methods: dict[str, Ca
     fwd: list[float] = []
     fwd_cpu: list[float] = []
     for r in range(repeats):
-        order = names[r % len(names):] + names[:r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for i, im in enumerate(images):
             for j, m in enumerate(order):
                 if (r + i + j) % 2 == 0:
@@ -99,9 +107,18 @@ def paired_ratios(forward: Callable[[np.ndarray], object], methods: dict[str, Ca
                 secs[m].append(tm[0])
                 ratios[m].append(tm[0] / tf[0])
                 cpu_ratios[m].append(tm[1] / max(tf[1], 1e-9))
-    return {"forward_s": spread(fwd), "forward_cpu_s": spread(fwd_cpu),
-            **{m: {"ratio_to_forward": spread(ratios[m]), "cpu_ratio_to_forward": spread(cpu_ratios[m]),
-                   "seconds": spread(secs[m])} for m in names}}
+    return {
+        "forward_s": spread(fwd),
+        "forward_cpu_s": spread(fwd_cpu),
+        **{
+            m: {
+                "ratio_to_forward": spread(ratios[m]),
+                "cpu_ratio_to_forward": spread(cpu_ratios[m]),
+                "seconds": spread(secs[m]),
+            }
+            for m in names
+        },
+    }
 
 
 def _loops(clip: ClipModel, images: list[np.ndarray], targets, device: torch.device) -> dict:
@@ -114,14 +131,20 @@ def _loops(clip: ClipModel, images: list[np.ndarray], targets, device: torch.dev
             batched.append(timed(lambda im=im, p=p: analyze(clip, im, targets, p), device))
             one.append(timed(lambda im=im, p=p: [analyze(clip, im, [t], p) for t in targets], device))
             shared.append(timed(lambda im=im, p=p: analyze(clip, im, targets, p, prompt_loop=True), device))
-        out[KEYS[m]] = {"loop_s": statistics.median(one), "loop_shared_forward_s": statistics.median(shared),
-                        "loop_over_batched": statistics.median(a / b for a, b in zip(one, batched, strict=True)),
-                        "shared_forward_loop_over_batched":
-                            statistics.median(a / b for a, b in zip(shared, batched, strict=True))}
+        out[KEYS[m]] = {
+            "loop_s": statistics.median(one),
+            "loop_shared_forward_s": statistics.median(shared),
+            "loop_over_batched": statistics.median(a / b for a, b in zip(one, batched, strict=True)),
+            "shared_forward_loop_over_batched": statistics.median(
+                a / b for a, b in zip(shared, batched, strict=True)
+            ),
+        }
     return out
 
 
-def bench(arch: str, device: str, n_images: int, repeats: int, loops: bool = False, gpu_batch: int = 64) -> dict:
+def bench(
+    arch: str, device: str, n_images: int, repeats: int, loops: bool = False, gpu_batch: int = 64
+) -> dict:
     clip = load_model(random_init=True, architecture=arch, device=device)
     dev = clip.device
     rng = np.random.default_rng(0)
@@ -144,10 +167,17 @@ def bench(arch: str, device: str, n_images: int, repeats: int, loops: bool = Fal
             out[k].update(v)
     if dev.type == "cuda":
         out["gpu"] = gpu_throughput(clip, targets, gpu_batch)
-    out["setup"] = {"arch": arch, "device": str(dev), "prompts": len(targets), "images": n_images,
-                    "repeats": repeats, "threads": torch.get_num_threads(), "torch": torch.__version__,
-                    "machine": platform.processor() or platform.machine(),
-                    "gpu_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None}
+    out["setup"] = {
+        "arch": arch,
+        "device": str(dev),
+        "prompts": len(targets),
+        "images": n_images,
+        "repeats": repeats,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "machine": platform.processor() or platform.machine(),
+        "gpu_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
+    }
     return out
 
 
@@ -180,8 +210,10 @@ def gpu_throughput(clip: ClipModel, targets, batch: int = 64) -> dict:
 
 
 def _fmt(s: dict, scale: float = 1.0, unit: str = "") -> str:
-    return (f"{s['median'] * scale:.2f}{unit} (IQR {s['q1'] * scale:.2f}-{s['q3'] * scale:.2f}, "
-            f"range {s['min'] * scale:.2f}-{s['max'] * scale:.2f}, n={s['n']})")
+    return (
+        f"{s['median'] * scale:.2f}{unit} (IQR {s['q1'] * scale:.2f}-{s['q3'] * scale:.2f}, "
+        f"range {s['min'] * scale:.2f}-{s['max'] * scale:.2f}, n={s['n']})"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -196,18 +228,24 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(res, indent=1))
         return 0
     s = res["setup"]
-    print(f"{s['arch']} on {s['device']} ({s['threads']} threads), {s['prompts']} prompts, "
-          f"{s['images']} images x {s['repeats']} repeats, each method paired with its own forward")
-    print(f"one plain forward: wall {_fmt(res['forward_s'], 1000, ' ms')}, "
-          f"CPU {_fmt(res['forward_cpu_s'], 1000, ' ms')}")
+    print(
+        f"{s['arch']} on {s['device']} ({s['threads']} threads), {s['prompts']} prompts, "
+        f"{s['images']} images x {s['repeats']} repeats, each method paired with its own forward"
+    )
+    print(
+        f"one plain forward: wall {_fmt(res['forward_s'], 1000, ' ms')}, "
+        f"CPU {_fmt(res['forward_cpu_s'], 1000, ' ms')}"
+    )
     for m in METHODS:
         r = res[KEYS[m]]
         print(f"{m:11s} all {s['prompts']} maps / forward: wall {_fmt(r['ratio_to_forward'], 1, 'x')}")
         print(f"{'':11s} {'':>{len(str(s['prompts'])) + 17}} CPU  {_fmt(r['cpu_ratio_to_forward'], 1, 'x')}")
         if "loop_s" in r:
-            print(f"{'':11s} one-prompt loop {r['loop_s'] * 1000:.0f} ms ({r['loop_over_batched']:.2f}x batched), "
-                  f"shared-forward loop {r['loop_shared_forward_s'] * 1000:.0f} ms "
-                  f"({r['shared_forward_loop_over_batched']:.2f}x batched)")
+            print(
+                f"{'':11s} one-prompt loop {r['loop_s'] * 1000:.0f} ms ({r['loop_over_batched']:.2f}x batched), "
+                f"shared-forward loop {r['loop_shared_forward_s'] * 1000:.0f} ms "
+                f"({r['shared_forward_loop_over_batched']:.2f}x batched)"
+            )
     for k, v in res.get("gpu", {}).items():
         print(f"{k}: {v:.2f}" if isinstance(v, float) else f"{k}: {v}")
     return 0

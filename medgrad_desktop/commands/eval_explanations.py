@@ -34,22 +34,45 @@ from medgrad_desktop.provenance import git_commit
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval-explanations", help="faithfulness, localization and sanity checks of the maps")
     add_model_options(p)
-    p.add_argument("--dataset", default="synthetic",
-                   help="synthetic | shortcut (the generator's shortcut variant) | a folder with images/ and masks/ | a MANIFEST.csv "
-                        "(columns path, optional label, mask, target_mask, diff_mask, masks_npz)")
+    p.add_argument(
+        "--dataset",
+        default="synthetic",
+        help="synthetic | shortcut (the generator's shortcut variant) | a folder with images/ and masks/ | a MANIFEST.csv "
+        "(columns path, optional label, mask, target_mask, diff_mask, masks_npz)",
+    )
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    p.add_argument("--baselines", nargs="*", default=None,
-                   help="random centre sobel entropy lesion (default: all; lesion needs lesion masks)")
+    p.add_argument(
+        "--baselines",
+        nargs="*",
+        default=None,
+        help="random centre sobel entropy lesion (default: all; lesion needs lesion masks)",
+    )
     p.add_argument("--n", type=int, default=200, help="number of images (synthetic) or first N manifest rows")
-    p.add_argument("--seed", type=int, default=2026, help="evaluation-set seed (synthetic), fills and tie order")
-    p.add_argument("--steps", type=int, default=100,
-                   help="points per deletion/insertion curve after the start (100 = Grad-ECLIP's 0.5 %% steps)")
-    p.add_argument("--protocols", nargs="+", default=["grad-eclip/patch", "grad-eclip/pixel", "rise/patch", "rise/pixel"])
-    p.add_argument("--perturb-n", type=int, default=None,
-                   help="deletion/insertion on the first N images only (default: all); they cost almost all the time")
-    p.add_argument("--ablation", action="store_true", help="also score MedGrad's radius/combine/alpha/source variants")
+    p.add_argument(
+        "--seed", type=int, default=2026, help="evaluation-set seed (synthetic), fills and tie order"
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=100,
+        help="points per deletion/insertion curve after the start (100 = Grad-ECLIP's 0.5 %% steps)",
+    )
+    p.add_argument(
+        "--protocols", nargs="+", default=["grad-eclip/patch", "grad-eclip/pixel", "rise/patch", "rise/pixel"]
+    )
+    p.add_argument(
+        "--perturb-n",
+        type=int,
+        default=None,
+        help="deletion/insertion on the first N images only (default: all); they cost almost all the time",
+    )
+    p.add_argument(
+        "--ablation", action="store_true", help="also score MedGrad's radius/combine/alpha/source variants"
+    )
     p.add_argument("--ablation-protocols", nargs="*", default=["grad-eclip/patch"])
-    p.add_argument("--sanity", type=int, default=20, help="images for the randomization sanity checks (0 = skip)")
+    p.add_argument(
+        "--sanity", type=int, default=20, help="images for the randomization sanity checks (0 = skip)"
+    )
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     p.add_argument("--batch", type=int, default=8, help="images per explanation batch")
     p.add_argument("--out", required=True, help="output folder")
@@ -61,7 +84,9 @@ def _protocols(specs: list[str], steps: int):
     for s in specs:
         name, _, unit = s.partition("/")
         if name not in ("grad-eclip", "rise") or unit not in ("patch", "pixel"):
-            raise SystemExit(f"error: unknown protocol '{s}'; use grad-eclip/patch, grad-eclip/pixel, rise/patch or rise/pixel")
+            raise SystemExit(
+                f"error: unknown protocol '{s}'; use grad-eclip/patch, grad-eclip/pixel, rise/patch or rise/pixel"
+            )
         out.append((grad_eclip_protocol if name == "grad-eclip" else rise_protocol)(unit, steps))
     return out
 
@@ -81,20 +106,30 @@ def run(args: argparse.Namespace) -> int:
     baselines = tuple(args.baselines) if args.baselines is not None else BASELINES
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
-        print(f"error: unknown baseline(s) {', '.join(unknown)}; choose from {', '.join(BASELINES)}", file=sys.stderr)
+        print(
+            f"error: unknown baseline(s) {', '.join(unknown)}; choose from {', '.join(BASELINES)}",
+            file=sys.stderr,
+        )
         return 2
     if args.dataset in ("synthetic", "shortcut"):
         # only the classes the model knows: a label outside its catalogue has no class score to explain
         shortcut = args.dataset == "shortcut"
         classes = tuple(c for c in SynthConfig().classes if c in clip.catalogue.class_ids)
         if not classes or (shortcut and SynthConfig().shortcut_class not in classes):
-            print(f"error: the model's catalogue has none of the synthetic classes needed "
-                  f"({', '.join(SynthConfig().classes)}); use a model trained on them", file=sys.stderr)
+            print(
+                f"error: the model's catalogue has none of the synthetic classes needed "
+                f"({', '.join(SynthConfig().classes)}); use a model trained on them",
+                file=sys.stderr,
+            )
             return 2
         synth_cfg = SynthConfig(shortcut=shortcut, classes=classes)
-        dataset = {"name": f"synthetic{' (shortcut variant)' if shortcut else ''}",
-                   "generator_version": GENERATOR_VERSION, "seed": args.seed, "classes": list(classes),
-                   "images": "sample_seed(seed, i), balanced classes"}
+        dataset = {
+            "name": f"synthetic{' (shortcut variant)' if shortcut else ''}",
+            "generator_version": GENERATOR_VERSION,
+            "seed": args.seed,
+            "classes": list(classes),
+            "images": "sample_seed(seed, i), balanced classes",
+        }
         samples = lambda: synthetic_samples(args.n, args.seed, shortcut=shortcut, config=synth_cfg)  # noqa: E731
     elif Path(args.dataset).is_dir():
         path = Path(args.dataset)
@@ -107,9 +142,16 @@ def run(args: argparse.Namespace) -> int:
             return 2
         dataset = {"name": path.name, "manifest": str(path)}
         samples = lambda: manifest_samples(path, args.n)  # noqa: E731
-    cfg = SuiteConfig(protocols=protocols, methods=tuple(args.methods), baselines=baselines,
-                      ablation=args.ablation, ablation_protocols=abl_protocols, seed=args.seed,
-                      batch_images=args.batch, perturb_n=args.perturb_n)
+    cfg = SuiteConfig(
+        protocols=protocols,
+        methods=tuple(args.methods),
+        baselines=baselines,
+        ablation=args.ablation,
+        ablation_protocols=abl_protocols,
+        seed=args.seed,
+        batch_images=args.batch,
+        perturb_n=args.perturb_n,
+    )
     t0 = time.perf_counter()
 
     def progress(i: int) -> None:
@@ -127,28 +169,45 @@ def run(args: argparse.Namespace) -> int:
                     break
             preds = [r.prediction for r in analyze_batch(clip, [s.image for s in chosen], [], [])]
             targets = [target_for(clip, s, p.predicted_id) for s, p in zip(chosen, preds, strict=True)]
-            raw = sanity_checks(clip, [s.image for s in chosen], targets,
-                                [default_params(m) for m in args.methods], seed=args.seed)
-            sanity = {"n": len(chosen), "seed": args.seed, "statistic": "Spearman rank correlation of 14x14 maps",
-                      "checks": {c: {m: bootstrap_mean(v, N_BOOT, args.seed).to_dict() for m, v in per.items()}
-                                 for c, per in raw.items()},
-                      "per_image": raw}
+            raw = sanity_checks(
+                clip,
+                [s.image for s in chosen],
+                targets,
+                [default_params(m) for m in args.methods],
+                seed=args.seed,
+            )
+            sanity = {
+                "n": len(chosen),
+                "seed": args.seed,
+                "statistic": "Spearman rank correlation of 14x14 maps",
+                "checks": {
+                    c: {m: bootstrap_mean(v, N_BOOT, args.seed).to_dict() for m, v in per.items()}
+                    for c, per in raw.items()
+                },
+                "per_image": raw,
+            }
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     summary = summarize(result, args.seed)
     meta = {
         "schema": "medgrad-explanation-eval/1",
-        "command": "medgrad " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith(
-            ("medgrad", "cli.py", "__main__.py")) else "medgrad eval-explanations (called from Python)",
-        "commit": _commit(), "n": len(result.samples), "seed": args.seed, "dataset": dataset,
+        "command": "medgrad " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        if sys.argv[0].endswith(("medgrad", "cli.py", "__main__.py"))
+        else "medgrad eval-explanations (called from Python)",
+        "commit": _commit(),
+        "n": len(result.samples),
+        "seed": args.seed,
+        "dataset": dataset,
         "n_perturbation": min(len(result.samples), args.perturb_n or len(result.samples)),
-        "model": clip.card.to_dict(), "device": str(clip.device), "threads": torch.get_num_threads(),
+        "model": clip.card.to_dict(),
+        "device": str(clip.device),
+        "threads": torch.get_num_threads(),
         "protocol": {
             "score": "softmax(logit_scale / temperature * cos(image, class embedding)) of the target class "
-                     "over the model's class prompts",
+            "over the model's class prompts",
             "target": "the image's label class (synthetic: the class its structure defines); the predicted "
-                      "class when there is no label in the model's catalogue",
+            "class when there is no label in the model's catalogue",
             "maps": "min-max normalized 14x14 grid, bilinear upsampling for pixel units and masks",
             "perturbation": [p.to_dict() for p in protocols],
             "ablation_perturbation": [p.to_dict() for p in abl_protocols],
@@ -156,11 +215,13 @@ def run(args: argparse.Namespace) -> int:
             "tie_order_and_fill_seed": "per image: SeedSequence([seed, 7919, index])",
         },
         "bootstrap": {"n_boot": N_BOOT, "level": 0.95, "kind": "percentile, paired over images"},
-        "seconds": result.seconds, "forwards": result.forwards,
+        "seconds": result.seconds,
+        "forwards": result.forwards,
         "all_prompt_maps_seconds_per_image": {
             "median": float(np.median(result.map_seconds)) if result.map_seconds else None,
             "what": f"{len(args.methods)} methods x {len(clip.catalogue.classes)} class prompts, batches of "
-                    f"{args.batch} images, {torch.get_num_threads()} threads, {clip.device}"},
+            f"{args.batch} images, {torch.get_num_threads()} threads, {clip.device}",
+        },
     }
     if sanity:
         meta["sanity"] = sanity

@@ -14,15 +14,27 @@ from medgrad_desktop.commands._common import add_model_options, model_from_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="accuracy, balanced accuracy, macro-F1, ECE and plots on a labelled data set")
-    p.add_argument("dataset", help="manifest.csv, a `medgrad synth` folder, PH2, Derm7pt or one folder per class")
+    p = sub.add_parser(
+        "evaluate", help="accuracy, balanced accuracy, macro-F1, ECE and plots on a labelled data set"
+    )
+    p.add_argument(
+        "dataset", help="manifest.csv, a `medgrad synth` folder, PH2, Derm7pt or one folder per class"
+    )
     add_model_options(p)
-    p.add_argument("--split", choices=["all", "train", "val", "test"], default="all",
-                   help="only the records of a split the data set defines itself (Derm7pt, manifest column)")
+    p.add_argument(
+        "--split",
+        choices=["all", "train", "val", "test"],
+        default="all",
+        help="only the records of a split the data set defines itself (Derm7pt, manifest column)",
+    )
     p.add_argument("--out", default=None, help="folder for confusion.png, reliability.png and metrics.json")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--in-batch", type=int, default=64, help="batch size of the paper's in-batch metric (0 = off)")
-    p.add_argument("--skip-bad", action="store_true", help="evaluate the good rows of a data set with bad rows")
+    p.add_argument(
+        "--in-batch", type=int, default=64, help="batch size of the paper's in-batch metric (0 = off)"
+    )
+    p.add_argument(
+        "--skip-bad", action="store_true", help="evaluate the good rows of a data set with bad rows"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -55,13 +67,17 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
-        result["plots"] = {"confusion_matrix": str(plot_confusion(result, out / "confusion.png")),
-                           "reliability_diagram": str(plot_reliability(result, out / "reliability.png"))}
+        result["plots"] = {
+            "confusion_matrix": str(plot_confusion(result, out / "confusion.png")),
+            "reliability_diagram": str(plot_reliability(result, out / "reliability.png")),
+        }
         write_text_atomic(out / "metrics.json", json.dumps(result, indent=1))
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{ds.name} ({ds.kind}, {result['n']} of {result['n_images']} images) with {clip.card.display_name()}")
+    print(
+        f"{ds.name} ({ds.kind}, {result['n']} of {result['n_images']} images) with {clip.card.display_name()}"
+    )
     print(f"  accuracy           {result['accuracy']:.3f}")
     print(f"  balanced accuracy  {result['balanced_accuracy']:.3f}")
     print(f"  macro-F1           {result['macro_f1']:.3f}")
@@ -69,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
     for cid, pc in result["per_class"].items():
         print(f"    {cid:<24} precision {pc['precision']:.3f}  recall {pc['recall']:.3f}  n={pc['support']}")
     if result.get("criteria_balanced_accuracy"):
-        print(f"  7-point criteria, balanced accuracy (mean {result['criteria_balanced_accuracy_mean']:.3f}):")
+        print(
+            f"  7-point criteria, balanced accuracy (mean {result['criteria_balanced_accuracy_mean']:.3f}):"
+        )
         for cid, v in result["criteria_balanced_accuracy"].items():
             print(f"    {cid:<24} {v:.3f}")
     if result.get("phrase_auroc"):
@@ -78,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"    {phrase:<34} {v:.3f}")
     if result.get("labels_unknown_to_model"):
         unknown = result["labels_unknown_to_model"]
-        print(f"  left out, labels the model cannot name: {', '.join(f'{k} ({v})' for k, v in unknown.items())}")
+        print(
+            f"  left out, labels the model cannot name: {', '.join(f'{k} ({v})' for k, v in unknown.items())}"
+        )
     if "in_batch" in result:
         ib = result["in_batch"]
         print(f"  {ib['in_batch_matching_accuracy']:.3f}  {ib['label']}")

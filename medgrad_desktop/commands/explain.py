@@ -23,8 +23,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image")
     add_model_options(p)
     p.add_argument("--method", default="all", choices=[*METHODS, "all"])
-    p.add_argument("--target", action="append", default=None,
-                   help='predicted | CLASS | criterion:option | "free text" | all-classes (repeatable)')
+    p.add_argument(
+        "--target",
+        action="append",
+        default=None,
+        help='predicted | CLASS | criterion:option | "free text" | all-classes (repeatable)',
+    )
     p.add_argument("--colormap", default=DEFAULT_COLORMAP, choices=sorted(COLORMAPS))
     p.add_argument("--opacity", type=float, default=0.5)
     p.add_argument("--out", required=True, help="output folder")
@@ -55,9 +59,12 @@ def run(args: argparse.Namespace) -> int:
     targets = list({t.key: t for t in targets}.values())
     methods = list(METHODS) if args.method == "all" else [args.method]
     params = [default_params(m) for m in methods]
-    result = run_with_fallback(clip, lambda m: analyze(m, img.rgb, targets, params),
-                               on_fallback=lambda msg: print(f"warning: {msg}", file=sys.stderr),
-                               what=display_name(img.path))
+    result = run_with_fallback(
+        clip,
+        lambda m: analyze(m, img.rgb, targets, params),
+        on_fallback=lambda msg: print(f"warning: {msg}", file=sys.stderr),
+        what=display_name(img.path),
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     maps = []
@@ -67,10 +74,23 @@ def run(args: argparse.Namespace) -> int:
         for warning in clip.card.warnings():
             overlay = stamp(overlay, warning.split(":")[0])
         write_atomic(out / name, lambda f, pic=overlay: Image.fromarray(pic).save(f, format="PNG"))
-        maps.append({"method": method, "target": h.target.label, "target_kind": h.target.kind,
-                     "file": name, "params": h.params, **h.stats()})
-    summary = {"image": str(img.path), "sha256": img.sha256, "model": clip.card.to_dict(),
-               "prediction": result.prediction.to_dict(), "maps": maps}
+        maps.append(
+            {
+                "method": method,
+                "target": h.target.label,
+                "target_kind": h.target.kind,
+                "file": name,
+                "params": h.params,
+                **h.stats(),
+            }
+        )
+    summary = {
+        "image": str(img.path),
+        "sha256": img.sha256,
+        "model": clip.card.to_dict(),
+        "prediction": result.prediction.to_dict(),
+        "maps": maps,
+    }
     write_text_atomic(out / f"{Path(args.image).stem}_explain.json", json.dumps(summary, indent=1))
     print(f"wrote {len(maps)} overlays and {Path(args.image).stem}_explain.json to {out}")
     return 0

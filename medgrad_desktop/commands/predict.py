@@ -28,12 +28,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_options(p)
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--recursive", action="store_true")
-    p.add_argument("--batch-size", type=int, default=None,
-                   help="images per forward pass (default: what a quarter of the free memory holds, at most "
-                        "16 on a CPU and 64 on a GPU)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="images per forward pass (default: what a quarter of the free memory holds, at most "
+        "16 on a CPU and 64 on a GPU)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--no-store", dest="store", action="store_false",
-                   help="neither reuse nor record predictions in the project store")
+    p.add_argument(
+        "--no-store",
+        dest="store",
+        action="store_false",
+        help="neither reuse nor record predictions in the project store",
+    )
     p.set_defaults(func=run)
 
 
@@ -62,21 +70,32 @@ def predict_pass(clip: ClipModel, chunk: list[Path], top_k: int, memo: StoreMemo
             rows.append({"file": str(p), "error": str(exc)})
     stored = {im.sha256: memo.prediction(im.sha256, clip.card.weights_sha256) for im in loaded}
     todo = [im for im in loaded if stored[im.sha256] is None]
-    fresh = run_with_fallback(
-        clip, lambda m, ims=todo: classify(m, [im.rgb for im in ims], batch_size=max(1, len(ims)), top_k=top_k),
-        on_fallback=lambda msg: print(f"warning: {msg}", file=sys.stderr),
-        what=", ".join(display_name(im.path) for im in todo[:3]) + (" ..." if len(todo) > 3 else ""),
-    ) if todo else []
+    fresh = (
+        run_with_fallback(
+            clip,
+            lambda m, ims=todo: classify(m, [im.rgb for im in ims], batch_size=max(1, len(ims)), top_k=top_k),
+            on_fallback=lambda msg: print(f"warning: {msg}", file=sys.stderr),
+            what=", ".join(display_name(im.path) for im in todo[:3]) + (" ..." if len(todo) > 3 else ""),
+        )
+        if todo
+        else []
+    )
     for im, pred in zip(todo, fresh, strict=True):
         memo.record(im, pred)
         stored[im.sha256] = pred
     for im in loaded:
         pred = stored[im.sha256]
-        rows.append({"file": str(im.path), "sha256": im.sha256, "predicted": pred.predicted_id,
-                     "confidence": pred.confidence,
-                     "top_k": [{"id": c, "name": n, "probability": pr} for c, n, pr in pred.top_k(top_k)],
-                     "seven_point_score": pred.seven_point_score,
-                     "criteria": {c.criterion_id: c.option_id for c in pred.criteria}})
+        rows.append(
+            {
+                "file": str(im.path),
+                "sha256": im.sha256,
+                "predicted": pred.predicted_id,
+                "confidence": pred.confidence,
+                "top_k": [{"id": c, "name": n, "probability": pr} for c, n, pr in pred.top_k(top_k)],
+                "seven_point_score": pred.seven_point_score,
+                "criteria": {c.criterion_id: c.option_id for c in pred.criteria},
+            }
+        )
     return rows
 
 
@@ -100,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {memo.notice}", file=sys.stderr)
     paths = expand_inputs(args.inputs, args.recursive)
     batch = distributed.broadcast_from_root(args.batch_size or default_batch_size(clip, 0), world)
-    passes = [paths[i:i + batch] for i in range(0, len(paths), batch)]
+    passes = [paths[i : i + batch] for i in range(0, len(paths), batch)]
     mine: dict[int, list[dict]] = {}
     for k in distributed.my_passes(range(len(passes)), world):
         mine[k] = predict_pass(clip, passes[k], args.top_k, memo)

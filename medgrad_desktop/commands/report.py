@@ -37,31 +37,56 @@ from medgrad_desktop.store.memo import StoreMemo
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="annotated report of a folder (PDF, HTML, CSV, PNG)",
-                       description="Research use only, not for diagnosis. De-identified by default.")
+    p = sub.add_parser(
+        "report",
+        help="annotated report of a folder (PDF, HTML, CSV, PNG)",
+        description="Research use only, not for diagnosis. De-identified by default.",
+    )
     p.add_argument("folder", help="folder of images (its review decisions from the app are included)")
     p.add_argument("--out", required=True, help="output folder")
     add_model_options(p)
-    p.add_argument("--method", default="medgrad",
-                   help=f"comma-separated: {', '.join(METHODS)}, or all (default: medgrad)")
-    p.add_argument("--format", default=",".join(DEFAULT_FORMATS),
-                   help=f"comma-separated: {', '.join(FORMATS)} (default: {','.join(DEFAULT_FORMATS)})")
+    p.add_argument(
+        "--method",
+        default="medgrad",
+        help=f"comma-separated: {', '.join(METHODS)}, or all (default: medgrad)",
+    )
+    p.add_argument(
+        "--format",
+        default=",".join(DEFAULT_FORMATS),
+        help=f"comma-separated: {', '.join(FORMATS)} (default: {','.join(DEFAULT_FORMATS)})",
+    )
     p.add_argument("--name", default="report", help="base name of the output files (default: report)")
     p.add_argument("--force", action="store_true", help="overwrite an existing report of the same name")
-    p.add_argument("--no-deidentify", dest="deidentify", action="store_false",
-                   help="show original file names and patient identifiers, and say so on the cover "
-                   "(default: pseudonyms IMG-0001, P-001/L-01/V-1 ...)")
-    p.add_argument("--pseudonym-map", default=None, metavar="FILE",
-                   help="write the pseudonym -> file mapping (CSV) here; keep it outside the report folder")
+    p.add_argument(
+        "--no-deidentify",
+        dest="deidentify",
+        action="store_false",
+        help="show original file names and patient identifiers, and say so on the cover "
+        "(default: pseudonyms IMG-0001, P-001/L-01/V-1 ...)",
+    )
+    p.add_argument(
+        "--pseudonym-map",
+        default=None,
+        metavar="FILE",
+        help="write the pseudonym -> file mapping (CSV) here; keep it outside the report folder",
+    )
     p.add_argument("--recursive", action="store_true", help="include images in sub-folders")
-    p.add_argument("--no-store", dest="store", action="store_false",
-                   help="do not use the project store: no review decisions, nothing recorded")
+    p.add_argument(
+        "--no-store",
+        dest="store",
+        action="store_false",
+        help="do not use the project store: no review decisions, nothing recorded",
+    )
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--colormap", default=DEFAULT_COLORMAP, choices=sorted(COLORMAPS))
     p.add_argument("--opacity", type=float, default=0.5)
-    p.add_argument("--batch-size", type=int, default=None,
-                   help="images explained per pass (default: what a quarter of the free memory holds, at "
-                        "most 16 on a CPU and 64 on a GPU)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="images explained per pass (default: what a quarter of the free memory holds, at "
+        "most 16 on a CPU and 64 on a GPU)",
+    )
     p.set_defaults(func=run)
 
 
@@ -106,8 +131,11 @@ def run(args: argparse.Namespace) -> int:
     pmap = Path(args.pseudonym_map) if args.pseudonym_map else None
     clash = existing_outputs(out, args.name, formats, pmap)
     if clash and not args.force:  # say so before loading a model
-        print(f"error: already exists: {', '.join(map(str, clash))}; pass --force to overwrite or choose "
-              "another --out/--name", file=sys.stderr)
+        print(
+            f"error: already exists: {', '.join(map(str, clash))}; pass --force to overwrite or choose "
+            "another --out/--name",
+            file=sys.stderr,
+        )
         return 3
     paths = list_images(folder, args.recursive)
     if not paths:
@@ -118,14 +146,22 @@ def run(args: argparse.Namespace) -> int:
     except SidecarError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    paths.sort(key=lambda p: groups[p].order if p in groups else (1 << 30, 0, 0))  # stable: folder order within
+    paths.sort(
+        key=lambda p: groups[p].order if p in groups else (1 << 30, 0, 0)
+    )  # stable: folder order within
     world = distributed.world_from_env()
     args.device = distributed.device_for(world, args.device)
     clip = model_from_args(args)
     distributed.start(world, clip.device)
-    options = ReportOptions(deidentify=args.deidentify, top_k=args.top_k, colormap=args.colormap,
-                            opacity=args.opacity, batch_size=args.batch_size, groups=groups or None,
-                            identifying=frozenset(identifying_values(paths)) if args.deidentify else frozenset())
+    options = ReportOptions(
+        deidentify=args.deidentify,
+        top_k=args.top_k,
+        colormap=args.colormap,
+        opacity=args.opacity,
+        batch_size=args.batch_size,
+        groups=groups or None,
+        identifying=frozenset(identifying_values(paths)) if args.deidentify else frozenset(),
+    )
     params = [default_params(m) for m in methods]
     if not world.distributed:
         return _export(paths, clip, params, folder, out, formats, options, pmap, args)
@@ -134,9 +170,18 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def _distributed_export(world: distributed.World, paths: list[Path], clip: ClipModel, params: list[MethodParams],
-                        folder: Path, out: Path, formats: list[str], options: ReportOptions, pmap: Path | None,
-                        args: argparse.Namespace) -> int:
+def _distributed_export(
+    world: distributed.World,
+    paths: list[Path],
+    clip: ClipModel,
+    params: list[MethodParams],
+    folder: Path,
+    out: Path,
+    formats: list[str],
+    options: ReportOptions,
+    pmap: Path | None,
+    args: argparse.Namespace,
+) -> int:
     """Each rank explains its passes; rank 0 writes the report from all of them."""
     batch = distributed.broadcast_from_root(batch_size_for(clip, options), world)
     options = dataclasses.replace(options, batch_size=batch)
@@ -158,18 +203,39 @@ def _distributed_export(world: distributed.World, paths: list[Path], clip: ClipM
     return distributed.broadcast_from_root(code, world)
 
 
-def _export(paths: list[Path], clip: ClipModel, params: list[MethodParams], folder: Path, out: Path,
-            formats: list[str], options: ReportOptions, pmap: Path | None, args: argparse.Namespace,
-            analyses: dict[int, AnalysisResult] | None = None) -> int:
+def _export(
+    paths: list[Path],
+    clip: ClipModel,
+    params: list[MethodParams],
+    folder: Path,
+    out: Path,
+    formats: list[str],
+    options: ReportOptions,
+    pmap: Path | None,
+    args: argparse.Namespace,
+    analyses: dict[int, AnalysisResult] | None = None,
+) -> int:
     memo = StoreMemo.open(args.store)
     if memo.notice:
         print(f"warning: {memo.notice}", file=sys.stderr)
     reviews = ReviewStore(folder, store=memo.store) if memo.store is not None else None
     bar = _ConsoleProgress()
     try:
-        result = export_report(paths, clip, params, reviews, out,
-                               formats=formats, basename=args.name, force=args.force, options=options,
-                               pseudonym_map=pmap, progress=bar, analyses=analyses, recorder=memo.record_analysis)
+        result = export_report(
+            paths,
+            clip,
+            params,
+            reviews,
+            out,
+            formats=formats,
+            basename=args.name,
+            force=args.force,
+            options=options,
+            pseudonym_map=pmap,
+            progress=bar,
+            analyses=analyses,
+            recorder=memo.record_analysis,
+        )
     except KeyboardInterrupt:
         bar.close()
         print("cancelled: no report was written", file=sys.stderr)

@@ -1,7 +1,7 @@
 """`medgrad store`: look into the project store the app and the other commands share.
 
-    medgrad store info [--json]            where it is, its schema version, and how much it holds
-    medgrad store export-reviews --csv F   every review decision, with reviewer and time, as CSV
+medgrad store info [--json]            where it is, its schema version, and how much it holds
+medgrad store export-reviews --csv F   every review decision, with reviewer and time, as CSV
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ def run_info(args: argparse.Namespace) -> int:
 def run_export_reviews(args: argparse.Namespace) -> int:
     out = Path(args.csv)
     if out.exists() and not args.force:
-        print(f"error: {out} already exists; pass --force to overwrite or choose another file", file=sys.stderr)
+        print(
+            f"error: {out} already exists; pass --force to overwrite or choose another file", file=sys.stderr
+        )
         return 3
     store = _open(args)
     if store is None:
@@ -70,7 +72,9 @@ def run_export_reviews(args: argparse.Namespace) -> int:
     w = csv.DictWriter(buf, fieldnames=[*REVIEW_FIELDS, "source_paths"], lineterminator="\n")
     w.writeheader()
     for r in rows:
-        text = {k: safe_text(str(v)) if isinstance(v, str) else ("" if v is None else v) for k, v in r.items()}
+        text = {
+            k: safe_text(str(v)) if isinstance(v, str) else ("" if v is None else v) for k, v in r.items()
+        }
         w.writerow({**text, "source_paths": safe_text(";".join(store.source_paths(r["image_sha256"])))})
     write_atomic(out, buf.getvalue().encode("utf-8"))
     print(f"wrote {len(rows)} review decision(s) to {out}")

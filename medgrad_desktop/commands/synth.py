@@ -10,36 +10,61 @@ from medgrad_desktop.data.synth.captions import PHRASINGS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("synth", help="write synthetic dermoscopy images, masks, counterfactuals and a CSV manifest")
+    p = sub.add_parser(
+        "synth", help="write synthetic dermoscopy images, masks, counterfactuals and a CSV manifest"
+    )
     p.add_argument("out", help="output folder (created)")
     p.add_argument("--n", type=int, default=120, help="number of images (classes balanced)")
     p.add_argument("--seed", type=int, default=0, help="base seed; the same seed gives the same images")
-    p.add_argument("--shortcut", action="store_true",
-                   help="shortcut variant: an artefact predicts --shortcut-class 90%% of the time")
+    p.add_argument(
+        "--shortcut",
+        action="store_true",
+        help="shortcut variant: an artefact predicts --shortcut-class 90%% of the time",
+    )
     p.add_argument("--shortcut-artefact", choices=["ruler", "bubbles"], default="ruler")
     p.add_argument("--shortcut-class", default="melanoma", choices=list(CLASS_STRUCTURES))
-    p.add_argument("--skin-tones", default=None,
-                   help=f"comma-separated skin tone indices 0 (light) .. {len(SKIN_TONES) - 1} (dark); default all")
-    p.add_argument("--artefact-rate", type=float, default=None,
-                   help=f"0 (clean) .. 1 (many {', '.join(ARTEFACT_TYPES)}); default 0.6")
+    p.add_argument(
+        "--skin-tones",
+        default=None,
+        help=f"comma-separated skin tone indices 0 (light) .. {len(SKIN_TONES) - 1} (dark); default all",
+    )
+    p.add_argument(
+        "--artefact-rate",
+        type=float,
+        default=None,
+        help=f"0 (clean) .. 1 (many {', '.join(ARTEFACT_TYPES)}); default 0.6",
+    )
     p.add_argument("--classes", default=None, help=f"comma-separated subset of {', '.join(CLASS_STRUCTURES)}")
     p.add_argument("--size", type=int, default=224, help="image side in pixels")
     p.add_argument("--no-counterfactual", action="store_true", help="skip the counterfactual twins (faster)")
-    p.add_argument("--phrasing", choices=list(PHRASINGS), default="train",
-                   help="train: captions never use the held-out phrasings (default); all: any phrasing")
-    p.add_argument("--workers", type=int, default=1, help="processes drawing images (same files for any number)")
+    p.add_argument(
+        "--phrasing",
+        choices=list(PHRASINGS),
+        default="train",
+        help="train: captions never use the held-out phrasings (default); all: any phrasing",
+    )
+    p.add_argument(
+        "--workers", type=int, default=1, help="processes drawing images (same files for any number)"
+    )
     p.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace) -> SynthConfig:
-    kw: dict = {"size": args.size, "shortcut": args.shortcut, "shortcut_artefact": args.shortcut_artefact,
-                "shortcut_class": args.shortcut_class, "counterfactual": not args.no_counterfactual,
-                "phrasing": args.phrasing}
+    kw: dict = {
+        "size": args.size,
+        "shortcut": args.shortcut,
+        "shortcut_artefact": args.shortcut_artefact,
+        "shortcut_class": args.shortcut_class,
+        "counterfactual": not args.no_counterfactual,
+        "phrasing": args.phrasing,
+    }
     if args.skin_tones:
         try:
             tones = tuple(int(t) for t in args.skin_tones.split(","))
         except ValueError:
-            raise SystemExit(f"error: --skin-tones '{args.skin_tones}': expected integers like 0,1,2") from None
+            raise SystemExit(
+                f"error: --skin-tones '{args.skin_tones}': expected integers like 0,1,2"
+            ) from None
         bad = [t for t in tones if not 0 <= t < len(SKIN_TONES)]
         if bad:
             raise SystemExit(f"error: --skin-tones: {bad} out of range 0..{len(SKIN_TONES) - 1}")

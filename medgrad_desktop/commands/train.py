@@ -14,16 +14,24 @@ from medgrad_desktop.training.trainer import DEFAULT_INTENDED_USE, TrainConfig
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="fine-tune a CLIP model on labelled images with captions",
-                       description="Symmetric contrastive fine-tuning with a split by lesion id, a checkpoint "
-                       "each epoch, early stopping and temperature scaling. Defaults follow the MedGrad paper.")
-    p.add_argument("data", nargs="+", help="data sets: manifest.csv, a `medgrad synth` folder, PH2, Derm7pt, "
-                   "or one sub-folder per class")
+    p = sub.add_parser(
+        "train",
+        help="fine-tune a CLIP model on labelled images with captions",
+        description="Symmetric contrastive fine-tuning with a split by lesion id, a checkpoint "
+        "each epoch, early stopping and temperature scaling. Defaults follow the MedGrad paper.",
+    )
+    p.add_argument(
+        "data",
+        nargs="+",
+        help="data sets: manifest.csv, a `medgrad synth` folder, PH2, Derm7pt, or one sub-folder per class",
+    )
     p.add_argument("--out", required=True, help="output folder (checkpoints/, model.safetensors + card)")
     w = p.add_mutually_exclusive_group()
     w.add_argument("--weights", help="base weights file (OpenCLIP or OpenAI format) to fine-tune")
     w.add_argument("--random-init", action="store_true", help="train from scratch (random initialization)")
-    p.add_argument("--arch", default=None, help="architecture, e.g. ViT-B-16 (default: from the weights or card)")
+    p.add_argument(
+        "--arch", default=None, help="architecture, e.g. ViT-B-16 (default: from the weights or card)"
+    )
     p.add_argument("--normalization", choices=["clip", "imagenet"], default=None)
     p.add_argument("--device", default="auto")
     p.add_argument("--epochs", type=int, default=30)
@@ -37,10 +45,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup-steps", type=int, default=0)
     p.add_argument("--freeze-image", action="store_true", help="keep the image tower fixed")
     p.add_argument("--freeze-text", action="store_true", help="keep the text tower fixed")
-    p.add_argument("--class-loss-weight", type=float, default=0.0,
-                   help="add cross-entropy against the class prompts (the app's classifier); 0 = paper")
-    p.add_argument("--criteria-loss-weight", type=float, default=0.0,
-                   help="add cross-entropy against each 7-point criterion's option prompts; 0 = paper")
+    p.add_argument(
+        "--class-loss-weight",
+        type=float,
+        default=0.0,
+        help="add cross-entropy against the class prompts (the app's classifier); 0 = paper",
+    )
+    p.add_argument(
+        "--criteria-loss-weight",
+        type=float,
+        default=0.0,
+        help="add cross-entropy against each 7-point criterion's option prompts; 0 = paper",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--val-fraction", type=float, default=0.1)
@@ -60,18 +76,41 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
-        data=list(args.data), out=args.out, weights=args.weights, random_init=args.random_init,
-        architecture=args.arch, normalization=args.normalization,
-        device=None if args.device == "auto" else args.device, epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr, betas=tuple(args.betas), eps=args.eps, weight_decay=args.weight_decay,
-        optimizer=args.optimizer, schedule=args.schedule, warmup_steps=args.warmup_steps,
-        freeze_image=args.freeze_image, freeze_text=args.freeze_text,
-        class_loss_weight=args.class_loss_weight, criteria_loss_weight=args.criteria_loss_weight,
-        seed=args.seed, split_seed=args.split_seed, val_fraction=args.val_fraction,
-        test_fraction=args.test_fraction, patience=args.patience, max_rotation=args.max_rotation,
-        flip=not args.no_flip, threads=args.threads, resume=args.resume,
-        max_steps_per_epoch=args.max_steps_per_epoch, name=args.name, half=args.half, skip_bad=args.skip_bad,
-        intended_use=args.intended_use)
+        data=list(args.data),
+        out=args.out,
+        weights=args.weights,
+        random_init=args.random_init,
+        architecture=args.arch,
+        normalization=args.normalization,
+        device=None if args.device == "auto" else args.device,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        betas=tuple(args.betas),
+        eps=args.eps,
+        weight_decay=args.weight_decay,
+        optimizer=args.optimizer,
+        schedule=args.schedule,
+        warmup_steps=args.warmup_steps,
+        freeze_image=args.freeze_image,
+        freeze_text=args.freeze_text,
+        class_loss_weight=args.class_loss_weight,
+        criteria_loss_weight=args.criteria_loss_weight,
+        seed=args.seed,
+        split_seed=args.split_seed,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        patience=args.patience,
+        max_rotation=args.max_rotation,
+        flip=not args.no_flip,
+        threads=args.threads,
+        resume=args.resume,
+        max_steps_per_epoch=args.max_steps_per_epoch,
+        name=args.name,
+        half=args.half,
+        skip_bad=args.skip_bad,
+        intended_use=args.intended_use,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
     from medgrad_desktop.training.trainer import train
 
     if args.weights is None and not args.random_init:
-        print("error: pass --weights FILE to fine-tune, or --random-init to train from scratch", file=sys.stderr)
+        print(
+            "error: pass --weights FILE to fine-tune, or --random-init to train from scratch", file=sys.stderr
+        )
         return 2
     try:
         result = train(config_from_args(args))

@@ -23,8 +23,16 @@ DEMO_MISSING_NOTE = "bundled demo model missing: using an UNTRAINED random MedGr
 # fields known only once the weights file is read; never written into the card file
 FILE_FIELDS = ("weights_path", "weights_sha256", "weights_format", "input_size")
 # card-file keys shown with the model in reports and provenance
-EXTRA_KEYS = ("base_weights", "training_manifest_sha256", "split_seed", "metrics", "date", "app_version",
-              "normalization_source", "notes")
+EXTRA_KEYS = (
+    "base_weights",
+    "training_manifest_sha256",
+    "split_seed",
+    "metrics",
+    "date",
+    "app_version",
+    "normalization_source",
+    "notes",
+)
 CATALOGUE_KEY = "catalogue_data"  # the record's embedded catalogue (a model trained on a subset of classes)
 
 
@@ -135,5 +143,9 @@ class ModelCard:
         card = cls(**kw)
         card.mean, card.std = tuple(card.mean), tuple(card.std)
         card.temperature = float(card.temperature)
-        card.quick_gelu, card.untrained, card.demo = bool(card.quick_gelu), bool(card.untrained), bool(card.demo)
+        card.quick_gelu, card.untrained, card.demo = (
+            bool(card.quick_gelu),
+            bool(card.untrained),
+            bool(card.demo),
+        )
         return card

@@ -19,12 +19,15 @@ def card_text(card: ModelCard | dict) -> str:
     return json.dumps(card, indent=1, sort_keys=True)
 
 
-def save_checkpoint(module: torch.nn.Module, path: Path | str, card: ModelCard | dict,
-                    half: bool = False) -> Path:
+def save_checkpoint(
+    module: torch.nn.Module, path: Path | str, card: ModelCard | dict, half: bool = False
+) -> Path:
     """Atomic: weights and card are each written to a temporary name, then renamed."""
     path = Path(path)
-    state = {k: (v.detach().half() if half and v.is_floating_point() else v.detach()).cpu().contiguous()
-             for k, v in module.state_dict().items()}
+    state = {
+        k: (v.detach().half() if half and v.is_floating_point() else v.detach()).cpu().contiguous()
+        for k, v in module.state_dict().items()
+    }
     write_file_atomic(path, lambda tmp: save_file(state, str(tmp)))
     write_text_atomic(path.with_suffix(".card.json"), card_text(card))
     return path

@@ -51,30 +51,51 @@ def predictions_from_features(clip: ClipModel, feats: torch.Tensor, top_k: int =
         col = 0
         for crit in cat.criteria:
             n = len(crit.options)
-            p = torch.softmax(scale * crit_sims[b, col:col + n], dim=-1).numpy().astype(np.float64)
+            p = torch.softmax(scale * crit_sims[b, col : col + n], dim=-1).numpy().astype(np.float64)
             col += n
             j = int(np.argmax(p))
             opt = crit.options[j]
             score += opt.points
-            criteria.append(CriterionPrediction(
-                crit.id, crit.display_name, opt.id, opt.phrase, float(p[j]), opt.points,
-                {o.id: float(pp) for o, pp in zip(crit.options, p, strict=True)}))
-        out.append(Prediction(
-            class_ids=tuple(cat.class_ids), class_names=names,
-            probabilities=tuple(float(x) for x in probs[b]), similarities=tuple(float(x) for x in sims_np[b]),
-            criteria=tuple(criteria), seven_point_score=score, seven_point_threshold=cat.seven_point_threshold,
-            model_sha256=clip.card.weights_sha256, untrained=clip.card.untrained, top_k_size=top_k,
-        ))
+            criteria.append(
+                CriterionPrediction(
+                    crit.id,
+                    crit.display_name,
+                    opt.id,
+                    opt.phrase,
+                    float(p[j]),
+                    opt.points,
+                    {o.id: float(pp) for o, pp in zip(crit.options, p, strict=True)},
+                )
+            )
+        out.append(
+            Prediction(
+                class_ids=tuple(cat.class_ids),
+                class_names=names,
+                probabilities=tuple(float(x) for x in probs[b]),
+                similarities=tuple(float(x) for x in sims_np[b]),
+                criteria=tuple(criteria),
+                seven_point_score=score,
+                seven_point_threshold=cat.seven_point_threshold,
+                model_sha256=clip.card.weights_sha256,
+                untrained=clip.card.untrained,
+                top_k_size=top_k,
+            )
+        )
     return out
 
 
 @torch.no_grad()
-def classify(clip: ClipModel, images: list[np.ndarray], batch_size: int = 32, top_k: int = 5,
-             autocast_dtype: torch.dtype | None = None) -> list[Prediction]:
+def classify(
+    clip: ClipModel,
+    images: list[np.ndarray],
+    batch_size: int = 32,
+    top_k: int = 5,
+    autocast_dtype: torch.dtype | None = None,
+) -> list[Prediction]:
     """Batched classification; `autocast_dtype` (fp16/bf16) only on CUDA, for throughput."""
     preds: list[Prediction] = []
     for i in range(0, len(images), batch_size):
-        x, _ = clip.batch(images[i:i + batch_size])
+        x, _ = clip.batch(images[i : i + batch_size])
         if autocast_dtype is not None and clip.device.type == "cuda":
             with torch.autocast("cuda", dtype=autocast_dtype):
                 f = embed_images(clip.model, x)

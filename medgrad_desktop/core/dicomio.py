@@ -35,8 +35,17 @@ MAX_DECODED_BYTES = 2 << 30  # a whole file's pixels: refuse before allocating m
 _FRAME = re.compile(r"^(?P<base>.+)#(?P<frame>[1-9][0-9]{0,5})$")
 _COLOUR = {"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_420", "YBR_ICT", "YBR_RCT"}
 _MONO = {"MONOCHROME1", "MONOCHROME2"}
-_MODALITY_NAMES = {"CT": "a CT", "MR": "an MR", "US": "an ultrasound", "CR": "a radiograph", "DX": "a radiograph",
-                   "MG": "a mammogram", "NM": "a nuclear medicine", "PT": "a PET", "XA": "an angiography"}
+_MODALITY_NAMES = {
+    "CT": "a CT",
+    "MR": "an MR",
+    "US": "an ultrasound",
+    "CR": "a radiograph",
+    "DX": "a radiograph",
+    "MG": "a mammogram",
+    "NM": "a nuclear medicine",
+    "PT": "a PET",
+    "XA": "an angiography",
+}
 
 
 class DicomError(Exception):
@@ -106,11 +115,15 @@ def _read(path: Path, pixels: bool) -> pydicom.Dataset:
             warnings.simplefilter("ignore")
             return pydicom.dcmread(path, stop_before_pixels=not pixels)
     except InvalidDicomError:
-        raise DicomError("is not a DICOM file (no 'DICM' marker after the 128-byte preamble); re-export it "
-                         "from the imaging system as DICOM Part 10, or as JPEG/PNG") from None
+        raise DicomError(
+            "is not a DICOM file (no 'DICM' marker after the 128-byte preamble); re-export it "
+            "from the imaging system as DICOM Part 10, or as JPEG/PNG"
+        ) from None
     except (EOFError, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-        raise DicomError(f"has a damaged or truncated DICOM header ({type(exc).__name__}: {str(exc)[:100]}); "
-                         "re-copy it from the source") from None
+        raise DicomError(
+            f"has a damaged or truncated DICOM header ({type(exc).__name__}: {str(exc)[:100]}); "
+            "re-copy it from the source"
+        ) from None
 
 
 def read_header(path: Path | str) -> DicomHeader:
@@ -134,12 +147,17 @@ def header_of(ds: pydicom.Dataset) -> DicomHeader:
     except (TypeError, ValueError):
         frames = 1
     return DicomHeader(
-        sop_class_uid=_text(ds, "SOPClassUID"), modality=_text(ds, "Modality"), frames=max(1, frames),
-        patient_id=_text(ds, "PatientID"), patient_name=_text(ds, "PatientName"),
-        study_uid=_text(ds, "StudyInstanceUID"), study_date=_text(ds, "StudyDate"),
+        sop_class_uid=_text(ds, "SOPClassUID"),
+        modality=_text(ds, "Modality"),
+        frames=max(1, frames),
+        patient_id=_text(ds, "PatientID"),
+        patient_name=_text(ds, "PatientName"),
+        study_uid=_text(ds, "StudyInstanceUID"),
+        study_date=_text(ds, "StudyDate"),
         series_uid=_text(ds, "SeriesInstanceUID"),
         body_part=region or _text(ds, "BodyPartExamined"),
-        lesion_id=_text(ds, "ContentLabel") or _text(ds, "ClinicalTrialSeriesID"))
+        lesion_id=_text(ds, "ContentLabel") or _text(ds, "ClinicalTrialSeriesID"),
+    )
 
 
 def expand_frames(path: Path) -> list[Path]:
@@ -155,22 +173,30 @@ def expand_frames(path: Path) -> list[Path]:
 
 
 def is_photograph_class(sop_class_uid: str) -> bool:
-    return sop_class_uid.startswith(VL_FAMILY) or sop_class_uid == SECONDARY_CAPTURE or \
-        sop_class_uid.startswith(SECONDARY_CAPTURE + ".")
+    return (
+        sop_class_uid.startswith(VL_FAMILY)
+        or sop_class_uid == SECONDARY_CAPTURE
+        or sop_class_uid.startswith(SECONDARY_CAPTURE + ".")
+    )
 
 
 def _check_class(ds: pydicom.Dataset) -> None:
-    sop = _text(ds, "SOPClassUID") or _text(getattr(ds, "file_meta", pydicom.Dataset()),
-                                            "MediaStorageSOPClassUID")
+    sop = _text(ds, "SOPClassUID") or _text(
+        getattr(ds, "file_meta", pydicom.Dataset()), "MediaStorageSOPClassUID"
+    )
     if sop == DICOMDIR_SOP or "DirectoryRecordSequence" in ds:
-        raise DicomError("is a DICOMDIR (the index of a DICOM disc or folder), not an image; the images are "
-                         "the files it lists, open their folder instead")
+        raise DicomError(
+            "is a DICOMDIR (the index of a DICOM disc or folder), not an image; the images are "
+            "the files it lists, open their folder instead"
+        )
     if not is_photograph_class(sop):
         modality = _text(ds, "Modality")
         what = _MODALITY_NAMES.get(modality, f"a '{modality or 'unknown modality'}'")
         name = UID(sop).name if sop else "none"
-        raise DicomError(f"is {what} image (SOP class {name}), not a photograph; MedGrad reads dermoscopic and "
-                         "clinical photographs (VL Photographic or Secondary Capture)")
+        raise DicomError(
+            f"is {what} image (SOP class {name}), not a photograph; MedGrad reads dermoscopic and "
+            "clinical photographs (VL Photographic or Secondary Capture)"
+        )
 
 
 def _transfer_syntax(ds: pydicom.Dataset) -> UID:
@@ -181,29 +207,44 @@ def _transfer_syntax(ds: pydicom.Dataset) -> UID:
 
 def _check_image_attributes(ds: pydicom.Dataset, frame: int | None, max_pixels: int) -> tuple[str, int]:
     if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
-        raise DicomError("has no pixel data (a DICOM object without an image, e.g. a report or a presentation "
-                         "state); choose the image file itself")
-    missing = [k for k in ("Rows", "Columns", "SamplesPerPixel", "PhotometricInterpretation", "BitsAllocated")
-               if ds.get(k) in (None, "")]
+        raise DicomError(
+            "has no pixel data (a DICOM object without an image, e.g. a report or a presentation "
+            "state); choose the image file itself"
+        )
+    missing = [
+        k
+        for k in ("Rows", "Columns", "SamplesPerPixel", "PhotometricInterpretation", "BitsAllocated")
+        if ds.get(k) in (None, "")
+    ]
     if missing:
-        raise DicomError(f"lacks the image attributes {', '.join(missing)}; the file is incomplete, re-export it")
+        raise DicomError(
+            f"lacks the image attributes {', '.join(missing)}; the file is incomplete, re-export it"
+        )
     rows, cols, spp = int(ds.Rows), int(ds.Columns), int(ds.SamplesPerPixel)
     frames = header_of(ds).frames
     if rows < 1 or cols < 1:
         raise DicomError(f"has no pixels ({cols}x{rows})")
     if rows * cols > max_pixels:
-        raise DicomError(f"is {cols}x{rows} = {rows * cols / 1e6:.0f} megapixels, over the "
-                         f"{max_pixels / 1e6:.0f} MP safety limit; downscale it before review")
+        raise DicomError(
+            f"is {cols}x{rows} = {rows * cols / 1e6:.0f} megapixels, over the "
+            f"{max_pixels / 1e6:.0f} MP safety limit; downscale it before review"
+        )
     if rows * cols * spp * ((int(ds.BitsAllocated) + 7) // 8) * frames > MAX_DECODED_BYTES:
-        raise DicomError(f"declares {frames} frames of {cols}x{rows} pixels, more than can be decoded safely "
-                         f"({MAX_DECODED_BYTES >> 30} GiB); split or downscale it")
+        raise DicomError(
+            f"declares {frames} frames of {cols}x{rows} pixels, more than can be decoded safely "
+            f"({MAX_DECODED_BYTES >> 30} GiB); split or downscale it"
+        )
     pi = _text(ds, "PhotometricInterpretation").upper()
     if pi in _COLOUR and spp != 3 or (pi in _MONO or pi == "PALETTE COLOR") and spp != 1:
-        raise DicomError(f"says its colour is {pi} but has {spp} samples per pixel; the header is "
-                         "inconsistent, re-export the image")
+        raise DicomError(
+            f"says its colour is {pi} but has {spp} samples per pixel; the header is "
+            "inconsistent, re-export the image"
+        )
     if pi not in _COLOUR | _MONO | {"PALETTE COLOR"}:
-        raise DicomError(f"has the photometric interpretation '{pi}', which is not a colour or grey image this "
-                         "app can show (expected RGB, YBR_*, MONOCHROME1/2 or PALETTE COLOR)")
+        raise DicomError(
+            f"has the photometric interpretation '{pi}', which is not a colour or grey image this "
+            "app can show (expected RGB, YBR_*, MONOCHROME1/2 or PALETTE COLOR)"
+        )
     if frame is not None and frame > frames:
         raise DicomError(f"has {frames} frame(s); frame {frame} does not exist")
     return pi, frames
@@ -214,11 +255,15 @@ def _check_decoder(ds: pydicom.Dataset) -> None:
     try:
         decoder = get_decoder(ts)
     except NotImplementedError:
-        raise DicomError(f"uses the transfer syntax {ts.name} ({ts}), which this app cannot decode; re-export it "
-                         "uncompressed, as JPEG, RLE or JPEG 2000") from None
+        raise DicomError(
+            f"uses the transfer syntax {ts.name} ({ts}), which this app cannot decode; re-export it "
+            "uncompressed, as JPEG, RLE or JPEG 2000"
+        ) from None
     if not decoder.is_available:
-        raise DicomError(f"uses the transfer syntax {ts.name} ({ts}), whose decoder is not installed here; "
-                         "re-export it uncompressed or as JPEG")
+        raise DicomError(
+            f"uses the transfer syntax {ts.name} ({ts}), whose decoder is not installed here; "
+            "re-export it uncompressed or as JPEG"
+        )
 
 
 def _to_uint8(values: np.ndarray, bits: int) -> np.ndarray:
@@ -238,14 +283,17 @@ def _grey_to_uint8(ds: pydicom.Dataset, grey: np.ndarray, pi: str) -> np.ndarray
             grey = apply_voi_lut(grey, ds)
     arr = grey.astype(np.float64)
     lo, hi = float(arr.min()), float(arr.max())
-    out = np.zeros(arr.shape, np.uint8) if hi <= lo else np.round((arr - lo) / (hi - lo) * 255).astype(np.uint8)
+    out = (
+        np.zeros(arr.shape, np.uint8) if hi <= lo else np.round((arr - lo) / (hi - lo) * 255).astype(np.uint8)
+    )
     if pi == "MONOCHROME1":  # 0 is white
         out = 255 - out
     return np.repeat(out[:, :, None], 3, axis=2)
 
 
-def decode_frame(path: Path | str, frame: int | None = None, *, max_pixels: int,
-                 photographs_only: bool = True) -> tuple[np.ndarray, DicomHeader]:
+def decode_frame(
+    path: Path | str, frame: int | None = None, *, max_pixels: int, photographs_only: bool = True
+) -> tuple[np.ndarray, DicomHeader]:
     """One frame (1-based; None: the first) as RGB uint8, and the file's header. Raises `DicomError`.
 
     `photographs_only=False` decodes any image class (used to exercise the decoders on files of other
@@ -266,18 +314,27 @@ def decode_frame(path: Path | str, frame: int | None = None, *, max_pixels: int,
     except Exception as exc:  # noqa: BLE001 - a decoder failing on a hostile file must stay a per-file error
         text = str(exc)
         if "length" in text.lower() or "end of" in text.lower() or "truncat" in text.lower():
-            raise DicomError("is truncated or damaged: its pixel data is shorter or other than its header says; "
-                             "re-copy it from the source") from None
-        raise DicomError(f"pixel data could not be decoded ({type(exc).__name__}: {text[:120]}); re-export it "
-                         "uncompressed or as JPEG") from None
+            raise DicomError(
+                "is truncated or damaged: its pixel data is shorter or other than its header says; "
+                "re-copy it from the source"
+            ) from None
+        raise DicomError(
+            f"pixel data could not be decoded ({type(exc).__name__}: {text[:120]}); re-export it "
+            "uncompressed or as JPEG"
+        ) from None
     bits = int(ds.get("BitsStored") or ds.BitsAllocated)
     if pi == "PALETTE COLOR":
         try:
             rgb = apply_color_lut(arr, ds)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise DicomError(f"has a palette colour image whose lookup table cannot be read ({exc})") from None
-        lut_bits = int(ds.RedPaletteColorLookupTableDescriptor[2]) if "RedPaletteColorLookupTableDescriptor" \
-            in ds else 8
+            raise DicomError(
+                f"has a palette colour image whose lookup table cannot be read ({exc})"
+            ) from None
+        lut_bits = (
+            int(ds.RedPaletteColorLookupTableDescriptor[2])
+            if "RedPaletteColorLookupTableDescriptor" in ds
+            else 8
+        )
         rgb = _to_uint8(rgb, lut_bits)
     elif pi in _MONO:
         rgb = _grey_to_uint8(ds, arr, pi)
@@ -291,21 +348,73 @@ def decode_frame(path: Path | str, frame: int | None = None, *, max_pixels: int,
 # Attributes the DICOM PS3.15 Basic Application Level Confidentiality Profile removes or replaces that can
 # carry a person's identity, a place, a date or a traceable number (text VRs; pixel data is separate).
 BASIC_PROFILE_KEYWORDS = (
-    "PatientName", "PatientID", "IssuerOfPatientID", "OtherPatientIDs", "OtherPatientNames", "PatientBirthDate",
-    "PatientBirthTime", "PatientBirthName", "PatientMotherBirthName", "PatientAddress", "PatientTelephoneNumbers",
-    "PatientAge", "PatientSize", "PatientWeight", "MedicalRecordLocator", "EthnicGroup", "Occupation",
-    "AdditionalPatientHistory", "PatientComments", "MilitaryRank", "BranchOfService", "CountryOfResidence",
-    "RegionOfResidence", "InsurancePlanIdentification", "ResponsiblePerson", "ResponsibleOrganization",
-    "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName", "ReferringPhysicianName",
-    "ReferringPhysicianAddress", "ReferringPhysicianTelephoneNumbers", "PerformingPhysicianName",
-    "NameOfPhysiciansReadingStudy", "PhysiciansOfRecord", "RequestingPhysician", "OperatorsName",
-    "ScheduledPerformingPhysicianName", "AccessionNumber", "StudyID", "StudyDate", "SeriesDate",
-    "AcquisitionDate", "ContentDate", "AcquisitionDateTime", "StationName", "DeviceSerialNumber",
-    "StudyDescription", "SeriesDescription", "RequestedProcedureDescription", "PerformedProcedureStepID",
-    "PerformedProcedureStepDescription", "ImageComments", "RequestAttributesSequence", "StudyInstanceUID",
-    "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID", "ContentLabel", "ContentCreatorName",
-    "ClinicalTrialSubjectID", "ClinicalTrialSubjectReadingID", "ClinicalTrialSeriesID", "ClinicalTrialSiteName",
-    "ClinicalTrialSponsorName", "ProtocolName", "DerivationDescription",
+    "PatientName",
+    "PatientID",
+    "IssuerOfPatientID",
+    "OtherPatientIDs",
+    "OtherPatientNames",
+    "PatientBirthDate",
+    "PatientBirthTime",
+    "PatientBirthName",
+    "PatientMotherBirthName",
+    "PatientAddress",
+    "PatientTelephoneNumbers",
+    "PatientAge",
+    "PatientSize",
+    "PatientWeight",
+    "MedicalRecordLocator",
+    "EthnicGroup",
+    "Occupation",
+    "AdditionalPatientHistory",
+    "PatientComments",
+    "MilitaryRank",
+    "BranchOfService",
+    "CountryOfResidence",
+    "RegionOfResidence",
+    "InsurancePlanIdentification",
+    "ResponsiblePerson",
+    "ResponsibleOrganization",
+    "InstitutionName",
+    "InstitutionAddress",
+    "InstitutionalDepartmentName",
+    "ReferringPhysicianName",
+    "ReferringPhysicianAddress",
+    "ReferringPhysicianTelephoneNumbers",
+    "PerformingPhysicianName",
+    "NameOfPhysiciansReadingStudy",
+    "PhysiciansOfRecord",
+    "RequestingPhysician",
+    "OperatorsName",
+    "ScheduledPerformingPhysicianName",
+    "AccessionNumber",
+    "StudyID",
+    "StudyDate",
+    "SeriesDate",
+    "AcquisitionDate",
+    "ContentDate",
+    "AcquisitionDateTime",
+    "StationName",
+    "DeviceSerialNumber",
+    "StudyDescription",
+    "SeriesDescription",
+    "RequestedProcedureDescription",
+    "PerformedProcedureStepID",
+    "PerformedProcedureStepDescription",
+    "ImageComments",
+    "RequestAttributesSequence",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "FrameOfReferenceUID",
+    "ContentLabel",
+    "ContentCreatorName",
+    "ClinicalTrialSubjectID",
+    "ClinicalTrialSubjectReadingID",
+    "ClinicalTrialSeriesID",
+    "ClinicalTrialSiteName",
+    "ClinicalTrialSponsorName",
+    "ProtocolName",
+    "DerivationDescription",
 )
 
 
@@ -314,7 +423,9 @@ def _collect(ds: pydicom.Dataset, out: set[str]) -> None:
         if elem.VR == "SQ":
             for item in elem.value or []:
                 if elem.keyword in BASIC_PROFILE_KEYWORDS:
-                    out.update(str(e.value).strip() for e in item if e.VR != "SQ" and e.value not in (None, ""))
+                    out.update(
+                        str(e.value).strip() for e in item if e.VR != "SQ" and e.value not in (None, "")
+                    )
                 _collect(item, out)
         elif elem.keyword in BASIC_PROFILE_KEYWORDS and elem.value not in (None, ""):
             values = elem.value if isinstance(elem.value, pydicom.multival.MultiValue) else [elem.value]

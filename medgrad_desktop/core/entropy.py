@@ -36,8 +36,14 @@ def patch_mean(values: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     return cv2.resize(values.astype(np.float32), (gw, gh), interpolation=cv2.INTER_AREA)
 
 
-def entropy_weight(model_input_rgb: np.ndarray, grid: tuple[int, int], radius: int, alpha: float,
-                   source: str = "model_input", original_rgb: np.ndarray | None = None) -> np.ndarray:
+def entropy_weight(
+    model_input_rgb: np.ndarray,
+    grid: tuple[int, int],
+    radius: int,
+    alpha: float,
+    source: str = "model_input",
+    original_rgb: np.ndarray | None = None,
+) -> np.ndarray:
     """MedGrad's per-patch weight (gh, gw): (1 - alpha) + alpha * minmax(patch-mean local entropy).
 
     A constant entropy map gives weight 1 everywhere, so MedGrad then equals the unweighted map.
@@ -47,9 +53,12 @@ def entropy_weight(model_input_rgb: np.ndarray, grid: tuple[int, int], radius: i
         side = max(img.shape[:2])
         scale = min(1.0, MAX_ORIGINAL_SIDE / side)
         if scale < 1.0:
-            img = np.asarray(Image.fromarray(img).resize(
-                (max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale))),
-                Image.Resampling.BOX))
+            img = np.asarray(
+                Image.fromarray(img).resize(
+                    (max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale))),
+                    Image.Resampling.BOX,
+                )
+            )
         # keep the disk the same fraction of the lesion as at model input
         r = max(1, round(radius * max(img.shape[:2]) / model_input_rgb.shape[0]))
         ent = local_entropy(gray_bt601(img), r)

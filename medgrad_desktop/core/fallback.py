@@ -67,8 +67,13 @@ def free_gpu_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def run_with_fallback(clip: ClipModel, fn: Callable[[ClipModel], T], *,
-                      on_fallback: Callable[[str], None] | None = None, what: str = "this image") -> T:
+def run_with_fallback(
+    clip: ClipModel,
+    fn: Callable[[ClipModel], T],
+    *,
+    on_fallback: Callable[[str], None] | None = None,
+    what: str = "this image",
+) -> T:
     """`fn(clip)`; if it runs out of GPU memory, `fn(cpu_copy(clip))` once, after calling
     `on_fallback(message)`. Any other error, or an OOM on the CPU copy, propagates unchanged."""
     try:
@@ -78,8 +83,9 @@ def run_with_fallback(clip: ClipModel, fn: Callable[[ClipModel], T], *,
             raise
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
     free_gpu_memory()
-    message = (f"{what}: the GPU ran out of memory ({first_line}); computed on the CPU instead "
-               "(slower, same method)")
+    message = (
+        f"{what}: the GPU ran out of memory ({first_line}); computed on the CPU instead (slower, same method)"
+    )
     if on_fallback is not None:
         on_fallback(message)
     return fn(cpu_copy(clip))

@@ -22,7 +22,9 @@ def minmax(grid: np.ndarray, eps: float) -> np.ndarray:
 
 def upsample(grid: np.ndarray, width: int, height: int) -> np.ndarray:
     """Bilinear, half-pixel centres: each grid cell covers its patch of the squashed image."""
-    return cv2.resize(grid.astype(np.float32), (max(1, width), max(1, height)), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(
+        grid.astype(np.float32), (max(1, width), max(1, height)), interpolation=cv2.INTER_LINEAR
+    )
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,11 @@ class Heatmap:
     def stats(self) -> dict:
         r = self.raw
         return {
-            "raw_min": float(r.min()), "raw_max": float(r.max()), "raw_mean": float(r.mean()),
-            "raw_sum": float(r.sum()), "zero_fraction": float((r <= 0).mean()),
+            "raw_min": float(r.min()),
+            "raw_max": float(r.max()),
+            "raw_mean": float(r.mean()),
+            "raw_sum": float(r.sum()),
+            "zero_fraction": float((r <= 0).mean()),
             "argmax_cell": [int(i) for i in np.unravel_index(int(np.argmax(r)), r.shape)],
             "score": self.score,
         }

@@ -23,7 +23,18 @@ from medgrad_desktop.core import dicomio
 
 MAX_PIXELS = 180_000_000
 IMAGE_SUFFIXES = (
-    ".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".jfif",
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".png",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".gif",
+    ".ppm",
+    ".pgm",
+    ".jfif",
 )
 
 # A truncated file must fail loudly rather than decode into a half-grey image the model then scores.
@@ -129,16 +140,19 @@ def _stat(path: Path) -> os.stat_result:
         return os.stat(path)
     except FileNotFoundError:
         if os.path.islink(path):
-            raise ImageLoadError(path, "is a symbolic link to a file that does not exist; fix or remove "
-                                 "the link") from None
+            raise ImageLoadError(
+                path, "is a symbolic link to a file that does not exist; fix or remove the link"
+            ) from None
         raise ImageLoadError(path, "no longer exists (moved or deleted?); reopen the folder") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise ImageLoadError(path, "is a symbolic link loop (the link points back to itself); fix or "
-                                 "remove the link") from None
+            raise ImageLoadError(
+                path, "is a symbolic link loop (the link points back to itself); fix or remove the link"
+            ) from None
         if exc.errno == errno.ENAMETOOLONG:
-            raise ImageLoadError(path, "has a path too long for this system; move it to a shorter "
-                                 "folder") from None
+            raise ImageLoadError(
+                path, "has a path too long for this system; move it to a shorter folder"
+            ) from None
         raise
 
 
@@ -158,7 +172,9 @@ def load_image(path: Path | str) -> LoadedImage:
         if stat.S_ISDIR(st.st_mode):
             raise ImageLoadError(path, "is a folder, not an image file")
         if not stat.S_ISREG(st.st_mode):
-            raise ImageLoadError(path, "is not a regular file (a device, pipe or socket); choose an image file")
+            raise ImageLoadError(
+                path, "is not a regular file (a device, pipe or socket); choose an image file"
+            )
         if not os.access(source, os.R_OK):
             raise ImageLoadError(path, "cannot be read (permission denied); check the file's permissions")
         size = st.st_size
@@ -173,8 +189,10 @@ def load_image(path: Path | str) -> LoadedImage:
                 w, h = img.size
                 if w * h > MAX_PIXELS:
                     raise ImageLoadError(
-                        path, f"is {w}x{h} = {w * h / 1e6:.0f} megapixels, over the {MAX_PIXELS / 1e6:.0f} MP "
-                        "safety limit; downscale it before review")
+                        path,
+                        f"is {w}x{h} = {w * h / 1e6:.0f} megapixels, over the {MAX_PIXELS / 1e6:.0f} MP "
+                        "safety limit; downscale it before review",
+                    )
                 if w < 1 or h < 1:
                     raise ImageLoadError(path, f"has no pixels ({w}x{h})")
                 img.seek(0)  # animated GIF/WebP: review the first frame
@@ -197,12 +215,15 @@ def load_image(path: Path | str) -> LoadedImage:
     except FileNotFoundError:
         raise ImageLoadError(path, "no longer exists (moved or deleted?); reopen the folder") from None
     except PermissionError:
-        raise ImageLoadError(path, "cannot be read (permission denied); check the file's permissions") from None
+        raise ImageLoadError(
+            path, "cannot be read (permission denied); check the file's permissions"
+        ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageLoadError(path, f"is too large to decode safely ({exc}); downscale it") from None
     except UnidentifiedImageError:
-        raise ImageLoadError(path, "is not a readable image (unknown or corrupt format); "
-                             "re-export it as JPEG or PNG") from None
+        raise ImageLoadError(
+            path, "is not a readable image (unknown or corrupt format); re-export it as JPEG or PNG"
+        ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         msg = str(exc) or type(exc).__name__
         if "truncated" in msg.lower() or "broken data stream" in msg.lower():
@@ -211,8 +232,10 @@ def load_image(path: Path | str) -> LoadedImage:
     except MemoryError:
         raise ImageLoadError(path, "is too large to decode in the memory available; downscale it") from None
     except Exception as exc:  # noqa: BLE001 - a decoder bug on a hostile file must stay a per-file error
-        raise ImageLoadError(path, f"could not be decoded ({type(exc).__name__}: {str(exc)[:120]}); "
-                             "re-export it as JPEG or PNG") from None
+        raise ImageLoadError(
+            path,
+            f"could not be decoded ({type(exc).__name__}: {str(exc)[:120]}); re-export it as JPEG or PNG",
+        ) from None
 
 
 def list_images(folder: Path | str, recursive: bool = False) -> list[Path]:
@@ -241,7 +264,9 @@ def list_images(folder: Path | str, recursive: bool = False) -> list[Path]:
                 if entry.is_dir(follow_symlinks=True):
                     if recursive:
                         walk(p)
-                elif p.suffix.lower() in dicomio.DICOM_SUFFIXES or (not p.suffix and dicomio.is_dicom_path(p)):
+                elif p.suffix.lower() in dicomio.DICOM_SUFFIXES or (
+                    not p.suffix and dicomio.is_dicom_path(p)
+                ):
                     found.extend(dicomio.expand_frames(p))
                 elif is_image_file(p):
                     found.append(p)

@@ -38,11 +38,14 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 NORMALIZATIONS = {"clip": (CLIP_MEAN, CLIP_STD), "imagenet": (IMAGENET_MEAN, IMAGENET_STD)}
 
+
 def resolve_device(device: str | None = None) -> torch.device:
     if device in (None, "", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelLoadError(f"device '{device}' was requested but no CUDA GPU is available; use --device cpu")
+        raise ModelLoadError(
+            f"device '{device}' was requested but no CUDA GPU is available; use --device cpu"
+        )
     return torch.device(device)
 
 
@@ -93,27 +96,35 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
             raise ModelLoadError(
                 f"{path}: not a readable safetensors file ({str(exc).splitlines()[0][:120]}); "
-                "the file may be truncated: copy it again") from None
+                "the file may be truncated: copy it again"
+            ) from None
     if suffix in (".pt", ".pth", ".bin", ".ckpt"):
         try:
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
         except (pickle.UnpicklingError, KeyError) as exc:  # KeyError: an unknown pickle opcode
             culprit = _pickle_culprit(str(exc))
             if culprit:  # a real pickle naming a global: the one case that could run code
-                raise ModelLoadError(f"{path}: refused, it holds Python objects beyond tensors that could run "
-                                     f"code{culprit}; convert it to .safetensors") from None
-            raise ModelLoadError(f"{path}: not a PyTorch checkpoint (not a pickle of tensors; a text or other "
-                                 "file renamed .pt?); choose the model's weights file") from None
+                raise ModelLoadError(
+                    f"{path}: refused, it holds Python objects beyond tensors that could run "
+                    f"code{culprit}; convert it to .safetensors"
+                ) from None
+            raise ModelLoadError(
+                f"{path}: not a PyTorch checkpoint (not a pickle of tensors; a text or other "
+                "file renamed .pt?); choose the model's weights file"
+            ) from None
         except (RuntimeError, EOFError, OSError, ValueError) as exc:
             raise ModelLoadError(
                 f"{path}: not a readable PyTorch checkpoint ({str(exc).splitlines()[0][:120]}); "
-                "the file may be truncated: copy it again") from None
+                "the file may be truncated: copy it again"
+            ) from None
         if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
             obj = obj["state_dict"]
         if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
             raise ModelLoadError(f"{path}: expected a state dict of tensors, found {type(obj).__name__}")
         return {k.removeprefix("module."): v for k, v in obj.items()}
-    raise ModelLoadError(f"{path}: unknown weights format '{suffix}'; expected .safetensors, .pt, .pth or .bin")
+    raise ModelLoadError(
+        f"{path}: unknown weights format '{suffix}'; expected .safetensors, .pt, .pth or .bin"
+    )
 
 
 def _is_openai_format(state: dict[str, torch.Tensor]) -> bool:
@@ -131,8 +142,9 @@ def card_path_for(weights: Path) -> Path | None:
     return None
 
 
-def _describe_mismatch(path: Path, architecture: str, missing: list[str], unexpected: list[str],
-                       shapes: list[str]) -> str:
+def _describe_mismatch(
+    path: Path, architecture: str, missing: list[str], unexpected: list[str], shapes: list[str]
+) -> str:
     parts = []
     if missing:
         parts.append(f"{len(missing)} missing keys (e.g. {missing[0]})")
@@ -140,16 +152,22 @@ def _describe_mismatch(path: Path, architecture: str, missing: list[str], unexpe
         parts.append(f"{len(unexpected)} unexpected keys (e.g. {unexpected[0]})")
     if shapes:
         parts.append(f"{len(shapes)} shape mismatches (e.g. {shapes[0]})")
-    return f"{path}: does not fit architecture {architecture}: " + "; ".join(parts) + \
-        ". Choose the weights file made for it, with its .card.json beside it (the card names the architecture)"
+    return (
+        f"{path}: does not fit architecture {architecture}: "
+        + "; ".join(parts)
+        + ". Choose the weights file made for it, with its .card.json beside it (the card names the architecture)"
+    )
 
 
 def _load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, architecture: str) -> None:
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
-    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    shapes = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own
+        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
+    ]
     if missing or unexpected or shapes:
         raise ModelLoadError(_describe_mismatch(path, architecture, missing, unexpected, shapes))
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
@@ -196,7 +214,8 @@ class ClipModel:
         if rgb.shape[0] == s and rgb.shape[1] == s:
             return rgb
         resample = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}[
-            self.card.interpolation]
+            self.card.interpolation
+        ]
         return np.array(Image.fromarray(rgb).resize((s, s), resample))
 
     def to_tensor(self, squashed: np.ndarray) -> torch.Tensor:
@@ -232,9 +251,15 @@ class ClipModel:
         self._text_cache.clear()
 
 
-def load_model(weights: str | Path | None = None, *, random_init: bool = False,
-               architecture: str | None = None, device: str | None = None,
-               normalization: str | None = None, seed: int = 0) -> ClipModel:
+def load_model(
+    weights: str | Path | None = None,
+    *,
+    random_init: bool = False,
+    architecture: str | None = None,
+    device: str | None = None,
+    normalization: str | None = None,
+    seed: int = 0,
+) -> ClipModel:
     """The one public loader. `weights=None` and `random_init=False` means the bundled demo model."""
     dev = resolve_device(device)
     if random_init:
@@ -242,8 +267,10 @@ def load_model(weights: str | Path | None = None, *, random_init: bool = False,
     if weights is None:
         weights = resources_dir() / "demo" / "model" / "demo-model.safetensors"
         if not Path(weights).exists():
-            raise ModelLoadError(f"{weights}: the bundled demo model is missing; run "
-                                 "`python -m medgrad_desktop.training.make_demo` or pass --weights/--random-init")
+            raise ModelLoadError(
+                f"{weights}: the bundled demo model is missing; run "
+                "`python -m medgrad_desktop.training.make_demo` or pass --weights/--random-init"
+            )
     spec = str(weights)
     if spec.startswith("hf-hub:") or spec in ("openai",) or spec.startswith("openai:"):
         return _from_cache(spec, architecture or "ViT-B-16", dev, normalization)
@@ -261,16 +288,28 @@ def load_model(weights: str | Path | None = None, *, random_init: bool = False,
     arch = architecture or "ViT-B-16"
     mean, std = NORMALIZATIONS["imagenet" if openai_fmt else "clip"]
     card = ModelCard.from_json(
-        stored or {}, name=path.stem, architecture=arch, arch_config={},
-        quick_gelu=openai_fmt or (not stored and arch.endswith("quickgelu")), mean=mean, std=std,
-        weights_path=str(path), weights_sha256="", input_size=0,
-        weights_format="openai-fp16" if openai_fmt else ("safetensors" if path.suffix == ".safetensors" else "openclip-pt"))
+        stored or {},
+        name=path.stem,
+        architecture=arch,
+        arch_config={},
+        quick_gelu=openai_fmt or (not stored and arch.endswith("quickgelu")),
+        mean=mean,
+        std=std,
+        weights_path=str(path),
+        weights_sha256="",
+        input_size=0,
+        weights_format="openai-fp16"
+        if openai_fmt
+        else ("safetensors" if path.suffix == ".safetensors" else "openclip-pt"),
+    )
     card.architecture = card.architecture or arch
     if not card.arch_config and openai_fmt and not stored:
         try:
             card.arch_config = _openai_cfg(state)
         except (KeyError, IndexError) as exc:
-            raise ModelLoadError(f"{path}: not an OpenAI-format CLIP ViT state dict (missing {exc})") from None
+            raise ModelLoadError(
+                f"{path}: not an OpenAI-format CLIP ViT state dict (missing {exc})"
+            ) from None
     card.arch_config = card.arch_config or arch_config(card.architecture)
     card.input_size = int(card.arch_config["vision_cfg"].get("image_size", 224))
     model = build_clip(card.arch_config, card.quick_gelu)
@@ -279,7 +318,9 @@ def load_model(weights: str | Path | None = None, *, random_init: bool = False,
     if normalization:
         card.mean, card.std = _normalization(normalization)
     elif stored is None and openai_fmt:
-        card.extra["normalization_source"] = "assumed ImageNet mean/std (MedGrad's training); pass --normalization to change"
+        card.extra["normalization_source"] = (
+            "assumed ImageNet mean/std (MedGrad's training); pass --normalization to change"
+        )
     catalogue = catalogue_from_dict(card.catalogue_data) if card.catalogue_data else load_catalogue()
     card.catalogue = catalogue.to_dict()
     return ClipModel(model, card, catalogue, dev)
@@ -291,8 +332,10 @@ def _read_card_file(path: Path) -> dict:
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelLoadError(f"{path}: model card is not valid JSON ({exc})") from None
     if not isinstance(doc, dict):
-        raise ModelLoadError(f"{path}: a model card is a JSON object, found {type(doc).__name__}; "
-                             "remove the file or write the card again")
+        raise ModelLoadError(
+            f"{path}: a model card is a JSON object, found {type(doc).__name__}; "
+            "remove the file or write the card again"
+        )
     return doc
 
 
@@ -310,12 +353,19 @@ def _openai_cfg(state: dict[str, torch.Tensor]) -> dict:
     twidth = state["ln_final.weight"].shape[0]
     return {
         "embed_dim": int(state["text_projection"].shape[1]),
-        "vision_cfg": {"image_size": int(patch * grid), "layers": layers, "width": int(width),
-                       "patch_size": int(patch)},
-        "text_cfg": {"context_length": int(state["positional_embedding"].shape[0]),
-                     "vocab_size": int(state["token_embedding.weight"].shape[0]), "width": int(twidth),
-                     "heads": int(twidth // 64),
-                     "layers": len({k.split(".")[2] for k in state if k.startswith("transformer.resblocks")})},
+        "vision_cfg": {
+            "image_size": int(patch * grid),
+            "layers": layers,
+            "width": int(width),
+            "patch_size": int(patch),
+        },
+        "text_cfg": {
+            "context_length": int(state["positional_embedding"].shape[0]),
+            "vocab_size": int(state["token_embedding.weight"].shape[0]),
+            "width": int(twidth),
+            "heads": int(twidth // 64),
+            "layers": len({k.split(".")[2] for k in state if k.startswith("transformer.resblocks")}),
+        },
     }
 
 
@@ -326,10 +376,17 @@ def _random_model(architecture: str, dev: torch.device, seed: int, normalization
     model = build_clip(cfg, quick_gelu)
     mean, std = _normalization(normalization or "clip")
     card = ModelCard(
-        name=f"random-init {architecture} (seed {seed})", architecture=architecture, arch_config=cfg,
-        quick_gelu=quick_gelu, weights_path=None, weights_sha256=state_dict_digest(model.state_dict()),
-        weights_format="random-init", mean=mean, std=std,
-        input_size=int(cfg["vision_cfg"].get("image_size", 224)), untrained=True,
+        name=f"random-init {architecture} (seed {seed})",
+        architecture=architecture,
+        arch_config=cfg,
+        quick_gelu=quick_gelu,
+        weights_path=None,
+        weights_sha256=state_dict_digest(model.state_dict()),
+        weights_format="random-init",
+        mean=mean,
+        std=std,
+        input_size=int(cfg["vision_cfg"].get("image_size", 224)),
+        untrained=True,
         intended_use="tests and demonstrations of the software only",
     )
     catalogue = load_catalogue()
@@ -350,13 +407,21 @@ def _from_cache(spec: str, architecture: str, dev: torch.device, normalization: 
     except Exception as exc:  # noqa: BLE001 - open_clip raises many types for a missing cache
         raise ModelLoadError(
             f"{spec}: not in the local cache and the network is never used "
-            f"({type(exc).__name__}); download the weights elsewhere and pass --weights FILE") from None
+            f"({type(exc).__name__}); download the weights elsewhere and pass --weights FILE"
+        ) from None
     mean, std = _normalization(normalization or "clip")
     cfg = open_clip.get_model_config(architecture) or {}
     card = ModelCard(
-        name=spec, architecture=arch, arch_config=cfg, quick_gelu=True, weights_path=spec,
-        weights_sha256=state_dict_digest(model.state_dict()), weights_format=f"cache:{spec}",
-        mean=mean, std=std, input_size=int(cfg.get("vision_cfg", {}).get("image_size", 224)),
+        name=spec,
+        architecture=arch,
+        arch_config=cfg,
+        quick_gelu=True,
+        weights_path=spec,
+        weights_sha256=state_dict_digest(model.state_dict()),
+        weights_format=f"cache:{spec}",
+        mean=mean,
+        std=std,
+        input_size=int(cfg.get("vision_cfg", {}).get("image_size", 224)),
     )
     catalogue = load_catalogue()
     card.catalogue = catalogue.to_dict()

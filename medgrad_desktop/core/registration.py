@@ -49,8 +49,9 @@ def register(fixed: np.ndarray, moving: np.ndarray) -> tuple[Registration | None
         return None, f"not aligned: only {len(matches)} matching features"
     src = np.float32([k2[m.queryIdx].pt for m in matches]) / f2
     dst = np.float32([k1[m.trainIdx].pt for m in matches]) / f1
-    matrix, inl = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=4.0 / f1,
-                                              maxIters=4000, confidence=0.995)
+    matrix, inl = cv2.estimateAffinePartial2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=4.0 / f1, maxIters=4000, confidence=0.995
+    )
     inliers = int(inl.sum()) if inl is not None else 0
     if matrix is None or inliers < MIN_INLIERS:
         return None, f"not aligned: the matches agree on no single scale and rotation ({inliers} consistent)"
@@ -63,5 +64,11 @@ def register(fixed: np.ndarray, moving: np.ndarray) -> tuple[Registration | None
 
 def warp_onto(moving: np.ndarray, reg: Registration, size: tuple[int, int]) -> np.ndarray:
     """`moving` resampled into the fixed image's frame (`size` = its width, height); outside is white."""
-    return cv2.warpAffine(moving, reg.matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=(255, 255, 255))
+    return cv2.warpAffine(
+        moving,
+        reg.matrix,
+        size,
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(255, 255, 255),
+    )

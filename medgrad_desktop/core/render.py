@@ -28,9 +28,13 @@ def colorize_rgba(values: np.ndarray, colormap: str = DEFAULT_COLORMAP) -> np.nd
     return np.dstack([rgb, alpha])
 
 
-def blend(rgb: np.ndarray, values: np.ndarray, opacity: float = 0.5, colormap: str = DEFAULT_COLORMAP) -> np.ndarray:
+def blend(
+    rgb: np.ndarray, values: np.ndarray, opacity: float = 0.5, colormap: str = DEFAULT_COLORMAP
+) -> np.ndarray:
     if values.shape != rgb.shape[:2]:
-        values = cv2.resize(values.astype(np.float32), (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+        values = cv2.resize(
+            values.astype(np.float32), (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR
+        )
     heat = colorize(values, colormap).astype(np.float32)
     out = (1.0 - opacity) * rgb.astype(np.float32) + opacity * heat
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
@@ -60,6 +64,7 @@ def stamp(rgb: np.ndarray, text: str) -> np.ndarray:
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
     bar = min(h, th + base + 8)
     out[:bar] = (out[:bar].astype(np.float32) * 0.3).astype(np.uint8)
-    cv2.putText(out, text, (4, min(h - 1, th + 4)), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 220, 0), thick,
-                cv2.LINE_AA)
+    cv2.putText(
+        out, text, (4, min(h - 1, th + 4)), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 220, 0), thick, cv2.LINE_AA
+    )
     return out

@@ -20,8 +20,10 @@ def caption_from_criteria(class_id: str, criteria: dict[str, str], catalogue: Ca
             continue
         opt = next((o for o in crit.options if o.id == opt_id), None)
         if opt is None:
-            raise KeyError(f"criterion '{crit.id}' has no option '{opt_id}'; "
-                           f"known: {', '.join(o.id for o in crit.options)}")
+            raise KeyError(
+                f"criterion '{crit.id}' has no option '{opt_id}'; "
+                f"known: {', '.join(o.id for o in crit.options)}"
+            )
         parts.append(opt.phrase)
     return ", ".join(parts)
 

@@ -50,7 +50,9 @@ def csv_rows(reader: csv.DictReader, path: Path) -> Iterator[dict]:
         yield row
 
 
-def manifest_table(path: Path, what: str = "the manifest") -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def manifest_table(
+    path: Path, what: str = "the manifest"
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """A manifest's header and its non-empty rows as (line number, cells), names and cells stripped.
 
     Cells beyond the header are dropped. The line number is the file's (the header is line 1), for

@@ -28,16 +28,36 @@ from medgrad_desktop.data.records import Dataset, DatasetError, Record, RowProbl
 OPTION_MAP: dict[str, dict[str, str]] = {
     "pigment_network": {"absent": "absent", "typical": "typical", "atypical": "atypical"},
     "streaks": {"absent": "absent", "regular": "regular", "irregular": "irregular"},
-    "pigmentation": {"absent": "absent", "diffuse regular": "regular", "localized regular": "regular",
-                     "diffuse irregular": "irregular", "localized irregular": "irregular",
-                     "regular": "regular", "irregular": "irregular"},
-    "regression_structures": {"absent": "absent", "blue areas": "present", "white areas": "present",
-                              "combinations": "present", "present": "present"},
+    "pigmentation": {
+        "absent": "absent",
+        "diffuse regular": "regular",
+        "localized regular": "regular",
+        "diffuse irregular": "irregular",
+        "localized irregular": "irregular",
+        "regular": "regular",
+        "irregular": "irregular",
+    },
+    "regression_structures": {
+        "absent": "absent",
+        "blue areas": "present",
+        "white areas": "present",
+        "combinations": "present",
+        "present": "present",
+    },
     "dots_and_globules": {"absent": "absent", "regular": "regular", "irregular": "irregular"},
     "blue_whitish_veil": {"absent": "absent", "present": "present"},
-    "vascular_structures": {"absent": "absent", "arborizing": "regular", "comma": "regular", "hairpin": "regular",
-                            "within regression": "regular", "wreath": "regular", "regular": "regular",
-                            "dotted": "atypical", "linear irregular": "atypical", "atypical": "atypical"},
+    "vascular_structures": {
+        "absent": "absent",
+        "arborizing": "regular",
+        "comma": "regular",
+        "hairpin": "regular",
+        "within regression": "regular",
+        "wreath": "regular",
+        "regular": "regular",
+        "dotted": "atypical",
+        "linear irregular": "atypical",
+        "atypical": "atypical",
+    },
 }
 SPLIT_FILES = {"train": "train_indexes.csv", "val": "valid_indexes.csv", "test": "test_indexes.csv"}
 
@@ -59,7 +79,9 @@ def _split_indexes(meta_dir: Path) -> tuple[dict[int, str], list[RowProblem]]:
         try:
             text = read_csv_text(p, "the split file")
         except DatasetError as exc:
-            problems.append(RowProblem(p, 0, f"cannot read the split file: {str(exc).removeprefix(f'{p}: ')}"))
+            problems.append(
+                RowProblem(p, 0, f"cannot read the split file: {str(exc).removeprefix(f'{p}: ')}")
+            )
             continue
         reader = dict_reader(text)
         names = csv_fieldnames(reader, p) or [""]
@@ -83,8 +105,9 @@ def _split_indexes(meta_dir: Path) -> tuple[dict[int, str], list[RowProblem]]:
     return out, problems
 
 
-def read_derm7pt(root: Path | str, catalogue: Catalogue | None = None, skip_bad: bool = False,
-                 include_clinic: bool = False) -> Dataset:
+def read_derm7pt(
+    root: Path | str, catalogue: Catalogue | None = None, skip_bad: bool = False, include_clinic: bool = False
+) -> Dataset:
     root = Path(root)
     cat = catalogue or load_catalogue()
     meta = root / "meta" / "meta.csv"
@@ -101,7 +124,9 @@ def read_derm7pt(root: Path | str, catalogue: Catalogue | None = None, skip_bad:
         case = (row.get("case_num") or str(row_index + 1)).strip()
         label = _diagnosis(row.get("diagnosis") or "", cat)
         if label is None:
-            problems.append(RowProblem(meta, line, f"case {case}: unknown diagnosis '{row.get('diagnosis')}'"))
+            problems.append(
+                RowProblem(meta, line, f"case {case}: unknown diagnosis '{row.get('diagnosis')}'")
+            )
             continue
         criteria: dict[str, str] = {}
         bad = None
@@ -130,11 +155,22 @@ def read_derm7pt(root: Path | str, catalogue: Catalogue | None = None, skip_bad:
             continue
         caption = caption_from_criteria(label, criteria, cat)
         for p, col in zip(paths, columns, strict=True):
-            records.append(Record(path=p, label=label, caption=caption, lesion_id=f"derm7pt-{case}",
-                                  criteria=criteria, source=f"meta.csv:{line}", split=splits.get(row_index, ""),
-                                  meta={"dataset": "derm7pt", "modality": col}))
+            records.append(
+                Record(
+                    path=p,
+                    label=label,
+                    caption=caption,
+                    lesion_id=f"derm7pt-{case}",
+                    criteria=criteria,
+                    source=f"meta.csv:{line}",
+                    split=splits.get(row_index, ""),
+                    meta={"dataset": "derm7pt", "modality": col},
+                )
+            )
     if problems and not skip_bad:
-        raise DatasetError(f"{root}: {len(problems)} bad row(s) in Derm7pt; fix them or pass --skip-bad", problems)
+        raise DatasetError(
+            f"{root}: {len(problems)} bad row(s) in Derm7pt; fix them or pass --skip-bad", problems
+        )
     if not records:
         raise DatasetError(f"{root}: no usable Derm7pt images", problems)
     return Dataset(name="Derm7pt", root=root, kind="derm7pt", records=records, problems=problems)

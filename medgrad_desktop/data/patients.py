@@ -71,8 +71,10 @@ def read_sidecar(folder: Path) -> dict[str, tuple[str, str, str, str]]:
         reader = csv.DictReader(f)
         missing = [c for c in SIDECAR_COLUMNS[:4] if c not in (reader.fieldnames or [])]
         if missing:
-            raise SidecarError(f"{path}: missing column(s) {', '.join(missing)}; the header must name "
-                               f"{', '.join(SIDECAR_COLUMNS)} (visit_date optional)")
+            raise SidecarError(
+                f"{path}: missing column(s) {', '.join(missing)}; the header must name "
+                f"{', '.join(SIDECAR_COLUMNS)} (visit_date optional)"
+            )
         for line, row in enumerate(reader, start=2):
             file = (row.get("file") or "").strip().replace("\\", "/")
             patient, lesion, visit = ((row.get(k) or "").strip() for k in ("patient", "lesion", "visit"))
@@ -97,8 +99,9 @@ def _from_dicom(path: Path) -> ImageGroup | None:
     if not patient:
         return None
     date = _iso(h.study_date)
-    return ImageGroup(path, patient, h.lesion_id or h.body_part or "lesion", h.study_uid or date or "visit", date,
-                      "dicom")
+    return ImageGroup(
+        path, patient, h.lesion_id or h.body_part or "lesion", h.study_uid or date or "visit", date, "dicom"
+    )
 
 
 def group_image(path: Path, folder: Path, sidecar: dict[str, tuple[str, str, str, str]]) -> ImageGroup | None:

@@ -47,7 +47,10 @@ def _norm(name: str) -> str:
 
 def image_paths(root: Path, name: str) -> tuple[Path, Path]:
     folder = root / "PH2 Dataset images" / name
-    return folder / f"{name}_Dermoscopic_Image" / f"{name}.bmp", folder / f"{name}_lesion" / f"{name}_lesion.bmp"
+    return (
+        folder / f"{name}_Dermoscopic_Image" / f"{name}.bmp",
+        folder / f"{name}_lesion" / f"{name}_lesion.bmp",
+    )
 
 
 def _rows_from_txt(path: Path) -> list[tuple[int, dict[str, str]]]:
@@ -112,8 +115,10 @@ def read_ph2(root: Path | str, catalogue: Catalogue | None = None, skip_bad: boo
     elif xlsx.is_file():
         table, rows = xlsx, _rows_from_xlsx(xlsx)
     else:
-        raise DatasetError(f"{root}: PH2 layout without PH2_dataset.txt or PH2_dataset.xlsx; copy the table "
-                           "that came with the images into this folder")
+        raise DatasetError(
+            f"{root}: PH2 layout without PH2_dataset.txt or PH2_dataset.xlsx; copy the table "
+            "that came with the images into this folder"
+        )
     records: list[Record] = []
     problems: list[RowProblem] = []
     for line, row in rows:
@@ -147,12 +152,22 @@ def read_ph2(root: Path | str, catalogue: Catalogue | None = None, skip_bad: boo
         if not image.is_file():
             problems.append(RowProblem(table, line, f"{name}: image {image.relative_to(root)} not found"))
             continue
-        records.append(Record(path=image, label=label, caption=caption_from_criteria(label, criteria, cat),
-                              lesion_id=f"ph2-{name}", mask=mask if mask.is_file() else None, criteria=criteria,
-                              source=f"{table.name}:{line}", meta={"dataset": "ph2"}))
+        records.append(
+            Record(
+                path=image,
+                label=label,
+                caption=caption_from_criteria(label, criteria, cat),
+                lesion_id=f"ph2-{name}",
+                mask=mask if mask.is_file() else None,
+                criteria=criteria,
+                source=f"{table.name}:{line}",
+                meta={"dataset": "ph2"},
+            )
+        )
     if problems and not skip_bad:
-        raise DatasetError(f"{root}: {len(problems)} bad row(s) in the PH2 table; fix them or pass --skip-bad",
-                           problems)
+        raise DatasetError(
+            f"{root}: {len(problems)} bad row(s) in the PH2 table; fix them or pass --skip-bad", problems
+        )
     if not records:
         raise DatasetError(f"{root}: no usable PH2 images", problems)
     return Dataset(name="PH2", root=root, kind="ph2", records=records, problems=problems)

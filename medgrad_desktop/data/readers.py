@@ -21,15 +21,26 @@ from medgrad_desktop.data.ph2 import read_ph2
 from medgrad_desktop.data.records import Dataset, DatasetError, Record, RowProblem
 
 MANIFEST_CORE = ("path", "label", "caption", "lesion_id", "mask", "split")
-CRITERIA_COLUMNS = ("pigment_network", "blue_whitish_veil", "vascular_structures", "pigmentation", "streaks",
-                    "dots_and_globules", "regression_structures")
+CRITERIA_COLUMNS = (
+    "pigment_network",
+    "blue_whitish_veil",
+    "vascular_structures",
+    "pigmentation",
+    "streaks",
+    "dots_and_globules",
+    "regression_structures",
+)
 
 
-def _finish(name: str, root: Path, kind: str, records: list[Record], problems: list[RowProblem],
-            skip_bad: bool) -> Dataset:
+def _finish(
+    name: str, root: Path, kind: str, records: list[Record], problems: list[RowProblem], skip_bad: bool
+) -> Dataset:
     if problems and not skip_bad:
-        raise DatasetError(f"{root}: {len(problems)} bad row(s) in the {kind} data set; fix them or pass "
-                           "--skip-bad to use the good rows", problems)
+        raise DatasetError(
+            f"{root}: {len(problems)} bad row(s) in the {kind} data set; fix them or pass "
+            "--skip-bad to use the good rows",
+            problems,
+        )
     if not records:
         raise DatasetError(f"{root}: no usable images found in the {kind} data set", problems)
     return Dataset(name=name, root=root, kind=kind, records=records, problems=problems)
@@ -46,8 +57,10 @@ def read_manifest(path: Path | str, catalogue: Catalogue | None = None, skip_bad
     fields, rows = manifest_table(path)
     missing = [c for c in ("path", "label") if c not in fields]
     if missing:
-        raise DatasetError(f"{path}: the header lacks column(s) {', '.join(missing)}; expected at least "
-                           "path,label (optional: caption, lesion_id, mask, split)")
+        raise DatasetError(
+            f"{path}: the header lacks column(s) {', '.join(missing)}; expected at least "
+            "path,label (optional: caption, lesion_id, mask, split)"
+        )
     for line, row in rows:
         if not row.get("path"):
             problems.append(RowProblem(path, line, "empty path"))
@@ -58,8 +71,14 @@ def read_manifest(path: Path | str, catalogue: Catalogue | None = None, skip_bad
         img = (root / row["path"]).resolve() if not Path(row["path"]).is_absolute() else Path(row["path"])
         label = resolve_class(row.get("label", ""), cat)
         if label is None:
-            problems.append(RowProblem(path, line, f"unknown label '{row.get('label', '')}'; use a catalogue "
-                                       f"class id such as {', '.join(cat.class_ids[:3])}"))
+            problems.append(
+                RowProblem(
+                    path,
+                    line,
+                    f"unknown label '{row.get('label', '')}'; use a catalogue "
+                    f"class id such as {', '.join(cat.class_ids[:3])}",
+                )
+            )
             continue
         if not img.is_file():
             problems.append(RowProblem(path, line, f"image '{row['path']}' not found"))
@@ -83,14 +102,27 @@ def read_manifest(path: Path | str, catalogue: Catalogue | None = None, skip_bad
             problems.append(RowProblem(path, line, f"split '{split}' is not train, val or test"))
             continue
         meta = {k: v for k, v in row.items() if k not in MANIFEST_CORE and k not in CRITERIA_COLUMNS}
-        records.append(Record(path=img, label=label, caption=caption,
-                              lesion_id=row.get("lesion_id") or img.stem, mask=mask, criteria=criteria,
-                              source=f"{path.name}:{line}", split=split, meta=meta))
-    return _finish(path.stem if path.name != "manifest.csv" else root.name, path, "manifest", records,
-                   problems, skip_bad)
+        records.append(
+            Record(
+                path=img,
+                label=label,
+                caption=caption,
+                lesion_id=row.get("lesion_id") or img.stem,
+                mask=mask,
+                criteria=criteria,
+                source=f"{path.name}:{line}",
+                split=split,
+                meta=meta,
+            )
+        )
+    return _finish(
+        path.stem if path.name != "manifest.csv" else root.name, path, "manifest", records, problems, skip_bad
+    )
 
 
-def read_class_folders(root: Path | str, catalogue: Catalogue | None = None, skip_bad: bool = False) -> Dataset:
+def read_class_folders(
+    root: Path | str, catalogue: Catalogue | None = None, skip_bad: bool = False
+) -> Dataset:
     """root/<class>/image.png; the folder name is a catalogue class id, display name or phrase. Each
     image is its own lesion (a folder layout cannot say otherwise); captions are the diagnosis only."""
     root = Path(root)
@@ -102,12 +134,25 @@ def read_class_folders(root: Path | str, catalogue: Catalogue | None = None, ski
         images = list_images(sub, True)
         if label is None:
             if images:
-                problems.append(RowProblem(sub, 0, f"folder name '{sub.name}' is not a catalogue class; "
-                                           f"rename it to one of {', '.join(cat.class_ids[:4])}, ..."))
+                problems.append(
+                    RowProblem(
+                        sub,
+                        0,
+                        f"folder name '{sub.name}' is not a catalogue class; "
+                        f"rename it to one of {', '.join(cat.class_ids[:4])}, ...",
+                    )
+                )
             continue
         for img in images:
-            records.append(Record(path=img, label=label, caption=caption_from_criteria(label, {}, cat),
-                                  lesion_id=f"{sub.name}/{img.stem}", source=f"{sub.name}/{img.name}"))
+            records.append(
+                Record(
+                    path=img,
+                    label=label,
+                    caption=caption_from_criteria(label, {}, cat),
+                    lesion_id=f"{sub.name}/{img.stem}",
+                    source=f"{sub.name}/{img.name}",
+                )
+            )
     return _finish(root.name, root, "folder-per-class", records, problems, skip_bad)
 
 
@@ -120,18 +165,25 @@ def detect_layout(path: Path) -> str:
         raise DatasetError(f"{path}: no such file or folder")
     if (path / "manifest.csv").is_file():
         return "manifest"
-    if (path / "PH2 Dataset images").is_dir() or (path / "PH2_dataset.txt").is_file() or \
-            (path / "PH2_dataset.xlsx").is_file():
+    if (
+        (path / "PH2 Dataset images").is_dir()
+        or (path / "PH2_dataset.txt").is_file()
+        or (path / "PH2_dataset.xlsx").is_file()
+    ):
         return "ph2"
     if (path / "meta" / "meta.csv").is_file():
         return "derm7pt"
     if any(p.is_dir() for p in path.iterdir()):
         return "folders"
     if any(is_image_file(p) for p in path.iterdir()):
-        raise DatasetError(f"{path}: images without labels; put them in one sub-folder per class or "
-                           "write a manifest.csv (path,label,...)")
-    raise DatasetError(f"{path}: not a data set layout this program knows (manifest.csv, PH2, Derm7pt, "
-                       "or one sub-folder per class)")
+        raise DatasetError(
+            f"{path}: images without labels; put them in one sub-folder per class or "
+            "write a manifest.csv (path,label,...)"
+        )
+    raise DatasetError(
+        f"{path}: not a data set layout this program knows (manifest.csv, PH2, Derm7pt, "
+        "or one sub-folder per class)"
+    )
 
 
 def read_dataset(path: Path | str, catalogue: Catalogue | None = None, skip_bad: bool = False) -> Dataset:

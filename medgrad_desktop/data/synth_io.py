@@ -35,10 +35,32 @@ from medgrad_desktop.data.synth import (
 )
 
 MANIFEST_FIELDS = (
-    "path", "label", "caption", "lesion_id", "mask", "target_mask", "counterfactual", "diff_mask", "masks_npz",
-    "class_index", "target_structure", "skin_tone", "lesion_radius", "artefact_rate", "n_artefacts",
-    "artefacts", "decoys", "structures", "body", "target_entropy_rank", "target_is_entropy_max", "target_low_entropy",
-    "shortcut_artefact_present", "seed", "generator_version", *CRITERIA_ORDER,
+    "path",
+    "label",
+    "caption",
+    "lesion_id",
+    "mask",
+    "target_mask",
+    "counterfactual",
+    "diff_mask",
+    "masks_npz",
+    "class_index",
+    "target_structure",
+    "skin_tone",
+    "lesion_radius",
+    "artefact_rate",
+    "n_artefacts",
+    "artefacts",
+    "decoys",
+    "structures",
+    "body",
+    "target_entropy_rank",
+    "target_is_entropy_max",
+    "target_low_entropy",
+    "shortcut_artefact_present",
+    "seed",
+    "generator_version",
+    *CRITERIA_ORDER,
 )
 
 
@@ -66,24 +88,43 @@ def write_sample(out: Path, stem: str, s: SynthSample) -> dict:
     named.update({f"artefact:{k}": v for k, v in s.artefact_masks.items()})
     arrays = {k: v.astype(bool) for k, v in named.items()}
     write_atomic(out / "masks" / f"{stem}.npz", lambda f: np.savez_compressed(f, **arrays))
-    row = {"path": f"images/{stem}.png", "label": s.class_id, "caption": s.caption, "lesion_id": s.lesion_id,
-           "mask": f"masks/{stem}_lesion.png", "target_mask": f"masks/{stem}_target.png",
-           "counterfactual": "", "diff_mask": "", "masks_npz": f"masks/{stem}.npz"}
+    row = {
+        "path": f"images/{stem}.png",
+        "label": s.class_id,
+        "caption": s.caption,
+        "lesion_id": s.lesion_id,
+        "mask": f"masks/{stem}_lesion.png",
+        "target_mask": f"masks/{stem}_target.png",
+        "counterfactual": "",
+        "diff_mask": "",
+        "masks_npz": f"masks/{stem}.npz",
+    }
     if s.counterfactual is not None:
         _png(out / "counterfactuals" / f"{stem}.png", s.counterfactual)
         _png(out / "counterfactuals" / f"{stem}_diff.png", s.counterfactual_diff_mask)
         row["counterfactual"] = f"counterfactuals/{stem}.png"
         row["diff_mask"] = f"counterfactuals/{stem}_diff.png"
     m = s.metadata
-    row.update({"class_index": s.label, "target_structure": s.target_structure, "skin_tone": m["skin_tone"],
-                "lesion_radius": f"{m['lesion_radius']:.4f}", "artefact_rate": m["artefact_rate"],
-                "n_artefacts": m["n_artefacts"], "artefacts": ";".join(m["artefacts"]),
-                "decoys": ";".join(m["decoys"]), "structures": ";".join(m["structures"]), "body": m["body"],
-                "target_entropy_rank": m["target_entropy_rank"],
-                "target_is_entropy_max": int(m["target_is_entropy_max"]),
-                "target_low_entropy": int(m["target_low_entropy"]),
-                "shortcut_artefact_present": int(m["shortcut_artefact_present"]), "seed": s.seed,
-                "generator_version": GENERATOR_VERSION})
+    row.update(
+        {
+            "class_index": s.label,
+            "target_structure": s.target_structure,
+            "skin_tone": m["skin_tone"],
+            "lesion_radius": f"{m['lesion_radius']:.4f}",
+            "artefact_rate": m["artefact_rate"],
+            "n_artefacts": m["n_artefacts"],
+            "artefacts": ";".join(m["artefacts"]),
+            "decoys": ";".join(m["decoys"]),
+            "structures": ";".join(m["structures"]),
+            "body": m["body"],
+            "target_entropy_rank": m["target_entropy_rank"],
+            "target_is_entropy_max": int(m["target_is_entropy_max"]),
+            "target_low_entropy": int(m["target_low_entropy"]),
+            "shortcut_artefact_present": int(m["shortcut_artefact_present"]),
+            "seed": s.seed,
+            "generator_version": GENERATOR_VERSION,
+        }
+    )
     row.update(s.criteria)
     return row
 
@@ -93,8 +134,14 @@ def _render_write(job: tuple) -> dict:
     return write_sample(out, f"synth_{i:06d}", render_sample(sample_seed(seed, i), cfg, label=label))
 
 
-def write_dataset(out: Path | str, n: int, seed: int, config: SynthConfig | None = None,
-                  progress: Callable[[int, int], None] | None = None, workers: int = 1) -> Path:
+def write_dataset(
+    out: Path | str,
+    n: int,
+    seed: int,
+    config: SynthConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
+) -> Path:
     """Render n images (balanced classes, shuffled by seed) into `out`; returns the manifest path.
     Images depend only on (seed, index), so any number of worker processes gives the same files."""
     out = Path(out)
@@ -120,8 +167,13 @@ def write_dataset(out: Path | str, n: int, seed: int, config: SynthConfig | None
     w.writeheader()
     w.writerows(rows)
     write_text_atomic(manifest, buf.getvalue())
-    write_text_atomic(out / "synth.json", json.dumps(
-        {"generator_version": GENERATOR_VERSION, "seed": seed, "n": n, "config": config_to_dict(cfg)}, indent=1))
+    write_text_atomic(
+        out / "synth.json",
+        json.dumps(
+            {"generator_version": GENERATOR_VERSION, "seed": seed, "n": n, "config": config_to_dict(cfg)},
+            indent=1,
+        ),
+    )
     return manifest
 
 

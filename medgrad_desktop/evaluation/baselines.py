@@ -18,8 +18,13 @@ import numpy as np
 from medgrad_desktop.core.entropy import entropy_weight, gray_bt601, patch_mean
 
 BASELINES = ("random", "centre", "sobel", "entropy", "lesion")
-BASELINE_NAMES = {"random": "Random", "centre": "Centre Gaussian", "sobel": "Sobel edges",
-                  "entropy": "Local entropy", "lesion": "Lesion-mask prior"}
+BASELINE_NAMES = {
+    "random": "Random",
+    "centre": "Centre Gaussian",
+    "sobel": "Sobel edges",
+    "entropy": "Local entropy",
+    "lesion": "Lesion-mask prior",
+}
 
 
 def random_map(grid: tuple[int, int], seed: int) -> np.ndarray:
@@ -31,7 +36,7 @@ def centre_map(grid: tuple[int, int], sigma_frac: float = 0.25) -> np.ndarray:
     y = (np.arange(gh) + 0.5) / gh - 0.5
     x = (np.arange(gw) + 0.5) / gw - 0.5
     d2 = y[:, None] ** 2 + x[None, :] ** 2
-    return np.exp(-d2 / (2 * sigma_frac ** 2)).astype(np.float32)
+    return np.exp(-d2 / (2 * sigma_frac**2)).astype(np.float32)
 
 
 def sobel_map(rgb: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
@@ -48,11 +53,16 @@ def lesion_map(mask: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     return patch_mean(np.asarray(mask, dtype=np.float32), grid)
 
 
-def baseline_maps(rgb: np.ndarray, grid: tuple[int, int], seed: int,
-                  lesion_mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def baseline_maps(
+    rgb: np.ndarray, grid: tuple[int, int], seed: int, lesion_mask: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """All baselines for one model-input image (S, S, 3); `lesion` only when a mask is given."""
-    out = {"random": random_map(grid, seed), "centre": centre_map(grid), "sobel": sobel_map(rgb, grid),
-           "entropy": entropy_map(rgb, grid)}
+    out = {
+        "random": random_map(grid, seed),
+        "centre": centre_map(grid),
+        "sobel": sobel_map(rgb, grid),
+        "entropy": entropy_map(rgb, grid),
+    }
     if lesion_mask is not None:
         m = np.asarray(lesion_mask, dtype=np.float32)
         if m.shape != rgb.shape[:2]:

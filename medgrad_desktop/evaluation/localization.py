@@ -94,13 +94,24 @@ def auroc(map_: np.ndarray, mask: np.ndarray) -> float:
     return float((r[mask.ravel()].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
-def localization_scores(map_: np.ndarray, mask: np.ndarray, tolerance_px: int = POINTING_TOLERANCE_PX,
-                        threshold: float = IOU_THRESHOLD) -> dict[str, float]:
+def localization_scores(
+    map_: np.ndarray,
+    mask: np.ndarray,
+    tolerance_px: int = POINTING_TOLERANCE_PX,
+    threshold: float = IOU_THRESHOLD,
+) -> dict[str, float]:
     mask = np.asarray(mask).astype(bool)
     e, lift = energy_pointing_game(map_, mask)
     iou, dice = iou_dice(map_, mask, threshold)
-    return {"pointing": pointing_game(map_, mask, tolerance_px), "energy": e, "energy_lift": lift,
-            "iou": iou, "dice": dice, "auroc": auroc(map_, mask), "area_share": float(mask.mean())}
+    return {
+        "pointing": pointing_game(map_, mask, tolerance_px),
+        "energy": e,
+        "energy_lift": lift,
+        "iou": iou,
+        "dice": dice,
+        "auroc": auroc(map_, mask),
+        "area_share": float(mask.mean()),
+    }
 
 
 LOCALIZATION_PROTOCOL = {

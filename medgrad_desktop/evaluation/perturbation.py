@@ -59,8 +59,12 @@ def rise_protocol(unit: str, steps: int = 100) -> Protocol:
 
 
 def standard_protocols(steps: int = 100) -> list[Protocol]:
-    return [grad_eclip_protocol("patch", steps), grad_eclip_protocol("pixel", steps),
-            rise_protocol("patch", steps), rise_protocol("pixel", steps)]
+    return [
+        grad_eclip_protocol("patch", steps),
+        grad_eclip_protocol("pixel", steps),
+        rise_protocol("patch", steps),
+        rise_protocol("pixel", steps),
+    ]
 
 
 def tie_break_order(n: int, seed: int) -> np.ndarray:
@@ -177,9 +181,16 @@ def _score_unique(score: ScoreFn, images: np.ndarray) -> np.ndarray:
     return probs[[pos[k] for k in keys]]
 
 
-def perturbation_curves(image: np.ndarray, maps: dict[str, np.ndarray], score: ScoreFn, target_index: int,
-                        protocols: list[Protocol], seed: int, modes: tuple[str, ...] = ("deletion", "insertion"),
-                        max_batch: int = 256) -> dict[tuple[str, str, str], Curve]:
+def perturbation_curves(
+    image: np.ndarray,
+    maps: dict[str, np.ndarray],
+    score: ScoreFn,
+    target_index: int,
+    protocols: list[Protocol],
+    seed: int,
+    modes: tuple[str, ...] = ("deletion", "insertion"),
+    max_batch: int = 256,
+) -> dict[tuple[str, str, str], Curve]:
     """Curves for every map x protocol x mode of one image, scored in shared batches.
 
     `maps` are grids (gh, gw) or pixel maps (S, S); `image` is the uint8 model input (S, S, 3).
@@ -189,8 +200,12 @@ def perturbation_curves(image: np.ndarray, maps: dict[str, np.ndarray], score: S
     size = image.shape[0]
     if image.shape[:2] != (size, size):
         raise ValueError("perturbation expects the square model input image")
-    jobs = [(name, p, mode, curve_spec(m, size, p, mode, seed))
-            for name, m in maps.items() for p in protocols for mode in modes]
+    jobs = [
+        (name, p, mode, curve_spec(m, size, p, mode, seed))
+        for name, m in maps.items()
+        for p in protocols
+        for mode in modes
+    ]
     # images at a count already scored for the same (protocol fill, mode) would repeat: the start
     # points of deletion (the image) and insertion (the base) are shared by all maps.
     results: dict[tuple[str, str, str], Curve] = {}
@@ -205,7 +220,7 @@ def perturbation_curves(image: np.ndarray, maps: dict[str, np.ndarray], score: S
         at = 0
         for key, spec in pending:
             k = len(spec.counts)
-            results[key] = Curve(spec.mode, spec.protocol, spec.protocol.fractions(), probs[at:at + k])
+            results[key] = Curve(spec.mode, spec.protocol, spec.protocol.fractions(), probs[at : at + k])
             at += k
         pending.clear()
         buf.clear()

@@ -21,9 +21,21 @@ from medgrad_desktop.evaluation.summary import arrow, direction, interval, label
 from medgrad_desktop.plotting import pyplot, save_figure
 
 NAMES = {**METHOD_NAMES, **BASELINE_NAMES}
-LOC_KEYS = ("target.pointing", "target.energy_lift", "target.auroc", "target.iou", "counterfactual.energy_lift",
-            "structure.pointing", "structure.energy_lift", "lesion.pointing", "lesion.energy", "lesion.energy_lift",
-            "lesion.auroc", "mass.decoy", "mass.artefact")
+LOC_KEYS = (
+    "target.pointing",
+    "target.energy_lift",
+    "target.auroc",
+    "target.iou",
+    "counterfactual.energy_lift",
+    "structure.pointing",
+    "structure.energy_lift",
+    "lesion.pointing",
+    "lesion.energy",
+    "lesion.energy_lift",
+    "lesion.auroc",
+    "mass.decoy",
+    "mass.artefact",
+)
 
 
 def display(name: str) -> str:
@@ -39,7 +51,10 @@ def _table(summary: dict, names: list[str], keys: list[str], digits: int = 3) ->
     head = "| Map | " + " | ".join(f"{label(k)}{arrow(k)}" for k in keys) + " |"
     lines = [head, "|" + "---|" * (len(keys) + 1)]
     for n in names:
-        cells = [interval(summary["scores"][n][k]).fmt(digits) if k in summary["scores"][n] else "n/a" for k in keys]
+        cells = [
+            interval(summary["scores"][n][k]).fmt(digits) if k in summary["scores"][n] else "n/a"
+            for k in keys
+        ]
         lines.append(f"| {display(n)} | " + " | ".join(cells) + " |")
     return lines
 
@@ -70,72 +85,144 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
     main = [n for n in names if result.kinds[n] != "ablation"]
     pert_keys = [f"{mode}.{p.key}" for p in result.config.protocols for mode in ("deletion", "insertion")]
     loc = _present(summary, LOC_KEYS)
-    out = [f"# Explanation evaluation: {meta['dataset']['name']}", "",
-           f"Model: {meta['model']['name']} (sha256 {meta['model']['weights_sha256'][:12]}), "
-           f"N = {meta['n']} images, seed {meta['seed']}, commit {meta['commit']}.  ",
-           f"Command: `{meta['command']}`", "",
-           "Every cell is the mean over images with a 95 % percentile bootstrap interval "
-           f"({meta['bootstrap']['n_boot']} resamples of images). ↑ higher is better, ↓ lower is better. "
-           "All maps are min-max normalized on the 14x14 grid and upsampled bilinearly, as the app shows them.",
-           "", "## Localization", "", *_table(summary, main, loc), ""]
-    out += ["## Faithfulness (deletion / insertion)", "",
-            "Score: softmax probability of the target class over the class prompts "
-            "(softmax(logit_scale / temperature · cos)). AUC = mean probability over the range. "
-            f"N = {meta.get('n_perturbation', meta['n'])} images (the first ones of the set).", ""]
+    out = [
+        f"# Explanation evaluation: {meta['dataset']['name']}",
+        "",
+        f"Model: {meta['model']['name']} (sha256 {meta['model']['weights_sha256'][:12]}), "
+        f"N = {meta['n']} images, seed {meta['seed']}, commit {meta['commit']}.  ",
+        f"Command: `{meta['command']}`",
+        "",
+        "Every cell is the mean over images with a 95 % percentile bootstrap interval "
+        f"({meta['bootstrap']['n_boot']} resamples of images). ↑ higher is better, ↓ lower is better. "
+        "All maps are min-max normalized on the 14x14 grid and upsampled bilinearly, as the app shows them.",
+        "",
+        "## Localization",
+        "",
+        *_table(summary, main, loc),
+        "",
+    ]
+    out += [
+        "## Faithfulness (deletion / insertion)",
+        "",
+        "Score: softmax probability of the target class over the class prompts "
+        "(softmax(logit_scale / temperature · cos)). AUC = mean probability over the range. "
+        f"N = {meta.get('n_perturbation', meta['n'])} images (the first ones of the set).",
+        "",
+    ]
     for p in result.config.protocols:
-        out.append(f"- `{p.key}`: {p.unit} units, top {p.max_fraction:.0%} in {p.steps} steps "
-                   f"({p.max_fraction / p.steps:.1%} each), deletion fill {p.deletion_fill}, insertion "
-                   f"base {p.insertion_base}; ties broken by a fixed random order per image.")
+        out.append(
+            f"- `{p.key}`: {p.unit} units, top {p.max_fraction:.0%} in {p.steps} steps "
+            f"({p.max_fraction / p.steps:.1%} each), deletion fill {p.deletion_fill}, insertion "
+            f"base {p.insertion_base}; ties broken by a fixed random order per image."
+        )
     out += ["", *_table(summary, main, _present(summary, pert_keys)), ""]
     methods = [n for n in names if result.kinds[n] == "method"]
     baselines = [n for n in names if result.kinds[n] == "baseline"]
-    pairs = [f"{a} - {b}" for i, a in enumerate(methods) for b in methods[i + 1:]]
+    pairs = [f"{a} - {b}" for i, a in enumerate(methods) for b in methods[i + 1 :]]
     pairs += [f"{a} - {b}" for a in methods for b in baselines]
-    head_keys = _present(summary, ["target.pointing", "target.energy_lift", "target.auroc", "mass.artefact",
-                                   "lesion.energy_lift", *pert_keys[:2], *pert_keys[-2:]])
-    out += ["## Paired differences (A − B)", "",
-            "Bold: the 95 % interval excludes 0; the note says which map the difference favours.", "",
-            *_diff_table(summary, pairs, head_keys), ""]
+    head_keys = _present(
+        summary,
+        [
+            "target.pointing",
+            "target.energy_lift",
+            "target.auroc",
+            "mass.artefact",
+            "lesion.energy_lift",
+            *pert_keys[:2],
+            *pert_keys[-2:],
+        ],
+    )
+    out += [
+        "## Paired differences (A − B)",
+        "",
+        "Bold: the 95 % interval excludes 0; the note says which map the difference favours.",
+        "",
+        *_diff_table(summary, pairs, head_keys),
+        "",
+    ]
     abl = [n for n in names if result.kinds[n] == "ablation"]
     if abl:
-        abl_pert = [f"{mode}.{p.key}" for p in result.config.ablation_protocols for mode in ("deletion", "insertion")]
+        abl_pert = [
+            f"{mode}.{p.key}" for p in result.config.ablation_protocols for mode in ("deletion", "insertion")
+        ]
         keys = _present(summary, [*loc[:5], "mass.decoy", "mass.artefact", *abl_pert])
-        out += ["## Ablation of MedGrad's choices", "",
-                "Default: radius 5 px, combine replace, alpha 1, entropy on the model input.", "",
-                *_table(summary, ["medgrad", *abl], keys), "",
-                *_diff_table(summary, [f"{a} - medgrad" for a in abl], keys), ""]
+        out += [
+            "## Ablation of MedGrad's choices",
+            "",
+            "Default: radius 5 px, combine replace, alpha 1, entropy on the model input.",
+            "",
+            *_table(summary, ["medgrad", *abl], keys),
+            "",
+            *_diff_table(summary, [f"{a} - medgrad" for a in abl], keys),
+            "",
+        ]
     rel = summary.get("reliance", {})
     if rel:
-        out += ["## What the model relies on (drop of p(target) after editing the image)", "",
-                "| Edit | mean drop of p(target) [95 % CI] | N |", "|---|---|---|"]
+        out += [
+            "## What the model relies on (drop of p(target) after editing the image)",
+            "",
+            "| Edit | mean drop of p(target) [95 % CI] | N |",
+            "|---|---|---|",
+        ]
         out += [f"| {k} | {interval(v).fmt(4)} | {v['n']} |" for k, v in rel.items() if k != "p_target"]
-        out += [f"| (p(target) of the unedited image) | {interval(rel['p_target']).fmt(4)} | "
-                f"{rel['p_target']['n']} |", ""]
+        out += [
+            f"| (p(target) of the unedited image) | {interval(rel['p_target']).fmt(4)} | "
+            f"{rel['p_target']['n']} |",
+            "",
+        ]
     ent = summary.get("entropy_vs_lesion", {})
     if ent:
-        out += ["## Local entropy (radius 5 px, model input) versus the lesion mask, pixel level", "",
-                "| Statistic | mean [95 % CI] |", "|---|---|"]
+        out += [
+            "## Local entropy (radius 5 px, model input) versus the lesion mask, pixel level",
+            "",
+            "| Statistic | mean [95 % CI] |",
+            "|---|---|",
+        ]
         out += [f"| {k} | {interval(v).fmt(3)} |" for k, v in ent.items()]
         out += [f"\nN = {next(iter(ent.values()))['n']} images with a lesion mask.", ""]
     if "sanity" in meta:
-        out += ["## Sanity checks (Spearman rank correlation with the original map; lower = the map "
-                "depends on what was randomized)", "", _sanity_table(meta["sanity"]), ""]
+        out += [
+            "## Sanity checks (Spearman rank correlation with the original map; lower = the map "
+            "depends on what was randomized)",
+            "",
+            _sanity_table(meta["sanity"]),
+            "",
+        ]
     st = summary.get("strata", {})
     if st:
         out += ["## Strata", ""]
         for f, levels in st.items():
-            keys = _present(summary, ["target.pointing", "target.energy_lift", "mass.artefact",
-                                      "deletion.grad-eclip/patch", "insertion.grad-eclip/patch"])
-            out += [f"### {f}", "", "| Map | " + " | ".join(f"{lv} (n={d['n']}): {label(k)}" for lv, d in levels.items()
-                                                            for k in keys) + " |",
-                    "|" + "---|" * (1 + len(keys) * len(levels))]
+            keys = _present(
+                summary,
+                [
+                    "target.pointing",
+                    "target.energy_lift",
+                    "mass.artefact",
+                    "deletion.grad-eclip/patch",
+                    "insertion.grad-eclip/patch",
+                ],
+            )
+            out += [
+                f"### {f}",
+                "",
+                "| Map | "
+                + " | ".join(f"{lv} (n={d['n']}): {label(k)}" for lv, d in levels.items() for k in keys)
+                + " |",
+                "|" + "---|" * (1 + len(keys) * len(levels)),
+            ]
             for n in main:
-                cells = [interval(d["scores"][n][k]).fmt(2) if k in d["scores"][n] else "n/a"
-                         for d in levels.values() for k in keys]
+                cells = [
+                    interval(d["scores"][n][k]).fmt(2) if k in d["scores"][n] else "n/a"
+                    for d in levels.values()
+                    for k in keys
+                ]
                 out.append(f"| {display(n)} | " + " | ".join(cells) + " |")
             if all("medgrad - grad-eclip" in d for d in levels.values()):
-                cells = [interval(d["medgrad - grad-eclip"][k]).fmt(2) if k in d["medgrad - grad-eclip"] else "n/a"
-                         for d in levels.values() for k in keys]
+                cells = [
+                    interval(d["medgrad - grad-eclip"][k]).fmt(2) if k in d["medgrad - grad-eclip"] else "n/a"
+                    for d in levels.values()
+                    for k in keys
+                ]
                 out.append("| *MedGrad − Grad-ECLIP (paired)* | " + " | ".join(cells) + " |")
             out.append("")
     out += [f"Time: {meta['seconds']:.0f} s, {meta['forwards']} perturbed forwards on {meta['device']}.", ""]
@@ -150,12 +237,22 @@ def _sanity_table(sanity: dict) -> str:
     methods = list(next(iter(sanity["checks"].values())))
     lines = ["| Method | " + " | ".join(checks) + " |", "|" + "---|" * (len(checks) + 1)]
     for m in methods:
-        lines.append(f"| {display(m)} | " + " | ".join(interval(sanity["checks"][c][m]).fmt(2) for c in checks) + " |")
+        lines.append(
+            f"| {display(m)} | " + " | ".join(interval(sanity["checks"][c][m]).fmt(2) for c in checks) + " |"
+        )
     return "\n".join(lines) + f"\n\nN = {sanity['n']} images, seed {sanity['seed']}."
 
 
-COLORS = {"gradcam": "tab:blue", "grad-eclip": "tab:orange", "medgrad": "tab:red", "random": "0.6",
-          "centre": "tab:green", "sobel": "tab:purple", "entropy": "tab:brown", "lesion": "tab:pink"}
+COLORS = {
+    "gradcam": "tab:blue",
+    "grad-eclip": "tab:orange",
+    "medgrad": "tab:red",
+    "random": "0.6",
+    "centre": "tab:green",
+    "sobel": "tab:purple",
+    "entropy": "tab:brown",
+    "lesion": "tab:pink",
+}
 
 
 def plot_curves(result: EvalResult, path: Path) -> None:
@@ -169,11 +266,18 @@ def plot_curves(result: EvalResult, path: Path) -> None:
                 c = result.mean_curve(n, p.key, mode)
                 if c is None:
                     continue
-                ax.plot(result.fractions[p.key], c, label=display(n), color=COLORS.get(n),
-                        lw=2.2 if result.kinds[n] == "method" else 1.2,
-                        ls="-" if result.kinds[n] == "method" else "--")
+                ax.plot(
+                    result.fractions[p.key],
+                    c,
+                    label=display(n),
+                    color=COLORS.get(n),
+                    lw=2.2 if result.kinds[n] == "method" else 1.2,
+                    ls="-" if result.kinds[n] == "method" else "--",
+                )
             ax.set_title(f"{mode} · {p.key}", fontsize=10)
-            ax.set_xlabel(f"fraction of {p.unit + ('es' if p.unit == 'patch' else 's')} {'removed' if mode == 'deletion' else 'inserted'}")
+            ax.set_xlabel(
+                f"fraction of {p.unit + ('es' if p.unit == 'patch' else 's')} {'removed' if mode == 'deletion' else 'inserted'}"
+            )
             ax.set_ylabel("p(target class)")
             ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=8)
@@ -184,8 +288,13 @@ def plot_curves(result: EvalResult, path: Path) -> None:
 
 def _mask_overlay(rgb: np.ndarray, masks: dict[str, np.ndarray], avoid: dict[str, np.ndarray]) -> np.ndarray:
     out = (rgb.astype(np.float32) * 0.45).astype(np.uint8)
-    colors = {"target": (0, 255, 0), "counterfactual": (255, 255, 0), "structure": (0, 200, 255),
-              "decoy": (255, 128, 0), "artefact": (255, 0, 255)}
+    colors = {
+        "target": (0, 255, 0),
+        "counterfactual": (255, 255, 0),
+        "structure": (0, 200, 255),
+        "decoy": (255, 128, 0),
+        "artefact": (255, 0, 255),
+    }
     for group in (avoid, masks):
         for k, m in group.items():
             if k == "lesion" or k not in colors:
@@ -199,8 +308,12 @@ def _mask_overlay(rgb: np.ndarray, masks: dict[str, np.ndarray], avoid: dict[str
     return out
 
 
-def plot_examples(result: EvalResult, path: Path, columns: tuple[str, ...] = ("gradcam", "grad-eclip", "medgrad"),
-                  extra: tuple[str, ...] = ("entropy",)) -> None:
+def plot_examples(
+    result: EvalResult,
+    path: Path,
+    columns: tuple[str, ...] = ("gradcam", "grad-eclip", "medgrad"),
+    extra: tuple[str, ...] = ("entropy",),
+) -> None:
     ex = result.examples
     if not ex:
         return
@@ -219,26 +332,44 @@ def plot_examples(result: EvalResult, path: Path, columns: tuple[str, ...] = ("g
             ax.set_yticks([])
     for j, title in enumerate(["image", *[display(c) for c in cols], "ground truth"]):
         axes[0, j].set_title(title, fontsize=8)
-    fig.text(0.5, 0.002, "ground truth: green = target, yellow = counterfactual diff, cyan = lesion structure, "
-             "orange = decoys, magenta = artefacts, white = lesion border", ha="center", fontsize=7)
+    fig.text(
+        0.5,
+        0.002,
+        "ground truth: green = target, yellow = counterfactual diff, cyan = lesion structure, "
+        "orange = decoys, magenta = artefacts, white = lesion border",
+        ha="center",
+        fontsize=7,
+    )
     save_figure(fig, path, dpi=100, rect=(0, 0.015, 1, 1))
 
 
 def write_outputs(out: Path, result: EvalResult, summary: dict, meta: dict) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"markdown": out / "explanations.md", "json": out / "explanations.json",
-             "curves": out / "curves.png", "examples": out / "examples.png"}
+    paths = {
+        "markdown": out / "explanations.md",
+        "json": out / "explanations.json",
+        "curves": out / "curves.png",
+        "examples": out / "examples.png",
+    }
     write_text_atomic(paths["markdown"], markdown(result, summary, meta))
     curves = {}
     for (n, pkey, mode), _ in result.curve_sums.items():
         curves.setdefault(n, {}).setdefault(pkey, {})[mode] = {
             "fractions": [round(float(x), 5) for x in result.fractions[pkey]],
-            "mean": [round(float(x), 6) for x in result.mean_curve(n, pkey, mode)]}
+            "mean": [round(float(x), 6) for x in result.mean_curve(n, pkey, mode)],
+        }
     per_image = [{**s, "scores": rec} for s, rec in zip(result.samples, result.records, strict=True)]
-    doc = {**meta, "maps": {n: {"kind": result.kinds[n], "params": result.params.get(n)} for n in result.map_names},
-           **summary, "curves": curves, "per_image": per_image}
-    write_text_atomic(paths["json"], json.dumps(_rounded(doc), indent=None, separators=(",", ":"),
-                                                default=_jsonable, allow_nan=True))
+    doc = {
+        **meta,
+        "maps": {n: {"kind": result.kinds[n], "params": result.params.get(n)} for n in result.map_names},
+        **summary,
+        "curves": curves,
+        "per_image": per_image,
+    }
+    write_text_atomic(
+        paths["json"],
+        json.dumps(_rounded(doc), indent=None, separators=(",", ":"), default=_jsonable, allow_nan=True),
+    )
     plot_curves(result, paths["curves"])
     plot_examples(result, paths["examples"])
     return paths

@@ -28,8 +28,12 @@ class EvalSample:
     id: str
     image: np.ndarray  # original RGB uint8
     label: str | None  # class id, or None: explain the predicted class
-    masks: dict[str, np.ndarray] = field(default_factory=dict)  # ground truth: "target", "counterfactual", "lesion"
-    avoid: dict[str, np.ndarray] = field(default_factory=dict)  # "decoy", "artefact": map mass there counts against
+    masks: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # ground truth: "target", "counterfactual", "lesion"
+    avoid: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # "decoy", "artefact": map mass there counts against
     counterfactual: np.ndarray | None = None
     strata: dict = field(default_factory=dict)
     # other edits of the image whose score change says what the model relies on, e.g. the shortcut
@@ -75,15 +79,19 @@ def synthetic_samples(n: int, seed: int, shortcut: bool = False, config=None) ->
         if (a := _union(arts, shape)) is not None and a.any():
             avoid["artefact"] = a
         m = s.metadata
-        strata = {"class": s.class_id, "skin_tone": m["skin_tone"],
-                  "lesion_size": "large" if m["lesion_radius"] >= 0.25 else "small",
-                  "artefacts": "many" if m["n_artefacts"] >= 3 else "few",
-                  "target_entropy": "low" if m["target_low_entropy"] else "high",
-                  "target_is_entropy_max": bool(m["target_is_entropy_max"]),
-                  "shortcut_artefact_present": bool(m["shortcut_artefact_present"]),
-                  "structure": s.target_structure}
-        yield EvalSample(f"synth-{i:04d}", s.image, s.class_id, masks, avoid, s.counterfactual, strata,
-                         interventions)
+        strata = {
+            "class": s.class_id,
+            "skin_tone": m["skin_tone"],
+            "lesion_size": "large" if m["lesion_radius"] >= 0.25 else "small",
+            "artefacts": "many" if m["n_artefacts"] >= 3 else "few",
+            "target_entropy": "low" if m["target_low_entropy"] else "high",
+            "target_is_entropy_max": bool(m["target_is_entropy_max"]),
+            "shortcut_artefact_present": bool(m["shortcut_artefact_present"]),
+            "structure": s.target_structure,
+        }
+        yield EvalSample(
+            f"synth-{i:04d}", s.image, s.class_id, masks, avoid, s.counterfactual, strata, interventions
+        )
 
 
 def _read_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
@@ -91,9 +99,18 @@ def _read_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
         with Image.open(path) as im:
             m = np.asarray(im.convert("L")) > 127
     except (OSError, ValueError) as exc:
-        raise DatasetError(f"{path}: cannot read the mask ({exc}); use a PNG with 0 = outside, 255 = inside") from None
+        raise DatasetError(
+            f"{path}: cannot read the mask ({exc}); use a PNG with 0 = outside, 255 = inside"
+        ) from None
     if m.shape != shape:
-        m = np.asarray(Image.fromarray(m.astype(np.uint8) * 255).resize((shape[1], shape[0]), Image.Resampling.NEAREST)) > 127
+        m = (
+            np.asarray(
+                Image.fromarray(m.astype(np.uint8) * 255).resize(
+                    (shape[1], shape[0]), Image.Resampling.NEAREST
+                )
+            )
+            > 127
+        )
     return m
 
 
@@ -145,7 +162,9 @@ def folder_samples(folder: Path | str, n: int | None = None) -> Iterator[EvalSam
     img_dir = folder / "images" if (folder / "images").is_dir() else folder
     paths = sorted(list_images(img_dir, False))
     if not paths:
-        raise DatasetError(f"{img_dir}: no images found; pass a folder with images/ and masks/ or a manifest CSV")
+        raise DatasetError(
+            f"{img_dir}: no images found; pass a folder with images/ and masks/ or a manifest CSV"
+        )
     for p in paths[:n] if n else paths:
         p = Path(p)
         try:

@@ -26,7 +26,9 @@ from medgrad_desktop.evaluation.stats import spearman
 
 
 def _redraw(module_or_params, gen: torch.Generator) -> None:
-    params = module_or_params.parameters() if isinstance(module_or_params, torch.nn.Module) else module_or_params
+    params = (
+        module_or_params.parameters() if isinstance(module_or_params, torch.nn.Module) else module_or_params
+    )
     with torch.no_grad():
         for p in params:
             mean, std = p.float().mean(), (p.float().std() if p.numel() > 1 else torch.tensor(0.0))
@@ -35,8 +37,13 @@ def _redraw(module_or_params, gen: torch.Generator) -> None:
 
 
 def clone_model(clip: ClipModel, name: str) -> ClipModel:
-    card = dataclasses.replace(clip.card, name=name, weights_sha256=f"{clip.card.weights_sha256}+{name}",
-                               untrained=True, extra=dict(clip.card.extra))
+    card = dataclasses.replace(
+        clip.card,
+        name=name,
+        weights_sha256=f"{clip.card.weights_sha256}+{name}",
+        untrained=True,
+        extra=dict(clip.card.extra),
+    )
     return ClipModel(copy.deepcopy(clip.model), card, clip.catalogue, clip.device)
 
 
@@ -78,8 +85,9 @@ def random_text_target(seed: int, words: int = 6) -> Target:
     return Target.free_text(text)
 
 
-def _grids(clip: ClipModel, images: list[np.ndarray], targets: list[Target],
-           params: list[MethodParams]) -> dict[str, list[np.ndarray]]:
+def _grids(
+    clip: ClipModel, images: list[np.ndarray], targets: list[Target], params: list[MethodParams]
+) -> dict[str, list[np.ndarray]]:
     """{method: [grid per image]} where image i is explained for targets[i]."""
     out: dict[str, list[np.ndarray]] = {p.method: [] for p in params}
     for img, t in zip(images, targets, strict=True):
@@ -89,8 +97,13 @@ def _grids(clip: ClipModel, images: list[np.ndarray], targets: list[Target],
     return out
 
 
-def sanity_checks(clip: ClipModel, images: list[np.ndarray], targets: list[Target],
-                  params: list[MethodParams], seed: int = 0) -> dict[str, dict[str, list[float]]]:
+def sanity_checks(
+    clip: ClipModel,
+    images: list[np.ndarray],
+    targets: list[Target],
+    params: list[MethodParams],
+    seed: int = 0,
+) -> dict[str, dict[str, list[float]]]:
     """{check: {method: [Spearman per image]}} for the model cascade and both text randomizations."""
     base = _grids(clip, images, targets, params)
     out: dict[str, dict[str, list[float]]] = {}

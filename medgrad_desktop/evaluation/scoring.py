@@ -46,11 +46,13 @@ class CompetitorSoftmax:
         clip = self.clip
         s = clip.input_size
         if images.ndim != 4 or images.shape[1:] != (s, s, 3) or images.dtype != np.uint8:
-            raise ValueError(f"expected uint8 images of shape (N, {s}, {s}, 3), got {images.dtype} {images.shape}")
+            raise ValueError(
+                f"expected uint8 images of shape (N, {s}, {s}, 3), got {images.dtype} {images.shape}"
+            )
         mean, std = clip.mean.to(clip.device), clip.std.to(clip.device)
         out = []
         for i in range(0, len(images), self.batch_size):
-            chunk = torch.from_numpy(np.ascontiguousarray(images[i:i + self.batch_size])).to(clip.device)
+            chunk = torch.from_numpy(np.ascontiguousarray(images[i : i + self.batch_size])).to(clip.device)
             x = (chunk.permute(0, 3, 1, 2).float() / 255.0 - mean) / std
             f = embed_images(clip.model, x)
             out.append(torch.softmax(self.scale * f @ self.text.T, dim=-1).cpu().numpy())

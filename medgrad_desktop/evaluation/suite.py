@@ -53,7 +53,9 @@ class EvalResult:
     kinds: dict[str, str]  # map name -> "method" | "ablation" | "baseline"
     params: dict[str, dict]
     samples: list[dict] = field(default_factory=list)
-    records: list[dict[str, dict[str, float]]] = field(default_factory=list)  # per sample: map -> key -> value
+    records: list[dict[str, dict[str, float]]] = field(
+        default_factory=list
+    )  # per sample: map -> key -> value
     curve_sums: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict)
     curve_counts: dict[tuple[str, str, str], int] = field(default_factory=dict)
     fractions: dict[str, np.ndarray] = field(default_factory=dict)
@@ -92,8 +94,9 @@ def image_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([int(seed), 7919, int(index)]).generate_state(1)[0])
 
 
-def _maps_for_batch(clip: ClipModel, batch: list[EvalSample], cfg: SuiteConfig, timings: list[float]
-                    ) -> tuple[list[dict[str, np.ndarray]], list, list]:
+def _maps_for_batch(
+    clip: ClipModel, batch: list[EvalSample], cfg: SuiteConfig, timings: list[float]
+) -> tuple[list[dict[str, np.ndarray]], list, list]:
     imgs = [s.image for s in batch]
     first = analyze_batch(clip, imgs, [], [], with_prediction=True)
     preds = [r.prediction for r in first]
@@ -121,8 +124,12 @@ def _maps_for_batch(clip: ClipModel, batch: list[EvalSample], cfg: SuiteConfig, 
     return grids, targets, preds
 
 
-def run_suite(clip: ClipModel, samples: Iterable[EvalSample], cfg: SuiteConfig,
-              progress: Callable[[int], None] | None = None) -> EvalResult:
+def run_suite(
+    clip: ClipModel,
+    samples: Iterable[EvalSample],
+    cfg: SuiteConfig,
+    progress: Callable[[int], None] | None = None,
+) -> EvalResult:
     kinds = {m: "method" for m in cfg.methods}
     params = {m: default_params(m).to_dict() for m in cfg.methods}
     if cfg.ablation:
@@ -144,8 +151,9 @@ def run_suite(clip: ClipModel, samples: Iterable[EvalSample], cfg: SuiteConfig,
             seed_i = image_seed(cfg.seed, index)
             sq = clip.squash(s.image)
             lesion = s.masks.get("lesion")
-            for name, bm in baseline_maps(sq, g[cfg.methods[0]].shape if cfg.methods else (14, 14), seed_i,
-                                          lesion).items():
+            for name, bm in baseline_maps(
+                sq, g[cfg.methods[0]].shape if cfg.methods else (14, 14), seed_i, lesion
+            ).items():
                 if name in cfg.baselines:
                     g[name] = _minmax(bm)
             rec: dict[str, dict[str, float]] = {name: {} for name in kinds}
@@ -163,7 +171,9 @@ def run_suite(clip: ClipModel, samples: Iterable[EvalSample], cfg: SuiteConfig,
             curves = perturbation_curves(sq, main_maps, score, ti, cfg.protocols, seed_i) if perturb else {}
             if perturb and cfg.ablation and cfg.ablation_protocols:
                 abl = {n: g[n] for n in kinds if kinds[n] == "ablation"}
-                if "medgrad" in g and not {p.key for p in cfg.ablation_protocols} <= {p.key for p in cfg.protocols}:
+                if "medgrad" in g and not {p.key for p in cfg.ablation_protocols} <= {
+                    p.key for p in cfg.protocols
+                }:
                     abl["medgrad"] = g["medgrad"]  # the default setting, for comparison with its variants
                 for key, c in perturbation_curves(sq, abl, score, ti, cfg.ablation_protocols, seed_i).items():
                     curves.setdefault(key, c)
@@ -174,9 +184,15 @@ def run_suite(clip: ClipModel, samples: Iterable[EvalSample], cfg: SuiteConfig,
                 result.curve_counts[k] = result.curve_counts.get(k, 0) + 1
                 result.fractions[pkey] = c.fractions
             p_img = float(pred.probabilities[ti])
-            info = {"id": s.id, "target": t.key, "label": s.label, "predicted": pred.predicted_id,
-                    "correct": pred.predicted_id == t.key if s.label else None, "p_target": p_img,
-                    "strata": s.strata}
+            info = {
+                "id": s.id,
+                "target": t.key,
+                "label": s.label,
+                "predicted": pred.predicted_id,
+                "correct": pred.predicted_id == t.key if s.label else None,
+                "p_target": p_img,
+                "strata": s.strata,
+            }
             if lesion is not None and lesion.any():
                 info["entropy_vs_lesion"] = entropy_vs_mask(sq, lesion)
             edits = dict(s.interventions)
@@ -188,9 +204,16 @@ def run_suite(clip: ClipModel, samples: Iterable[EvalSample], cfg: SuiteConfig,
             result.samples.append(info)
             result.records.append(rec)
             if len(result.examples) < cfg.n_examples:
-                result.examples.append({"id": s.id, "image": sq, "target": t.label, "maps": dict(g),
-                                        "masks": {k: v for k, v in s.masks.items()},
-                                        "avoid": {k: v for k, v in s.avoid.items()}})
+                result.examples.append(
+                    {
+                        "id": s.id,
+                        "image": sq,
+                        "target": t.label,
+                        "maps": dict(g),
+                        "masks": {k: v for k, v in s.masks.items()},
+                        "avoid": {k: v for k, v in s.avoid.items()},
+                    }
+                )
             index += 1
             if progress:
                 progress(index)

@@ -10,17 +10,35 @@ import numpy as np
 from medgrad_desktop.evaluation.stats import N_BOOT, Interval, bootstrap_mean, paired_bootstrap
 from medgrad_desktop.evaluation.suite import EvalResult
 
-HIGHER_IS_BETTER = {"pointing": True, "energy": True, "energy_lift": True, "iou": True, "dice": True,
-                    "auroc": True, "deletion": False, "insertion": True, "mass": False, "area_share": None}
+HIGHER_IS_BETTER = {
+    "pointing": True,
+    "energy": True,
+    "energy_lift": True,
+    "iou": True,
+    "dice": True,
+    "auroc": True,
+    "deletion": False,
+    "insertion": True,
+    "mass": False,
+    "area_share": None,
+}
 
 LABELS = {
-    "target.pointing": "Pointing (target)", "target.energy": "Energy share (target)",
-    "target.energy_lift": "Energy lift (target)", "target.auroc": "AUROC (target)",
-    "target.iou": "IoU@0.5 (target)", "counterfactual.energy_lift": "Energy lift (cf. diff)",
-    "counterfactual.pointing": "Pointing (cf. diff)", "lesion.energy_lift": "Energy lift (lesion)",
-    "lesion.pointing": "Pointing (lesion)", "lesion.auroc": "AUROC (lesion)", "lesion.energy": "Energy share (lesion)",
-    "mass.decoy": "Mass on decoys", "mass.artefact": "Mass on artefacts",
-    "structure.energy_lift": "Energy lift (lesion structure)", "structure.pointing": "Pointing (lesion structure)",
+    "target.pointing": "Pointing (target)",
+    "target.energy": "Energy share (target)",
+    "target.energy_lift": "Energy lift (target)",
+    "target.auroc": "AUROC (target)",
+    "target.iou": "IoU@0.5 (target)",
+    "counterfactual.energy_lift": "Energy lift (cf. diff)",
+    "counterfactual.pointing": "Pointing (cf. diff)",
+    "lesion.energy_lift": "Energy lift (lesion)",
+    "lesion.pointing": "Pointing (lesion)",
+    "lesion.auroc": "AUROC (lesion)",
+    "lesion.energy": "Energy share (lesion)",
+    "mass.decoy": "Mass on decoys",
+    "mass.artefact": "Mass on artefacts",
+    "structure.energy_lift": "Energy lift (lesion structure)",
+    "structure.pointing": "Pointing (lesion structure)",
 }
 
 
@@ -49,11 +67,13 @@ def arrow(key: str) -> str:
 def summarize(result: EvalResult, seed: int = 0, n_boot: int = N_BOOT) -> dict:
     keys = result.score_keys()
     names = result.map_names
-    scores = {n: {k: bootstrap_mean(result.values(n, k), n_boot, seed).to_dict() for k in keys} for n in names}
+    scores = {
+        n: {k: bootstrap_mean(result.values(n, k), n_boot, seed).to_dict() for k in keys} for n in names
+    }
     methods = [n for n in names if result.kinds[n] == "method"]
     baselines = [n for n in names if result.kinds[n] == "baseline"]
     ablation = [n for n in names if result.kinds[n] == "ablation"]
-    pairs = [(a, b) for i, a in enumerate(methods) for b in methods[i + 1:]]
+    pairs = [(a, b) for i, a in enumerate(methods) for b in methods[i + 1 :]]
     pairs += [(a, b) for a in methods for b in baselines]
     if "medgrad" in methods:
         pairs += [(a, "medgrad") for a in ablation]
@@ -65,8 +85,13 @@ def summarize(result: EvalResult, seed: int = 0, n_boot: int = N_BOOT) -> dict:
             if iv.n:
                 d[k] = iv.to_dict()
         diffs[f"{a} - {b}"] = d
-    return {"scores": scores, "differences": diffs, "strata": strata(result, seed, n_boot),
-            "reliance": reliance(result, seed, n_boot), "entropy_vs_lesion": entropy_lesion(result, seed, n_boot)}
+    return {
+        "scores": scores,
+        "differences": diffs,
+        "strata": strata(result, seed, n_boot),
+        "reliance": reliance(result, seed, n_boot),
+        "entropy_vs_lesion": entropy_lesion(result, seed, n_boot),
+    }
 
 
 def reliance(result: EvalResult, seed: int, n_boot: int) -> dict:
@@ -88,8 +113,14 @@ def entropy_lesion(result: EvalResult, seed: int, n_boot: int) -> dict:
     return {k: bootstrap_mean([r[k] for r in rows], n_boot, seed).to_dict() for k in rows[0]}
 
 
-STRATA_KEYS = ("target.pointing", "target.energy_lift", "target.auroc", "mass.artefact",
-               "deletion.grad-eclip/patch", "insertion.grad-eclip/patch")
+STRATA_KEYS = (
+    "target.pointing",
+    "target.energy_lift",
+    "target.auroc",
+    "mass.artefact",
+    "deletion.grad-eclip/patch",
+    "insertion.grad-eclip/patch",
+)
 
 
 def strata(result: EvalResult, seed: int, n_boot: int) -> dict:
@@ -106,14 +137,22 @@ def strata(result: EvalResult, seed: int, n_boot: int) -> dict:
         for lv in levels:
             idx = np.array([str(v) == lv for v in vals])
             present = [k for k in STRATA_KEYS if k in result.score_keys()]
-            out[f][lv] = {"n": int(idx.sum()), "scores": {
-                n: {k: bootstrap_mean(result.values(n, k)[idx], n_boot, seed).to_dict() for k in present}
-                for n in result.map_names if result.kinds[n] != "ablation"}}
+            out[f][lv] = {
+                "n": int(idx.sum()),
+                "scores": {
+                    n: {k: bootstrap_mean(result.values(n, k)[idx], n_boot, seed).to_dict() for k in present}
+                    for n in result.map_names
+                    if result.kinds[n] != "ablation"
+                },
+            }
             # does entropy weighting help here? MedGrad minus the same map without it (Grad-ECLIP)
             if {"medgrad", "grad-eclip"} <= set(result.map_names):
                 out[f][lv]["medgrad - grad-eclip"] = {
-                    k: paired_bootstrap(result.values("medgrad", k)[idx], result.values("grad-eclip", k)[idx],
-                                        n_boot, seed).to_dict() for k in present}
+                    k: paired_bootstrap(
+                        result.values("medgrad", k)[idx], result.values("grad-eclip", k)[idx], n_boot, seed
+                    ).to_dict()
+                    for k in present
+                }
     return out
 
 

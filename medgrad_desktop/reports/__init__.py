@@ -18,6 +18,13 @@ from medgrad_desktop.reports.outputs import (
 )
 
 __all__ = [
-    "DEFAULT_FORMATS", "FORMATS", "ImageEntry", "ReportContent", "ReportExistsError", "ReportFailed",
-    "ReportOptions", "existing_outputs", "output_paths",
+    "DEFAULT_FORMATS",
+    "FORMATS",
+    "ImageEntry",
+    "ReportContent",
+    "ReportExistsError",
+    "ReportFailed",
+    "ReportOptions",
+    "existing_outputs",
+    "output_paths",
 ]

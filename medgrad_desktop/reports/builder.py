@@ -38,8 +38,9 @@ Checkpoint = Callable[[], None]  # raises to cancel
 Recorder = Callable[[LoadedImage, AnalysisResult, list[MethodParams]], None]  # e.g. into the project store
 
 
-def _review_info(review_store, sha: str, clip: ClipModel, predicted_id: str,
-                 identifying: frozenset[str] = frozenset()) -> ReviewInfo:
+def _review_info(
+    review_store, sha: str, clip: ClipModel, predicted_id: str, identifying: frozenset[str] = frozenset()
+) -> ReviewInfo:
     rec = review_store.get(sha) if review_store is not None else None
     if rec is None:
         return ReviewInfo("pending")
@@ -48,9 +49,14 @@ def _review_info(review_store, sha: str, clip: ClipModel, predicted_id: str,
     if rec.decision == "accepted" and not final:
         final = rec.predicted_class or predicted_id
     seen = rec.predicted_class if rec.predicted_class and rec.predicted_class != predicted_id else None
-    return ReviewInfo(decision=rec.decision, final_class_id=final, final_class=names.get(final, final) if final
-                      else None, note=scrub(rec.note or "", identifying), updated=rec.updated,
-                      reviewed_prediction=names.get(seen, seen) if seen else None)
+    return ReviewInfo(
+        decision=rec.decision,
+        final_class_id=final,
+        final_class=names.get(final, final) if final else None,
+        note=scrub(rec.note or "", identifying),
+        updated=rec.updated,
+        reviewed_prediction=names.get(seen, seen) if seen else None,
+    )
 
 
 def _spool(rgb, spool: Path, name: str) -> ReportImage:
@@ -77,21 +83,33 @@ def _load(index: int, path: Path, options: ReportOptions) -> LoadedImage | Image
     except ImageLoadError as exc:
         cause = exc.cause
         if options.deidentify:  # a decoder's message may quote the path: never let it into a report
-            for ident in sorted({str(path.resolve()), str(path), path.name, path.stem}, key=len, reverse=True):
+            for ident in sorted(
+                {str(path.resolve()), str(path), path.name, path.stem}, key=len, reverse=True
+            ):
                 cause = cause.replace(ident, label)
-        return ImageEntry(index=index, label=label, sha256=None, error=scrub(cause, _identifying(options)),
-                          **_where(path, options))
+        return ImageEntry(
+            index=index,
+            label=label,
+            sha256=None,
+            error=scrub(cause, _identifying(options)),
+            **_where(path, options),
+        )
 
 
-def _analyse(clip: ClipModel, images: list[LoadedImage], params: list[MethodParams],
-             labels: list[str]) -> list[AnalysisResult]:
+def _analyse(
+    clip: ClipModel, images: list[LoadedImage], params: list[MethodParams], labels: list[str]
+) -> list[AnalysisResult]:
     """One pass over `images` (a GPU out of memory redoes the pass on the CPU). When the pass fails,
     the images are redone one at a time so `ReportFailed` names the image that fails."""
     targets = clip.catalogue.class_targets()
 
     def one_pass(imgs: list[LoadedImage], what: str) -> list[AnalysisResult]:
-        return run_with_fallback(clip, lambda m: analyze_batch(m, [im.rgb for im in imgs], targets, params),
-                                 on_fallback=log.warning, what=what)
+        return run_with_fallback(
+            clip,
+            lambda m: analyze_batch(m, [im.rgb for im in imgs], targets, params),
+            on_fallback=log.warning,
+            what=what,
+        )
 
     try:
         return one_pass(images, ", ".join(labels))
@@ -99,15 +117,18 @@ def _analyse(clip: ClipModel, images: list[LoadedImage], params: list[MethodPara
         raise
     except Exception as exc:
         if len(images) == 1:
-            raise ReportFailed(f"{display_name(images[0].path)}: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
+            raise ReportFailed(
+                f"{display_name(images[0].path)}: {type(exc).__name__}: {exc}".rstrip(": ")
+            ) from exc
     return [_analyse(clip, [im], params, [label])[0] for im, label in zip(images, labels, strict=True)]
 
 
 def keep_predicted_maps(result: AnalysisResult) -> AnalysisResult:
     """Only the maps a report shows (each method's map of the predicted class): what ranks send."""
     pid = result.prediction.predicted_id
-    return AnalysisResult(result.prediction, {k: h for k, h in result.maps.items() if k[1] == pid},
-                          result.image_features)
+    return AnalysisResult(
+        result.prediction, {k: h for k, h in result.maps.items() if k[1] == pid}, result.image_features
+    )
 
 
 def report_chunks(n_paths: int, batch_size: int) -> list[list[int]]:
@@ -117,8 +138,9 @@ def report_chunks(n_paths: int, batch_size: int) -> list[list[int]]:
     return [list(range(i + 1, min(i + b, n_paths) + 1)) for i in range(0, n_paths, b)]
 
 
-def analyse_chunk(indexes: list[int], paths: list[Path], clip: ClipModel, params: list[MethodParams],
-                  options: ReportOptions) -> tuple[dict[int, LoadedImage | ImageEntry], dict[int, AnalysisResult]]:
+def analyse_chunk(
+    indexes: list[int], paths: list[Path], clip: ClipModel, params: list[MethodParams], options: ReportOptions
+) -> tuple[dict[int, LoadedImage | ImageEntry], dict[int, AnalysisResult]]:
     """Decode the images of one pass and explain the readable ones together."""
     loaded = {i: _load(i, Path(paths[i - 1]), options) for i in indexes}
     ok = [i for i in indexes if isinstance(loaded[i], LoadedImage)]
@@ -127,8 +149,13 @@ def analyse_chunk(indexes: list[int], paths: list[Path], clip: ClipModel, params
     return loaded, {i: keep_predicted_maps(r) for i, r in zip(ok, results, strict=True)}
 
 
-def analyse_report_images(paths: list[Path], clip: ClipModel, params: list[MethodParams],
-                          options: ReportOptions, chunks: list[list[int]]) -> dict[int, AnalysisResult]:
+def analyse_report_images(
+    paths: list[Path],
+    clip: ClipModel,
+    params: list[MethodParams],
+    options: ReportOptions,
+    chunks: list[list[int]],
+) -> dict[int, AnalysisResult]:
     """Predictions and shown maps for the passes in `chunks` only (one process's share of a report)."""
     out: dict[int, AnalysisResult] = {}
     for idx in chunks:
@@ -136,29 +163,54 @@ def analyse_report_images(paths: list[Path], clip: ClipModel, params: list[Metho
     return out
 
 
-def build_entry(index: int, label: str, img: LoadedImage, result: AnalysisResult, clip: ClipModel,
-                params: list[MethodParams], review_store, options: ReportOptions, spool: Path) -> ImageEntry:
+def build_entry(
+    index: int,
+    label: str,
+    img: LoadedImage,
+    result: AnalysisResult,
+    clip: ClipModel,
+    params: list[MethodParams],
+    review_store,
+    options: ReportOptions,
+    spool: Path,
+) -> ImageEntry:
     pred = result.prediction
     small = downscale(img.rgb, options.max_side)
     stem = f"{index:05d}"
     entry = ImageEntry(
-        index=index, label=label, sha256=img.sha256, width=img.size[0], height=img.size[1],
-        predicted_id=pred.predicted_id, predicted_name=pred.predicted_name, confidence=pred.confidence,
+        index=index,
+        label=label,
+        sha256=img.sha256,
+        width=img.size[0],
+        height=img.size[1],
+        predicted_id=pred.predicted_id,
+        predicted_name=pred.predicted_name,
+        confidence=pred.confidence,
         probabilities=dict(zip(pred.class_ids, pred.probabilities, strict=True)),
         top_k=[ClassProbability(i, n, p) for i, n, p in pred.top_k(options.top_k)],
-        criteria=[CriterionRow(c.criterion_id, c.display_name, c.option_id, c.phrase, c.probability, c.points)
-                  for c in pred.criteria],
+        criteria=[
+            CriterionRow(c.criterion_id, c.display_name, c.option_id, c.phrase, c.probability, c.points)
+            for c in pred.criteria
+        ],
         seven_point_score=pred.seven_point_score if pred.criteria else None,
         seven_point_threshold=pred.seven_point_threshold if pred.criteria else None,
         review=_review_info(review_store, img.sha256, clip, pred.predicted_id, _identifying(options)),
-        original=_spool(small, spool, f"{stem}_original.png"), **_where(img.path, options),
+        original=_spool(small, spool, f"{stem}_original.png"),
+        **_where(img.path, options),
     )
     for p in params:
         h = result.get(p.method, pred.predicted_id)
         over = overlay(small, h.normalized, options.opacity, options.colormap)
-        entry.overlays.append(OverlayPanel(
-            method=p.method, method_name=METHOD_NAMES[p.method], target_label=h.target.label,
-            image=_spool(over, spool, f"{stem}_{p.method}.png"), score=h.score, raw_max=float(h.raw.max())))
+        entry.overlays.append(
+            OverlayPanel(
+                method=p.method,
+                method_name=METHOD_NAMES[p.method],
+                target_label=h.target.label,
+                image=_spool(over, spool, f"{stem}_{p.method}.png"),
+                score=h.score,
+                raw_max=float(h.raw.max()),
+            )
+        )
     return entry
 
 
@@ -166,11 +218,19 @@ def batch_size_for(clip: ClipModel, options: ReportOptions) -> int:
     return options.batch_size or default_batch_size(clip, len(clip.catalogue.class_targets()))
 
 
-def build_report(paths: list[Path], clip: ClipModel, params: list[MethodParams], review_store,
-                 spool: Path, options: ReportOptions | None = None, *, progress: Progress | None = None,
-                 checkpoint: Checkpoint | None = None,
-                 analyses: Mapping[int, AnalysisResult] | None = None,
-                 recorder: Recorder | None = None) -> ReportContent:
+def build_report(
+    paths: list[Path],
+    clip: ClipModel,
+    params: list[MethodParams],
+    review_store,
+    spool: Path,
+    options: ReportOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    checkpoint: Checkpoint | None = None,
+    analyses: Mapping[int, AnalysisResult] | None = None,
+    recorder: Recorder | None = None,
+) -> ReportContent:
     """`review_store`: anything with `.get(sha256) -> ReviewRecord | None` (or None: all pending).
     `checkpoint()` runs between passes and may raise to cancel. `analyses` (by 1-based index, from
     `analyse_report_images`, e.g. gathered from several processes) replaces the analysis here."""
@@ -199,29 +259,57 @@ def build_report(paths: list[Path], clip: ClipModel, params: list[MethodParams],
             try:
                 if recorder is not None:
                     recorder(item, results[i], params)
-                entries.append(build_entry(i, label, item, results[i], clip, params, review_store, options, spool))
+                entries.append(
+                    build_entry(i, label, item, results[i], clip, params, review_store, options, spool)
+                )
             except (KeyboardInterrupt, MemoryError):
                 raise
             except Exception as exc:
-                raise ReportFailed(f"{display_name(Path(paths[i - 1]))}: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
+                raise ReportFailed(
+                    f"{display_name(Path(paths[i - 1]))}: {type(exc).__name__}: {exc}".rstrip(": ")
+                ) from exc
     if progress is not None:
         progress(total, total, "analysis done")
     created = datetime.now(UTC)
-    inputs = [{"index": e.index, "name": e.label, "sha256": e.sha256, "width": e.width, "height": e.height,
-               "error": e.error, **({"patient": e.patient, "lesion": e.lesion, "visit": e.visit} if e.patient else {})}
-              for e in entries]
-    settings = {"deidentified": options.deidentify, "top_k": options.top_k, "colormap": options.colormap,
-                "opacity": options.opacity, "max_side": options.max_side,
-                "map_target": "the predicted class of each image"}
-    manifest = provenance.collect(clip.card, clip.device, [p.to_dict() for p in params], inputs,
-                                  settings=settings, now=created)
+    inputs = [
+        {
+            "index": e.index,
+            "name": e.label,
+            "sha256": e.sha256,
+            "width": e.width,
+            "height": e.height,
+            "error": e.error,
+            **({"patient": e.patient, "lesion": e.lesion, "visit": e.visit} if e.patient else {}),
+        }
+        for e in entries
+    ]
+    settings = {
+        "deidentified": options.deidentify,
+        "top_k": options.top_k,
+        "colormap": options.colormap,
+        "opacity": options.opacity,
+        "max_side": options.max_side,
+        "map_target": "the predicted class of each image",
+    }
+    manifest = provenance.collect(
+        clip.card, clip.device, [p.to_dict() for p in params], inputs, settings=settings, now=created
+    )
     cat = clip.catalogue
     return ReportContent(
-        title=options.title, created=created.isoformat(timespec="seconds"), model_name=clip.card.display_name(),
+        title=options.title,
+        created=created.isoformat(timespec="seconds"),
+        model_name=clip.card.display_name(),
         model_sha256=clip.card.weights_sha256,
         warnings=[*clip.card.warnings(), *filter(None, [clip.card.text_tower_note])],
-        methods=[p.to_dict() for p in params], method_names=[METHOD_NAMES[p.method] for p in params],
-        colormap=options.colormap, opacity=options.opacity, class_ids=list(cat.class_ids),
-        class_names=[c.display_name for c in cat.classes], criterion_ids=[c.id for c in cat.criteria],
-        entries=entries, provenance=manifest, deidentified=options.deidentify,
-        grouped=any(e.patient for e in entries))
+        methods=[p.to_dict() for p in params],
+        method_names=[METHOD_NAMES[p.method] for p in params],
+        colormap=options.colormap,
+        opacity=options.opacity,
+        class_ids=list(cat.class_ids),
+        class_names=[c.display_name for c in cat.classes],
+        criterion_ids=[c.id for c in cat.criteria],
+        entries=entries,
+        provenance=manifest,
+        deidentified=options.deidentify,
+        grouped=any(e.patient for e in entries),
+    )

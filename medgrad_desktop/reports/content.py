@@ -115,9 +115,13 @@ class ImageEntry:
     def seven_point_text(self) -> str:
         if self.seven_point_score is None:
             return "not available (this model's catalogue has no 7-point criteria)"
-        above = self.seven_point_threshold is not None and self.seven_point_score >= self.seven_point_threshold
-        return (f"{self.seven_point_score} (threshold {self.seven_point_threshold}: "
-                f"{'at or above' if above else 'below'})")
+        above = (
+            self.seven_point_threshold is not None and self.seven_point_score >= self.seven_point_threshold
+        )
+        return (
+            f"{self.seven_point_score} (threshold {self.seven_point_threshold}: "
+            f"{'at or above' if above else 'below'})"
+        )
 
 
 @dataclass
@@ -144,7 +148,11 @@ class ReportContent:
     def deidentified_text(self) -> str:
         if self.deidentified:
             return "yes: pseudonyms; no DICOM identifiers, EXIF or GPS"
-        return "NO: real file names and patient IDs shown" if self.grouped else "no: original file names are shown"
+        return (
+            "NO: real file names and patient IDs shown"
+            if self.grouped
+            else "no: original file names are shown"
+        )
 
     @property
     def ok_entries(self) -> list[ImageEntry]:
@@ -157,5 +165,6 @@ class ReportContent:
     def summary_line(self) -> str:
         n, bad = len(self.entries), len(self.failed_entries)
         reviewed = sum(e.review.decision != "pending" for e in self.ok_entries)
-        return (f"{n} image{'s' if n != 1 else ''}, {reviewed} reviewed"
-                + (f", {bad} could not be read" if bad else ""))
+        return f"{n} image{'s' if n != 1 else ''}, {reviewed} reviewed" + (
+            f", {bad} could not be read" if bad else ""
+        )

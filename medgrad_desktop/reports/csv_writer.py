@@ -21,33 +21,68 @@ def safe_text(value: str) -> str:
 
 
 def columns(content: ReportContent) -> list[str]:
-    cols = ["index", "image", "patient", "lesion", "visit", "sha256", "width", "height", "error", "predicted_id", "predicted_name",
-            "confidence", "top_k"]
+    cols = [
+        "index",
+        "image",
+        "patient",
+        "lesion",
+        "visit",
+        "sha256",
+        "width",
+        "height",
+        "error",
+        "predicted_id",
+        "predicted_name",
+        "confidence",
+        "top_k",
+    ]
     cols += [f"p_{c}" for c in content.class_ids]
     for cid in content.criterion_ids:
         cols += [f"crit_{cid}", f"crit_{cid}_p", f"crit_{cid}_points"]
-    cols += ["seven_point_score", "seven_point_threshold", "review_decision", "review_final_class",
-             "review_note", "review_updated", "model_name", "model_sha256", "methods", "app_version",
-             "git_commit", "created"]
+    cols += [
+        "seven_point_score",
+        "seven_point_threshold",
+        "review_decision",
+        "review_final_class",
+        "review_note",
+        "review_updated",
+        "model_name",
+        "model_sha256",
+        "methods",
+        "app_version",
+        "git_commit",
+        "created",
+    ]
     return cols
 
 
 def row(content: ReportContent, e: ImageEntry) -> dict[str, object]:
     app = content.provenance.get("app", {})
     r: dict[str, object] = {
-        "index": e.index, "image": safe_text(e.label), "patient": safe_text(e.patient),
-        "lesion": safe_text(e.lesion), "visit": safe_text(e.visit), "sha256": e.sha256 or "", "width": e.width or "",
-        "height": e.height or "", "error": safe_text(e.error or ""), "predicted_id": e.predicted_id or "",
+        "index": e.index,
+        "image": safe_text(e.label),
+        "patient": safe_text(e.patient),
+        "lesion": safe_text(e.lesion),
+        "visit": safe_text(e.visit),
+        "sha256": e.sha256 or "",
+        "width": e.width or "",
+        "height": e.height or "",
+        "error": safe_text(e.error or ""),
+        "predicted_id": e.predicted_id or "",
         "predicted_name": e.predicted_name or "",
         "confidence": "" if e.confidence is None else f"{e.confidence:.6f}",
         "top_k": ";".join(f"{c.class_id}:{c.probability:.6f}" for c in e.top_k),
         "seven_point_score": "" if e.seven_point_score is None else e.seven_point_score,
         "seven_point_threshold": "" if e.seven_point_threshold is None else e.seven_point_threshold,
         "review_decision": e.review.decision if e.ok else "",
-        "review_final_class": e.review.final_class_id or "", "review_note": safe_text(e.review.note),
-        "review_updated": e.review.updated or "", "model_name": content.model_name,
-        "model_sha256": content.model_sha256, "methods": ";".join(m["method"] for m in content.methods),
-        "app_version": app.get("version", ""), "git_commit": app.get("git_commit") or "",
+        "review_final_class": e.review.final_class_id or "",
+        "review_note": safe_text(e.review.note),
+        "review_updated": e.review.updated or "",
+        "model_name": content.model_name,
+        "model_sha256": content.model_sha256,
+        "methods": ";".join(m["method"] for m in content.methods),
+        "app_version": app.get("version", ""),
+        "git_commit": app.get("git_commit") or "",
         "created": content.created,
     }
     for cid in content.class_ids:

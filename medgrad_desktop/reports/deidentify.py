@@ -49,7 +49,8 @@ def encode_png(rgb: np.ndarray, level: int = 6) -> bytes:
 def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(
-        buf, "JPEG", quality=quality, optimize=True)
+        buf, "JPEG", quality=quality, optimize=True
+    )
     return buf.getvalue()
 
 

@@ -55,12 +55,23 @@ def _is_inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams], review_store,
-                  out_dir: Path, *, formats=DEFAULT_FORMATS, basename: str = "report", force: bool = False,
-                  options: ReportOptions | None = None, pseudonym_map: Path | None = None,
-                  progress: Progress | None = None, checkpoint: Checkpoint | None = None,
-                  analyses: Mapping[int, AnalysisResult] | None = None,
-                  recorder: Recorder | None = None) -> ExportResult:
+def export_report(
+    paths: list[Path],
+    clip: ClipModel,
+    params: list[MethodParams],
+    review_store,
+    out_dir: Path,
+    *,
+    formats=DEFAULT_FORMATS,
+    basename: str = "report",
+    force: bool = False,
+    options: ReportOptions | None = None,
+    pseudonym_map: Path | None = None,
+    progress: Progress | None = None,
+    checkpoint: Checkpoint | None = None,
+    analyses: Mapping[int, AnalysisResult] | None = None,
+    recorder: Recorder | None = None,
+) -> ExportResult:
     """Build the report and write every requested format, all or nothing. `analyses`: precomputed
     predictions and maps by 1-based index (see `build_report`), e.g. gathered from several processes;
     `recorder` sees each image's analysis (the project store keeps it).
@@ -81,24 +92,39 @@ def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams]
         if not options.deidentify:
             raise ValueError("--pseudonym-map only applies to a de-identified report")
         if _is_inside(pseudonym_map, out_dir):
-            raise ValueError(f"{pseudonym_map}: keep the pseudonym map outside the report folder "
-                             f"({out_dir}) so the key never travels with the report")
+            raise ValueError(
+                f"{pseudonym_map}: keep the pseudonym map outside the report folder "
+                f"({out_dir}) so the key never travels with the report"
+            )
     clash = existing_outputs(out_dir, basename, formats, pseudonym_map)
     if clash and not force:
-        raise ReportExistsError("already exists: " + ", ".join(str(p) for p in clash)
-                                + "; choose another folder or name, or allow overwriting (--force)")
+        raise ReportExistsError(
+            "already exists: "
+            + ", ".join(str(p) for p in clash)
+            + "; choose another folder or name, or allow overwriting (--force)"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{basename}.", suffix=".partial"))
     total = len(paths) + len(formats)
     model_sha = clip.card.weights_sha256
     try:
+
         def analysis_progress(done: int, _total: int, msg: str) -> None:
             if progress is not None:
                 progress(done, total, msg)
 
-        content = build_report(list(paths), clip, params, review_store, staging / "spool", options,
-                               progress=analysis_progress, checkpoint=checkpoint, analyses=analyses,
-                               recorder=recorder)
+        content = build_report(
+            list(paths),
+            clip,
+            params,
+            review_store,
+            staging / "spool",
+            options,
+            progress=analysis_progress,
+            checkpoint=checkpoint,
+            analyses=analyses,
+            recorder=recorder,
+        )
         names = {e.label: display_name(p) for e, p in zip(content.entries, paths, strict=True)}
         current = {"label": None}
 
@@ -118,13 +144,20 @@ def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams]
                 if "Cancel" in type(exc).__name__:
                     raise
                 where = names.get(current["label"], "the summary pages")
-                raise ReportFailed(f"{where}: writing the {fmt.upper()} failed ({type(exc).__name__}: {exc})") from exc
+                raise ReportFailed(
+                    f"{where}: writing the {fmt.upper()} failed ({type(exc).__name__}: {exc})"
+                ) from exc
         if checkpoint is not None:
             checkpoint()
         map_path = None
         if pseudonym_map is not None:
-            map_path = write_pseudonym_map(pseudonym_map, [
-                (e.label, e.sha256, str(Path(p).resolve())) for e, p in zip(content.entries, paths, strict=True)])
+            map_path = write_pseudonym_map(
+                pseudonym_map,
+                [
+                    (e.label, e.sha256, str(Path(p).resolve()))
+                    for e, p in zip(content.entries, paths, strict=True)
+                ],
+            )
         try:
             publish(staged, force)
         except PublishClashError as exc:
@@ -137,20 +170,33 @@ def export_report(paths: list[Path], clip: ClipModel, params: list[MethodParams]
             raise
     except BaseException as exc:
         cancelled = not isinstance(exc, Exception) or "Cancel" in type(exc).__name__
-        log_event("export_cancelled" if cancelled else "export_failed", model_sha256=model_sha,
-                  out_dir=str(out_dir), error=f"{type(exc).__name__}: {exc}")
+        log_event(
+            "export_cancelled" if cancelled else "export_failed",
+            model_sha256=model_sha,
+            out_dir=str(out_dir),
+            error=f"{type(exc).__name__}: {exc}",
+        )
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     outputs = [dst for _, dst in staged]
     for e in content.entries:
-        log_event("export", model_sha256=model_sha, file_sha256=e.sha256, image=e.label, formats=list(formats),
-                  report=str(out_dir / basename), error=e.error)
+        log_event(
+            "export",
+            model_sha256=model_sha,
+            file_sha256=e.sha256,
+            image=e.label,
+            formats=list(formats),
+            report=str(out_dir / basename),
+            error=e.error,
+        )
     if progress is not None:
         progress(total, total, "done")
     # for the person at the screen (never written into the report): the real file name too
-    errors = [f"{e.label}{f' ({names[e.label]})' if names[e.label] != e.label else ''}: {e.error}"
-              for e in content.failed_entries]
+    errors = [
+        f"{e.label}{f' ({names[e.label]})' if names[e.label] != e.label else ''}: {e.error}"
+        for e in content.failed_entries
+    ]
     return ExportResult(outputs=outputs, content=content, errors=errors, pseudonym_map=map_path)
 
 
@@ -162,12 +208,16 @@ def check_pdf_complete(path: Path) -> None:
         f.seek(max(0, size - 1024))
         tail = f.read()
     if b"%%EOF" not in tail:
-        raise OSError(errno.ENOSPC, f"{path.name} is not a complete PDF: the PDF was cut short at {size} bytes "
-                      "while writing (disk full or a file-size limit?); free some space and export again")
+        raise OSError(
+            errno.ENOSPC,
+            f"{path.name} is not a complete PDF: the PDF was cut short at {size} bytes "
+            "while writing (disk full or a file-size limit?); free some space and export again",
+        )
 
 
-def _write_format(fmt: str, content: ReportContent, staging: Path, finals: list[Path],
-                  tick) -> list[tuple[Path, Path]]:
+def _write_format(
+    fmt: str, content: ReportContent, staging: Path, finals: list[Path], tick
+) -> list[tuple[Path, Path]]:
     """Write one format into the staging folder; return (staged, final) pairs."""
     staged = [(staging / p.name, p) for p in finals]
     main = staged[0][0]

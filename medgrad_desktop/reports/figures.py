@@ -72,6 +72,11 @@ def with_colorbar(rgb: np.ndarray, colormap: str, captions: tuple[str, ...] = ()
     band = Image.new("RGB", (body.shape[1], step * len(captions) + fs // 2), "white")
     d = ImageDraw.Draw(band)
     for i, text in enumerate(captions):
-        d.text((6, step * i + step // 2 + 2), text, fill=(20, 20, 20) if i == 0 else (160, 20, 20), font=font,
-               anchor="lm")
+        d.text(
+            (6, step * i + step // 2 + 2),
+            text,
+            fill=(20, 20, 20) if i == 0 else (160, 20, 20),
+            font=font,
+            anchor="lm",
+        )
     return np.concatenate([body, np.asarray(band)], axis=0)

@@ -59,96 +59,133 @@ def _img(image: ReportImage) -> str:
 
 def _page(content: ReportContent, n: int, total: int, body: str) -> str:
     warn = "".join(f'<div class="warn">\u26a0 {escape(w)}</div>' for w in content.warnings)
-    return (f'<section class="page"><header><span>{escape(content.title)}</span>'
-            f'<span class="notice">{escape(content.notice)}</span></header>{warn}{body}'
-            f'<footer><span class="notice">{escape(content.notice)}</span>'
-            f'<span>model {escape(content.model_sha256[:12])} \u00b7 {escape(content.created[:10])}</span>'
-            f"<span>Page {n} of {total}</span></footer></section>\n")
+    return (
+        f'<section class="page"><header><span>{escape(content.title)}</span>'
+        f'<span class="notice">{escape(content.notice)}</span></header>{warn}{body}'
+        f'<footer><span class="notice">{escape(content.notice)}</span>'
+        f"<span>model {escape(content.model_sha256[:12])} \u00b7 {escape(content.created[:10])}</span>"
+        f"<span>Page {n} of {total}</span></footer></section>\n"
+    )
 
 
 def _cover(content: ReportContent) -> str:
     deid = escape(content.deidentified_text)
-    rows = [("Created (UTC)", escape(content.created)), ("Model", escape(content.model_name)),
-            ("Weights SHA-256", f'<span class="mono">{escape(content.model_sha256)}</span>'),
-            ("Methods", escape(", ".join(content.method_names)) + " (maps explain the predicted class)"),
-            ("Colour map", escape(f"{content.colormap}, overlay opacity {content.opacity:.2f}")),
-            ("De-identified", deid), ("Images", escape(content.summary_line()))]
+    rows = [
+        ("Created (UTC)", escape(content.created)),
+        ("Model", escape(content.model_name)),
+        ("Weights SHA-256", f'<span class="mono">{escape(content.model_sha256)}</span>'),
+        ("Methods", escape(", ".join(content.method_names)) + " (maps explain the predicted class)"),
+        ("Colour map", escape(f"{content.colormap}, overlay opacity {content.opacity:.2f}")),
+        ("De-identified", deid),
+        ("Images", escape(content.summary_line())),
+    ]
     info = "".join(f'<tr><td class="grey">{k}</td><td>{v}</td></tr>' for k, v in rows)
     group_th = "<th>Patient</th><th>Lesion</th><th>Visit</th>" if content.grouped else ""
-    body = [f"<h1>{escape(content.title)}</h1><table>{info}</table>",
-            f'<h3>Summary</h3><table class="summary"><tr><th>#</th>{group_th}<th>Image</th><th>Prediction</th>'
-            '<th class="num">Confidence</th><th class="num">7-point</th><th>Review</th></tr>']
+    body = [
+        f"<h1>{escape(content.title)}</h1><table>{info}</table>",
+        f'<h3>Summary</h3><table class="summary"><tr><th>#</th>{group_th}<th>Image</th><th>Prediction</th>'
+        '<th class="num">Confidence</th><th class="num">7-point</th><th>Review</th></tr>',
+    ]
     for e in content.entries:
-        group_td = (f"<td>{escape(e.patient)}</td><td>{escape(e.lesion)}</td><td>{escape(e.visit)}</td>"
-                    if content.grouped else "")
+        group_td = (
+            f"<td>{escape(e.patient)}</td><td>{escape(e.lesion)}</td><td>{escape(e.visit)}</td>"
+            if content.grouped
+            else ""
+        )
         if e.ok:
-            body.append(f'<tr><td>{e.index}</td>{group_td}<td>{escape(e.label)}</td><td>{escape(e.predicted_name or "")}</td>'
-                        f'<td class="num">{e.confidence:.1%}</td><td class="num">{"" if e.seven_point_score is None else e.seven_point_score}</td>'
-                        f"<td>{escape(e.review.headline)}</td></tr>")
+            body.append(
+                f"<tr><td>{e.index}</td>{group_td}<td>{escape(e.label)}</td><td>{escape(e.predicted_name or '')}</td>"
+                f'<td class="num">{e.confidence:.1%}</td><td class="num">{"" if e.seven_point_score is None else e.seven_point_score}</td>'
+                f"<td>{escape(e.review.headline)}</td></tr>"
+            )
         else:
-            body.append(f'<tr><td>{e.index}</td>{group_td}<td>{escape(e.label)}</td>'
-                        f'<td colspan="4" class="err">not analysed: {escape(e.error or "")}</td></tr>')
+            body.append(
+                f"<tr><td>{e.index}</td>{group_td}<td>{escape(e.label)}</td>"
+                f'<td colspan="4" class="err">not analysed: {escape(e.error or "")}</td></tr>'
+            )
     body.append("</table>")
     return "".join(body)
 
 
 def _image_section(content: ReportContent, e: ImageEntry, bar_uri: str) -> str:
-    figs = [f'<figure><img alt="original" src="{_img(e.original)}"><figcaption><b>Original</b><br>'
-            '<span class="grey">re-encoded from pixels, no metadata</span></figcaption></figure>']
+    figs = [
+        f'<figure><img alt="original" src="{_img(e.original)}"><figcaption><b>Original</b><br>'
+        '<span class="grey">re-encoded from pixels, no metadata</span></figcaption></figure>'
+    ]
     for o in e.overlays:
-        figs.append(f'<figure><img alt="{escape(o.method_name)} overlay" src="{_img(o.image)}"><figcaption>'
-                    f"<b>{escape(o.method_name)}</b><br><span class=\"grey\">explains {escape(o.target_label)}"
-                    f" \u00b7 S={o.score:.3f}<br>raw max {o.raw_max:.3g} (before min\u2013max)</span></figcaption></figure>")
+        figs.append(
+            f'<figure><img alt="{escape(o.method_name)} overlay" src="{_img(o.image)}"><figcaption>'
+            f'<b>{escape(o.method_name)}</b><br><span class="grey">explains {escape(o.target_label)}'
+            f" \u00b7 S={o.score:.3f}<br>raw max {o.raw_max:.3g} (before min\u2013max)</span></figcaption></figure>"
+        )
     cols = len(figs) if len(figs) <= 3 else 2  # as in the PDF: 2x2 for the original and three maps
-    figs.append(f'<figure class="bar" style="grid-column:{cols + 1};grid-row:1">'
-                f'<img alt="colour bar: 1.0 high, 0.0 low" src="{bar_uri}">'
-                '<figcaption class="grey">relevance<br>(min\u2013max per map)</figcaption></figure>')
-    topk = "".join(f'<tr><td class="grey">{r}.</td><td>{"<b>" if r == 1 else ""}{escape(c.name)}'
-                   f'{"</b>" if r == 1 else ""}</td><td><span class="meter"><span style="width:'
-                   f'{100 * c.probability:.1f}%"></span></span></td><td class="num">{c.probability:.1%}</td></tr>'
-                   for r, c in enumerate(e.top_k, start=1))
-    crit = "".join(f"<tr><td>{escape(c.criterion)}</td><td>{escape(c.option)}</td>"
-                   f'<td class="num grey">{c.probability:.0%}</td><td class="num">'
-                   f'{"+" + str(c.points) if c.points else "0"}</td></tr>' for c in e.criteria)
+    figs.append(
+        f'<figure class="bar" style="grid-column:{cols + 1};grid-row:1">'
+        f'<img alt="colour bar: 1.0 high, 0.0 low" src="{bar_uri}">'
+        '<figcaption class="grey">relevance<br>(min\u2013max per map)</figcaption></figure>'
+    )
+    topk = "".join(
+        f'<tr><td class="grey">{r}.</td><td>{"<b>" if r == 1 else ""}{escape(c.name)}'
+        f'{"</b>" if r == 1 else ""}</td><td><span class="meter"><span style="width:'
+        f'{100 * c.probability:.1f}%"></span></span></td><td class="num">{c.probability:.1%}</td></tr>'
+        for r, c in enumerate(e.top_k, start=1)
+    )
+    crit = "".join(
+        f"<tr><td>{escape(c.criterion)}</td><td>{escape(c.option)}</td>"
+        f'<td class="num grey">{c.probability:.0%}</td><td class="num">'
+        f"{'+' + str(c.points) if c.points else '0'}</td></tr>"
+        for c in e.criteria
+    )
     rv = e.review
-    extra = (f'<br><span class="grey">Decision recorded {escape(rv.updated)}</span>' if rv.updated else "")
+    extra = f'<br><span class="grey">Decision recorded {escape(rv.updated)}</span>' if rv.updated else ""
     if rv.reviewed_prediction:
-        extra += (f'<br><span class="err">The reviewer saw a different prediction '
-                  f"({escape(rv.reviewed_prediction)}) from this model run.</span>")
+        extra += (
+            f'<br><span class="err">The reviewer saw a different prediction '
+            f"({escape(rv.reviewed_prediction)}) from this model run.</span>"
+        )
     note = escape(rv.note.strip()) if rv.note.strip() else "<i>(no note)</i>"
     group = f'<div class="grey">{escape(e.group_text)}</div>' if e.patient else ""
-    return (f'{group}<h2>{escape(e.label)} \u00b7 Predicted: {escape(e.predicted_name or "")} ({e.confidence:.1%})</h2>'
-            f'<div class="grey">image {e.index} of {len(content.entries)} \u00b7 '
-            f'{e.width}\u00d7{e.height} px \u00b7 <span class="mono">SHA-256 {escape(e.sha256 or "")}</span></div>'
-            f'<div class="panels" style="grid-template-columns:repeat({cols},minmax(0,1fr)) 90px">'
-            f'{"".join(figs)}</div>'
-            f'<div class="tables"><div><h3>Differential (top {len(e.top_k)})</h3><table>{topk}</table></div>'
-            f"<div><h3>7-point checklist</h3><table>{crit}</table>"
-            f"<p><b>Score {escape(e.seven_point_text)}</b></p></div></div>"
-            f'<div class="review {escape(rv.decision)}"><b>Reviewer: {escape(rv.headline)}</b>{extra}<br>'
-            f"Note: {note}</div>")
+    return (
+        f"{group}<h2>{escape(e.label)} \u00b7 Predicted: {escape(e.predicted_name or '')} ({e.confidence:.1%})</h2>"
+        f'<div class="grey">image {e.index} of {len(content.entries)} \u00b7 '
+        f'{e.width}\u00d7{e.height} px \u00b7 <span class="mono">SHA-256 {escape(e.sha256 or "")}</span></div>'
+        f'<div class="panels" style="grid-template-columns:repeat({cols},minmax(0,1fr)) 90px">'
+        f"{''.join(figs)}</div>"
+        f'<div class="tables"><div><h3>Differential (top {len(e.top_k)})</h3><table>{topk}</table></div>'
+        f"<div><h3>7-point checklist</h3><table>{crit}</table>"
+        f"<p><b>Score {escape(e.seven_point_text)}</b></p></div></div>"
+        f'<div class="review {escape(rv.decision)}"><b>Reviewer: {escape(rv.headline)}</b>{extra}<br>'
+        f"Note: {note}</div>"
+    )
 
 
 def _provenance_section(content: ReportContent) -> str:
     m = content.provenance
-    methods = "".join(f'<li class="mono">{escape(", ".join(f"{k}={v}" for k, v in p.items()))}</li>'
-                      for p in content.methods)
-    inputs = "".join(f'<tr><td>{escape(e.label)}</td><td class="mono">{escape(e.sha256 or "")}</td>'
-                     f'<td class="err">{escape(e.error or "")}</td></tr>' for e in content.entries)
+    methods = "".join(
+        f'<li class="mono">{escape(", ".join(f"{k}={v}" for k, v in p.items()))}</li>'
+        for p in content.methods
+    )
+    inputs = "".join(
+        f'<tr><td>{escape(e.label)}</td><td class="mono">{escape(e.sha256 or "")}</td>'
+        f'<td class="err">{escape(e.error or "")}</td></tr>'
+        for e in content.entries
+    )
     app = m.get("app", {})
     model = m.get("model", {})
     env = m.get("environment", {})
-    return (f"<h2>Provenance</h2><table>"
-            f'<tr><td class="grey">App</td><td>{escape(str(app.get("name")))} {escape(str(app.get("version")))}</td></tr>'
-            f'<tr><td class="grey">Git commit</td><td class="mono">{escape(str(app.get("git_commit") or "unknown"))}</td></tr>'
-            f'<tr><td class="grey">Weights SHA-256</td><td class="mono">{escape(str(model.get("weights_sha256")))}</td></tr>'
-            f'<tr><td class="grey">Architecture</td><td>{escape(str(model.get("architecture")))}</td></tr>'
-            f'<tr><td class="grey">Temperature</td><td>{escape(str(model.get("temperature")))}</td></tr>'
-            f'<tr><td class="grey">Device</td><td>{escape(str(env.get("gpu") or env.get("device")))}</td></tr>'
-            f"</table><h3>Methods and every parameter</h3><ul>{methods}</ul>"
-            f"<h3>Input files (SHA-256)</h3><table>{inputs}</table>"
-            '<p class="grey">The complete manifest is embedded below (script type application/json) and '
-            "written beside this file.</p>")
+    return (
+        f"<h2>Provenance</h2><table>"
+        f'<tr><td class="grey">App</td><td>{escape(str(app.get("name")))} {escape(str(app.get("version")))}</td></tr>'
+        f'<tr><td class="grey">Git commit</td><td class="mono">{escape(str(app.get("git_commit") or "unknown"))}</td></tr>'
+        f'<tr><td class="grey">Weights SHA-256</td><td class="mono">{escape(str(model.get("weights_sha256")))}</td></tr>'
+        f'<tr><td class="grey">Architecture</td><td>{escape(str(model.get("architecture")))}</td></tr>'
+        f'<tr><td class="grey">Temperature</td><td>{escape(str(model.get("temperature")))}</td></tr>'
+        f'<tr><td class="grey">Device</td><td>{escape(str(env.get("gpu") or env.get("device")))}</td></tr>'
+        f"</table><h3>Methods and every parameter</h3><ul>{methods}</ul>"
+        f"<h3>Input files (SHA-256)</h3><table>{inputs}</table>"
+        '<p class="grey">The complete manifest is embedded below (script type application/json) and '
+        "written beside this file.</p>"
+    )
 
 
 def _manifest_script(content: ReportContent) -> str:
@@ -164,8 +201,10 @@ def write_html(content: ReportContent, path: Path, tick: Callable[[str], None] |
 
     def write(binary: BinaryIO) -> None:
         f = io.TextIOWrapper(binary, encoding="utf-8", newline="\n", write_through=True)
-        f.write(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-                f"<title>{escape(content.title)}</title><style>{_CSS}</style></head><body>\n")
+        f.write(
+            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{escape(content.title)}</title><style>{_CSS}</style></head><body>\n"
+        )
         f.write(_page(content, 1, total, _cover(content)))
         for n, e in enumerate(content.ok_entries, start=2):
             if tick is not None:

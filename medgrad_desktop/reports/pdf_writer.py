@@ -25,8 +25,14 @@ PAGE_W, PAGE_H = 210.0, 297.0
 LEFT, RIGHT, TOP, BOTTOM = 15.0, 195.0, 10.0, 284.0
 CONTENT_W = RIGHT - LEFT
 ROW_H = 6.0
-SUMMARY_COLS = (("#", 10), ("Image", 32), ("Prediction", 50), ("Confidence", 22), ("7-point", 16),
-                ("Review", 50))
+SUMMARY_COLS = (
+    ("#", 10),
+    ("Image", 32),
+    ("Prediction", 50),
+    ("Confidence", 22),
+    ("7-point", 16),
+    ("Review", 50),
+)
 DARK = (25, 25, 25)
 GREY = (110, 110, 110)
 RED = (170, 20, 20)
@@ -115,8 +121,23 @@ class _Canvas:
         f.setFeature(QFont.Tag("liga"), 0)  # "fi" stays two letters, so the PDF's text can be searched
         return f
 
-    def text(self, x, y, w, h, s: str, size=9.0, *, bold=False, mono=False, italic=False, color=DARK,
-             align: str = "left", wrap=False, elide=True) -> float:
+    def text(
+        self,
+        x,
+        y,
+        w,
+        h,
+        s: str,
+        size=9.0,
+        *,
+        bold=False,
+        mono=False,
+        italic=False,
+        color=DARK,
+        align: str = "left",
+        wrap=False,
+        elide=True,
+    ) -> float:
         """Draw `s` in the box; return the height used in mm."""
         from PySide6.QtCore import Qt
         from PySide6.QtGui import QColor, QFontMetricsF
@@ -124,11 +145,18 @@ class _Canvas:
         f = self.font(size, bold, mono, italic)
         self.p.setFont(f)
         self.p.setPen(QColor(*color))
-        flags = {"left": Qt.AlignmentFlag.AlignLeft, "right": Qt.AlignmentFlag.AlignRight,
-                 "center": Qt.AlignmentFlag.AlignHCenter}[align] | Qt.AlignmentFlag.AlignVCenter
+        flags = {
+            "left": Qt.AlignmentFlag.AlignLeft,
+            "right": Qt.AlignmentFlag.AlignRight,
+            "center": Qt.AlignmentFlag.AlignHCenter,
+        }[align] | Qt.AlignmentFlag.AlignVCenter
         r = self.rect(x, y, w, h)
         if wrap:
-            flags = (flags & ~Qt.AlignmentFlag.AlignVCenter) | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
+            flags = (
+                (flags & ~Qt.AlignmentFlag.AlignVCenter)
+                | Qt.AlignmentFlag.AlignTop
+                | Qt.TextFlag.TextWordWrap
+            )
             used = self.p.boundingRect(r, flags, s)
             self.p.drawText(r, flags, s)
             return min(h, used.height() / self.k)
@@ -184,13 +212,29 @@ class _Canvas:
             h = 6.0 * len(c.warnings) + 1
             self.box(LEFT, y, CONTENT_W, h, fill=(255, 236, 204), border=(200, 110, 0), width=0.4)
             for i, w in enumerate(c.warnings):
-                self.text(LEFT + 2, y + 0.5 + 6 * i, CONTENT_W - 4, 6, "\u26a0 " + w, 8.5, bold=True,
-                          color=(150, 60, 0))
+                self.text(
+                    LEFT + 2,
+                    y + 0.5 + 6 * i,
+                    CONTENT_W - 4,
+                    6,
+                    "\u26a0 " + w,
+                    8.5,
+                    bold=True,
+                    color=(150, 60, 0),
+                )
             y += h + 2
         self.line(LEFT, BOTTOM, RIGHT, BOTTOM)
         self.text(LEFT, BOTTOM + 1, 70, 5, c.notice, 7.5, color=RED)
-        self.text(LEFT + 60, BOTTOM + 1, 60, 5, f"model {c.model_sha256[:12]} \u00b7 {c.created[:10]}", 7,
-                  color=GREY, align="center")
+        self.text(
+            LEFT + 60,
+            BOTTOM + 1,
+            60,
+            5,
+            f"model {c.model_sha256[:12]} \u00b7 {c.created[:10]}",
+            7,
+            color=GREY,
+            align="center",
+        )
         self.text(RIGHT - 40, BOTTOM + 1, 40, 5, f"Page {self.page} of {self.total}", 7.5, align="right")
         return _body_top(c)
 
@@ -222,12 +266,19 @@ def _cover(cv: _Canvas, content: ReportContent) -> None:
     y += 14
     for key, value in info:
         cv.text(LEFT, y, 36, 5.5, key, 8.5, color=GREY)
-        cv.text(LEFT + 36, y, CONTENT_W - 36, 5.5, value, 8 if key == "Weights SHA-256" else 9,
-                mono=key == "Weights SHA-256")
+        cv.text(
+            LEFT + 36,
+            y,
+            CONTENT_W - 36,
+            5.5,
+            value,
+            8 if key == "Weights SHA-256" else 9,
+            mono=key == "Weights SHA-256",
+        )
         y += 5.5
     y += 6
     rows = content.entries
-    chunks = [rows[:first]] + [rows[i:i + later] for i in range(first, len(rows), later)]
+    chunks = [rows[:first]] + [rows[i : i + later] for i in range(first, len(rows), later)]
     for n, chunk in enumerate(chunks):
         if n:
             y = cv.new_page()
@@ -244,8 +295,14 @@ def _summary_table(cv: _Canvas, y: float, rows: list[ImageEntry]) -> float:
     for e in rows:
         x = LEFT
         if e.ok:
-            cells = [str(e.index), e.label, e.predicted_name or "", f"{e.confidence:.1%}",
-                     "" if e.seven_point_score is None else str(e.seven_point_score), e.review.headline]
+            cells = [
+                str(e.index),
+                e.label,
+                e.predicted_name or "",
+                f"{e.confidence:.1%}",
+                "" if e.seven_point_score is None else str(e.seven_point_score),
+                e.review.headline,
+            ]
         else:
             cells = [str(e.index), e.label, f"not analysed: {e.error}", "", "", ""]
         for i, ((_, w), cell) in enumerate(zip(SUMMARY_COLS, cells, strict=True)):
@@ -261,14 +318,37 @@ def _summary_table(cv: _Canvas, y: float, rows: list[ImageEntry]) -> float:
 
 def _image_page(cv: _Canvas, content: ReportContent, e: ImageEntry) -> None:
     y = cv.new_page()
-    cv.text(LEFT, y, 70, 8, f"{e.group_text} \u00b7 {e.label}" if e.patient else e.label, 15 if not e.patient
-            else 11, bold=True)
-    cv.text(LEFT + 70, y, CONTENT_W - 70, 8, f"Predicted: {e.predicted_name} ({e.confidence:.1%})", 11,
-            bold=True, align="right")
+    cv.text(
+        LEFT,
+        y,
+        70,
+        8,
+        f"{e.group_text} \u00b7 {e.label}" if e.patient else e.label,
+        15 if not e.patient else 11,
+        bold=True,
+    )
+    cv.text(
+        LEFT + 70,
+        y,
+        CONTENT_W - 70,
+        8,
+        f"Predicted: {e.predicted_name} ({e.confidence:.1%})",
+        11,
+        bold=True,
+        align="right",
+    )
     y += 8.5
     cv.text(LEFT, y, 120, 4.5, f"SHA-256 {e.sha256}", 7, mono=True, color=GREY)
-    cv.text(RIGHT - 60, y, 60, 4.5, f"image {e.index} of {len(content.entries)} \u00b7 {e.width}\u00d7{e.height} px",
-            7.5, color=GREY, align="right")
+    cv.text(
+        RIGHT - 60,
+        y,
+        60,
+        4.5,
+        f"image {e.index} of {len(content.entries)} \u00b7 {e.width}\u00d7{e.height} px",
+        7.5,
+        color=GREY,
+        align="right",
+    )
     y += 7
     y = _panels(cv, content, e, y)
     y += 4
@@ -277,8 +357,17 @@ def _image_page(cv: _Canvas, content: ReportContent, e: ImageEntry) -> None:
 
 def _panels(cv: _Canvas, content: ReportContent, e: ImageEntry, y: float) -> float:
     panels = [(e.original, "Original", ["re-encoded from pixels, no metadata"])]
-    panels += [(o.image, o.method_name, [f"explains {o.target_label} \u00b7 S={o.score:.3f}",
-                                         f"raw max {o.raw_max:.3g} (before min\u2013max)"]) for o in e.overlays]
+    panels += [
+        (
+            o.image,
+            o.method_name,
+            [
+                f"explains {o.target_label} \u00b7 S={o.score:.3f}",
+                f"raw max {o.raw_max:.3g} (before min\u2013max)",
+            ],
+        )
+        for o in e.overlays
+    ]
     n = len(panels)
     cols = n if n <= 3 else 2
     rows = math.ceil(n / cols)
@@ -337,8 +426,16 @@ def _tables(cv: _Canvas, e: ImageEntry, y: float) -> None:
         cv.text(rx, yr, 34, rh, cr.criterion, 8)
         cv.text(rx + 34, yr, rw - 34 - 20, rh, cr.option, 8, color=DARK if cr.points else GREY)
         cv.text(rx + rw - 20, yr, 10, rh, f"{cr.probability:.0%}", 8, align="right", color=GREY)
-        cv.text(rx + rw - 9, yr, 9, rh, f"+{cr.points}" if cr.points else "0", 8, bold=bool(cr.points),
-                align="right")
+        cv.text(
+            rx + rw - 9,
+            yr,
+            9,
+            rh,
+            f"+{cr.points}" if cr.points else "0",
+            8,
+            bold=bool(cr.points),
+            align="right",
+        )
         yr += rh
     cv.line(rx, yr + 0.5, RIGHT, yr + 0.5)
     cv.text(rx, yr + 1.5, rw, 2 * rh, f"Score {e.seven_point_text}", 8.5, bold=True, wrap=True)
@@ -364,18 +461,32 @@ def _review_box(cv: _Canvas, e: ImageEntry, y: float) -> None:
         cv.text(LEFT + 3, yy, CONTENT_W - 6, 4.5, f"Decision recorded {rv.updated}", 7.5, color=GREY)
         yy += 4.5
     if rv.reviewed_prediction:
-        cv.text(LEFT + 3, yy, CONTENT_W - 6, 4.5,
-                f"The reviewer saw a different prediction ({rv.reviewed_prediction}) from this model run.",
-                7.5, color=RED)
+        cv.text(
+            LEFT + 3,
+            yy,
+            CONTENT_W - 6,
+            4.5,
+            f"The reviewer saw a different prediction ({rv.reviewed_prediction}) from this model run.",
+            7.5,
+            color=RED,
+        )
         yy += 4.5
     room = y + h - yy - 2
     if need > h:  # the note does not fit the page: say where the rest is
         room -= 5
-        cv.text(LEFT + 3, y + h - 6, CONTENT_W - 6, 4.5,
-                "\u2026 note shortened here; the full note is in the CSV and HTML report", 7.5, italic=True,
-                color=GREY)
-    cv.text(LEFT + 3, yy + 0.5, CONTENT_W - 6, room, f"Note: {note}", 8.5, wrap=True,
-            italic=not rv.note.strip())
+        cv.text(
+            LEFT + 3,
+            y + h - 6,
+            CONTENT_W - 6,
+            4.5,
+            "\u2026 note shortened here; the full note is in the CSV and HTML report",
+            7.5,
+            italic=True,
+            color=GREY,
+        )
+    cv.text(
+        LEFT + 3, yy + 0.5, CONTENT_W - 6, room, f"Note: {note}", 8.5, wrap=True, italic=not rv.note.strip()
+    )
 
 
 def _provenance_page(cv: _Canvas, content: ReportContent) -> None:
@@ -396,8 +507,11 @@ def _provenance_page(cv: _Canvas, content: ReportContent) -> None:
         ("Catalogue", f"{cat.get('name')} v{cat.get('version')} (digest {cat.get('digest')})"),
         ("Temperature", str(model.get("temperature"))),
         ("Device", env.get("gpu") or env.get("device", "")),
-        ("Software", f"torch {env.get('torch')}, open_clip {env.get('open_clip', '?')}, "
-                     f"Python {env.get('python')}, {env.get('platform')}"),
+        (
+            "Software",
+            f"torch {env.get('torch')}, open_clip {env.get('open_clip', '?')}, "
+            f"Python {env.get('python')}, {env.get('platform')}",
+        ),
     ]
     for key, value in lines:
         cv.text(LEFT, y, 34, 5, key, 8.5, color=GREY)
@@ -416,15 +530,32 @@ def _provenance_page(cv: _Canvas, content: ReportContent) -> None:
     shown = content.entries[:room]
     for e in shown:
         cv.text(LEFT, y, 30, 4.2, e.label, 7.5)
-        cv.text(LEFT + 30, y, CONTENT_W - 30, 4.2, e.sha256 or f"not read: {e.error}", 7, mono=bool(e.sha256),
-                color=DARK if e.sha256 else RED)
+        cv.text(
+            LEFT + 30,
+            y,
+            CONTENT_W - 30,
+            4.2,
+            e.sha256 or f"not read: {e.error}",
+            7,
+            mono=bool(e.sha256),
+            color=DARK if e.sha256 else RED,
+        )
         y += 4.2
     if len(content.entries) > len(shown):
-        cv.text(LEFT, y, CONTENT_W, 4.2, f"\u2026 and {len(content.entries) - len(shown)} more", 7.5, color=GREY)
+        cv.text(
+            LEFT, y, CONTENT_W, 4.2, f"\u2026 and {len(content.entries) - len(shown)} more", 7.5, color=GREY
+        )
         y += 4.2
-    cv.text(LEFT, BOTTOM - 10, CONTENT_W, 8,
-            f"The complete manifest (JSON) is attached to this PDF as {MANIFEST_NAME}.", 8, italic=True,
-            color=GREY)
+    cv.text(
+        LEFT,
+        BOTTOM - 10,
+        CONTENT_W,
+        8,
+        f"The complete manifest (JSON) is attached to this PDF as {MANIFEST_NAME}.",
+        8,
+        italic=True,
+        color=GREY,
+    )
 
 
 def write_pdf(content: ReportContent, path: Path, tick: Callable[[str], None] | None = None) -> Path:
@@ -437,8 +568,11 @@ def write_pdf(content: ReportContent, path: Path, tick: Callable[[str], None] | 
     path = Path(path)
     writer = QPdfWriter(str(path))
     writer.setResolution(300)
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
-                                     QMarginsF(0, 0, 0, 0)))
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0)
+        )
+    )
     writer.setTitle(content.title)
     writer.setCreator(f"MedGrad Desktop {__version__}")
     manifest = json.dumps(content.provenance, indent=1, ensure_ascii=False).encode("utf-8")
@@ -467,8 +601,10 @@ def attach_with_pypdf(path: Path, name: str, data: bytes) -> None:
     try:  # pypdf is optional: only Qt < 6.8 needs it
         from pypdf import PdfReader, PdfWriter
     except ImportError:
-        raise RuntimeError("this Qt cannot attach the manifest to the PDF (needs Qt >= 6.8) and pypdf is "
-                           "not installed; upgrade PySide6 or install pypdf") from None
+        raise RuntimeError(
+            "this Qt cannot attach the manifest to the PDF (needs Qt >= 6.8) and pypdf is "
+            "not installed; upgrade PySide6 or install pypdf"
+        ) from None
     writer = PdfWriter(clone_from=PdfReader(str(path)))
     writer.add_attachment(name, data)
     write_atomic(path, writer.write)

@@ -27,8 +27,10 @@ def write_pngs(content: ReportContent, folder: Path, tick: Callable[[str], None]
         base = f"{e.index:04d}_{safe_name(e.label)}" if not content.deidentified else safe_name(e.label)
         write_atomic(folder / f"{base}_original.png", encode_png(e.original.rgb()))
         for o in e.overlays:
-            captions = (f"{o.method_name}: explains {o.target_label} (S={o.score:.3f})",
-                        " ".join([*(w.split(":")[0] for w in content.warnings), content.notice]))
+            captions = (
+                f"{o.method_name}: explains {o.target_label} (S={o.score:.3f})",
+                " ".join([*(w.split(":")[0] for w in content.warnings), content.notice]),
+            )
             pic = with_colorbar(o.image.rgb(), content.colormap, captions)
             write_atomic(folder / f"{base}_{o.method}.png", encode_png(pic))
     return folder

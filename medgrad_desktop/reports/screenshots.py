@@ -37,8 +37,9 @@ def _images(folder: Path) -> list[Path]:
             shutil.copy(p, folder / p.name)
     else:
         for i in range(4):
-            Image.fromarray(render_sample(100 + i, SynthConfig(size=448)).image).save(folder / f"lesion_{i}.jpg",
-                                                                                   quality=92)
+            Image.fromarray(render_sample(100 + i, SynthConfig(size=448)).image).save(
+                folder / f"lesion_{i}.jpg", quality=92
+            )
     return list_images(folder)
 
 
@@ -66,14 +67,37 @@ def main(argv: list[str] | None = None) -> int:
         store = ReviewStore(folder)
         first, second = load_image(paths[0]), load_image(paths[1])
         pred = classify(clip, [first.rgb])[0]
-        store.put(ReviewRecord(first.sha256, paths[0].name, "accepted", pred.predicted_id, pred.predicted_id,
-                               "Agree with the prediction on dermoscopy. Sample note: follow-up visit in 3 "
-                               "months."))
-        store.put(ReviewRecord(second.sha256, paths[1].name, "overridden", "melanoma", None, "Asymmetric; excise."))
-        export_report(paths, clip, [default_params(m) for m in METHODS], store, tmp_path / "report",
-                      formats=("pdf",))
-        subprocess.run(["pdftoppm", "-r", str(args.dpi), "-f", "1", "-l", "2", "-png",
-                        str(tmp_path / "report" / "report.pdf"), str(tmp_path / "page")], check=True)
+        store.put(
+            ReviewRecord(
+                first.sha256,
+                paths[0].name,
+                "accepted",
+                pred.predicted_id,
+                pred.predicted_id,
+                "Agree with the prediction on dermoscopy. Sample note: follow-up visit in 3 months.",
+            )
+        )
+        store.put(
+            ReviewRecord(second.sha256, paths[1].name, "overridden", "melanoma", None, "Asymmetric; excise.")
+        )
+        export_report(
+            paths, clip, [default_params(m) for m in METHODS], store, tmp_path / "report", formats=("pdf",)
+        )
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                str(args.dpi),
+                "-f",
+                "1",
+                "-l",
+                "2",
+                "-png",
+                str(tmp_path / "report" / "report.pdf"),
+                str(tmp_path / "page"),
+            ],
+            check=True,
+        )
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         for n in (1, 2):

@@ -44,8 +44,14 @@ class ReviewStore:
     to use instead of the app's (tests); `store` an open project store to share; `reviewer` the name
     stamped on every decision that has none."""
 
-    def __init__(self, folder: Path | str | None = None, root: Path | None = None, *,
-                 store: ProjectStore | None = None, reviewer: str = ""):
+    def __init__(
+        self,
+        folder: Path | str | None = None,
+        root: Path | None = None,
+        *,
+        store: ProjectStore | None = None,
+        reviewer: str = "",
+    ):
         self.folder = Path(folder).resolve() if folder is not None else None
         base = root if root is not None else data_dir()
         self.store = store or ProjectStore.shared(base / STORE_NAME)

@@ -2,12 +2,18 @@
 
 from medgrad_desktop.store.legacy import import_legacy_reviews
 from medgrad_desktop.store.project import (
-           SCHEMA_VERSION,
-           STORE_NAME,
-           ProjectStore,
-           StoreError,
-           default_store_path,
+    SCHEMA_VERSION,
+    STORE_NAME,
+    ProjectStore,
+    StoreError,
+    default_store_path,
 )
 
-__all__ = ["SCHEMA_VERSION", "STORE_NAME", "ProjectStore", "StoreError", "default_store_path",
-           "import_legacy_reviews"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "STORE_NAME",
+    "ProjectStore",
+    "StoreError",
+    "default_store_path",
+    "import_legacy_reviews",
+]

@@ -19,9 +19,14 @@ def encode_prediction(pred: Prediction) -> bytes:
 def decode_prediction(blob: bytes) -> Prediction:
     d = json.loads(zlib.decompress(blob).decode("utf-8"))
     return Prediction(
-        class_ids=tuple(d["class_ids"]), class_names=tuple(d["class_names"]),
-        probabilities=tuple(d["probabilities"]), similarities=tuple(d["similarities"]),
+        class_ids=tuple(d["class_ids"]),
+        class_names=tuple(d["class_names"]),
+        probabilities=tuple(d["probabilities"]),
+        similarities=tuple(d["similarities"]),
         criteria=tuple(CriterionPrediction(**c) for c in d["criteria"]),
-        seven_point_score=int(d["seven_point_score"]), seven_point_threshold=int(d["seven_point_threshold"]),
-        model_sha256=d["model_sha256"], untrained=bool(d.get("untrained", False)),
-        top_k_size=int(d.get("top_k_size", 5)))
+        seven_point_score=int(d["seven_point_score"]),
+        seven_point_threshold=int(d["seven_point_threshold"]),
+        model_sha256=d["model_sha256"],
+        untrained=bool(d.get("untrained", False)),
+        top_k_size=int(d.get("top_k_size", 5)),
+    )

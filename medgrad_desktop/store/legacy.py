@@ -31,23 +31,54 @@ def import_legacy_reviews(store: ProjectStore, folder: Path) -> int:
         done = store._query("SELECT content_sha256 FROM legacy_imports WHERE file = ?", (str(path),))
         if done and done[0][0] == digest:
             continue
-        records = [r for r in data.get("records", []) if isinstance(r, dict) and r.get("image_sha256")
-                   and r.get("decision") in DECISIONS] if isinstance(data, dict) else []
+        records = (
+            [
+                r
+                for r in data.get("records", [])
+                if isinstance(r, dict) and r.get("image_sha256") and r.get("decision") in DECISIONS
+            ]
+            if isinstance(data, dict)
+            else []
+        )
         with store.transaction() as c:
             for r in records:
-                existing = c.execute("SELECT updated FROM reviews WHERE image_sha256 = ?",
-                                     (r["image_sha256"],)).fetchone()
+                existing = c.execute(
+                    "SELECT updated FROM reviews WHERE image_sha256 = ?", (r["image_sha256"],)
+                ).fetchone()
                 if existing is not None and existing[0] >= (r.get("updated") or ""):
                     continue
-                c.execute("INSERT OR IGNORE INTO images(sha256, first_seen) VALUES (?, ?)", (r["image_sha256"], now()))
-                c.execute("INSERT OR REPLACE INTO reviews(image_sha256, file_name, decision, final_class, "
-                          "predicted_class, note, updated, reviewer) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          (r["image_sha256"], r.get("file_name") or "", r["decision"], r.get("final_class"),
-                           r.get("predicted_class"), r.get("note") or "", r.get("updated") or now(),
-                           r.get("reviewer") or ""))
+                c.execute(
+                    "INSERT OR IGNORE INTO images(sha256, first_seen) VALUES (?, ?)",
+                    (r["image_sha256"], now()),
+                )
+                c.execute(
+                    "INSERT OR REPLACE INTO reviews(image_sha256, file_name, decision, final_class, "
+                    "predicted_class, note, updated, reviewer) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        r["image_sha256"],
+                        r.get("file_name") or "",
+                        r["decision"],
+                        r.get("final_class"),
+                        r.get("predicted_class"),
+                        r.get("note") or "",
+                        r.get("updated") or now(),
+                        r.get("reviewer") or "",
+                    ),
+                )
                 imported += 1
-            c.execute("INSERT OR REPLACE INTO legacy_imports VALUES (?, ?, ?, ?)",
-                      (str(path), digest, len(records), now()))
-            store._audit(c, "reviews_imported", None, None, {"file": path.name, "records": len(records),
-                                                             "folder": data.get("folder") if isinstance(data, dict) else None})
+            c.execute(
+                "INSERT OR REPLACE INTO legacy_imports VALUES (?, ?, ?, ?)",
+                (str(path), digest, len(records), now()),
+            )
+            store._audit(
+                c,
+                "reviews_imported",
+                None,
+                None,
+                {
+                    "file": path.name,
+                    "records": len(records),
+                    "folder": data.get("folder") if isinstance(data, dict) else None,
+                },
+            )
     return imported

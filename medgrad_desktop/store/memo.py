@@ -30,8 +30,11 @@ class StoreMemo:
 
     def _give_up(self, exc: Exception) -> None:
         self.failure = f"{type(exc).__name__}: {exc}"
-        print(f"warning: the project store {self.store.path} could not be written ({self.failure}); "
-              "nothing more is recorded in this run", file=sys.stderr)
+        print(
+            f"warning: the project store {self.store.path} could not be written ({self.failure}); "
+            "nothing more is recorded in this run",
+            file=sys.stderr,
+        )
         self.store = None
 
     @classmethod
@@ -74,7 +77,13 @@ class StoreMemo:
             for (method, target_key), h in result.maps.items():
                 if self.store is None:
                     return
-                self.store.put_map(image.sha256, result.prediction.model_sha256,
-                                   by_method.get(method, {"method": method}), target_key, h.score, float(h.raw.max()))
+                self.store.put_map(
+                    image.sha256,
+                    result.prediction.model_sha256,
+                    by_method.get(method, {"method": method}),
+                    target_key,
+                    h.score,
+                    float(h.raw.max()),
+                )
         except (sqlite3.Error, OSError) as exc:
             self._give_up(exc)

@@ -27,8 +27,16 @@ from medgrad_desktop.store.codec import decode_prediction, encode_prediction
 from medgrad_desktop.store.schema import SCHEMA_VERSION, NewerSchemaError, migrate, schema_version
 
 STORE_NAME = "project.sqlite3"
-REVIEW_FIELDS = ("image_sha256", "file_name", "decision", "final_class", "predicted_class", "note", "updated",
-                 "reviewer")
+REVIEW_FIELDS = (
+    "image_sha256",
+    "file_name",
+    "decision",
+    "final_class",
+    "predicted_class",
+    "note",
+    "updated",
+    "reviewer",
+)
 _CHUNK = 500  # SQLite's bound-parameter limit is far above; keeps each query small
 
 
@@ -137,9 +145,11 @@ class ProjectStore:
             if side.exists():
                 os.replace(side, Path(str(aside) + tail))
         self.set_aside = aside
-        self.notice = (f"The project store {self.path} was damaged ({cause}); it was set aside as {aside.name} "
-                       "(nothing deleted) and a new, empty store was started: predictions will be made again "
-                       "and reviews stored from now on")
+        self.notice = (
+            f"The project store {self.path} was damaged ({cause}); it was set aside as {aside.name} "
+            "(nothing deleted) and a new, empty store was started: predictions will be made again "
+            "and reviews stored from now on"
+        )
         conn = self._connect()
         migrate(conn)
         self._conn = conn
@@ -181,22 +191,27 @@ class ProjectStore:
             return self._connection().execute(sql, tuple(params)).fetchall()
 
     # ------------------------------------------------------------------ images and where they were seen
-    def record_image(self, sha256: str, path: Path | str | None = None,
-                     size: tuple[int, int] | None = None) -> None:
+    def record_image(
+        self, sha256: str, path: Path | str | None = None, size: tuple[int, int] | None = None
+    ) -> None:
         """Remember an image by content and, when given, the path it was just read from."""
         t = now()
         with self.transaction() as c:
-            c.execute("INSERT INTO images(sha256, width, height, first_seen) VALUES (?, ?, ?, ?) "
-                      "ON CONFLICT(sha256) DO UPDATE SET width = coalesce(excluded.width, width), "
-                      "height = coalesce(excluded.height, height)",
-                      (sha256, size[0] if size else None, size[1] if size else None, t))
+            c.execute(
+                "INSERT INTO images(sha256, width, height, first_seen) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(sha256) DO UPDATE SET width = coalesce(excluded.width, width), "
+                "height = coalesce(excluded.height, height)",
+                (sha256, size[0] if size else None, size[1] if size else None, t),
+            )
             st = _file_stat(Path(path)) if path is not None else None
             if st is not None:
                 key = _path_key(path)
-                c.execute("INSERT INTO sources(path, sha256, size, mtime_ns, seen, name) VALUES (?, ?, ?, ?, ?, ?) "
-                          "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, "
-                          "mtime_ns = excluded.mtime_ns, seen = excluded.seen, name = excluded.name",
-                          (key, sha256, st[0], st[1], t, os.path.basename(key)))
+                c.execute(
+                    "INSERT INTO sources(path, sha256, size, mtime_ns, seen, name) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, "
+                    "mtime_ns = excluded.mtime_ns, seen = excluded.seen, name = excluded.name",
+                    (key, sha256, st[0], st[1], t, os.path.basename(key)),
+                )
 
     def known_hashes(self, paths: list[Path]) -> dict[Path, str]:
         """The SHA-256 of each path whose file is unchanged (same size and modification time) since it was
@@ -205,9 +220,12 @@ class ProjectStore:
         keyed = {_path_key(p): p for p in paths}
         keys = list(keyed)
         for i in range(0, len(keys), _CHUNK):
-            chunk = keys[i:i + _CHUNK]
-            rows = self._query(f"SELECT path, sha256, size, mtime_ns FROM sources WHERE path IN "
-                               f"({','.join('?' * len(chunk))})", chunk)
+            chunk = keys[i : i + _CHUNK]
+            rows = self._query(
+                f"SELECT path, sha256, size, mtime_ns FROM sources WHERE path IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            )
             for key, sha, size, mtime in rows:
                 p = keyed[key]
                 if _file_stat(p) == (size, mtime):
@@ -224,14 +242,21 @@ class ProjectStore:
             if st is not None:
                 pairs.append((os.path.basename(_path_key(p)), st[0]))
         for i in range(0, len(pairs), _CHUNK):
-            chunk = pairs[i:i + _CHUNK]
+            chunk = pairs[i : i + _CHUNK]
             where = " OR ".join("(name = ? AND size = ?)" for _ in chunk)
-            out.update(r[0] for r in self._query(f"SELECT sha256 FROM sources WHERE {where}",
-                                                 [v for pair in chunk for v in pair]))
+            out.update(
+                r[0]
+                for r in self._query(
+                    f"SELECT sha256 FROM sources WHERE {where}", [v for pair in chunk for v in pair]
+                )
+            )
         return out
 
     def source_paths(self, sha256: str) -> list[str]:
-        return [r[0] for r in self._query("SELECT path FROM sources WHERE sha256 = ? ORDER BY seen DESC", (sha256,))]
+        return [
+            r[0]
+            for r in self._query("SELECT path FROM sources WHERE sha256 = ? ORDER BY seen DESC", (sha256,))
+        ]
 
     # ------------------------------------------------------------------ predictions and maps
     def put_prediction(self, sha256: str, pred: Prediction, params: str = "", target: str = "") -> None:
@@ -239,18 +264,24 @@ class ProjectStore:
         method parameters and target."""
         with self.transaction() as c:
             c.execute("INSERT OR IGNORE INTO images(sha256, first_seen) VALUES (?, ?)", (sha256, now()))
-            c.execute("INSERT OR REPLACE INTO predictions(image_sha256, model_sha256, params, target, result, "
-                      "created) VALUES (?, ?, ?, ?, ?, ?)",
-                      (sha256, pred.model_sha256, params, target, encode_prediction(pred), now()))
+            c.execute(
+                "INSERT OR REPLACE INTO predictions(image_sha256, model_sha256, params, target, result, "
+                "created) VALUES (?, ?, ?, ?, ?, ?)",
+                (sha256, pred.model_sha256, params, target, encode_prediction(pred), now()),
+            )
 
-    def predictions(self, shas: Iterable[str], model_sha256: str | None = None) -> dict[tuple[str, str], Prediction]:
+    def predictions(
+        self, shas: Iterable[str], model_sha256: str | None = None
+    ) -> dict[tuple[str, str], Prediction]:
         """(image, model) -> classification for the given images (of one model, or of every model)."""
         shas = list(dict.fromkeys(shas))
         out: dict[tuple[str, str], Prediction] = {}
         for i in range(0, len(shas), _CHUNK):
-            chunk = shas[i:i + _CHUNK]
-            sql = (f"SELECT image_sha256, model_sha256, result FROM predictions WHERE params = '' AND target = '' "
-                   f"AND image_sha256 IN ({','.join('?' * len(chunk))})")
+            chunk = shas[i : i + _CHUNK]
+            sql = (
+                f"SELECT image_sha256, model_sha256, result FROM predictions WHERE params = '' AND target = '' "
+                f"AND image_sha256 IN ({','.join('?' * len(chunk))})"
+            )
             args: list = list(chunk)
             if model_sha256 is not None:
                 sql += " AND model_sha256 = ?"
@@ -259,23 +290,30 @@ class ProjectStore:
                 out[(sha, model)] = decode_prediction(blob)
         return out
 
-    def put_map(self, sha256: str, model_sha256: str, params: dict, target: str, score: float,
-                raw_max: float) -> None:
+    def put_map(
+        self, sha256: str, model_sha256: str, params: dict, target: str, score: float, raw_max: float
+    ) -> None:
         """What a map was made from and its strength (the pixels are recomputed, not stored)."""
         key = json.dumps(params, sort_keys=True, separators=(",", ":"))
         with self.transaction() as c:
             c.execute("INSERT OR IGNORE INTO images(sha256, first_seen) VALUES (?, ?)", (sha256, now()))
-            c.execute("INSERT OR REPLACE INTO maps VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      (sha256, model_sha256, key, target, float(score), float(raw_max), now()))
+            c.execute(
+                "INSERT OR REPLACE INTO maps VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (sha256, model_sha256, key, target, float(score), float(raw_max), now()),
+            )
 
     # ------------------------------------------------------------------ reviews
     def get_review(self, sha256: str) -> dict | None:
-        rows = self._query(f"SELECT {', '.join(REVIEW_FIELDS)} FROM reviews WHERE image_sha256 = ?", (sha256,))
+        rows = self._query(
+            f"SELECT {', '.join(REVIEW_FIELDS)} FROM reviews WHERE image_sha256 = ?", (sha256,)
+        )
         return dict(zip(REVIEW_FIELDS, rows[0], strict=True)) if rows else None
 
     def reviews(self) -> list[dict]:
-        return [dict(zip(REVIEW_FIELDS, r, strict=True))
-                for r in self._query(f"SELECT {', '.join(REVIEW_FIELDS)} FROM reviews ORDER BY updated")]
+        return [
+            dict(zip(REVIEW_FIELDS, r, strict=True))
+            for r in self._query(f"SELECT {', '.join(REVIEW_FIELDS)} FROM reviews ORDER BY updated")
+        ]
 
     def put_review(self, review: dict, *, event: str = "review_saved") -> None:
         """Write one decision and its audit line in one transaction (both or neither)."""
@@ -285,11 +323,21 @@ class ProjectStore:
         row["reviewer"] = row["reviewer"] or ""
         row["updated"] = row["updated"] or now()
         with self.transaction() as c:
-            c.execute("INSERT OR IGNORE INTO images(sha256, first_seen) VALUES (?, ?)", (row["image_sha256"], now()))
-            c.execute(f"INSERT OR REPLACE INTO reviews({', '.join(REVIEW_FIELDS)}) VALUES "
-                      f"({', '.join('?' * len(REVIEW_FIELDS))})", [row[k] for k in REVIEW_FIELDS])
-            self._audit(c, event, None, row["image_sha256"],
-                        {"decision": row["decision"], "final": row["final_class"], "reviewer": row["reviewer"]})
+            c.execute(
+                "INSERT OR IGNORE INTO images(sha256, first_seen) VALUES (?, ?)", (row["image_sha256"], now())
+            )
+            c.execute(
+                f"INSERT OR REPLACE INTO reviews({', '.join(REVIEW_FIELDS)}) VALUES "
+                f"({', '.join('?' * len(REVIEW_FIELDS))})",
+                [row[k] for k in REVIEW_FIELDS],
+            )
+            self._audit(
+                c,
+                event,
+                None,
+                row["image_sha256"],
+                {"decision": row["decision"], "final": row["final_class"], "reviewer": row["reviewer"]},
+            )
 
     def delete_review(self, sha256: str) -> None:
         with self.transaction() as c:
@@ -298,28 +346,44 @@ class ProjectStore:
 
     # ------------------------------------------------------------------ audit
     @staticmethod
-    def _audit(c: sqlite3.Connection, event: str, model_sha256: str | None, file_sha256: str | None,
-               details: dict) -> None:
-        c.execute("INSERT INTO audit(time, event, model_sha256, file_sha256, details) VALUES (?, ?, ?, ?, ?)",
-                  (now(), event, model_sha256, file_sha256, json.dumps(details, ensure_ascii=False, default=str)))
+    def _audit(
+        c: sqlite3.Connection, event: str, model_sha256: str | None, file_sha256: str | None, details: dict
+    ) -> None:
+        c.execute(
+            "INSERT INTO audit(time, event, model_sha256, file_sha256, details) VALUES (?, ?, ?, ?, ?)",
+            (now(), event, model_sha256, file_sha256, json.dumps(details, ensure_ascii=False, default=str)),
+        )
 
-    def audit(self, event: str, model_sha256: str | None = None, file_sha256: str | None = None,
-              details: dict | None = None) -> None:
+    def audit(
+        self,
+        event: str,
+        model_sha256: str | None = None,
+        file_sha256: str | None = None,
+        details: dict | None = None,
+    ) -> None:
         with self.transaction() as c:
             self._audit(c, event, model_sha256, file_sha256, details or {})
 
     def audit_events(self) -> list[dict]:
-        return [{"time": t, "event": e, "model_sha256": m, "file_sha256": f, **json.loads(d)}
-                for t, e, m, f, d in self._query("SELECT time, event, model_sha256, file_sha256, details "
-                                                 "FROM audit ORDER BY id")]
+        return [
+            {"time": t, "event": e, "model_sha256": m, "file_sha256": f, **json.loads(d)}
+            for t, e, m, f, d in self._query(
+                "SELECT time, event, model_sha256, file_sha256, details FROM audit ORDER BY id"
+            )
+        ]
 
     # ------------------------------------------------------------------ about the store
     def info(self) -> dict:
         def count(table: str) -> int:
             return int(self._query(f"SELECT count(*) FROM {table}")[0][0])
 
-        return {"path": str(self.path), "schema_version": self.schema_version(), "images": count("images"),
-                "predictions": count("predictions"), "reviews": count("reviews")}
+        return {
+            "path": str(self.path),
+            "schema_version": self.schema_version(),
+            "images": count("images"),
+            "predictions": count("predictions"),
+            "reviews": count("reviews"),
+        }
 
     def schema_version(self) -> int:
         with self._lock:

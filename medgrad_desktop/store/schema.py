@@ -89,8 +89,10 @@ def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
     """Run the migrations the store lacks, each atomically with its version bump. Returns the version."""
     version = schema_version(conn)
     if version > SCHEMA_VERSION:
-        raise NewerSchemaError(f"schema version {version} is newer than this app's {SCHEMA_VERSION}; "
-                               "update MedGrad Desktop to open it")
+        raise NewerSchemaError(
+            f"schema version {version} is newer than this app's {SCHEMA_VERSION}; "
+            "update MedGrad Desktop to open it"
+        )
     for number in range(version + 1, upto + 1):
         script = MIGRATIONS[number - 1]
         conn.execute("BEGIN IMMEDIATE")

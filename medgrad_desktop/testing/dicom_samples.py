@@ -24,9 +24,21 @@ from pydicom.uid import (
 )
 
 IDENTIFYING_KEYWORDS = (
-    "PatientName", "PatientID", "PatientBirthDate", "OtherPatientIDs", "PatientAddress", "InstitutionName",
-    "InstitutionAddress", "ReferringPhysicianName", "PerformingPhysicianName", "OperatorsName",
-    "AccessionNumber", "StationName", "StudyID", "DeviceSerialNumber", "PatientTelephoneNumbers",
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "OtherPatientIDs",
+    "PatientAddress",
+    "InstitutionName",
+    "InstitutionAddress",
+    "ReferringPhysicianName",
+    "PerformingPhysicianName",
+    "OperatorsName",
+    "AccessionNumber",
+    "StationName",
+    "StudyID",
+    "DeviceSerialNumber",
+    "PatientTelephoneNumbers",
 )
 
 
@@ -52,9 +64,23 @@ class Person:
 
     def identifying_strings(self) -> list[str]:
         """Every value as it may appear in text: DICOM person names also with '^' turned into spaces."""
-        values = [self.name, self.patient_id, self.birth_date, self.other_ids, self.address, self.phone,
-                  self.institution, self.institution_address, self.referring, self.performing, self.operator,
-                  self.accession, self.station, self.study_id, self.device_serial]
+        values = [
+            self.name,
+            self.patient_id,
+            self.birth_date,
+            self.other_ids,
+            self.address,
+            self.phone,
+            self.institution,
+            self.institution_address,
+            self.referring,
+            self.performing,
+            self.operator,
+            self.accession,
+            self.station,
+            self.study_id,
+            self.device_serial,
+        ]
         out = set(values)
         for v in values:
             if "^" in v:
@@ -74,10 +100,17 @@ def lesion_rgb(h: int = 96, w: int = 128, seed: int = 0) -> np.ndarray:
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
-def photo_dataset(rgb: np.ndarray | list[np.ndarray], *, person: Person | None = None,
-                  sop_class: str = VLPhotographicImageStorage, study_uid: str | None = None,
-                  study_date: str = "20240115", region: str = "Left forearm", lesion_label: str = "",
-                  modality: str = "XC") -> Dataset:
+def photo_dataset(
+    rgb: np.ndarray | list[np.ndarray],
+    *,
+    person: Person | None = None,
+    sop_class: str = VLPhotographicImageStorage,
+    study_uid: str | None = None,
+    study_date: str = "20240115",
+    region: str = "Left forearm",
+    lesion_label: str = "",
+    modality: str = "XC",
+) -> Dataset:
     """An uncompressed (explicit VR little endian) photograph; several arrays make a multi-frame file."""
     person = person or Person()
     frames = rgb if isinstance(rgb, list) else [rgb]

@@ -36,8 +36,9 @@ class GapReport:
         return asdict(self)
 
 
-def measure_gaps(window: QMainWindow, folder: Path, tick_ms: int = 10, step_every_ms: int = 250,
-                 timeout_s: float = 600.0) -> GapReport:
+def measure_gaps(
+    window: QMainWindow, folder: Path, tick_ms: int = 10, step_every_ms: int = 250, timeout_s: float = 600.0
+) -> GapReport:
     """Open `folder` in `window` (a shown `MainWindow` with its model loaded) and measure; this package
     depends on no app module, so the window comes in as an argument."""
     app, state = QCoreApplication.instance(), window.app
@@ -83,10 +84,16 @@ def measure_gaps(window: QMainWindow, folder: Path, tick_ms: int = 10, step_ever
     seconds = time.monotonic() - t0
     g = np.array(gaps[1:] or [0.0])
     return GapReport(
-        images=len(state.entries), analysed=sum(e.prediction is not None for e in state.entries),
-        seconds=round(seconds, 2), ticks=len(gaps), worst_gap_ms=round(float(g.max()), 1),
-        p99_gap_ms=round(float(np.percentile(g, 99)), 1), median_gap_ms=round(float(np.median(g)), 1),
-        maps_shown=maps_shown[0], peak_rss_mb=round(peak_rss_mb(), 1))
+        images=len(state.entries),
+        analysed=sum(e.prediction is not None for e in state.entries),
+        seconds=round(seconds, 2),
+        ticks=len(gaps),
+        worst_gap_ms=round(float(g.max()), 1),
+        p99_gap_ms=round(float(np.percentile(g, 99)), 1),
+        median_gap_ms=round(float(np.median(g)), 1),
+        maps_shown=maps_shown[0],
+        peak_rss_mb=round(peak_rss_mb(), 1),
+    )
 
 
 def peak_rss_mb() -> float:

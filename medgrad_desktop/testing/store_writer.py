@@ -27,12 +27,27 @@ def write_decisions(store_path: str, tag: str, count: int, shared_every: int = 0
     while count == 0 or i < count:
         sha = fake_sha(tag, i)
         store.record_image(sha, None, (640, 480))
-        store.put_review({"image_sha256": sha, "file_name": f"{tag}-{i}.jpg", "decision": "accepted",
-                          "final_class": "nevus", "predicted_class": "nevus", "note": f"by {tag}",
-                          "reviewer": tag})
+        store.put_review(
+            {
+                "image_sha256": sha,
+                "file_name": f"{tag}-{i}.jpg",
+                "decision": "accepted",
+                "final_class": "nevus",
+                "predicted_class": "nevus",
+                "note": f"by {tag}",
+                "reviewer": tag,
+            }
+        )
         if shared_every and i % shared_every == 0:
-            store.put_review({"image_sha256": fake_sha("shared", 0), "decision": "overridden",
-                              "final_class": "melanoma", "note": f"{tag} {i}", "reviewer": tag})
+            store.put_review(
+                {
+                    "image_sha256": fake_sha("shared", 0),
+                    "decision": "overridden",
+                    "final_class": "melanoma",
+                    "note": f"{tag} {i}",
+                    "reviewer": tag,
+                }
+            )
         i += 1
     store.close()
 

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QCoreApplication, QTimer
 
 
-def wait_until(predicate: Callable[[], object], timeout_s: float, app: QCoreApplication | None = None) -> bool:
+def wait_until(
+    predicate: Callable[[], object], timeout_s: float, app: QCoreApplication | None = None
+) -> bool:
     """Process events until `predicate()` holds or `timeout_s` runs out; the predicate's last answer."""
     app = app or QCoreApplication.instance()
     end = time.monotonic() + timeout_s

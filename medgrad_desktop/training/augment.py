@@ -19,8 +19,9 @@ def squash(rgb: np.ndarray, size: int) -> np.ndarray:
     return np.array(Image.fromarray(rgb).resize((size, size), Image.Resampling.BICUBIC))
 
 
-def augment(rgb: np.ndarray, rng: np.random.Generator, max_rotation: float = 15.0, flip: bool = True
-            ) -> np.ndarray:
+def augment(
+    rgb: np.ndarray, rng: np.random.Generator, max_rotation: float = 15.0, flip: bool = True
+) -> np.ndarray:
     out = rgb
     if flip and rng.random() < 0.5:
         out = out[:, ::-1]
@@ -30,8 +31,9 @@ def augment(rgb: np.ndarray, rng: np.random.Generator, max_rotation: float = 15.
         angle = float(rng.uniform(-max_rotation, max_rotation))
         h, w = out.shape[:2]
         m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-        out = cv2.warpAffine(np.ascontiguousarray(out), m, (w, h), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REFLECT_101)
+        out = cv2.warpAffine(
+            np.ascontiguousarray(out), m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+        )
     return np.ascontiguousarray(out)
 
 

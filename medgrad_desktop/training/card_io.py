@@ -28,33 +28,51 @@ def manifest_sha256(splits: dict[str, list[Record]]) -> str:
     return h.hexdigest()
 
 
-def build_card(cfg: TrainConfig, base_card: ModelCard, out: Path, class_ids: list[str], catalogue: Catalogue,
-               splits: dict[str, list[Record]], extra: dict | None = None) -> ModelCard:
+def build_card(
+    cfg: TrainConfig,
+    base_card: ModelCard,
+    out: Path,
+    class_ids: list[str],
+    catalogue: Catalogue,
+    splits: dict[str, list[Record]],
+    extra: dict | None = None,
+) -> ModelCard:
     """The model card of a run: architecture and preprocessing from the base card, the data (manifest
     hash, split seed and sizes), the full training config, and `extra` (epoch, metrics, history).
     `save_checkpoint` writes it with `ModelCard.to_json`, the form `load_model` reads back."""
     c = base_card
     card = {
         "name": cfg.name or f"{c.architecture} fine-tuned ({out.name})",
-        "architecture": c.architecture, "arch_config": c.arch_config, "quick_gelu": c.quick_gelu,
-        "mean": list(c.mean), "std": list(c.std), "interpolation": c.interpolation,
-        "temperature": 1.0, "demo": cfg.demo, "untrained": False,
+        "architecture": c.architecture,
+        "arch_config": c.arch_config,
+        "quick_gelu": c.quick_gelu,
+        "mean": list(c.mean),
+        "std": list(c.std),
+        "interpolation": c.interpolation,
+        "temperature": 1.0,
+        "demo": cfg.demo,
+        "untrained": False,
         "intended_use": cfg.intended_use,
-        "base_weights": None if cfg.random_init or cfg.weights is None else
-        {"path": str(cfg.weights), "sha256": c.weights_sha256, "name": c.name},
-        "catalogue_data": catalogue.data, "classes": class_ids,
+        "base_weights": None
+        if cfg.random_init or cfg.weights is None
+        else {"path": str(cfg.weights), "sha256": c.weights_sha256, "name": c.name},
+        "catalogue_data": catalogue.data,
+        "classes": class_ids,
         "prompts": {cid: list(catalogue.class_target(cid).prompts) for cid in class_ids},
-        "training_manifest_sha256": manifest_sha256(splits), "split_seed": cfg.split_seed,
+        "training_manifest_sha256": manifest_sha256(splits),
+        "split_seed": cfg.split_seed,
         "seed": cfg.seed,
         "split_sizes": {k: len(v) for k, v in splits.items()},
         "training_config": {k: v for k, v in asdict(cfg).items() if k not in ("extra_card",)},
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "app_version": __version__, "notes": cfg.notes,
+        "app_version": __version__,
+        "notes": cfg.notes,
     }
     card.update(cfg.extra_card)
     card.update(extra or {})
-    return ModelCard.from_json(card, weights_path=None, weights_sha256="", weights_format="safetensors",
-                               input_size=c.input_size)
+    return ModelCard.from_json(
+        card, weights_path=None, weights_sha256="", weights_format="safetensors", input_size=c.input_size
+    )
 
 
 def save_state(path: Path, state: dict) -> Path:

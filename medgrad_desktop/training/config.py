@@ -29,7 +29,9 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.98)
     eps: float = 1e-6
     weight_decay: float = 0.2
-    optimizer: str = "adam"  # adam (the paper: L2 weight decay) | adamw (decoupled, none on gains/biases) | sgd
+    optimizer: str = (
+        "adam"  # adam (the paper: L2 weight decay) | adamw (decoupled, none on gains/biases) | sgd
+    )
     schedule: str = "constant"  # constant | cosine (with warmup_steps)
     warmup_steps: int = 0
     freeze_image: bool = False

@@ -16,8 +16,19 @@ from medgrad_desktop.training.augment import augment, squash, to_tensor
 
 
 class ImageCaptionDataset(Dataset):
-    def __init__(self, records: list[Record], class_ids: list[str], size: int, mean: tuple, std: tuple,
-                 train: bool, seed: int = 0, cache: bool = True, max_rotation: float = 15.0, flip: bool = True):
+    def __init__(
+        self,
+        records: list[Record],
+        class_ids: list[str],
+        size: int,
+        mean: tuple,
+        std: tuple,
+        train: bool,
+        seed: int = 0,
+        cache: bool = True,
+        max_rotation: float = 15.0,
+        flip: bool = True,
+    ):
         self.records = list(records)
         self.class_ids = list(class_ids)
         self.size, self.mean, self.std = size, tuple(mean), tuple(std)

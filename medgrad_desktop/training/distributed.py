@@ -34,8 +34,9 @@ def broadcast_flag(flag: bool, world: int) -> bool:
     return bool(int(t))
 
 
-def rank_batches(n: int, batch: int, world: int, rank: int, seed: int, epoch: int, shuffle: bool
-                 ) -> list[np.ndarray]:
+def rank_batches(
+    n: int, batch: int, world: int, rank: int, seed: int, epoch: int, shuffle: bool
+) -> list[np.ndarray]:
     """Index batches of this rank. The global batch i is perm[i*B:(i+1)*B] whatever the world size;
     rank r takes every world-th element of it, so 1 and N processes see the same global batches."""
     perm = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
@@ -43,6 +44,6 @@ def rank_batches(n: int, batch: int, world: int, rank: int, seed: int, epoch: in
     steps = n // batch if shuffle else math.ceil(n / batch)
     out = []
     for i in range(steps):
-        g = perm[i * batch:(i + 1) * batch]
+        g = perm[i * batch : (i + 1) * batch]
         out.append(g[rank::world])
     return out

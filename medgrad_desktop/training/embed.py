@@ -20,8 +20,9 @@ def encode_texts(model: torch.nn.Module, tokenizer, texts: list[str], device: to
     return emb[torch.tensor([index[t] for t in texts], device=device)]
 
 
-def class_bank(model: torch.nn.Module, tokenizer, catalogue: Catalogue, class_ids: list[str],
-               device: torch.device) -> torch.Tensor:
+def class_bank(
+    model: torch.nn.Module, tokenizer, catalogue: Catalogue, class_ids: list[str], device: torch.device
+) -> torch.Tensor:
     targets = [catalogue.class_target(c) for c in class_ids]
     return _bank(model, tokenizer, [list(t.prompts) for t in targets], device)
 
@@ -31,6 +32,6 @@ def _bank(model: torch.nn.Module, tokenizer, groups: list[list[str]], device: to
     emb = encode_texts(model, tokenizer, flat, device)
     out, i = [], 0
     for g in groups:
-        out.append(F.normalize(emb[i:i + len(g)].mean(0), dim=-1))
+        out.append(F.normalize(emb[i : i + len(g)].mean(0), dim=-1))
         i += len(g)
     return torch.stack(out)

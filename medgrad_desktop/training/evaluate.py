@@ -23,16 +23,20 @@ from medgrad_desktop.data.synth import HELD_OUT_PHRASES
 from medgrad_desktop.plotting import pyplot, save_figure
 from medgrad_desktop.training.metrics import auroc, balanced_accuracy, classification_metrics
 
-IN_BATCH_LABEL = ("paper's in-batch image-to-caption matching accuracy (batches of {b}; a hit is the "
-                  "image's own caption text ranked first among the batch's captions; NOT diagnosis accuracy)")
+IN_BATCH_LABEL = (
+    "paper's in-batch image-to-caption matching accuracy (batches of {b}; a hit is the "
+    "image's own caption text ranked first among the batch's captions; NOT diagnosis accuracy)"
+)
 STRATA = ("skin_tone", "n_artefacts", "target_structure", "artefact_rate")
 
 
 @torch.no_grad()
-def image_features(clip: ClipModel, records: list[Record], batch_size: int = 32, progress=None) -> torch.Tensor:
+def image_features(
+    clip: ClipModel, records: list[Record], batch_size: int = 32, progress=None
+) -> torch.Tensor:
     feats = []
     for i in range(0, len(records), batch_size):
-        chunk = records[i:i + batch_size]
+        chunk = records[i : i + batch_size]
         x, _ = clip.batch([load_image(r.path).rgb for r in chunk])
         feats.append(embed_images(clip.model, x))
         if progress:
@@ -41,21 +45,26 @@ def image_features(clip: ClipModel, records: list[Record], batch_size: int = 32,
 
 
 @torch.no_grad()
-def in_batch_matching(clip: ClipModel, feats: torch.Tensor, captions: list[str], batch: int = 64, seed: int = 0
-                      ) -> dict:
+def in_batch_matching(
+    clip: ClipModel, feats: torch.Tensor, captions: list[str], batch: int = 64, seed: int = 0
+) -> dict:
     order = np.random.default_rng(seed).permutation(len(captions))
     hits = n = 0
     unique_share = []
     for i in range(0, len(order), batch):
-        idx = order[i:i + batch]
+        idx = order[i : i + batch]
         caps = [captions[j] for j in idx]
         txt = clip.encode_prompts(caps)
         best = (feats[torch.as_tensor(idx)] @ txt.T).argmax(1).tolist()
         hits += sum(caps[b] == caps[k] for k, b in enumerate(best))
         n += len(idx)
         unique_share.append(len(set(caps)) / len(caps))
-    return {"in_batch_matching_accuracy": hits / max(n, 1), "batch_size": batch,
-            "label": IN_BATCH_LABEL.format(b=batch), "mean_unique_captions_per_batch": float(np.mean(unique_share))}
+    return {
+        "in_batch_matching_accuracy": hits / max(n, 1),
+        "batch_size": batch,
+        "label": IN_BATCH_LABEL.format(b=batch),
+        "mean_unique_captions_per_batch": float(np.mean(unique_share)),
+    }
 
 
 def known_records(clip: ClipModel, records: list[Record]) -> tuple[list[Record], dict[str, int]]:
@@ -75,8 +84,9 @@ def held_out_phrases(clip: ClipModel) -> dict[str, tuple[str, str]]:
     return dict(HELD_OUT_PHRASES)
 
 
-def evaluate_records(clip: ClipModel, records: list[Record], batch_size: int = 32, in_batch: int = 64,
-                     progress=None) -> dict:
+def evaluate_records(
+    clip: ClipModel, records: list[Record], batch_size: int = 32, in_batch: int = 64, progress=None
+) -> dict:
     """Every metric over the same images, those whose label the model knows (`n`); the others are
     counted in `labels_unknown_to_model` and named in `warnings`."""
     if not records:
@@ -85,21 +95,31 @@ def evaluate_records(clip: ClipModel, records: list[Record], batch_size: int = 3
     records, unknown = known_records(clip, records_all)
     warnings = []
     if unknown:
-        warnings.append(f"{sum(unknown.values())} of {len(records_all)} images have labels the model does not "
-                        f"know ({', '.join(f'{k}: {v}' for k, v in unknown.items())}); they are left out of "
-                        "every metric")
+        warnings.append(
+            f"{sum(unknown.values())} of {len(records_all)} images have labels the model does not "
+            f"know ({', '.join(f'{k}: {v}' for k, v in unknown.items())}); they are left out of "
+            "every metric"
+        )
     if not records:
-        raise ValueError(f"nothing to evaluate: none of the {len(records_all)} images has a label the model knows "
-                         f"(its classes: {', '.join(clip.catalogue.class_ids)})")
+        raise ValueError(
+            f"nothing to evaluate: none of the {len(records_all)} images has a label the model knows "
+            f"(its classes: {', '.join(clip.catalogue.class_ids)})"
+        )
     feats = image_features(clip, records, batch_size, progress)
     preds = predictions_from_features(clip, feats, top_k=3)
     class_ids = list(clip.catalogue.class_ids)
     probs = np.array([p.probabilities for p in preds])
     eval_classes = [c for c in class_ids if any(r.label == c for r in records)]
     y = np.array([class_ids.index(r.label) for r in records])
-    out: dict = {"n_images": len(records_all), "model": clip.card.name, "model_sha256": clip.card.weights_sha256,
-                 "temperature": clip.card.temperature, "labels_unknown_to_model": unknown,
-                 "n_unknown_to_model": sum(unknown.values()), "warnings": warnings}
+    out: dict = {
+        "n_images": len(records_all),
+        "model": clip.card.name,
+        "model_sha256": clip.card.weights_sha256,
+        "temperature": clip.card.temperature,
+        "labels_unknown_to_model": unknown,
+        "n_unknown_to_model": sum(unknown.values()),
+        "warnings": warnings,
+    }
     out.update(classification_metrics(probs, y, class_ids, eval_classes))
     strata: dict[str, dict[str, dict]] = {}
     correct = probs.argmax(1) == y
@@ -109,7 +129,9 @@ def evaluate_records(clip: ClipModel, records: list[Record], batch_size: int = 3
             groups: dict[str, list[int]] = defaultdict(list)
             for i, v in enumerate(vals):
                 groups[str(v)].append(i)
-            strata[key] = {v: {"n": len(ix), "accuracy": float(correct[ix].mean())} for v, ix in sorted(groups.items())}
+            strata[key] = {
+                v: {"n": len(ix), "accuracy": float(correct[ix].mean())} for v, ix in sorted(groups.items())
+            }
     out["strata"] = strata
     if in_batch:
         out["in_batch"] = in_batch_matching(clip, feats, [r.caption for r in records], in_batch)
@@ -117,7 +139,9 @@ def evaluate_records(clip: ClipModel, records: list[Record], batch_size: int = 3
     if crit:
         out["criteria_accuracy"] = {k: v["accuracy"] for k, v in crit.items()}
         out["criteria_balanced_accuracy"] = {k: v["balanced_accuracy"] for k, v in crit.items()}
-        out["criteria_balanced_accuracy_mean"] = float(np.mean(list(out["criteria_balanced_accuracy"].values())))
+        out["criteria_balanced_accuracy_mean"] = float(
+            np.mean(list(out["criteria_balanced_accuracy"].values()))
+        )
     phrases = phrase_auroc(clip, feats, records, held_out_phrases(clip))
     if phrases:
         out["phrase_auroc"] = phrases
@@ -133,13 +157,19 @@ def _criteria_scores(preds: list, records: list[Record]) -> dict[str, dict[str, 
             if c.criterion_id in r.criteria:
                 truth[c.criterion_id].append(r.criteria[c.criterion_id])
                 guess[c.criterion_id].append(c.option_id)
-    return {k: {"accuracy": float(np.mean(np.asarray(truth[k]) == np.asarray(guess[k]))),
-                "balanced_accuracy": balanced_accuracy(truth[k], guess[k])} for k in truth}
+    return {
+        k: {
+            "accuracy": float(np.mean(np.asarray(truth[k]) == np.asarray(guess[k]))),
+            "balanced_accuracy": balanced_accuracy(truth[k], guess[k]),
+        }
+        for k in truth
+    }
 
 
 @torch.no_grad()
-def phrase_auroc(clip: ClipModel, feats: torch.Tensor, records: list[Record],
-                 phrases: dict[str, tuple[str, str]]) -> dict[str, float]:
+def phrase_auroc(
+    clip: ClipModel, feats: torch.Tensor, records: list[Record], phrases: dict[str, tuple[str, str]]
+) -> dict[str, float]:
     """{phrase: AUROC of cos(image, phrase) for "the finding it names is present"}, over the images whose
     record states that criterion; phrases whose finding is present in all or none of them are skipped."""
     out = {}
@@ -163,8 +193,15 @@ def plot_confusion(metrics: dict, path: Path, title: str = "") -> Path:
     ax.imshow(cm, cmap="Blues")
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center",
-                    color="white" if cm[i, j] > cm.max() / 2 else "black", fontsize=8)
+            ax.text(
+                j,
+                i,
+                str(cm[i, j]),
+                ha="center",
+                va="center",
+                color="white" if cm[i, j] > cm.max() / 2 else "black",
+                fontsize=8,
+            )
     ax.set_xticks(range(len(cols)), cols, rotation=40, ha="right", fontsize=8)
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.set_xlabel("predicted")
@@ -180,7 +217,9 @@ def plot_reliability(metrics: dict, path: Path, title: str = "") -> Path:
     centers = [(b["lo"] + b["hi"]) / 2 for b in bins]
     width = bins[0]["hi"] - bins[0]["lo"]
     accs = [b["accuracy"] if b["count"] else 0 for b in bins]
-    ax.bar(centers, accs, width=width * 0.95, color="#4477aa", edgecolor="black", linewidth=0.4, label="accuracy")
+    ax.bar(
+        centers, accs, width=width * 0.95, color="#4477aa", edgecolor="black", linewidth=0.4, label="accuracy"
+    )
     ax.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
     for c, b in zip(centers, bins, strict=True):
         if b["count"]:
@@ -204,7 +243,9 @@ def plot_history(history: list[dict], path: Path) -> Path:
     ax.set_ylabel("loss")
     if any(h.get("val_accuracy") is not None for h in history):
         ax2 = ax.twinx()
-        ax2.plot(ep, [h.get("val_accuracy") or 0 for h in history], "^-", color="green", label="val. accuracy")
+        ax2.plot(
+            ep, [h.get("val_accuracy") or 0 for h in history], "^-", color="green", label="val. accuracy"
+        )
         ax2.set_ylim(0, 1)
         ax2.set_ylabel("validation accuracy")
         ax2.legend(fontsize=7, loc="lower right")

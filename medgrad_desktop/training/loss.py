@@ -18,8 +18,9 @@ import torch.nn.functional as F
 
 
 def caption_keys(captions: list[str], device: torch.device) -> torch.Tensor:
-    return torch.tensor([zlib.crc32(c.strip().lower().encode()) for c in captions], dtype=torch.long,
-                        device=device)
+    return torch.tensor(
+        [zlib.crc32(c.strip().lower().encode()) for c in captions], dtype=torch.long, device=device
+    )
 
 
 def gather(t: torch.Tensor, with_grad: bool) -> torch.Tensor:
@@ -36,8 +37,9 @@ def gather(t: torch.Tensor, with_grad: bool) -> torch.Tensor:
     return torch.cat(parts, 0)
 
 
-def contrastive_loss(img: torch.Tensor, txt: torch.Tensor, logit_scale: torch.Tensor,
-                     keys: torch.Tensor | None = None) -> torch.Tensor:
+def contrastive_loss(
+    img: torch.Tensor, txt: torch.Tensor, logit_scale: torch.Tensor, keys: torch.Tensor | None = None
+) -> torch.Tensor:
     """Symmetric cross-entropy over the (B, B) similarity matrix of L2-normalized features."""
     logits = logit_scale * img @ txt.T
     if keys is None:
@@ -48,8 +50,9 @@ def contrastive_loss(img: torch.Tensor, txt: torch.Tensor, logit_scale: torch.Te
     return 0.5 * (F.cross_entropy(logits, soft) + F.cross_entropy(logits.T, soft))
 
 
-def prompt_bank_loss(img: torch.Tensor, bank: torch.Tensor, logit_scale: torch.Tensor,
-                     target: torch.Tensor) -> torch.Tensor:
+def prompt_bank_loss(
+    img: torch.Tensor, bank: torch.Tensor, logit_scale: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
     """Cross-entropy of image features against a bank of prompt embeddings (the classes, or one
     criterion's options): the same softmax the app uses to classify."""
     return F.cross_entropy(logit_scale * img @ bank.T, target)

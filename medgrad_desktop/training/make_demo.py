@@ -72,7 +72,11 @@ def _dataset(path: Path, n: int, seed: int, cfg: SynthConfig, workers: int) -> P
     meta = path / "synth.json"
     if manifest.exists() and meta.exists():
         info = json.loads(meta.read_text())
-        if info.get("n") == n and info.get("seed") == seed and info.get("generator_version") == GENERATOR_VERSION:
+        if (
+            info.get("n") == n
+            and info.get("seed") == seed
+            and info.get("generator_version") == GENERATOR_VERSION
+        ):
             _log(f"reusing {path}")
             return path
     if path.exists():
@@ -97,9 +101,18 @@ def write_demo_images(folder: Path, n: int = 24, seed: int = DEMO_SEED) -> list[
         if not ok:
             raise OSError(f"{folder / name}: could not encode the PNG")
         write_atomic(folder / name, png.tobytes())
-        rows.append({"file": name, "label": s.class_id, "caption": s.caption, "target_structure": s.target_structure,
-                     "skin_tone": s.metadata["skin_tone"], "artefacts": ";".join(s.metadata["artefacts"]),
-                     "seed": s.seed, "generator_version": GENERATOR_VERSION})
+        rows.append(
+            {
+                "file": name,
+                "label": s.class_id,
+                "caption": s.caption,
+                "target_structure": s.target_structure,
+                "skin_tone": s.metadata["skin_tone"],
+                "artefacts": ";".join(s.metadata["artefacts"]),
+                "seed": s.seed,
+                "generator_version": GENERATOR_VERSION,
+            }
+        )
     buf = io.StringIO(newline="")
     w = csv.DictWriter(buf, fieldnames=list(rows[0]))
     w.writeheader()
@@ -112,13 +125,17 @@ def text_tower_card() -> dict:
     """What the card says about the text tower: trained, on which wordings, and which were held out (the
     app's free-text box and its note read this)."""
     return {
-        "trained": True, "frozen": False, "initialisation": "random (trained from scratch)",
+        "trained": True,
+        "frozen": False,
+        "initialisation": "random (trained from scratch)",
         "vocabulary": "the catalogue's class and 7-point phrases and their synonyms in synthetic captions",
         "training_phrasings": {f"{c}:{o}": list(p) for (c, o), p in FINDING_PHRASES.items()},
         "held_out_phrases": {p: f"{c}:{o}" for p, (c, o) in HELD_OUT_PHRASES.items()},
-        "limitations": ("knows only the words of its synthetic captions (diagnoses, 7-point criteria, the drawn "
-                        "structures); other text, e.g. 'banana bread', is out of vocabulary and its map means "
-                        "nothing"),
+        "limitations": (
+            "knows only the words of its synthetic captions (diagnoses, 7-point criteria, the drawn "
+            "structures); other text, e.g. 'banana bread', is out of vocabulary and its map means "
+            "nothing"
+        ),
     }
 
 
@@ -127,24 +144,57 @@ def demo_train_config(data: Path, out: Path, epochs: int, threads: int) -> Train
     class- and criteria-prompt cross-entropy (criteria prompts in varied wording) beside the contrastive
     loss on the captions."""
     return TrainConfig(
-        data=[str(data)], out=str(out), random_init=True, architecture=DEMO_ARCHITECTURE, normalization="clip",
-        epochs=epochs, batch_size=32, lr=1e-3, weight_decay=0.05, optimizer="adamw", schedule="cosine",
-        warmup_steps=40, freeze_text=False, class_loss_weight=1.0, criteria_loss_weight=1.0,
-        criteria_synonyms={f"{c}:{o}": list(p) for (c, o), p in FINDING_PHRASES.items()}, seed=0,
-        split_seed=SPLIT_SEED, val_fraction=0.1, test_fraction=0.0, patience=0, threads=threads,
-        name=DEMO_NAME, demo=True, intended_use=DEMO_INTENDED_USE, half=True, progress=True,
+        data=[str(data)],
+        out=str(out),
+        random_init=True,
+        architecture=DEMO_ARCHITECTURE,
+        normalization="clip",
+        epochs=epochs,
+        batch_size=32,
+        lr=1e-3,
+        weight_decay=0.05,
+        optimizer="adamw",
+        schedule="cosine",
+        warmup_steps=40,
+        freeze_text=False,
+        class_loss_weight=1.0,
+        criteria_loss_weight=1.0,
+        criteria_synonyms={f"{c}:{o}": list(p) for (c, o), p in FINDING_PHRASES.items()},
+        seed=0,
+        split_seed=SPLIT_SEED,
+        val_fraction=0.1,
+        test_fraction=0.0,
+        patience=0,
+        threads=threads,
+        name=DEMO_NAME,
+        demo=True,
+        intended_use=DEMO_INTENDED_USE,
+        half=True,
+        progress=True,
         extra_card={"text_tower": text_tower_card(), "regenerate": REGENERATE},
-        notes=("Trained from scratch on synthetic images drawn by medgrad_desktop.data.synth "
-               f"({GENERATOR_VERSION}), all {len(DEMO_CLASSES)} catalogue classes. From-scratch settings "
-               "(both towers trained, AdamW lr 1e-3, warm-up + cosine, batch 32, class- and criteria-prompt "
-               "cross-entropy added to the symmetric contrastive loss), not the paper's fine-tuning defaults. "
-               "The text tower knows only the vocabulary of the synthetic captions."),
+        notes=(
+            "Trained from scratch on synthetic images drawn by medgrad_desktop.data.synth "
+            f"({GENERATOR_VERSION}), all {len(DEMO_CLASSES)} catalogue classes. From-scratch settings "
+            "(both towers trained, AdamW lr 1e-3, warm-up + cosine, batch 32, class- and criteria-prompt "
+            "cross-entropy added to the symmetric contrastive loss), not the paper's fine-tuning defaults. "
+            "The text tower knows only the vocabulary of the synthetic captions."
+        ),
     )
 
 
 def _headline(m: dict) -> dict:
-    keys = ("n", "accuracy", "balanced_accuracy", "macro_f1", "ece", "criteria_balanced_accuracy",
-            "criteria_balanced_accuracy_mean", "criteria_accuracy", "phrase_auroc", "phrase_auroc_mean")
+    keys = (
+        "n",
+        "accuracy",
+        "balanced_accuracy",
+        "macro_f1",
+        "ece",
+        "criteria_balanced_accuracy",
+        "criteria_balanced_accuracy_mean",
+        "criteria_accuracy",
+        "phrase_auroc",
+        "phrase_auroc_mean",
+    )
     out = {k: m.get(k) for k in keys}
     out["in_batch_matching_accuracy"] = m["in_batch"]["in_batch_matching_accuracy"]
     return out
@@ -153,30 +203,51 @@ def _headline(m: dict) -> dict:
 def demo_summary(test: dict, shift: dict, history: list[dict]) -> dict:
     """The metrics the card, docs/training/demo-metrics.json and docs/TRAINING.md quote."""
     return {
-        "test_unseen_seed": {"seed": TEST_SEED, "setting": "same generator setting as training", **_headline(test),
-                             "per_class": test["per_class"], "strata": test["strata"]},
-        "cross_setting": {"seed": SHIFT_SEED,
-                          "setting": "skin tones 4-5 only, artefact rate 1.0 (training: tones 0-5, rate 0.6)",
-                          **_headline(shift),
-                          "accuracy_drop": test["accuracy"] - shift["accuracy"],
-                          "balanced_accuracy_drop": test["balanced_accuracy"] - shift["balanced_accuracy"]},
-        "training_minutes": round(sum(h["seconds"] for h in history) / 60, 1), "generator_version": GENERATOR_VERSION,
-        "seeds": {"train": TRAIN_SEED, "test": TEST_SEED, "shift": SHIFT_SEED, "split": SPLIT_SEED, "demo": DEMO_SEED},
+        "test_unseen_seed": {
+            "seed": TEST_SEED,
+            "setting": "same generator setting as training",
+            **_headline(test),
+            "per_class": test["per_class"],
+            "strata": test["strata"],
+        },
+        "cross_setting": {
+            "seed": SHIFT_SEED,
+            "setting": "skin tones 4-5 only, artefact rate 1.0 (training: tones 0-5, rate 0.6)",
+            **_headline(shift),
+            "accuracy_drop": test["accuracy"] - shift["accuracy"],
+            "balanced_accuracy_drop": test["balanced_accuracy"] - shift["balanced_accuracy"],
+        },
+        "training_minutes": round(sum(h["seconds"] for h in history) / 60, 1),
+        "generator_version": GENERATOR_VERSION,
+        "seeds": {
+            "train": TRAIN_SEED,
+            "test": TEST_SEED,
+            "shift": SHIFT_SEED,
+            "split": SPLIT_SEED,
+            "demo": DEMO_SEED,
+        },
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "medgrad-demo-work"),
-                    help="scratch folder (data, checkpoints)")
+    ap.add_argument(
+        "--work",
+        default=str(Path(tempfile.gettempdir()) / "medgrad-demo-work"),
+        help="scratch folder (data, checkpoints)",
+    )
     ap.add_argument("--n-train", type=int, default=1700)
     ap.add_argument("--n-test", type=int, default=340)
     ap.add_argument("--n-shift", type=int, default=170)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="processes drawing images")
-    ap.add_argument("--min-balanced-accuracy", type=float, default=0.50,
-                    help="refuse to install a model under this balanced accuracy on the unseen-seed test set")
+    ap.add_argument(
+        "--min-balanced-accuracy",
+        type=float,
+        default=0.50,
+        help="refuse to install a model under this balanced accuracy on the unseen-seed test set",
+    )
     ap.add_argument("--no-install", action="store_true", help="train and evaluate only")
     ap.add_argument("--resume", action="store_true", help="resume the training run in --work")
     args = ap.parse_args(argv)
@@ -191,30 +262,41 @@ def main(argv: list[str] | None = None) -> int:
     test = evaluate_records(clip, read_dataset(test_dir).records)
     shift = evaluate_records(clip, read_dataset(shift_dir).records)
     summary = demo_summary(test, shift, result.history)
-    _log(f"test balanced accuracy {test['balanced_accuracy']:.3f} (accuracy {test['accuracy']:.3f}, ECE "
-         f"{test['ece']:.3f}); criteria balanced accuracy mean {test['criteria_balanced_accuracy_mean']:.3f}; "
-         f"held-out phrase AUROC mean {test.get('phrase_auroc_mean', float('nan')):.3f}; shifted setting balanced "
-         f"accuracy {shift['balanced_accuracy']:.3f} (drop {summary['cross_setting']['balanced_accuracy_drop']:+.3f}); "
-         f"trained in {summary['training_minutes']:.1f} min")
+    _log(
+        f"test balanced accuracy {test['balanced_accuracy']:.3f} (accuracy {test['accuracy']:.3f}, ECE "
+        f"{test['ece']:.3f}); criteria balanced accuracy mean {test['criteria_balanced_accuracy_mean']:.3f}; "
+        f"held-out phrase AUROC mean {test.get('phrase_auroc_mean', float('nan')):.3f}; shifted setting balanced "
+        f"accuracy {shift['balanced_accuracy']:.3f} (drop {summary['cross_setting']['balanced_accuracy_drop']:+.3f}); "
+        f"trained in {summary['training_minutes']:.1f} min"
+    )
     docs = REPO / "docs" / "training"
     docs.mkdir(parents=True, exist_ok=True)
-    plot_confusion(test, docs / "demo-confusion.png",
-                   f"demo model, unseen-seed test set (balanced accuracy {test['balanced_accuracy']:.1%})")
+    plot_confusion(
+        test,
+        docs / "demo-confusion.png",
+        f"demo model, unseen-seed test set (balanced accuracy {test['balanced_accuracy']:.1%})",
+    )
     plot_reliability(test, docs / "demo-reliability.png", f"demo model, test set (ECE {test['ece']:.3f})")
-    plot_confusion(shift, docs / "demo-confusion-shifted.png",
-                   f"demo model, shifted setting (balanced accuracy {shift['balanced_accuracy']:.1%})")
+    plot_confusion(
+        shift,
+        docs / "demo-confusion-shifted.png",
+        f"demo model, shifted setting (balanced accuracy {shift['balanced_accuracy']:.1%})",
+    )
     plot_history(result.history, docs / "demo-history.png")
     write_text_atomic(docs / "demo-metrics.json", json.dumps(summary, indent=1))
     if test["balanced_accuracy"] < args.min_balanced_accuracy:
-        _log(f"NOT installed: test balanced accuracy {test['balanced_accuracy']:.3f} < {args.min_balanced_accuracy}")
+        _log(
+            f"NOT installed: test balanced accuracy {test['balanced_accuracy']:.3f} < {args.min_balanced_accuracy}"
+        )
         return 1
     if args.no_install:
         return 0
     card = result.card
     card.extra["metrics"] = {**card.extra.get("metrics", {}), **summary}
     card.record.pop("history", None)
-    card.record["training_config"] = {k: v for k, v in card.record.get("training_config", {}).items()
-                                      if k not in ("data", "out")}
+    card.record["training_config"] = {
+        k: v for k, v in card.record.get("training_config", {}).items() if k not in ("data", "out")
+    }
     dest = resources_dir() / "demo" / "model" / "demo-model.safetensors"
     save_checkpoint(clip.model, dest, card, half=True)
     rows = write_demo_images(resources_dir() / "demo")

@@ -15,8 +15,9 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
     return cm
 
 
-def classification_metrics(probs: np.ndarray, y_true: np.ndarray, class_ids: list[str],
-                           eval_classes: list[str] | None = None) -> dict:
+def classification_metrics(
+    probs: np.ndarray, y_true: np.ndarray, class_ids: list[str], eval_classes: list[str] | None = None
+) -> dict:
     """probs: (N, C) over `class_ids`; y_true: (N,) indices into class_ids. Per-class scores and the
     macro averages are over `eval_classes` (the classes present in the data set) when given."""
     y_true = np.asarray(y_true, dtype=np.int64)
@@ -33,8 +34,12 @@ def classification_metrics(probs: np.ndarray, y_true: np.ndarray, class_ids: lis
         p = tp / predicted if predicted else 0.0
         r = tp / support if support else 0.0
         f1 = 2 * p * r / (p + r) if p + r else 0.0
-        per_class[class_ids[i]] = {"precision": float(p), "recall": float(r), "f1": float(f1),
-                                   "support": int(support)}
+        per_class[class_ids[i]] = {
+            "precision": float(p),
+            "recall": float(r),
+            "f1": float(f1),
+            "support": int(support),
+        }
         if support:
             recalls.append(r)
             f1s.append(f1)
@@ -64,12 +69,16 @@ def _restricted_confusion(cm: np.ndarray, eval_idx: list[int], class_ids: list[s
     if other.any():
         sub = np.concatenate([sub, other[:, None]], 1)
         columns.append("other")
-    return {"confusion_matrix": sub.tolist(), "confusion_classes": [class_ids[i] for i in eval_idx],
-            "confusion_columns": columns}
+    return {
+        "confusion_matrix": sub.tolist(),
+        "confusion_classes": [class_ids[i] for i in eval_idx],
+        "confusion_columns": columns,
+    }
 
 
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15
-                               ) -> tuple[float, list[dict]]:
+def expected_calibration_error(
+    confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15
+) -> tuple[float, list[dict]]:
     """ECE with equal-width confidence bins (Guo et al. 2017), and the bins for a reliability diagram."""
     edges = np.linspace(0, 1, n_bins + 1)
     ece = 0.0
@@ -135,7 +144,7 @@ def auroc(scores: np.ndarray, positive: np.ndarray) -> float | None:
         j = i
         while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
             j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
         i = j + 1
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 

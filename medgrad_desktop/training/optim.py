@@ -18,8 +18,14 @@ def set_trainable(model: torch.nn.Module, freeze_image: bool, freeze_text: bool)
             p.requires_grad_(not freeze_text)
 
 
-def make_optimizer(model: torch.nn.Module, optimizer: str, lr: float, betas: tuple[float, float], eps: float,
-                   weight_decay: float) -> torch.optim.Optimizer:
+def make_optimizer(
+    model: torch.nn.Module,
+    optimizer: str,
+    lr: float,
+    betas: tuple[float, float],
+    eps: float,
+    weight_decay: float,
+) -> torch.optim.Optimizer:
     """adam: the paper's (L2 weight decay on everything); adamw: decoupled decay, none on gains, biases,
     embeddings and the logit scale; sgd: plain momentum SGD (the DDP equivalence test compares gradients
     through it)."""
@@ -33,10 +39,17 @@ def make_optimizer(model: torch.nn.Module, optimizer: str, lr: float, betas: tup
         for n, p in model.named_parameters():
             if not p.requires_grad:
                 continue
-            (no_decay if p.ndim < 2 or "embedding" in n or "logit_scale" in n or n.endswith(".bias") else decay
-             ).append(p)
-        return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                                  {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=betas, eps=eps)
+            (
+                no_decay
+                if p.ndim < 2 or "embedding" in n or "logit_scale" in n or n.endswith(".bias")
+                else decay
+            ).append(p)
+        return torch.optim.AdamW(
+            [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=lr,
+            betas=betas,
+            eps=eps,
+        )
     if optimizer == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
     raise ValueError(f"unknown optimizer '{optimizer}'; choose adam, adamw or sgd")

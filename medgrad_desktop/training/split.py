@@ -10,8 +10,9 @@ import numpy as np
 from medgrad_desktop.data.records import Record
 
 
-def split_by_lesion(records: list[Record], val_fraction: float = 0.1, test_fraction: float = 0.0,
-                    seed: int = 0) -> dict[str, list[Record]]:
+def split_by_lesion(
+    records: list[Record], val_fraction: float = 0.1, test_fraction: float = 0.0, seed: int = 0
+) -> dict[str, list[Record]]:
     """Shuffle lesion ids by seed and cut them into train/val/test by image count. A split the data
     set defines itself (Derm7pt's index files) wins over the random one for its records."""
     if not 0 <= val_fraction < 1 or not 0 <= test_fraction < 1 or val_fraction + test_fraction >= 1:
@@ -52,5 +53,7 @@ def check_no_leak(splits: dict[str, list[Record]]) -> None:
         for r in recs:
             other = seen.setdefault(r.lesion_id, name)
             if other != name:
-                raise ValueError(f"lesion '{r.lesion_id}' is in both the {other} and the {name} split "
-                                 f"({r.source or r.path}); give each lesion one split")
+                raise ValueError(
+                    f"lesion '{r.lesion_id}' is in both the {other} and the {name} split "
+                    f"({r.source or r.path}); give each lesion one split"
+                )

@@ -41,8 +41,15 @@ from medgrad_desktop.training.metrics import classification_metrics, fit_tempera
 from medgrad_desktop.training.optim import lr_at, make_optimizer, set_trainable
 from medgrad_desktop.training.split import split_by_lesion
 
-__all__ = ["DEFAULT_INTENDED_USE", "DEMO_INTENDED_USE", "TrainConfig", "TrainResult", "Trainer", "load_records",
-           "train"]
+__all__ = [
+    "DEFAULT_INTENDED_USE",
+    "DEMO_INTENDED_USE",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "load_records",
+    "train",
+]
 
 
 # --- data --------------------------------------------------------------------------------------------
@@ -83,9 +90,14 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.out = Path(cfg.out)
-        base = load_model(cfg.weights, random_init=cfg.random_init or cfg.weights is None,
-                          architecture=cfg.architecture, device=cfg.device, normalization=cfg.normalization,
-                          seed=cfg.seed)
+        base = load_model(
+            cfg.weights,
+            random_init=cfg.random_init or cfg.weights is None,
+            architecture=cfg.architecture,
+            device=cfg.device,
+            normalization=cfg.normalization,
+            seed=cfg.seed,
+        )
         self.device = base.device
         self.rank, self.world = dist_init(self.device)
         if cfg.batch_size % self.world:
@@ -106,15 +118,25 @@ class Trainer:
         self.catalogue = bundled.subset(self.class_ids)
         size = self.base_card.input_size
         mean, std = self.base_card.mean, self.base_card.std
-        self.train_ds = ImageCaptionDataset(self.splits["train"], self.class_ids, size, mean, std, True, cfg.seed,
-                                            max_rotation=cfg.max_rotation, flip=cfg.flip)
+        self.train_ds = ImageCaptionDataset(
+            self.splits["train"],
+            self.class_ids,
+            size,
+            mean,
+            std,
+            True,
+            cfg.seed,
+            max_rotation=cfg.max_rotation,
+            flip=cfg.flip,
+        )
         self.val_ds = ImageCaptionDataset(self.splits["val"], self.class_ids, size, mean, std, False)
         self.test_ds = ImageCaptionDataset(self.splits["test"], self.class_ids, size, mean, std, False)
         self.towers = _TwoTowers(self.model)
         self.ddp = None
         if self.world > 1:
-            self.ddp = DistributedDataParallel(self.towers, device_ids=[self.device] if self.device.type == "cuda"
-                                               else None)
+            self.ddp = DistributedDataParallel(
+                self.towers, device_ids=[self.device] if self.device.type == "cuda" else None
+            )
         self.opt = make_optimizer(self.model, cfg.optimizer, cfg.lr, cfg.betas, cfg.eps, cfg.weight_decay)
         self.history: list[dict] = []
         self.start_epoch = 0
@@ -131,7 +153,9 @@ class Trainer:
 
     # --- checkpoints -------------------------------------------------------------------------------
     def _card(self, extra: dict | None = None) -> ModelCard:
-        return build_card(self.cfg, self.base_card, self.out, self.class_ids, self.catalogue, self.splits, extra)
+        return build_card(
+            self.cfg, self.base_card, self.out, self.class_ids, self.catalogue, self.splits, extra
+        )
 
     def _save_epoch(self, epoch: int, improved: bool) -> None:
         if self.rank != 0:
@@ -140,9 +164,15 @@ class Trainer:
         save_checkpoint(self.model, self.ckpt_dir / "last.safetensors", card)
         if improved:
             save_checkpoint(self.model, self.ckpt_dir / "best.safetensors", card)
-        state = {"epoch": epoch + 1, "optimizer": self.opt.state_dict(), "best_val": self.best_val,
-                 "bad_epochs": self.bad_epochs, "step": self.step, "history": self.history,
-                 "torch_rng": torch.get_rng_state()}
+        state = {
+            "epoch": epoch + 1,
+            "optimizer": self.opt.state_dict(),
+            "best_val": self.best_val,
+            "bad_epochs": self.bad_epochs,
+            "step": self.step,
+            "history": self.history,
+            "torch_rng": torch.get_rng_state(),
+        }
         save_state(self.ckpt_dir / "state.pt", state)
 
     def _resume(self) -> None:
@@ -159,21 +189,25 @@ class Trainer:
         self.log(f"resumed after epoch {self.start_epoch} (best validation loss {self.best_val:.4f})")
 
     # --- steps -----------------------------------------------------------------------------------------
-    def _criteria_loss(self, img: torch.Tensor, batch_records: list[Record], scale: torch.Tensor,
-                       crit_emb: torch.Tensor) -> torch.Tensor:
+    def _criteria_loss(
+        self, img: torch.Tensor, batch_records: list[Record], scale: torch.Tensor, crit_emb: torch.Tensor
+    ) -> torch.Tensor:
         """Mean over criteria of the cross-entropy against that criterion's option prompts, over the
         images whose record states the criterion (synthetic data and Derm7pt do; others do not)."""
         total = img.new_zeros(())
         col = 0
         banks = {}
         for crit in self.catalogue.criteria:
-            banks[crit.id] = crit_emb[col:col + len(crit.options)]
+            banks[crit.id] = crit_emb[col : col + len(crit.options)]
             col += len(crit.options)
         for cid, bank in banks.items():
             crit = next(c for c in self.catalogue.criteria if c.id == cid)
             opts = [o.id for o in crit.options]
-            idx = [(i, opts.index(r.criteria[cid])) for i, r in enumerate(batch_records)
-                   if r.criteria.get(cid) in opts]
+            idx = [
+                (i, opts.index(r.criteria[cid]))
+                for i, r in enumerate(batch_records)
+                if r.criteria.get(cid) in opts
+            ]
             if idx:
                 rows = torch.tensor([i for i, _ in idx], device=self.device)
                 tgt = torch.tensor([j for _, j in idx], device=self.device)
@@ -198,8 +232,11 @@ class Trainer:
         images, captions, labels = collate([self.train_ds[int(i)] for i in idx])
         images = images.to(self.device)
         texts = list(dict.fromkeys(captions))
-        cls_groups = [list(self.catalogue.class_target(c).prompts) for c in self.class_ids] \
-            if self.cfg.class_loss_weight else []
+        cls_groups = (
+            [list(self.catalogue.class_target(c).prompts) for c in self.class_ids]
+            if self.cfg.class_loss_weight
+            else []
+        )
         crit_texts: list[str] = []
         if self.cfg.criteria_loss_weight:
             for crit in self.catalogue.criteria:
@@ -217,13 +254,22 @@ class Trainer:
             img_all, txt_all, keys_all = img, txt, keys
         loss = contrastive_loss(img_all, txt_all, scale, keys_all)
         if cls_groups:
-            bank = torch.stack([torch.nn.functional.normalize(
-                txt_u[torch.tensor([pos[p] for p in g], device=self.device)].mean(0), dim=-1) for g in cls_groups])
-            loss = loss + self.cfg.class_loss_weight * prompt_bank_loss(img, bank, scale, labels.to(self.device))
+            bank = torch.stack(
+                [
+                    torch.nn.functional.normalize(
+                        txt_u[torch.tensor([pos[p] for p in g], device=self.device)].mean(0), dim=-1
+                    )
+                    for g in cls_groups
+                ]
+            )
+            loss = loss + self.cfg.class_loss_weight * prompt_bank_loss(
+                img, bank, scale, labels.to(self.device)
+            )
         if crit_texts:
             recs = [self.train_ds.records[int(i)] for i in idx]
             loss = loss + self.cfg.criteria_loss_weight * self._criteria_loss(
-                img, recs, scale, txt_u[torch.tensor([pos[t] for t in crit_texts], device=self.device)])
+                img, recs, scale, txt_u[torch.tensor([pos[t] for t in crit_texts], device=self.device)]
+            )
         return loss
 
     @torch.no_grad()
@@ -239,7 +285,9 @@ class Trainer:
             images, captions, lab = collate([ds[int(i)] for i in idx])
             img = embed_images(self.model, images.to(self.device))
             txt = encode_texts(self.model, self.tokenizer, captions, self.device)
-            losses.append((float(contrastive_loss(img, txt, scale, caption_keys(captions, self.device))), len(idx)))
+            losses.append(
+                (float(contrastive_loss(img, txt, scale, caption_keys(captions, self.device))), len(idx))
+            )
             feats.append(img)
             labels.append(lab)
         bank = class_bank(self.model, self.tokenizer, self.catalogue, self.class_ids, self.device)
@@ -248,8 +296,12 @@ class Trainer:
         y = torch.cat(labels).numpy()
         self.model.train(was)
         loss = sum(v * n for v, n in losses) / sum(n for _, n in losses)
-        return {"loss": loss, "logits": logits, "labels": y,
-                "accuracy": float(np.mean(logits.argmax(1) == y))}
+        return {
+            "loss": loss,
+            "logits": logits,
+            "labels": y,
+            "accuracy": float(np.mean(logits.argmax(1) == y)),
+        }
 
     def fit(self) -> TrainResult:
         cfg = self.cfg
@@ -258,17 +310,26 @@ class Trainer:
         if cfg.max_steps_per_epoch:
             per_epoch = min(per_epoch, cfg.max_steps_per_epoch)
         total = per_epoch * cfg.epochs
-        self.log(f"training on {n} images ({len(self.splits['val'])} validation, {len(self.splits['test'])} test; "
-                 f"split by lesion id, seed {cfg.split_seed}), {len(self.class_ids)} classes, "
-                 f"{self.world} process(es), {per_epoch} steps/epoch")
+        self.log(
+            f"training on {n} images ({len(self.splits['val'])} validation, {len(self.splits['test'])} test; "
+            f"split by lesion id, seed {cfg.split_seed}), {len(self.class_ids)} classes, "
+            f"{self.world} process(es), {per_epoch} steps/epoch"
+        )
         for epoch in range(self.start_epoch, cfg.epochs):
             t0 = time.time()
             self.train_ds.set_epoch(epoch)
-            batches = rank_batches(n, cfg.batch_size, self.world, self.rank, cfg.seed, epoch, True)[:per_epoch]
+            batches = rank_batches(n, cfg.batch_size, self.world, self.rank, cfg.seed, epoch, True)[
+                :per_epoch
+            ]
             bar = None
             if cfg.progress and self.rank == 0:
-                bar = tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", file=sys.stderr,
-                           leave=False, disable=not sys.stderr.isatty())
+                bar = tqdm(
+                    total=len(batches),
+                    desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                    file=sys.stderr,
+                    leave=False,
+                    disable=not sys.stderr.isatty(),
+                )
             run_loss = 0.0
             for idx in batches:
                 for g in self.opt.param_groups:
@@ -294,12 +355,20 @@ class Trainer:
                 self.best_val, self.bad_epochs = val_loss, 0
             else:
                 self.bad_epochs += 1
-            rec = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
-                   "val_accuracy": val.get("accuracy"), "seconds": round(time.time() - t0, 1),
-                   "logit_scale": float(self.model.logit_scale.detach().exp())}
+            rec = {
+                "epoch": epoch + 1,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "val_accuracy": val.get("accuracy"),
+                "seconds": round(time.time() - t0, 1),
+                "logit_scale": float(self.model.logit_scale.detach().exp()),
+            }
             self.history.append(rec)
-            self.log(f"epoch {epoch + 1}: train loss {train_loss:.4f}, validation loss {val_loss:.4f}" +
-                     (f", validation accuracy {val['accuracy']:.3f}" if val else "") + f" ({rec['seconds']} s)")
+            self.log(
+                f"epoch {epoch + 1}: train loss {train_loss:.4f}, validation loss {val_loss:.4f}"
+                + (f", validation accuracy {val['accuracy']:.3f}" if val else "")
+                + f" ({rec['seconds']} s)"
+            )
             self._save_epoch(epoch, improved)
             barrier(self.world)
             if broadcast_flag(bool(cfg.patience and self.bad_epochs >= cfg.patience), self.world):
@@ -319,15 +388,23 @@ class Trainer:
             temperature = fit_temperature(val["logits"], val["labels"]) if val else 1.0
             metrics: dict = {"split": "test", "temperature_fitted_on": "validation" if val else "none"}
             if val:
-                metrics["validation"] = {k: v for k, v in classification_metrics(
-                    softmax(val["logits"] / temperature), val["labels"], self.class_ids).items()
-                    if k in ("accuracy", "balanced_accuracy", "macro_f1", "ece", "n")}
+                metrics["validation"] = {
+                    k: v
+                    for k, v in classification_metrics(
+                        softmax(val["logits"] / temperature), val["labels"], self.class_ids
+                    ).items()
+                    if k in ("accuracy", "balanced_accuracy", "macro_f1", "ece", "n")
+                }
             test = self.evaluate_split(self.test_ds)
             if test:
-                m = classification_metrics(softmax(test["logits"] / temperature), test["labels"], self.class_ids)
+                m = classification_metrics(
+                    softmax(test["logits"] / temperature), test["labels"], self.class_ids
+                )
                 m_raw = classification_metrics(softmax(test["logits"]), test["labels"], self.class_ids)
-                test_metrics = {k: m[k] for k in ("n", "accuracy", "balanced_accuracy", "macro_f1", "ece", "nll",
-                                                  "per_class")}
+                test_metrics = {
+                    k: m[k]
+                    for k in ("n", "accuracy", "balanced_accuracy", "macro_f1", "ece", "nll", "per_class")
+                }
                 test_metrics["ece_before_temperature"] = m_raw["ece"]
                 metrics["test"] = test_metrics
             card = self._card({"temperature": temperature, "metrics": metrics, "history": self.history})

@@ -41,19 +41,27 @@ from medgrad_desktop.ui.viewer_area import ViewerArea
 from medgrad_desktop.ui.worker import ModelWorker
 
 SHORTCUTS = (
-    ("← / →", "previous / next image"), *REVIEW_SHORTCUTS,
+    ("← / →", "previous / next image"),
+    *REVIEW_SHORTCUTS,
     ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo a review action (outside text boxes)"),
-    ("O", "overlay on / off"), ("[ / ]", "overlay opacity − / +"),
-    ("1 / 2 / 3", "Grad-CAM / Grad-ECLIP / MedGrad E-CLIP"), ("C", "compare the three methods"),
-    ("+ / − / wheel", "zoom"), ("F", "fit the image"), ("drag", "pan"), ("Ctrl+O", "open a folder"),
-    ("Ctrl+R", "analyse the images a cancelled batch left"), ("Ctrl+E", "export a report"),
+    ("O", "overlay on / off"),
+    ("[ / ]", "overlay opacity − / +"),
+    ("1 / 2 / 3", "Grad-CAM / Grad-ECLIP / MedGrad E-CLIP"),
+    ("C", "compare the three methods"),
+    ("+ / − / wheel", "zoom"),
+    ("F", "fit the image"),
+    ("drag", "pan"),
+    ("Ctrl+O", "open a folder"),
+    ("Ctrl+R", "analyse the images a cancelled batch left"),
+    ("Ctrl+E", "export a report"),
     ("Ctrl+B / Ctrl+I", "show / hide the image grid / the details panel"),
     ("Ctrl+,", "preferences (weights file, device)"),
 )
 
 
-def _action(parent: QObject, text: str, slot, shortcut: str | QKeySequence | None = None,
-            checked: bool | None = None) -> QAction:
+def _action(
+    parent: QObject, text: str, slot, shortcut: str | QKeySequence | None = None, checked: bool | None = None
+) -> QAction:
     """A menu or toolbar action; `checked` not None makes it a toggle starting in that state."""
     a = QAction(text, parent, checkable=checked is not None)
     if shortcut is not None:
@@ -74,8 +82,9 @@ class JumpSlider(QSlider):
         if event.button() == Qt.MouseButton.LeftButton and self.orientation() == Qt.Orientation.Horizontal:
             opt = QStyleOptionSlider()
             self.initStyleOption(opt)
-            handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
-                                                 QStyle.SubControl.SC_SliderHandle, self)
+            handle = self.style().subControlRect(
+                QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self
+            )
             if not handle.contains(event.position().toPoint()):
                 span = max(1, self.width() - handle.width())
                 x = round(event.position().x() - handle.width() / 2)
@@ -91,15 +100,27 @@ def _follow(combo: QComboBox, index: int) -> None:
 
 
 class MenuActions(QObject):
-    def __init__(self, window: QMainWindow, app: AppModel, worker: ModelWorker, viewers: ViewerArea,
-                 browser: ImageBrowser, picker: TargetPicker, side_panels: dict[str, QWidget]):
+    def __init__(
+        self,
+        window: QMainWindow,
+        app: AppModel,
+        worker: ModelWorker,
+        viewers: ViewerArea,
+        browser: ImageBrowser,
+        picker: TargetPicker,
+        side_panels: dict[str, QWidget],
+    ):
         super().__init__(window)
         self.window, self.app, self.worker = window, app, worker
         self.viewers, self.browser, self.picker = viewers, browser, picker
         self.side_panels = side_panels  # "browser" and "details": hidden and shown from the View menu
         settings = app.settings
-        self.open_action = _action(window, "&Open folder…", self.open_folder_dialog, QKeySequence.StandardKey.Open)
-        self.recursive_action = _action(window, "Include &subfolders", app.set_recursive, checked=settings.recursive)
+        self.open_action = _action(
+            window, "&Open folder…", self.open_folder_dialog, QKeySequence.StandardKey.Open
+        )
+        self.recursive_action = _action(
+            window, "Include &subfolders", app.set_recursive, checked=settings.recursive
+        )
         self.resume_action = _action(window, "&Analyse remaining images", app.start_predictions, "Ctrl+R")
         self.resume_action.setToolTip("Continue a cancelled batch: analyse the images without a result")
         self.export_action = _action(window, "&Export…", self.run_export, "Ctrl+E")
@@ -108,25 +129,43 @@ class MenuActions(QObject):
         self.redo_action = _action(window, "&Redo review action", app.redo)
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.redo_action.setToolTip("Redo review action (Ctrl+Shift+Z)")
-        self.advance_action = _action(window, "&Next unreviewed image after a decision", self.set_advance,
-                                      checked=settings.advance_after_review)
-        self.advance_action.setToolTip("After A (accept) or D (override), move on to the next image not yet "
-                                       "reviewed")
+        self.advance_action = _action(
+            window,
+            "&Next unreviewed image after a decision",
+            self.set_advance,
+            checked=settings.advance_after_review,
+        )
+        self.advance_action.setToolTip(
+            "After A (accept) or D (override), move on to the next image not yet reviewed"
+        )
         self.panel_actions = {
-            "browser": _action(window, "Image &grid", lambda on: self.set_panel_visible("browser", on),
-                               "Ctrl+B", checked=settings.panel_visible("browser")),
-            "details": _action(window, "&Details panel", lambda on: self.set_panel_visible("details", on),
-                               "Ctrl+I", checked=settings.panel_visible("details")),
+            "browser": _action(
+                window,
+                "Image &grid",
+                lambda on: self.set_panel_visible("browser", on),
+                "Ctrl+B",
+                checked=settings.panel_visible("browser"),
+            ),
+            "details": _action(
+                window,
+                "&Details panel",
+                lambda on: self.set_panel_visible("details", on),
+                "Ctrl+I",
+                checked=settings.panel_visible("details"),
+            ),
         }
-        for a, can in ((self.undo_action, app.undo_stack.canUndoChanged),
-                       (self.redo_action, app.undo_stack.canRedoChanged)):
+        for a, can in (
+            (self.undo_action, app.undo_stack.canUndoChanged),
+            (self.redo_action, app.undo_stack.canRedoChanged),
+        ):
             a.setEnabled(False)
             can.connect(a.setEnabled)
             window.addAction(a)
         self.params_action = _action(window, "⚙", self.open_params_dialog)
         self.params_action.setToolTip("Parameters of the current method")
-        self.overlay_action = _action(window, "Overlay (O)", self.set_overlay_visible, "O",
-                                      checked=settings.overlay_visible)
+        self.overlay_action = _action(
+            window, "Overlay (O)", self.set_overlay_visible, "O", checked=settings.overlay_visible
+        )
         self.fit_action = _action(window, "Fit", viewers.fit, "F")
         self.compare_action = _action(window, "Compare methods", viewers.set_compare, "C", checked=False)
         self.compare_action.setToolTip("The three methods side by side, zoom and pan in sync (C)")
@@ -216,7 +255,9 @@ class MenuActions(QObject):
             self.colormap_combo.addItem(name, name)
         self.colormap_combo.setToolTip("Colormap (inferno and viridis are perceptually uniform)")
         self.colormap_combo.setCurrentIndex(list(COLORMAPS).index(app.colormap))
-        self.colormap_combo.currentIndexChanged.connect(lambda i: app.set_colormap(self.colormap_combo.itemData(i)))
+        self.colormap_combo.currentIndexChanged.connect(
+            lambda i: app.set_colormap(self.colormap_combo.itemData(i))
+        )
         tb.addWidget(self.colormap_combo)
         self.contour_check = QCheckBox("Contour ≥ p")
         self.contour_check.setToolTip("Outline the region above this percentile of the map")
@@ -249,7 +290,8 @@ class MenuActions(QObject):
             shortcut(Qt.Key.Key_Left, self.browser.previous_image),
             shortcut("[", lambda: slider.setValue(slider.value() - 10)),
             shortcut("]", lambda: slider.setValue(slider.value() + 10)),
-            shortcut("+", self.viewers.zoom_in), shortcut("=", self.viewers.zoom_in),
+            shortcut("+", self.viewers.zoom_in),
+            shortcut("=", self.viewers.zoom_in),
             shortcut("-", self.viewers.zoom_out),
         ]
         for i, m in enumerate(METHODS):
@@ -321,13 +363,18 @@ class MenuActions(QObject):
         box.open()  # non-blocking
 
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b></td><td style='padding-left:12px'>{v}</td></tr>" for k, v in SHORTCUTS)
+        rows = "".join(
+            f"<tr><td><b>{k}</b></td><td style='padding-left:12px'>{v}</td></tr>" for k, v in SHORTCUTS
+        )
         self._message_box(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", f"<table>{rows}</table>")
 
     def show_about(self) -> None:
         card = self.app.model.card if self.app.model else None
         model = f"{card.display_name()} (SHA-256 {card.weights_sha256})" if card else "no model loaded"
-        self._message_box(QMessageBox.Icon.Information, "About MedGrad Desktop",
-                          f"<b>MedGrad Desktop {__version__}</b><br>Explainable CLIP skin-lesion review: "
-                          f"Grad-CAM, Grad-ECLIP and MedGrad E-CLIP maps.<br><br><b>{RESEARCH_NOTICE}</b><br><br>"
-                          f"Model: {model}")
+        self._message_box(
+            QMessageBox.Icon.Information,
+            "About MedGrad Desktop",
+            f"<b>MedGrad Desktop {__version__}</b><br>Explainable CLIP skin-lesion review: "
+            f"Grad-CAM, Grad-ECLIP and MedGrad E-CLIP maps.<br><br><b>{RESEARCH_NOTICE}</b><br><br>"
+            f"Model: {model}",
+        )

@@ -25,12 +25,17 @@ TORCH_AFTER_MS = 150
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="main.py", description="MedGrad Desktop: explainable skin-lesion review "
-                                "(research use only, not for diagnosis).")
+    p = argparse.ArgumentParser(
+        prog="main.py",
+        description="MedGrad Desktop: explainable skin-lesion review (research use only, not for diagnosis).",
+    )
     p.add_argument("folder", nargs="?", help="folder of images to open (default: the last folder)")
-    p.add_argument("--self-test", action="store_true",
-                   help="start the real window offscreen on the demo folder (or FOLDER), wait for predictions "
-                        "and one map of each method, check them and exit 0, or non-zero with a message")
+    p.add_argument(
+        "--self-test",
+        action="store_true",
+        help="start the real window offscreen on the demo folder (or FOLDER), wait for predictions "
+        "and one map of each method, check them and exit 0, or non-zero with a message",
+    )
     p.add_argument("--timeout", type=float, default=300.0, help="self-test time limit in seconds")
     return p.parse_args(argv)
 

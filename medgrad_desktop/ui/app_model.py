@@ -70,8 +70,13 @@ class AppModel(QObject):
     predictions_finished = Signal()
     message = Signal(str, int)  # a status line and how long to show it (ms)
 
-    def __init__(self, settings: AppSettings, worker: ModelWorker, model_factory: ModelFactory | None = None,
-                 parent: QObject | None = None):
+    def __init__(
+        self,
+        settings: AppSettings,
+        worker: ModelWorker,
+        model_factory: ModelFactory | None = None,
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self.settings = settings
         self.worker = worker
@@ -135,8 +140,9 @@ class AppModel(QObject):
     def cached_map(self, entry: FolderImage, method: str, target: Target) -> Heatmap | None:
         if self.model is None or not entry.sha256:
             return None
-        return self.map_cache.get(map_key(entry.sha256, self.model.card.weights_sha256, self.params[method],
-                                          target.key))
+        return self.map_cache.get(
+            map_key(entry.sha256, self.model.card.weights_sha256, self.params[method], target.key)
+        )
 
     def review_of(self, sha: str | None) -> ReviewRecord | None:
         return self.review_store.get(sha) if self.review_store is not None and sha else None
@@ -173,8 +179,11 @@ class AppModel(QObject):
         self.model_changed.emit(clip)
         self.message.emit(f"Model ready: {clip.card.display_name()}", 5000)
         # predictions of another model are stale: drop them and predict again
-        stale = [e for e in self.entries if e.prediction is not None and
-                 e.prediction.model_sha256 != clip.card.weights_sha256]
+        stale = [
+            e
+            for e in self.entries
+            if e.prediction is not None and e.prediction.model_sha256 != clip.card.weights_sha256
+        ]
         for e in stale:
             e.prediction = None
         batch_running = self.predictions.running
@@ -190,8 +199,10 @@ class AppModel(QObject):
         if self._model is None and bad:
             # the chosen weights fail at startup: never start with no model, and never again with these
             self.settings.weights = ""
-            self.fallback_note = (f"Could not load the chosen weights {bad} ({message}). Using the bundled "
-                                  "demo model instead; choose other weights in File > Preferences.")
+            self.fallback_note = (
+                f"Could not load the chosen weights {bad} ({message}). Using the bundled "
+                "demo model instead; choose other weights in File > Preferences."
+            )
             log_event("model_fallback", weights=bad, reason=message)
             self.fallback.emit(self.fallback_note)
             self.reload_model()
@@ -224,8 +235,13 @@ class AppModel(QObject):
         self.current_row, self.selected_rows = None, []
         self.settings.last_folder = str(self.current_folder)
         self.settings.add_recent_folder(str(self.current_folder))
-        log_event("folder_opened", model_sha256=self.model.card.weights_sha256 if self.model else None,
-                  folder=str(self.current_folder), images=len(self.entries), recursive=self.recursive)
+        log_event(
+            "folder_opened",
+            model_sha256=self.model.card.weights_sha256 if self.model else None,
+            folder=str(self.current_folder),
+            images=len(self.entries),
+            recursive=self.recursive,
+        )
         self.folder_opened.emit(str(self.current_folder))
         self.message.emit(f"Opened {folder} ({len(self.entries)} images)", 5000)
         self.start_predictions()
@@ -246,17 +262,25 @@ class AppModel(QObject):
             return  # a late result for a folder that is no longer open
         if not 0 <= item.index < len(self.entries) or self.entries[item.index].path != item.path:
             return
-        if self.model is not None and item.prediction is not None and \
-                item.model_sha256 != self.model.card.weights_sha256:
+        if (
+            self.model is not None
+            and item.prediction is not None
+            and item.model_sha256 != self.model.card.weights_sha256
+        ):
             return  # the last image of a batch run by a model that has since been replaced
         e = self.entries[item.index]
         e.sha256, e.thumbnail, e.size, e.error = item.sha256, item.thumbnail, item.size, item.error
         if item.prediction is not None:
             e.prediction = item.prediction
             self.pred_cache[(item.sha256, item.model_sha256)] = item.prediction
-            log_event("prediction", model_sha256=item.model_sha256, file_sha256=item.sha256,
-                      file_name=e.name, predicted=item.prediction.predicted_id,
-                      confidence=round(item.prediction.confidence, 4))
+            log_event(
+                "prediction",
+                model_sha256=item.model_sha256,
+                file_sha256=item.sha256,
+                file_name=e.name,
+                predicted=item.prediction.predicted_id,
+                confidence=round(item.prediction.confidence, 4),
+            )
         if item.note:
             self.message.emit(item.note, 10000)
         self.entry_changed.emit(item.index)
@@ -267,13 +291,24 @@ class AppModel(QObject):
         done = sum(1 for e in self.entries if e.prediction is not None)
         errors = sum(1 for e in self.entries if e.error)
         if handle.state == "cancelled":
-            self.message.emit(f"Cancelled: {done} of {len(self.entries)} images analysed "
-                              "(File > Analyse remaining images, Ctrl+R, continues)", 15000)
+            self.message.emit(
+                f"Cancelled: {done} of {len(self.entries)} images analysed "
+                "(File > Analyse remaining images, Ctrl+R, continues)",
+                15000,
+            )
         elif handle.state == "done":
-            msg = f"Analysed {done} images" + (f"; {errors} could not be read (see their tiles)" if errors else "")
+            msg = f"Analysed {done} images" + (
+                f"; {errors} could not be read (see their tiles)" if errors else ""
+            )
             self.message.emit(msg, 10000)
-        log_event("predictions_run", model_sha256=self.model.card.weights_sha256 if self.model else None,
-                  folder=str(self.current_folder), images=handle.done, state=handle.state, errors=errors)
+        log_event(
+            "predictions_run",
+            model_sha256=self.model.card.weights_sha256 if self.model else None,
+            folder=str(self.current_folder),
+            images=handle.done,
+            state=handle.state,
+            errors=errors,
+        )
         self.predictions_finished.emit()
 
     def file_maps(self, res: MapResult) -> None:
@@ -348,21 +383,37 @@ class AppModel(QObject):
         self.opacity_changed.emit(self.opacity)
 
     # ------------------------------------------------------------------ review
-    def _push_review(self, decision: str, final_class: str | None, note: str | None, text: str,
-                     event: str) -> bool:
+    def _push_review(
+        self, decision: str, final_class: str | None, note: str | None, text: str, event: str
+    ) -> bool:
         e = self.current_entry
         if e is None or e.prediction is None or not e.sha256 or self.review_store is None:
             self.message.emit("Select an analysed image first", 5000)
             return False
         old = self.review_store.get(e.sha256)
-        rec = ReviewRecord(image_sha256=e.sha256, file_name=e.name, decision=decision,
-                           final_class=final_class, predicted_class=e.prediction.predicted_id,
-                           note=note if note is not None else (old.note if old else ""))
-        self.undo_stack.push(ReviewCommand(self.review_store, e.sha256, rec, text,
-                                           lambda sha, _how: self.review_changed.emit(sha)))
-        log_event(event, model_sha256=e.prediction.model_sha256, file_sha256=e.sha256, file_name=e.name,
-                  predicted=e.prediction.predicted_id, final=final_class, decision=decision,
-                  note=rec.note)
+        rec = ReviewRecord(
+            image_sha256=e.sha256,
+            file_name=e.name,
+            decision=decision,
+            final_class=final_class,
+            predicted_class=e.prediction.predicted_id,
+            note=note if note is not None else (old.note if old else ""),
+        )
+        self.undo_stack.push(
+            ReviewCommand(
+                self.review_store, e.sha256, rec, text, lambda sha, _how: self.review_changed.emit(sha)
+            )
+        )
+        log_event(
+            event,
+            model_sha256=e.prediction.model_sha256,
+            file_sha256=e.sha256,
+            file_name=e.name,
+            predicted=e.prediction.predicted_id,
+            final=final_class,
+            decision=decision,
+            note=rec.note,
+        )
         return True
 
     def accept_prediction(self) -> bool:
@@ -370,7 +421,9 @@ class AppModel(QObject):
         if e is None or e.prediction is None:
             self.message.emit("Select an analysed image first", 5000)
             return False
-        done = self._push_review("accepted", e.prediction.predicted_id, None, f"accept {e.name}", "review_accept")
+        done = self._push_review(
+            "accepted", e.prediction.predicted_id, None, f"accept {e.name}", "review_accept"
+        )
         if done:
             self.review_decided.emit()
         return done
@@ -381,8 +434,9 @@ class AppModel(QObject):
         e = self.current_entry
         if e is not None and e.prediction is not None and class_id == e.prediction.predicted_id:
             return self.accept_prediction()
-        done = self._push_review("overridden", class_id, None, f"override {e.name if e else ''} → {class_id}",
-                                 "review_override")
+        done = self._push_review(
+            "overridden", class_id, None, f"override {e.name if e else ''} → {class_id}", "review_override"
+        )
         if done:
             self.review_decided.emit()
         return done

@@ -27,12 +27,21 @@ from medgrad_desktop.ui.thumbnails import ThumbnailFilter, ThumbnailModel, TileD
 if TYPE_CHECKING:  # the window imports no torch
     from medgrad_desktop.core.model import ClipModel
 
-SORTS = (("Sort: name", "name"), ("Sort: confidence ↑", "confidence"), ("Sort: confidence ↓", "confidence-desc"),
-         ("Sort: class", "class"), ("Sort: review", "review"))
+SORTS = (
+    ("Sort: name", "name"),
+    ("Sort: confidence ↑", "confidence"),
+    ("Sort: confidence ↓", "confidence-desc"),
+    ("Sort: class", "class"),
+    ("Sort: review", "review"),
+)
 OPEN_HINT = "Open a folder (Ctrl+O) or drop one here."
 PENDING_TEXT = "analysing…"
-REVIEW_FILTERS = (("All reviews", ""), ("Pending", "pending"), ("Accepted", "accepted"),
-                  ("Overridden", "overridden"))
+REVIEW_FILTERS = (
+    ("All reviews", ""),
+    ("Pending", "pending"),
+    ("Accepted", "accepted"),
+    ("Overridden", "overridden"),
+)
 
 
 class ImageBrowser(QWidget):
@@ -59,7 +68,9 @@ class ImageBrowser(QWidget):
         row2 = QHBoxLayout()
         self.class_filter = QComboBox()
         self.class_filter.addItem("All classes", "")
-        self.class_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.class_filter.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.class_filter.setMinimumContentsLength(4)
         self.class_filter.currentIndexChanged.connect(self._apply_filter)
         row2.addWidget(self.class_filter, 1)
@@ -122,7 +133,11 @@ class ImageBrowser(QWidget):
         elif not self.app.entries:
             self.empty_hint.setVisible(True)
         elif self.proxy.rowCount() == 0:
-            low = f"; low confidence means below {self.low_threshold.value()} %" if self.low_only.isChecked() else ""
+            low = (
+                f"; low confidence means below {self.low_threshold.value()} %"
+                if self.low_only.isChecked()
+                else ""
+            )
             self.empty_hint.setText(f"No image matches the filters{low}.")
             self.empty_hint.setVisible(True)
         else:
@@ -192,8 +207,9 @@ class ImageBrowser(QWidget):
 
     def _go_to(self, r: int) -> None:
         """Make grid row `r` (under the current sort and filters) the current image."""
-        self.grid.selectionModel().setCurrentIndex(self.proxy.index(r, 0),
-                                                   QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.grid.selectionModel().setCurrentIndex(
+            self.proxy.index(r, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+        )
         self.grid.scrollTo(self.proxy.index(r, 0))
 
     def next_unreviewed(self) -> bool:
@@ -223,6 +239,9 @@ class ImageBrowser(QWidget):
         self.proxy.set_sort(key.removesuffix("-desc"), key.endswith("-desc"))
 
     def _apply_filter(self) -> None:
-        self.proxy.set_filters(self.class_filter.currentData() or "", self.review_filter.currentData() or "",
-                               self.low_only.isChecked())
+        self.proxy.set_filters(
+            self.class_filter.currentData() or "",
+            self.review_filter.currentData() or "",
+            self.low_only.isChecked(),
+        )
         self._update_hint()

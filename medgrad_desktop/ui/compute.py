@@ -17,8 +17,16 @@ from medgrad_desktop.core.model import ClipModel, ModelLoadError, load_model
 from medgrad_desktop.reports.export import export_report
 from medgrad_desktop.ui.selftest_report import check_report
 
-__all__ = ["analyze", "analyze_batch", "check_report", "classify", "default_model_factory", "export_report",
-           "run_with_fallback", "use_threads"]
+__all__ = [
+    "analyze",
+    "analyze_batch",
+    "check_report",
+    "classify",
+    "default_model_factory",
+    "export_report",
+    "run_with_fallback",
+    "use_threads",
+]
 
 
 def default_model_factory(weights: str, device: str) -> ClipModel:

@@ -9,8 +9,12 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QWidget
 
 
 class ElidedLabel(QFrame):
-    def __init__(self, text: str = "", elide: Qt.TextElideMode = Qt.TextElideMode.ElideRight,
-                 parent: QWidget | None = None):
+    def __init__(
+        self,
+        text: str = "",
+        elide: Qt.TextElideMode = Qt.TextElideMode.ElideRight,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self._text = ""
         self._elide = elide
@@ -41,6 +45,9 @@ class ElidedLabel(QFrame):
         super().paintEvent(event)
         p = QPainter(self)
         p.setPen(self.palette().windowText().color())
-        p.drawText(self.contentsRect(), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                   self.elided_text())
+        p.drawText(
+            self.contentsRect(),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            self.elided_text(),
+        )
         p.end()

@@ -49,8 +49,10 @@ from medgrad_desktop.ui.worker import ModelWorker
 FORMAT_LABELS = {"pdf": "PDF", "html": "HTML (self-contained)", "csv": "CSV", "png": "PNG overlays"}
 SCOPES = ("current", "selection", "folder")
 REPORTS_FOLDER = "MedGrad reports"
-KEY_WARNING = ("The pseudonym key links IMG-0001… back to the file names: it re-identifies the images. "
-               "Keep it private and never send it with the report.")
+KEY_WARNING = (
+    "The pseudonym key links IMG-0001… back to the file names: it re-identifies the images. "
+    "Keep it private and never send it with the report."
+)
 
 
 def install_dirs() -> list[Path]:
@@ -214,7 +216,9 @@ class ExportDialog(QDialog):
         for w in self._key_widgets:
             w.setEnabled(deid and (w is self.key_box or self.key_box.isChecked()))
         out = Path(self.dir_edit.text().strip() or ".").expanduser()
-        self.map_edit.setPlaceholderText(str(default_key_path(out, self.name_edit.text().strip() or "report")))
+        self.map_edit.setPlaceholderText(
+            str(default_key_path(out, self.name_edit.text().strip() or "report"))
+        )
 
     def key_path(self, out: Path, name: str) -> Path | None:
         """Where the pseudonym key goes: the typed path, else the default beside the report; None when
@@ -249,8 +253,9 @@ class ExportDialog(QDialog):
             self.dir_edit.setText(d)
 
     def _browse_map(self) -> None:
-        f, _ = QFileDialog.getSaveFileName(self, "Pseudonym map", str(Path.home() / "pseudonym-map.csv"),
-                                           "CSV (*.csv)")
+        f, _ = QFileDialog.getSaveFileName(
+            self, "Pseudonym map", str(Path.home() / "pseudonym-map.csv"), "CSV (*.csv)"
+        )
         if f:
             self.map_edit.setText(f)
 
@@ -278,10 +283,13 @@ class ExportDialog(QDialog):
     def confirm_overwrite(self, paths: list[Path]) -> bool:
         """Ask before replacing an existing report (tests replace this method)."""
         names = "\n".join(str(p) for p in paths[:8])
-        answer = QMessageBox.question(self, "Replace the existing report?",
-                                      f"These already exist and would be replaced:\n{names}",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
+        answer = QMessageBox.question(
+            self,
+            "Replace the existing report?",
+            f"These already exist and would be replaced:\n{names}",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     def _fail(self, message: str) -> None:
@@ -314,8 +322,10 @@ class ExportDialog(QDialog):
             return False
         out = Path(out_text).expanduser()
         if is_inside_install(out):
-            self._fail(f"{out} is inside the app's own files; choose a folder of your own, e.g. "
-                       f"{default_export_dir('')}.")
+            self._fail(
+                f"{out} is inside the app's own files; choose a folder of your own, e.g. "
+                f"{default_export_dir('')}."
+            )
             return False
         deid = self.deid_box.isChecked()
         pmap = self.key_path(out, name)
@@ -333,10 +343,20 @@ class ExportDialog(QDialog):
         def job(ctx):
             if ctx.model is None:
                 raise RuntimeError("no model is loaded")
-            return ctx.compute.export_report(paths, ctx.model, params, store, out, formats=formats, basename=name,
-                                 force=force, options=options, pseudonym_map=pmap,
-                                 progress=lambda done, total, _msg: ctx.progress(done, total),
-                                 checkpoint=ctx.checkpoint)
+            return ctx.compute.export_report(
+                paths,
+                ctx.model,
+                params,
+                store,
+                out,
+                formats=formats,
+                basename=name,
+                force=force,
+                options=options,
+                pseudonym_map=pmap,
+                progress=lambda done, total, _msg: ctx.progress(done, total),
+                checkpoint=ctx.checkpoint,
+            )
 
         self.app.settings.export_dir = str(out)
         self.result, self.error_message = None, ""
@@ -377,8 +397,10 @@ class ExportDialog(QDialog):
 
     def _on_result(self, result) -> None:
         self.result = result
-        lines = [f"Wrote {len(result.outputs)} file{'s' if len(result.outputs) != 1 else ''} to "
-                 f"{result.outputs[0].parent if result.outputs else ''}:"]
+        lines = [
+            f"Wrote {len(result.outputs)} file{'s' if len(result.outputs) != 1 else ''} to "
+            f"{result.outputs[0].parent if result.outputs else ''}:"
+        ]
         lines += [f"  {p.name}" for p in result.outputs]
         if result.pseudonym_map:
             lines.append(f"Pseudonym key: {result.pseudonym_map}")

@@ -76,19 +76,41 @@ def change_rows(a: Prediction, b: Prediction) -> list[tuple[str, str, str, str]]
     each criterion (predicted option and points), then the 7-point score."""
     rows = []
     pb = dict(zip(b.class_ids, b.probabilities, strict=True))
-    for cid, name, p in sorted(zip(a.class_ids, a.class_names, a.probabilities, strict=True),
-                               key=lambda t: -max(t[2], pb.get(t[0], 0.0))):
+    for cid, name, p in sorted(
+        zip(a.class_ids, a.class_names, a.probabilities, strict=True),
+        key=lambda t: -max(t[2], pb.get(t[0], 0.0)),
+    ):
         q = pb.get(cid)
-        rows.append((name, f"{p:.1%}", "" if q is None else f"{q:.1%}",
-                     "" if q is None else f"{100 * (q - p):+.1f} pp"))
+        rows.append(
+            (
+                name,
+                f"{p:.1%}",
+                "" if q is None else f"{q:.1%}",
+                "" if q is None else f"{100 * (q - p):+.1f} pp",
+            )
+        )
     cb = {c.criterion_id: c for c in b.criteria}
     for c in a.criteria:
         d = cb.get(c.criterion_id)
-        rows.append((c.display_name, f"{c.phrase} ({c.points})", f"{d.phrase} ({d.points})" if d else "",
-                     "" if d is None else ("same" if d.option_id == c.option_id else f"{d.points - c.points:+d} points")))
+        rows.append(
+            (
+                c.display_name,
+                f"{c.phrase} ({c.points})",
+                f"{d.phrase} ({d.points})" if d else "",
+                ""
+                if d is None
+                else ("same" if d.option_id == c.option_id else f"{d.points - c.points:+d} points"),
+            )
+        )
     if a.criteria and b.criteria:
-        rows.append(("7-point score", str(a.seven_point_score), str(b.seven_point_score),
-                     f"{b.seven_point_score - a.seven_point_score:+d}"))
+        rows.append(
+            (
+                "7-point score",
+                str(a.seven_point_score),
+                str(b.seven_point_score),
+                f"{b.seven_point_score - a.seven_point_score:+d}",
+            )
+        )
     return rows
 
 
@@ -136,7 +158,9 @@ class FollowUpView(QDialog):
         self._show()
         for label, e in zip(self.captions, (self.first, self.second), strict=True):
             p = e.prediction
-            label.setText(f"<b>{e.name}</b>: " + (f"{p.predicted_name} {p.confidence:.1%}" if p else "not analysed yet"))
+            label.setText(
+                f"<b>{e.name}</b>: " + (f"{p.predicted_name} {p.confidence:.1%}" if p else "not analysed yet")
+            )
         if self.first.prediction and self.second.prediction:
             rows = change_rows(self.first.prediction, self.second.prediction)
             self.table.setRowCount(len(rows))
@@ -152,8 +176,11 @@ class FollowUpView(QDialog):
             return rgb
         base = load_image(entry.path).rgb if warp else rgb
         over = overlay(base, h.normalized, self.app.opacity, self.app.colormap)
-        return warp_onto(over, self.registration, (rgb.shape[1], rgb.shape[0])) if warp and self.registration \
+        return (
+            warp_onto(over, self.registration, (rgb.shape[1], rgb.shape[0]))
+            if warp and self.registration
             else over
+        )
 
     def _show(self) -> None:
         if self._rgb is None:

@@ -79,7 +79,11 @@ def _classify_together(ctx: JobContext, clip: Any, batch: list[tuple[PredictItem
     rgbs = [li.rgb for _, li in batch]
     try:
         preds = compute.run_with_fallback(
-            clip, lambda m: compute.classify(m, rgbs, batch_size=len(rgbs)), on_fallback=_noter(notes), what=what)
+            clip,
+            lambda m: compute.classify(m, rgbs, batch_size=len(rgbs)),
+            on_fallback=_noter(notes),
+            what=what,
+        )
     except Exception:
         if len(batch) == 1:
             raise
@@ -94,8 +98,9 @@ def _classify_together(ctx: JobContext, clip: Any, batch: list[tuple[PredictItem
         item.note = notes[0] if notes else None
 
 
-def predict_batch(items: list[tuple[int, Path]], known: dict[tuple[str, str], Prediction],
-                  batch_size: int | None = None):
+def predict_batch(
+    items: list[tuple[int, Path]], known: dict[tuple[str, str], Prediction], batch_size: int | None = None
+):
     """A job: load, hash and classify the images, `batch_size` of them per forward pass (default: by
     device), streaming one `PredictItem` per image. Cancel and waiting interactive jobs take effect
     between passes. A file that fails gives an item with `error` set, and the batch goes on."""
@@ -110,7 +115,7 @@ def predict_batch(items: list[tuple[int, Path]], known: dict[tuple[str, str], Pr
         for start in range(0, total, size):
             ctx.checkpoint()
             chunk, todo = [], []
-            for index, path in items[start:start + size]:
+            for index, path in items[start : start + size]:
                 item = PredictItem(index, path, model_sha256=clip.card.weights_sha256)
                 chunk.append(item)
                 try:
@@ -174,20 +179,39 @@ def compute_maps(req: MapRequest):
             loaded = load_image(req.path)
             rgb, sha = loaded.rgb, loaded.sha256
             display = display_qimage(rgb)
-        pred = req.prediction if req.prediction is not None and req.prediction.model_sha256 == \
-            clip.card.weights_sha256 else None
+        pred = (
+            req.prediction
+            if req.prediction is not None and req.prediction.model_sha256 == clip.card.weights_sha256
+            else None
+        )
         notes: list[str] = []
         if pred is None and req.choice.depends_on_prediction():
-            pred = compute.run_with_fallback(clip, lambda m: compute.classify(m, [rgb], batch_size=1)[0],
-                                             on_fallback=_noter(notes), what=req.path.name)
+            pred = compute.run_with_fallback(
+                clip,
+                lambda m: compute.classify(m, [rgb], batch_size=1)[0],
+                on_fallback=_noter(notes),
+                what=req.path.name,
+            )
         target = req.choice.resolve(clip.catalogue, pred)
         result = compute.run_with_fallback(
-            clip, lambda m: compute.analyze(m, rgb, [target], list(req.params), with_prediction=pred is None),
-            on_fallback=_noter(notes), what=req.path.name)
+            clip,
+            lambda m: compute.analyze(m, rgb, [target], list(req.params), with_prediction=pred is None),
+            on_fallback=_noter(notes),
+            what=req.path.name,
+        )
         pred = pred or result.prediction
         maps = {p.method: result.get(p.method, target) for p in req.params}
-        return MapResult(req.path, sha, rgb, pred, target, maps, clip.card.weights_sha256,
-                         note=notes[-1] if notes else None, params={p.method: p for p in req.params},
-                         display=display)
+        return MapResult(
+            req.path,
+            sha,
+            rgb,
+            pred,
+            target,
+            maps,
+            clip.card.weights_sha256,
+            note=notes[-1] if notes else None,
+            params={p.method: p for p in req.params},
+            display=display,
+        )
 
     return run

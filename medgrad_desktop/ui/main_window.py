@@ -42,17 +42,25 @@ from medgrad_desktop.ui.worker import ModelWorker
 if TYPE_CHECKING:  # the window imports no torch: the model arrives from the worker
     from medgrad_desktop.core.model import ClipModel
 
-BANNER_STYLE = ("background:#fdecea; color:#8c1d18; border-bottom:1px solid #e5a29d; padding:5px 10px;"
-                "font-weight:bold;")
-APP_TITLE = "MedGrad Desktop"  # also the application's display name, which Qt appends unless a title ends with it
+BANNER_STYLE = (
+    "background:#fdecea; color:#8c1d18; border-bottom:1px solid #e5a29d; padding:5px 10px;font-weight:bold;"
+)
+APP_TITLE = (
+    "MedGrad Desktop"  # also the application's display name, which Qt appends unless a title ends with it
+)
 BROWSER_SHARE, DETAILS_SHARE = 0.19, 0.23  # of the width until the user drags the splitter
-NOTICE_STYLE = ("background:#fff4ce; color:#5c4400; border-bottom:1px solid #e8d48a; padding:5px 10px;"
-                "font-weight:bold;")
+NOTICE_STYLE = (
+    "background:#fff4ce; color:#5c4400; border-bottom:1px solid #e8d48a; padding:5px 10px;font-weight:bold;"
+)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: AppSettings | None = None, model_factory: ModelFactory | None = None,
-                 parent: QWidget | None = None):
+    def __init__(
+        self,
+        settings: AppSettings | None = None,
+        model_factory: ModelFactory | None = None,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.settings = settings or AppSettings()
         self.setWindowTitle(APP_TITLE)
@@ -64,8 +72,15 @@ class MainWindow(QMainWindow):
         self._build_views()
         self.patients_dock = attach_patient_tree(self)
         self.maps = MapController(self.app, self.worker, self.viewers, self)
-        self.menus = MenuActions(self, self.app, self.worker, self.viewers, self.browser, self.target_picker,
-                                 {"browser": self.browser, "details": self.panel})
+        self.menus = MenuActions(
+            self,
+            self.app,
+            self.worker,
+            self.viewers,
+            self.browser,
+            self.target_picker,
+            {"browser": self.browser, "details": self.panel},
+        )
         self.review_keys = ReviewKeys(self, self.app, self.browser, self.panel)
         self._connect()
         self._restore_settings()
@@ -76,8 +91,10 @@ class MainWindow(QMainWindow):
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
-        self.notice = QLabel(f"⚠ {RESEARCH_NOTICE} Predictions and heatmaps support a clinician's own "
-                             "judgement; they are not a diagnosis.")
+        self.notice = QLabel(
+            f"⚠ {RESEARCH_NOTICE} Predictions and heatmaps support a clinician's own "
+            "judgement; they are not a diagnosis."
+        )
         self.notice.setStyleSheet(NOTICE_STYLE)
         self.notice.setWordWrap(True)
         outer.addWidget(self.notice)
@@ -171,7 +188,9 @@ class MainWindow(QMainWindow):
             self.panel.set_model(None, error=line)
         else:
             self.panel.set_model(model.card, str(model.device), error=f"{line} (kept the previous model)")
-        box = QMessageBox(QMessageBox.Icon.Warning, "Model not loaded", line, QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Model not loaded", line, QMessageBox.StandardButton.Ok, self
+        )
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()  # non-blocking
 
@@ -183,8 +202,11 @@ class MainWindow(QMainWindow):
     def _show_current(self) -> None:
         e = self.app.current_entry
         if e is None:
-            self.panel.clear("No images in this folder" if self.app.current_folder and not self.app.entries
-                             else "No image selected")
+            self.panel.clear(
+                "No images in this folder"
+                if self.app.current_folder and not self.app.entries
+                else "No image selected"
+            )
             return
         self.panel.set_entry(e.name, str(e.path), e.prediction, e.error, waiting=not self.app.batch_cancelled)
         self._update_review_panel()

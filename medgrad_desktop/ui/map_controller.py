@@ -33,8 +33,13 @@ class MapController(QObject):
         self._image_job: JobHandle | None = None
         app.folder_opened.connect(self._on_folder_opened)
         app.current_changed.connect(self.show_current)
-        for signal in (app.method_changed, app.params_changed, app.target_changed, area.compare_changed,
-                       app.predictions_finished):
+        for signal in (
+            app.method_changed,
+            app.params_changed,
+            app.target_changed,
+            area.compare_changed,
+            app.predictions_finished,
+        ):
             signal.connect(self.request_maps)
 
     def _on_folder_opened(self) -> None:
@@ -46,8 +51,11 @@ class MapController(QObject):
         """The current image (decoded in the worker when not at hand) and its maps."""
         e = self.app.current_entry
         if e is None:
-            self.area.show_nothing("No images in this folder" if self.app.current_folder and not self.app.entries
-                                   else "No image selected")
+            self.area.show_nothing(
+                "No images in this folder"
+                if self.app.current_folder and not self.app.entries
+                else "No image selected"
+            )
             return
         if e.error:
             self.area.show_nothing(e.error)
@@ -71,7 +79,9 @@ class MapController(QObject):
             li = load_image(path)
             return (path, li.sha256, li.rgb, display_qimage(li.rgb))
 
-        h = self.worker.submit(run, kind="image", priority=ModelWorker.PRIORITY_INTERACTIVE + 1, uses_model=False)
+        h = self.worker.submit(
+            run, kind="image", priority=ModelWorker.PRIORITY_INTERACTIVE + 1, uses_model=False
+        )
         h.result.connect(self._on_image_loaded)
         self._image_job = h
 
@@ -111,21 +121,34 @@ class MapController(QObject):
         if e is None or e.error or app.model is None:
             return
         if e.prediction is None and app.target_choice.depends_on_prediction():
-            self.area.clear_maps(f"{e.name} · {NOT_ANALYSED}" if app.batch_cancelled
-                                 else "waiting for this image's prediction…")
+            self.area.clear_maps(
+                f"{e.name} · {NOT_ANALYSED}"
+                if app.batch_cancelled
+                else "waiting for this image's prediction…"
+            )
             return
         if self._show_cached_maps():
             return
         methods = self.methods_needed()
         cached = self.rgb_cache.get(e.path)
-        key = (e.path, tuple(app.params[m] for m in methods), app.target_choice, app.model.card.weights_sha256)
+        key = (
+            e.path,
+            tuple(app.params[m] for m in methods),
+            app.target_choice,
+            app.model.card.weights_sha256,
+        )
         if self._map_job is not None and not self._map_job.is_finished and self._map_job_key == key:
             return
         if self._map_job is not None:
             self._map_job.cancel()
-        req = MapRequest(e.path, app.target_choice, [app.params[m] for m in methods],
-                         rgb=cached[1] if cached else None, sha256=cached[0] if cached else None,
-                         prediction=e.prediction)
+        req = MapRequest(
+            e.path,
+            app.target_choice,
+            [app.params[m] for m in methods],
+            rgb=cached[1] if cached else None,
+            sha256=cached[0] if cached else None,
+            prediction=e.prediction,
+        )
         h = self.worker.submit(compute_maps(req), kind="maps", priority=ModelWorker.PRIORITY_INTERACTIVE)
         h.result.connect(self.on_maps)
         h.error.connect(lambda msg, h=h: h is self._map_job and self.area.clear_maps(f"Map failed: {msg}"))

@@ -61,13 +61,18 @@ class ParamsDialog(QDialog):
                 continue
             self.editors[f.name] = w
             form.addRow(f.name.replace("_", " ") + ":", w)
-        note = QLabel("Defaults follow the published method (docs ALGORITHM.md). Every map, cache entry and "
-                      "report records the parameters that produced it.")
+        note = QLabel(
+            "Defaults follow the published method (docs ALGORITHM.md). Every map, cache entry and "
+            "report records the parameters that produced it."
+        )
         note.setWordWrap(True)
         note.setStyleSheet("color:#5a6270;")
         form.addRow(note)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-                                   | QDialogButtonBox.StandardButton.RestoreDefaults)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.RestoreDefaults
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(self.restore_defaults)

@@ -36,14 +36,16 @@ def build_tree(paths: list[Path], folder: Path) -> dict[str, dict[str, dict[tupl
     ordered = sorted(groups.items(), key=lambda kv: (kv[1].order, row_of[kv[0]]))
     tree: dict[str, dict[str, dict[tuple[str, str], list[int]]]] = {}
     for path, g in ordered:
-        tree.setdefault(g.patient, {}).setdefault(g.lesion, {}).setdefault((g.visit_date, g.visit), []).append(
-            row_of[path])
+        tree.setdefault(g.patient, {}).setdefault(g.lesion, {}).setdefault(
+            (g.visit_date, g.visit), []
+        ).append(row_of[path])
     return tree
 
 
 class PatientTree(QWidget):
-    def __init__(self, app, parent: QWidget | None = None,
-                 on_compare: Callable[[int, int], None] | None = None):
+    def __init__(
+        self, app, parent: QWidget | None = None, on_compare: Callable[[int, int], None] | None = None
+    ):
         super().__init__(parent)
         self.app = app
         self.on_compare = on_compare
@@ -54,7 +56,9 @@ class PatientTree(QWidget):
         self.note = QLabel("", self)
         self.note.setWordWrap(True)
         self.compare = QPushButton("Compare visits", self)
-        self.compare.setToolTip("Select two visits of one lesion (Ctrl+click), then compare them side by side")
+        self.compare.setToolTip(
+            "Select two visits of one lesion (Ctrl+click), then compare them side by side"
+        )
         self.compare.clicked.connect(self._compare)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -73,16 +77,26 @@ class PatientTree(QWidget):
         except SidecarError as exc:
             self.note.setText(str(exc))
             return
-        self.note.setText("" if tree else "No patients found: use DICOM files, PATIENT/LESION/VISIT folders "
-                                          "or a patients.csv (see docs/PATIENT-SETS.md)")
+        self.note.setText(
+            ""
+            if tree
+            else "No patients found: use DICOM files, PATIENT/LESION/VISIT folders "
+            "or a patients.csv (see docs/PATIENT-SETS.md)"
+        )
         for patient, lesions in tree.items():
-            p_item = QTreeWidgetItem([patient, str(sum(len(r) for v in lesions.values() for r in v.values()))])
+            p_item = QTreeWidgetItem(
+                [patient, str(sum(len(r) for v in lesions.values() for r in v.values()))]
+            )
             self.tree.addTopLevelItem(p_item)
             for lesion, visits in lesions.items():
                 dates = [d for d, _ in visits if d]
                 span = f"  ({dates[0]} \u2192 {dates[-1]})" if len(dates) > 1 else ""
-                l_item = QTreeWidgetItem([f"{lesion}: {len(visits)} visit{'s' if len(visits) != 1 else ''}{span}",
-                                          str(sum(len(r) for r in visits.values()))])
+                l_item = QTreeWidgetItem(
+                    [
+                        f"{lesion}: {len(visits)} visit{'s' if len(visits) != 1 else ''}{span}",
+                        str(sum(len(r) for r in visits.values())),
+                    ]
+                )
                 p_item.addChild(l_item)
                 for n, ((date, visit), rows) in enumerate(visits.items(), start=1):
                     v_item = QTreeWidgetItem([f"{n}. {date or visit}", str(len(rows))])
@@ -104,8 +118,11 @@ class PatientTree(QWidget):
             self.app.select(int(row))
 
     def selected_visit_rows(self) -> list[int]:
-        return [int(it.data(0, ROW_ROLE)) for it in self.tree.selectedItems()
-                if it.data(0, ROW_ROLE) is not None and it.childCount() > 0]
+        return [
+            int(it.data(0, ROW_ROLE))
+            for it in self.tree.selectedItems()
+            if it.data(0, ROW_ROLE) is not None and it.childCount() > 0
+        ]
 
     def _compare(self) -> None:
         rows = self.selected_visit_rows()

@@ -31,8 +31,10 @@ from medgrad_desktop.review import ReviewRecord
 from medgrad_desktop.ui.elided_label import ElidedLabel
 from medgrad_desktop.ui.entries import NOT_ANALYSED
 
-WARNING_STYLE = ("background:#fdecea; color:#8c1d18; border:1px solid #e5a29d; border-radius:4px;"
-                 "padding:6px; font-weight:bold;")
+WARNING_STYLE = (
+    "background:#fdecea; color:#8c1d18; border:1px solid #e5a29d; border-radius:4px;"
+    "padding:6px; font-weight:bold;"
+)
 
 
 def _bar_row(name: str, p: float, strong: bool) -> str:
@@ -44,7 +46,8 @@ def _bar_row(name: str, p: float, strong: bool) -> str:
         f"<td width='45%'><table width='100%' cellspacing='0' cellpadding='0'><tr>"
         f"<td width='{fill}%' bgcolor='#2a6fdb' style='font-size:6px'>&nbsp;</td>"
         f"<td width='{100 - fill}%' bgcolor='#e3e7ee' style='font-size:6px'>&nbsp;</td></tr></table></td>"
-        f"<td align='right' style='{weight}padding-left:6px'>{pct:.1f}%</td></tr>")
+        f"<td align='right' style='{weight}padding-left:6px'>{pct:.1f}%</td></tr>"
+    )
 
 
 MAX_TOP_K = 5
@@ -63,18 +66,25 @@ def criteria_html(pred: Prediction) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(c.display_name)}<br><span style='color:#5a6270'>{html.escape(c.phrase)}</span></td>"
         f"<td align='right'>{format_probability(c.probability)}<br>+{c.points}</td></tr>"
-        for c in pred.criteria)
+        for c in pred.criteria
+    )
     verdict = "≥ threshold: suggests melanoma work-up" if pred.seven_point_positive else "below threshold"
-    return (f"<table width='100%' cellspacing='2'><tr style='color:#5a6270'><td>criterion, predicted finding</td>"
-            f"<td align='right'>p, pts</td></tr>{rows}</table>"
-            f"<p><b>7-point score: {pred.seven_point_score}</b> (threshold {pred.seven_point_threshold}; "
-            f"{verdict})</p>")
+    return (
+        f"<table width='100%' cellspacing='2'><tr style='color:#5a6270'><td>criterion, predicted finding</td>"
+        f"<td align='right'>p, pts</td></tr>{rows}</table>"
+        f"<p><b>7-point score: {pred.seven_point_score}</b> (threshold {pred.seven_point_threshold}; "
+        f"{verdict})</p>"
+    )
 
 
 def card_html(card: ModelCard, device: str) -> str:
-    items = [("Model", card.name), ("Architecture", card.architecture),
-             ("Weights SHA-256", card.short_hash + "…"), ("Device", device),
-             ("Intended use", card.intended_use)]
+    items = [
+        ("Model", card.name),
+        ("Architecture", card.architecture),
+        ("Weights SHA-256", card.short_hash + "…"),
+        ("Device", device),
+        ("Intended use", card.intended_use),
+    ]
     if card.weights_path:
         items.insert(2, ("File", card.weights_path.replace("\\", "/").rsplit("/", 1)[-1]))
     extra = card.extra or {}
@@ -87,8 +97,11 @@ def card_html(card: ModelCard, device: str) -> str:
         shown = [(k, v) for k, v in metrics.items() if isinstance(v, int | float)][:4]
         for k, v in shown:
             items.append((k.replace("_", " "), f"{v:.3f}" if isinstance(v, float) else str(v)))
-    rows = "".join(f"<tr><td style='color:#5a6270;padding-right:8px'>{html.escape(k)}</td>"
-                   f"<td>{html.escape(str(v))}</td></tr>" for k, v in items)
+    rows = "".join(
+        f"<tr><td style='color:#5a6270;padding-right:8px'>{html.escape(k)}</td>"
+        f"<td>{html.escape(str(v))}</td></tr>"
+        for k, v in items
+    )
     return f"<table cellspacing='1'>{rows}</table>"
 
 
@@ -139,15 +152,19 @@ class PredictionPanel(QWidget):
         rl.addLayout(row)
         row2 = QHBoxLayout()
         self.override_combo = QComboBox()
-        self.override_combo.setToolTip("The class you settle on instead of the prediction "
-                                       "(D: choose by typing, Enter)")
-        self.override_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.override_combo.setToolTip(
+            "The class you settle on instead of the prediction (D: choose by typing, Enter)"
+        )
+        self.override_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.override_combo.setMinimumContentsLength(8)
         row2.addWidget(self.override_combo, 1)
         self.override_button = QPushButton("Override (D)")
         self.override_button.setToolTip("Settle on the class chosen beside (D: choose by typing, Enter)")
         self.override_button.clicked.connect(
-            lambda: self.override_requested.emit(self.override_combo.currentData() or ""))
+            lambda: self.override_requested.emit(self.override_combo.currentData() or "")
+        )
         row2.addWidget(self.override_button)
         rl.addLayout(row2)
         row3 = QHBoxLayout()
@@ -211,7 +228,11 @@ class PredictionPanel(QWidget):
         self.note_left.emit()
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
-        if obj is self.note_edit and event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape:
+        if (
+            obj is self.note_edit
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() == Qt.Key.Key_Escape
+        ):
             self.note_edit.setText(self._saved_note)  # leave without saving
             self.note_left.emit()
             return True
@@ -260,8 +281,9 @@ class PredictionPanel(QWidget):
         self._shown = None
         self.set_review_enabled(False)
 
-    def set_entry(self, name: str, path: str, prediction: Prediction | None, error: str | None,
-                  waiting: bool = True) -> None:
+    def set_entry(
+        self, name: str, path: str, prediction: Prediction | None, error: str | None, waiting: bool = True
+    ) -> None:
         """Show one image; without a prediction it is either still `waiting` for the batch or was left
         unanalysed by a cancelled batch."""
         self.file_label.setText(path)
@@ -288,12 +310,16 @@ class PredictionPanel(QWidget):
         if rec is None or rec.decision == "pending":
             text = "<b>Pending</b> — not reviewed yet"
         elif rec.decision == "accepted":
-            text = (f"<b style='color:#1e6b34'>✓ Accepted</b>: "
-                    f"{html.escape(class_names.get(rec.final_class or '', str(rec.final_class)))}")
+            text = (
+                f"<b style='color:#1e6b34'>✓ Accepted</b>: "
+                f"{html.escape(class_names.get(rec.final_class or '', str(rec.final_class)))}"
+            )
         else:
-            text = (f"<b style='color:#1f4f9c'>✎ Overridden</b> to "
-                    f"{html.escape(class_names.get(rec.final_class or '', str(rec.final_class)))} "
-                    f"(model said {html.escape(class_names.get(rec.predicted_class or '', str(rec.predicted_class)))})")
+            text = (
+                f"<b style='color:#1f4f9c'>✎ Overridden</b> to "
+                f"{html.escape(class_names.get(rec.final_class or '', str(rec.final_class)))} "
+                f"(model said {html.escape(class_names.get(rec.predicted_class or '', str(rec.predicted_class)))})"
+            )
         note = rec.note if rec else ""
         self._saved_note = note
         if self.note_edit.text() != note and not self.note_edit.hasFocus():
@@ -304,6 +330,12 @@ class PredictionPanel(QWidget):
         self.review_state.setToolTip(note)
 
     def set_review_enabled(self, enabled: bool) -> None:
-        for w in (self.accept_button, self.reset_button, self.override_combo, self.override_button,
-                  self.note_edit, self.note_button):
+        for w in (
+            self.accept_button,
+            self.reset_button,
+            self.override_combo,
+            self.override_button,
+            self.note_edit,
+            self.note_button,
+        ):
             w.setEnabled(enabled)

@@ -45,7 +45,9 @@ class PredictionsController(QObject):
             return None
         handle = self.worker.submit(predict_batch(todo, dict(known)), kind="predict", total=len(todo))
         handle.item.connect(lambda item, ents=entries: self.item.emit(item, ents))
-        handle.progress.connect(lambda d, t, eta, h=handle: h is self.handle and self.progress.emit(d, t, eta))
+        handle.progress.connect(
+            lambda d, t, eta, h=handle: h is self.handle and self.progress.emit(d, t, eta)
+        )
         handle.error.connect(self.failed)
         handle.finished.connect(lambda h=handle: h is self.handle and self.finished.emit(h))
         self.handle, self._entries = handle, entries

@@ -49,7 +49,9 @@ class PreferencesDialog(QDialog):
         hint.setWordWrap(True)
         hint.setStyleSheet("color:#5a6270;")
         form.addRow(hint)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
@@ -61,8 +63,12 @@ class PreferencesDialog(QDialog):
         self.browse.setEnabled(not self.use_demo.isChecked())
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose weights", self.weights_edit.text(),
-                                              "Weights (*.safetensors *.pt *.pth *.bin);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Choose weights",
+            self.weights_edit.text(),
+            "Weights (*.safetensors *.pt *.pth *.bin);;All files (*)",
+        )
         if path:
             self.weights_edit.setText(path)
 

@@ -84,8 +84,9 @@ class ProjectBridge(QObject):
                 shown.append((i, e.path))
         self.prefilled = len(shown)
         if shown:
-            handle = app.worker.submit(predict_batch(shown, dict(app.pred_cache)), kind="thumbnails",
-                                       total=len(shown))
+            handle = app.worker.submit(
+                predict_batch(shown, dict(app.pred_cache)), kind="thumbnails", total=len(shown)
+            )
             handle.item.connect(lambda item, ents=entries: app._on_predict_item(item, ents))
             app.entries_refreshed.emit()
 

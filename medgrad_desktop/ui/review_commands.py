@@ -13,8 +13,14 @@ from medgrad_desktop.review import ReviewRecord, ReviewStore
 
 
 class ReviewCommand(QUndoCommand):
-    def __init__(self, store: ReviewStore, sha256: str, after: ReviewRecord, text: str,
-                 on_change: Callable[[str, str], None]):
+    def __init__(
+        self,
+        store: ReviewStore,
+        sha256: str,
+        after: ReviewRecord,
+        text: str,
+        on_change: Callable[[str, str], None],
+    ):
         super().__init__(text)
         self.store = store
         self.sha256 = sha256

@@ -16,8 +16,11 @@ from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.browser import ImageBrowser
 from medgrad_desktop.ui.prediction_panel import PredictionPanel
 
-REVIEW_SHORTCUTS = (("A", "accept the prediction"), ("D", "override: type to filter the classes, Enter"),
-                    ("N", "write a note (Enter saves, Esc leaves)"))
+REVIEW_SHORTCUTS = (
+    ("A", "accept the prediction"),
+    ("D", "override: type to filter the classes, Enter"),
+    ("N", "write a note (Enter saves, Esc leaves)"),
+)
 
 
 class OverrideChooser(QDialog):
@@ -46,8 +49,11 @@ class OverrideChooser(QDialog):
         self._filter("")
 
     def visible_ids(self) -> list[str]:
-        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())
-                if not self.list.item(i).isHidden()]
+        return [
+            self.list.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(self.list.count())
+            if not self.list.item(i).isHidden()
+        ]
 
     def _filter(self, text: str) -> None:
         words = text.lower().split()
@@ -94,7 +100,11 @@ class ReviewKeys(QObject):
         self.window, self.app, self.browser, self.panel = window, app, browser, panel
         self.chooser: OverrideChooser | None = None
         self.shortcuts = []
-        for key, slot in (("A", app.accept_prediction), ("D", self.open_override_chooser), ("N", self.focus_note)):
+        for key, slot in (
+            ("A", app.accept_prediction),
+            ("D", self.open_override_chooser),
+            ("N", self.focus_note),
+        ):
             s = QShortcut(QKeySequence(key), window)
             s.activated.connect(slot)
             self.shortcuts.append(s)

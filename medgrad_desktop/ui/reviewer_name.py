@@ -12,6 +12,7 @@ def ask_reviewer_name(parent: QWidget | None) -> str:
     again next time). Offscreen test runs never block on the dialog."""
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         return ""
-    name, ok = QInputDialog.getText(parent, "Reviewer", "Your name, recorded with each review decision:",
-                                    QLineEdit.EchoMode.Normal, "")
+    name, ok = QInputDialog.getText(
+        parent, "Reviewer", "Your name, recorded with each review decision:", QLineEdit.EchoMode.Normal, ""
+    )
     return name.strip() if ok else ""

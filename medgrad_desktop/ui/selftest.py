@@ -47,7 +47,9 @@ def run_self_test(folder: Path, timeout_s: float = 300.0, model_factory: ModelFa
             return _fail("the model did not load in time")
         if state.model is None:
             return _fail(f"the model did not load: {state.model_error}")
-        print(f"model: {state.model.card.display_name()} sha256 {state.model.card.short_hash} on {state.model.device}")
+        print(
+            f"model: {state.model.card.display_name()} sha256 {state.model.card.short_hash} on {state.model.device}"
+        )
         for w in state.model.card.warnings():
             print(f"warning: {w}")
         state.open_folder(folder)
@@ -72,9 +74,15 @@ def run_self_test(folder: Path, timeout_s: float = 300.0, model_factory: ModelFa
         for m in METHODS:
             state.set_method(m)
             left = timeout_s - (time.monotonic() - t0)
-            if not wait_until(lambda m=m: state.current_target() is not None and
-                              state.cached_map(entry, m, state.current_target()) is not None
-                              and viewer.map_values is not None, left, app):
+            if not wait_until(
+                lambda m=m: (
+                    state.current_target() is not None
+                    and state.cached_map(entry, m, state.current_target()) is not None
+                    and viewer.map_values is not None
+                ),
+                left,
+                app,
+            ):
                 return _fail(f"no {METHOD_NAMES[m]} map for {entry.name} in time")
             hm = state.cached_map(entry, m, state.current_target())
             vals = overlay_map(hm, *viewer.image_size)
@@ -88,8 +96,10 @@ def run_self_test(folder: Path, timeout_s: float = 300.0, model_factory: ModelFa
         # the report renders maps with the model, so it runs as a worker job like every other model use;
         # its check imports torch, so it is reached through the worker's `compute` module
         store, out = state.review_store, Path(tmp.name) / "report"
-        job = win.worker.submit(lambda ctx: ctx.compute.check_report(ctx.model, entry.path, entry.prediction, store, out),
-                                kind="self-test-report")
+        job = win.worker.submit(
+            lambda ctx: ctx.compute.check_report(ctx.model, entry.path, entry.prediction, store, out),
+            kind="self-test-report",
+        )
         answer: list[str] = []
         job.result.connect(answer.append)
         job.error.connect(lambda m: answer.append(f"the report step failed: {m}"))

@@ -24,13 +24,21 @@ def pdf_pages(data: bytes) -> int:
     return len(_PAGE.findall(data))
 
 
-def check_report(clip: ClipModel, image: Path, prediction: Prediction, review_store: ReviewStore | None,
-                 out_dir: Path) -> str:
+def check_report(
+    clip: ClipModel, image: Path, prediction: Prediction, review_store: ReviewStore | None, out_dir: Path
+) -> str:
     """Export a report of `image` with all three methods and check it; '' when good, else what failed.
     `prediction` is the app's own for `image`: the report must agree with it."""
     try:
-        result = export_report([Path(image)], clip, [default_params(m) for m in METHODS], review_store,
-                               Path(out_dir), formats=("pdf", "html", "csv"), basename="self-test")
+        result = export_report(
+            [Path(image)],
+            clip,
+            [default_params(m) for m in METHODS],
+            review_store,
+            Path(out_dir),
+            formats=("pdf", "html", "csv"),
+            basename="self-test",
+        )
     except Exception as exc:  # noqa: BLE001 - any failure is the answer of a self-test
         return f"the report could not be written: {type(exc).__name__}: {exc}"
     out = Path(out_dir)

@@ -109,9 +109,14 @@ class AppStatusBar(QStatusBar):
     def model_ready(self, clip: ClipModel) -> None:
         card = clip.card
         line = model_line(clip)
-        self.model_label.setText(self.model_label.fontMetrics().elidedText(line, Qt.TextElideMode.ElideMiddle,
-                                                                           MODEL_LABEL_MAX - 24))
-        self.model_label.setToolTip(line + "\n" + f"weights SHA-256 {card.weights_sha256}\n{card.weights_path or ''}")
+        self.model_label.setText(
+            self.model_label.fontMetrics().elidedText(
+                line, Qt.TextElideMode.ElideMiddle, MODEL_LABEL_MAX - 24
+            )
+        )
+        self.model_label.setToolTip(
+            line + "\n" + f"weights SHA-256 {card.weights_sha256}\n{card.weights_path or ''}"
+        )
         warns = card.warnings()
         self.warning_status.setText(" · ".join(w.split(":")[0] for w in warns))
         self.warning_status.setToolTip("\n".join(warns))

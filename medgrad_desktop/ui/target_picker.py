@@ -38,7 +38,9 @@ class TargetPicker(QWidget):
     def __init__(self, app: AppModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.app = app
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)  # the toolbar keeps its size hint
+        self.setSizePolicy(
+            QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred
+        )  # the toolbar keeps its size hint
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(QLabel("  Target "))
@@ -46,15 +48,19 @@ class TargetPicker(QWidget):
         self.combo.setMinimumWidth(200)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMaxVisibleItems(24)
-        self.combo.setToolTip("What the map explains: the predicted class, another top-k class, "
-                              "any catalogue class or 7-point criterion")
+        self.combo.setToolTip(
+            "What the map explains: the predicted class, another top-k class, "
+            "any catalogue class or 7-point criterion"
+        )
         self.combo.currentIndexChanged.connect(self._on_combo)
         lay.addWidget(self.combo)
         self.free_text = QLineEdit()
         self.free_text.setPlaceholderText("or type a finding, Enter")
         self.free_text.setFixedWidth(170)
-        self.free_text.setToolTip("Explain any text: a class name, a 7-point finding, or your own words "
-                                  "(completes from the catalogue's phrases)")
+        self.free_text.setToolTip(
+            "Explain any text: a class name, a 7-point finding, or your own words "
+            "(completes from the catalogue's phrases)"
+        )
         self.phrases = QStringListModel(self)
         self.completer = QCompleter(self.phrases, self)
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -94,8 +100,9 @@ class TargetPicker(QWidget):
         target, or beside the box whenever the model's text is untrained."""
         match = self.app.text_match
         self.match_label.setText(match)
-        self.match_label.setToolTip(f"Typed text is explained as the catalogue's {match.removeprefix('matched ')}"
-                                    if match else "")
+        self.match_label.setToolTip(
+            f"Typed text is explained as the catalogue's {match.removeprefix('matched ')}" if match else ""
+        )
         self.match_label.setVisible(bool(match))
         self.text_note.setVisible(bool(self.text_note.text()))
 

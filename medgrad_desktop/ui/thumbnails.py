@@ -95,14 +95,17 @@ class ThumbnailModel(QAbstractListModel):
             pm = self._pixmaps.get(index.row())
             if pm is None:
                 pm = QPixmap.fromImage(qimage_from_rgb(e.thumbnail)).scaled(
-                    THUMB_BOX, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+                    THUMB_BOX, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                )
                 self._pixmaps[index.row()] = pm
             return pm
         if role == Qt.ItemDataRole.ToolTipRole:
             if e.error:
                 return e.error
             if e.prediction:
-                return f"{e.name}\n{e.prediction.predicted_name}: {format_probability(e.prediction.confidence)}"
+                return (
+                    f"{e.name}\n{e.prediction.predicted_name}: {format_probability(e.prediction.confidence)}"
+                )
             return f"{e.name}\nnot analysed yet"
         if role == EntryRole:
             return e
@@ -121,8 +124,12 @@ class ThumbnailModel(QAbstractListModel):
 class ThumbnailFilter(QSortFilterProxyModel):
     """Sort by name, class, confidence or review state; filter by class, review state, low confidence."""
 
-    SORT_KEYS = {"name": Qt.ItemDataRole.DisplayRole, "class": ClassRole, "confidence": ConfidenceRole,
-                 "review": ReviewRole}
+    SORT_KEYS = {
+        "name": Qt.ItemDataRole.DisplayRole,
+        "class": ClassRole,
+        "confidence": ConfidenceRole,
+        "review": ReviewRole,
+    }
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -163,9 +170,13 @@ class TileDelegate(QStyledItemDelegate):
     def sizeHint(self, option, index) -> QSize:  # noqa: N802 - Qt API
         return TILE
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex):
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ):
         entry: FolderImage = index.data(EntryRole)
-        model = index.model().sourceModel() if isinstance(index.model(), QSortFilterProxyModel) else index.model()
+        model = (
+            index.model().sourceModel() if isinstance(index.model(), QSortFilterProxyModel) else index.model()
+        )
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = option.rect.adjusted(4, 4, -4, -4)
@@ -176,16 +187,24 @@ class TileDelegate(QStyledItemDelegate):
         thumb_rect = QRect(r.left() + (r.width() - THUMB) // 2, r.top() + 6, THUMB, THUMB - 24)
         pm = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(pm, QPixmap) and not pm.isNull():
-            scaled = pm if pm.width() <= thumb_rect.width() and pm.height() <= thumb_rect.height() else \
-                pm.scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+            scaled = (
+                pm
+                if pm.width() <= thumb_rect.width() and pm.height() <= thumb_rect.height()
+                else pm.scaled(
+                    thumb_rect.size(),
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.FastTransformation,
+                )
+            )
             x = thumb_rect.left() + (thumb_rect.width() - scaled.width()) // 2
             y = thumb_rect.top() + (thumb_rect.height() - scaled.height()) // 2
             painter.drawPixmap(x, y, scaled)
         else:
             painter.fillRect(thumb_rect, QColor("#fbeaea") if entry.error else QColor("#eef0f3"))
             painter.setPen(QColor("#b3261e") if entry.error else QColor("#7a808a"))
-            painter.drawText(thumb_rect, Qt.AlignmentFlag.AlignCenter,
-                             "⚠ cannot be read" if entry.error else "…")
+            painter.drawText(
+                thumb_rect, Qt.AlignmentFlag.AlignCenter, "⚠ cannot be read" if entry.error else "…"
+            )
         text_top = thumb_rect.bottom() + 6
         font = QFont(option.font)
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
@@ -193,19 +212,28 @@ class TileDelegate(QStyledItemDelegate):
         fm = painter.fontMetrics()
         line = fm.height() + 1
         painter.setPen(QColor("#333840"))
-        painter.drawText(QRect(r.left() + 6, text_top, r.width() - 12, line), Qt.AlignmentFlag.AlignLeft,
-                         fm.elidedText(entry.name, Qt.TextElideMode.ElideMiddle, r.width() - 12))
+        painter.drawText(
+            QRect(r.left() + 6, text_top, r.width() - 12, line),
+            Qt.AlignmentFlag.AlignLeft,
+            fm.elidedText(entry.name, Qt.TextElideMode.ElideMiddle, r.width() - 12),
+        )
         y = text_top + line
         if entry.error:
             painter.setPen(QColor("#b3261e"))
-            painter.drawText(QRect(r.left() + 6, y, r.width() - 12, 2 * line),
-                             Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap,
-                             fm.elidedText("⚠ " + entry.error.split(": ", 1)[-1], Qt.TextElideMode.ElideRight,
-                                           2 * (r.width() - 16)))
+            painter.drawText(
+                QRect(r.left() + 6, y, r.width() - 12, 2 * line),
+                Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap,
+                fm.elidedText(
+                    "⚠ " + entry.error.split(": ", 1)[-1], Qt.TextElideMode.ElideRight, 2 * (r.width() - 16)
+                ),
+            )
         elif entry.prediction is None:
             painter.setPen(QColor("#7a808a"))
-            painter.drawText(QRect(r.left() + 6, y, r.width() - 12, line), Qt.AlignmentFlag.AlignLeft,
-                             getattr(model, "pending_text", "analysing…"))
+            painter.drawText(
+                QRect(r.left() + 6, y, r.width() - 12, line),
+                Qt.AlignmentFlag.AlignLeft,
+                getattr(model, "pending_text", "analysing…"),
+            )
         else:
             p = entry.prediction
             bold = QFont(font)
@@ -214,8 +242,11 @@ class TileDelegate(QStyledItemDelegate):
             painter.setPen(QColor("#1d2330"))
             conf = format_probability(p.confidence)
             cw = fm.horizontalAdvance(conf) + 8
-            painter.drawText(QRect(r.left() + 6, y, r.width() - 12 - cw, line), Qt.AlignmentFlag.AlignLeft,
-                             fm.elidedText(p.predicted_name, Qt.TextElideMode.ElideRight, r.width() - 16 - cw))
+            painter.drawText(
+                QRect(r.left() + 6, y, r.width() - 12 - cw, line),
+                Qt.AlignmentFlag.AlignLeft,
+                fm.elidedText(p.predicted_name, Qt.TextElideMode.ElideRight, r.width() - 16 - cw),
+            )
             painter.drawText(QRect(r.right() - cw - 4, y, cw, line), Qt.AlignmentFlag.AlignRight, conf)
             painter.setFont(font)
             y += line
@@ -237,7 +268,8 @@ class TileDelegate(QStyledItemDelegate):
                 painter.setPen(QColor(fg))
                 painter.setBrush(QColor(bg))
                 painter.drawRoundedRect(box, 3, 3)
-                painter.drawText(box, Qt.AlignmentFlag.AlignCenter,
-                                 fm.elidedText(text, Qt.TextElideMode.ElideRight, w - 6))
+                painter.drawText(
+                    box, Qt.AlignmentFlag.AlignCenter, fm.elidedText(text, Qt.TextElideMode.ElideRight, w - 6)
+                )
                 x += w + 4
         painter.restore()

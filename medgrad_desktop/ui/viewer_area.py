@@ -31,10 +31,12 @@ def _caption_label(text: str = "") -> ElidedLabel:
 
 def compare_columns(width: int, height: int, aspect: float, n: int = 3, caption: int = 24) -> int:
     """How many columns show `n` images of width/height `aspect` largest in a width x height area."""
+
     def side(cols: int) -> float:
         rows = -(-n // cols)
         cell_w, cell_h = width / cols, height / rows - caption
         return min(cell_w, cell_h * aspect)
+
     return max(range(1, n + 1), key=side)
 
 
@@ -106,8 +108,9 @@ class ViewerArea(QStackedWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         """Lay the comparison out as the panels' shape gives each image the most room."""
         super().resizeEvent(event)
-        self._arrange_compare(compare_columns(self.width() - self.compare_colorbar.width(), self.height(),
-                                              self.image_aspect()))
+        self._arrange_compare(
+            compare_columns(self.width() - self.compare_colorbar.width(), self.height(), self.image_aspect())
+        )
 
     def image_aspect(self) -> float:
         size = self.viewer.image_size
@@ -139,8 +142,9 @@ class ViewerArea(QStackedWidget):
         self.shown_path = path
         for v in self.all_viewers():
             v.set_pixmap(pixmap)
-        self._arrange_compare(compare_columns(self.width() - self.compare_colorbar.width(), self.height(),
-                                              self.image_aspect()))
+        self._arrange_compare(
+            compare_columns(self.width() - self.compare_colorbar.width(), self.height(), self.image_aspect())
+        )
 
     def caption(self, method: str, current_method: str, text: str, short: str | None = None) -> None:
         if method == current_method:
@@ -174,8 +178,9 @@ class ViewerArea(QStackedWidget):
         self.colorbar.setVisible(on)
         self.compare_colorbar.setVisible(on)
 
-    def display_map(self, method: str, current_method: str, hm: Heatmap | None, target: Target,
-                    custom: bool) -> None:
+    def display_map(
+        self, method: str, current_method: str, hm: Heatmap | None, target: Target, custom: bool
+    ) -> None:
         """Draw `method`'s map (None: still computing) where it is visible, and caption it."""
         viewers = []
         if method == current_method and not self.compare:
@@ -193,8 +198,12 @@ class ViewerArea(QStackedWidget):
             self.caption(method, current_method, f"{name} · {target.label} · computing…")
             return
         tag = " · custom parameters" if custom else ""
-        self.caption(method, current_method, f"{name} · explaining: {target.label} · score S = {hm.score:.3f}{tag}",
-                     f"{name} · {target.label} · S = {hm.score:.3f}")
+        self.caption(
+            method,
+            current_method,
+            f"{name} · explaining: {target.label} · score S = {hm.score:.3f}{tag}",
+            f"{name} · {target.label} · S = {hm.score:.3f}",
+        )
         if viewers and viewers[0].image_size is not None:
             self.map_shown.emit(method)
 

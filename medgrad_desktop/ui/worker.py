@@ -160,8 +160,15 @@ class JobContext:
 class _Job:
     __slots__ = ("fn", "handle", "priority", "interrupts", "is_load", "uses_model")
 
-    def __init__(self, fn: Callable[[JobContext], Any], handle: JobHandle, priority: int,
-                 interrupts: bool, is_load: bool, uses_model: bool = True):
+    def __init__(
+        self,
+        fn: Callable[[JobContext], Any],
+        handle: JobHandle,
+        priority: int,
+        interrupts: bool,
+        is_load: bool,
+        uses_model: bool = True,
+    ):
         self.fn, self.handle, self.priority = fn, handle, priority
         self.interrupts, self.is_load, self.uses_model = interrupts, is_load, uses_model
 
@@ -215,15 +222,23 @@ class ModelWorker(QThread):
             # The app's one late import, on purpose: it brings torch and open_clip (seconds), and made
             # here, in the worker, the window and its thumbnails are on screen while it runs.
             from medgrad_desktop.ui import compute
+
             if self.torch_threads:
                 compute.use_threads(self.torch_threads)
             self._compute = compute
         return self._compute
 
     # --- UI thread --------------------------------------------------------------------------
-    def submit(self, fn: Callable[[JobContext], Any], *, kind: str = "job", total: int = 0,
-               priority: int = PRIORITY_BATCH, interactive: bool | None = None,
-               uses_model: bool = True) -> JobHandle:
+    def submit(
+        self,
+        fn: Callable[[JobContext], Any],
+        *,
+        kind: str = "job",
+        total: int = 0,
+        priority: int = PRIORITY_BATCH,
+        interactive: bool | None = None,
+        uses_model: bool = True,
+    ) -> JobHandle:
         """Queue `fn(ctx)`. Interactive jobs (default: priority above batch) may run between the
         images of a running lower-priority job, so a map the user asked for never waits for a batch.
         `uses_model=False`: a job that needs neither the model nor torch runs on the side thread."""
@@ -232,10 +247,13 @@ class ModelWorker(QThread):
 
     def load(self, factory: Callable[[], Any], *, kind: str = "load-model") -> JobHandle:
         """Load a model in the worker thread; on success it replaces the current model."""
-        return self._enqueue(lambda ctx: factory(), kind, 1, self.PRIORITY_INTERACTIVE + 10, False, is_load=True)
+        return self._enqueue(
+            lambda ctx: factory(), kind, 1, self.PRIORITY_INTERACTIVE + 10, False, is_load=True
+        )
 
-    def load_model(self, weights: str, device: str,
-                   factory: Callable[[str, str], Any] | None = None) -> JobHandle:
+    def load_model(
+        self, weights: str, device: str, factory: Callable[[str, str], Any] | None = None
+    ) -> JobHandle:
         """Load `weights` ("" for the bundled demo model) on `device` with `factory(weights, device)`,
         by default `compute.default_model_factory`; the window shows while this runs."""
 
@@ -278,7 +296,9 @@ class ModelWorker(QThread):
             self._live[handle.job_id] = handle
             if not uses_model:
                 if self._side_thread is None:
-                    self._side_thread = threading.Thread(target=self._run_side, name="medgrad-side", daemon=True)
+                    self._side_thread = threading.Thread(
+                        target=self._run_side, name="medgrad-side", daemon=True
+                    )
                     self._side_thread.start()
                 self._side.put(job)
                 return handle

@@ -14,6 +14,16 @@ from medgrad_desktop.core.method_params import (
 )
 
 __all__ = [
-    "METHODS", "METHOD_NAMES", "AnalysisResult", "GradCAMParams", "GradECLIPParams", "Heatmap",
-    "MedGradParams", "MethodParams", "analyze", "analyze_batch", "default_params", "params_from_dict",
+    "METHODS",
+    "METHOD_NAMES",
+    "AnalysisResult",
+    "GradCAMParams",
+    "GradECLIPParams",
+    "Heatmap",
+    "MedGradParams",
+    "MethodParams",
+    "analyze",
+    "analyze_batch",
+    "default_params",
+    "params_from_dict",
 ]

@@ -44,18 +44,30 @@ def _grid_shape(visual: torch.nn.Module, n_patches: int) -> tuple[int, int]:
     gs = getattr(visual, "grid_size", None)
     if gs is not None and gs[0] * gs[1] == n_patches:
         return int(gs[0]), int(gs[1])
-    side = int(round(n_patches ** 0.5))
+    side = int(round(n_patches**0.5))
     return side, n_patches // side
 
 
-def analyze(clip: ClipModel, rgb: np.ndarray, targets: list[Target], params: list[MethodParams],
-            with_prediction: bool = True, prompt_loop: bool = False) -> AnalysisResult:
+def analyze(
+    clip: ClipModel,
+    rgb: np.ndarray,
+    targets: list[Target],
+    params: list[MethodParams],
+    with_prediction: bool = True,
+    prompt_loop: bool = False,
+) -> AnalysisResult:
     return analyze_batch(clip, [rgb], targets, params, with_prediction, prompt_loop=prompt_loop)[0]
 
 
-def analyze_batch(clip: ClipModel, images: list[np.ndarray], targets: list[Target],
-                  params: list[MethodParams], with_prediction: bool = True,
-                  top_k: int = 5, prompt_loop: bool = False) -> list[AnalysisResult]:
+def analyze_batch(
+    clip: ClipModel,
+    images: list[np.ndarray],
+    targets: list[Target],
+    params: list[MethodParams],
+    with_prediction: bool = True,
+    top_k: int = 5,
+    prompt_loop: bool = False,
+) -> list[AnalysisResult]:
     """Predictions and maps for each image. Images share the targets; each map keeps its own score.
 
     `prompt_loop=True` computes each prompt's gradient by its own VJP (the official one-backward-per-
@@ -93,13 +105,14 @@ def analyze_batch(clip: ClipModel, images: list[np.ndarray], targets: list[Targe
         """Run `fn(..., text)` for all prompts at once, or prompt by prompt when looping."""
         if not prompt_loop:
             return fn(*args, text)
-        outs = [fn(*args, text[j:j + 1]) for j in range(text.shape[0])]
+        outs = [fn(*args, text[j : j + 1]) for j in range(text.shape[0])]
         return torch.cat([o[0] for o in outs], dim=0), torch.cat([o[1] for o in outs], dim=1)
 
     def eclip_weights(single_head: bool) -> tuple[torch.Tensor, torch.Tensor]:
         if single_head not in eclip_cache:
             eclip_cache[single_head] = per_prompt(
-                lambda xi, ac, t: attn_out_grads(tail, xi, ac, t, single_head), x_in, attn_cls)
+                lambda xi, ac, t: attn_out_grads(tail, xi, ac, t, single_head), x_in, attn_cls
+            )
         return eclip_cache[single_head]
 
     for p in params:
@@ -112,9 +125,14 @@ def analyze_batch(clip: ClipModel, images: list[np.ndarray], targets: list[Targe
             w, scores = eclip_weights(p.official_single_head)
             spatial = spatial_weight(p.qk_space, p.epsilon) if p.combine == "multiply" else None
             base = eclip_grids(w, qkv()[2][:, 1:], spatial)
-            weight = torch.stack([
-                torch.from_numpy(entropy_weight(sq, grid, p.entropy_radius, p.alpha, p.entropy_source, im)).reshape(-1)
-                for sq, im in zip(squashed, images, strict=True)]).to(base.device)
+            weight = torch.stack(
+                [
+                    torch.from_numpy(
+                        entropy_weight(sq, grid, p.entropy_radius, p.alpha, p.entropy_source, im)
+                    ).reshape(-1)
+                    for sq, im in zip(squashed, images, strict=True)
+                ]
+            ).to(base.device)
             raw = base * weight[None]
         else:
             raise TypeError(f"unknown parameter type {type(p).__name__}")
@@ -126,7 +144,13 @@ def analyze_batch(clip: ClipModel, images: list[np.ndarray], targets: list[Targe
             for j, t in enumerate(targets):
                 g = raw_np[j, b].reshape(grid)
                 results[b].maps[(p.method, t.key)] = Heatmap(
-                    method=p.method, target=t, score=float(scores_np[b, j]), raw=g,
-                    normalized=minmax(g, p.epsilon), image_size=size, params=pd,
-                    model_sha256=clip.card.weights_sha256)
+                    method=p.method,
+                    target=t,
+                    score=float(scores_np[b, j]),
+                    raw=g,
+                    normalized=minmax(g, p.epsilon),
+                    image_size=size,
+                    params=pd,
+                    model_sha256=clip.card.weights_sha256,
+                )
     return results

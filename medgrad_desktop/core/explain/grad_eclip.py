@@ -7,8 +7,13 @@ import torch
 from medgrad_desktop.core.explain.tail import ClassTokenTail
 
 
-def attn_out_grads(tail: ClassTokenTail, x_in: torch.Tensor, attn_out_cls: torch.Tensor, text: torch.Tensor,
-                   single_head: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def attn_out_grads(
+    tail: ClassTokenTail,
+    x_in: torch.Tensor,
+    attn_out_cls: torch.Tensor,
+    text: torch.Tensor,
+    single_head: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Channel weights w = dS/do_cls @ W_o for all prompts (P, B, D), and the scores (B, P).
 
     With `single_head` the class-token attention is recomputed as one head with scale D^-1/2, as the
@@ -24,8 +29,9 @@ def attn_out_grads(tail: ClassTokenTail, x_in: torch.Tensor, attn_out_cls: torch
     return g @ tail.wo, scores
 
 
-def loosened_attention(tail: ClassTokenTail, q: torch.Tensor, k: torch.Tensor, qk_space: str,
-                       eps: float) -> torch.Tensor:
+def loosened_attention(
+    tail: ClassTokenTail, q: torch.Tensor, k: torch.Tensor, qk_space: str, eps: float
+) -> torch.Tensor:
     """s_i = minmax_i cos(q_cls, k_i) over the patches: (B, N-1). No softmax, full-width cosine.
 
     q, k: (B, N, D) from `tail.project`, computed once per image batch and shared by every method.

@@ -27,7 +27,9 @@ class Captured:
 def last_block(visual: nn.Module) -> nn.Module:
     blocks = getattr(getattr(visual, "transformer", None), "resblocks", None)
     if not blocks:
-        raise UnsupportedModelError("the image tower has no transformer blocks (only ViT models are supported)")
+        raise UnsupportedModelError(
+            "the image tower has no transformer blocks (only ViT models are supported)"
+        )
     blk = blocks[-1]
     if not isinstance(blk, ResidualAttentionBlock) or not isinstance(blk.attn, nn.MultiheadAttention):
         raise UnsupportedModelError(f"unsupported last block type {type(blk).__name__}")

@@ -24,9 +24,11 @@ class ClassTokenTail:
         self.heads = attn.num_heads
         w, b = attn.in_proj_weight, attn.in_proj_bias
         d = self.dim
-        self.wq, self.wk, self.wv = w[:d], w[d:2 * d], w[2 * d:]
+        self.wq, self.wk, self.wv = w[:d], w[d : 2 * d], w[2 * d :]
         zeros = torch.zeros(d, dtype=w.dtype, device=w.device)
-        self.bq, self.bk, self.bv = (b[:d], b[d:2 * d], b[2 * d:]) if b is not None else (zeros, zeros, zeros)
+        self.bq, self.bk, self.bv = (
+            (b[:d], b[d : 2 * d], b[2 * d :]) if b is not None else (zeros, zeros, zeros)
+        )
         self.wo = attn.out_proj.weight
         self.bo = attn.out_proj.bias if attn.out_proj.bias is not None else zeros
 
@@ -51,7 +53,7 @@ class ClassTokenTail:
         qh = q.reshape(bsz, h, hd)
         kh = k.reshape(bsz, n, h, hd).transpose(1, 2)
         vh = v.reshape(bsz, n, h, hd).transpose(1, 2)
-        a = torch.softmax(torch.einsum("bhd,bhnd->bhn", qh, kh) * hd ** -0.5, dim=-1)
+        a = torch.softmax(torch.einsum("bhd,bhnd->bhn", qh, kh) * hd**-0.5, dim=-1)
         z = torch.einsum("bhn,bhnd->bhd", a, vh).reshape(bsz, d)
         return self.out_proj(z)
 
@@ -69,8 +71,9 @@ class ClassTokenTail:
 
     # --- batched gradients -------------------------------------------------------------------
     @staticmethod
-    def batched_score_grads(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                            text: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def batched_score_grads(
+        fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, text: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Scores S[b, p] = <fn(x)[b], text[p]> and dS[:, p]/dx for all p, from one batched VJP.
 
         Returns (scores (B, P), grads (P, *x.shape)). Images of a batch are independent, so the

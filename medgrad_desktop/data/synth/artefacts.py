@@ -18,8 +18,14 @@ ArtefactFn = Callable[[np.random.Generator, np.ndarray, float], np.ndarray]
 ARTEFACTS: dict[str, ArtefactFn] = {}
 ARTEFACT_TYPES = ("hairs", "ruler", "bubbles", "vignette", "calibration_patch", "glints")
 # chance of each artefact at artefact_rate 1 (scaled linearly with the rate)
-ARTEFACT_PROBABILITY = {"hairs": 0.85, "ruler": 0.45, "bubbles": 0.5, "vignette": 0.35, "calibration_patch": 0.25,
-                        "glints": 0.5}
+ARTEFACT_PROBABILITY = {
+    "hairs": 0.85,
+    "ruler": 0.45,
+    "bubbles": 0.5,
+    "vignette": 0.35,
+    "calibration_patch": 0.25,
+    "glints": 0.5,
+}
 SHORTCUT_ARTEFACTS = ("ruler", "bubbles")
 
 
@@ -41,8 +47,15 @@ def draw_artefact(kind: str, rng: np.random.Generator, img: np.ndarray, rate: fl
     return fn(rng, img, rate)
 
 
-def artefact_plan(rng: np.random.Generator, rate: float, shortcut: bool, shortcut_artefact: str,
-                  shortcut_rate: float, in_shortcut_class: bool, shortcut_rng: np.random.Generator) -> list[str]:
+def artefact_plan(
+    rng: np.random.Generator,
+    rate: float,
+    shortcut: bool,
+    shortcut_artefact: str,
+    shortcut_rate: float,
+    in_shortcut_class: bool,
+    shortcut_rng: np.random.Generator,
+) -> list[str]:
     """Which artefacts one image gets. With `shortcut`, `shortcut_artefact` is present with probability
     `shortcut_rate` in the shortcut class and 1 - `shortcut_rate` elsewhere, whatever `rate` says."""
     plan = [k for k in ARTEFACT_TYPES if rng.random() < ARTEFACT_PROBABILITY[k] * rate]
@@ -87,8 +100,16 @@ def _ruler(rng: np.random.Generator, img: np.ndarray, rate: float) -> np.ndarray
         h = band * (0.8 if i % 5 == 0 else 0.45)
         cv2.line(strip, (x, 0), (x, int(h)), 255, 2, cv2.LINE_AA)
         if i % 10 == 0:  # digit-like marks
-            cv2.putText(strip, str((i // 10) % 10), (x + 3, band - 4), cv2.FONT_HERSHEY_SIMPLEX, band / 70, 255, 2,
-                        cv2.LINE_AA)
+            cv2.putText(
+                strip,
+                str((i // 10) % 10),
+                (x + 3, band - 4),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                band / 70,
+                255,
+                2,
+                cv2.LINE_AA,
+            )
     full = np.zeros((S, S), np.float32)
     full[:band] = strip.astype(np.float32) / 255.0
     full = np.rot90(full, edge).copy()
@@ -154,8 +175,17 @@ def _glints(rng: np.random.Generator, img: np.ndarray, rate: float) -> np.ndarra
     a = np.zeros((S, S), np.float32)
     for _ in range(int(rng.integers(3, 9))):
         cx, cy = rng.uniform(0, S, 2)
-        cv2.ellipse(a, (int(cx), int(cy)), (int(rng.integers(2, 6)), int(rng.integers(1, 3))), rng.uniform(0, 180),
-                    0, 360, 1.0, -1, cv2.LINE_AA)
+        cv2.ellipse(
+            a,
+            (int(cx), int(cy)),
+            (int(rng.integers(2, 6)), int(rng.integers(1, 3))),
+            rng.uniform(0, 180),
+            0,
+            360,
+            1.0,
+            -1,
+            cv2.LINE_AA,
+        )
     a = cv2.GaussianBlur(a, (0, 0), 1.0)
     over(img, (255, 255, 250), np.clip(a, 0, 1) * 0.9)
     return a

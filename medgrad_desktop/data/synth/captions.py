@@ -45,14 +45,21 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def varied_caption(class_id: str, criteria: dict[str, str], structures: list[str], rng: np.random.Generator,
-                   phrasing: str = "train") -> str:
+def varied_caption(
+    class_id: str,
+    criteria: dict[str, str],
+    structures: list[str],
+    rng: np.random.Generator,
+    phrasing: str = "train",
+) -> str:
     """One caption for an image of `class_id` showing `structures` with the given criteria."""
     if phrasing not in PHRASINGS:
         raise ValueError(f"phrasing must be one of {', '.join(PHRASINGS)}, not '{phrasing}'")
     if rng.random() < MEDGRAD_STYLE_SHARE:
         return caption_for(class_id, criteria)
-    dx = str(rng.choice(CLASS_SYNONYMS.get(class_id, (CLASS_PHRASES.get(class_id, class_id.replace("_", " ")),))))
+    dx = str(
+        rng.choice(CLASS_SYNONYMS.get(class_id, (CLASS_PHRASES.get(class_id, class_id.replace("_", " ")),)))
+    )
     found: list[str] = []
     for c in CRITERIA_ORDER:
         opt = criteria.get(c)
@@ -69,5 +76,7 @@ def varied_caption(class_id: str, criteria: dict[str, str], structures: list[str
         if s in STRUCTURE_PHRASES:
             found.append(str(rng.choice(STRUCTURE_PHRASES[s])))
     order = rng.permutation(len(found))
-    found = [found[i] for i in order] or [CRITERION_PHRASES[("pigmentation", criteria.get("pigmentation", "regular"))]]
+    found = [found[i] for i in order] or [
+        CRITERION_PHRASES[("pigmentation", criteria.get("pigmentation", "regular"))]
+    ]
     return str(rng.choice(TEMPLATES)).format(dx=dx, f=_join(found))

@@ -12,8 +12,9 @@ import numpy as np
 from medgrad_desktop.core.entropy import gray_bt601, local_entropy, patch_mean
 
 
-def target_entropy_rank(image: np.ndarray, target_mask: np.ndarray, radius: int = 5, grid: int = 14
-                        ) -> tuple[int, float]:
+def target_entropy_rank(
+    image: np.ndarray, target_mask: np.ndarray, radius: int = 5, grid: int = 14
+) -> tuple[int, float]:
     """Rank (0 = highest) of the best target patch among all patches by mean local entropy, and the
     entropy of that patch. A patch counts as target when >= 25 % of it is target mask (or, for sparse
     targets such as small globules, at least half the best-covered patch's share)."""

@@ -28,7 +28,6 @@ def structure(name: str) -> Callable[[StructureFn], StructureFn]:
     return register
 
 
-
 def _net_lines(rng: np.random.Generator, S: int, period: float, warp_amp: float, width: float) -> np.ndarray:
     """A warped grid of lines (1 on the lines, 0 in the holes) with the given mesh period."""
     yy, xx = np.mgrid[0:S, 0:S].astype(np.float32)
@@ -41,8 +40,9 @@ def _net_lines(rng: np.random.Generator, S: int, period: float, warp_amp: float,
 
 
 @structure("atypical_network")
-def _atypical_network(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                      ) -> np.ndarray:
+def _atypical_network(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Thick, dark, broken lines with meshes of uneven size, ending abruptly: atypical network."""
     S = img.shape[0]
     region = les.region(theta0, np.deg2rad(rng.uniform(50, 70)), 0.2, 0.95) * les.inside
@@ -56,8 +56,9 @@ def _atypical_network(rng: np.random.Generator, img: np.ndarray, les: Lesion, th
 
 
 @structure("peripheral_network")
-def _peripheral_network(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                        ) -> np.ndarray:
+def _peripheral_network(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """A delicate, regular network in a ring at the periphery (dermatofibroma)."""
     S = img.shape[0]
     region = cv2.GaussianBlur(les.region(theta0, np.pi, 0.6, 0.95) * les.inside, (0, 0), 3)
@@ -67,8 +68,9 @@ def _peripheral_network(rng: np.random.Generator, img: np.ndarray, les: Lesion, 
 
 
 @structure("starburst")
-def _starburst(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-               ) -> np.ndarray:
+def _starburst(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Regular streaks all around the border, evenly spaced, around a dark centre (Reed/Spitz)."""
     S = img.shape[0]
     a = np.zeros((S, S), np.float32)
@@ -83,8 +85,9 @@ def _starburst(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: f
 
 
 @structure("irregular_streaks")
-def _irregular_streaks(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                       ) -> np.ndarray:
+def _irregular_streaks(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """A few streaks of uneven length, width and direction, in part of the border only."""
     S = img.shape[0]
     a = np.zeros((S, S), np.float32)
@@ -99,8 +102,9 @@ def _irregular_streaks(rng: np.random.Generator, img: np.ndarray, les: Lesion, t
 
 
 @structure("irregular_globules")
-def _irregular_globules(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                        ) -> np.ndarray:
+def _irregular_globules(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Dots and globules of very different sizes, scattered unevenly, some near the border."""
     S = img.shape[0]
     a = np.zeros((S, S), np.float32)
@@ -110,16 +114,23 @@ def _irregular_globules(rng: np.random.Generator, img: np.ndarray, les: Lesion, 
         return a
     idx = rng.choice(len(xs), size=min(int(rng.integers(8, 15)), len(xs)), replace=False)
     for i in idx:
-        cv2.circle(a, (int(xs[i]), int(ys[i])), int(rng.uniform(2.5, 10)), float(rng.uniform(0.7, 1.0)), -1,
-                   cv2.LINE_AA)
+        cv2.circle(
+            a,
+            (int(xs[i]), int(ys[i])),
+            int(rng.uniform(2.5, 10)),
+            float(rng.uniform(0.7, 1.0)),
+            -1,
+            cv2.LINE_AA,
+        )
     a = np.clip(a, 0, 1) * 0.95 * strength
     darken(img, a, 0.15)
     return a
 
 
 @structure("cobblestone")
-def _cobblestone(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                 ) -> np.ndarray:
+def _cobblestone(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Large, closely packed, roundish globules over most of the lesion (congenital nevus)."""
     S = img.shape[0]
     a = np.zeros((S, S), np.float32)
@@ -131,8 +142,17 @@ def _cobblestone(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0:
             px, py = x + rng.normal(0, jit), y + rng.normal(0, jit)
             ix, iy = int(np.clip(px, 0, S - 1)), int(np.clip(py, 0, S - 1))
             if les.rho[iy, ix] < 0.85 * les.rad[iy, ix]:
-                cv2.ellipse(a, (int(px), int(py)), (int(r * rng.uniform(0.85, 1.15)), int(r * rng.uniform(0.8, 1.1))),
-                            rng.uniform(0, 180), 0, 360, 1.0, -1, cv2.LINE_AA)
+                cv2.ellipse(
+                    a,
+                    (int(px), int(py)),
+                    (int(r * rng.uniform(0.85, 1.15)), int(r * rng.uniform(0.8, 1.1))),
+                    rng.uniform(0, 180),
+                    0,
+                    360,
+                    1.0,
+                    -1,
+                    cv2.LINE_AA,
+                )
     a = np.clip(a, 0, 1) * 0.8 * strength
     darken(img, a, 0.45)
     return a
@@ -143,8 +163,9 @@ def _vessel_color(rng: np.random.Generator) -> tuple[float, float, float]:
 
 
 @structure("comma_vessels")
-def _comma_vessels(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                   ) -> np.ndarray:
+def _comma_vessels(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Short, slightly curved red vessels scattered over the lesion (dermal nevus)."""
     S = img.shape[0]
     a = np.zeros((S, S), np.float32)
@@ -164,8 +185,9 @@ def _comma_vessels(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta
 
 
 @structure("dotted_vessels")
-def _dotted_vessels(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                    ) -> np.ndarray:
+def _dotted_vessels(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Many small red dots and short irregular linear vessels in one area: atypical vascular pattern."""
     S = img.shape[0]
     a = np.zeros((S, S), np.float32)
@@ -185,7 +207,9 @@ def _dotted_vessels(rng: np.random.Generator, img: np.ndarray, les: Lesion, thet
 
 
 @structure("lacunae")
-def _lacunae(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float) -> np.ndarray:
+def _lacunae(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Red-purple round clods separated by paler septa over the lesion (vascular lesion)."""
     S = img.shape[0]
     a = np.zeros((S, S), np.float32)
@@ -202,21 +226,26 @@ def _lacunae(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: flo
 
 
 @structure("blue_grey_nests")
-def _nests(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float) -> np.ndarray:
+def _nests(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Large blue-grey ovoid nests (basal cell carcinoma)."""
     S, r0 = img.shape[0], les.r0
     a = np.zeros((S, S), np.float32)
     for _ in range(int(rng.integers(2, 4))):
         cx, cy = les.point(theta0 + rng.uniform(-0.7, 0.7), rng.uniform(0.3, 0.7))
-        a = np.maximum(a, blob(rng, S, cx, cy, r0 * rng.uniform(0.13, 0.2), r0 * rng.uniform(0.09, 0.13), 0.08))
+        a = np.maximum(
+            a, blob(rng, S, cx, cy, r0 * rng.uniform(0.13, 0.2), r0 * rng.uniform(0.09, 0.13), 0.08)
+        )
     a = a * les.inside * 0.85 * strength
     over(img, (rng.uniform(85, 105), rng.uniform(100, 115), rng.uniform(125, 145)), a)
     return a
 
 
 @structure("leaf_like_areas")
-def _leaf_like(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-               ) -> np.ndarray:
+def _leaf_like(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Brown-grey bulbous, leaf-like extensions at the border (basal cell carcinoma)."""
     S, r0 = img.shape[0], les.r0
     a = np.zeros((S, S), np.float32)
@@ -229,8 +258,9 @@ def _leaf_like(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: f
 
 
 @structure("milia_like_cysts")
-def _many_milia(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                ) -> np.ndarray:
+def _many_milia(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Many whitish-yellow cysts over the whole lesion (seborrheic keratosis)."""
     S = img.shape[0]
     a = np.zeros((S, S), np.float32)
@@ -243,7 +273,9 @@ def _many_milia(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: 
 
 
 @structure("comedo_like_openings")
-def _comedo(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float) -> np.ndarray:
+def _comedo(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Dark brown-black round plugs with a lighter rim (seborrheic keratosis)."""
     S = img.shape[0]
     a = np.zeros((S, S), np.float32)
@@ -261,8 +293,9 @@ def _comedo(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: floa
 
 
 @structure("central_white_patch")
-def _central_white(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                   ) -> np.ndarray:
+def _central_white(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """A central, white, scar-like patch without peppering (dermatofibroma)."""
     S, r0 = img.shape[0], les.r0
     cx, cy = les.point(theta0, rng.uniform(0.0, 0.15))
@@ -273,8 +306,9 @@ def _central_white(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta
 
 
 @structure("scar_with_pigment")
-def _scar_pigment(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                  ) -> np.ndarray:
+def _scar_pigment(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """A long white scar across the lesion with irregular dark pigment along it (recurrent nevus)."""
     S, r0 = img.shape[0], les.r0
     scar = np.zeros((S, S), np.float32)
@@ -290,18 +324,22 @@ def _scar_pigment(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0
 
 
 @structure("blue_area")
-def _blue_area(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-               ) -> np.ndarray:
+def _blue_area(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """A homogeneous blue-grey part covering about half the lesion, beside a brown part (combined nevus)."""
-    a = cv2.GaussianBlur(les.region(theta0, np.pi / 2 * rng.uniform(0.85, 1.1), 0.0, 1.0) * les.inside, (0, 0), 4)
+    a = cv2.GaussianBlur(
+        les.region(theta0, np.pi / 2 * rng.uniform(0.85, 1.1), 0.0, 1.0) * les.inside, (0, 0), 4
+    )
     a = a * 0.9 * strength
     over(img, (rng.uniform(70, 95), rng.uniform(90, 110), rng.uniform(125, 150)), a)
     return a
 
 
 @structure("homogeneous_blue")
-def _homogeneous_blue(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                      ) -> np.ndarray:
+def _homogeneous_blue(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """The whole lesion a structureless steel blue-grey, deepest in the centre (blue nevus)."""
     rel = np.clip(les.rho / np.maximum(les.rad, 1), 0, 1)
     a = les.inside * (0.75 + 0.2 * (1 - rel)) * strength
@@ -310,8 +348,9 @@ def _homogeneous_blue(rng: np.random.Generator, img: np.ndarray, les: Lesion, th
 
 
 @structure("central_homogeneous")
-def _central_homogeneous(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                         ) -> np.ndarray:
+def _central_homogeneous(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """A round, even, structureless brown centre, symmetric in the lesion (common nevus)."""
     S, r0 = img.shape[0], les.r0
     yy, xx = np.mgrid[0:S, 0:S].astype(np.float32)
@@ -323,8 +362,9 @@ def _central_homogeneous(rng: np.random.Generator, img: np.ndarray, les: Lesion,
 
 
 @structure("parallel_lines")
-def _parallel_lines(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                    ) -> np.ndarray:
+def _parallel_lines(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Fine, light-brown, wavy parallel lines over the lesion (melanosis: parallel, ring-like pattern)."""
     S = img.shape[0]
     yy, xx = np.mgrid[0:S, 0:S].astype(np.float32)
@@ -337,14 +377,18 @@ def _parallel_lines(rng: np.random.Generator, img: np.ndarray, les: Lesion, thet
 
 
 @structure("keratin_scale")
-def _scale(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float) -> np.ndarray:
+def _scale(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Rough white-yellow scale and crust over part of the lesion."""
     S, r0 = img.shape[0], les.r0
     a = np.zeros((S, S), np.float32)
     for _ in range(int(rng.integers(2, 4))):
         cx, cy = les.point(theta0 + rng.uniform(-0.8, 0.8), rng.uniform(0.2, 0.6))
         a = np.maximum(a, blob(rng, S, cx, cy, r0 * rng.uniform(0.2, 0.3), r0 * rng.uniform(0.12, 0.2), 0.1))
-    grain = np.clip(0.6 + 0.5 * cv2.GaussianBlur(rng.standard_normal((S, S)).astype(np.float32), (0, 0), 2), 0, 1)
+    grain = np.clip(
+        0.6 + 0.5 * cv2.GaussianBlur(rng.standard_normal((S, S)).astype(np.float32), (0, 0), 2), 0, 1
+    )
     a = a * les.inside * grain * 0.9 * strength
     over(img, (rng.uniform(230, 245), rng.uniform(220, 235), rng.uniform(170, 195)), a)
     return a

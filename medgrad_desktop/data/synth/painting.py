@@ -41,7 +41,9 @@ def over(img: np.ndarray, color: np.ndarray | tuple, alpha: np.ndarray) -> None:
     """Alpha-composite `color` (RGB tuple or HxWx3) over `img` in place, within alpha's bounding box."""
     ys, xs = bbox(alpha)
     a = alpha[ys, xs, None]
-    col = color[ys, xs] if isinstance(color, np.ndarray) and color.ndim == 3 else np.asarray(color, np.float32)
+    col = (
+        color[ys, xs] if isinstance(color, np.ndarray) and color.ndim == 3 else np.asarray(color, np.float32)
+    )
     sub = img[ys, xs]
     sub *= 1.0 - a
     sub += a * col
@@ -64,7 +66,9 @@ def down_mask(alpha: np.ndarray, size: int, thresh: float = 0.15, close: int = 0
     return m
 
 
-def blob(rng: np.random.Generator, S: int, cx: float, cy: float, ax: float, ay: float, edge: float) -> np.ndarray:
+def blob(
+    rng: np.random.Generator, S: int, cx: float, cy: float, ax: float, ay: float, edge: float
+) -> np.ndarray:
     """A soft, noisy ellipse of semi-axes (ax, ay) at a random angle: structureless areas."""
     yy, xx = np.mgrid[0:S, 0:S].astype(np.float32)
     ang = rng.uniform(0, np.pi)
@@ -119,15 +123,22 @@ def draw_skin(rng: np.random.Generator, S: int, tone: int) -> np.ndarray:
     return img.astype(np.float32)
 
 
-def make_lesion(rng: np.random.Generator, S: int, center_jitter: float, radius_range: tuple[float, float],
-                irregularity: float) -> Lesion:
+def make_lesion(
+    rng: np.random.Generator,
+    S: int,
+    center_jitter: float,
+    radius_range: tuple[float, float],
+    irregularity: float,
+) -> Lesion:
     cx = S / 2 + rng.uniform(-center_jitter, center_jitter) * S
     cy = S / 2 + rng.uniform(-center_jitter, center_jitter) * S
     r0 = rng.uniform(*radius_range) * S
     room = min(cx, cy, S - cx, S - cy)
     r0 = float(max(min(r0, 0.92 * room / (1 + 2 * irregularity)), 0.11 * S))
-    harmonics = [(k, float(rng.uniform(0, irregularity) * 2 / k), float(rng.uniform(0, 2 * np.pi)))
-                 for k in range(2, 9)]
+    harmonics = [
+        (k, float(rng.uniform(0, irregularity) * 2 / k), float(rng.uniform(0, 2 * np.pi)))
+        for k in range(2, 9)
+    ]
     yy, xx = np.mgrid[0:S, 0:S].astype(np.float32)
     dx, dy = xx - cx, yy - cy
     rho = np.hypot(dx, dy)
@@ -161,8 +172,9 @@ def draw_brown_body(rng: np.random.Generator, img: np.ndarray, les: Lesion, skin
     over(img, color, les.alpha * 0.95)
 
 
-def _mix_body(rng: np.random.Generator, img: np.ndarray, les: Lesion, colors: list[np.ndarray], opacity: float
-              ) -> None:
+def _mix_body(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, colors: list[np.ndarray], opacity: float
+) -> None:
     """Composite a lesion body whose colour mixes `colors` by smooth noise fields."""
     S = img.shape[0]
     n = len(colors)
@@ -170,7 +182,9 @@ def _mix_body(rng: np.random.Generator, img: np.ndarray, les: Lesion, colors: li
     fields = np.stack([lowfreq(rng, small, 3) for _ in range(n)], -1) * 1.8
     weights = np.exp(fields - fields.max(-1, keepdims=True))
     weights /= weights.sum(-1, keepdims=True)
-    color = cv2.resize((weights @ np.stack(colors)).astype(np.float32), (S, S), interpolation=cv2.INTER_LINEAR)
+    color = cv2.resize(
+        (weights @ np.stack(colors)).astype(np.float32), (S, S), interpolation=cv2.INTER_LINEAR
+    )
     rel = np.clip(les.rho / np.maximum(les.rad, 1), 0, 1.5)
     color *= (0.9 + 0.12 * rel)[..., None]
     over(img, color, les.alpha * opacity)
@@ -194,23 +208,46 @@ def draw_body(style: str, rng: np.random.Generator, img: np.ndarray, les: Lesion
     for _ in range(n):
         g = rng.uniform(0.55, 0.72)
         if style == "dark":
-            colors.append(_scaled((1.0, g, g * 0.7), skin_luma * (rng.uniform(0.22, 0.4) if not dark_skin
-                                                                  else rng.uniform(0.35, 0.55))))
+            colors.append(
+                _scaled(
+                    (1.0, g, g * 0.7),
+                    skin_luma * (rng.uniform(0.22, 0.4) if not dark_skin else rng.uniform(0.35, 0.55)),
+                )
+            )
         elif style == "tan":
-            colors.append(_scaled((1.0, g + 0.1, g * 0.75), skin_luma * (rng.uniform(0.62, 0.78) if not dark_skin
-                                                                         else rng.uniform(0.7, 0.85))))
+            colors.append(
+                _scaled(
+                    (1.0, g + 0.1, g * 0.75),
+                    skin_luma * (rng.uniform(0.62, 0.78) if not dark_skin else rng.uniform(0.7, 0.85)),
+                )
+            )
         elif style == "pale":
-            colors.append(_scaled((1.0, rng.uniform(0.72, 0.8), rng.uniform(0.68, 0.76)),
-                                  min(235.0, skin_luma * rng.uniform(0.92, 1.05) + (25 if dark_skin else 0))))
+            colors.append(
+                _scaled(
+                    (1.0, rng.uniform(0.72, 0.8), rng.uniform(0.68, 0.76)),
+                    min(235.0, skin_luma * rng.uniform(0.92, 1.05) + (25 if dark_skin else 0)),
+                )
+            )
         elif style == "pink":
-            colors.append(_scaled((1.0, rng.uniform(0.62, 0.7), rng.uniform(0.66, 0.74)),
-                                  min(230.0, skin_luma * rng.uniform(0.85, 0.95) + (35 if dark_skin else 0))))
+            colors.append(
+                _scaled(
+                    (1.0, rng.uniform(0.62, 0.7), rng.uniform(0.66, 0.74)),
+                    min(230.0, skin_luma * rng.uniform(0.85, 0.95) + (35 if dark_skin else 0)),
+                )
+            )
         elif style == "red":
-            colors.append(_scaled((1.0, rng.uniform(0.25, 0.35), rng.uniform(0.4, 0.55)),
-                                  skin_luma * rng.uniform(0.45, 0.6)))
+            colors.append(
+                _scaled(
+                    (1.0, rng.uniform(0.25, 0.35), rng.uniform(0.4, 0.55)), skin_luma * rng.uniform(0.45, 0.6)
+                )
+            )
         elif style == "blue":
-            colors.append(_scaled((rng.uniform(0.55, 0.65), rng.uniform(0.68, 0.75), 1.0),
-                                  skin_luma * rng.uniform(0.45, 0.6)))
+            colors.append(
+                _scaled(
+                    (rng.uniform(0.55, 0.65), rng.uniform(0.68, 0.75), 1.0),
+                    skin_luma * rng.uniform(0.45, 0.6),
+                )
+            )
         else:
             raise ValueError(f"unknown body style '{style}'; choose from {', '.join(BODY_STYLES)}")
     _mix_body(rng, img, les, colors, 0.95 if style not in ("pale", "pink") else 0.85)
@@ -218,5 +255,12 @@ def draw_body(style: str, rng: np.random.Generator, img: np.ndarray, les: Lesion
 
 BODY_STYLES = ("brown", "dark", "tan", "pale", "pink", "red", "blue")
 # pigmentation criterion a body sets before any structure changes it
-BODY_PIGMENTATION = {"brown": "regular", "dark": "regular", "tan": "regular", "blue": "regular", "pale": "absent",
-                     "pink": "absent", "red": "absent"}
+BODY_PIGMENTATION = {
+    "brown": "regular",
+    "dark": "regular",
+    "tan": "regular",
+    "blue": "regular",
+    "pale": "absent",
+    "pink": "absent",
+    "red": "absent",
+}

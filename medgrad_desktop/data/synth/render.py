@@ -46,7 +46,9 @@ class SynthConfig:
     classes: tuple[str, ...] = ALL_CLASSES
     skin_tones: tuple[int, ...] = tuple(range(len(SKIN_TONES)))
     artefact_rate: float = 0.6  # 0 = clean images, 1 = many artefacts
-    irregularity: float = 0.12  # border irregularity (amplitude of the cos harmonics), unless the class sets it
+    irregularity: float = (
+        0.12  # border irregularity (amplitude of the cos harmonics), unless the class sets it
+    )
     center_jitter: float = 0.30  # lesion centre within +- this fraction of the image centre
     radius_range: tuple[float, float] = (0.15, 0.35)  # lesion radius as a fraction of the size
     decoy_rate: float = 0.6  # expected decoys per image (0..2)
@@ -116,7 +118,10 @@ def _base(seed: int, cfg: SynthConfig, class_id: str) -> _Base:
     sectors = rng_layout.permutation(6)
     theta_t = _sector(rng_layout, sectors[0])
     n_decoys = int(min(2, rng_layout.poisson(cfg.decoy_rate)))
-    decoys = [(str(rng_layout.choice(DECOY_TYPES)), _sector(rng_layout, sectors[1 + 2 * i])) for i in range(n_decoys)]
+    decoys = [
+        (str(rng_layout.choice(DECOY_TYPES)), _sector(rng_layout, sectors[1 + 2 * i]))
+        for i in range(n_decoys)
+    ]
     extras = list(recipe.extras)
     if recipe.one_of:
         extras.append(str(rng_layout.choice(recipe.one_of)))
@@ -125,16 +130,25 @@ def _base(seed: int, cfg: SynthConfig, class_id: str) -> _Base:
     # generator
     for i, (kind, th) in enumerate(decoys):
         alphas[f"decoy:{kind}" + (f"_{i}" if any(k == kind for k, _ in decoys[:i]) else "")] = draw_structure(
-            kind, component_rng(seed, f"decoy{i}"), img, les, th)
+            kind, component_rng(seed, f"decoy{i}"), img, les, th
+        )
     for i, (kind, th) in enumerate(zip(extras, extra_at, strict=True)):
-        alphas[f"extra:{kind}"] = draw_structure(kind, component_rng(seed, f"extra{i}"), img, les, th,
-                                                 cfg.structure_strength)
+        alphas[f"extra:{kind}"] = draw_structure(
+            kind, component_rng(seed, f"extra{i}"), img, les, th, cfg.structure_strength
+        )
     without = img.copy()
-    alphas["target:" + recipe.target] = draw_structure(recipe.target, component_rng(seed, "target"), img, les,
-                                                       theta_t, cfg.structure_strength)
-    meta = {"skin_tone": tone, "lesion_center": [les.cx / S, les.cy / S], "lesion_radius": les.r0 / S,
-            "target_sector_angle": theta_t, "decoys": [k for k, _ in decoys], "body": recipe.body,
-            "structures": [recipe.target, *extras]}
+    alphas["target:" + recipe.target] = draw_structure(
+        recipe.target, component_rng(seed, "target"), img, les, theta_t, cfg.structure_strength
+    )
+    meta = {
+        "skin_tone": tone,
+        "lesion_center": [les.cx / S, les.cy / S],
+        "lesion_radius": les.r0 / S,
+        "target_sector_angle": theta_t,
+        "decoys": [k for k, _ in decoys],
+        "body": recipe.body,
+        "structures": [recipe.target, *extras],
+    }
     return _Base(without, img, alphas, meta)
 
 
@@ -150,18 +164,29 @@ def criteria_of(body: str, structures: list[str]) -> dict[str, str]:
     return criteria
 
 
-def _finish(base_img: np.ndarray, seed: int, cfg: SynthConfig, class_id: str, attempt: int, plan_cache: dict
-            ) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
+def _finish(
+    base_img: np.ndarray, seed: int, cfg: SynthConfig, class_id: str, attempt: int, plan_cache: dict
+) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
     """Artefacts of retry `attempt` over a copy of `base_img`, area-resized, optionally JPEG-compressed."""
     img = base_img.copy()
     plan = plan_cache.get(attempt)
     if plan is None:
-        plan = artefact_plan(component_rng(seed, "artefacts", attempt), cfg.artefact_rate, cfg.shortcut,
-                             cfg.shortcut_artefact, cfg.shortcut_rate, class_id == cfg.shortcut_class,
-                             component_rng(seed, "shortcut"))
+        plan = artefact_plan(
+            component_rng(seed, "artefacts", attempt),
+            cfg.artefact_rate,
+            cfg.shortcut,
+            cfg.shortcut_artefact,
+            cfg.shortcut_rate,
+            class_id == cfg.shortcut_class,
+            component_rng(seed, "shortcut"),
+        )
         plan_cache[attempt] = plan
-    alphas = {"artefact:" + kind: draw_artefact(kind, component_rng(seed, "artefact:" + kind, attempt), img, cfg.artefact_rate)
-              for kind in plan}
+    alphas = {
+        "artefact:" + kind: draw_artefact(
+            kind, component_rng(seed, "artefact:" + kind, attempt), img, cfg.artefact_rate
+        )
+        for kind in plan
+    }
     small = cv2.resize(np.clip(img, 0, 255), (cfg.size, cfg.size), interpolation=cv2.INTER_AREA)
     out = np.clip(np.rint(small), 0, 255).astype(np.uint8)
     if cfg.jpeg:
@@ -223,22 +248,42 @@ def render_sample(seed: int, config: SynthConfig | None = None, label: int | Non
     if cfg.counterfactual:
         cf, _, _ = _finish(base.without_target, seed, cfg, class_id, attempt, plan_cache)
         diff = np.abs(img.astype(np.int16) - cf.astype(np.int16)).max(-1) > 8
-    meta.update({
-        "seed": int(seed), "label": int(label), "class_id": class_id, "artefact_rate": cfg.artefact_rate,
-        "n_artefacts": len(artefact_masks), "target_entropy_rank": int(rank),
-        "target_is_entropy_max": bool(rank == 0), "target_low_entropy": target_kind in LOW_ENTROPY_STRUCTURES,
-        "entropy_attempts": attempt + 1, "shortcut": cfg.shortcut,
-        "shortcut_artefact": cfg.shortcut_artefact if cfg.shortcut else None,
-        "shortcut_artefact_present": bool(cfg.shortcut and cfg.shortcut_artefact in artefact_masks),
-        "lesion_area": float(lesion_mask.mean()), "target_area": float(tmask.mean()),
-        "generator_version": GENERATOR_VERSION, "config": config_to_dict(cfg),
-    })
+    meta.update(
+        {
+            "seed": int(seed),
+            "label": int(label),
+            "class_id": class_id,
+            "artefact_rate": cfg.artefact_rate,
+            "n_artefacts": len(artefact_masks),
+            "target_entropy_rank": int(rank),
+            "target_is_entropy_max": bool(rank == 0),
+            "target_low_entropy": target_kind in LOW_ENTROPY_STRUCTURES,
+            "entropy_attempts": attempt + 1,
+            "shortcut": cfg.shortcut,
+            "shortcut_artefact": cfg.shortcut_artefact if cfg.shortcut else None,
+            "shortcut_artefact_present": bool(cfg.shortcut and cfg.shortcut_artefact in artefact_masks),
+            "lesion_area": float(lesion_mask.mean()),
+            "target_area": float(tmask.mean()),
+            "generator_version": GENERATOR_VERSION,
+            "config": config_to_dict(cfg),
+        }
+    )
     return SynthSample(
-        seed=int(seed), image=img, label=int(label), class_id=class_id,
+        seed=int(seed),
+        image=img,
+        label=int(label),
+        class_id=class_id,
         caption=varied_caption(class_id, criteria, drawn, component_rng(seed, "caption"), cfg.phrasing),
-        criteria=criteria, lesion_mask=lesion_mask, structure_masks=structure_masks,
-        target_structure=target_kind, target_mask=tmask, decoy_masks=decoy_masks, artefact_masks=artefact_masks,
-        counterfactual=cf, counterfactual_diff_mask=diff, metadata=meta,
+        criteria=criteria,
+        lesion_mask=lesion_mask,
+        structure_masks=structure_masks,
+        target_structure=target_kind,
+        target_mask=tmask,
+        decoy_masks=decoy_masks,
+        artefact_masks=artefact_masks,
+        counterfactual=cf,
+        counterfactual_diff_mask=diff,
+        metadata=meta,
     )
 
 

@@ -30,8 +30,9 @@ def structure(name: str) -> Callable[[StructureFn], StructureFn]:
     return register
 
 
-def draw_structure(kind: str, rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float,
-                   strength: float = 1.0) -> np.ndarray:
+def draw_structure(
+    kind: str, rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float = 1.0
+) -> np.ndarray:
     """Draw structure `kind` in the sector around angle theta0; return its alpha (footprint)."""
     fn = STRUCTURES.get(kind)
     if fn is None:
@@ -40,7 +41,9 @@ def draw_structure(kind: str, rng: np.random.Generator, img: np.ndarray, les: Le
 
 
 @structure("blue_whitish_veil")
-def _veil(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float) -> np.ndarray:
+def _veil(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     S, r0 = img.shape[0], les.r0
     cx, cy = les.point(theta0, rng.uniform(0.35, 0.55))
     a = blob(rng, S, cx, cy, r0 * rng.uniform(0.32, 0.45), r0 * rng.uniform(0.25, 0.35), 0.12) * les.inside
@@ -57,7 +60,9 @@ def _flat_area(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: f
 
 
 @structure("flat_blotch")
-def _blotch(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float) -> np.ndarray:
+def _blotch(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """A dark structureless blotch off-centre: irregular pigmentation."""
     a = _flat_area(rng, img, les, theta0) * 0.95 * strength
     darken(img, a, rng.uniform(0.22, 0.32))
@@ -65,18 +70,24 @@ def _blotch(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: floa
 
 
 @structure("hypopigmentation")
-def _hypo(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float) -> np.ndarray:
+def _hypo(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     S = img.shape[0]
     a = _flat_area(rng, img, les, theta0)
-    col = img[int(np.clip(les.cy, 0, S - 1)), int(np.clip(les.cx, 0, S - 1))] * 0.3 + \
-        np.array([200, 160, 130], np.float32) * 0.7
+    col = (
+        img[int(np.clip(les.cy, 0, S - 1)), int(np.clip(les.cx, 0, S - 1))] * 0.3
+        + np.array([200, 160, 130], np.float32) * 0.7
+    )
     a = a * 0.6
     over(img, col, a)
     return a
 
 
 @structure("typical_network")
-def _network(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float) -> np.ndarray:
+def _network(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """A regular honeycomb of thin dark lines with even meshes, in one sector."""
     S = img.shape[0]
     region = les.region(theta0, np.deg2rad(rng.uniform(35, 50)), 0.15, 0.85) * les.inside
@@ -95,7 +106,9 @@ def _network(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: flo
 
 
 @structure("streaks")
-def _streaks(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float) -> np.ndarray:
+def _streaks(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Regular radial streaks with bulbous tips across one sector of the border."""
     S = img.shape[0]
     a = np.zeros((S, S), np.float32)
@@ -111,8 +124,14 @@ def _streaks(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: flo
     return a
 
 
-def _dots(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, n_range: tuple[int, int],
-          rad_range: tuple[float, float]) -> np.ndarray:
+def _dots(
+    rng: np.random.Generator,
+    img: np.ndarray,
+    les: Lesion,
+    theta0: float,
+    n_range: tuple[int, int],
+    rad_range: tuple[float, float],
+) -> np.ndarray:
     """Round dots at random places of one sector, away from the border; the alpha, not yet drawn."""
     S = img.shape[0]
     a = np.zeros((S, S), np.float32)
@@ -124,12 +143,16 @@ def _dots(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float,
     idx = rng.choice(len(xs), size=min(n, len(xs)), replace=False)
     rad = rng.uniform(*rad_range)
     for i in idx:
-        cv2.circle(a, (int(xs[i]), int(ys[i])), int(round(rad * rng.uniform(0.85, 1.15))), 1.0, -1, cv2.LINE_AA)
+        cv2.circle(
+            a, (int(xs[i]), int(ys[i])), int(round(rad * rng.uniform(0.85, 1.15))), 1.0, -1, cv2.LINE_AA
+        )
     return np.clip(a, 0, 1)
 
 
 @structure("globules")
-def _globules(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float) -> np.ndarray:
+def _globules(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Round dark globules of even size clustered in one sector: regular dots and globules."""
     a = _dots(rng, img, les, theta0, (10, 18), (5, 7)) * 0.9 * strength
     darken(img, a, 0.3)
@@ -137,7 +160,9 @@ def _globules(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: fl
 
 
 @structure("milia_cysts")
-def _milia(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float) -> np.ndarray:
+def _milia(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """A few small whitish-yellow dots: milia-like cysts."""
     a = _dots(rng, img, les, theta0, (5, 9), (2.5, 3.5)) * 0.85
     over(img, (235, 230, 215), a)
@@ -145,8 +170,9 @@ def _milia(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float
 
 
 @structure("vessels")
-def _arborizing(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                ) -> np.ndarray:
+def _arborizing(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """Arborizing vessels: bright red branching lines, thinner at each branching."""
     S, r0 = img.shape[0], les.r0
     a = np.zeros((S, S), np.float32)
@@ -164,8 +190,13 @@ def _arborizing(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: 
         if depth < 2:
             for _ in range(2):
                 j = int(rng.integers(2, 6))
-                branch(pts[j][0], pts[j][1], ang + rng.choice([-1, 1]) * rng.uniform(0.5, 1.0), length * 0.6,
-                       depth + 1)
+                branch(
+                    pts[j][0],
+                    pts[j][1],
+                    ang + rng.choice([-1, 1]) * rng.uniform(0.5, 1.0),
+                    length * 0.6,
+                    depth + 1,
+                )
 
     for _ in range(int(rng.integers(2, 4))):
         branch(cx, cy, rng.uniform(0, 2 * np.pi), span, 0)
@@ -175,8 +206,9 @@ def _arborizing(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: 
 
 
 @structure("regression")
-def _regression(rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
-                ) -> np.ndarray:
+def _regression(
+    rng: np.random.Generator, img: np.ndarray, les: Lesion, theta0: float, strength: float
+) -> np.ndarray:
     """White scar-like depigmentation with blue-grey peppering: regression structures."""
     S, r0 = img.shape[0], les.r0
     cx, cy = les.point(theta0, rng.uniform(0.35, 0.6))

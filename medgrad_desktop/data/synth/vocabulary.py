@@ -13,11 +13,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CRITERIA_ORDER = ("pigment_network", "blue_whitish_veil", "vascular_structures", "pigmentation",
-                  "streaks", "dots_and_globules", "regression_structures")
-CRITERION_DEFAULTS = {"pigment_network": "absent", "blue_whitish_veil": "absent",
-                      "vascular_structures": "absent", "pigmentation": "regular", "streaks": "absent",
-                      "dots_and_globules": "absent", "regression_structures": "absent"}
+CRITERIA_ORDER = (
+    "pigment_network",
+    "blue_whitish_veil",
+    "vascular_structures",
+    "pigmentation",
+    "streaks",
+    "dots_and_globules",
+    "regression_structures",
+)
+CRITERION_DEFAULTS = {
+    "pigment_network": "absent",
+    "blue_whitish_veil": "absent",
+    "vascular_structures": "absent",
+    "pigmentation": "regular",
+    "streaks": "absent",
+    "dots_and_globules": "absent",
+    "regression_structures": "absent",
+}
 # the catalogue's own phrase of every option (resources/catalogue.json): what the app's prompts say
 CRITERION_PHRASES = {
     ("pigment_network", "absent"): "absent pigment network",
@@ -60,8 +73,16 @@ STRUCTURE_CRITERIA: dict[str, tuple[str, str]] = {
     "irregular_globules": ("dots_and_globules", "irregular"),
     "regression": ("regression_structures", "present"),
 }
-LOW_ENTROPY_STRUCTURES = frozenset({"blue_whitish_veil", "flat_blotch", "homogeneous_blue", "central_homogeneous",
-                                    "blue_area", "central_white_patch"})
+LOW_ENTROPY_STRUCTURES = frozenset(
+    {
+        "blue_whitish_veil",
+        "flat_blotch",
+        "homogeneous_blue",
+        "central_homogeneous",
+        "blue_area",
+        "central_white_patch",
+    }
+)
 DECOY_TYPES = ("regression", "milia_cysts", "hypopigmentation")
 
 
@@ -80,77 +101,182 @@ class ClassRecipe:
 
 
 CLASS_RECIPES: dict[str, ClassRecipe] = {
-    "melanoma": ClassRecipe("melanoma", "dark", "blue_whitish_veil", ("atypical_network",),
-                            ("irregular_streaks", "irregular_globules", "flat_blotch", "dotted_vessels"), 0.22,
-                            "several criteria at once: blue-whitish veil and atypical network plus one of irregular "
-                            "streaks, irregular dots/globules, an irregular blotch or dotted vessels; asymmetric "
-                            "border, dark body"),
-    "lentigo": ClassRecipe("lentigo", "brown", "flat_blotch", hallmark="brown macule with a dark structureless "
-                           "blotch (irregular pigmentation)"),
-    "clark_nevus": ClassRecipe("clark nevus", "brown", "typical_network",
-                               hallmark="typical pigment network in part of a brown lesion"),
-    "reed_or_spitz_nevus": ClassRecipe("reed or spitz nevus", "dark", "starburst", irregularity=0.05,
-                                       hallmark="starburst: regular streaks all around a dark, round lesion"),
-    "dermal_nevus": ClassRecipe("dermal nevus", "pale", "comma_vessels",
-                                hallmark="skin-coloured lesion with comma vessels"),
-    "basal_cell_carcinoma": ClassRecipe("basal cell carcinoma", "pink", "vessels", (),
-                                        ("blue_grey_nests", "leaf_like_areas"),
-                                        hallmark="pink, non-pigmented body with arborizing vessels and blue-grey "
-                                        "ovoid nests or leaf-like areas"),
-    "blue_nevus": ClassRecipe("blue nevus", "blue", "homogeneous_blue",
-                              hallmark="homogeneous steel blue-grey, structureless"),
-    "combined_nevus": ClassRecipe("combined nevus", "brown", "blue_area",
-                                  hallmark="a homogeneous blue-grey half beside a brown half"),
-    "congenital_nevus": ClassRecipe("congenital nevus", "brown", "cobblestone",
-                                    hallmark="globules packed over the lesion: cobblestone pattern"),
-    "dermatofibroma": ClassRecipe("dermatofibroma", "tan", "central_white_patch", ("peripheral_network",),
-                                  hallmark="central white scar-like patch with a delicate peripheral network"),
-    "melanosis": ClassRecipe("melanosis", "tan", "parallel_lines",
-                             hallmark="light brown, fine parallel/ring-like lines over the whole lesion"),
-    "miscellaneous": ClassRecipe("miscellaneous", "brown", "keratin_scale",
-                                 hallmark="brown lesion with rough white-yellow scale (the data's mixed bag, "
-                                 "drawn as one pattern the other classes do not share)"),
-    "recurrent_nevus": ClassRecipe("recurrent nevus", "brown", "scar_with_pigment",
-                                   hallmark="white linear scar crossing the lesion with irregular pigment along it"),
-    "seborrheic_keratosis": ClassRecipe("seborrheic keratosis", "tan", "comedo_like_openings", ("milia_like_cysts",),
-                                        hallmark="milia-like cysts and comedo-like openings over a tan body"),
-    "vascular_lesion": ClassRecipe("vascular lesion", "red", "lacunae",
-                                   hallmark="red-purple lacunae separated by paler septa"),
-    "common_nevus": ClassRecipe("common nevus", "tan", "central_homogeneous", irregularity=0.04,
-                                hallmark="small, round, symmetric; even brown centre, no other structure"),
-    "atypical_nevus": ClassRecipe("atypical nevus", "brown", "atypical_network", irregularity=0.16,
-                                  hallmark="atypical (thick, broken, uneven) pigment network"),
+    "melanoma": ClassRecipe(
+        "melanoma",
+        "dark",
+        "blue_whitish_veil",
+        ("atypical_network",),
+        ("irregular_streaks", "irregular_globules", "flat_blotch", "dotted_vessels"),
+        0.22,
+        "several criteria at once: blue-whitish veil and atypical network plus one of irregular "
+        "streaks, irregular dots/globules, an irregular blotch or dotted vessels; asymmetric "
+        "border, dark body",
+    ),
+    "lentigo": ClassRecipe(
+        "lentigo",
+        "brown",
+        "flat_blotch",
+        hallmark="brown macule with a dark structureless blotch (irregular pigmentation)",
+    ),
+    "clark_nevus": ClassRecipe(
+        "clark nevus",
+        "brown",
+        "typical_network",
+        hallmark="typical pigment network in part of a brown lesion",
+    ),
+    "reed_or_spitz_nevus": ClassRecipe(
+        "reed or spitz nevus",
+        "dark",
+        "starburst",
+        irregularity=0.05,
+        hallmark="starburst: regular streaks all around a dark, round lesion",
+    ),
+    "dermal_nevus": ClassRecipe(
+        "dermal nevus", "pale", "comma_vessels", hallmark="skin-coloured lesion with comma vessels"
+    ),
+    "basal_cell_carcinoma": ClassRecipe(
+        "basal cell carcinoma",
+        "pink",
+        "vessels",
+        (),
+        ("blue_grey_nests", "leaf_like_areas"),
+        hallmark="pink, non-pigmented body with arborizing vessels and blue-grey "
+        "ovoid nests or leaf-like areas",
+    ),
+    "blue_nevus": ClassRecipe(
+        "blue nevus", "blue", "homogeneous_blue", hallmark="homogeneous steel blue-grey, structureless"
+    ),
+    "combined_nevus": ClassRecipe(
+        "combined nevus", "brown", "blue_area", hallmark="a homogeneous blue-grey half beside a brown half"
+    ),
+    "congenital_nevus": ClassRecipe(
+        "congenital nevus",
+        "brown",
+        "cobblestone",
+        hallmark="globules packed over the lesion: cobblestone pattern",
+    ),
+    "dermatofibroma": ClassRecipe(
+        "dermatofibroma",
+        "tan",
+        "central_white_patch",
+        ("peripheral_network",),
+        hallmark="central white scar-like patch with a delicate peripheral network",
+    ),
+    "melanosis": ClassRecipe(
+        "melanosis",
+        "tan",
+        "parallel_lines",
+        hallmark="light brown, fine parallel/ring-like lines over the whole lesion",
+    ),
+    "miscellaneous": ClassRecipe(
+        "miscellaneous",
+        "brown",
+        "keratin_scale",
+        hallmark="brown lesion with rough white-yellow scale (the data's mixed bag, "
+        "drawn as one pattern the other classes do not share)",
+    ),
+    "recurrent_nevus": ClassRecipe(
+        "recurrent nevus",
+        "brown",
+        "scar_with_pigment",
+        hallmark="white linear scar crossing the lesion with irregular pigment along it",
+    ),
+    "seborrheic_keratosis": ClassRecipe(
+        "seborrheic keratosis",
+        "tan",
+        "comedo_like_openings",
+        ("milia_like_cysts",),
+        hallmark="milia-like cysts and comedo-like openings over a tan body",
+    ),
+    "vascular_lesion": ClassRecipe(
+        "vascular lesion", "red", "lacunae", hallmark="red-purple lacunae separated by paler septa"
+    ),
+    "common_nevus": ClassRecipe(
+        "common nevus",
+        "tan",
+        "central_homogeneous",
+        irregularity=0.04,
+        hallmark="small, round, symmetric; even brown centre, no other structure",
+    ),
+    "atypical_nevus": ClassRecipe(
+        "atypical nevus",
+        "brown",
+        "atypical_network",
+        irregularity=0.16,
+        hallmark="atypical (thick, broken, uneven) pigment network",
+    ),
 }
 ALL_CLASSES = tuple(CLASS_RECIPES)
 # the 6 classes of generator 1.x, kept for benchmarks that quote them
-LEGACY_CLASSES = ("melanoma", "lentigo", "clark_nevus", "reed_or_spitz_nevus", "dermal_nevus", "basal_cell_carcinoma")
+LEGACY_CLASSES = (
+    "melanoma",
+    "lentigo",
+    "clark_nevus",
+    "reed_or_spitz_nevus",
+    "dermal_nevus",
+    "basal_cell_carcinoma",
+)
 # class id -> (target structure, criterion id, option id the target sets; None where it sets none)
 CLASS_STRUCTURES: dict[str, tuple[str, str | None, str | None]] = {
-    cid: (r.target, *STRUCTURE_CRITERIA.get(r.target, (None, None))) for cid, r in CLASS_RECIPES.items()}
+    cid: (r.target, *STRUCTURE_CRITERIA.get(r.target, (None, None))) for cid, r in CLASS_RECIPES.items()
+}
 
 # Phrasings. Each finding has synonyms; those marked held out never appear in a training caption (the
 # default `phrasing="train"`), so the phrase AUROC on them measures whether the text tower generalises
 # to new wordings. Held-out phrases only recombine words that training captions use: a text tower
 # trained from scratch cannot know a word it never saw.
 FINDING_PHRASES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("blue_whitish_veil", "present"): ("blue-whitish veil", "blue-white veil", "bluish-white veil",
-                                       "whitish-blue veil", "blue-white structureless zone"),
-    ("pigment_network", "typical"): ("typical pigment network", "regular pigment network",
-                                     "regular reticular pattern", "fine regular network"),
-    ("pigment_network", "atypical"): ("atypical pigment network", "irregular pigment network",
-                                      "thick irregular network", "broadened network"),
-    ("vascular_structures", "regular"): ("regular vascular structures", "regular vessels", "regular blood vessels"),
-    ("vascular_structures", "atypical"): ("atypical vascular structures", "irregular vessels", "dotted vessels",
-                                          "irregular vascular structures"),
-    ("pigmentation", "irregular"): ("irregular pigmentation", "irregular blotch", "dark blotch",
-                                    "uneven pigmentation"),
+    ("blue_whitish_veil", "present"): (
+        "blue-whitish veil",
+        "blue-white veil",
+        "bluish-white veil",
+        "whitish-blue veil",
+        "blue-white structureless zone",
+    ),
+    ("pigment_network", "typical"): (
+        "typical pigment network",
+        "regular pigment network",
+        "regular reticular pattern",
+        "fine regular network",
+    ),
+    ("pigment_network", "atypical"): (
+        "atypical pigment network",
+        "irregular pigment network",
+        "thick irregular network",
+        "broadened network",
+    ),
+    ("vascular_structures", "regular"): (
+        "regular vascular structures",
+        "regular vessels",
+        "regular blood vessels",
+    ),
+    ("vascular_structures", "atypical"): (
+        "atypical vascular structures",
+        "irregular vessels",
+        "dotted vessels",
+        "irregular vascular structures",
+    ),
+    ("pigmentation", "irregular"): (
+        "irregular pigmentation",
+        "irregular blotch",
+        "dark blotch",
+        "uneven pigmentation",
+    ),
     ("streaks", "regular"): ("regular streaks", "symmetric radial streaks", "regular radial streaming"),
     ("streaks", "irregular"): ("irregular streaks", "irregular radial streaming", "uneven streaks"),
     ("dots_and_globules", "regular"): ("regular dots and globules", "regular globules", "uniform globules"),
-    ("dots_and_globules", "irregular"): ("irregular dots and globules", "irregular globules", "uneven globules",
-                                         "scattered dots of uneven size"),
-    ("regression_structures", "present"): ("regression structures", "white scar-like area with peppering",
-                                           "regression", "peppering"),
+    ("dots_and_globules", "irregular"): (
+        "irregular dots and globules",
+        "irregular globules",
+        "uneven globules",
+        "scattered dots of uneven size",
+    ),
+    ("regression_structures", "present"): (
+        "regression structures",
+        "white scar-like area with peppering",
+        "regression",
+        "peppering",
+    ),
 }
 HELD_OUT_PHRASES: dict[str, tuple[str, str]] = {
     "bluish-white structureless area": ("blue_whitish_veil", "present"),
