@@ -24,7 +24,7 @@ WHAT_REMAINS = (
     "What remains, and why: PyPI's Linux torch is a CUDA build, and `import torch` loads `libtorch_cuda.so`, "
     "which links cuBLAS/cuBLASLt, cuFFT, cuSPARSE, cuSPARSELt, cuRAND, NCCL, NVRTC, nvJitLink, NVSHMEM and "
     "cuDNN's loader: those must ship even in a bundle that never computes on a GPU, or the app does not start "
-    "(`tests/test_bundle_variants.py` checks every kept library's links with `readelf`). The GPU variant also "
+    "(`tests/bundle/test_bundle_variants.py` checks every kept library's links with `readelf`). The GPU variant also "
     "needs cuDNN's engines (about 0.9 GiB, opened on the first convolution on a GPU) and cuSOLVER; the cpu "
     "variant leaves those out and hides GPUs at run time. Already left out of both: triton, headers, test "
     "folders, CUDA files nothing loads, unused Qt platform plugins and QML; torch's libraries are stripped of "

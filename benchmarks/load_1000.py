@@ -5,7 +5,7 @@ It measures what a long session would reveal: resident memory growth after warm-
 hooks left on the model (must stay 0), and time per image of the first versus the last hundred (must
 stay flat). `python benchmarks/load_1000.py [--n 1000] [--device cpu] [--append-docs]` prints the
 figures as JSON and, with --append-docs, writes them as the "## Load" section of docs/BENCHMARKS.md.
-`tests/test_load.py` runs the same function on fewer images.
+`tests/reliability/test_load.py` runs the same function on fewer images.
 """
 
 from __future__ import annotations

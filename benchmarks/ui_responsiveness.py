@@ -128,7 +128,7 @@ on the UI thread. A gap is how long the UI could not react. Goal: worst gap unde
 | peak memory of the app process (RSS) | {peak:.0f} MiB ({mem_verdict} the 2.5 GB goal) |
 
 Machine: {machine()}. Date: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}. Commit: `{git_commit()}`.
-The test `tests/test_ui_responsiveness.py` asserts the same measurement stays under 200 ms (the goal
+The test `tests/ui/test_ui_responsiveness.py` asserts the same measurement stays under 200 ms (the goal
 with a 2x margin for shared CI runners). On a machine whose CPUs are busy with other work the worst
 gap mostly measures the operating system's scheduling, not the app.
 """

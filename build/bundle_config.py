@@ -1,5 +1,5 @@
 """What goes into the PyInstaller bundle, kept apart from `medgrad.spec` so tests can check it without
-running PyInstaller (`tests/test_bundle_spec.py`) and so the variant scripts share one list.
+running PyInstaller (`tests/bundle/test_bundle_spec.py`) and so the variant scripts share one list.
 
 Every rule here is a measured fix or a measured saving, not a guess:
 - torchvision's compiled ops: PyInstaller's torchvision hook (pyinstaller-hooks-contrib) still expects
@@ -46,7 +46,7 @@ HIDDEN_IMPORTS = (
 )
 
 # Modules torch imports only if present (it checks and falls back): left out, and the app must work
-# without them (tests/test_bundle_spec.py imports the GUI with them blocked).
+# without them (tests/bundle/test_bundle_spec.py imports the GUI with them blocked).
 OPTIONAL_EXCLUDES = ("triton",)
 # Modules the GUI never imports: test tooling, notebooks, plotting, unused Qt modules.
 UNUSED_EXCLUDES = (

@@ -26,7 +26,7 @@ from PIL import Image
 from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.resources_path import demo_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PROVENANCE_COLUMNS = ("created",)  # the report's own time stamp: one value per report, not per row
 
 

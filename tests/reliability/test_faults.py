@@ -21,7 +21,7 @@ from PIL import Image
 from medgrad_desktop.core.explain import analyze, default_params
 from medgrad_desktop.core.fallback import cpu_copy, is_oom, run_with_fallback
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OOM_TEXT = "CUDA out of memory. Tried to allocate 2.00 GiB (simulated)"
 
 

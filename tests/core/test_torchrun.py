@@ -18,7 +18,7 @@ from PIL import Image
 
 from tests.conftest import random_rgb
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:

@@ -19,7 +19,7 @@ from medgrad_desktop.ui import compute as ui_compute
 from medgrad_desktop.ui.jobs import PredictItem, predict_batch
 from medgrad_desktop.ui.worker import ModelWorker
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60_000
 HEAVY = (
     "torch",

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--random-init", "--arch", "MedGrad-Tiny", "--device", "cpu"]
 _AUDIT = {"active": False, "events": []}
 _NET_EVENTS = (

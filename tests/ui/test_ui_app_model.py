@@ -15,7 +15,7 @@ from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.worker import ModelWorker
 
 WAIT = 60_000
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ import torch
 from medgrad_desktop.commands import bench
 from tests.conftest import random_rgb
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from medgrad_desktop.store import SCHEMA_VERSION, ProjectStore, StoreError
 from medgrad_desktop.store.schema import migrate
 from medgrad_desktop.testing.store_writer import fake_sha, write_decisions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
