@@ -23,13 +23,13 @@ HAM_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ham1
 
 
 @pytest.fixture(autouse=True)
-def _own_data_folder(tmp_path_factory, monkeypatch):
-    """Each test gets its own data folder (unless a module- or class-wide fixture chose one), so the
-    project store never answers one test with another's predictions or decisions; the stores a test
-    opened are closed after it."""
+def data_dir(tmp_path_factory, monkeypatch) -> Path:
+    """Each test gets its own data folder (review state, audit log, project store), unless a module- or
+    class-wide fixture chose one, so the store never answers one test with another's predictions or
+    decisions; the stores a test opened are closed after it."""
     if os.environ.get("MEDGRAD_DATA_DIR") == SESSION_DATA_DIR:
         monkeypatch.setenv("MEDGRAD_DATA_DIR", str(tmp_path_factory.mktemp("appdata")))
-    yield
+    yield Path(os.environ["MEDGRAD_DATA_DIR"])
     from medgrad_desktop.store import ProjectStore
 
     ProjectStore.close_all()

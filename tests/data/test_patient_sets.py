@@ -42,14 +42,6 @@ OMAR = ds_.Person(
 )
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "appdata"
-    d.mkdir()
-    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
-    return d
-
-
 def _dicom_set(folder: Path) -> dict[str, str]:
     """Jane: two lesions, the back one seen twice (files written out of date order); Omar: one visit.
     Files and a folder are named after the patient, as exported files often are."""

@@ -18,14 +18,6 @@ from medgrad_desktop.testing import dicom_samples as ds_
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "appdata"
-    d.mkdir()
-    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
-    return d
-
-
 def render(html: Path, png: Path, size: tuple[int, int] = (1100, 1500)) -> np.ndarray:
     cmd = [
         CHROMIUM,

@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
-
-import pytest
 
 import medgrad_desktop.commands.predict as predict_cmd
 from medgrad_desktop.cli import main
 from medgrad_desktop.review import ReviewRecord, ReviewStore
 from medgrad_desktop.store import SCHEMA_VERSION, STORE_NAME, ProjectStore
 from medgrad_desktop.testing.sample_images import write_sample_folder
-
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "appdata"
-    d.mkdir()
-    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
-    return d
 
 
 def _info(capsys) -> dict:

@@ -25,14 +25,6 @@ from medgrad_desktop.ui.main_window import MainWindow
 WAIT = 60_000
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "appdata"
-    d.mkdir()
-    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
-    return d
-
-
 @pytest.fixture
 def win(qtbot, tmp_path, make_window) -> MainWindow:
     w = make_window()

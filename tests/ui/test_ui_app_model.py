@@ -18,14 +18,6 @@ WAIT = 60_000
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "appdata"
-    d.mkdir()
-    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
-    return d
-
-
 @pytest.fixture
 def app_model(qtbot, app_settings, tiny_model, tmp_path):
     """An app model with a running worker, the tiny model (or the weights in the settings) and a folder

@@ -4,8 +4,6 @@ tower was never trained says so beside the box, on its card and in the report.""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt
 
@@ -24,14 +22,6 @@ def demo_model():
         return load_model(None, device="cpu")
     except ModelLoadError as exc:
         pytest.skip(f"bundled demo model missing: {exc}")
-
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "appdata"
-    d.mkdir()
-    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
-    return d
 
 
 def test_free_text_on_the_demo_model_shows_its_note(qtbot, make_window, demo_model, tmp_path):

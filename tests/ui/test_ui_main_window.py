@@ -25,15 +25,6 @@ from medgrad_desktop.ui.thumbnails import ErrorRole, ReviewRole
 WAIT = 60_000
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    """Review state and audit log in this test's own folder, never the user's or another test's."""
-    d = tmp_path / "appdata"
-    d.mkdir()
-    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
-    return d
-
-
 @pytest.fixture
 def folder(tmp_path) -> Path:
     """The demo folder when it has images, else drawn lesion images; plus one broken file in a copy."""

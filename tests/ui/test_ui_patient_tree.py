@@ -19,14 +19,6 @@ from medgrad_desktop.ui.main_window import MainWindow
 WAIT = 60_000
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "appdata"
-    d.mkdir()
-    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
-    return d
-
-
 def _visits(folder: Path) -> None:
     base = np.asarray(draw_blob_image(5, (400, 300)).convert("RGB")).astype(int)
     first = np.clip(base + np.random.default_rng(1).integers(-30, 30, base.shape), 0, 255).astype(np.uint8)

@@ -4,9 +4,6 @@ no forward pass, a moved folder finds them by content, and decisions carry the r
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
-
-import pytest
 
 import medgrad_desktop.ui.compute as compute
 from medgrad_desktop.store import ProjectStore
@@ -15,14 +12,6 @@ from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.worker import ModelWorker
 
 WAIT = 60_000
-
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "appdata"
-    d.mkdir()
-    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
-    return d
 
 
 def _app(qtbot, settings, model) -> tuple[AppModel, ModelWorker]:

@@ -6,18 +6,11 @@ are small and shared. `benchmarks/ui_responsiveness.py` records the measured fig
 
 from __future__ import annotations
 
-import pytest
-
 from medgrad_desktop.testing.responsiveness import measure_gaps
 from medgrad_desktop.testing.sample_images import write_sample_folder
 
 BOUND_MS = 100
 MARGIN = 2  # CI runners are shared and slow; a real freeze (the model on the UI thread) is seconds
-
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(tmp_path / "appdata"))
 
 
 def test_ui_thread_never_waits_long_while_40_images_are_processed(qtbot, tmp_path, make_window):

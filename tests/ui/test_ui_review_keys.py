@@ -20,14 +20,6 @@ WAIT = 60_000
 CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "appdata"
-    d.mkdir()
-    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
-    return d
-
-
 @pytest.fixture
 def demo_folder(tmp_path) -> Path:
     """A copy of the 24 demo images (drawn images when the demo folder is absent)."""

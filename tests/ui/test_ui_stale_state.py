@@ -26,14 +26,6 @@ from medgrad_desktop.ui.viewer import contour_rgba
 WAIT = 60_000
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "appdata"
-    d.mkdir()
-    monkeypatch.setenv("MEDGRAD_DATA_DIR", str(d))
-    return d
-
-
 @pytest.fixture
 def folder(tmp_path) -> Path:
     """Six demo images (or drawn ones), one with a very long name, and one unreadable file."""
