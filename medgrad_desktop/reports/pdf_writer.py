@@ -17,46 +17,25 @@ from pathlib import Path
 
 from medgrad_desktop import __version__
 from medgrad_desktop.atomic import write_atomic
-from medgrad_desktop.core.render import colorbar
 from medgrad_desktop.reports.content import ImageEntry, ReportContent
+from medgrad_desktop.reports.pdf_canvas import (
+    BOTTOM,
+    CONTENT_W,
+    DARK,
+    GREY,
+    LEFT,
+    RED,
+    RIGHT,
+    ROW_H,
+    SUMMARY_COLS,
+    PdfCanvas,
+    body_top,
+    colorbar_qimage,
+    ensure_gui_app,
+    qimage,
+)
 
 MANIFEST_NAME = "medgrad-manifest.json"
-PAGE_W, PAGE_H = 210.0, 297.0
-LEFT, RIGHT, TOP, BOTTOM = 15.0, 195.0, 10.0, 284.0
-CONTENT_W = RIGHT - LEFT
-ROW_H = 6.0
-SUMMARY_COLS = (
-    ("#", 10),
-    ("Image", 32),
-    ("Prediction", 50),
-    ("Confidence", 22),
-    ("7-point", 16),
-    ("Review", 50),
-)
-DARK = (25, 25, 25)
-GREY = (110, 110, 110)
-RED = (170, 20, 20)
-_APP = None  # keeps an application created here alive
-
-
-def ensure_gui_app():
-    """Qt needs an application object for fonts; make an offscreen one if the process has none.
-
-    A QApplication (a QGuiApplication subclass) is made rather than a bare QGuiApplication so that a
-    later widget in the same process (the app, pytest-qt) still works."""
-    global _APP
-    from PySide6.QtGui import QGuiApplication
-
-    app = QGuiApplication.instance()
-    if app is None:
-        try:
-            from PySide6.QtWidgets import QApplication
-
-            app_class: type[QGuiApplication] = QApplication
-        except ImportError:  # pragma: no cover - PySide6-Essentials ships QtWidgets
-            app_class = QGuiApplication
-        app = _APP = app_class(["medgrad-report", "-platform", "offscreen"])
-    return app
 
 
 def cover_layout(content: ReportContent) -> tuple[list[tuple[str, str]], int, int]:
@@ -70,14 +49,10 @@ def cover_layout(content: ReportContent) -> tuple[list[tuple[str, str]], int, in
         ("De-identified", content.deidentified_text),
         ("Images", content.summary_line()),
     ]
-    top = _body_top(content) + 14 + 5.5 * len(info) + 6 + ROW_H
+    top = body_top(content) + 14 + 5.5 * len(info) + 6 + ROW_H
     first = max(1, int((BOTTOM - 4 - top) // ROW_H))
-    later = max(1, int((BOTTOM - 4 - (_body_top(content) + ROW_H)) // ROW_H))
+    later = max(1, int((BOTTOM - 4 - (body_top(content) + ROW_H)) // ROW_H))
     return info, first, later
-
-
-def _body_top(content: ReportContent) -> float:
-    return TOP + 8 + (6.0 * len(content.warnings) + 3 if content.warnings else 0)
 
 
 def page_count(content: ReportContent) -> int:
@@ -87,179 +62,8 @@ def page_count(content: ReportContent) -> int:
     return cover + len(content.ok_entries) + 1
 
 
-class _Canvas:
-    """QPainter in millimetres, with the few drawing primitives a report needs."""
-
-    def __init__(self, writer, content: ReportContent, total: int):
-        from PySide6.QtGui import QPainter
-
-        self.writer = writer
-        self.content = content
-        self.total = total
-        self.page = 0
-        self.k = writer.resolution() / 25.4
-        self.p = QPainter()
-        if not self.p.begin(writer):
-            raise OSError("could not start the PDF (is the output folder writable?)")
-        self.p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        self.p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-
-    # --- primitives ---------------------------------------------------------------------------
-    def rect(self, x, y, w, h):
-        from PySide6.QtCore import QRectF
-
-        return QRectF(x * self.k, y * self.k, w * self.k, h * self.k)
-
-    def font(self, size: float, bold: bool = False, mono: bool = False, italic: bool = False):
-        from PySide6.QtGui import QFont
-
-        f = QFont("DejaVu Sans Mono" if mono else "DejaVu Sans")
-        f.setStyleHint(QFont.StyleHint.Monospace if mono else QFont.StyleHint.SansSerif)
-        f.setPointSizeF(size)
-        f.setBold(bold)
-        f.setItalic(italic)
-        f.setFeature(QFont.Tag("liga"), 0)  # "fi" stays two letters, so the PDF's text can be searched
-        return f
-
-    def text(
-        self,
-        x,
-        y,
-        w,
-        h,
-        s: str,
-        size=9.0,
-        *,
-        bold=False,
-        mono=False,
-        italic=False,
-        color=DARK,
-        align: str = "left",
-        wrap=False,
-        elide=True,
-    ) -> float:
-        """Draw `s` in the box; return the height used in mm."""
-        from PySide6.QtCore import Qt
-        from PySide6.QtGui import QColor, QFontMetricsF
-
-        f = self.font(size, bold, mono, italic)
-        self.p.setFont(f)
-        self.p.setPen(QColor(*color))
-        flags = {
-            "left": Qt.AlignmentFlag.AlignLeft,
-            "right": Qt.AlignmentFlag.AlignRight,
-            "center": Qt.AlignmentFlag.AlignHCenter,
-        }[align] | Qt.AlignmentFlag.AlignVCenter
-        r = self.rect(x, y, w, h)
-        if wrap:
-            flags = (
-                (flags & ~Qt.AlignmentFlag.AlignVCenter)
-                | Qt.AlignmentFlag.AlignTop
-                | Qt.TextFlag.TextWordWrap
-            )
-            used = self.p.boundingRect(r, flags, s)
-            self.p.drawText(r, flags, s)
-            return min(h, used.height() / self.k)
-        if elide:
-            s = QFontMetricsF(f, self.writer).elidedText(s, Qt.TextElideMode.ElideRight, r.width())
-        self.p.drawText(r, flags, s)
-        return h
-
-    def measure(self, w: float, s: str, size: float, *, italic: bool = False) -> float:
-        """Height in mm that `s` needs when wrapped to width `w`."""
-        from PySide6.QtCore import QRectF, Qt
-        from PySide6.QtGui import QFontMetricsF
-
-        fm = QFontMetricsF(self.font(size, italic=italic), self.writer)
-        r = fm.boundingRect(QRectF(0, 0, w * self.k, 1e6), int(Qt.TextFlag.TextWordWrap), s)
-        return r.height() / self.k
-
-    def line(self, x1, y1, x2, y2, color=(170, 170, 170), width=0.25):
-        from PySide6.QtCore import QPointF
-        from PySide6.QtGui import QColor, QPen
-
-        self.p.setPen(QPen(QColor(*color), width * self.k))
-        self.p.drawLine(QPointF(x1 * self.k, y1 * self.k), QPointF(x2 * self.k, y2 * self.k))
-
-    def box(self, x, y, w, h, fill=None, border=(170, 170, 170), width=0.25):
-        from PySide6.QtCore import Qt
-        from PySide6.QtGui import QColor, QPen
-
-        self.p.setPen(QPen(QColor(*border), width * self.k) if border else Qt.PenStyle.NoPen)
-        self.p.setBrush(QColor(*fill) if fill else Qt.BrushStyle.NoBrush)
-        self.p.drawRect(self.rect(x, y, w, h))
-
-    def image(self, qimage, x, y, w, h) -> tuple[float, float, float, float]:
-        """Fit the image in the box, centred, keeping its aspect; return the drawn box."""
-        iw, ih = qimage.width(), qimage.height()
-        s = min(w / iw, h / ih)
-        dw, dh = iw * s, ih * s
-        dx, dy = x + (w - dw) / 2, y + (h - dh) / 2
-        self.p.drawImage(self.rect(dx, dy, dw, dh), qimage)
-        return dx, dy, dw, dh
-
-    # --- page furniture -------------------------------------------------------------------------
-    def new_page(self) -> float:
-        if self.page:
-            self.writer.newPage()
-        self.page += 1
-        c = self.content
-        self.text(LEFT, TOP, 90, 5, c.title, 8, color=GREY)
-        self.text(RIGHT - 90, TOP, 90, 5, c.notice, 8, bold=True, color=RED, align="right")
-        self.line(LEFT, TOP + 6, RIGHT, TOP + 6)
-        y = TOP + 8
-        if c.warnings:
-            h = 6.0 * len(c.warnings) + 1
-            self.box(LEFT, y, CONTENT_W, h, fill=(255, 236, 204), border=(200, 110, 0), width=0.4)
-            for i, w in enumerate(c.warnings):
-                self.text(
-                    LEFT + 2,
-                    y + 0.5 + 6 * i,
-                    CONTENT_W - 4,
-                    6,
-                    "\u26a0 " + w,
-                    8.5,
-                    bold=True,
-                    color=(150, 60, 0),
-                )
-            y += h + 2
-        self.line(LEFT, BOTTOM, RIGHT, BOTTOM)
-        self.text(LEFT, BOTTOM + 1, 70, 5, c.notice, 7.5, color=RED)
-        self.text(
-            LEFT + 60,
-            BOTTOM + 1,
-            60,
-            5,
-            f"model {c.model_sha256[:12]} \u00b7 {c.created[:10]}",
-            7,
-            color=GREY,
-            align="center",
-        )
-        self.text(RIGHT - 40, BOTTOM + 1, 40, 5, f"Page {self.page} of {self.total}", 7.5, align="right")
-        return _body_top(c)
-
-    def end(self) -> None:
-        self.p.end()
-
-
-def _qimage(path: Path):
-    from PySide6.QtGui import QImage
-
-    img = QImage(str(path))
-    if img.isNull():
-        raise OSError(f"could not read the spooled picture {path.name}")
-    return img
-
-
-def _colorbar_qimage(colormap: str):
-    from PySide6.QtGui import QImage
-
-    bar = colorbar(256, 16, colormap).copy()
-    return QImage(bar.data, bar.shape[1], bar.shape[0], bar.strides[0], QImage.Format.Format_RGB888).copy()
-
-
 # --- pages ------------------------------------------------------------------------------------------
-def _cover(cv: _Canvas, content: ReportContent) -> None:
+def _cover(cv: PdfCanvas, content: ReportContent) -> None:
     info, first, later = cover_layout(content)
     y = cv.new_page()
     cv.text(LEFT, y, CONTENT_W, 12, content.title, 18, bold=True)
@@ -285,7 +89,7 @@ def _cover(cv: _Canvas, content: ReportContent) -> None:
         y = _summary_table(cv, y, chunk)
 
 
-def _summary_table(cv: _Canvas, y: float, rows: list[ImageEntry]) -> float:
+def _summary_table(cv: PdfCanvas, y: float, rows: list[ImageEntry]) -> float:
     x = LEFT
     cv.box(LEFT, y, CONTENT_W, ROW_H, fill=(235, 238, 243), border=None)
     for i, (name, w) in enumerate(SUMMARY_COLS):
@@ -316,7 +120,7 @@ def _summary_table(cv: _Canvas, y: float, rows: list[ImageEntry]) -> float:
     return y
 
 
-def _image_page(cv: _Canvas, content: ReportContent, e: ImageEntry) -> None:
+def _image_page(cv: PdfCanvas, content: ReportContent, e: ImageEntry) -> None:
     y = cv.new_page()
     cv.text(
         LEFT,
@@ -355,7 +159,7 @@ def _image_page(cv: _Canvas, content: ReportContent, e: ImageEntry) -> None:
     _tables(cv, e, y)
 
 
-def _panels(cv: _Canvas, content: ReportContent, e: ImageEntry, y: float) -> float:
+def _panels(cv: PdfCanvas, content: ReportContent, e: ImageEntry, y: float) -> float:
     panels = [(e.original, "Original", ["re-encoded from pixels, no metadata"])]
     panels += [
         (
@@ -384,7 +188,7 @@ def _panels(cv: _Canvas, content: ReportContent, e: ImageEntry, y: float) -> flo
         x = LEFT + c * (pw + gap)
         yy = y + r * (ph + cap_h)
         cv.box(x, yy, pw, ph, fill=(245, 245, 245), border=None)
-        cv.image(_qimage(img.path), x, yy, pw, ph)
+        cv.image(qimage(img.path), x, yy, pw, ph)
         cv.text(x, yy + ph + 0.5, pw, 4.2, title, 8, bold=True)
         for j, sub in enumerate(subs):
             cv.text(x, yy + ph + 4.4 + 3.6 * j, pw, 3.8, sub, 7, color=GREY)
@@ -394,10 +198,10 @@ def _panels(cv: _Canvas, content: ReportContent, e: ImageEntry, y: float) -> flo
     return y + rows * (ph + cap_h)
 
 
-def _colour_bar(cv: _Canvas, content: ReportContent, x: float, y: float, h: float) -> None:
+def _colour_bar(cv: PdfCanvas, content: ReportContent, x: float, y: float, h: float) -> None:
     bw = 4.5
     top, bot = y + 2, y + h - 2
-    cv.p.drawImage(cv.rect(x, top, bw, bot - top), _colorbar_qimage(content.colormap))
+    cv.p.drawImage(cv.rect(x, top, bw, bot - top), colorbar_qimage(content.colormap))
     cv.box(x, top, bw, bot - top, border=(60, 60, 60), width=0.2)
     for label, frac in (("1.0 high", 0.0), ("0.5", 0.5), ("0.0 low", 1.0)):
         ty = top + frac * (bot - top)
@@ -406,7 +210,7 @@ def _colour_bar(cv: _Canvas, content: ReportContent, x: float, y: float, h: floa
     cv.text(x - 1, bot + 3, 21, 9, "relevance\n(min\u2013max per map)", 6.5, color=GREY, wrap=True)
 
 
-def _tables(cv: _Canvas, e: ImageEntry, y: float) -> None:
+def _tables(cv: PdfCanvas, e: ImageEntry, y: float) -> None:
     rh = 5.2
     lw, gap = 72.0, 6.0
     rx, rw = LEFT + lw + gap, CONTENT_W - lw - gap
@@ -444,7 +248,7 @@ def _tables(cv: _Canvas, e: ImageEntry, y: float) -> None:
     _review_box(cv, e, y)
 
 
-def _review_box(cv: _Canvas, e: ImageEntry, y: float) -> None:
+def _review_box(cv: PdfCanvas, e: ImageEntry, y: float) -> None:
     rv = e.review
     note = rv.note.strip() or "(no note)"
     extra = 4.5 * (bool(rv.updated) + bool(rv.reviewed_prediction))
@@ -489,7 +293,7 @@ def _review_box(cv: _Canvas, e: ImageEntry, y: float) -> None:
     )
 
 
-def _provenance_page(cv: _Canvas, content: ReportContent) -> None:
+def _provenance_page(cv: PdfCanvas, content: ReportContent) -> None:
     m = content.provenance
     y = cv.new_page()
     cv.text(LEFT, y, CONTENT_W, 10, "Provenance", 15, bold=True)
@@ -579,7 +383,7 @@ def write_pdf(content: ReportContent, path: Path, tick: Callable[[str], None] | 
     attach_later = not hasattr(writer, "addFileAttachment")  # Qt < 6.8
     if not attach_later:
         writer.addFileAttachment(MANIFEST_NAME, QByteArray(manifest), "application/json")
-    cv = _Canvas(writer, content, page_count(content))
+    cv = PdfCanvas(writer, content, page_count(content))
     try:
         _cover(cv, content)
         for e in content.ok_entries:
