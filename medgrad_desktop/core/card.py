@@ -82,18 +82,26 @@ class ModelCard:
 
     @property
     def text_tower_note(self) -> str:
-        """Why typed text may mean little to this model, or '' when its text tower was trained.
+        """Why typed text may mean little to this model, or '' when its text tower was trained broadly.
 
-        A card may say so itself (`"text_tower": "trained" | "limited" | "untrained"`, with an optional
-        `"text_tower_note"`); otherwise an untrained model, or one trained from scratch with its text
-        tower frozen at random weights, only knows the catalogue phrases it was trained against.
+        A card may say so itself: `"text_tower"` is either a word ("trained" | "limited" | "untrained",
+        with an optional `"text_tower_note"`) or a record of how the tower was trained (`trained`,
+        `frozen`, `limitations`; a tower trained on a narrow vocabulary states its limitations).
+        Otherwise an untrained model, or one trained from scratch with its text tower frozen at random
+        weights, only knows the catalogue phrases it was trained against.
         """
-        stated = str(self.extra.get("text_tower") or self.record.get("text_tower") or "").lower()
-        if stated == "trained":
+        stated = self.extra.get("text_tower") or self.record.get("text_tower") or ""
+        if isinstance(stated, dict):
+            if not stated.get("trained", False) or stated.get("frozen", False):
+                return "Text tower untrained (frozen at random init): only catalogue phrases mean something"
+            limits = stated.get("limitations")
+            return f"Text tower limited: {limits}" if limits else ""
+        word = str(stated).lower()
+        if word == "trained":
             return ""
-        if stated in ("limited", "untrained"):
+        if word in ("limited", "untrained"):
             note = self.extra.get("text_tower_note") or self.record.get("text_tower_note")
-            return str(note or f"Text tower {stated}: free text may mean little to this model")
+            return str(note or f"Text tower {word}: free text may mean little to this model")
         if self.untrained:
             return "Untrained model: typed text means nothing to it"
         training = self.record.get("training_config") or {}

@@ -4,6 +4,8 @@ tower was never trained says so beside the box, on its card and in the report.""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -26,12 +28,12 @@ def demo_model():
 
 def test_free_text_on_the_demo_model_shows_its_note(qtbot, make_window, demo_model, tmp_path):
     note = demo_model.card.text_tower_note
-    assert note, "the demo card says its text tower is frozen at random init"
+    assert note, "the demo card says what its text tower knows (its limitations)"
     win = make_window(lambda weights, device: demo_model)
     picker = win.target_picker
-    assert picker.text_note.isVisible() and "untrained" in picker.text_note.text()
+    assert picker.text_note.isVisible() and "limited" in picker.text_note.text()
     assert note in picker.text_note.toolTip() and note in picker.free_text.toolTip()
-    assert note in win.panel.card_label.text()
+    assert html.escape(note) in win.panel.card_label.text()  # the card is rich text
     folder = tmp_path / "demo"
     folder.mkdir()
     for p in list_images(demo_dir())[:2]:
@@ -95,3 +97,7 @@ def test_a_model_with_a_trained_text_tower_has_no_note(qtbot, make_window, tiny_
     assert "limited" in card.text_tower_note
     card.extra = {"training_config": {"random_init": True, "freeze_text": False}}
     assert card.text_tower_note == ""
+    card.extra = {"text_tower": {"trained": True, "frozen": False, "limitations": "only synthetic captions"}}
+    assert card.text_tower_note == "Text tower limited: only synthetic captions"
+    card.extra = {"text_tower": {"trained": False, "frozen": True}}
+    assert "untrained" in card.text_tower_note
