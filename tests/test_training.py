@@ -141,6 +141,30 @@ def test_checkpoint_each_epoch_resume_and_card(tiny_data, tmp_path):
     assert card["temperature"] > 0 and clip.card.temperature == card["temperature"]
     split = json.loads((out / "split.json").read_text())
     assert not set(split["train"]) & set(split["val"])
+    # every file of the run was written through a temporary and renamed: none is left behind
+    assert not [p.name for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_criteria_synonyms_are_drawn_per_step_the_same_way_every_run(tiny_data, tmp_path):
+    from medgrad_desktop.training.trainer import Trainer
+
+    syn = {"blue_whitish_veil:present": ["blue-white veil", "bluish-white veil"]}
+    a = Trainer(_cfg(tiny_data, tmp_path / "a", criteria_synonyms=syn))
+    b = Trainer(_cfg(tiny_data, tmp_path / "b", criteria_synonyms=syn))
+    drawn_a, drawn_b = [], []
+    for step in range(60):
+        a.step = b.step = step
+        drawn_a.append(a._criterion_prompt("blue_whitish_veil", "present"))
+        drawn_b.append(b._criterion_prompt("blue_whitish_veil", "present"))
+    assert drawn_a == drawn_b
+    assert any("blue-white veil" in p for p in drawn_a) and any("bluish-white veil" in p for p in drawn_a)
+    assert any("blue-whitish veil" in p for p in drawn_a)  # the catalogue's own phrase stays in the pool
+    # options without synonyms keep the catalogue templates in turn
+    seen = set()
+    for step in range(3):
+        a.step = step
+        seen.add(a._criterion_prompt("streaks", "absent"))
+    assert seen == set(a.catalogue.criterion_target("streaks", "absent").prompts)
 
 
 def test_freeze_options(tiny_data, tmp_path):

@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+from medgrad_desktop.atomic import write_text_atomic
 from medgrad_desktop.commands._common import add_model_options, model_from_args
 
 
@@ -43,26 +44,41 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: no records in split '{args.split}' of {args.dataset}", file=sys.stderr)
         return 2
     clip = model_from_args(args)
-    result = evaluate_records(clip, records, args.batch_size, args.in_batch)
+    try:
+        result = evaluate_records(clip, records, args.batch_size, args.in_batch)
+    except ValueError as exc:
+        print(f"error: {args.dataset}: {exc}", file=sys.stderr)
+        return 2
+    for line in result["warnings"]:
+        print(f"warning: {line}", file=sys.stderr)
     result["dataset"] = {"path": str(args.dataset), "kind": ds.kind, "split": args.split}
     out = Path(args.out) if args.out else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
         result["plots"] = {"confusion_matrix": str(plot_confusion(result, out / "confusion.png")),
                            "reliability_diagram": str(plot_reliability(result, out / "reliability.png"))}
-        (out / "metrics.json").write_text(json.dumps(result, indent=1))
+        write_text_atomic(out / "metrics.json", json.dumps(result, indent=1))
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{ds.name} ({ds.kind}, {result['n']} images) with {clip.card.display_name()}")
+    print(f"{ds.name} ({ds.kind}, {result['n']} of {result['n_images']} images) with {clip.card.display_name()}")
     print(f"  accuracy           {result['accuracy']:.3f}")
     print(f"  balanced accuracy  {result['balanced_accuracy']:.3f}")
     print(f"  macro-F1           {result['macro_f1']:.3f}")
     print(f"  ECE (15 bins)      {result['ece']:.3f}   (temperature {result['temperature']:.3f})")
     for cid, pc in result["per_class"].items():
         print(f"    {cid:<24} precision {pc['precision']:.3f}  recall {pc['recall']:.3f}  n={pc['support']}")
+    if result.get("criteria_balanced_accuracy"):
+        print(f"  7-point criteria, balanced accuracy (mean {result['criteria_balanced_accuracy_mean']:.3f}):")
+        for cid, v in result["criteria_balanced_accuracy"].items():
+            print(f"    {cid:<24} {v:.3f}")
+    if result.get("phrase_auroc"):
+        print(f"  held-out phrasings, AUROC of cos(image, phrase) (mean {result['phrase_auroc_mean']:.3f}):")
+        for phrase, v in result["phrase_auroc"].items():
+            print(f"    {phrase:<34} {v:.3f}")
     if result.get("labels_unknown_to_model"):
-        print(f"  labels the model cannot name (counted as errors): {', '.join(result['labels_unknown_to_model'])}")
+        unknown = result["labels_unknown_to_model"]
+        print(f"  left out, labels the model cannot name: {', '.join(f'{k} ({v})' for k, v in unknown.items())}")
     if "in_batch" in result:
         ib = result["in_batch"]
         print(f"  {ib['in_batch_matching_accuracy']:.3f}  {ib['label']}")

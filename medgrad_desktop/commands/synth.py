@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from medgrad_desktop.data.synth import ARTEFACT_TYPES, CLASS_STRUCTURES, SKIN_TONES, SynthConfig
+from medgrad_desktop.data.synth.captions import PHRASINGS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,12 +25,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--classes", default=None, help=f"comma-separated subset of {', '.join(CLASS_STRUCTURES)}")
     p.add_argument("--size", type=int, default=224, help="image side in pixels")
     p.add_argument("--no-counterfactual", action="store_true", help="skip the counterfactual twins (faster)")
+    p.add_argument("--phrasing", choices=list(PHRASINGS), default="train",
+                   help="train: captions never use the held-out phrasings (default); all: any phrasing")
+    p.add_argument("--workers", type=int, default=1, help="processes drawing images (same files for any number)")
     p.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace) -> SynthConfig:
     kw: dict = {"size": args.size, "shortcut": args.shortcut, "shortcut_artefact": args.shortcut_artefact,
-                "shortcut_class": args.shortcut_class, "counterfactual": not args.no_counterfactual}
+                "shortcut_class": args.shortcut_class, "counterfactual": not args.no_counterfactual,
+                "phrasing": args.phrasing}
     if args.skin_tones:
         try:
             tones = tuple(int(t) for t in args.skin_tones.split(","))
@@ -70,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         bar.update(1)
 
-    manifest = write_dataset(args.out, args.n, args.seed, cfg, progress)
+    manifest = write_dataset(args.out, args.n, args.seed, cfg, progress, workers=max(1, args.workers))
     bar.close()
     print(f"wrote {args.n} images and {manifest}")
     return 0

@@ -13,7 +13,9 @@ Layout under OUT (all paths in the manifest are relative to OUT, so the folder c
 from __future__ import annotations
 
 import csv
+import io
 import json
+import multiprocessing as mp
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from medgrad_desktop.atomic import write_text_atomic
+from medgrad_desktop.atomic import write_atomic, write_text_atomic
 from medgrad_desktop.data.synth import (
     CRITERIA_ORDER,
     GENERATOR_VERSION,
@@ -35,18 +37,18 @@ from medgrad_desktop.data.synth import (
 MANIFEST_FIELDS = (
     "path", "label", "caption", "lesion_id", "mask", "target_mask", "counterfactual", "diff_mask", "masks_npz",
     "class_index", "target_structure", "skin_tone", "lesion_radius", "artefact_rate", "n_artefacts",
-    "artefacts", "decoys", "target_entropy_rank", "target_is_entropy_max", "target_low_entropy",
+    "artefacts", "decoys", "structures", "body", "target_entropy_rank", "target_is_entropy_max", "target_low_entropy",
     "shortcut_artefact_present", "seed", "generator_version", *CRITERIA_ORDER,
 )
 
 
 def _png(path: Path, arr: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     if arr.dtype == bool:
         arr = arr.astype(np.uint8) * 255
-    out = arr[..., ::-1] if arr.ndim == 3 else arr
-    if not cv2.imwrite(str(path), out):
-        raise OSError(f"{path}: could not write the PNG; check the folder is writable and has space")
+    ok, buf = cv2.imencode(".png", arr[..., ::-1] if arr.ndim == 3 else arr)
+    if not ok:
+        raise OSError(f"{path}: could not encode the PNG (array {arr.shape}, {arr.dtype})")
+    write_atomic(path, buf.tobytes())
 
 
 def sample_seed(base_seed: int, index: int) -> int:
@@ -62,7 +64,8 @@ def write_sample(out: Path, stem: str, s: SynthSample) -> dict:
     named.update({f"structure:{k}": v for k, v in s.structure_masks.items()})
     named.update({f"decoy:{k}": v for k, v in s.decoy_masks.items()})
     named.update({f"artefact:{k}": v for k, v in s.artefact_masks.items()})
-    np.savez_compressed(out / "masks" / f"{stem}.npz", **{k: v.astype(bool) for k, v in named.items()})
+    arrays = {k: v.astype(bool) for k, v in named.items()}
+    write_atomic(out / "masks" / f"{stem}.npz", lambda f: np.savez_compressed(f, **arrays))
     row = {"path": f"images/{stem}.png", "label": s.class_id, "caption": s.caption, "lesion_id": s.lesion_id,
            "mask": f"masks/{stem}_lesion.png", "target_mask": f"masks/{stem}_target.png",
            "counterfactual": "", "diff_mask": "", "masks_npz": f"masks/{stem}.npz"}
@@ -75,7 +78,8 @@ def write_sample(out: Path, stem: str, s: SynthSample) -> dict:
     row.update({"class_index": s.label, "target_structure": s.target_structure, "skin_tone": m["skin_tone"],
                 "lesion_radius": f"{m['lesion_radius']:.4f}", "artefact_rate": m["artefact_rate"],
                 "n_artefacts": m["n_artefacts"], "artefacts": ";".join(m["artefacts"]),
-                "decoys": ";".join(m["decoys"]), "target_entropy_rank": m["target_entropy_rank"],
+                "decoys": ";".join(m["decoys"]), "structures": ";".join(m["structures"]), "body": m["body"],
+                "target_entropy_rank": m["target_entropy_rank"],
                 "target_is_entropy_max": int(m["target_is_entropy_max"]),
                 "target_low_entropy": int(m["target_low_entropy"]),
                 "shortcut_artefact_present": int(m["shortcut_artefact_present"]), "seed": s.seed,
@@ -100,8 +104,6 @@ def write_dataset(out: Path | str, n: int, seed: int, config: SynthConfig | None
     jobs = [(out, i, seed, labels[i], cfg) for i in range(n)]
     rows = []
     if workers > 1 and n > 1:
-        import multiprocessing as mp
-
         with mp.get_context("fork").Pool(workers) as pool:
             for row in pool.imap(_render_write, jobs, chunksize=4):
                 rows.append(row)
@@ -113,12 +115,11 @@ def write_dataset(out: Path | str, n: int, seed: int, config: SynthConfig | None
             if progress:
                 progress(len(rows), n)
     manifest = out / "manifest.csv"
-    tmp = manifest.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=MANIFEST_FIELDS)
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(manifest)
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=MANIFEST_FIELDS)
+    w.writeheader()
+    w.writerows(rows)
+    write_text_atomic(manifest, buf.getvalue())
     write_text_atomic(out / "synth.json", json.dumps(
         {"generator_version": GENERATOR_VERSION, "seed": seed, "n": n, "config": config_to_dict(cfg)}, indent=1))
     return manifest

@@ -8,17 +8,20 @@ not diagnosis accuracy (ALGORITHM.md section 6).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from medgrad_desktop.core.classify import predictions_from_features
+from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.imageio import load_image
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.data.records import Record
-from medgrad_desktop.training.metrics import classification_metrics
+from medgrad_desktop.data.synth import HELD_OUT_PHRASES
+from medgrad_desktop.plotting import pyplot, save_figure
+from medgrad_desktop.training.metrics import auroc, balanced_accuracy, classification_metrics
 
 IN_BATCH_LABEL = ("paper's in-batch image-to-caption matching accuracy (batches of {b}; a hit is the "
                   "image's own caption text ranked first among the batch's captions; NOT diagnosis accuracy)")
@@ -31,7 +34,7 @@ def image_features(clip: ClipModel, records: list[Record], batch_size: int = 32,
     for i in range(0, len(records), batch_size):
         chunk = records[i:i + batch_size]
         x, _ = clip.batch([load_image(r.path).rgb for r in chunk])
-        feats.append(torch.nn.functional.normalize(clip.model.encode_image(x).float(), dim=-1))
+        feats.append(embed_images(clip.model, x))
         if progress:
             progress(min(i + batch_size, len(records)), len(records))
     return torch.cat(feats)
@@ -55,27 +58,51 @@ def in_batch_matching(clip: ClipModel, feats: torch.Tensor, captions: list[str],
             "label": IN_BATCH_LABEL.format(b=batch), "mean_unique_captions_per_batch": float(np.mean(unique_share))}
 
 
+def known_records(clip: ClipModel, records: list[Record]) -> tuple[list[Record], dict[str, int]]:
+    """The records whose label the model can name, and a count of the others by label: a model cannot be
+    right or wrong about a class it has no prompt for, so those images are counted apart."""
+    class_ids = set(clip.catalogue.class_ids)
+    unknown = Counter(r.label for r in records if r.label not in class_ids)
+    return [r for r in records if r.label in class_ids], dict(sorted(unknown.items()))
+
+
+def held_out_phrases(clip: ClipModel) -> dict[str, tuple[str, str]]:
+    """Phrase -> (criterion, option) it names, for the phrase AUROC: the held-out phrasings the model's
+    card lists, else the synthetic generator's."""
+    listed = (clip.card.record.get("text_tower") or {}).get("held_out_phrases")
+    if listed:
+        return {p: tuple(v.split(":", 1)) for p, v in listed.items()}
+    return dict(HELD_OUT_PHRASES)
+
+
 def evaluate_records(clip: ClipModel, records: list[Record], batch_size: int = 32, in_batch: int = 64,
                      progress=None) -> dict:
+    """Every metric over the same images, those whose label the model knows (`n`); the others are
+    counted in `labels_unknown_to_model` and named in `warnings`."""
     if not records:
         raise ValueError("nothing to evaluate: the data set is empty")
+    records_all = records
+    records, unknown = known_records(clip, records_all)
+    warnings = []
+    if unknown:
+        warnings.append(f"{sum(unknown.values())} of {len(records_all)} images have labels the model does not "
+                        f"know ({', '.join(f'{k}: {v}' for k, v in unknown.items())}); they are left out of "
+                        "every metric")
+    if not records:
+        raise ValueError(f"nothing to evaluate: none of the {len(records_all)} images has a label the model knows "
+                         f"(its classes: {', '.join(clip.catalogue.class_ids)})")
     feats = image_features(clip, records, batch_size, progress)
     preds = predictions_from_features(clip, feats, top_k=3)
     class_ids = list(clip.catalogue.class_ids)
     probs = np.array([p.probabilities for p in preds])
-    known = [r.label in class_ids for r in records]
     eval_classes = [c for c in class_ids if any(r.label == c for r in records)]
-    y = np.array([class_ids.index(r.label) if k else -1 for r, k in zip(records, known, strict=True)])
-    out: dict = {"n_images": len(records), "model": clip.card.name, "model_sha256": clip.card.weights_sha256,
-                 "temperature": clip.card.temperature,
-                 "labels_unknown_to_model": sorted({r.label for r in records if r.label not in class_ids})}
-    sel = y >= 0
-    m = classification_metrics(probs[sel], y[sel], class_ids, eval_classes)
-    if not sel.all():  # images of classes the model cannot name count as errors in the headline numbers
-        m["accuracy"] = float(np.sum(probs[sel].argmax(1) == y[sel]) / len(y))
-    out.update(m)
+    y = np.array([class_ids.index(r.label) for r in records])
+    out: dict = {"n_images": len(records_all), "model": clip.card.name, "model_sha256": clip.card.weights_sha256,
+                 "temperature": clip.card.temperature, "labels_unknown_to_model": unknown,
+                 "n_unknown_to_model": sum(unknown.values()), "warnings": warnings}
+    out.update(classification_metrics(probs, y, class_ids, eval_classes))
     strata: dict[str, dict[str, dict]] = {}
-    correct = (probs.argmax(1) == y)
+    correct = probs.argmax(1) == y
     for key in STRATA:
         vals = [r.meta.get(key) for r in records]
         if all(v not in (None, "") for v in vals) and len(set(vals)) > 1:
@@ -86,43 +113,49 @@ def evaluate_records(clip: ClipModel, records: list[Record], batch_size: int = 3
     out["strata"] = strata
     if in_batch:
         out["in_batch"] = in_batch_matching(clip, feats, [r.caption for r in records], in_batch)
-    crit_acc = _criteria_accuracy(preds, records)
-    if crit_acc:
-        out["criteria_accuracy"] = crit_acc
+    crit = _criteria_scores(preds, records)
+    if crit:
+        out["criteria_accuracy"] = {k: v["accuracy"] for k, v in crit.items()}
+        out["criteria_balanced_accuracy"] = {k: v["balanced_accuracy"] for k, v in crit.items()}
+        out["criteria_balanced_accuracy_mean"] = float(np.mean(list(out["criteria_balanced_accuracy"].values())))
+    phrases = phrase_auroc(clip, feats, records, held_out_phrases(clip))
+    if phrases:
+        out["phrase_auroc"] = phrases
+        out["phrase_auroc_mean"] = float(np.mean(list(phrases.values())))
     return out
 
 
-def _criteria_accuracy(preds: list, records: list[Record]) -> dict:
-    hits: dict[str, list[bool]] = defaultdict(list)
+def _criteria_scores(preds: list, records: list[Record]) -> dict[str, dict[str, float]]:
+    truth: dict[str, list[str]] = defaultdict(list)
+    guess: dict[str, list[str]] = defaultdict(list)
     for p, r in zip(preds, records, strict=True):
         for c in p.criteria:
             if c.criterion_id in r.criteria:
-                hits[c.criterion_id].append(c.option_id == r.criteria[c.criterion_id])
-    return {k: float(np.mean(v)) for k, v in hits.items()}
+                truth[c.criterion_id].append(r.criteria[c.criterion_id])
+                guess[c.criterion_id].append(c.option_id)
+    return {k: {"accuracy": float(np.mean(np.asarray(truth[k]) == np.asarray(guess[k]))),
+                "balanced_accuracy": balanced_accuracy(truth[k], guess[k])} for k in truth}
 
 
-def _pyplot():
-    """matplotlib's pyplot on the Agg backend: plots are files, and no window or Qt may open here."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save_figure(fig, path: Path) -> Path:
-    """Lay out, write and close `fig` (closed, so many evaluations do not pile up figures)."""
-    plt = _pyplot()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+@torch.no_grad()
+def phrase_auroc(clip: ClipModel, feats: torch.Tensor, records: list[Record],
+                 phrases: dict[str, tuple[str, str]]) -> dict[str, float]:
+    """{phrase: AUROC of cos(image, phrase) for "the finding it names is present"}, over the images whose
+    record states that criterion; phrases whose finding is present in all or none of them are skipped."""
+    out = {}
+    for phrase, (crit, opt) in phrases.items():
+        rows = [i for i, r in enumerate(records) if crit in r.criteria]
+        if not rows:
+            continue
+        cos = (feats[torch.as_tensor(rows)] @ clip.encode_prompts([phrase])[0]).cpu().numpy()
+        value = auroc(cos, np.array([records[i].criteria[crit] == opt for i in rows]))
+        if value is not None:
+            out[phrase] = value
+    return out
 
 
 def plot_confusion(metrics: dict, path: Path, title: str = "") -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     cm = np.array(metrics["confusion_matrix"])
     names = [c.replace("_", " ") for c in metrics["confusion_classes"]]
     cols = [c.replace("_", " ") for c in metrics.get("confusion_columns", metrics["confusion_classes"])]
@@ -137,11 +170,11 @@ def plot_confusion(metrics: dict, path: Path, title: str = "") -> Path:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title or f"confusion matrix (accuracy {metrics['accuracy']:.1%})", fontsize=9)
-    return _save_figure(fig, path)
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_reliability(metrics: dict, path: Path, title: str = "") -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     bins = metrics["reliability_bins"]
     fig, ax = plt.subplots(figsize=(4.2, 4.0), dpi=110)
     centers = [(b["lo"] + b["hi"]) / 2 for b in bins]
@@ -158,11 +191,11 @@ def plot_reliability(metrics: dict, path: Path, title: str = "") -> Path:
     ax.set_ylabel("accuracy")
     ax.set_title(title or f"reliability (ECE {metrics['ece']:.3f})", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
-    return _save_figure(fig, path)
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_history(history: list[dict], path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=110)
     ax.plot(ep, [h["train_loss"] for h in history], "o-", label="train loss")
@@ -176,4 +209,4 @@ def plot_history(history: list[dict], path: Path) -> Path:
         ax2.set_ylabel("validation accuracy")
         ax2.legend(fontsize=7, loc="lower right")
     ax.legend(fontsize=7, loc="upper center")
-    return _save_figure(fig, path)
+    return save_figure(fig, path, dpi=110)

@@ -12,107 +12,37 @@ CPU, nccl on GPU); `batch_size` is always the global batch, split evenly across 
 
 from __future__ import annotations
 
-import datetime as _dt
-import hashlib
-import json
 import math
-import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
 
-from medgrad_desktop import __version__
+from medgrad_desktop.core.card import ModelCard
 from medgrad_desktop.core.checkpoint import save_checkpoint
+from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.model import load_model
-from medgrad_desktop.core.prompts import catalogue_from_dict
+from medgrad_desktop.core.prompts import load_catalogue
 from medgrad_desktop.data.readers import read_dataset
 from medgrad_desktop.data.records import Record
-from medgrad_desktop.resources_path import resources_dir
+from medgrad_desktop.training.card_io import build_card, save_state, split_lesions, write_json
+from medgrad_desktop.training.config import DEFAULT_INTENDED_USE, DEMO_INTENDED_USE, TrainConfig, TrainResult
 from medgrad_desktop.training.dataset import ImageCaptionDataset, collate
+from medgrad_desktop.training.distributed import barrier, broadcast_flag, dist_init, rank_batches
 from medgrad_desktop.training.embed import class_bank, encode_texts
 from medgrad_desktop.training.loss import caption_keys, contrastive_loss, gather, prompt_bank_loss
 from medgrad_desktop.training.metrics import classification_metrics, fit_temperature, softmax
+from medgrad_desktop.training.optim import lr_at, make_optimizer, set_trainable
 from medgrad_desktop.training.split import split_by_lesion
 
-DEFAULT_INTENDED_USE = "research use only, not for diagnosis"
-DEMO_INTENDED_USE = "trained on synthetic images; demonstration only; not for clinical use"
-
-
-@dataclass
-class TrainConfig:
-    data: list[str]
-    out: str
-    weights: str | None = None  # base weights; None with random_init trains from scratch
-    random_init: bool = False
-    architecture: str | None = None
-    normalization: str | None = None  # clip | imagenet; default: the base model card's
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 1e-5
-    betas: tuple[float, float] = (0.9, 0.98)
-    eps: float = 1e-6
-    weight_decay: float = 0.2
-    optimizer: str = "adam"  # adam (the paper: L2 weight decay) | adamw (decoupled, none on gains/biases) | sgd
-    schedule: str = "constant"  # constant | cosine (with warmup_steps)
-    warmup_steps: int = 0
-    freeze_image: bool = False
-    freeze_text: bool = False
-    class_loss_weight: float = 0.0  # + CE against the class-prompt bank (what the app's classifier uses)
-    criteria_loss_weight: float = 0.0  # + CE against each criterion's option prompts
-    seed: int = 0
-    split_seed: int = 0
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1
-    patience: int = 5  # early stopping on validation loss; 0 = off
-    max_rotation: float = 15.0
-    flip: bool = True
-    workers: int = 0
-    device: str | None = None
-    threads: int | None = None
-    resume: bool = False
-    max_steps_per_epoch: int | None = None  # tests and smoke runs
-    name: str | None = None
-    demo: bool = False
-    intended_use: str = DEFAULT_INTENDED_USE
-    half: bool = False  # store the final weights in fp16
-    skip_bad: bool = False
-    progress: bool = True
-    notes: str = ""
-    extra_card: dict = field(default_factory=dict)
-
-
-@dataclass
-class TrainResult:
-    model_path: Path
-    card: dict
-    history: list[dict]
-    splits: dict[str, list[Record]]
-    test_metrics: dict | None
-
-
-# --- distributed -----------------------------------------------------------------------------------
-
-
-def _dist_init(device: torch.device) -> tuple[int, int]:
-    import torch.distributed as dist
-
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return dist.get_rank(), dist.get_world_size()
-
-
-def _barrier(world: int) -> None:
-    if world > 1:
-        import torch.distributed as dist
-
-        dist.barrier()
+__all__ = ["DEFAULT_INTENDED_USE", "DEMO_INTENDED_USE", "TrainConfig", "TrainResult", "Trainer", "load_records",
+           "train"]
 
 
 # --- data --------------------------------------------------------------------------------------------
@@ -128,80 +58,7 @@ def load_records(paths: list[str], skip_bad: bool, log) -> list[Record]:
     return records
 
 
-def manifest_sha256(splits: dict[str, list[Record]]) -> str:
-    """Hash of what the model was trained and selected on: path name, label, caption, lesion, split."""
-    h = hashlib.sha256()
-    for name in ("train", "val", "test"):
-        for r in sorted(splits[name], key=lambda r: (r.lesion_id, str(r.path))):
-            h.update(f"{name}\t{r.path.name}\t{r.label}\t{r.caption}\t{r.lesion_id}\n".encode())
-    return h.hexdigest()
-
-
-def subset_catalogue_data(class_ids: list[str]) -> dict:
-    """The bundled catalogue restricted to `class_ids`; the 7-point criteria are kept whole."""
-    data = json.loads((resources_dir() / "catalogue.json").read_text())
-    keep = set(class_ids)
-    data = dict(data)
-    data["classes"] = [c for c in data["classes"] if c["id"] in keep]
-    data["name"] = f"{data['name']}-subset-{len(data['classes'])}"
-    return data
-
-
-def _batches(n: int, batch: int, world: int, rank: int, seed: int, epoch: int, shuffle: bool
-             ) -> list[np.ndarray]:
-    """Index batches of this rank. The global batch i is perm[i*B:(i+1)*B] whatever the world size;
-    rank r takes every world-th element of it, so 1 and N processes see the same global batches."""
-    perm = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
-    batch = min(batch, n - n % world) if n < batch else batch
-    steps = n // batch if shuffle else math.ceil(n / batch)
-    out = []
-    for i in range(steps):
-        g = perm[i * batch:(i + 1) * batch]
-        out.append(g[rank::world])
-    return out
-
-
-# --- model -------------------------------------------------------------------------------------------
-
-
-def _set_trainable(model: torch.nn.Module, freeze_image: bool, freeze_text: bool) -> None:
-    for name, p in model.named_parameters():
-        if name.startswith("visual."):
-            p.requires_grad_(not freeze_image)
-        elif name == "logit_scale" or name == "logit_bias":
-            p.requires_grad_(not (freeze_image and freeze_text))
-        else:
-            p.requires_grad_(not freeze_text)
-
-
-def _optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("both towers are frozen: nothing to train")
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adamw":
-        decay, no_decay = [], []
-        for n, p in model.named_parameters():
-            if not p.requires_grad:
-                continue
-            (no_decay if p.ndim < 2 or "embedding" in n or "logit_scale" in n or n.endswith(".bias") else decay
-             ).append(p)
-        return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                  {"params": no_decay, "weight_decay": 0.0}],
-                                 lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
-    if cfg.optimizer == "sgd":  # plain SGD: the DDP equivalence test compares gradients through it
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
-    raise ValueError(f"unknown optimizer '{cfg.optimizer}'; choose adam, adamw or sgd")
-
-
-def _lr_at(cfg: TrainConfig, step: int, total: int) -> float:
-    if cfg.warmup_steps and step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    if cfg.schedule == "cosine":
-        t = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
-        return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
-    return cfg.lr
+# --- model ---------------------------------------------------------------------------------------------
 
 
 class _TwoTowers(torch.nn.Module):
@@ -212,7 +69,7 @@ class _TwoTowers(torch.nn.Module):
         self.clip = clip
 
     def forward(self, images: torch.Tensor, tokens: torch.Tensor):
-        img = torch.nn.functional.normalize(self.clip.encode_image(images).float(), dim=-1)
+        img = embed_images(self.clip, images)
         txt = torch.nn.functional.normalize(self.clip.encode_text(tokens).float(), dim=-1)
         return img, txt, self.clip.logit_scale.exp().clamp(max=100)
 
@@ -230,24 +87,23 @@ class Trainer:
                           architecture=cfg.architecture, device=cfg.device, normalization=cfg.normalization,
                           seed=cfg.seed)
         self.device = base.device
-        self.rank, self.world = _dist_init(self.device)
+        self.rank, self.world = dist_init(self.device)
         if cfg.batch_size % self.world:
             raise ValueError(f"batch size {cfg.batch_size} must be divisible by the {self.world} processes")
         self.base_card = base.card
         self.tokenizer = base.tokenizer
         self.model = base.model
         self.model.train()
-        _set_trainable(self.model, cfg.freeze_image, cfg.freeze_text)
+        set_trainable(self.model, cfg.freeze_image, cfg.freeze_text)
         torch.manual_seed(cfg.seed)
         records = load_records(cfg.data, cfg.skip_bad, self.log)
         self.splits = split_by_lesion(records, cfg.val_fraction, cfg.test_fraction, cfg.split_seed)
         if not self.splits["train"]:
             raise ValueError("the training split is empty; add data or lower --val-fraction/--test-fraction")
-        full_ids = [c["id"] for c in json.loads((resources_dir() / "catalogue.json").read_text())["classes"]]
+        bundled = load_catalogue()
         present = {r.label for r in records}
-        self.class_ids = [c for c in full_ids if c in present]
-        self.catalogue_data = subset_catalogue_data(self.class_ids)
-        self.catalogue = catalogue_from_dict(self.catalogue_data)
+        self.class_ids = [c for c in bundled.class_ids if c in present]
+        self.catalogue = bundled.subset(self.class_ids)
         size = self.base_card.input_size
         mean, std = self.base_card.mean, self.base_card.std
         self.train_ds = ImageCaptionDataset(self.splits["train"], self.class_ids, size, mean, std, True, cfg.seed,
@@ -257,11 +113,9 @@ class Trainer:
         self.towers = _TwoTowers(self.model)
         self.ddp = None
         if self.world > 1:
-            from torch.nn.parallel import DistributedDataParallel
-
             self.ddp = DistributedDataParallel(self.towers, device_ids=[self.device] if self.device.type == "cuda"
                                                else None)
-        self.opt = _optimizer(self.model, cfg)
+        self.opt = make_optimizer(self.model, cfg.optimizer, cfg.lr, cfg.betas, cfg.eps, cfg.weight_decay)
         self.history: list[dict] = []
         self.start_epoch = 0
         self.best_val = float("inf")
@@ -276,28 +130,8 @@ class Trainer:
             print(msg, file=sys.stderr, flush=True)
 
     # --- checkpoints -------------------------------------------------------------------------------
-    def _card(self, extra: dict | None = None) -> dict:
-        c = self.base_card
-        card = {
-            "name": self.cfg.name or f"{c.architecture} fine-tuned ({self.out.name})",
-            "architecture": c.architecture, "arch_config": c.arch_config, "quick_gelu": c.quick_gelu,
-            "mean": list(c.mean), "std": list(c.std), "interpolation": c.interpolation,
-            "temperature": 1.0, "demo": self.cfg.demo, "untrained": False,
-            "intended_use": self.cfg.intended_use,
-            "base_weights": None if self.cfg.random_init or self.cfg.weights is None else
-            {"path": str(self.cfg.weights), "sha256": c.weights_sha256, "name": c.name},
-            "catalogue_data": self.catalogue_data, "classes": self.class_ids,
-            "prompts": {cid: list(self.catalogue.class_target(cid).prompts) for cid in self.class_ids},
-            "training_manifest_sha256": manifest_sha256(self.splits), "split_seed": self.cfg.split_seed,
-            "seed": self.cfg.seed,
-            "split_sizes": {k: len(v) for k, v in self.splits.items()},
-            "training_config": {k: v for k, v in asdict(self.cfg).items() if k not in ("extra_card",)},
-            "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "app_version": __version__, "notes": self.cfg.notes,
-        }
-        card.update(self.cfg.extra_card)
-        card.update(extra or {})
-        return card
+    def _card(self, extra: dict | None = None) -> ModelCard:
+        return build_card(self.cfg, self.base_card, self.out, self.class_ids, self.catalogue, self.splits, extra)
 
     def _save_epoch(self, epoch: int, improved: bool) -> None:
         if self.rank != 0:
@@ -309,13 +143,9 @@ class Trainer:
         state = {"epoch": epoch + 1, "optimizer": self.opt.state_dict(), "best_val": self.best_val,
                  "bad_epochs": self.bad_epochs, "step": self.step, "history": self.history,
                  "torch_rng": torch.get_rng_state()}
-        tmp = self.ckpt_dir / "state.pt.tmp"
-        torch.save(state, tmp)
-        os.replace(tmp, self.ckpt_dir / "state.pt")
+        save_state(self.ckpt_dir / "state.pt", state)
 
     def _resume(self) -> None:
-        from safetensors.torch import load_file
-
         state_path = self.ckpt_dir / "state.pt"
         weights = self.ckpt_dir / "last.safetensors"
         if not (state_path.exists() and weights.exists()):
@@ -350,6 +180,18 @@ class Trainer:
                 total = total + prompt_bank_loss(img[rows], bank, scale, tgt) * len(idx) / len(batch_records)
         return total / max(1, len(banks))
 
+    def _criterion_prompt(self, crit_id: str, opt_id: str) -> str:
+        """This step's prompt of one criterion option: the catalogue's templates in turn or, with
+        `criteria_synonyms`, a seeded draw over templates x (catalogue phrase + synonyms), the same on
+        every rank."""
+        prompts = self.catalogue.criterion_target(crit_id, opt_id).prompts
+        extra = self.cfg.criteria_synonyms.get(f"{crit_id}:{opt_id}", [])
+        if not extra:
+            return prompts[self.step % len(prompts)]
+        pool = list(prompts) + [t.format(x) for x in extra for t in self.catalogue.templates]
+        rng = np.random.default_rng([self.cfg.seed, self.step, zlib.crc32(f"{crit_id}:{opt_id}".encode())])
+        return pool[int(rng.integers(len(pool)))]
+
     def _forward_step(self, idx: np.ndarray, epoch: int) -> torch.Tensor:
         """One step's loss. Image and all texts (unique captions, class and criteria prompts) go through
         one forward of the (DDP-wrapped) two-tower module, so DDP sees every trained parameter."""
@@ -362,8 +204,7 @@ class Trainer:
         if self.cfg.criteria_loss_weight:
             for crit in self.catalogue.criteria:
                 for opt in crit.options:
-                    prompts = self.catalogue.criterion_target(crit.id, opt.id).prompts
-                    crit_texts.append(prompts[self.step % len(prompts)])
+                    crit_texts.append(self._criterion_prompt(crit.id, opt.id))
         all_texts = list(dict.fromkeys(texts + [p for g in cls_groups for p in g] + crit_texts))
         tokens = self.tokenizer(all_texts).to(self.device)
         img, txt_u, scale = (self.ddp or self.towers)(images, tokens)
@@ -394,9 +235,9 @@ class Trainer:
         self.model.eval()
         feats, losses, labels = [], [], []
         scale = self.model.logit_scale.exp().clamp(max=100)
-        for idx in _batches(len(ds), self.cfg.batch_size, 1, 0, 0, 0, False):
+        for idx in rank_batches(len(ds), self.cfg.batch_size, 1, 0, 0, 0, False):
             images, captions, lab = collate([ds[int(i)] for i in idx])
-            img = torch.nn.functional.normalize(self.model.encode_image(images.to(self.device)).float(), dim=-1)
+            img = embed_images(self.model, images.to(self.device))
             txt = encode_texts(self.model, self.tokenizer, captions, self.device)
             losses.append((float(contrastive_loss(img, txt, scale, caption_keys(captions, self.device))), len(idx)))
             feats.append(img)
@@ -413,7 +254,7 @@ class Trainer:
     def fit(self) -> TrainResult:
         cfg = self.cfg
         n = len(self.train_ds)
-        per_epoch = len(_batches(n, cfg.batch_size, self.world, self.rank, cfg.seed, 0, True))
+        per_epoch = len(rank_batches(n, cfg.batch_size, self.world, self.rank, cfg.seed, 0, True))
         if cfg.max_steps_per_epoch:
             per_epoch = min(per_epoch, cfg.max_steps_per_epoch)
         total = per_epoch * cfg.epochs
@@ -423,17 +264,15 @@ class Trainer:
         for epoch in range(self.start_epoch, cfg.epochs):
             t0 = time.time()
             self.train_ds.set_epoch(epoch)
-            batches = _batches(n, cfg.batch_size, self.world, self.rank, cfg.seed, epoch, True)[:per_epoch]
+            batches = rank_batches(n, cfg.batch_size, self.world, self.rank, cfg.seed, epoch, True)[:per_epoch]
             bar = None
             if cfg.progress and self.rank == 0:
-                from tqdm import tqdm
-
                 bar = tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", file=sys.stderr,
                            leave=False, disable=not sys.stderr.isatty())
             run_loss = 0.0
             for idx in batches:
                 for g in self.opt.param_groups:
-                    g["lr"] = _lr_at(cfg, self.step, total)
+                    g["lr"] = lr_at(cfg.lr, cfg.schedule, cfg.warmup_steps, self.step, total)
                 loss = self._forward_step(idx, epoch)
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -462,23 +301,16 @@ class Trainer:
             self.log(f"epoch {epoch + 1}: train loss {train_loss:.4f}, validation loss {val_loss:.4f}" +
                      (f", validation accuracy {val['accuracy']:.3f}" if val else "") + f" ({rec['seconds']} s)")
             self._save_epoch(epoch, improved)
-            _barrier(self.world)
-            stop = torch.tensor([1 if (cfg.patience and self.bad_epochs >= cfg.patience) else 0])
-            if self.world > 1:
-                import torch.distributed as dist
-
-                dist.broadcast(stop, 0)
-            if int(stop):
+            barrier(self.world)
+            if broadcast_flag(bool(cfg.patience and self.bad_epochs >= cfg.patience), self.world):
                 self.log(f"early stopping: validation loss did not improve for {cfg.patience} epochs")
                 break
         return self._finish()
 
     def _finish(self) -> TrainResult:
-        from safetensors.torch import load_file
-
         final = self.out / "model.safetensors"
         test_metrics = None
-        card: dict = {}
+        card: ModelCard | None = None
         if self.rank == 0:
             best = self.ckpt_dir / "best.safetensors"
             if best.exists():
@@ -500,11 +332,10 @@ class Trainer:
                 metrics["test"] = test_metrics
             card = self._card({"temperature": temperature, "metrics": metrics, "history": self.history})
             save_checkpoint(self.model, final, card, half=self.cfg.half)
-            (self.out / "history.json").write_text(json.dumps(self.history, indent=1))
-            (self.out / "split.json").write_text(json.dumps(
-                {k: sorted({r.lesion_id for r in v}) for k, v in self.splits.items()}, indent=1))
+            write_json(self.out / "history.json", self.history)
+            write_json(self.out / "split.json", split_lesions(self.splits))
             self.log(f"wrote {final} (temperature {temperature:.3f})")
-        _barrier(self.world)
+        barrier(self.world)
         return TrainResult(final, card, self.history, self.splits, test_metrics)
 
 
