@@ -9,17 +9,18 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from medgrad_desktop.commands._common import add_model_options, model_from_args
-from medgrad_desktop.core.explain import METHODS, analyze_batch, default_params
+from medgrad_desktop.core.explain import METHODS, analyze_batch
+from medgrad_desktop.core.explain.params import PARAM_HELP, params_with_overrides
 from medgrad_desktop.data.records import DatasetError
 from medgrad_desktop.data.synth import GENERATOR_VERSION, SynthConfig
 from medgrad_desktop.evaluation.baselines import BASELINES
+from medgrad_desktop.evaluation.eta import Eta
 from medgrad_desktop.evaluation.localization import LOCALIZATION_PROTOCOL
 from medgrad_desktop.evaluation.perturbation import grad_eclip_protocol, rise_protocol
 from medgrad_desktop.evaluation.report import write_outputs
@@ -40,16 +41,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     p.add_argument("--baselines", nargs="*", default=None,
                    help="random centre sobel entropy lesion (default: all; lesion needs lesion masks)")
-    p.add_argument("--n", type=int, default=200, help="number of images (synthetic) or first N manifest rows")
+    p.add_argument("--n", type=int, default=12, help="number of images (synthetic) or first N manifest rows")
     p.add_argument("--seed", type=int, default=2026, help="evaluation-set seed (synthetic), fills and tie order")
-    p.add_argument("--steps", type=int, default=100,
-                   help="points per deletion/insertion curve after the start (100 = Grad-ECLIP's 0.5 %% steps)")
-    p.add_argument("--protocols", nargs="+", default=["grad-eclip/patch", "grad-eclip/pixel", "rise/patch", "rise/pixel"])
+    p.add_argument("--steps", type=int, default=10,
+                   help="points per deletion/insertion curve after the start (100 = Grad-ECLIP's 0.5 %% steps; "
+                        "10 = 5 %% steps, a coarser curve over the same range)")
+    p.add_argument("--protocols", nargs="+", default=["grad-eclip/patch"],
+                   help="grad-eclip/patch grad-eclip/pixel rise/patch rise/pixel (each adds as much time again)")
     p.add_argument("--perturb-n", type=int, default=None,
                    help="deletion/insertion on the first N images only (default: all); they cost almost all the time")
     p.add_argument("--ablation", action="store_true", help="also score MedGrad's radius/combine/alpha/source variants")
+    p.add_argument("--forms", action="store_true",
+                   help="also score MedGrad's candidate forms and apply the pre-registered choice (docs/EXPLANATIONS.md)")
+    p.add_argument("--no-phrases", action="store_true",
+                   help="skip phrase grounding (a criterion phrase per image, scored against its structure)")
+    p.add_argument("--param", action="append", default=[], metavar="METHOD.FIELD=VALUE", help=PARAM_HELP)
     p.add_argument("--ablation-protocols", nargs="*", default=["grad-eclip/patch"])
-    p.add_argument("--sanity", type=int, default=20, help="images for the randomization sanity checks (0 = skip)")
+    p.add_argument("--sanity", type=int, default=8, help="images for the randomization sanity checks (0 = skip)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     p.add_argument("--batch", type=int, default=8, help="images per explanation batch")
     p.add_argument("--out", required=True, help="output folder")
@@ -75,9 +83,14 @@ def run(args: argparse.Namespace) -> int:
     if args.n < 1:
         print("error: --n must be at least 1", file=sys.stderr)
         return 2
+    try:
+        method_params = params_with_overrides(list(args.methods), args.param)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     clip = model_from_args(args)
     protocols = _protocols(args.protocols, args.steps)
-    abl_protocols = _protocols(args.ablation_protocols, args.steps) if args.ablation else []
+    abl_protocols = _protocols(args.ablation_protocols, args.steps) if args.ablation or args.forms else []
     baselines = tuple(args.baselines) if args.baselines is not None else BASELINES
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
@@ -109,12 +122,12 @@ def run(args: argparse.Namespace) -> int:
         samples = lambda: manifest_samples(path, args.n)  # noqa: E731
     cfg = SuiteConfig(protocols=protocols, methods=tuple(args.methods), baselines=baselines,
                       ablation=args.ablation, ablation_protocols=abl_protocols, seed=args.seed,
-                      batch_images=args.batch, perturb_n=args.perturb_n)
-    t0 = time.perf_counter()
+                      batch_images=args.batch, perturb_n=args.perturb_n, forms=args.forms,
+                      phrases=not args.no_phrases, method_params={p.method: p for p in method_params})
+    eta = Eta(args.n, min(args.n, args.perturb_n or args.n))
 
-    def progress(i: int) -> None:
-        if i % 10 == 0 or i == args.n:
-            print(f"  {i}/{args.n} images ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    def progress(i: int, perturbed: bool) -> None:
+        print(f"  {eta.line(i, perturbed)}", file=sys.stderr, flush=True)
 
     try:
         result = run_suite(clip, samples(), cfg, progress)
@@ -127,8 +140,9 @@ def run(args: argparse.Namespace) -> int:
                     break
             preds = [r.prediction for r in analyze_batch(clip, [s.image for s in chosen], [], [])]
             targets = [target_for(clip, s, p.predicted_id) for s, p in zip(chosen, preds, strict=True)]
+            print(f"  sanity checks on {len(chosen)} images ...", file=sys.stderr, flush=True)
             raw = sanity_checks(clip, [s.image for s in chosen], targets,
-                                [default_params(m) for m in args.methods], seed=args.seed)
+                                {**{p.method: p for p in method_params}, **cfg.reference}, seed=args.seed)
             sanity = {"n": len(chosen), "seed": args.seed, "statistic": "Spearman rank correlation of 14x14 maps",
                       "checks": {c: {m: bootstrap_mean(v, N_BOOT, args.seed).to_dict() for m, v in per.items()}
                                  for c, per in raw.items()},
