@@ -44,4 +44,4 @@ class Eta:
         self.update(perturbed)
         rem = self.remaining()
         eta = "" if rem is None else f", about {rem:.0f} s left"
-        return f"{i}/{self.n} images ({self.clock() - self.t0:.0f} s{eta})"
+        return f"{i}/{self.n} images ({self.last - self.t0:.0f} s{eta})"

@@ -146,3 +146,13 @@ def params_with_overrides(methods: list[str], overrides: list[str]) -> list[Meth
         except (TypeError, ValueError) as exc:
             raise ValueError(f"--param '{item}': {exc}") from None
     return list(params.values())
+
+
+def describe(p: MethodParams) -> str:
+    """The method and, for MedGrad, its form, in words a clinician can read (tooltips, captions)."""
+    name = METHOD_NAMES[p.method]
+    if isinstance(p, MedGradParams):
+        return f"{name}, form '{p.combine}': {p.form_description}"
+    if isinstance(p, GradECLIPParams) and p.official_single_head:
+        return f"{name} as the official code computes it (last block as one attention head)"
+    return name
