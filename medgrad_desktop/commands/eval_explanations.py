@@ -26,6 +26,7 @@ from medgrad_desktop.evaluation.perturbation import grad_eclip_protocol, rise_pr
 from medgrad_desktop.evaluation.report import write_outputs
 from medgrad_desktop.evaluation.samples import folder_samples, manifest_samples, synthetic_samples, target_for
 from medgrad_desktop.evaluation.sanity import sanity_checks
+from medgrad_desktop.evaluation.selection import FORM_CANDIDATES
 from medgrad_desktop.evaluation.stats import N_BOOT, bootstrap_mean
 from medgrad_desktop.evaluation.suite import SuiteConfig, run_suite
 from medgrad_desktop.evaluation.summary import summarize
@@ -142,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
             targets = [target_for(clip, s, p.predicted_id) for s, p in zip(chosen, preds, strict=True)]
             print(f"  sanity checks on {len(chosen)} images ...", file=sys.stderr, flush=True)
             raw = sanity_checks(clip, [s.image for s in chosen], targets,
-                                {**{p.method: p for p in method_params}, **cfg.reference}, seed=args.seed)
+                                {**{p.method: p for p in method_params}, **cfg.reference,
+                                 **(FORM_CANDIDATES if args.forms else {})}, seed=args.seed)
             sanity = {"n": len(chosen), "seed": args.seed, "statistic": "Spearman rank correlation of 14x14 maps",
                       "checks": {c: {m: bootstrap_mean(v, N_BOOT, args.seed).to_dict() for m, v in per.items()}
                                  for c, per in raw.items()},

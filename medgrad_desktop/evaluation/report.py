@@ -77,7 +77,8 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
            f"Command: `{meta['command']}`", "",
            "Every cell is the mean over images with a 95 % percentile bootstrap interval "
            f"({meta['bootstrap']['n_boot']} resamples of images). ↑ higher is better, ↓ lower is better. "
-           "All maps are min-max normalized on the 14x14 grid and upsampled bilinearly, as the app shows them.",
+           "All maps are min-max normalized on the model's patch grid (MedGrad's pixel form: at the model's "
+           "input resolution) and upsampled bilinearly, as the app shows them.",
            "", "## Localization", "", *_table(summary, main, loc), ""]
     out += ["## Faithfulness (deletion / insertion)", "",
             "Score: softmax probability of the target class over the class prompts "
