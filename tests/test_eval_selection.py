@@ -46,6 +46,7 @@ def test_no_qualifying_form_means_no_winner():
     a = next(iter(FORM_CANDIDATES))
     sel = select_form(_summary({a: (0.3, 0.3, 0.3, 0.9, -0.2)}), [a])
     assert sel["winner"] is None and sel["winner_params"] is None
+    assert sel["default"] == "medgrad form=replace" and sel["default_params"]["combine"] == "replace"
 
 
 def test_phrase_masks_follow_the_criteria_of_the_drawn_structures():

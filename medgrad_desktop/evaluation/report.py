@@ -165,7 +165,8 @@ def _selection_lines(summary: dict) -> list[str]:
         cells = [f"{row['scores'][k]:.3f}" for k in keys]
         lines.append(f"| {n} | " + " | ".join(cells) + f" | {interval(gate).fmt(3) if gate else 'n/a'} | "
                      f"{'yes' if row['qualifies'] else 'no'} | {row.get('rank_sum', float('nan')):.1f} |")
-    lines += ["", f"Winner: **{sel['winner'] or 'none qualified'}**.", ""]
+    verdict = sel["winner"] or "none qualified; the default stays the literal slide equation (rule 4)"
+    lines += ["", f"Winner: **{verdict}**.", ""]
     return lines
 
 

@@ -7,7 +7,8 @@ lesion and scores well on area measures such as AUROC without looking at the mod
 2. qualifying candidates are ranked on three primary scores: target pointing (higher), pointing at
    the counterfactual difference (higher) and deletion AUC on `grad-eclip/patch` (lower); the
    smallest sum of ranks wins;
-3. ties go to the higher target AUROC (secondary), then to the order of `FORM_CANDIDATES`.
+3. ties go to the higher target AUROC (secondary), then to the order of `FORM_CANDIDATES`;
+4. if no candidate qualifies, the default stays the literal slide equation (`FALLBACK`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ FORM_CANDIDATES: dict[str, MedGradParams] = {
     "medgrad form=multiply alpha=0.5": MedGradParams(combine="multiply", alpha=0.5),
     "medgrad form=pixel alpha=0.5": MedGradParams(combine="pixel", alpha=0.5),
 }
+FALLBACK = "medgrad form=replace"
 PRIMARY = (("target.pointing", True), ("counterfactual.pointing", True), ("deletion.grad-eclip/patch", False))
 SECONDARY = "target.auroc"
 GATE_BASELINE = "entropy"
@@ -58,8 +60,10 @@ def select_form(summary: dict, candidates: list[str] | None = None) -> dict:
     ordered = sorted(qualified, key=lambda n: (rows[n]["rank_sum"], -np.nan_to_num(rows[n]["scores"][SECONDARY],
                                                                                    nan=-np.inf), names.index(n)))
     winner = ordered[0] if ordered else None
+    default = winner or FALLBACK
     return {"rule": __doc__.split("\n\n", 1)[1].strip(), "candidates": rows, "ranking": ordered, "winner": winner,
-            "winner_params": FORM_CANDIDATES[winner].to_dict() if winner in FORM_CANDIDATES else None}
+            "winner_params": FORM_CANDIDATES[winner].to_dict() if winner in FORM_CANDIDATES else None,
+            "default": default, "default_params": FORM_CANDIDATES[default].to_dict()}
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:

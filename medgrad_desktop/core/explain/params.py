@@ -63,7 +63,7 @@ class MedGradParams(_Common):
     method: Literal["medgrad"] = "medgrad"
     entropy_radius: int = 5  # disk radius in pixels of the entropy image
     entropy_source: Literal["model_input", "original"] = "model_input"
-    combine: MedGradForm = "replace"  # see COMBINE_FORMS
+    combine: MedGradForm = "replace"  # see COMBINE_FORMS; no other form passed the test fixed in advance (docs/EXPLANATIONS.md)
     alpha: float = 1.0  # weight = (1 - alpha) + alpha * normalized entropy
     official_single_head: bool = False
     qk_space: Literal["in_proj", "out_proj"] = "in_proj"  # Grad-ECLIP's spatial weight: not used by "replace"
