@@ -51,7 +51,7 @@ def _grid_shape(visual: torch.nn.Module, n_patches: int) -> tuple[int, int]:
 def _pixel_medgrad(base: torch.Tensor, grid: tuple[int, int], squashed: list[np.ndarray],
                    images: list[np.ndarray], p: MedGradParams) -> torch.Tensor:
     """The Grad-ECLIP grids (P, B, N-1) upsampled bilinearly to the model input (as the app shows any
-    map), times the per-pixel entropy weight: (P, B, S, S). Finer than the grid only where entropy is."""
+    map), times the per-pixel entropy weight: (P, B, S, S). Only the weight is finer than the grid."""
     s_h, s_w = squashed[0].shape[:2]
     up = torch.stack([torch.from_numpy(upsample(g.reshape(grid), s_w, s_h))
                       for g in base.reshape(-1, base.shape[-1]).cpu().numpy()])
