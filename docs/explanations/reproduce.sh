@@ -3,6 +3,19 @@
 # The two evaluation models are trained by these commands and are not bundled (see docs/EXPLANATIONS.md).
 set -e
 cd "$(dirname "$0")/../.."
+# The pre-registered choice of MedGrad's form (docs/EXPLANATIONS.md): development run, then confirmation,
+# both on the bundled demo model (~5 and ~8 min on the shared 2-core machine).
+.venv/bin/medgrad eval-explanations --dataset synthetic --n 40 --perturb-n 40 --seed 3101 --steps 10 \
+  --protocols grad-eclip/patch --forms --sanity 8 --threads 2 --out docs/explanations/select-dev
+.venv/bin/medgrad eval-explanations --dataset synthetic --n 100 --perturb-n 40 --seed 3202 --steps 10 \
+  --protocols grad-eclip/patch --forms --sanity 12 --threads 2 --out docs/explanations/confirm
+.venv/bin/python docs/explanations/goals.py docs/explanations/confirm/explanations.json > docs/explanations/confirm/goals.md
+# The shortcut suite on the bundled demo model: a short fine-tune on the shortcut variant, then its maps.
+.venv/bin/python -m medgrad_desktop.evaluation.shortcut --n 300 --epochs 6 --threads 1 --out /tmp/medgrad-eval-models/demo-shortcut
+.venv/bin/medgrad eval-explanations --weights /tmp/medgrad-eval-models/demo-shortcut/shortcut-model.safetensors \
+  --dataset shortcut --n 100 --perturb-n 30 --seed 2026 --steps 10 --protocols grad-eclip/patch --sanity 0 \
+  --threads 2 --out docs/explanations/demo-shortcut
+# Below: the runs of the previous 4-class demo model and of the control models (sections 0-old to 6).
 # §0: the bundled demo model (resources/demo/model/demo-model.safetensors; no --weights), ~6 min + ~1 min.
 .venv/bin/medgrad eval-explanations --dataset synthetic --n 200 --perturb-n 50 --seed 2026 --steps 10 \
   --protocols grad-eclip/patch rise/pixel --sanity 10 --threads 2 --out docs/explanations/demo

@@ -9,22 +9,24 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from medgrad_desktop.commands._common import add_model_options, model_from_args
-from medgrad_desktop.core.explain import METHODS, analyze_batch, default_params
+from medgrad_desktop.core.explain import METHODS, analyze_batch
+from medgrad_desktop.core.method_params import PARAM_HELP, params_with_overrides
 from medgrad_desktop.data.records import DatasetError
 from medgrad_desktop.data.synth import GENERATOR_VERSION, SynthConfig
 from medgrad_desktop.evaluation.baselines import BASELINES
+from medgrad_desktop.evaluation.eta import Eta
 from medgrad_desktop.evaluation.localization import LOCALIZATION_PROTOCOL
 from medgrad_desktop.evaluation.perturbation import grad_eclip_protocol, rise_protocol
 from medgrad_desktop.evaluation.report import write_outputs
 from medgrad_desktop.evaluation.samples import folder_samples, manifest_samples, synthetic_samples, target_for
 from medgrad_desktop.evaluation.sanity import sanity_checks
+from medgrad_desktop.evaluation.selection import FORM_CANDIDATES
 from medgrad_desktop.evaluation.stats import N_BOOT, bootstrap_mean
 from medgrad_desktop.evaluation.suite import SuiteConfig, run_suite
 from medgrad_desktop.evaluation.summary import summarize
@@ -47,18 +49,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="random centre sobel entropy lesion (default: all; lesion needs lesion masks)",
     )
-    p.add_argument("--n", type=int, default=200, help="number of images (synthetic) or first N manifest rows")
+    p.add_argument("--n", type=int, default=12, help="number of images (synthetic) or first N manifest rows")
     p.add_argument(
         "--seed", type=int, default=2026, help="evaluation-set seed (synthetic), fills and tie order"
     )
     p.add_argument(
         "--steps",
         type=int,
-        default=100,
-        help="points per deletion/insertion curve after the start (100 = Grad-ECLIP's 0.5 %% steps)",
+        default=10,
+        help="points per deletion/insertion curve after the start (100 = Grad-ECLIP's 0.5 %% steps; "
+        "10 = 5 %% steps, a coarser curve over the same range)",
     )
     p.add_argument(
-        "--protocols", nargs="+", default=["grad-eclip/patch", "grad-eclip/pixel", "rise/patch", "rise/pixel"]
+        "--protocols",
+        nargs="+",
+        default=["grad-eclip/patch"],
+        help="grad-eclip/patch grad-eclip/pixel rise/patch rise/pixel (each adds as much time again)",
     )
     p.add_argument(
         "--perturb-n",
@@ -69,9 +75,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--ablation", action="store_true", help="also score MedGrad's radius/combine/alpha/source variants"
     )
+    p.add_argument(
+        "--forms",
+        action="store_true",
+        help="also score MedGrad's candidate forms and apply the pre-registered choice (docs/EXPLANATIONS.md)",
+    )
+    p.add_argument(
+        "--no-phrases",
+        action="store_true",
+        help="skip phrase grounding (a criterion phrase per image, scored against its structure)",
+    )
+    p.add_argument("--param", action="append", default=[], metavar="METHOD.FIELD=VALUE", help=PARAM_HELP)
     p.add_argument("--ablation-protocols", nargs="*", default=["grad-eclip/patch"])
     p.add_argument(
-        "--sanity", type=int, default=20, help="images for the randomization sanity checks (0 = skip)"
+        "--sanity", type=int, default=8, help="images for the randomization sanity checks (0 = skip)"
     )
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     p.add_argument("--batch", type=int, default=8, help="images per explanation batch")
@@ -100,9 +117,14 @@ def run(args: argparse.Namespace) -> int:
     if args.n < 1:
         print("error: --n must be at least 1", file=sys.stderr)
         return 2
+    try:
+        method_params = params_with_overrides(list(args.methods), args.param)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     clip = model_from_args(args)
     protocols = _protocols(args.protocols, args.steps)
-    abl_protocols = _protocols(args.ablation_protocols, args.steps) if args.ablation else []
+    abl_protocols = _protocols(args.ablation_protocols, args.steps) if args.ablation or args.forms else []
     baselines = tuple(args.baselines) if args.baselines is not None else BASELINES
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
@@ -151,12 +173,14 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         batch_images=args.batch,
         perturb_n=args.perturb_n,
+        forms=args.forms,
+        phrases=not args.no_phrases,
+        method_params={p.method: p for p in method_params},
     )
-    t0 = time.perf_counter()
+    eta = Eta(args.n, min(args.n, args.perturb_n or args.n))
 
-    def progress(i: int) -> None:
-        if i % 10 == 0 or i == args.n:
-            print(f"  {i}/{args.n} images ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    def progress(i: int, perturbed: bool) -> None:
+        print(f"  {eta.line(i, perturbed)}", file=sys.stderr, flush=True)
 
     try:
         result = run_suite(clip, samples(), cfg, progress)
@@ -169,11 +193,16 @@ def run(args: argparse.Namespace) -> int:
                     break
             preds = [r.prediction for r in analyze_batch(clip, [s.image for s in chosen], [], [])]
             targets = [target_for(clip, s, p.predicted_id) for s, p in zip(chosen, preds, strict=True)]
+            print(f"  sanity checks on {len(chosen)} images ...", file=sys.stderr, flush=True)
             raw = sanity_checks(
                 clip,
                 [s.image for s in chosen],
                 targets,
-                [default_params(m) for m in args.methods],
+                {
+                    **{p.method: p for p in method_params},
+                    **cfg.reference,
+                    **(FORM_CANDIDATES if args.forms else {}),
+                },
                 seed=args.seed,
             )
             sanity = {

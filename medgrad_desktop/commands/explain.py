@@ -12,9 +12,10 @@ from PIL import Image
 
 from medgrad_desktop.atomic import write_atomic, write_text_atomic
 from medgrad_desktop.commands._common import add_model_options, model_from_args
-from medgrad_desktop.core.explain import METHODS, analyze, default_params
+from medgrad_desktop.core.explain import METHODS, analyze
 from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, display_name, load_image
+from medgrad_desktop.core.method_params import PARAM_HELP, params_with_overrides
 from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP, blend, stamp
 
 
@@ -31,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--colormap", default=DEFAULT_COLORMAP, choices=sorted(COLORMAPS))
     p.add_argument("--opacity", type=float, default=0.5)
+    p.add_argument("--param", action="append", default=[], metavar="METHOD.FIELD=VALUE", help=PARAM_HELP)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=run)
 
@@ -58,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
             targets.append(clip.catalogue.resolve(s))
     targets = list({t.key: t for t in targets}.values())
     methods = list(METHODS) if args.method == "all" else [args.method]
-    params = [default_params(m) for m in methods]
+    try:
+        params = params_with_overrides(methods, args.param)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     result = run_with_fallback(
         clip,
         lambda m: analyze(m, img.rgb, targets, params),

@@ -36,6 +36,37 @@ def patch_mean(values: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     return cv2.resize(values.astype(np.float32), (gw, gh), interpolation=cv2.INTER_AREA)
 
 
+def entropy_image(
+    model_input_rgb: np.ndarray,
+    radius: int,
+    source: str = "model_input",
+    original_rgb: np.ndarray | None = None,
+) -> np.ndarray:
+    """Local entropy of the model input, or of the original image (at most MAX_ORIGINAL_SIDE) with the
+    disk scaled to cover the same fraction of the lesion."""
+    if source == "original" and original_rgb is not None:
+        img = original_rgb
+        side = max(img.shape[:2])
+        scale = min(1.0, MAX_ORIGINAL_SIDE / side)
+        if scale < 1.0:
+            img = np.asarray(
+                Image.fromarray(img).resize(
+                    (max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale))),
+                    Image.Resampling.BOX,
+                )
+            )
+        r = max(1, round(radius * max(img.shape[:2]) / model_input_rgb.shape[0]))
+        return local_entropy(gray_bt601(img), r)
+    return local_entropy(gray_bt601(model_input_rgb), radius)
+
+
+def _weight(values: np.ndarray, alpha: float) -> np.ndarray:
+    """(1 - alpha) + alpha * minmax(values); a constant field gives weight 1 everywhere."""
+    lo, hi = float(values.min()), float(values.max())
+    norm = np.ones_like(values) if hi - lo < 1e-6 else (values - lo) / (hi - lo)
+    return ((1.0 - alpha) + alpha * norm).astype(np.float32)
+
+
 def entropy_weight(
     model_input_rgb: np.ndarray,
     grid: tuple[int, int],
@@ -48,23 +79,20 @@ def entropy_weight(
 
     A constant entropy map gives weight 1 everywhere, so MedGrad then equals the unweighted map.
     """
-    if source == "original" and original_rgb is not None:
-        img = original_rgb
-        side = max(img.shape[:2])
-        scale = min(1.0, MAX_ORIGINAL_SIDE / side)
-        if scale < 1.0:
-            img = np.asarray(
-                Image.fromarray(img).resize(
-                    (max(1, round(img.shape[1] * scale)), max(1, round(img.shape[0] * scale))),
-                    Image.Resampling.BOX,
-                )
-            )
-        # keep the disk the same fraction of the lesion as at model input
-        r = max(1, round(radius * max(img.shape[:2]) / model_input_rgb.shape[0]))
-        ent = local_entropy(gray_bt601(img), r)
-    else:
-        ent = local_entropy(gray_bt601(model_input_rgb), radius)
-    ep = patch_mean(ent, grid)
-    lo, hi = float(ep.min()), float(ep.max())
-    norm = np.ones_like(ep) if hi - lo < 1e-6 else (ep - lo) / (hi - lo)
-    return ((1.0 - alpha) + alpha * norm).astype(np.float32)
+    return _weight(patch_mean(entropy_image(model_input_rgb, radius, source, original_rgb), grid), alpha)
+
+
+def pixel_entropy_weight(
+    model_input_rgb: np.ndarray,
+    radius: int,
+    alpha: float,
+    source: str = "model_input",
+    original_rgb: np.ndarray | None = None,
+) -> np.ndarray:
+    """The same weight per pixel of the model input (S, S): the entropy field is not averaged over
+    patches, so the weight can follow a structure finer than a 16-pixel token."""
+    ent = entropy_image(model_input_rgb, radius, source, original_rgb)
+    h, w = model_input_rgb.shape[:2]
+    if ent.shape != (h, w):
+        ent = cv2.resize(ent, (w, h), interpolation=cv2.INTER_AREA)
+    return _weight(ent, alpha)

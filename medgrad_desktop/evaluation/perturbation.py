@@ -80,10 +80,16 @@ def rank_units(values: np.ndarray, tie_perm: np.ndarray) -> np.ndarray:
     return tie_perm[np.argsort(-v[tie_perm], kind="stable")]
 
 
-def unit_saliency(map_grid: np.ndarray, size: int, unit: str) -> np.ndarray:
-    """Per-unit saliency: the grid itself for patches, the bilinear upsampling for pixels."""
+def unit_saliency(
+    map_grid: np.ndarray, size: int, unit: str, patch_grid: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Per-unit saliency: the grid itself for patches (a finer map is averaged over each patch of
+    `patch_grid`), the bilinear upsampling for pixels."""
     if unit == "patch":
-        return np.asarray(map_grid, dtype=np.float32)
+        g = np.asarray(map_grid, dtype=np.float32)
+        if patch_grid is not None and g.shape != tuple(patch_grid):
+            return cv2.resize(g, (patch_grid[1], patch_grid[0]), interpolation=cv2.INTER_AREA)
+        return g
     if unit == "pixel":
         g = np.asarray(map_grid, dtype=np.float32)
         if g.shape == (size, size):
@@ -124,8 +130,15 @@ class CurveSpec:
     ranks: np.ndarray  # (H, W) rank of each pixel's unit in the saliency order
 
 
-def curve_spec(map_grid: np.ndarray, size: int, protocol: Protocol, mode: str, seed: int) -> CurveSpec:
-    sal = unit_saliency(map_grid, size, protocol.unit)
+def curve_spec(
+    map_grid: np.ndarray,
+    size: int,
+    protocol: Protocol,
+    mode: str,
+    seed: int,
+    patch_grid: tuple[int, int] | None = None,
+) -> CurveSpec:
+    sal = unit_saliency(map_grid, size, protocol.unit, patch_grid)
     n = sal.size
     order = rank_units(sal, tie_break_order(n, seed))
     rank_of_unit = np.empty(n, dtype=np.int64)
@@ -190,10 +203,12 @@ def perturbation_curves(
     seed: int,
     modes: tuple[str, ...] = ("deletion", "insertion"),
     max_batch: int = 256,
+    patch_grid: tuple[int, int] | None = None,
 ) -> dict[tuple[str, str, str], Curve]:
     """Curves for every map x protocol x mode of one image, scored in shared batches.
 
-    `maps` are grids (gh, gw) or pixel maps (S, S); `image` is the uint8 model input (S, S, 3).
+    `maps` are grids (gh, gw) or pixel maps (S, S); `image` is the uint8 model input (S, S, 3); patch
+    units of a pixel map are the means over the patches of `patch_grid` (the model's tokens).
     Returns {(map name, protocol key, mode): Curve}. The fill and the tie order depend only on
     `seed`, so all maps of the image are perturbed identically apart from their ranking.
     """
@@ -201,7 +216,7 @@ def perturbation_curves(
     if image.shape[:2] != (size, size):
         raise ValueError("perturbation expects the square model input image")
     jobs = [
-        (name, p, mode, curve_spec(m, size, p, mode, seed))
+        (name, p, mode, curve_spec(m, size, p, mode, seed, patch_grid))
         for name, m in maps.items()
         for p in protocols
         for mode in modes

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from medgrad_desktop.atomic import write_text_atomic
-from medgrad_desktop.core.explain import METHOD_NAMES
+from medgrad_desktop.core.explain import METHOD_NAMES, default_params
 from medgrad_desktop.core.render import blend
 from medgrad_desktop.evaluation.baselines import BASELINE_NAMES
 from medgrad_desktop.evaluation.localization import to_mask_size
@@ -20,13 +20,17 @@ from medgrad_desktop.evaluation.suite import EvalResult
 from medgrad_desktop.evaluation.summary import arrow, direction, interval, label
 from medgrad_desktop.plotting import pyplot, save_figure
 
-NAMES = {**METHOD_NAMES, **BASELINE_NAMES}
+NAMES = {**METHOD_NAMES, **BASELINE_NAMES, "grad-eclip-official": "Grad-ECLIP (official, single head)"}
 LOC_KEYS = (
     "target.pointing",
     "target.energy_lift",
     "target.auroc",
     "target.iou",
+    "counterfactual.pointing",
     "counterfactual.energy_lift",
+    "criterion.pointing",
+    "criterion.auroc",
+    "criterion.energy_lift",
     "structure.pointing",
     "structure.energy_lift",
     "lesion.pointing",
@@ -94,7 +98,8 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
         "",
         "Every cell is the mean over images with a 95 % percentile bootstrap interval "
         f"({meta['bootstrap']['n_boot']} resamples of images). ↑ higher is better, ↓ lower is better. "
-        "All maps are min-max normalized on the 14x14 grid and upsampled bilinearly, as the app shows them.",
+        "All maps are min-max normalized on the model's patch grid (MedGrad's pixel form: at the model's "
+        "input resolution) and upsampled bilinearly, as the app shows them.",
         "",
         "## Localization",
         "",
@@ -120,12 +125,19 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
     baselines = [n for n in names if result.kinds[n] == "baseline"]
     pairs = [f"{a} - {b}" for i, a in enumerate(methods) for b in methods[i + 1 :]]
     pairs += [f"{a} - {b}" for a in methods for b in baselines]
+    pairs += [
+        p
+        for p in summary["differences"]
+        if p.partition(" - ")[0] in result.kinds and result.kinds[p.partition(" - ")[0]] == "reference"
+    ]
     head_keys = _present(
         summary,
         [
             "target.pointing",
+            "counterfactual.pointing",
             "target.energy_lift",
             "target.auroc",
+            "criterion.pointing",
             "mass.artefact",
             "lesion.energy_lift",
             *pert_keys[:2],
@@ -146,16 +158,20 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
             f"{mode}.{p.key}" for p in result.config.ablation_protocols for mode in ("deletion", "insertion")
         ]
         keys = _present(summary, [*loc[:5], "mass.decoy", "mass.artefact", *abl_pert])
+        d = default_params("medgrad")
         out += [
-            "## Ablation of MedGrad's choices",
+            "## Ablation of MedGrad's choices and its candidate forms",
             "",
-            "Default: radius 5 px, combine replace, alpha 1, entropy on the model input.",
+            f"Default: radius {d.entropy_radius} px, combine {d.combine} ({d.form_description}), alpha "
+            f"{d.alpha:g}, entropy on the {d.entropy_source.replace('_', ' ')}.",
             "",
             *_table(summary, ["medgrad", *abl], keys),
             "",
             *_diff_table(summary, [f"{a} - medgrad" for a in abl], keys),
             "",
         ]
+    if "form_selection" in summary:
+        out += _selection_lines(summary)
     rel = summary.get("reliance", {})
     if rel:
         out += [
@@ -232,6 +248,31 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
     return "\n".join(out)
 
 
+def _selection_lines(summary: dict) -> list[str]:
+    sel = summary["form_selection"]
+    keys = [*sel["candidates"][next(iter(sel["candidates"]))]["scores"]] if sel["candidates"] else []
+    lines = [
+        "## Choice of MedGrad's form (rule fixed before the run)",
+        "",
+        sel["rule"],
+        "",
+        "| Candidate | "
+        + " | ".join(f"{label(k)}{arrow(k)}" for k in keys)
+        + " | Pointing − local entropy (paired) | Qualifies | Rank sum |",
+        "|" + "---|" * (len(keys) + 4),
+    ]
+    for n, row in sel["candidates"].items():
+        gate = row["pointing_minus_entropy"]
+        cells = [f"{row['scores'][k]:.3f}" for k in keys]
+        lines.append(
+            f"| {n} | " + " | ".join(cells) + f" | {interval(gate).fmt(3) if gate else 'n/a'} | "
+            f"{'yes' if row['qualifies'] else 'no'} | {row.get('rank_sum', float('nan')):.1f} |"
+        )
+    verdict = sel["winner"] or "none qualified; the default stays the literal slide equation (rule 4)"
+    lines += ["", f"Winner: **{verdict}**.", ""]
+    return lines
+
+
 def _sanity_table(sanity: dict) -> str:
     checks = list(sanity["checks"])
     methods = list(next(iter(sanity["checks"].values())))
@@ -248,6 +289,7 @@ COLORS = {
     "grad-eclip": "tab:orange",
     "medgrad": "tab:red",
     "random": "0.6",
+    "grad-eclip-official": "tab:olive",
     "centre": "tab:green",
     "sobel": "tab:purple",
     "entropy": "tab:brown",

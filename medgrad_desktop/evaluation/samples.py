@@ -6,6 +6,7 @@ a CSV manifest of real images (path, optional label, optional lesion mask), e.g.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.data.csv_table import has_nul, manifest_table
 from medgrad_desktop.data.records import DatasetError
 from medgrad_desktop.data.synth import SynthConfig, balanced_labels, render_sample
+from medgrad_desktop.data.synth.vocabulary import STRUCTURE_CRITERIA
 from medgrad_desktop.data.synth_io import sample_seed
 from medgrad_desktop.evaluation.shortcut import inpaint
 
@@ -39,6 +41,24 @@ class EvalSample:
     # other edits of the image whose score change says what the model relies on, e.g. the shortcut
     # artefact inpainted; the suite reports p(target) after each
     interventions: dict[str, np.ndarray] = field(default_factory=dict)
+    # 7-point criterion options the image shows ("criterion:option", the structure's own first) and the
+    # mask of the structures that show them: what a map of the criterion's phrase should point at
+    phrases: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def structure_phrases(target_structure: str, structure_masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """{"criterion:option": union of the masks of the drawn structures that set it}, the option of the
+    label-defining structure first. Decoys count too: they are drawn and their phrase is true there."""
+    out: dict[str, np.ndarray] = {}
+    names = sorted(structure_masks, key=lambda n: n != target_structure)
+    for name in names:
+        crit = STRUCTURE_CRITERIA.get(re.sub(r"_\d+$", "", name))
+        mask = structure_masks[name]
+        if crit is None or not mask.any():
+            continue
+        key = f"{crit[0]}:{crit[1]}"
+        out[key] = out[key] | mask if key in out else mask.astype(bool)
+    return out
 
 
 def _union(masks: dict[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray | None:
@@ -90,7 +110,15 @@ def synthetic_samples(n: int, seed: int, shortcut: bool = False, config=None) ->
             "structure": s.target_structure,
         }
         yield EvalSample(
-            f"synth-{i:04d}", s.image, s.class_id, masks, avoid, s.counterfactual, strata, interventions
+            f"synth-{i:04d}",
+            s.image,
+            s.class_id,
+            masks,
+            avoid,
+            s.counterfactual,
+            strata,
+            interventions,
+            structure_phrases(s.target_structure, s.structure_masks),
         )
 
 

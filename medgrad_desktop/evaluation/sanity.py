@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Mapping
 
 import numpy as np
 import torch
 
-from medgrad_desktop.core.explain import analyze_batch
 from medgrad_desktop.core.method_params import MethodParams
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.prompts import Target
+from medgrad_desktop.evaluation.named import named_maps
 from medgrad_desktop.evaluation.stats import spearman
 
 
@@ -85,26 +86,32 @@ def random_text_target(seed: int, words: int = 6) -> Target:
     return Target.free_text(text)
 
 
+def _named(params: list[MethodParams] | Mapping[str, MethodParams]) -> dict[str, MethodParams]:
+    """Maps are named by method unless the caller names them (two settings of one method)."""
+    return dict(params) if isinstance(params, Mapping) else {p.method: p for p in params}
+
+
 def _grids(
-    clip: ClipModel, images: list[np.ndarray], targets: list[Target], params: list[MethodParams]
+    clip: ClipModel,
+    images: list[np.ndarray],
+    targets: list[Target],
+    params: list[MethodParams] | Mapping[str, MethodParams],
 ) -> dict[str, list[np.ndarray]]:
-    """{method: [grid per image]} where image i is explained for targets[i]."""
-    out: dict[str, list[np.ndarray]] = {p.method: [] for p in params}
-    for img, t in zip(images, targets, strict=True):
-        res = analyze_batch(clip, [img], [t], params, with_prediction=False)[0]
-        for p in params:
-            out[p.method].append(res.get(p.method, t).raw)
-    return out
+    """{map name: [raw map per image]} where image i is explained for targets[i]."""
+    named = _named(params)
+    uniq = list({t.key: t for t in targets}.values())  # one batched call; each image keeps its own target
+    maps = named_maps(clip, images, uniq, named)
+    return {n: [maps[i][(n, t.key)].raw for i, t in enumerate(targets)] for n in named}
 
 
 def sanity_checks(
     clip: ClipModel,
     images: list[np.ndarray],
     targets: list[Target],
-    params: list[MethodParams],
+    params: list[MethodParams] | Mapping[str, MethodParams],
     seed: int = 0,
 ) -> dict[str, dict[str, list[float]]]:
-    """{check: {method: [Spearman per image]}} for the model cascade and both text randomizations."""
+    """{check: {map name: [Spearman per image]}} for the model cascade and both text randomizations."""
     base = _grids(clip, images, targets, params)
     out: dict[str, dict[str, list[float]]] = {}
 

@@ -12,15 +12,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from medgrad_desktop.core.explain import METHODS, MedGradParams, analyze_batch, default_params
+from medgrad_desktop.core.explain import (
+    METHODS,
+    GradECLIPParams,
+    MedGradParams,
+    analyze_batch,
+    default_params,
+)
 from medgrad_desktop.core.method_params import MethodParams
 from medgrad_desktop.core.model import ClipModel
+from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.evaluation.baselines import BASELINES, baseline_maps
 from medgrad_desktop.evaluation.entropy_stats import entropy_vs_mask
 from medgrad_desktop.evaluation.localization import energy_share, localization_scores
+from medgrad_desktop.evaluation.named import named_maps
 from medgrad_desktop.evaluation.perturbation import Protocol, perturbation_curves
 from medgrad_desktop.evaluation.samples import EvalSample, target_for
 from medgrad_desktop.evaluation.scoring import CompetitorSoftmax
+from medgrad_desktop.evaluation.selection import FORM_CANDIDATES
+
+PHRASE_KEYS = ("pointing", "auroc", "energy_lift")  # scored as criterion.<key> against the structure's mask
 
 ABLATION: dict[str, MedGradParams] = {
     "medgrad r=3": MedGradParams(entropy_radius=3),
@@ -34,6 +45,10 @@ ABLATION: dict[str, MedGradParams] = {
 }
 
 
+# what the official Grad-ECLIP code computes: the last block recomputed as one head
+REFERENCE: dict[str, MethodParams] = {"grad-eclip-official": GradECLIPParams(official_single_head=True)}
+
+
 @dataclass
 class SuiteConfig:
     protocols: list[Protocol]
@@ -45,6 +60,20 @@ class SuiteConfig:
     batch_images: int = 8
     n_examples: int = 6
     perturb_n: int | None = None  # deletion/insertion only on the first N images (they cost ~all the time)
+    forms: bool = False  # also score MedGrad's candidate forms (the pre-registered selection)
+    reference: dict[str, MethodParams] = field(default_factory=lambda: dict(REFERENCE))
+    phrases: bool = True  # also explain a criterion phrase per image that shows it (phrase grounding)
+    method_params: dict[str, MethodParams] = field(default_factory=dict)  # settings other than the defaults
+
+    def params_of(self, method: str) -> MethodParams:
+        return self.method_params.get(method) or default_params(method)
+
+    def variants(self) -> dict[str, MethodParams]:
+        """Settings scored beside the methods: ablation of MedGrad's choices and its candidate forms."""
+        out: dict[str, MethodParams] = dict(ABLATION) if self.ablation else {}
+        if self.forms:
+            out.update(FORM_CANDIDATES)
+        return out
 
 
 @dataclass
@@ -90,52 +119,75 @@ def _minmax(g: np.ndarray) -> np.ndarray:
     return (g - lo) / (hi - lo) if hi > lo else np.zeros_like(g)
 
 
+def token_grid(clip: ClipModel) -> tuple[int, int]:
+    """The image tower's patch grid: baselines are made on it, as the methods' maps are."""
+    gs = getattr(clip.visual, "grid_size", None)
+    if gs is not None:
+        return int(gs[0]), int(gs[1])
+    side = clip.input_size // 16
+    return side, side
+
+
 def image_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([int(seed), 7919, int(index)]).generate_state(1)[0])
 
 
+def _phrase_target(clip: ClipModel, sample: EvalSample) -> tuple[Target, np.ndarray] | None:
+    """The first criterion option the image shows that the model's catalogue has, with its mask."""
+    for key, mask in sample.phrases.items():
+        crit, _, opt = key.partition(":")
+        try:
+            return clip.catalogue.criterion_target(crit, opt), mask
+        except KeyError:
+            continue
+    return None
+
+
 def _maps_for_batch(
     clip: ClipModel, batch: list[EvalSample], cfg: SuiteConfig, timings: list[float]
-) -> tuple[list[dict[str, np.ndarray]], list, list]:
+) -> tuple[list[dict[str, np.ndarray]], list, list, list[dict[str, np.ndarray]]]:
+    """Class maps of every setting, criterion-phrase maps where the image shows a phrase, the targets
+    and the predictions."""
     imgs = [s.image for s in batch]
     first = analyze_batch(clip, imgs, [], [], with_prediction=True)
     preds = [r.prediction for r in first]
     targets = [target_for(clip, s, p.predicted_id) for s, p in zip(batch, preds, strict=True)]
     uniq = list({t.key: t for t in targets}.values())
-    grids: list[dict[str, np.ndarray]] = [{} for _ in batch]
-    variants: list[tuple[str, MethodParams]] = [(m, default_params(m)) for m in cfg.methods]
-    if cfg.ablation:
-        variants += list(ABLATION.items())
-    main = [p for n, p in variants if n in cfg.methods]
-    res = analyze_batch(clip, imgs, uniq, main, with_prediction=False) if main else None
+    main = [cfg.params_of(m) for m in cfg.methods]
     if main:  # the time the app spends on one image: all three maps for every class prompt
         t0 = time.perf_counter()
         analyze_batch(clip, imgs, clip.catalogue.class_targets(), main, with_prediction=True)
         timings.append((time.perf_counter() - t0) / len(imgs))
-    for b, t in enumerate(targets):
-        for m in cfg.methods:
-            grids[b][m] = res[b].get(m, t).normalized
-    for name, p in variants:
-        if name in cfg.methods:
-            continue
-        r = analyze_batch(clip, imgs, uniq, [p], with_prediction=False)
-        for b, t in enumerate(targets):
-            grids[b][name] = r[b].get(p.method, t).normalized
-    return grids, targets, preds
+    named: dict[str, MethodParams] = {m: p for m, p in zip(cfg.methods, main, strict=True)}
+    named.update(cfg.reference)
+    named.update(cfg.variants())
+    maps = named_maps(clip, imgs, uniq, named)
+    grids = [{n: maps[b][(n, t.key)].normalized for n in named} for b, t in enumerate(targets)]
+    phrase_grids: list[dict[str, np.ndarray]] = [{} for _ in batch]
+    if cfg.phrases:
+        found = [_phrase_target(clip, s) for s in batch]
+        ptargets = list({f[0].key: f[0] for f in found if f}.values())
+        pmaps = named_maps(clip, imgs, ptargets, {n: p for n, p in named.items()})
+        for b, f in enumerate(found):
+            if f:
+                phrase_grids[b] = {n: pmaps[b][(n, f[0].key)].normalized for n in named}
+    return grids, targets, preds, phrase_grids
 
 
 def run_suite(
     clip: ClipModel,
     samples: Iterable[EvalSample],
     cfg: SuiteConfig,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, bool], None] | None = None,
 ) -> EvalResult:
     kinds = {m: "method" for m in cfg.methods}
-    params = {m: default_params(m).to_dict() for m in cfg.methods}
-    if cfg.ablation:
-        kinds.update({n: "ablation" for n in ABLATION})
-        params.update({n: p.to_dict() for n, p in ABLATION.items()})
+    params = {m: cfg.params_of(m).to_dict() for m in cfg.methods}
+    kinds.update({n: "reference" for n in cfg.reference})
+    params.update({n: p.to_dict() for n, p in cfg.reference.items()})
+    kinds.update({n: "ablation" for n in cfg.variants()})
+    params.update({n: p.to_dict() for n, p in cfg.variants().items()})
     kinds.update({b: "baseline" for b in cfg.baselines})
+    grid = token_grid(clip)
     result = EvalResult(cfg, kinds, params)
     classes = clip.catalogue.class_targets()
     score = CompetitorSoftmax(clip, classes)
@@ -146,17 +198,18 @@ def run_suite(
 
     def process(batch: list[EvalSample]) -> None:
         nonlocal index
-        grids, targets, preds = _maps_for_batch(clip, batch, cfg, result.map_seconds)
-        for s, g, t, pred in zip(batch, grids, targets, preds, strict=True):
+        grids, targets, preds, phrase_grids = _maps_for_batch(clip, batch, cfg, result.map_seconds)
+        for s, g, t, pred, pg in zip(batch, grids, targets, preds, phrase_grids, strict=True):
             seed_i = image_seed(cfg.seed, index)
             sq = clip.squash(s.image)
             lesion = s.masks.get("lesion")
-            for name, bm in baseline_maps(
-                sq, g[cfg.methods[0]].shape if cfg.methods else (14, 14), seed_i, lesion
-            ).items():
+            for name, bm in baseline_maps(sq, grid, seed_i, lesion).items():
                 if name in cfg.baselines:
                     g[name] = _minmax(bm)
+                    if pg:
+                        pg[name] = g[name]  # a baseline ignores the text: the same map for the phrase
             rec: dict[str, dict[str, float]] = {name: {} for name in kinds}
+            phrase = _phrase_target(clip, s) if pg else None
             for name in kinds:
                 if name not in g:
                     continue
@@ -165,17 +218,26 @@ def run_suite(
                         rec[name][f"{mname}.{k}"] = v
                 for aname, amask in s.avoid.items():
                     rec[name][f"mass.{aname}"] = energy_share(g[name], amask)
+                if phrase and name in pg:
+                    loc = localization_scores(pg[name], phrase[1])
+                    rec[name].update({f"criterion.{k}": loc[k] for k in PHRASE_KEYS})
             ti = class_ids.index(t.key)
             main_maps = {n: g[n] for n in kinds if n in g and kinds[n] != "ablation"}
             perturb = cfg.perturb_n is None or index < cfg.perturb_n
-            curves = perturbation_curves(sq, main_maps, score, ti, cfg.protocols, seed_i) if perturb else {}
-            if perturb and cfg.ablation and cfg.ablation_protocols:
+            curves = (
+                perturbation_curves(sq, main_maps, score, ti, cfg.protocols, seed_i, patch_grid=grid)
+                if perturb
+                else {}
+            )
+            if perturb and cfg.variants() and cfg.ablation_protocols:
                 abl = {n: g[n] for n in kinds if kinds[n] == "ablation"}
                 if "medgrad" in g and not {p.key for p in cfg.ablation_protocols} <= {
                     p.key for p in cfg.protocols
                 }:
                     abl["medgrad"] = g["medgrad"]  # the default setting, for comparison with its variants
-                for key, c in perturbation_curves(sq, abl, score, ti, cfg.ablation_protocols, seed_i).items():
+                for key, c in perturbation_curves(
+                    sq, abl, score, ti, cfg.ablation_protocols, seed_i, patch_grid=grid
+                ).items():
                     curves.setdefault(key, c)
             for (name, pkey, mode), c in curves.items():
                 rec[name][f"{mode}.{pkey}"] = c.auc
@@ -187,6 +249,7 @@ def run_suite(
             info = {
                 "id": s.id,
                 "target": t.key,
+                "criterion_phrase": phrase[0].key if phrase else None,
                 "label": s.label,
                 "predicted": pred.predicted_id,
                 "correct": pred.predicted_id == t.key if s.label else None,
@@ -216,7 +279,7 @@ def run_suite(
                 )
             index += 1
             if progress:
-                progress(index)
+                progress(index, perturb)
 
     for s in samples:
         buf.append(s)

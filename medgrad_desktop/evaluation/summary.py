@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from medgrad_desktop.evaluation.selection import FORM_CANDIDATES, select_form
 from medgrad_desktop.evaluation.stats import N_BOOT, Interval, bootstrap_mean, paired_bootstrap
 from medgrad_desktop.evaluation.suite import EvalResult
 
@@ -39,6 +40,9 @@ LABELS = {
     "mass.artefact": "Mass on artefacts",
     "structure.energy_lift": "Energy lift (lesion structure)",
     "structure.pointing": "Pointing (lesion structure)",
+    "criterion.pointing": "Pointing (criterion phrase)",
+    "criterion.auroc": "AUROC (criterion phrase)",
+    "criterion.energy_lift": "Energy lift (criterion phrase)",
 }
 
 
@@ -75,8 +79,13 @@ def summarize(result: EvalResult, seed: int = 0, n_boot: int = N_BOOT) -> dict:
     ablation = [n for n in names if result.kinds[n] == "ablation"]
     pairs = [(a, b) for i, a in enumerate(methods) for b in methods[i + 1 :]]
     pairs += [(a, b) for a in methods for b in baselines]
+    references = [n for n in names if result.kinds[n] == "reference"]
+    pairs += [(r, m) for r in references for m in methods if result.params[r]["method"] == m]
+    pairs += [(r, b) for r in references for b in baselines]
     if "medgrad" in methods:
         pairs += [(a, "medgrad") for a in ablation]
+    # the candidate forms against what they must beat: texture alone, and the map they reweight
+    pairs += [(a, b) for a in ablation for b in ("entropy", "grad-eclip", "random") if b in names]
     diffs = {}
     for a, b in pairs:
         d = {}
@@ -85,13 +94,16 @@ def summarize(result: EvalResult, seed: int = 0, n_boot: int = N_BOOT) -> dict:
             if iv.n:
                 d[k] = iv.to_dict()
         diffs[f"{a} - {b}"] = d
-    return {
+    out = {
         "scores": scores,
         "differences": diffs,
         "strata": strata(result, seed, n_boot),
         "reliance": reliance(result, seed, n_boot),
         "entropy_vs_lesion": entropy_lesion(result, seed, n_boot),
     }
+    if any(n in FORM_CANDIDATES for n in ablation):
+        out["form_selection"] = select_form(out, [n for n in ablation if n in FORM_CANDIDATES])
+    return out
 
 
 def reliance(result: EvalResult, seed: int, n_boot: int) -> dict:
@@ -117,6 +129,7 @@ STRATA_KEYS = (
     "target.pointing",
     "target.energy_lift",
     "target.auroc",
+    "criterion.pointing",
     "mass.artefact",
     "deletion.grad-eclip/patch",
     "insertion.grad-eclip/patch",

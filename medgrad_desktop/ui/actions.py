@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from medgrad_desktop import __version__
 from medgrad_desktop.core.card import RESEARCH_NOTICE
-from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS
+from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS, describe
 from medgrad_desktop.core.render import COLORMAPS
 from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.browser import ImageBrowser
@@ -210,6 +210,13 @@ class MenuActions(QObject):
         help_menu.addAction("&Keyboard shortcuts", self.show_shortcuts)
         help_menu.addAction("&About MedGrad Desktop", self.show_about)
 
+    def _describe_method(self) -> None:
+        """The method box's tooltip names the current method and MedGrad's form in plain words."""
+        p = self.app.params[self.app.current_method]
+        self.method_combo.setToolTip(f"Explanation method (keys 1, 2, 3). Now: {describe(p)}")
+        for i, m in enumerate(METHODS):
+            self.method_combo.setItemData(i, describe(self.app.params[m]), Qt.ItemDataRole.ToolTipRole)
+
     def _build_toolbar(self) -> None:
         app = self.app
         tb = QToolBar("Main")
@@ -223,8 +230,10 @@ class MenuActions(QObject):
         self.method_combo = QComboBox()
         for i, m in enumerate(METHODS):
             self.method_combo.addItem(f"{i + 1}  {METHOD_NAMES[m]}", m)
-        self.method_combo.setToolTip("Explanation method (keys 1, 2, 3)")
         self.method_combo.setCurrentIndex(METHODS.index(app.current_method))
+        self._describe_method()
+        app.method_changed.connect(lambda _m: self._describe_method())
+        app.params_changed.connect(lambda _m: self._describe_method())
         self.method_combo.currentIndexChanged.connect(lambda i: app.set_method(self.method_combo.itemData(i)))
         tb.addWidget(self.method_combo)
         tb.addAction(self.params_action)

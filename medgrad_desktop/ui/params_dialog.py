@@ -7,6 +7,7 @@ from __future__ import annotations
 import typing
 from dataclasses import fields
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -19,10 +20,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medgrad_desktop.core.method_params import METHOD_NAMES, MethodParams, default_params
+from medgrad_desktop.core.method_params import COMBINE_FORMS, METHOD_NAMES, MethodParams, default_params
 
 HIDDEN = ("method", "epsilon", "upsample")
 LIMITS = {"entropy_radius": (1, 64), "alpha": (0.0, 1.0)}
+# MedGrad's forms in plain words: the box shows the short name, the item's tooltip the whole sentence
+OPTION_LABELS = {
+    ("combine", "replace"): "replace: literal slide equation",
+    ("combine", "multiply"): "multiply: Grad-ECLIP map x entropy, per patch",
+    ("combine", "pixel"): "pixel: Grad-ECLIP map x entropy, per pixel",
+}
+OPTION_TIPS = {("combine", k): v for k, v in COMBINE_FORMS.items()}
 
 
 class ParamsDialog(QDialog):
@@ -42,7 +50,10 @@ class ParamsDialog(QDialog):
             if typing.get_origin(hint) is typing.Literal:
                 w = QComboBox()
                 for opt in typing.get_args(hint):
-                    w.addItem(str(opt), opt)
+                    w.addItem(OPTION_LABELS.get((f.name, opt), str(opt)), opt)
+                    w.setItemData(
+                        w.count() - 1, OPTION_TIPS.get((f.name, opt), ""), Qt.ItemDataRole.ToolTipRole
+                    )
                 w.setCurrentIndex(max(0, w.findData(value)))
             elif hint is bool:
                 w = QCheckBox()
@@ -62,7 +73,8 @@ class ParamsDialog(QDialog):
             self.editors[f.name] = w
             form.addRow(f.name.replace("_", " ") + ":", w)
         note = QLabel(
-            "Defaults follow the published method (docs ALGORITHM.md). Every map, cache entry and "
+            "Defaults follow the published method (docs ALGORITHM.md); MedGrad's default form was "
+            "chosen by a test fixed in advance (docs EXPLANATIONS.md). Every map, cache entry and "
             "report records the parameters that produced it."
         )
         note.setWordWrap(True)

@@ -126,7 +126,7 @@ def test_constant_image_medgrad_equals_unweighted_eclip(tiny_model):
     rgb = np.full((60, 60, 3), 137, np.uint8)
     assert np.all(entropy_weight(tiny_model.squash(rgb), (14, 14), 5, 1.0) == 1.0)
     targets = tiny_model.catalogue.class_targets()[:4]
-    res = analyze(tiny_model, rgb, targets, [MedGradParams()])
+    res = analyze(tiny_model, rgb, targets, [MedGradParams(combine="replace")])
     x, _ = tiny_model.batch([rgb])
     tail = ClassTokenTail(tiny_model.visual)
     with capture_last_block(tiny_model.visual) as cap, torch.no_grad():
@@ -263,3 +263,133 @@ def test_classification_consistent_with_analysis(tiny_model):
         np.testing.assert_allclose(p.probabilities, q.probabilities, atol=1e-6)
         assert len(p.criteria) == len(tiny_model.catalogue.criteria)
         assert p.seven_point_score == sum(c.points for c in p.criteria)
+
+
+def _eclip_parts(clip, rgb, targets):
+    """Grad-ECLIP's channel evidence with and without its spatial weight, rebuilt outside the engine."""
+    from medgrad_desktop.core.explain.grad_eclip import loosened_attention
+
+    x, _ = clip.batch([rgb])
+    tail = ClassTokenTail(clip.visual)
+    with capture_last_block(clip.visual) as cap, torch.no_grad():
+        clip.model.encode_image(x)
+    w, _ = attn_out_grads(tail, cap.x_in, cap.attn_out[:, 0], clip.target_embeddings(targets), False)
+    q, k, v = tail.project(cap.x_ln)
+    spatial = loosened_attention(tail, q, k, "in_proj", 1e-8)
+    return eclip_grids(w, v[:, 1:], None).numpy(), eclip_grids(w, v[:, 1:], spatial).numpy()
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5])
+def test_each_medgrad_form_is_its_stated_equation(tiny_model, alpha):
+    """replace: channel evidence x patch weight; multiply: Grad-ECLIP x patch weight; pixel: Grad-ECLIP
+    upsampled to the model input x per-pixel weight. Each rebuilt here from its parts."""
+    from medgrad_desktop.core.entropy import pixel_entropy_weight
+    from medgrad_desktop.core.heatmap import upsample
+
+    rgb = random_rgb(150, 130, seed=11)
+    rgb[40:90, 30:80] = (90, 60, 40)  # a flat patch: entropy varies across the image
+    targets = tiny_model.catalogue.class_targets()[:2]
+    no_s, with_s = _eclip_parts(tiny_model, rgb, targets)
+    sq = tiny_model.squash(rgb)
+    grid = (14, 14)
+    w_patch = entropy_weight(sq, grid, 5, alpha).reshape(-1)
+    w_pix = pixel_entropy_weight(sq, 5, alpha)
+    assert w_pix.shape == sq.shape[:2] and w_pix.min() >= 1 - alpha - 1e-6 and w_pix.max() <= 1 + 1e-6
+    forms = {c: MedGradParams(combine=c, alpha=alpha) for c in ("replace", "multiply", "pixel")}
+    for c, p in forms.items():
+        res = analyze(tiny_model, rgb, targets, [p])
+        for j, t in enumerate(targets):
+            h = res.get("medgrad", t)
+            if c == "replace":
+                ref = (no_s[j, 0] * w_patch).reshape(grid)
+            elif c == "multiply":
+                ref = (with_s[j, 0] * w_patch).reshape(grid)
+            else:
+                ref = upsample(with_s[j, 0].reshape(grid), sq.shape[1], sq.shape[0]) * w_pix
+            assert h.raw.shape == ref.shape
+            np.testing.assert_allclose(h.raw, ref, rtol=1e-4, atol=1e-7)
+            assert h.params["combine"] == c and h.params["form"] == p.form_description
+            assert h.image_map.shape == rgb.shape[:2]
+    assert "literal slide equation" in forms["replace"].form_description
+
+
+def test_forms_differ_from_each_other(tiny_model):
+    rgb = random_rgb(120, 120, seed=3)
+    t = tiny_model.catalogue.class_targets()[0]
+    maps = {
+        c: analyze(tiny_model, rgb, [t], [MedGradParams(combine=c)]).get("medgrad", t).normalized
+        for c in ("replace", "multiply", "pixel")
+    }
+    assert not np.allclose(maps["replace"], maps["multiply"])
+    pooled = maps["pixel"].reshape(14, 16, 14, 16).mean(axis=(1, 3))
+    assert not np.allclose(
+        pooled / max(pooled.max(), 1e-9), maps["multiply"], atol=1e-3
+    )  # finer, not a resize
+
+
+def test_unknown_form_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="replace, multiply, pixel"):
+        MedGradParams(combine="add")
+
+
+def test_params_dict_names_the_form_in_words_and_reads_back():
+    from medgrad_desktop.core.explain import params_from_dict
+    from medgrad_desktop.core.method_params import COMBINE_FORMS, describe
+
+    for c, words in COMBINE_FORMS.items():
+        p = MedGradParams(combine=c, entropy_radius=3)
+        d = p.to_dict()
+        assert d["form"] == words and params_from_dict(d) == p
+        assert set(d) <= {"method", *MedGradParams.field_names()}  # what the settings store accepts
+        assert words in describe(p) and "MedGrad E-CLIP" in describe(p)
+    assert "official" in describe(GradECLIPParams(official_single_head=True))
+
+
+def test_every_form_and_setting_is_reachable_from_param_strings():
+    from medgrad_desktop.core.method_params import COMBINE_FORMS, params_with_overrides
+
+    for c in COMBINE_FORMS:
+        (p,) = params_with_overrides(["medgrad"], [f"medgrad.combine={c}"])
+        assert p == MedGradParams(combine=c)
+    cam, ge, mg = params_with_overrides(
+        ["gradcam", "grad-eclip", "medgrad"],
+        [
+            "medgrad.alpha=0.5",
+            "medgrad.entropy_radius=7",
+            "grad-eclip.official_single_head=true",
+            "gradcam.include_cls_in_mean=false",
+            "medgrad.entropy_source=original",
+        ],
+    )
+    assert mg == MedGradParams(alpha=0.5, entropy_radius=7, entropy_source="original")
+    assert ge == GradECLIPParams(official_single_head=True) and cam == GradCAMParams(
+        include_cls_in_mean=False
+    )
+    for bad, message in [
+        ("medgrad.combine=add", "replace, multiply, pixel"),
+        ("medgrad.radius=3", "no setting"),
+        ("combine=pixel", "METHOD.FIELD=VALUE"),
+        ("gradcam.epsilon=x", "gradcam.epsilon"),
+        ("grad-eclip.official_single_head=maybe", "true or false"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            params_with_overrides(["gradcam", "grad-eclip", "medgrad"], [bad])
+    with pytest.raises(ValueError, match="not being run"):
+        params_with_overrides(["gradcam"], ["medgrad.combine=pixel"])
+
+
+def test_default_medgrad_is_the_preregistered_winner():
+    """The default form is the one the development run chose by the rule fixed in advance; the run's
+    JSON is committed with the docs, so changing either without the other fails here."""
+    import json
+    from pathlib import Path
+
+    from medgrad_desktop.evaluation.selection import FALLBACK, FORM_CANDIDATES, select_form
+
+    doc = json.loads(
+        (Path(__file__).parents[1] / "docs/explanations/select-dev/explanations.json").read_text()
+    )
+    assert doc["seed"] == 3101 and doc["n"] == 40
+    sel = select_form(doc)  # the rule applied again to the stored numbers gives the stored verdict
+    assert sel["winner"] == doc["form_selection"]["winner"]
+    assert MedGradParams() == FORM_CANDIDATES[sel["winner"] or FALLBACK]

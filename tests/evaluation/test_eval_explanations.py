@@ -199,3 +199,97 @@ def test_eval_manifest_with_byte_order_mark(tmp_path):
     (tmp_path / "m.csv").write_bytes("\ufeffpath,label\na.png,melanoma\n".encode())
     (s,) = manifest_samples(tmp_path / "m.csv")
     assert s.id == "a" and s.label == "melanoma"
+
+
+def test_forms_phrases_and_the_official_row_are_scored(tmp_path, capsys):
+    """--forms scores every candidate form and applies the rule; criterion phrases are scored against
+    their structure for methods and baselines; the official single-head Grad-ECLIP has its own row."""
+    out = tmp_path / "ev"
+    rc = main(
+        [
+            "eval-explanations",
+            *FAST,
+            "--n",
+            "3",
+            "--seed",
+            "5",
+            "--sanity",
+            "2",
+            "--forms",
+            "--param",
+            "medgrad.combine=pixel",
+            "--protocols",
+            "grad-eclip/patch",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "3/3 images" in err and "s left" in err  # a line per image with the time left
+    doc = json.loads((out / "explanations.json").read_text())
+    maps = doc["maps"]
+    assert maps["medgrad"]["params"]["combine"] == "pixel" and "pixel" in maps["medgrad"]["params"]["form"]
+    assert maps["grad-eclip-official"]["kind"] == "reference"
+    assert maps["grad-eclip-official"]["params"]["official_single_head"] is True
+    from medgrad_desktop.evaluation.selection import FORM_CANDIDATES
+
+    assert set(FORM_CANDIDATES) <= set(maps)
+    with_phrase = [p for p in doc["per_image"] if p["criterion_phrase"]]
+    assert with_phrase, "the synthetic images show criterion structures"
+    for name in (
+        "gradcam",
+        "grad-eclip",
+        "medgrad",
+        "grad-eclip-official",
+        "entropy",
+        "random",
+        "medgrad form=pixel",
+    ):
+        for key in ("criterion.pointing", "criterion.auroc", "criterion.energy_lift"):
+            assert doc["scores"][name][key]["n"] == len(with_phrase), (name, key)
+    assert "criterion.pointing" in doc["differences"]["medgrad - entropy"]
+    assert "target.pointing" in doc["differences"]["grad-eclip-official - grad-eclip"]
+    assert "target.pointing" in doc["differences"]["medgrad form=multiply - entropy"]
+    assert "deletion.grad-eclip/patch" in doc["scores"]["medgrad form=pixel"]
+    sel = doc["form_selection"]
+    assert set(sel["candidates"]) == set(FORM_CANDIDATES) and "local-entropy" in sel["rule"]
+    assert sel["winner"] is None or sel["winner"] in sel["ranking"]
+    assert {"top-1", "random-text"} <= set(doc["sanity"]["checks"])
+    assert "grad-eclip-official" in doc["sanity"]["checks"]["top-1"]
+    md = (out / "explanations.md").read_text()
+    assert "Choice of MedGrad's form" in md and "Pointing (criterion phrase)" in md
+    assert "Grad-ECLIP (official, single head)" in md
+
+
+def test_a_bad_param_is_refused_before_any_work(tmp_path, capsys):
+    rc = main(
+        ["eval-explanations", *FAST, "--n", "1", "--param", "medgrad.combine=add", "--out", str(tmp_path)]
+    )
+    assert rc == 2 and "replace, multiply, pixel" in capsys.readouterr().err
+
+
+def test_explain_command_takes_a_form(tmp_path):
+    img = tmp_path / "a.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 80, 3), dtype=np.uint8)).save(img)
+    rc = main(
+        [
+            "explain",
+            str(img),
+            "--random-init",
+            "--arch",
+            "MedGrad-Tiny",
+            "--device",
+            "cpu",
+            "--method",
+            "medgrad",
+            "--param",
+            "medgrad.combine=multiply",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    assert rc == 0
+    rows = json.loads((tmp_path / "o" / "a_explain.json").read_text())["maps"]
+    assert rows and all(r["params"]["combine"] == "multiply" for r in rows)
+    assert rows[0]["params"]["form"].startswith("Grad-ECLIP map x entropy weight")

@@ -13,12 +13,12 @@ import torch
 
 from medgrad_desktop.core.classify import Prediction, predictions_from_features
 from medgrad_desktop.core.embedding import embed_images
-from medgrad_desktop.core.entropy import entropy_weight
+from medgrad_desktop.core.entropy import entropy_weight, pixel_entropy_weight
 from medgrad_desktop.core.explain.grad_eclip import attn_out_grads, eclip_grids, loosened_attention
 from medgrad_desktop.core.explain.gradcam import gradcam_grids
 from medgrad_desktop.core.explain.hooks import capture_last_block
 from medgrad_desktop.core.explain.tail import ClassTokenTail
-from medgrad_desktop.core.heatmap import Heatmap, minmax
+from medgrad_desktop.core.heatmap import Heatmap, minmax, upsample
 from medgrad_desktop.core.method_params import GradCAMParams, GradECLIPParams, MedGradParams, MethodParams
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.prompts import Target
@@ -46,6 +46,32 @@ def _grid_shape(visual: torch.nn.Module, n_patches: int) -> tuple[int, int]:
         return int(gs[0]), int(gs[1])
     side = int(round(n_patches**0.5))
     return side, n_patches // side
+
+
+def _pixel_medgrad(
+    base: torch.Tensor,
+    grid: tuple[int, int],
+    squashed: list[np.ndarray],
+    images: list[np.ndarray],
+    p: MedGradParams,
+) -> torch.Tensor:
+    """The Grad-ECLIP grids (P, B, N-1) upsampled bilinearly to the model input (as the app shows any
+    map), times the per-pixel entropy weight: (P, B, S, S). Only the weight is finer than the grid."""
+    s_h, s_w = squashed[0].shape[:2]
+    up = torch.stack(
+        [
+            torch.from_numpy(upsample(g.reshape(grid), s_w, s_h))
+            for g in base.reshape(-1, base.shape[-1]).cpu().numpy()
+        ]
+    )
+    up = up.reshape(base.shape[0], base.shape[1], s_h, s_w)
+    weight = torch.stack(
+        [
+            torch.from_numpy(pixel_entropy_weight(sq, p.entropy_radius, p.alpha, p.entropy_source, im))
+            for sq, im in zip(squashed, images, strict=True)
+        ]
+    )
+    return torch.relu(up) * weight[None]
 
 
 def analyze(
@@ -123,26 +149,30 @@ def analyze_batch(
             raw = eclip_grids(w, qkv()[2][:, 1:], spatial_weight(p.qk_space, p.epsilon))
         elif isinstance(p, MedGradParams):
             w, scores = eclip_weights(p.official_single_head)
-            spatial = spatial_weight(p.qk_space, p.epsilon) if p.combine == "multiply" else None
+            spatial = spatial_weight(p.qk_space, p.epsilon) if p.combine != "replace" else None
             base = eclip_grids(w, qkv()[2][:, 1:], spatial)
-            weight = torch.stack(
-                [
-                    torch.from_numpy(
-                        entropy_weight(sq, grid, p.entropy_radius, p.alpha, p.entropy_source, im)
-                    ).reshape(-1)
-                    for sq, im in zip(squashed, images, strict=True)
-                ]
-            ).to(base.device)
-            raw = base * weight[None]
+            if p.combine == "pixel":
+                raw = _pixel_medgrad(base, grid, squashed, images, p)
+            else:
+                weight = torch.stack(
+                    [
+                        torch.from_numpy(
+                            entropy_weight(sq, grid, p.entropy_radius, p.alpha, p.entropy_source, im)
+                        ).reshape(-1)
+                        for sq, im in zip(squashed, images, strict=True)
+                    ]
+                ).to(base.device)
+                raw = base * weight[None]
         else:
             raise TypeError(f"unknown parameter type {type(p).__name__}")
         raw_np = raw.cpu().numpy().astype(np.float32)
         scores_np = scores.cpu().numpy()
         pd = p.to_dict()
+        shape = raw_np.shape[2:] if raw_np.ndim == 4 else grid
         for b, img in enumerate(images):
             size = (img.shape[1], img.shape[0])
             for j, t in enumerate(targets):
-                g = raw_np[j, b].reshape(grid)
+                g = raw_np[j, b].reshape(shape)
                 results[b].maps[(p.method, t.key)] = Heatmap(
                     method=p.method,
                     target=t,
