@@ -390,6 +390,8 @@ class AppModel(QObject):
         if e is None or e.prediction is None or not e.sha256 or self.review_store is None:
             self.message.emit("Select an analysed image first", 5000)
             return False
+        if not self.review_store.reviewer:  # asked once, at the first decision (never when a folder opens)
+            self.review_store.reviewer = self.project.reviewer()
         old = self.review_store.get(e.sha256)
         rec = ReviewRecord(
             image_sha256=e.sha256,

@@ -61,8 +61,8 @@ class ProjectBridge(QObject):
         if store is None:
             return
         app = self.app
-        if app.review_store is not None:
-            app.review_store.reviewer = self.reviewer()
+        if app.review_store is not None:  # the name is asked at the first decision, not here
+            app.review_store.reviewer = app.settings.reviewer_name
         entries: list[FolderImage] = app.entries
         known = store.known_hashes([e.path for e in entries])
         for e in entries:

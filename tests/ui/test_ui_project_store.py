@@ -83,12 +83,19 @@ def test_decisions_carry_the_reviewer_name(qtbot, app_settings, tiny_model, tmp_
     worker.stop()
 
 
-def test_the_name_is_asked_once(qtbot, app_settings, tiny_model, tmp_path):
-    write_sample_folder(tmp_path / "imgs", 1)
+def test_the_name_is_asked_once_at_the_first_decision(qtbot, app_settings, tiny_model, tmp_path):
+    """Never when a folder opens (the window would wait on a dialog before analysing anything)."""
+    write_sample_folder(tmp_path / "imgs", 2)
     app, worker = _app(qtbot, app_settings, tiny_model)
     asked: list[bool] = []
     app.project.ask_reviewer = lambda: asked.append(True) or "Dr Once"
     assert app.open_folder(tmp_path / "imgs") and app.open_folder(tmp_path / "imgs")
+    assert asked == []
+    qtbot.waitUntil(lambda: all(e.done for e in app.entries) and not app.predictions.running, timeout=WAIT)
+    assert app.accept_prediction()
+    app.select(1)
+    assert app.accept_prediction()
     assert asked == [True] and app_settings.reviewer_name == "Dr Once"
     assert app.review_store.reviewer == "Dr Once"
+    assert app.review_of(app.current_entry.sha256).reviewer == "Dr Once"
     worker.stop()
