@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -43,6 +43,8 @@ def build_tree(paths: list[Path], folder: Path) -> dict[str, dict[str, dict[tupl
 
 
 class PatientTree(QWidget):
+    found = Signal(bool)  # after each rebuild: whether the folder has patients to show
+
     def __init__(
         self, app, parent: QWidget | None = None, on_compare: Callable[[int, int], None] | None = None
     ):
@@ -71,12 +73,15 @@ class PatientTree(QWidget):
         self.tree.clear()
         app = self.app
         if app.current_folder is None:
+            self.found.emit(False)
             return
         try:
             tree = build_tree([e.path for e in app.entries], app.current_folder)
         except SidecarError as exc:
             self.note.setText(str(exc))
+            self.found.emit(True)  # the sidecar's error must be seen
             return
+        self.found.emit(bool(tree))
         self.note.setText(
             ""
             if tree
@@ -142,5 +147,7 @@ def attach_patient_tree(window) -> QDockWidget:
     dock.setWidget(tree)
     tree.setMinimumWidth(240)
     window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+    dock.setVisible(False)  # shown when a folder has patients: a loose folder gives the image the room
+    tree.found.connect(dock.setVisible)
     window.patient_tree = tree
     return dock
