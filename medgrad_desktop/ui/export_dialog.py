@@ -41,6 +41,8 @@ from PySide6.QtWidgets import (
 import medgrad_desktop
 from medgrad_desktop.core.card import RESEARCH_NOTICE
 from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS
+from medgrad_desktop.data.patients import SidecarError, group_images, identifying_values
+from medgrad_desktop.data.patients import labels as group_labels
 from medgrad_desktop.reports import FORMATS, ReportOptions, existing_outputs
 from medgrad_desktop.resources_path import resources_dir
 from medgrad_desktop.ui.app_model import AppModel
@@ -336,8 +338,20 @@ class ExportDialog(QDialog):
                 self.status.setText("Not exported: the existing report was kept.")
                 return False
             force = True
+        try:  # patients, lesions and visits, as `medgrad report` groups them
+            groups = group_labels(group_images(paths, self.app.current_folder), pseudonymize=deid)
+        except SidecarError as exc:
+            self._fail(str(exc))
+            return False
+        paths = sorted(paths, key=lambda p: groups[p].order if p in groups else (1 << 30, 0, 0))
         params = [self.app.params[m] for m in methods]
-        options = ReportOptions(deidentify=deid, colormap=self.app.colormap, opacity=self.app.opacity)
+        options = ReportOptions(
+            deidentify=deid,
+            colormap=self.app.colormap,
+            opacity=self.app.opacity,
+            groups=groups or None,  # DICOM header values never reach a de-identified report
+            identifying=frozenset(identifying_values(paths)) if deid else frozenset(),
+        )
         store = self.app.review_store
 
         def job(ctx):

@@ -4,6 +4,7 @@ the main window's worker, confirm an overwrite, cancel midway and find nothing w
 from __future__ import annotations
 
 import csv
+import io
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from PySide6.QtCore import QStandardPaths, Qt, QUrl
 
 from medgrad_desktop.audit import read_events
+from medgrad_desktop.data.patients import identifying_values
 from medgrad_desktop.resources_path import resources_dir
 from medgrad_desktop.review import ReviewRecord
 from medgrad_desktop.testing.sample_images import write_sample_folder
@@ -21,6 +23,7 @@ from medgrad_desktop.ui.export_dialog import (
     run_export_dialog,
 )
 from medgrad_desktop.ui.main_window import MainWindow
+from tests.data.test_patient_sets import JANE, OMAR, _all_output_text, _dicom_set
 
 WAIT = 60_000
 
@@ -232,3 +235,38 @@ def test_no_key_without_deidentification_or_when_declined(qtbot, win, tmp_path):
     dlg.key_box.setChecked(True)
     dlg.deid_box.setChecked(False)
     assert dlg.key_path(out, "report") is None and not dlg.key_box.isEnabled()
+
+
+def test_export_from_the_app_groups_patients_and_leaves_no_identifier(qtbot, make_window, tmp_path):
+    """The dialog's report of a DICOM set: patient / lesion / visit pseudonyms in the CSV, and none of
+    the headers' identifying values (names, IDs, dates of birth, institution...) in any output."""
+    folder = tmp_path / "set"
+    _dicom_set(folder)
+    win = make_window()
+    win.app.set_recursive(True)
+    assert win.app.open_folder(folder)
+    qtbot.waitUntil(lambda: all(e.done for e in win.app.entries), timeout=WAIT)
+    paths = [e.path for e in win.app.entries]
+    e = next(e for e in win.app.entries if e.prediction is not None)
+    note = "Discussed with " + ", ".join(JANE.identifying_strings()[:3])
+    win.app.review_store.put(ReviewRecord(e.sha256, e.name, "overridden", "melanoma", None, note))
+    dlg = run_export_dialog(win.app, win.worker, win)
+    qtbot.addWidget(dlg)
+    out = tmp_path / "reports"
+    dlg.dir_edit.setText(str(out))
+    dlg.format_boxes["png"].setChecked(True)
+    assert dlg.deid_box.isChecked() and dlg.start()
+    _wait_done(qtbot, dlg)
+    assert dlg.handle.state == "done", dlg.status.text()
+    texts = _all_output_text(out)
+    identifying = (
+        set(JANE.identifying_strings()) | set(OMAR.identifying_strings()) | identifying_values(paths)
+    )
+    identifying |= {p.name for p in paths} | {p.stem for p in paths}
+    identifying = {s for s in identifying if len(s) >= 3}
+    assert len(identifying) > 40
+    assert [(where, s) for where, text in texts.items() for s in identifying if s in text] == []
+    rows = list(csv.DictReader(io.StringIO((out / "report.csv").read_text(encoding="utf-8"))))
+    assert sorted({r["patient"] for r in rows}) == ["P-001", "P-002"]
+    assert all(r["lesion"].startswith("L-") and r["visit"].startswith("V-") for r in rows)
+    assert any("[removed]" in r["review_note"] for r in rows)
