@@ -354,8 +354,10 @@ class MenuActions(QObject):
         self.recent_menu.setEnabled(bool(recent))
 
     def open_preferences(self) -> None:
-        dlg = PreferencesDialog(self.app.settings.weights, self.app.settings.device, self.window)
+        settings = self.app.settings
+        dlg = PreferencesDialog(settings.weights, settings.device, self.window, settings.reviewer_name)
         if dlg.exec():
+            self.app.set_reviewer(dlg.reviewer)
             self.app.apply_preferences(dlg.weights, dlg.device)
 
     def open_params_dialog(self) -> None:

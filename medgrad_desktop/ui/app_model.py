@@ -418,6 +418,12 @@ class AppModel(QObject):
         )
         return True
 
+    def set_reviewer(self, name: str) -> None:
+        """The name recorded with the next review decisions (Preferences); "" asks at the next decision."""
+        self.settings.reviewer_name = name
+        if self.review_store is not None:
+            self.review_store.reviewer = name
+
     def accept_prediction(self) -> bool:
         e = self.current_entry
         if e is None or e.prediction is None:

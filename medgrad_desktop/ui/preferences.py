@@ -21,7 +21,7 @@ DEVICES = ("auto", "cpu", "cuda")
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, weights: str, device: str, parent: QWidget | None = None):
+    def __init__(self, weights: str, device: str, parent: QWidget | None = None, reviewer: str = ""):
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         form = QFormLayout(self)
@@ -45,6 +45,9 @@ class PreferencesDialog(QDialog):
             self.device_combo.addItem(device)
         self.device_combo.setCurrentText(device or "auto")
         form.addRow("Device:", self.device_combo)
+        self.reviewer_edit = QLineEdit(reviewer)
+        self.reviewer_edit.setPlaceholderText("recorded with each review decision")
+        form.addRow("Reviewer name:", self.reviewer_edit)
         hint = QLabel("The model is reloaded in the background; if loading fails, the current model stays.")
         hint.setWordWrap(True)
         hint.setStyleSheet("color:#5a6270;")
@@ -75,6 +78,10 @@ class PreferencesDialog(QDialog):
     @property
     def weights(self) -> str:
         return "" if self.use_demo.isChecked() else self.weights_edit.text().strip()
+
+    @property
+    def reviewer(self) -> str:
+        return self.reviewer_edit.text().strip()
 
     @property
     def device(self) -> str:

@@ -8,6 +8,7 @@ import shutil
 import medgrad_desktop.ui.compute as compute
 from medgrad_desktop.store import ProjectStore
 from medgrad_desktop.testing.sample_images import write_sample_folder
+from medgrad_desktop.ui import preferences
 from medgrad_desktop.ui.app_model import AppModel
 from medgrad_desktop.ui.worker import ModelWorker
 
@@ -99,3 +100,27 @@ def test_the_name_is_asked_once_at_the_first_decision(qtbot, app_settings, tiny_
     assert app.review_store.reviewer == "Dr Once"
     assert app.review_of(app.current_entry.sha256).reviewer == "Dr Once"
     worker.stop()
+
+
+def test_reviewer_name_is_changed_in_preferences(qtbot, make_window, tiny_model, tmp_path, monkeypatch):
+    """Preferences shows the name decisions carry and changes it for the next decisions."""
+    win = make_window(lambda weights, device: tiny_model)
+    win.app.set_reviewer("Dr First")
+    write_sample_folder(tmp_path / "imgs", 2)
+    assert win.app.open_folder(tmp_path / "imgs")
+    qtbot.waitUntil(lambda: all(e.done for e in win.app.entries), timeout=WAIT)
+    seen: list[str] = []
+
+    def accept_with_new_name(dlg) -> int:
+        seen.append(dlg.reviewer_edit.text())
+        dlg.reviewer_edit.setText("  Dr Second ")
+        return 1
+
+    monkeypatch.setattr(preferences.PreferencesDialog, "exec", accept_with_new_name)
+    monkeypatch.setattr(win.app, "apply_preferences", lambda weights, device: None)  # no model reload
+    win.menus.open_preferences()
+    assert seen == ["Dr First"] and win.app.settings.reviewer_name == "Dr Second"
+    win.app.select(0)
+    sha = win.app.current_entry.sha256
+    assert win.app.accept_prediction()  # (the view then moves on to the next unreviewed image)
+    assert win.app.review_of(sha).reviewer == "Dr Second"
