@@ -316,6 +316,7 @@ class AppModel(QObject):
         have changed them since), and what the job learnt about its image."""
         for m, hm in res.maps.items():
             self.map_cache.put(map_key(res.sha256, res.model_sha256, res.params[m], res.target.key), hm)
+        self.project.record_maps(res)
         for i, e in enumerate(self.entries):
             if e.path == res.path:
                 e.sha256 = e.sha256 or res.sha256

@@ -90,6 +90,22 @@ class ProjectBridge(QObject):
             handle.item.connect(lambda item, ents=entries: app._on_predict_item(item, ents))
             app.entries_refreshed.emit()
 
+    def record_maps(self, res) -> None:
+        """What each map the app made was made from (method parameters, target) and its strength;
+        the pixels are recomputed when needed, never stored."""
+        store = self.store
+        if store is None or not res.sha256 or not res.model_sha256:
+            return
+        try:
+            for method, hm in res.maps.items():
+                params = res.params[method].to_dict() if method in res.params else {"method": method}
+                store.put_map(
+                    res.sha256, res.model_sha256, params, res.target.key, hm.score, float(hm.raw.max())
+                )
+        except Exception as exc:  # noqa: BLE001 - the app works on without the store; say so
+            log.warning("could not store the map metadata of %s: %s", res.path, exc)
+            self.app.message.emit(f"Could not store the map metadata ({exc})", 15000)
+
     def _on_entry_changed(self, index: int) -> None:
         if not 0 <= index < len(self.app.entries):
             return

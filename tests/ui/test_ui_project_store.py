@@ -3,7 +3,10 @@ no forward pass, a moved folder finds them by content, and decisions carry the r
 
 from __future__ import annotations
 
+import json
 import shutil
+
+import pytest
 
 import medgrad_desktop.ui.compute as compute
 from medgrad_desktop.store import ProjectStore
@@ -124,3 +127,24 @@ def test_reviewer_name_is_changed_in_preferences(qtbot, make_window, tiny_model,
     sha = win.app.current_entry.sha256
     assert win.app.accept_prediction()  # (the view then moves on to the next unreviewed image)
     assert win.app.review_of(sha).reviewer == "Dr Second"
+
+
+def test_maps_the_app_makes_are_recorded_in_the_store(qtbot, make_window, tiny_model, tmp_path):
+    """What each shown map was made from (parameters, target) and its strength, not its pixels."""
+    win = make_window(lambda weights, device: tiny_model)
+    write_sample_folder(tmp_path / "imgs", 2)
+    assert win.app.open_folder(tmp_path / "imgs")
+    qtbot.waitUntil(lambda: all(e.done for e in win.app.entries), timeout=WAIT)
+    win.app.select(0)
+    entry = win.app.current_entry
+    target = win.app.current_target()
+    qtbot.waitUntil(
+        lambda: win.app.cached_map(entry, win.app.current_method, target) is not None, timeout=WAIT
+    )
+    hm = win.app.cached_map(entry, win.app.current_method, target)
+    rows = ProjectStore.shared()._query(
+        "SELECT params, target, score FROM maps WHERE image_sha256 = ?", (entry.sha256,)
+    )
+    mine = [r for r in rows if json.loads(r[0])["method"] == win.app.current_method and r[1] == target.key]
+    assert len(mine) == 1 and mine[0][2] == pytest.approx(hm.score)
+    assert json.loads(mine[0][0]) == win.app.params[win.app.current_method].to_dict()
