@@ -387,7 +387,7 @@ def test_default_medgrad_is_the_preregistered_winner():
     from medgrad_desktop.evaluation.selection import FALLBACK, FORM_CANDIDATES, select_form
 
     doc = json.loads(
-        (Path(__file__).parents[1] / "docs/explanations/select-dev/explanations.json").read_text()
+        (Path(__file__).resolve().parents[2] / "docs/explanations/select-dev/explanations.json").read_text()
     )
     assert doc["seed"] == 3101 and doc["n"] == 40
     sel = select_form(doc)  # the rule applied again to the stored numbers gives the stored verdict
