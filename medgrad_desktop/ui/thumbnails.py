@@ -57,6 +57,8 @@ class ThumbnailModel(QAbstractListModel):
         self._pixmaps.clear()
         self.loader.clear()
         self.endResetModel()
+        # tiles below the fold get their pictures too, after the painted ones, long before the model is ready
+        self.loader.read_ahead(e.path for e in entries if e.thumbnail is None and not e.error)
 
     def _on_preview(self, path: Path, rgb) -> None:
         """A preview read from disk; the worker's thumbnail, if it came first, is kept."""
