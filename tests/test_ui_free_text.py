@@ -1,6 +1,7 @@
 """What typed text can do, shown in the window on the bundled demo model: the free-text box completes
 from the catalogue's phrases, text that names a criterion says it was matched, and a model whose text
-tower was never trained says so beside the box, on its card and in the report."""
+tower knows little (the demo's: trained on synthetic captions only) says so beside the box, on its card
+and in the report."""
 
 from __future__ import annotations
 
@@ -36,10 +37,10 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 
 def test_free_text_on_the_demo_model_shows_its_note(qtbot, make_window, demo_model, tmp_path):
     note = demo_model.card.text_tower_note
-    assert note, "the demo card says its text tower is frozen at random init"
+    assert note, "the demo card says its text tower knows only the words of its synthetic captions"
     win = make_window(lambda weights, device: demo_model)
     picker = win.target_picker
-    assert picker.text_note.isVisible() and "untrained" in picker.text_note.text()
+    assert picker.text_note.isVisible() and "limited" in picker.text_note.text()
     assert note in picker.text_note.toolTip() and note in picker.free_text.toolTip()
     assert note in win.panel.card_label.text()
     folder = tmp_path / "demo"

@@ -73,25 +73,46 @@ class ModelCard:
         return out
 
     @property
-    def text_tower_note(self) -> str:
-        """Why typed text may mean little to this model, or '' when its text tower was trained.
+    def text_tower_state(self) -> str:
+        """"trained", "limited" or "untrained": how much typed text can mean to this model.
 
-        A card may say so itself (`"text_tower": "trained" | "limited" | "untrained"`, with an optional
-        `"text_tower_note"`); otherwise an untrained model, or one trained from scratch with its text
-        tower frozen at random weights, only knows the catalogue phrases it was trained against.
+        A card may say so itself, as a word (`"text_tower": "trained" | "limited" | "untrained"`, with an
+        optional `"text_tower_note"`) or as the description training writes (`"text_tower": {"trained":
+        ..., "limitations": ...}`: a tower trained with stated limits is "limited"); otherwise an untrained
+        model, or one trained from scratch with its text tower frozen at random weights, only knows the
+        catalogue phrases it was trained against.
         """
-        stated = str(self.extra.get("text_tower") or self.record.get("text_tower") or "").lower()
-        if stated == "trained":
-            return ""
-        if stated in ("limited", "untrained"):
-            note = self.extra.get("text_tower_note") or self.record.get("text_tower_note")
-            return str(note or f"Text tower {stated}: free text may mean little to this model")
+        stated = self.extra.get("text_tower") or self.record.get("text_tower") or ""
+        if isinstance(stated, dict):
+            if not stated.get("trained"):
+                return "untrained"
+            return "limited" if stated.get("limitations") else "trained"
+        stated = str(stated).lower()
+        if stated in ("trained", "limited", "untrained"):
+            return stated
         if self.untrained:
-            return "Untrained model: typed text means nothing to it"
+            return "untrained"
         training = self.record.get("training_config") or {}
         if training.get("freeze_text") and training.get("random_init"):
-            return "Text tower untrained (frozen at random init): only catalogue phrases mean something"
-        return ""
+            return "untrained"
+        return "trained"
+
+    @property
+    def text_tower_note(self) -> str:
+        """Why typed text may mean little to this model, or '' when its text tower was trained."""
+        state = self.text_tower_state
+        if state == "trained":
+            return ""
+        stated = self.extra.get("text_tower") or self.record.get("text_tower")
+        if isinstance(stated, dict):
+            limits = stated.get("limitations")
+            return f"Text tower {state}: {limits}" if limits else f"Text tower {state}: free text means little"
+        if stated:
+            note = self.extra.get("text_tower_note") or self.record.get("text_tower_note")
+            return str(note or f"Text tower {state}: free text may mean little to this model")
+        if self.untrained:
+            return "Untrained model: typed text means nothing to it"
+        return "Text tower untrained (frozen at random init): only catalogue phrases mean something"
 
     def display_name(self) -> str:
         tag = " [UNTRAINED]" if self.untrained else " [DEMO]" if self.demo else ""

@@ -240,7 +240,7 @@ class PredictionPanel(QWidget):
             return
         text = card_html(card, device)
         if card.text_tower_note:
-            text += f"<p style='color:#8c1d18'>⚠ {html.escape(card.text_tower_note)}</p>"
+            text += f"<p style='color:#8c1d18'>⚠ {html.escape(card.text_tower_note, quote=False)}</p>"  # element text: quotes stay
         if error:
             text += f"<p style='color:#8c1d18'>{html.escape(error)}</p>"
         self.card_label.setText(text)

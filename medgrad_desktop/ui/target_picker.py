@@ -68,7 +68,7 @@ class TargetPicker(QWidget):
         nl.setSpacing(0)
         self.match_label = QLabel()  # "matched criterion: Blue-whitish veil"
         self.match_label.setStyleSheet(MATCH_STYLE)
-        self.text_note = QLabel()  # "⚠ text tower untrained"
+        self.text_note = QLabel()  # "⚠ text tower untrained" (or "limited")
         self.text_note.setStyleSheet(NOTE_STYLE)
         for w in (self.match_label, self.text_note):
             w.setVisible(False)
@@ -83,7 +83,7 @@ class TargetPicker(QWidget):
         model = self.app.model
         self.phrases.setStringList(completion_phrases(model.catalogue) if model is not None else [])
         note = model.card.text_tower_note if model is not None else ""
-        self.text_note.setText("⚠ text tower untrained" if note else "")
+        self.text_note.setText(f"⚠ text tower {model.card.text_tower_state}" if note else "")
         self.text_note.setToolTip(note)
         self.free_text.setToolTip(self.free_text.toolTip().split("\n⚠")[0] + (f"\n⚠ {note}" if note else ""))
         self._show_notes()
