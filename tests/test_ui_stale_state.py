@@ -18,7 +18,7 @@ from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.model import ModelLoadError, load_model
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.testing.sample_images import write_sample_folder
-from medgrad_desktop.ui import jobs as ui_jobs
+from medgrad_desktop.ui import compute as ui_compute
 from medgrad_desktop.ui.entries import NOT_ANALYSED
 from medgrad_desktop.ui.main_window import MainWindow
 from medgrad_desktop.ui.viewer import contour_rgba
@@ -84,13 +84,13 @@ def test_an_empty_folder_clears_every_panel(qtbot, make_window, folder, tmp_path
 
 def test_cancelled_tiles_and_panel_say_not_analysed(qtbot, make_window, tmp_path, monkeypatch):
     write_sample_folder(tmp_path / "many", 20, size=(96, 96))
-    real = ui_jobs.classify
+    real = ui_compute.classify
 
     def slow_classify(*a, **k):
         time.sleep(0.05)
         return real(*a, **k)
 
-    monkeypatch.setattr(ui_jobs, "classify", slow_classify)
+    monkeypatch.setattr(ui_compute, "classify", slow_classify)
     win = make_window()
     win.app.open_folder(tmp_path / "many")
     assert win.browser.thumb_model.pending_text == "analysing…"
