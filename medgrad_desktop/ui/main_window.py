@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.maps = MapController(self.app, self.worker, self.viewers, self)
         self.menus = MenuActions(self, self.app, self.worker, self.viewers, self.browser, self.target_picker,
                                  {"browser": self.browser, "details": self.panel})
+        self.menus.view_menu.addAction(self.patients_dock.toggleViewAction())
         self.review_keys = ReviewKeys(self, self.app, self.browser, self.panel)
         self._connect()
         self._restore_settings()

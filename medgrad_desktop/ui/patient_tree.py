@@ -61,10 +61,12 @@ class PatientTree(QWidget):
         lay.addWidget(self.tree)
         lay.addWidget(self.note)
         lay.addWidget(self.compare)
+        self.has_content = False  # the open folder has patients, or a sidecar error to show
         app.folder_opened.connect(lambda _f: self.rebuild())
 
     def rebuild(self) -> None:
         self.tree.clear()
+        self.has_content = False
         app = self.app
         if app.current_folder is None:
             return
@@ -72,7 +74,9 @@ class PatientTree(QWidget):
             tree = build_tree([e.path for e in app.entries], app.current_folder)
         except SidecarError as exc:
             self.note.setText(str(exc))
+            self.has_content = True
             return
+        self.has_content = bool(tree)
         self.note.setText("" if tree else "No patients found: use DICOM files, PATIENT/LESION/VISIT folders "
                                           "or a patients.csv (see docs/PATIENT-SETS.md)")
         for patient, lesions in tree.items():
@@ -118,12 +122,15 @@ class PatientTree(QWidget):
 
 def attach_patient_tree(window) -> QDockWidget:
     """Dock the tree at the left of a main window (beside the thumbnails) and wire "Compare visits" to
-    the follow-up view."""
+    the follow-up view. The dock shows itself when a folder with patients opens and hides for one
+    without (its View menu toggle opens it at will): an empty tree would take the viewer's room."""
     dock = QDockWidget("Patients", window)
     dock.setObjectName("patients-dock")
     tree = PatientTree(window.app, dock, on_compare=lambda a, b: open_followup(window, a, b))
     dock.setWidget(tree)
     tree.setMinimumWidth(240)
     window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+    dock.hide()
+    window.app.folder_opened.connect(lambda _f: dock.setVisible(tree.has_content))  # after tree.rebuild
     window.patient_tree = tree
     return dock
