@@ -46,6 +46,7 @@ class ThumbnailModel(QAbstractListModel):
         self._review_of = review_of
         self.low_confidence = 0.5
         self._rows: dict[Path, int] = {}
+        self._read_ahead = False  # the grid was painted since the folder opened: the rest is read ahead
         self.loader = ThumbnailLoader(THUMB, self)
         self.loader.loaded.connect(self._on_preview)
         self.pending_text = "analysing…"  # what a tile without a result says
@@ -56,9 +57,8 @@ class ThumbnailModel(QAbstractListModel):
         self._rows = {e.path: i for i, e in enumerate(entries)}
         self._pixmaps.clear()
         self.loader.clear()
+        self._read_ahead = False
         self.endResetModel()
-        # tiles below the fold get their pictures too, after the painted ones, long before the model is ready
-        self.loader.read_ahead(e.path for e in entries if e.thumbnail is None and not e.error)
 
     def _on_preview(self, path: Path, rgb) -> None:
         """A preview read from disk; the worker's thumbnail, if it came first, is kept."""
@@ -93,6 +93,9 @@ class ThumbnailModel(QAbstractListModel):
             if e.thumbnail is None:
                 if not e.error:
                     self.loader.request(e.path)  # painted without a picture: read a preview
+                if not self._read_ahead:  # the grid is on screen: tiles below the fold get theirs after
+                    self._read_ahead = True
+                    self.loader.read_ahead(x.path for x in self.entries if x.thumbnail is None and not x.error)
                 return None
             pm = self._pixmaps.get(index.row())
             if pm is None:
