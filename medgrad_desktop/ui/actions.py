@@ -201,7 +201,7 @@ class MenuActions(QObject):
         edit_menu.addAction(self.redo_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.advance_action)
-        view_menu = menu.addMenu("&View")
+        view_menu = self.view_menu = menu.addMenu("&View")
         for a in (self.overlay_action, self.fit_action, self.compare_action):
             view_menu.addAction(a)
         view_menu.addSeparator()

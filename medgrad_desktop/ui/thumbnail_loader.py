@@ -3,8 +3,10 @@ long before the model (and torch) has loaded and the predictions batch reaches e
 
 Decoding is PIL only (JPEG at a reduced scale where the format allows it); the predictions batch later
 replaces each preview with the thumbnail of the fully decoded image. The newest request is served
-first, so the tiles the user scrolled to come before those scrolled past. A file that cannot be read
-gives no preview: the batch reports its error on the tile.
+first, so the tiles the user scrolled to come before those scrolled past; when no painted tile waits,
+the rest of the folder is read ahead in folder order, so tiles below the fold (a one-column grid shows
+only a few) already have their pictures when scrolled to, before the model is ready. A file that
+cannot be read gives no preview: the batch reports its error on the tile.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +50,7 @@ class ThumbnailLoader(QObject):
         self.size = size
         self._cond = threading.Condition()
         self._todo: deque[Path] = deque()
+        self._ahead: deque[Path] = deque()  # read when `_todo` is empty, oldest first
         self._asked: set[Path] = set()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -58,33 +62,59 @@ class ThumbnailLoader(QObject):
                 return
             self._asked.add(path)
             self._todo.append(path)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="medgrad-thumbnails", daemon=True)
-                self._thread.start()
-            self._cond.notify()
+            self._wake()
+
+    def read_ahead(self, paths: Iterable[Path]) -> None:
+        """Read `paths` in this order once no painted tile waits (a path asked for before is skipped)."""
+        with self._cond:
+            if self._closed:
+                return
+            self._ahead.extend(paths)
+            if self._ahead:
+                self._wake()
+
+    def _wake(self) -> None:
+        """Start the thread if it ended, and tell it there is work (called holding `_cond`)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="medgrad-thumbnails", daemon=True)
+            self._thread.start()
+        self._cond.notify()
 
     def clear(self) -> None:
         """Forget what was asked (a new folder); reads under way still arrive and are checked by path."""
         with self._cond:
             self._todo.clear()
+            self._ahead.clear()
             self._asked.clear()
 
     def close(self) -> None:
         with self._cond:
             self._closed = True
             self._todo.clear()
+            self._ahead.clear()
             self._cond.notify()
+
+    def _next(self) -> Path | None:
+        """The newest painted request, else the next path read ahead not asked for yet (holding `_cond`)."""
+        if self._todo:
+            return self._todo.pop()  # newest first: the tiles on screen now
+        while self._ahead:
+            path = self._ahead.popleft()
+            if path not in self._asked:
+                self._asked.add(path)
+                return path
+        return None
 
     def _run(self) -> None:
         lower_thread_priority(2)
         while True:
             with self._cond:
-                if not self._todo and not self._closed:
+                if not self._todo and not self._ahead and not self._closed:
                     self._cond.wait(IDLE_EXIT_S)
-                if not self._todo or self._closed:
+                path = None if self._closed else self._next()
+                if path is None:
                     self._thread = None
                     return
-                path = self._todo.pop()  # newest first: the tiles on screen now
             try:
                 rgb = read_thumbnail(path, self.size)
             except Exception:  # noqa: BLE001 - no preview; the predictions batch reports the error

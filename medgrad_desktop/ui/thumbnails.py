@@ -46,6 +46,7 @@ class ThumbnailModel(QAbstractListModel):
         self._review_of = review_of
         self.low_confidence = 0.5
         self._rows: dict[Path, int] = {}
+        self._read_ahead = False  # the grid was painted since the folder opened: the rest is read ahead
         self.loader = ThumbnailLoader(THUMB, self)
         self.loader.loaded.connect(self._on_preview)
         self.pending_text = "analysing…"  # what a tile without a result says
@@ -56,6 +57,7 @@ class ThumbnailModel(QAbstractListModel):
         self._rows = {e.path: i for i, e in enumerate(entries)}
         self._pixmaps.clear()
         self.loader.clear()
+        self._read_ahead = False
         self.endResetModel()
 
     def _on_preview(self, path: Path, rgb) -> None:
@@ -91,6 +93,11 @@ class ThumbnailModel(QAbstractListModel):
             if e.thumbnail is None:
                 if not e.error:
                     self.loader.request(e.path)  # painted without a picture: read a preview
+                if not self._read_ahead:  # the grid is on screen: tiles below the fold get theirs after
+                    self._read_ahead = True
+                    self.loader.read_ahead(
+                        x.path for x in self.entries if x.thumbnail is None and not x.error
+                    )
                 return None
             pm = self._pixmaps.get(index.row())
             if pm is None:
