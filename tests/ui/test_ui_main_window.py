@@ -676,6 +676,7 @@ def test_a_demo_like_model_with_few_classes_and_no_criteria(
 def test_a_failing_map_says_so_and_the_app_goes_on(qtbot, make_window, folder, monkeypatch):
     win = make_window()
     open_and_wait(qtbot, win, folder)
+    wait_map(qtbot, win)  # the first image's map is done: no job of the real engine is still in flight
     real = ui_compute.analyze
 
     def broken(*a, **k):
