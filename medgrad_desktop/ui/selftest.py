@@ -71,6 +71,7 @@ def run_self_test(folder: Path, timeout_s: float = 300.0, model_factory: ModelFa
         print(f"predictions: {len(ok)} images analysed, {len(errors)} unreadable")
         state.select(ok[0])
         entry = state.entries[ok[0]]
+        varied = []  # methods whose map varies over the image
         for m in METHODS:
             state.set_method(m)
             left = timeout_s - (time.monotonic() - t0)
@@ -88,11 +89,21 @@ def run_self_test(folder: Path, timeout_s: float = 300.0, model_factory: ModelFa
             vals = overlay_map(hm, *viewer.image_size)
             if not np.isfinite(hm.raw).all():
                 return _fail(f"{METHOD_NAMES[m]} map of {entry.name} has non-finite values")
-            if vals.min() < -1e-6 or vals.max() > 1 + 1e-6 or float(vals.max() - vals.min()) <= 0:
-                return _fail(f"{METHOD_NAMES[m]} map of {entry.name} is constant or outside [0, 1]")
+            if vals.min() < -1e-6 or vals.max() > 1 + 1e-6:
+                return _fail(f"{METHOD_NAMES[m]} map of {entry.name} is outside [0, 1]")
+            if float(vals.max() - vals.min()) > 0:
+                varied.append(m)
+            elif float(hm.raw.max()) > 0:  # a flat map is only right when no patch has positive evidence
+                return _fail(
+                    f"{METHOD_NAMES[m]} map of {entry.name} is constant although its raw map is not zero"
+                )
             if not viewer.overlay_item.isVisible():
                 return _fail(f"{METHOD_NAMES[m]} overlay is not shown")
             print(f"map: {METHOD_NAMES[m]} for {entry.name}, target {hm.target.label}, score {hm.score:.3f}")
+        if not varied:
+            return _fail(
+                f"every map of {entry.name} is flat: the explanation engine found no evidence at all"
+            )
         # the report renders maps with the model, so it runs as a worker job like every other model use;
         # its check imports torch, so it is reached through the worker's `compute` module
         store, out = state.review_store, Path(tmp.name) / "report"
