@@ -443,6 +443,16 @@ def test_self_test_passes_on_a_folder(tmp_path, tiny_model, qapp):
     assert run_self_test(tmp_path / "nothing-here", timeout_s=5) == 1
 
 
+def test_self_test_passes_on_the_bundled_demo(qapp):
+    """What `make run` and the frozen bundle's check do: the demo model on the demo folder, where a
+    method may find no positive evidence on the first image (a flat map is then the right answer)."""
+    from medgrad_desktop.ui.selftest import run_self_test
+
+    if not list_images(demo_dir()):
+        pytest.skip("no demo folder")
+    assert run_self_test(demo_dir(), timeout_s=240) == 0
+
+
 def test_method_parameters_change_the_map_and_are_cached_separately(qtbot, make_window, folder):
     from medgrad_desktop.core.explain import MedGradParams
     from medgrad_desktop.ui.params_dialog import ParamsDialog
