@@ -68,22 +68,15 @@ class StoreMemo:
         self.recorded += 1
 
     def record_analysis(self, image: LoadedImage, result: AnalysisResult, params: list[MethodParams]) -> None:
-        """The prediction and, per method, the metadata of each map made (parameters, target, strength)."""
+        """The prediction and the metadata of each map made (parameters, target, strength); `params`
+        is the report builder's recorder contract, each map carries its own."""
         if self.store is None or result.prediction is None:
             return
         self.record(image, result.prediction)
-        by_method = {p.method: p.to_dict() for p in params}
         try:
-            for (method, target_key), h in result.maps.items():
+            for h in result.maps.values():  # each map carries its own parameters, target and model
                 if self.store is None:
                     return
-                self.store.put_map(
-                    image.sha256,
-                    result.prediction.model_sha256,
-                    by_method.get(method, {"method": method}),
-                    target_key,
-                    h.score,
-                    float(h.raw.max()),
-                )
+                self.store.put_heatmap(image.sha256, h)
         except (sqlite3.Error, OSError) as exc:
             self._give_up(exc)

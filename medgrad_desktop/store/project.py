@@ -22,6 +22,7 @@ from pathlib import Path
 
 from medgrad_desktop.appdata import data_dir
 from medgrad_desktop.core.dicomio import split_frame
+from medgrad_desktop.core.heatmap import Heatmap
 from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.store.codec import decode_prediction, encode_prediction
 from medgrad_desktop.store.schema import SCHEMA_VERSION, NewerSchemaError, migrate, schema_version
@@ -301,6 +302,10 @@ class ProjectStore:
                 "INSERT OR REPLACE INTO maps VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (sha256, model_sha256, key, target, float(score), float(raw_max), now()),
             )
+
+    def put_heatmap(self, sha256: str, hm: Heatmap) -> None:
+        """`put_map` from what a heatmap already carries: its parameters, target and model."""
+        self.put_map(sha256, hm.model_sha256, hm.params, hm.target.key, hm.score, float(hm.raw.max()))
 
     # ------------------------------------------------------------------ reviews
     def get_review(self, sha256: str) -> dict | None:

@@ -97,11 +97,8 @@ class ProjectBridge(QObject):
         if store is None or not res.sha256 or not res.model_sha256:
             return
         try:
-            for method, hm in res.maps.items():
-                params = res.params[method].to_dict() if method in res.params else {"method": method}
-                store.put_map(
-                    res.sha256, res.model_sha256, params, res.target.key, hm.score, float(hm.raw.max())
-                )
+            for hm in res.maps.values():
+                store.put_heatmap(res.sha256, hm)
         except Exception as exc:  # noqa: BLE001 - the app works on without the store; say so
             log.warning("could not store the map metadata of %s: %s", res.path, exc)
             self.app.message.emit(f"Could not store the map metadata ({exc})", 15000)
