@@ -65,6 +65,62 @@ def test_batched_maps_equal_prompt_loop(tiny_model):
                 assert abs(hb.score - other.score) < 1e-6
 
 
+def _autograd_gradcam(clip, rgb, targets, include_cls=True):
+    """Grad-CAM by plain autograd through the whole model: the last block's input made a leaf, one
+    backward per prompt, nothing of the engine's tail reused."""
+    x, _ = clip.batch([rgb])
+    blk = clip.visual.transformer.resblocks[-1]
+    store = {}
+
+    def leaf_input(_m, args, kwargs):
+        leaf = args[0].detach().requires_grad_(True)
+        store["x_in"] = leaf
+        return (leaf, *args[1:]), kwargs
+
+    handle = blk.register_forward_pre_hook(leaf_input, with_kwargs=True)
+    maps = []
+    try:
+        for t in clip.target_embeddings(targets):
+            with torch.enable_grad():
+                f = torch.nn.functional.normalize(clip.model.encode_image(x), dim=-1)
+                (g,) = torch.autograd.grad((f[0] * t).sum(), store["x_in"])
+            f_in = store["x_in"].detach()[0]
+            a = g[0].mean(0) if include_cls else g[0, 1:].mean(0)
+            maps.append(torch.relu(f_in[1:] @ a).numpy())
+    finally:
+        handle.remove()
+    return np.stack(maps)
+
+
+@pytest.mark.parametrize("include_cls", [True, False])
+def test_gradcam_equals_autograd_through_the_model(tiny_model, include_cls):
+    """The engine pulls the gradient back through the class-token attention by hand (tail.py); it must
+    be the model's own gradient, prompt by prompt."""
+    rgb = random_rgb(90, 70, seed=8)
+    targets = tiny_model.catalogue.class_targets()[:4] + [tiny_model.catalogue.resolve("blue-whitish veil")]
+    ref = _autograd_gradcam(tiny_model, rgb, targets, include_cls)
+    res = analyze(tiny_model, rgb, targets, [GradCAMParams(include_cls_in_mean=include_cls)])
+    for j, t in enumerate(targets):
+        raw = res.get("gradcam", t).raw.reshape(-1)
+        assert np.abs(raw - ref[j]).max() <= 1e-5 * max(np.abs(ref[j]).max(), 1e-12), t.key
+
+
+def test_hand_pulled_block_gradient_is_exact_in_float64(tiny_model):
+    """In float64 the hand-written pull-back equals autograd of the class-token tail to rounding."""
+    clip = copy.deepcopy(tiny_model)
+    clip.model.double()
+    x = clip.batch([random_rgb(60, 80, seed=9), random_rgb(50, 50, seed=10)])[0].double()
+    text = clip.target_embeddings(clip.catalogue.class_targets()[:5]).double()
+    tail = ClassTokenTail(clip.visual)
+    with capture_last_block(clip.visual) as cap, torch.no_grad():
+        clip.model.encode_image(x)
+    scores, (ref,) = tail.batched_score_grads(tail.features_from_block_input, (cap.x_in,), text)
+    s2, g_res, g_o = tail.cls_tail_grads(cap.x_in[:, 0], cap.attn_out[:, 0], text)
+    fast = tail.block_input_grads(cap.x_in, tail.project(cap.x_ln), g_res, g_o)
+    assert ((fast - ref).abs().max() / ref.abs().max()).item() < 1e-12
+    assert (scores - s2).abs().max().item() < 1e-12
+
+
 def test_grad_eclip_weight_matches_finite_difference(tiny_model):
     """w = dS/do_cls @ W_o, with dS/do_cls from central differences of the real model's forward."""
     clip = copy.deepcopy(tiny_model)

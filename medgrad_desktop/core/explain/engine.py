@@ -14,7 +14,7 @@ import torch
 from medgrad_desktop.core.classify import Prediction, predictions_from_features
 from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.entropy import entropy_weight, pixel_entropy_weight
-from medgrad_desktop.core.explain.grad_eclip import attn_out_grads, eclip_grids, loosened_attention
+from medgrad_desktop.core.explain.grad_eclip import eclip_grids, loosened_attention, tail_grads
 from medgrad_desktop.core.explain.gradcam import gradcam_grids
 from medgrad_desktop.core.explain.hooks import capture_last_block
 from medgrad_desktop.core.explain.tail import ClassTokenTail
@@ -115,11 +115,11 @@ def analyze_batch(
     grid = _grid_shape(visual, n_patch)
     text = clip.target_embeddings(targets)
 
-    eclip_cache: dict[bool, tuple[torch.Tensor, torch.Tensor]] = {}
+    grads_cache: dict[bool, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     @functools.cache
     def qkv() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """q, k, v of the last block, projected once and shared by Grad-ECLIP and MedGrad."""
+        """q, k, v of the last block, projected once and shared by all three methods."""
         return tail.project(x_ln)
 
     @functools.cache
@@ -127,30 +127,35 @@ def analyze_batch(
         q, k, _ = qkv()
         return loosened_attention(tail, q, k, qk_space, eps)
 
-    def per_prompt(fn, *args) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run `fn(..., text)` for all prompts at once, or prompt by prompt when looping."""
-        if not prompt_loop:
-            return fn(*args, text)
-        outs = [fn(*args, text[j : j + 1]) for j in range(text.shape[0])]
-        return torch.cat([o[0] for o in outs], dim=0), torch.cat([o[1] for o in outs], dim=1)
-
-    def eclip_weights(single_head: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        if single_head not in eclip_cache:
-            eclip_cache[single_head] = per_prompt(
-                lambda xi, ac, t: attn_out_grads(tail, xi, ac, t, single_head), x_in, attn_cls
-            )
-        return eclip_cache[single_head]
+    def class_token_grads(single_head: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(scores (B, P), dS/dx_cls (P, B, D), dS/do_cls (P, B, D)): one batched VJP of the class-token
+        tail for all prompts, or one VJP per prompt when looping; shared by every method."""
+        if single_head not in grads_cache:
+            if prompt_loop:
+                outs = [
+                    tail_grads(tail, x_in, attn_cls, text[j : j + 1], single_head)
+                    for j in range(text.shape[0])
+                ]
+                grads_cache[single_head] = (
+                    torch.cat([o[0] for o in outs], dim=1),
+                    torch.cat([o[1] for o in outs], dim=0),
+                    torch.cat([o[2] for o in outs], dim=0),
+                )
+            else:
+                grads_cache[single_head] = tail_grads(tail, x_in, attn_cls, text, single_head)
+        return grads_cache[single_head]
 
     for p in params:
         if isinstance(p, GradCAMParams):
-            raw, scores = per_prompt(lambda xi, t, p=p: gradcam_grids(tail, xi, t, p), x_in)
+            scores, g_res, g_o = class_token_grads(False)
+            raw = gradcam_grids(tail, x_in, qkv(), g_res, g_o, p)
         elif isinstance(p, GradECLIPParams):
-            w, scores = eclip_weights(p.official_single_head)
-            raw = eclip_grids(w, qkv()[2][:, 1:], spatial_weight(p.qk_space, p.epsilon))
+            scores, _, g_o = class_token_grads(p.official_single_head)
+            raw = eclip_grids(g_o @ tail.wo, qkv()[2][:, 1:], spatial_weight(p.qk_space, p.epsilon))
         elif isinstance(p, MedGradParams):
-            w, scores = eclip_weights(p.official_single_head)
+            scores, _, g_o = class_token_grads(p.official_single_head)
             spatial = spatial_weight(p.qk_space, p.epsilon) if p.combine != "replace" else None
-            base = eclip_grids(w, qkv()[2][:, 1:], spatial)
+            base = eclip_grids(g_o @ tail.wo, qkv()[2][:, 1:], spatial)
             if p.combine == "pixel":
                 raw = _pixel_medgrad(base, grid, squashed, images, p)
             else:

@@ -7,6 +7,23 @@ import torch
 from medgrad_desktop.core.explain.tail import ClassTokenTail
 
 
+def tail_grads(
+    tail: ClassTokenTail,
+    x_in: torch.Tensor,
+    attn_out_cls: torch.Tensor,
+    text: torch.Tensor,
+    single_head: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Scores (B, P) and the class-token gradients at the residual input and at the attention output
+    (each (P, B, D)) for all prompts: Grad-ECLIP and MedGrad use the second, Grad-CAM both.
+
+    With `single_head` the class-token attention is recomputed as one head with scale D^-1/2, as the
+    official Grad-ECLIP code does; the score is then that modified model's.
+    """
+    o = tail.cls_attention(x_in, single_head=True) if single_head else attn_out_cls
+    return tail.cls_tail_grads(x_in[:, 0], o, text)
+
+
 def attn_out_grads(
     tail: ClassTokenTail,
     x_in: torch.Tensor,
@@ -14,19 +31,9 @@ def attn_out_grads(
     text: torch.Tensor,
     single_head: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Channel weights w = dS/do_cls @ W_o for all prompts (P, B, D), and the scores (B, P).
-
-    With `single_head` the class-token attention is recomputed as one head with scale D^-1/2, as the
-    official Grad-ECLIP code does; the score is then that modified model's.
-    """
-    x_cls = x_in[:, 0]
-    o = tail.cls_attention(x_in, single_head=True) if single_head else attn_out_cls
-
-    def fn(o_cls: torch.Tensor) -> torch.Tensor:
-        return tail.features_from_attn(x_cls, o_cls)
-
-    scores, g = tail.batched_score_grads(fn, o, text)
-    return g @ tail.wo, scores
+    """Channel weights w = dS/do_cls @ W_o for all prompts (P, B, D), and the scores (B, P)."""
+    scores, _, g_o = tail_grads(tail, x_in, attn_out_cls, text, single_head)
+    return g_o @ tail.wo, scores
 
 
 def loosened_attention(

@@ -9,10 +9,14 @@ from medgrad_desktop.core.method_params import GradCAMParams
 
 
 def gradcam_grids(
-    tail: ClassTokenTail, x_in: torch.Tensor, text: torch.Tensor, params: GradCAMParams
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Raw maps (P, B, N-1) and the scores (B, P) they explain, from one batched VJP."""
-    scores, grads = tail.batched_score_grads(tail.features_from_block_input, x_in, text)
+    tail: ClassTokenTail,
+    x_in: torch.Tensor,
+    qkv: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    g_res: torch.Tensor,
+    g_o: torch.Tensor,
+    params: GradCAMParams,
+) -> torch.Tensor:
+    """Raw maps (P, B, N-1) from the class-token tail's gradients (`ClassTokenTail.cls_tail_grads`)."""
+    grads = tail.block_input_grads(x_in, qkv, g_res, g_o)  # (P, B, N, D)
     a = grads.mean(dim=2) if params.include_cls_in_mean else grads[:, :, 1:].mean(dim=2)  # (P, B, D)
-    cam = torch.relu(torch.einsum("pbd,bnd->pbn", a, x_in[:, 1:]))
-    return cam, scores
+    return torch.relu(torch.einsum("pbd,bnd->pbn", a, x_in[:, 1:]))

@@ -72,16 +72,70 @@ class ClassTokenTail:
     # --- batched gradients -------------------------------------------------------------------
     @staticmethod
     def batched_score_grads(
-        fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, text: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Scores S[b, p] = <fn(x)[b], text[p]> and dS[:, p]/dx for all p, from one batched VJP.
+        fn: Callable[..., torch.Tensor], primals: tuple[torch.Tensor, ...], text: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Scores S[b, p] = <fn(*primals)[b], text[p]> and dS[:, p]/d(each primal) for all p, from one
+        batched VJP.
 
-        Returns (scores (B, P), grads (P, *x.shape)). Images of a batch are independent, so the
-        gradient of sum_b S[b, p] w.r.t. x[b] is each image's own gradient.
+        Returns (scores (B, P), one gradient (P, *primal.shape) per primal). Images of a batch are
+        independent, so the gradient of sum_b S[b, p] w.r.t. a primal's row b is each image's own.
         """
         with torch.enable_grad():
-            feats, vjp_fn = torch.func.vjp(fn, x)
+            feats, vjp_fn = torch.func.vjp(fn, *primals)
             scores = feats @ text.T
             cot = text[:, None, :].expand(text.shape[0], *feats.shape)
-            (grads,) = torch.func.vmap(vjp_fn)(cot)
-        return scores.detach(), grads.detach()
+            grads = torch.func.vmap(vjp_fn)(cot)
+        return scores.detach(), tuple(g.detach() for g in grads)
+
+    def cls_tail_grads(
+        self, x_in_cls: torch.Tensor, o_cls: torch.Tensor, text: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Scores (B, P) and, for all prompts, the score's gradient at the class token's residual input
+        (P, B, D) and at its attention output after out_proj (P, B, D): all that the last block's tail
+        contributes to any method's gradient."""
+        scores, (g_res, g_o) = self.batched_score_grads(self.features_from_attn, (x_in_cls, o_cls), text)
+        return scores, g_res, g_o
+
+    def block_input_grads(
+        self,
+        x_in: torch.Tensor,
+        qkv: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+        g_res: torch.Tensor,
+        g_o: torch.Tensor,
+    ) -> torch.Tensor:
+        """dS/dx_in for every token and prompt (P, B, N, D), pulled back through the class-token query's
+        attention by hand instead of by autograd.
+
+        Why by hand: autograd multiplies each prompt's gradient of k and v (N x D) by the D x D
+        projection matrices, P times the cost of projecting k and v. Here the gradient of every key and
+        value of a head is that head's attention weight (or its score gradient) times one vector per
+        prompt, so the D x D products are taken once per head and prompt (N times fewer); the same sums,
+        in another order (tests hold it to the autograd reference). ln_1's backward stays with autograd.
+        """
+        q, k, v = qkv
+        bsz, n, d = k.shape
+        h = self.heads
+        hd = d // h
+        scale = hd**-0.5
+        qh = q[:, 0].reshape(bsz, h, hd)
+        kh = k.reshape(bsz, n, h, hd)
+        vh = v.reshape(bsz, n, h, hd)
+        att = torch.softmax(torch.einsum("bhe,bnhe->bhn", qh, kh) * scale, dim=-1)  # (B, H, N)
+        g_z = (g_o @ self.wo).reshape(*g_o.shape[:2], h, hd)  # (P, B, H, hd) before out_proj
+        # values: dv[n, head] = att[head, n] * g_z[head]; through W_v once per head and prompt
+        u_v = torch.einsum("pbhe,hed->pbhd", g_z, self.wv.reshape(h, hd, d))
+        g_ln = torch.einsum("bhn,pbhd->pbnd", att, u_v)
+        # keys: softmax backward gives each logit's gradient; dk[n, head] = dlogit * scale * q_cls[head]
+        d_att = torch.einsum("pbhe,bnhe->pbhn", g_z, vh)
+        d_logit = att * (d_att - (att * d_att).sum(dim=-1, keepdim=True))  # (P, B, H, N)
+        u_k = torch.einsum("bhe,hed->bhd", qh, self.wk.reshape(h, hd, d)) * scale
+        g_ln = g_ln + torch.einsum("pbhn,bhd->pbnd", d_logit, u_k)
+        # the class token's query
+        d_q = torch.einsum("pbhn,bnhe->pbhe", d_logit, kh) * scale
+        g_ln[:, :, 0] += torch.einsum("pbhe,hed->pbd", d_q, self.wq.reshape(h, hd, d))
+        with torch.enable_grad():
+            _, ln_vjp = torch.func.vjp(self.blk.ln_1, x_in)
+            (g_x,) = torch.func.vmap(ln_vjp)(g_ln)
+        g_x = g_x.detach()
+        g_x[:, :, 0] += g_res
+        return g_x
