@@ -76,6 +76,7 @@ UNUSED_EXCLUDES = (
     "PySide6.QtPositioning",
     "PySide6.QtSql",
     "PySide6.QtDesigner",
+    "hf_xet",  # huggingface_hub's download accelerator: the app never downloads (imported only to fetch)
 )
 EXCLUDES = OPTIONAL_EXCLUDES + UNUSED_EXCLUDES
 
@@ -193,15 +194,29 @@ def keep(dest: str, variant: str = "gpu") -> bool:
     return not (variant == "cpu" and _matches(dest, GPU_ONLY_PATTERNS))
 
 
+def _has_debug_info(lib: Path) -> bool:
+    """True for an ELF file with DWARF sections (readelf; False where readelf is missing)."""
+    readelf = shutil.which("readelf")
+    if readelf is None:
+        return False
+    out = subprocess.run([readelf, "-S", "-W", str(lib)], capture_output=True, text=True).stdout
+    return ".debug_info" in out
+
+
 def strip_torch_libraries(app_dir: Path) -> int:
-    """Strip the symbol tables of torch's own libraries in a built bundle (Linux; the dynamic symbols
-    that linking needs stay). Returns the bytes saved; 0 where `strip` is missing or not Linux."""
+    """Strip the symbol tables of torch's own libraries in a built bundle (the dynamic symbols that
+    linking needs stay), and the DWARF debug sections of any CUDA library that ships them (NCCL, BSD
+    licensed, carries about 50 MB; NVIDIA's other libraries come without). Linux only. Returns the
+    bytes saved; 0 where `strip` is missing or not Linux."""
     strip = shutil.which("strip")
-    libs = sorted(Path(app_dir).glob("_internal/torch/lib/libtorch*.so")) + sorted(
-        Path(app_dir).glob("_internal/torch/lib/libc10*.so")
-    )
-    if strip is None or not libs or os.uname().sysname != "Linux":
+    internal = Path(app_dir) / "_internal"
+    libs = sorted(internal.glob("torch/lib/libtorch*.so")) + sorted(internal.glob("torch/lib/libc10*.so"))
+    debug = [p for p in sorted(internal.glob("nvidia/*/lib/*.so*")) if p.is_file() and _has_debug_info(p)]
+    if strip is None or not (libs or debug) or os.uname().sysname != "Linux":
         return 0
-    before = sum(p.stat().st_size for p in libs)
-    subprocess.run([strip, "--strip-unneeded", *map(str, libs)], check=True)
-    return before - sum(p.stat().st_size for p in libs)
+    before = sum(p.stat().st_size for p in libs + debug)
+    if libs:
+        subprocess.run([strip, "--strip-unneeded", *map(str, libs)], check=True)
+    if debug:
+        subprocess.run([strip, "--strip-debug", *map(str, debug)], check=True)
+    return before - sum(p.stat().st_size for p in libs + debug)
