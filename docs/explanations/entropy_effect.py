@@ -11,8 +11,10 @@ import numpy as np
 
 from medgrad_desktop.evaluation.stats import paired_bootstrap
 
-PAIRS = [("medgrad", "medgrad alpha=0", "MedGrad (replace) vs the same map without entropy"),
-         ("medgrad multiply", "grad-eclip", "Grad-ECLIP x entropy vs Grad-ECLIP")]
+PAIRS = [
+    ("medgrad", "medgrad alpha=0", "MedGrad (replace) vs the same map without entropy"),
+    ("medgrad multiply", "grad-eclip", "Grad-ECLIP x entropy vs Grad-ECLIP"),
+]
 KEYS = ["target.pointing", "target.energy_lift", "target.auroc", "mass.artefact", "mass.decoy"]
 STRATA = ["target_entropy", "artefacts", "structure"]
 
@@ -25,13 +27,17 @@ def vals(name, key, idx):
     return np.array([rows[i]["scores"].get(name, {}).get(key, np.nan) for i in idx], dtype=float)
 
 
-print(f"N = {len(rows)}, seed {doc['seed']}, paired bootstrap 95 % intervals ({doc['bootstrap']['n_boot']} resamples)")
+print(
+    f"N = {len(rows)}, seed {doc['seed']}, paired bootstrap 95 % intervals ({doc['bootstrap']['n_boot']} resamples)"
+)
 for a, b, title in PAIRS:
     print(f"\n{title}: {a} - {b}")
     groups = [("all", list(range(len(rows))))]
     for f in STRATA:
         levels = sorted({str(r["strata"][f]) for r in rows})
-        groups += [(f"{f}={lv}", [i for i, r in enumerate(rows) if str(r["strata"][f]) == lv]) for lv in levels]
+        groups += [
+            (f"{f}={lv}", [i for i, r in enumerate(rows) if str(r["strata"][f]) == lv]) for lv in levels
+        ]
     for gname, idx in groups:
         cells = []
         for k in KEYS:

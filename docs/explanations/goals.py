@@ -10,9 +10,13 @@ criterion-phrase pointing and the top-block randomization Spearman; then each go
 import json
 import sys
 
-KEYS = [("target.pointing", "Pointing (target) ↑"), ("counterfactual.pointing", "Pointing (cf. diff) ↑"),
-        ("target.auroc", "AUROC (target) ↑"), ("deletion.grad-eclip/patch", "Deletion GE/patch ↓"),
-        ("criterion.pointing", "Pointing (criterion phrase) ↑")]
+KEYS = [
+    ("target.pointing", "Pointing (target) ↑"),
+    ("counterfactual.pointing", "Pointing (cf. diff) ↑"),
+    ("target.auroc", "AUROC (target) ↑"),
+    ("deletion.grad-eclip/patch", "Deletion GE/patch ↓"),
+    ("criterion.pointing", "Pointing (criterion phrase) ↑"),
+]
 
 
 def fmt(d):
@@ -28,10 +32,14 @@ def main(path: str) -> None:
     top = doc.get("sanity", {}).get("checks", {}).get("top-1", {})
     names = [n for n, m in doc["maps"].items() if m["kind"] in ("method", "reference", "baseline")]
     names += [n for n, m in doc["maps"].items() if m["kind"] == "ablation" and n.startswith("medgrad form=")]
-    print(f"Model {doc['model']['name']} (sha256 {doc['model']['weights_sha256'][:12]}), seed {doc['seed']}, "
-          f"N = {doc['n']} (deletion N = {doc['n_perturbation']}, sanity N = {doc.get('sanity', {}).get('n', 0)})")
-    print(f"MedGrad default: combine={doc['maps']['medgrad']['params']['combine']}, "
-          f"alpha={doc['maps']['medgrad']['params']['alpha']}\n")
+    print(
+        f"Model {doc['model']['name']} (sha256 {doc['model']['weights_sha256'][:12]}), seed {doc['seed']}, "
+        f"N = {doc['n']} (deletion N = {doc['n_perturbation']}, sanity N = {doc.get('sanity', {}).get('n', 0)})"
+    )
+    print(
+        f"MedGrad default: combine={doc['maps']['medgrad']['params']['combine']}, "
+        f"alpha={doc['maps']['medgrad']['params']['alpha']}\n"
+    )
     print("| Map | " + " | ".join(t for _, t in KEYS) + " | Top-block Spearman ↓ |")
     print("|---|" + "---|" * (len(KEYS) + 1))
     for n in names:
@@ -50,7 +58,9 @@ def main(path: str) -> None:
         goals.append((f"top-block Spearman <= 0.5: {n}", fmt(v), v["mean"] <= 0.5))
     for n in ("grad-eclip", "medgrad"):
         v = sc[n].get("criterion.pointing")
-        goals.append((f"criterion-phrase pointing >= 0.5: {n}", fmt(v), bool(v and v["n"] and v["mean"] >= 0.5)))
+        goals.append(
+            (f"criterion-phrase pointing >= 0.5: {n}", fmt(v), bool(v and v["n"] and v["mean"] >= 0.5))
+        )
     for text, value, ok in goals:
         print(f"- [{'met' if ok else 'NOT met'}] {text}: {value}")
 
