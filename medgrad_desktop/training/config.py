@@ -38,6 +38,7 @@ class TrainConfig:
     freeze_text: bool = False
     class_loss_weight: float = 0.0  # + CE against the class-prompt bank (what the app's classifier uses)
     criteria_loss_weight: float = 0.0  # + CE against each criterion's option prompts
+    criteria_balanced: bool = False  # weight each option of that CE by its inverse training frequency
     # more wordings of criterion options ("criterion:option" -> phrases), drawn per step for the criteria
     # loss beside the catalogue phrase, so a trained text tower learns that they mean the same finding
     criteria_synonyms: dict[str, list[str]] = field(default_factory=dict)

@@ -51,8 +51,22 @@ def contrastive_loss(
 
 
 def prompt_bank_loss(
-    img: torch.Tensor, bank: torch.Tensor, logit_scale: torch.Tensor, target: torch.Tensor
+    img: torch.Tensor,
+    bank: torch.Tensor,
+    logit_scale: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Cross-entropy of image features against a bank of prompt embeddings (the classes, or one
-    criterion's options): the same softmax the app uses to classify."""
-    return F.cross_entropy(logit_scale * img @ bank.T, target)
+    criterion's options): the same softmax the app uses to classify. `weight` (one per prompt) makes
+    it the weighted mean, as `F.cross_entropy` defines it."""
+    return F.cross_entropy(logit_scale * img @ bank.T, target, weight=weight)
+
+
+def balanced_option_weights(counts: list[int]) -> list[float]:
+    """Per-option weights n / (k * n_j) over the k options present (scikit-learn's "balanced"), 1.0 for
+    an option never seen. Why: most images lack most criteria, so an unweighted loss is won by always
+    answering "absent", which is what the demo model's criteria balanced accuracy measured; with these
+    weights every option present counts as much in the loss as in a balanced accuracy."""
+    n, k = sum(counts), sum(1 for c in counts if c)
+    return [n / (k * c) if c else 1.0 for c in counts]

@@ -142,8 +142,8 @@ def text_tower_card() -> dict:
 
 def demo_train_config(data: Path, out: Path, epochs: int, threads: int) -> TrainConfig:
     """From-scratch settings: both towers trained; AdamW 1e-3 with warm-up and cosine decay; batch 32;
-    class- and criteria-prompt cross-entropy (criteria prompts in varied wording) beside the contrastive
-    loss on the captions."""
+    class- and criteria-prompt cross-entropy (criteria prompts in varied wording, options weighted by
+    inverse frequency) beside the contrastive loss on the captions."""
     return TrainConfig(
         data=[str(data)],
         out=str(out),
@@ -160,6 +160,7 @@ def demo_train_config(data: Path, out: Path, epochs: int, threads: int) -> Train
         freeze_text=False,
         class_loss_weight=1.0,
         criteria_loss_weight=1.0,
+        criteria_balanced=True,
         criteria_synonyms={f"{c}:{o}": list(p) for (c, o), p in FINDING_PHRASES.items()},
         seed=0,
         split_seed=SPLIT_SEED,
@@ -177,7 +178,8 @@ def demo_train_config(data: Path, out: Path, epochs: int, threads: int) -> Train
             "Trained from scratch on synthetic images drawn by medgrad_desktop.data.synth "
             f"({GENERATOR_VERSION}), all {len(DEMO_CLASSES)} catalogue classes. From-scratch settings "
             "(both towers trained, AdamW lr 1e-3, warm-up + cosine, batch 32, class- and criteria-prompt "
-            "cross-entropy added to the symmetric contrastive loss), not the paper's fine-tuning defaults. "
+            "cross-entropy added to the symmetric contrastive loss, criteria options weighted by inverse "
+            "frequency), not the paper's fine-tuning defaults. "
             "The text tower knows only the vocabulary of the synthetic captions."
         ),
     )
@@ -240,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-train", type=int, default=3400)
     ap.add_argument("--n-test", type=int, default=340)
     ap.add_argument("--n-shift", type=int, default=170)
-    ap.add_argument("--epochs", type=int, default=24)
+    ap.add_argument("--epochs", type=int, default=36)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="processes drawing images")
     ap.add_argument(

@@ -36,7 +36,13 @@ from medgrad_desktop.training.config import DEFAULT_INTENDED_USE, DEMO_INTENDED_
 from medgrad_desktop.training.dataset import ImageCaptionDataset, collate
 from medgrad_desktop.training.distributed import barrier, broadcast_flag, dist_init, rank_batches
 from medgrad_desktop.training.embed import class_bank, encode_texts
-from medgrad_desktop.training.loss import caption_keys, contrastive_loss, gather, prompt_bank_loss
+from medgrad_desktop.training.loss import (
+    balanced_option_weights,
+    caption_keys,
+    contrastive_loss,
+    gather,
+    prompt_bank_loss,
+)
 from medgrad_desktop.training.metrics import classification_metrics, fit_temperature, softmax
 from medgrad_desktop.training.optim import lr_at, make_optimizer, set_trainable
 from medgrad_desktop.training.split import split_by_lesion
@@ -116,6 +122,7 @@ class Trainer:
         present = {r.label for r in records}
         self.class_ids = [c for c in bundled.class_ids if c in present]
         self.catalogue = bundled.subset(self.class_ids)
+        self.criteria_weights = self._criteria_weights() if cfg.criteria_balanced else {}
         size = self.base_card.input_size
         mean, std = self.base_card.mean, self.base_card.std
         self.train_ds = ImageCaptionDataset(
@@ -211,8 +218,25 @@ class Trainer:
             if idx:
                 rows = torch.tensor([i for i, _ in idx], device=self.device)
                 tgt = torch.tensor([j for _, j in idx], device=self.device)
-                total = total + prompt_bank_loss(img[rows], bank, scale, tgt) * len(idx) / len(batch_records)
+                weight = self.criteria_weights.get(cid)
+                total = total + prompt_bank_loss(img[rows], bank, scale, tgt, weight) * len(idx) / len(
+                    batch_records
+                )
         return total / max(1, len(banks))
+
+    def _criteria_weights(self) -> dict[str, torch.Tensor]:
+        """Each criterion's option weights for its loss, from the training split's option counts."""
+        out = {}
+        for crit in self.catalogue.criteria:
+            opts = [o.id for o in crit.options]
+            counts = [sum(1 for r in self.splits["train"] if r.criteria.get(crit.id) == o) for o in opts]
+            if sum(counts):
+                out[crit.id] = torch.tensor(balanced_option_weights(counts), device=self.device)
+                self.log(
+                    f"criteria loss weights {crit.id}: "
+                    + ", ".join(f"{o} {w:.2f}" for o, w in zip(opts, out[crit.id].tolist(), strict=True))
+                )
+        return out
 
     def _criterion_prompt(self, crit_id: str, opt_id: str) -> str:
         """This step's prompt of one criterion option: the catalogue's templates in turn or, with

@@ -210,6 +210,45 @@ def test_criteria_synonyms_are_drawn_per_step_the_same_way_every_run(tiny_data, 
     assert seen == set(a.catalogue.criterion_target("streaks", "absent").prompts)
 
 
+def test_balanced_option_weights_make_each_option_count_equally():
+    from medgrad_desktop.training.loss import balanced_option_weights
+
+    w = balanced_option_weights([90, 9, 1, 0])
+    assert w[3] == 1.0  # never seen: no target carries it
+    counts = [90, 9, 1]
+    assert np.allclose(
+        [c * x for c, x in zip(counts, w, strict=False)], 100 / 3
+    )  # each option's total weight
+
+
+def test_balanced_criteria_loss_weights_the_rare_option(tiny_data, tmp_path):
+    """With `criteria_balanced` a wrong answer on a rare option costs more than on the common one; the
+    loss of the whole batch changes accordingly, and without the flag nothing is weighted."""
+    import torch
+
+    from medgrad_desktop.training.trainer import Trainer
+
+    plain = Trainer(_cfg(tiny_data, tmp_path / "plain"))
+    balanced = Trainer(_cfg(tiny_data, tmp_path / "bal", criteria_balanced=True))
+    assert plain.criteria_weights == {}
+    recs = balanced.splits["train"]
+    for crit in balanced.catalogue.criteria:
+        w = balanced.criteria_weights[crit.id].tolist()
+        counts = [sum(1 for r in recs if r.criteria.get(crit.id) == o.id) for o in crit.options]
+        seen = [(c, x) for c, x in zip(counts, w, strict=True) if c]
+        assert max(x for _, x in seen) == next(x for c, x in seen if c == min(c for c, _ in seen))
+    # a batch where some criterion has two options: only then can a weighted mean differ from the plain one
+    assert any(len({r.criteria.get(c.id) for r in recs}) > 1 for c in balanced.catalogue.criteria)
+    torch.manual_seed(0)
+    img = torch.nn.functional.normalize(torch.randn(len(recs), plain.model.visual.output_dim), dim=-1)
+    n_opts = sum(len(c.options) for c in plain.catalogue.criteria)
+    emb = torch.nn.functional.normalize(torch.randn(n_opts, img.shape[1]), dim=-1)
+    scale = torch.tensor(10.0)
+    a = plain._criteria_loss(img, recs, scale, emb)
+    b = balanced._criteria_loss(img, recs, scale, emb)
+    assert torch.isfinite(a) and torch.isfinite(b) and abs(float(a) - float(b)) > 1e-4
+
+
 def test_freeze_options(tiny_data, tmp_path):
     from medgrad_desktop.training.trainer import Trainer
 
