@@ -49,9 +49,53 @@ def ensure_gui_app():
     return app
 
 
+WARNING_PT = 8.5
+WARNING_ROW = 6.0  # mm of a one-line warning
+PDF_DPI = 300
+
+
+def make_font(size: float, bold: bool = False, mono: bool = False, italic: bool = False):
+    from PySide6.QtGui import QFont
+
+    f = QFont("DejaVu Sans Mono" if mono else "DejaVu Sans")
+    f.setStyleHint(QFont.StyleHint.Monospace if mono else QFont.StyleHint.SansSerif)
+    f.setPointSizeF(size)
+    f.setBold(bold)
+    f.setItalic(italic)
+    f.setFeature(QFont.Tag("liga"), 0)  # "fi" stays two letters, so the PDF's text can be searched
+    return f
+
+
+def warning_heights(content: ReportContent) -> list[float]:
+    """Height in mm of each of the model's warnings in the header box, wrapped to the box's width.
+
+    Why measured: a warning is a sentence the model card writes (the text tower's limits run to two
+    lines); cut short with an ellipsis it would hide what the reader most needs. Measured on a 300 dpi
+    device, the writer's resolution, so the layout computed before drawing is the one drawn."""
+    if not content.warnings:
+        return []
+    ensure_gui_app()
+    from PySide6.QtCore import QRectF, Qt
+    from PySide6.QtGui import QFontMetricsF, QImage
+
+    dev = QImage(1, 1, QImage.Format.Format_RGB32)
+    dots_per_metre = round(PDF_DPI / 0.0254)
+    dev.setDotsPerMeterX(dots_per_metre)
+    dev.setDotsPerMeterY(dots_per_metre)
+    k = PDF_DPI / 25.4
+    fm = QFontMetricsF(make_font(WARNING_PT, bold=True), dev)
+    box = QRectF(0, 0, (CONTENT_W - 4) * k, 1e6)
+    out = []
+    for w in content.warnings:
+        h = fm.boundingRect(box, int(Qt.TextFlag.TextWordWrap), "\u26a0 " + w).height() / k
+        out.append(max(WARNING_ROW, h + 2.5))
+    return out
+
+
 def body_top(content: ReportContent) -> float:
     """Where a page's body starts: below the header and the model's warnings."""
-    return TOP + 8 + (6.0 * len(content.warnings) + 3 if content.warnings else 0)
+    heights = warning_heights(content)
+    return TOP + 8 + (sum(heights) + 3 if heights else 0)
 
 
 class PdfCanvas:
@@ -78,15 +122,7 @@ class PdfCanvas:
         return QRectF(x * self.k, y * self.k, w * self.k, h * self.k)
 
     def font(self, size: float, bold: bool = False, mono: bool = False, italic: bool = False):
-        from PySide6.QtGui import QFont
-
-        f = QFont("DejaVu Sans Mono" if mono else "DejaVu Sans")
-        f.setStyleHint(QFont.StyleHint.Monospace if mono else QFont.StyleHint.SansSerif)
-        f.setPointSizeF(size)
-        f.setBold(bold)
-        f.setItalic(italic)
-        f.setFeature(QFont.Tag("liga"), 0)  # "fi" stays two letters, so the PDF's text can be searched
-        return f
+        return make_font(size, bold, mono, italic)
 
     def text(
         self,
@@ -176,19 +212,23 @@ class PdfCanvas:
         self.line(LEFT, TOP + 6, RIGHT, TOP + 6)
         y = TOP + 8
         if c.warnings:
-            h = 6.0 * len(c.warnings) + 1
+            heights = warning_heights(c)
+            h = sum(heights) + 1
             self.box(LEFT, y, CONTENT_W, h, fill=(255, 236, 204), border=(200, 110, 0), width=0.4)
-            for i, w in enumerate(c.warnings):
+            row = y + 0.5
+            for w, wh in zip(c.warnings, heights, strict=True):
                 self.text(
                     LEFT + 2,
-                    y + 0.5 + 6 * i,
+                    row + 1.2,
                     CONTENT_W - 4,
-                    6,
+                    wh - 1.2,
                     "\u26a0 " + w,
-                    8.5,
+                    WARNING_PT,
                     bold=True,
                     color=(150, 60, 0),
+                    wrap=True,
                 )
+                row += wh
             y += h + 2
         self.line(LEFT, BOTTOM, RIGHT, BOTTOM)
         self.text(LEFT, BOTTOM + 1, 70, 5, c.notice, 7.5, color=RED)

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 from html.parser import HTMLParser
+from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np
@@ -616,3 +617,39 @@ def test_demo_like_model_with_few_classes_and_no_criteria(demo_like_weights, tmp
         "p_seborrheic_keratosis",
     ]
     assert not any(h.startswith("crit_") for h in header)
+
+
+def test_a_long_model_warning_is_printed_whole_on_every_pdf_page(tiny_model, tmp_path, data_dir):
+    """The text tower's limits are a long sentence from the card: wrapped in the header box, never cut
+    with an ellipsis, and the page body starts below it."""
+    import copy
+
+    from medgrad_desktop.reports.pdf_canvas import WARNING_ROW, body_top, warning_heights
+
+    clip = copy.deepcopy(tiny_model)
+    limits = (
+        "knows only the words of its synthetic captions (diagnoses, 7-point criteria, the drawn "
+        "structures); other text, e.g. 'banana bread', is out of vocabulary and its map means nothing"
+    )
+    clip.card.untrained = False
+    clip.card.extra = {**clip.card.extra, "text_tower": {"trained": True, "frozen": False, "limitations": limits}}
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(lesion_rgb(3)).save(folder / "a.png")
+    result = export_report(
+        list_images(folder),
+        clip,
+        [default_params("medgrad")],
+        ReviewStore(folder),
+        tmp_path / "out",
+        formats=("pdf",),
+    )
+    pdf = next(o for o in result.outputs if o.suffix == ".pdf")
+    pages = pdf_pages(pdf)
+    for i, text in enumerate(pages, start=1):
+        assert squash("Text tower limited: " + limits) in squash(text), f"page {i}"
+        assert "\u2026" not in text
+    heights = warning_heights(result.content)
+    assert len(heights) == 1 and heights[0] > WARNING_ROW  # one warning, on two lines
+    short = body_top(SimpleNamespace(warnings=["Text tower limited: few words"]))
+    assert body_top(result.content) >= short + heights[0] - WARNING_ROW - 1e-6  # the body moves down
