@@ -11,8 +11,8 @@ import os
 import re
 import shutil
 from html.parser import HTMLParser
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -632,7 +632,10 @@ def test_a_long_model_warning_is_printed_whole_on_every_pdf_page(tiny_model, tmp
         "structures); other text, e.g. 'banana bread', is out of vocabulary and its map means nothing"
     )
     clip.card.untrained = False
-    clip.card.extra = {**clip.card.extra, "text_tower": {"trained": True, "frozen": False, "limitations": limits}}
+    clip.card.extra = {
+        **clip.card.extra,
+        "text_tower": {"trained": True, "frozen": False, "limitations": limits},
+    }
     folder = tmp_path / "in"
     folder.mkdir()
     Image.fromarray(lesion_rgb(3)).save(folder / "a.png")
