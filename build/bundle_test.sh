@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bundle-test` after `make bundle`: checks the frozen app the way a user would meet it.
-#   1. `MedGradDesktop --self-test` offscreen (model, predictions, three maps, report) from build/dist;
+#   1. `MedGradDesktop --self-test` offscreen (model, predictions, three maps, report) from build/dist,
+#      then on DICOM files in four pixel encodings (the decoders are plug-ins found by package metadata);
 #   2. the GUI under Xvfb until a prediction is shown, with a screenshot (build/dist/bundle-screenshot.png);
 #   3. the Linux tarball: made, unpacked elsewhere, its self-test run there, its menu entry installed.
 # SELFTEST_FOLDER=<folder> replaces the bundled demo images (e.g. while the demo is not there yet).
@@ -26,6 +27,14 @@ echo "== 1/3 self-test of $APP on $FOLDER"
 SECONDS=0
 isolated timeout "$LIMIT" "$APP/MedGradDesktop" --self-test "$FOLDER"
 echo "   passed in ${SECONDS} s"
+
+echo "== 1b/3 self-test on DICOM in four pixel encodings (uncompressed, JPEG, RLE, JPEG 2000)"
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+"$PYTHON" -m medgrad_desktop.testing.dicom_samples "$TMP/dicom" >/dev/null
+OUT="$(isolated timeout "$LIMIT" "$APP/MedGradDesktop" --self-test "$TMP/dicom")" || { echo "$OUT" >&2; exit 1; }
+echo "$OUT" | grep -q "^predictions: 4 images analysed, 0 unreadable$" || {
+  echo "$OUT" >&2; echo "error: the frozen app could not decode every DICOM encoding" >&2; exit 1; }
+echo "   passed: all four decoded"
 
 echo "== 2/3 GUI under Xvfb with a screenshot"
 SHOT="$ROOT/build/dist/bundle-screenshot.png"

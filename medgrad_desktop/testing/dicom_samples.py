@@ -171,3 +171,32 @@ def write(ds: Dataset, path: Path) -> Path:
 
 def secondary_capture(rgb: np.ndarray, **kw) -> Dataset:
     return photo_dataset(rgb, sop_class=SecondaryCaptureImageStorage, modality="OT", **kw)
+
+
+def write_transfer_syntax_set(folder: Path, seed: int = 1) -> list[Path]:
+    """One lesion photograph in each pixel encoding a clinic's archive sends: uncompressed, JPEG
+    baseline, RLE lossless and JPEG 2000 lossless. Why: the frozen app finds its JPEG 2000 and RLE
+    decoders through package metadata (pylibjpeg's plug-ins), which a bundle can silently lose, so
+    `make bundle-test` runs the frozen self-test on these."""
+    from pydicom.uid import JPEG2000Lossless, RLELossless
+
+    folder = Path(folder)
+    rgb = lesion_rgb(200, 240, seed)
+    out = [
+        write(photo_dataset(rgb), folder / "uncompressed.dcm"),
+        write(as_jpeg_baseline(photo_dataset(rgb), [rgb]), folder / "jpeg-baseline.dcm"),
+    ]
+    for name, syntax in (("rle-lossless.dcm", RLELossless), ("jpeg2000-lossless.dcm", JPEG2000Lossless)):
+        ds = photo_dataset(rgb)
+        ds.compress(syntax)
+        out.append(write(ds, folder / name))
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m medgrad_desktop.testing.dicom_samples FOLDER")
+    for p in write_transfer_syntax_set(Path(sys.argv[1])):
+        print(p)

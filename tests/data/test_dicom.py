@@ -200,3 +200,19 @@ def test_header_carries_grouping_keys(tmp_path: Path):
         1,
     )
     assert h.sop_class_uid == dicomio.VL_PHOTOGRAPHIC and h.modality == "XC"
+
+
+def test_the_bundle_check_set_decodes_to_the_same_pixels(tmp_path):
+    """The four files `make bundle-test` gives the frozen app: the lossless ones equal the uncompressed
+    pixels exactly, JPEG baseline stays close."""
+    paths = ds_.write_transfer_syntax_set(tmp_path)
+    assert [p.name for p in paths] == [
+        "uncompressed.dcm",
+        "jpeg-baseline.dcm",
+        "rle-lossless.dcm",
+        "jpeg2000-lossless.dcm",
+    ]
+    ref = load_image(paths[0]).rgb
+    for p in paths[2:]:
+        assert np.array_equal(load_image(p).rgb, ref), p.name
+    assert np.abs(load_image(paths[1]).rgb.astype(int) - ref).mean() < 8
