@@ -62,6 +62,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--test-fraction", type=float, default=0.1)
     p.add_argument("--patience", type=int, default=5, help="early stopping patience in epochs (0 = off)")
+    p.add_argument(
+        "--select-on",
+        choices=["loss", "accuracy"],
+        default="loss",
+        help="validation figure that picks the saved model and drives early stopping: the contrastive "
+        "loss on captions, or the class-prompt accuracy",
+    )
     p.add_argument("--max-rotation", type=float, default=15.0)
     p.add_argument("--no-flip", action="store_true")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (torch.set_num_threads)")
@@ -101,6 +108,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         val_fraction=args.val_fraction,
         test_fraction=args.test_fraction,
         patience=args.patience,
+        select_on=args.select_on,
         max_rotation=args.max_rotation,
         flip=not args.no_flip,
         threads=args.threads,

@@ -46,7 +46,10 @@ class TrainConfig:
     split_seed: int = 0
     val_fraction: float = 0.1
     test_fraction: float = 0.1
-    patience: int = 5  # early stopping on validation loss; 0 = off
+    patience: int = 5  # early stopping on the selection metric; 0 = off
+    # which validation figure picks the installed checkpoint (and early stopping): "loss" (the captions'
+    # contrastive loss) or "accuracy" (the class-prompt classifier the app shows)
+    select_on: str = "loss"
     max_rotation: float = 15.0
     flip: bool = True
     workers: int = 0

@@ -143,7 +143,8 @@ def text_tower_card() -> dict:
 def demo_train_config(data: Path, out: Path, epochs: int, threads: int) -> TrainConfig:
     """From-scratch settings: both towers trained; AdamW 1e-3 with warm-up and cosine decay; batch 32;
     class- and criteria-prompt cross-entropy (criteria prompts in varied wording, options weighted by
-    inverse frequency) beside the contrastive loss on the captions."""
+    inverse frequency) beside the contrastive loss on the captions; the checkpoint of the best validation
+    accuracy (the classifier the app shows) is installed."""
     return TrainConfig(
         data=[str(data)],
         out=str(out),
@@ -161,6 +162,7 @@ def demo_train_config(data: Path, out: Path, epochs: int, threads: int) -> Train
         class_loss_weight=1.0,
         criteria_loss_weight=1.0,
         criteria_balanced=True,
+        select_on="accuracy",
         criteria_synonyms={f"{c}:{o}": list(p) for (c, o), p in FINDING_PHRASES.items()},
         seed=0,
         split_seed=SPLIT_SEED,

@@ -118,6 +118,8 @@ class Trainer:
         self.splits = split_by_lesion(records, cfg.val_fraction, cfg.test_fraction, cfg.split_seed)
         if not self.splits["train"]:
             raise ValueError("the training split is empty; add data or lower --val-fraction/--test-fraction")
+        if cfg.select_on not in ("loss", "accuracy"):
+            raise ValueError(f"select_on={cfg.select_on!r}; choose loss or accuracy")
         bundled = load_catalogue()
         present = {r.label for r in records}
         self.class_ids = [c for c in bundled.class_ids if c in present]
@@ -164,6 +166,13 @@ class Trainer:
             self.cfg, self.base_card, self.out, self.class_ids, self.catalogue, self.splits, extra
         )
 
+    def _selection_score(self, val_loss: float, val: dict) -> float:
+        """What the best checkpoint minimises: the validation loss, or minus the validation accuracy
+        (`select_on="accuracy"`; without a validation split, the training loss either way)."""
+        if self.cfg.select_on == "accuracy" and val.get("accuracy") is not None:
+            return -float(val["accuracy"])
+        return val_loss
+
     def _save_epoch(self, epoch: int, improved: bool) -> None:
         if self.rank != 0:
             return
@@ -193,7 +202,9 @@ class Trainer:
         self.start_epoch, self.best_val = state["epoch"], state["best_val"]
         self.bad_epochs, self.step, self.history = state["bad_epochs"], state["step"], state["history"]
         torch.set_rng_state(state["torch_rng"])
-        self.log(f"resumed after epoch {self.start_epoch} (best validation loss {self.best_val:.4f})")
+        self.log(
+            f"resumed after epoch {self.start_epoch} (best selection score {self.best_val:.4f}, {self.cfg.select_on})"
+        )
 
     # --- steps -----------------------------------------------------------------------------------------
     def _criteria_loss(
@@ -374,9 +385,10 @@ class Trainer:
             train_loss = run_loss / max(1, len(batches))
             val = self.evaluate_split(self.val_ds) if self.rank == 0 else {}
             val_loss = val.get("loss", train_loss)
-            improved = val_loss < self.best_val - 1e-6
+            score = self._selection_score(val_loss, val)
+            improved = score < self.best_val - 1e-6
             if improved:
-                self.best_val, self.bad_epochs = val_loss, 0
+                self.best_val, self.bad_epochs = score, 0
             else:
                 self.bad_epochs += 1
             rec = {
@@ -396,7 +408,9 @@ class Trainer:
             self._save_epoch(epoch, improved)
             barrier(self.world)
             if broadcast_flag(bool(cfg.patience and self.bad_epochs >= cfg.patience), self.world):
-                self.log(f"early stopping: validation loss did not improve for {cfg.patience} epochs")
+                self.log(
+                    f"early stopping: validation {cfg.select_on} did not improve for {cfg.patience} epochs"
+                )
                 break
         return self._finish()
 
