@@ -249,6 +249,27 @@ def test_balanced_criteria_loss_weights_the_rare_option(tiny_data, tmp_path):
     assert torch.isfinite(a) and torch.isfinite(b) and abs(float(a) - float(b)) > 1e-4
 
 
+def test_select_on_accuracy_keeps_the_most_accurate_epoch(tiny_data, tmp_path):
+    """The selection score is the validation loss by default and minus the validation accuracy with
+    `select_on="accuracy"`; an unknown choice is refused."""
+    import pytest as _pytest
+
+    from medgrad_desktop.training.trainer import Trainer
+
+    by_loss = Trainer(_cfg(tiny_data, tmp_path / "loss"))
+    by_acc = Trainer(_cfg(tiny_data, tmp_path / "acc", select_on="accuracy"))
+    val = {"loss": 2.0, "accuracy": 0.75}
+    assert by_loss._selection_score(2.0, val) == 2.0
+    assert by_acc._selection_score(2.0, val) == -0.75
+    assert by_acc._selection_score(2.0, {}) == 2.0  # no validation split: the training loss
+    # an epoch with a higher loss but a better accuracy wins under "accuracy" only
+    worse_loss_better_acc = {"loss": 2.5, "accuracy": 0.9}
+    assert by_acc._selection_score(2.5, worse_loss_better_acc) < by_acc._selection_score(2.0, val)
+    assert by_loss._selection_score(2.5, worse_loss_better_acc) > by_loss._selection_score(2.0, val)
+    with _pytest.raises(ValueError, match="select_on"):
+        Trainer(_cfg(tiny_data, tmp_path / "bad", select_on="f1"))
+
+
 def test_freeze_options(tiny_data, tmp_path):
     from medgrad_desktop.training.trainer import Trainer
 
