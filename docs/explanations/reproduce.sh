@@ -4,12 +4,19 @@
 set -e
 cd "$(dirname "$0")/../.."
 # The pre-registered choice of MedGrad's form (docs/EXPLANATIONS.md): development run, then confirmation,
-# both on the bundled demo model (~5 and ~8 min on the shared 2-core machine).
+# both on the demo model bundled until 2026-12-02 (the previous one; the runs below are lost with it) (~5 and ~8 min on the shared 2-core machine).
 .venv/bin/medgrad eval-explanations --dataset synthetic --n 40 --perturb-n 40 --seed 3101 --steps 10 \
   --protocols grad-eclip/patch --forms --sanity 8 --threads 2 --out docs/explanations/select-dev
 .venv/bin/medgrad eval-explanations --dataset synthetic --n 100 --perturb-n 40 --seed 3202 --steps 10 \
   --protocols grad-eclip/patch --forms --sanity 12 --threads 2 --out docs/explanations/confirm
 .venv/bin/python docs/explanations/goals.py docs/explanations/confirm/explanations.json > docs/explanations/confirm/goals.md
+# The same two runs on the retrained demo model (2026-12-02), the one bundled now.
+.venv/bin/medgrad eval-explanations --dataset synthetic --n 40 --perturb-n 40 --seed 3101 --steps 10 \
+  --protocols grad-eclip/patch --forms --sanity 8 --threads 2 --out docs/explanations/retrained/select-dev
+.venv/bin/medgrad eval-explanations --dataset synthetic --n 100 --perturb-n 40 --seed 3202 --steps 10 \
+  --protocols grad-eclip/patch --forms --sanity 12 --threads 2 --out docs/explanations/retrained/confirm
+.venv/bin/python docs/explanations/goals.py docs/explanations/retrained/confirm/explanations.json \
+  > docs/explanations/retrained/confirm/goals.md
 # The shortcut suite on the bundled demo model: a short fine-tune on the shortcut variant, then its maps.
 .venv/bin/python -m medgrad_desktop.evaluation.shortcut --n 300 --epochs 6 --threads 1 --out /tmp/medgrad-eval-models/demo-shortcut
 .venv/bin/medgrad eval-explanations --weights /tmp/medgrad-eval-models/demo-shortcut/shortcut-model.safetensors \

@@ -434,18 +434,26 @@ def test_every_form_and_setting_is_reachable_from_param_strings():
         params_with_overrides(["gradcam"], ["medgrad.combine=pixel"])
 
 
-def test_default_medgrad_is_the_preregistered_winner():
-    """The default form is the one the development run chose by the rule fixed in advance; the run's
-    JSON is committed with the docs, so changing either without the other fails here."""
+@pytest.mark.parametrize("run", ["retrained/select-dev", "select-dev"])
+def test_default_medgrad_is_the_preregistered_winner(run):
+    """The default form is the one the development run chose by the rule fixed in advance, on the
+    bundled demo model (retrained/) and on the one before it; the runs' JSON is committed with the
+    docs, so changing either without the other fails here."""
     import json
     from pathlib import Path
 
+    import hashlib
+
     from medgrad_desktop.evaluation.selection import FALLBACK, FORM_CANDIDATES, select_form
+    from medgrad_desktop.resources_path import resources_dir
 
     doc = json.loads(
-        (Path(__file__).resolve().parents[2] / "docs/explanations/select-dev/explanations.json").read_text()
+        (Path(__file__).resolve().parents[2] / "docs/explanations" / run / "explanations.json").read_text()
     )
     assert doc["seed"] == 3101 and doc["n"] == 40
+    if run.startswith("retrained"):  # measured on the model the app ships
+        weights = (resources_dir() / "demo/model/demo-model.safetensors").read_bytes()
+        assert doc["model"]["weights_sha256"] == hashlib.sha256(weights).hexdigest()
     sel = select_form(doc)  # the rule applied again to the stored numbers gives the stored verdict
     assert sel["winner"] == doc["form_selection"]["winner"]
     assert MedGradParams() == FORM_CANDIDATES[sel["winner"] or FALLBACK]
