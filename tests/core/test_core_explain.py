@@ -439,10 +439,9 @@ def test_default_medgrad_is_the_preregistered_winner(run):
     """The default form is the one the development run chose by the rule fixed in advance, on the
     bundled demo model (retrained/) and on the one before it; the runs' JSON is committed with the
     docs, so changing either without the other fails here."""
+    import hashlib
     import json
     from pathlib import Path
-
-    import hashlib
 
     from medgrad_desktop.evaluation.selection import FALLBACK, FORM_CANDIDATES, select_form
     from medgrad_desktop.resources_path import resources_dir
