@@ -8,6 +8,8 @@ map job run, and a newer request replaces an older one.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QPixmap
 
@@ -31,6 +33,9 @@ class MapController(QObject):
         self._map_job: JobHandle | None = None
         self._map_job_key: tuple | None = None
         self._image_job: JobHandle | None = None
+        # (image, message) of the current image's failed map job: redrawn after the image itself arrives,
+        # which would otherwise replace the failure with an empty map panel
+        self._map_failure: tuple[Path, str] | None = None
         app.folder_opened.connect(self._on_folder_opened)
         app.current_changed.connect(self.show_current)
         for signal in (
@@ -94,6 +99,14 @@ class MapController(QObject):
             e.sha256 = e.sha256 or sha
             self.area.set_image(path, pixmap)
             self._show_cached_maps()
+            if self._map_failure is not None and self._map_failure[0] == path:
+                self.area.clear_maps(f"Map failed: {self._map_failure[1]}")
+
+    def _on_map_error(self, h: JobHandle, path: Path, msg: str) -> None:
+        if h is not self._map_job:
+            return
+        self._map_failure = (path, msg)
+        self.area.clear_maps(f"Map failed: {msg}")
 
     def methods_needed(self) -> list[str]:
         return list(METHODS) if self.area.compare else [self.app.current_method]
@@ -151,8 +164,9 @@ class MapController(QObject):
         )
         h = self.worker.submit(compute_maps(req), kind="maps", priority=ModelWorker.PRIORITY_INTERACTIVE)
         h.result.connect(self.on_maps)
-        h.error.connect(lambda msg, h=h: h is self._map_job and self.area.clear_maps(f"Map failed: {msg}"))
+        h.error.connect(lambda msg, h=h, path=e.path: self._on_map_error(h, path, msg))
         self._map_job, self._map_job_key = h, key
+        self._map_failure = None
         for m in methods:
             if app.cached_map(e, m, app.target_for(e) or Target.free_text("x")) is None:
                 self.area.caption(m, app.current_method, f"{METHOD_NAMES[m]} · computing…")

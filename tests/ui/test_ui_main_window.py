@@ -18,6 +18,7 @@ from medgrad_desktop.core.model import ModelLoadError, load_model
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.testing.sample_images import write_sample_folder
 from medgrad_desktop.ui import compute as ui_compute
+from medgrad_desktop.ui import map_controller
 from medgrad_desktop.ui.main_window import MainWindow
 from medgrad_desktop.ui.settings import AppSettings
 from medgrad_desktop.ui.thumbnails import ErrorRole, ReviewRole
@@ -693,9 +694,22 @@ def test_a_failing_map_says_so_and_the_app_goes_on(qtbot, make_window, folder, m
         raise ValueError("the map could not be computed for this image")
 
     monkeypatch.setattr(ui_compute, "analyze", broken)
+    # the image itself decodes after the map has failed (the order a slow disk gives): the failure must
+    # stay on screen once the image arrives (it used to be replaced by an empty map panel)
+    real_load = map_controller.load_image
+
+    def slow_load(path):
+        time.sleep(0.5)
+        return real_load(path)
+
+    monkeypatch.setattr(map_controller, "load_image", slow_load)
     win.app.select(2)  # not shown yet, so its map is not cached
+    path = win.app.entries[2].path
+    qtbot.waitUntil(lambda: win.viewers.shown_path == path, timeout=WAIT)
     qtbot.waitUntil(lambda: "Map failed" in win.viewers.map_caption.text(), timeout=WAIT)
+    qtbot.wait(200)
     assert "could not be computed" in win.viewers.map_caption.text() and win.viewers.viewer.map_values is None
+    monkeypatch.setattr(map_controller, "load_image", real_load)
     monkeypatch.setattr(ui_compute, "analyze", real)
     win.app.select(1)
     wait_map(qtbot, win)
