@@ -117,13 +117,19 @@ def run_each_in_its_own_process(args: argparse.Namespace) -> int:
     """Each run in a fresh process with a fresh data folder: a second run in the same process would find
     the first run's predictions in the project store (nothing left to compute) and would count the
     first run's model in its memory."""
+    from medgrad_desktop.testing.sample_images import write_sample_folder
+
     reports = []
+    shared = tempfile.TemporaryDirectory(prefix="medgrad-bench-ui-images-")
+    folder = args.folder
+    if not folder:  # drawn once; every run reads the same files (each has its own data folder)
+        folder = str(Path(shared.name) / "images")
+        write_sample_folder(Path(folder), args.images, size=(640, 480))
     for run in range(args.repeat):
         with tempfile.TemporaryDirectory(prefix="medgrad-bench-ui-run-") as d:
             out = Path(d) / "report.json"
             cmd = [sys.executable, __file__, "--one-run-json", str(out), "--images", str(args.images)]
-            cmd += ["--model", args.model, "--threads", str(args.threads)]
-            cmd += ["--folder", args.folder] if args.folder else []
+            cmd += ["--model", args.model, "--threads", str(args.threads), "--folder", folder]
             if subprocess.run(cmd).returncode != 0 or not out.exists():
                 print(f"run {run + 1} failed", file=sys.stderr)
                 return 1

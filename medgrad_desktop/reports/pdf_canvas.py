@@ -6,6 +6,7 @@ Qt is imported inside the functions that draw, so importing the reports package 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from medgrad_desktop.core.render import colorbar
@@ -72,8 +73,14 @@ def warning_heights(content: ReportContent) -> list[float]:
     Why measured: a warning is a sentence the model card writes (the text tower's limits run to two
     lines); cut short with an ellipsis it would hide what the reader most needs. Measured on a 300 dpi
     device, the writer's resolution, so the layout computed before drawing is the one drawn."""
-    if not content.warnings:
-        return []
+    return list(_wrapped_heights(tuple(content.warnings)))
+
+
+@functools.lru_cache(maxsize=16)
+def _wrapped_heights(warnings: tuple[str, ...]) -> tuple[float, ...]:
+    """Measured once per set of warnings, not once per page (every page header draws them)."""
+    if not warnings:
+        return ()
     ensure_gui_app()
     from PySide6.QtCore import QRectF, Qt
     from PySide6.QtGui import QFontMetricsF, QImage
@@ -85,11 +92,12 @@ def warning_heights(content: ReportContent) -> list[float]:
     k = PDF_DPI / 25.4
     fm = QFontMetricsF(make_font(WARNING_PT, bold=True), dev)
     box = QRectF(0, 0, (CONTENT_W - 4) * k, 1e6)
-    out = []
-    for w in content.warnings:
-        h = fm.boundingRect(box, int(Qt.TextFlag.TextWordWrap), "\u26a0 " + w).height() / k
-        out.append(max(WARNING_ROW, h + 2.5))
-    return out
+    return tuple(
+        max(
+            WARNING_ROW, fm.boundingRect(box, int(Qt.TextFlag.TextWordWrap), "\u26a0 " + w).height() / k + 2.5
+        )
+        for w in warnings
+    )
 
 
 def body_top(content: ReportContent) -> float:

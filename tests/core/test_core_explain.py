@@ -12,7 +12,7 @@ import torch
 from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.entropy import entropy_weight, local_entropy
 from medgrad_desktop.core.explain import GradCAMParams, GradECLIPParams, MedGradParams, analyze, analyze_batch
-from medgrad_desktop.core.explain.grad_eclip import attn_out_grads, eclip_grids
+from medgrad_desktop.core.explain.grad_eclip import eclip_grids, tail_grads
 from medgrad_desktop.core.explain.hooks import capture_last_block, live_hook_count
 from medgrad_desktop.core.explain.tail import ClassTokenTail
 from tests.conftest import random_rgb
@@ -131,7 +131,8 @@ def test_grad_eclip_weight_matches_finite_difference(tiny_model):
     tail = ClassTokenTail(clip.visual)
     with capture_last_block(clip.visual) as cap, torch.no_grad():
         clip.model.encode_image(x)
-    w, _ = attn_out_grads(tail, cap.x_in, cap.attn_out[:, 0], text, single_head=False)
+    _, _, g_o = tail_grads(tail, cap.x_in, cap.attn_out[:, 0], text, single_head=False)
+    w = g_o @ tail.wo  # w = dS/do_cls @ W_o
     blk = clip.visual.transformer.resblocks[-1]
     d = cap.x_in.shape[-1]
     h = 1e-5
@@ -187,7 +188,8 @@ def test_constant_image_medgrad_equals_unweighted_eclip(tiny_model):
     tail = ClassTokenTail(tiny_model.visual)
     with capture_last_block(tiny_model.visual) as cap, torch.no_grad():
         tiny_model.model.encode_image(x)
-    w, _ = attn_out_grads(tail, cap.x_in, cap.attn_out[:, 0], tiny_model.target_embeddings(targets), False)
+    _, _, g_o = tail_grads(tail, cap.x_in, cap.attn_out[:, 0], tiny_model.target_embeddings(targets), False)
+    w = g_o @ tail.wo
     ref = eclip_grids(w, tail.project(cap.x_ln)[2][:, 1:], None).numpy()
     for j, t in enumerate(targets):
         np.testing.assert_allclose(res.get("medgrad", t).raw.reshape(-1), ref[j, 0], rtol=1e-5, atol=1e-8)
@@ -329,7 +331,8 @@ def _eclip_parts(clip, rgb, targets):
     tail = ClassTokenTail(clip.visual)
     with capture_last_block(clip.visual) as cap, torch.no_grad():
         clip.model.encode_image(x)
-    w, _ = attn_out_grads(tail, cap.x_in, cap.attn_out[:, 0], clip.target_embeddings(targets), False)
+    _, _, g_o = tail_grads(tail, cap.x_in, cap.attn_out[:, 0], clip.target_embeddings(targets), False)
+    w = g_o @ tail.wo
     q, k, v = tail.project(cap.x_ln)
     spatial = loosened_attention(tail, q, k, "in_proj", 1e-8)
     return eclip_grids(w, v[:, 1:], None).numpy(), eclip_grids(w, v[:, 1:], spatial).numpy()

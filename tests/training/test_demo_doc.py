@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -62,5 +61,4 @@ def test_the_training_doc_carries_the_tables_of_the_bundled_model():
     text = (ROOT / "docs" / "TRAINING.md").read_text()
     assert START in text and END in text
     block = text[text.index(START) + len(START) : text.index(END)]
-    s = copy.deepcopy(_summary())
-    assert metrics_markdown(s, "")[1:] in block  # the same tables, whatever the sentence before them
+    assert metrics_markdown(_summary(), "")[1:] in block  # the same tables, whatever the sentence before them

@@ -24,18 +24,6 @@ def tail_grads(
     return tail.cls_tail_grads(x_in[:, 0], o, text)
 
 
-def attn_out_grads(
-    tail: ClassTokenTail,
-    x_in: torch.Tensor,
-    attn_out_cls: torch.Tensor,
-    text: torch.Tensor,
-    single_head: bool,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Channel weights w = dS/do_cls @ W_o for all prompts (P, B, D), and the scores (B, P)."""
-    scores, _, g_o = tail_grads(tail, x_in, attn_out_cls, text, single_head)
-    return g_o @ tail.wo, scores
-
-
 def loosened_attention(
     tail: ClassTokenTail, q: torch.Tensor, k: torch.Tensor, qk_space: str, eps: float
 ) -> torch.Tensor:

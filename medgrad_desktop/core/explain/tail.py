@@ -42,19 +42,26 @@ class ClassTokenTail:
     def out_proj(self, z: torch.Tensor) -> torch.Tensor:
         return z @ self.wo.T + self.bo
 
+    @staticmethod
+    def cls_query_attention(
+        q: torch.Tensor, k: torch.Tensor, heads: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The class-token query per head (B, H, hd), the keys per head (B, N, H, hd) and the class
+        token's attention weights (B, H, N): shared by the forward below and the hand-written backward."""
+        bsz, n, d = k.shape
+        hd = d // heads
+        qh = q[:, 0].reshape(bsz, heads, hd)
+        kh = k.reshape(bsz, n, heads, hd)
+        att = torch.softmax(torch.einsum("bhe,bnhe->bhn", qh, kh) * hd**-0.5, dim=-1)
+        return qh, kh, att
+
     def cls_attention(self, x_in: torch.Tensor, single_head: bool = False) -> torch.Tensor:
         """Attention output (after out_proj) for the class-token query: (B, N, D) -> (B, D)."""
-        x_ln = self.blk.ln_1(x_in)
-        q, k, v = self.project(x_ln)
-        q = q[:, 0]
-        bsz, n, d = k.shape
+        q, k, v = self.project(self.blk.ln_1(x_in))
         h = 1 if single_head else self.heads
-        hd = d // h
-        qh = q.reshape(bsz, h, hd)
-        kh = k.reshape(bsz, n, h, hd).transpose(1, 2)
-        vh = v.reshape(bsz, n, h, hd).transpose(1, 2)
-        a = torch.softmax(torch.einsum("bhd,bhnd->bhn", qh, kh) * hd**-0.5, dim=-1)
-        z = torch.einsum("bhn,bhnd->bhd", a, vh).reshape(bsz, d)
+        _, _, att = self.cls_query_attention(q, k, h)
+        bsz, n, d = v.shape
+        z = torch.einsum("bhn,bnhe->bhe", att, v.reshape(bsz, n, h, d // h)).reshape(bsz, d)
         return self.out_proj(z)
 
     def features_from_attn(self, x_in_cls: torch.Tensor, o_cls: torch.Tensor) -> torch.Tensor:
@@ -117,10 +124,8 @@ class ClassTokenTail:
         h = self.heads
         hd = d // h
         scale = hd**-0.5
-        qh = q[:, 0].reshape(bsz, h, hd)
-        kh = k.reshape(bsz, n, h, hd)
+        qh, kh, att = self.cls_query_attention(q, k, h)  # att: (B, H, N)
         vh = v.reshape(bsz, n, h, hd)
-        att = torch.softmax(torch.einsum("bhe,bnhe->bhn", qh, kh) * scale, dim=-1)  # (B, H, N)
         g_z = (g_o @ self.wo).reshape(*g_o.shape[:2], h, hd)  # (P, B, H, hd) before out_proj
         # values: dv[n, head] = att[head, n] * g_z[head]; through W_v once per head and prompt
         u_v = torch.einsum("pbhe,hed->pbhd", g_z, self.wv.reshape(h, hd, d))
