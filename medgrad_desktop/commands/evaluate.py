@@ -91,9 +91,16 @@ def run(args: argparse.Namespace) -> int:
         for cid, v in result["criteria_balanced_accuracy"].items():
             print(f"    {cid:<24} {v:.3f}")
     if result.get("phrase_auroc"):
-        print(f"  held-out phrasings, AUROC of cos(image, phrase) (mean {result['phrase_auroc_mean']:.3f}):")
+        print(
+            f"  held-out phrasings, AUROC of cos(image, phrase) (mean {result['phrase_auroc_mean']:.3f}), "
+            "beside the mean of the trained wordings of the same finding:"
+        )
+        same = result.get("phrase_auroc_trained_same_finding") or {}
         for phrase, v in result["phrase_auroc"].items():
-            print(f"    {phrase:<34} {v:.3f}")
+            ref = same.get(phrase)
+            print(f"    {phrase:<34} {v:.3f}" + (f"   trained wordings {ref:.3f}" if ref is not None else ""))
+        if result.get("phrase_auroc_trained_mean") is not None:
+            print(f"  trained wordings, AUROC mean {result['phrase_auroc_trained_mean']:.3f}")
     if result.get("labels_unknown_to_model"):
         unknown = result["labels_unknown_to_model"]
         print(

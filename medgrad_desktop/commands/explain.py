@@ -17,6 +17,7 @@ from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, display_name, load_image
 from medgrad_desktop.core.method_params import PARAM_HELP, params_with_overrides
 from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP, blend, stamp
+from medgrad_desktop.core.typed_text import resolve_typed
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         elif s == "all-classes":
             targets.extend(clip.catalogue.class_targets())
         else:
-            targets.append(clip.catalogue.resolve(s))
+            targets.append(resolve_typed(clip.catalogue, s, clip.card).target)
     targets = list({t.key: t for t in targets}.values())
     methods = list(METHODS) if args.method == "all" else [args.method]
     try:

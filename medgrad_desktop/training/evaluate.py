@@ -19,7 +19,7 @@ from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.imageio import load_image
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.data.records import Record
-from medgrad_desktop.data.synth import HELD_OUT_PHRASES
+from medgrad_desktop.data.synth import FINDING_PHRASES, HELD_OUT_PHRASES
 from medgrad_desktop.plotting import pyplot, save_figure
 from medgrad_desktop.training.metrics import auroc, balanced_accuracy, classification_metrics
 
@@ -84,6 +84,19 @@ def held_out_phrases(clip: ClipModel) -> dict[str, tuple[str, str]]:
     return dict(HELD_OUT_PHRASES)
 
 
+def trained_phrases(clip: ClipModel) -> dict[str, tuple[str, str]]:
+    """Phrase -> (criterion, option) for the wordings the text tower was trained on (the card's
+    `training_phrasings`, else the generator's), scored beside the held-out ones: a held-out wording far
+    below the trained wordings of the same finding is a text-side miss; both low, an image-side one."""
+    listed = (clip.card.record.get("text_tower") or {}).get("training_phrasings")
+    pairs = (
+        {k: tuple(v) for k, v in listed.items()}
+        if listed
+        else {f"{c}:{o}": v for (c, o), v in FINDING_PHRASES.items()}
+    )
+    return {p: tuple(key.split(":", 1)) for key, wordings in pairs.items() for p in wordings}
+
+
 def evaluate_records(
     clip: ClipModel, records: list[Record], batch_size: int = 32, in_batch: int = 64, progress=None
 ) -> dict:
@@ -142,10 +155,26 @@ def evaluate_records(
         out["criteria_balanced_accuracy_mean"] = float(
             np.mean(list(out["criteria_balanced_accuracy"].values()))
         )
-    phrases = phrase_auroc(clip, feats, records, held_out_phrases(clip))
+    held_out = held_out_phrases(clip)
+    phrases = phrase_auroc(clip, feats, records, held_out)
     if phrases:
         out["phrase_auroc"] = phrases
         out["phrase_auroc_mean"] = float(np.mean(list(phrases.values())))
+        trained = trained_phrases(clip)
+        known = phrase_auroc(clip, feats, records, trained)
+        by_finding: dict[str, list[float]] = defaultdict(list)
+        for phrase, value in known.items():
+            by_finding[":".join(trained[phrase])].append(value)
+        out["phrase_auroc_trained"] = known
+        out["phrase_auroc_trained_mean"] = float(np.mean(list(known.values()))) if known else None
+        out[
+            "phrase_auroc_trained_same_finding"
+        ] = {  # held-out phrase -> mean of its finding's trained wordings
+            p: float(np.mean(by_finding[":".join(held_out[p])]))
+            if by_finding[":".join(held_out[p])]
+            else None
+            for p in phrases
+        }
     return out
 
 

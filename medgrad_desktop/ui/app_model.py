@@ -32,6 +32,7 @@ from medgrad_desktop.core.method_params import METHODS, MethodParams
 from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.core.render import COLORMAPS
+from medgrad_desktop.core.typed_text import resolve_typed
 from medgrad_desktop.review import ReviewRecord, ReviewStore
 from medgrad_desktop.ui.cache import LRUCache, map_key
 from medgrad_desktop.ui.entries import FolderImage
@@ -355,17 +356,19 @@ class AppModel(QObject):
         self.target_changed.emit()
 
     def set_free_text_target(self, text: str) -> None:
-        """Explain typed text: a catalogue class or criterion when the text names one (and `text_match`
-        says which), else the text itself."""
+        """Explain typed text: a catalogue class or criterion when the text names one, up to case and
+        punctuation or through a wording the model was trained on (and `text_match` says which), else
+        the text itself."""
         text = text.strip()
         if not text:
             return
         choice, match = TargetChoice("text", text), ""
         if self.model is not None:
-            resolved = self.model.catalogue.resolve(text)
+            typed = resolve_typed(self.model.catalogue, text, self.model.card)
+            resolved = typed.target
             if resolved.kind in ("class", "criterion"):
                 choice = TargetChoice(resolved.kind, resolved.key)
-                match = describe_match(self.model.catalogue, resolved)
+                match = describe_match(self.model.catalogue, resolved, typed.wording)
         self.set_target(choice, match)
 
     def set_low_confidence(self, threshold: float) -> None:

@@ -27,6 +27,7 @@ from medgrad_desktop.ui.targets import TargetChoice, completion_phrases
 MAX_RANK = 5
 MATCH_STYLE = "color:#1f4f9c; font-size:10px;"
 NOTE_STYLE = "color:#8c1d18; font-size:10px; font-weight:bold;"
+MATCH_MAX_WIDTH = 240  # px of the match line, so the picker stays on a 1024 px toolbar
 
 
 def offered_ranks(n_classes: int) -> list[int]:
@@ -100,7 +101,9 @@ class TargetPicker(QWidget):
         """The match line while a typed text was matched; the text tower note while typed text is the
         target, or beside the box whenever the model's text is untrained."""
         match = self.app.text_match
-        self.match_label.setText(match)
+        self.match_label.ensurePolished()  # the style sheet sets its font size
+        metrics = self.match_label.fontMetrics()  # long option names are elided; the tooltip has it all
+        self.match_label.setText(metrics.elidedText(match, Qt.TextElideMode.ElideRight, MATCH_MAX_WIDTH))
         self.match_label.setToolTip(
             f"Typed text is explained as the catalogue's {match.removeprefix('matched ')}" if match else ""
         )

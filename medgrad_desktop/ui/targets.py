@@ -46,17 +46,19 @@ class TargetChoice:
         return Target.free_text(self.value)
 
 
-def describe_match(catalogue: Catalogue, target: Target) -> str:
+def describe_match(catalogue: Catalogue, target: Target, wording: str = "") -> str:
     """What typed text was taken to mean, e.g. 'matched criterion: Blue-whitish veil', so a user sees that
-    the catalogue's prompts are explained rather than the words typed."""
+    the catalogue's prompts are explained rather than the words typed; `wording` (the catalogue or trained
+    wording the text matched up to case and punctuation) is named when it differs from the label."""
+    via = f' as "{wording}"' if wording and wording.lower() != target.label.lower() else ""
     if target.kind == "class":
-        return f"matched class: {target.label}"
+        return f"matched class: {target.label}{via}"
     if target.kind == "criterion":
         crit_id, _, _opt = target.key.partition(":")
         crit = next((c for c in catalogue.criteria if c.id == crit_id), None)
         name = crit.display_name if crit is not None else crit_id
         detail = "" if target.label.lower() == name.lower() else f" ({target.label})"
-        return f"matched criterion: {name}{detail}"
+        return f"matched criterion: {name}{detail}{via}"
     return ""
 
 

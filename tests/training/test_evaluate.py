@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from medgrad_desktop.core.checkpoint import save_checkpoint
-from medgrad_desktop.data.synth import ALL_CLASSES, CRITERIA_ORDER, HELD_OUT_PHRASES
+from medgrad_desktop.data.synth import ALL_CLASSES, CRITERIA_ORDER, FINDING_PHRASES, HELD_OUT_PHRASES
 from medgrad_desktop.resources_path import resources_dir
 from medgrad_desktop.training.metrics import (
     auroc,
@@ -97,6 +97,14 @@ def _four_class_model(path, tiny_model):
 
 
 FOUR = ("melanoma", "lentigo", "clark_nevus", "basal_cell_carcinoma")
+FINDING_OF = {p: key for key, ps in FINDING_PHRASES.items() for p in ps}
+
+
+def main_text_output(dataset, weights, capsys) -> str:
+    from medgrad_desktop.cli import main
+
+    assert main(["evaluate", str(dataset), "--weights", str(weights), "--device", "cpu"]) == 0
+    return capsys.readouterr().out
 
 
 def test_evaluate_leaves_out_labels_unknown_to_the_model(all_classes_set, tmp_path, tiny_model, capsys):
@@ -122,6 +130,16 @@ def test_evaluate_leaves_out_labels_unknown_to_the_model(all_classes_set, tmp_pa
     assert all(0 <= v <= 1 for v in result["criteria_balanced_accuracy"].values())
     assert set(result["phrase_auroc"]) <= set(HELD_OUT_PHRASES) and result["phrase_auroc"]
     assert all(0 <= v <= 1 for v in result["phrase_auroc"].values())
+    # the trained wordings, scored on the same images, so a miss can be told text-side or image-side
+    trained = {p for ps in FINDING_PHRASES.values() for p in ps}
+    assert set(result["phrase_auroc_trained"]) <= trained and not trained & set(HELD_OUT_PHRASES)
+    assert set(result["phrase_auroc_trained_same_finding"]) == set(result["phrase_auroc"])
+    for phrase, ref in result["phrase_auroc_trained_same_finding"].items():
+        same = [
+            v for p, v in result["phrase_auroc_trained"].items() if FINDING_OF[p] == HELD_OUT_PHRASES[phrase]
+        ]
+        assert ref == pytest.approx(sum(same) / len(same))
+    assert "trained wordings" in main_text_output(all_classes_set, weights, capsys)
 
 
 def test_evaluate_refuses_a_set_with_no_known_label(all_classes_set, tmp_path, tiny_model, capsys):

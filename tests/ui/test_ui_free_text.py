@@ -101,3 +101,31 @@ def test_a_model_with_a_trained_text_tower_has_no_note(qtbot, make_window, tiny_
     assert card.text_tower_note == "Text tower limited: only synthetic captions"
     card.extra = {"text_tower": {"trained": False, "frozen": True}}
     assert "untrained" in card.text_tower_note
+
+
+def test_a_trained_wording_typed_without_its_hyphens_is_matched_and_named(qtbot, make_window, demo_model):
+    """The demo model reads "blue white veil" backwards (held-out phrase AUROC 0.235, docs/TRAINING.md):
+    typed in the box it is the veil criterion, through the wording the model was trained on, and the
+    window names that wording."""
+    assert (
+        "blue-white veil"
+        in demo_model.card.record["text_tower"]["training_phrasings"]["blue_whitish_veil:present"]
+    )
+    win = make_window(lambda weights, device: demo_model)
+    picker = win.target_picker
+    picker.free_text.setFocus()
+    qtbot.keyClicks(picker.free_text, "Blue White Veil")
+    picker.completer.popup().hide()
+    qtbot.keyClick(picker.free_text, Qt.Key.Key_Return)
+    assert win.app.target_choice.spec == "criterion:blue_whitish_veil:present"
+    assert picker.match_label.isVisible()
+    full = 'matched criterion: Blue-whitish veil as "blue-white veil"'
+    assert win.app.text_match == full and full.removeprefix("matched ") in picker.match_label.toolTip()
+    assert picker.match_label.text().startswith("matched criterion: Blue-whitish veil")  # maybe elided
+    win.resize(1024, 640)  # the longer match line still leaves the picker on the toolbar
+    qtbot.waitUntil(lambda: win.width() == 1024, timeout=5000)
+    qtbot.wait(50)
+    assert picker.isVisible() and picker.mapTo(win, picker.rect().topRight()).x() <= win.width()
+    qtbot.keyClicks(picker.free_text, " of bananas")
+    qtbot.keyClick(picker.free_text, Qt.Key.Key_Return)
+    assert win.app.target_choice.kind == "text" and not picker.match_label.isVisible()

@@ -1,0 +1,83 @@
+"""What a typed text names: a catalogue class or criterion option, matched whatever its case, hyphens and
+spacing, and through the wordings the model's card says its text tower was trained on.
+
+Why: a text tower trained on a small vocabulary reads a wording it never saw unreliably, and can read it
+backwards. The demo model ranks images for "blue white veil" (its training wording is "blue-white veil")
+with AUROC 0.235: it reads "blue" and "white" apart and points at blue nevi and white scars. A user who
+types a wording the model knows up to punctuation gets the finding it names, and the app says which
+wording it took; any other text goes to the text tower as typed. The model is not changed by this: the
+held-out phrase AUROC of `medgrad evaluate` still encodes each phrase as written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from medgrad_desktop.core.card import ModelCard
+from medgrad_desktop.core.prompts import Catalogue, Target
+
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalized(text: str) -> str:
+    """Lower case, every run of punctuation and spacing one space: 'Blue-White  veil' -> 'blue white veil'."""
+    return _NOT_ALNUM.sub(" ", text.lower()).strip()
+
+
+@dataclass(frozen=True)
+class TypedTarget:
+    target: Target
+    wording: str = ""  # the trained or catalogue wording the text was matched through, "" when exact
+
+
+def trained_wordings(card: ModelCard | None) -> dict[str, str]:
+    """Normalized wording -> 'criterion:option', from the card's `text_tower.training_phrasings`; a
+    wording that names two options is left out (it cannot say which one the user meant)."""
+    tower = (card.record.get("text_tower") if card is not None else None) or {}
+    listed = tower.get("training_phrasings") if isinstance(tower, dict) else None
+    out: dict[str, str] = {}
+    clashes: set[str] = set()
+    for key, wordings in (listed or {}).items():
+        for w in wordings:
+            n = normalized(str(w))
+            if n in out and out[n] != key:
+                clashes.add(n)
+            out.setdefault(n, key)
+    return {n: k for n, k in out.items() if n not in clashes}
+
+
+def _catalogue_wordings(catalogue: Catalogue) -> dict[str, tuple[Target, str]]:
+    """Normalized catalogue name -> (its target, the name as the catalogue writes it)."""
+    out: dict[str, tuple[Target, str]] = {}
+    for c in catalogue.classes:
+        for w in (c.display_name, c.phrase, c.id):
+            out.setdefault(normalized(w), (catalogue.class_target(c.id), w))
+    for crit in catalogue.criteria:
+        for o in crit.options:
+            out.setdefault(normalized(o.phrase), (catalogue.criterion_target(crit.id, o.id), o.phrase))
+    return out
+
+
+def resolve_typed(catalogue: Catalogue, text: str, card: ModelCard | None = None) -> TypedTarget:
+    """The target a typed text names. Exact catalogue names first (as `Catalogue.resolve`), then the same
+    up to case and punctuation, then the card's trained wordings; otherwise the text itself."""
+    target = catalogue.resolve(text)
+    if target.kind != "text":
+        return TypedTarget(target)
+    key = normalized(text)
+    if not key:
+        return TypedTarget(target)
+    named = _catalogue_wordings(catalogue).get(key)
+    if named is not None:
+        return TypedTarget(*named)
+    option = trained_wordings(card).get(key)
+    if option is None or card is None:
+        return TypedTarget(target)
+    crit_id, _, opt_id = option.partition(":")
+    try:
+        found = catalogue.criterion_target(crit_id, opt_id)
+    except KeyError:  # the card names an option this catalogue lacks: the text goes to the tower as typed
+        return TypedTarget(target)
+    wordings = card.record["text_tower"]["training_phrasings"][option]
+    return TypedTarget(found, next(str(w) for w in wordings if normalized(str(w)) == key))
