@@ -17,6 +17,9 @@ cd "$(dirname "$0")/../.."
   --protocols grad-eclip/patch --forms --sanity 12 --threads 2 --out docs/explanations/retrained/confirm
 .venv/bin/python docs/explanations/goals.py docs/explanations/retrained/confirm/explanations.json \
   > docs/explanations/retrained/confirm/goals.md
+# The report run of the pre-registered choice of the map the app opens on (new seed; ~2.5 min).
+.venv/bin/medgrad eval-explanations --dataset synthetic --n 100 --perturb-n 40 --seed 3303 --steps 10 \
+  --protocols grad-eclip/patch --forms --sanity 12 --threads 2 --out docs/explanations/retrained/opening-3303
 # The shortcut suite on the bundled demo model: a short fine-tune on the shortcut variant, then its maps.
 .venv/bin/python -m medgrad_desktop.evaluation.shortcut --n 300 --epochs 6 --threads 1 --out /tmp/medgrad-eval-models/demo-shortcut
 .venv/bin/medgrad eval-explanations --weights /tmp/medgrad-eval-models/demo-shortcut/shortcut-model.safetensors \

@@ -19,6 +19,7 @@ from medgrad_desktop.commands import _distributed as distributed
 from medgrad_desktop.commands._common import add_model_options, model_from_args
 from medgrad_desktop.core.explain import METHODS, AnalysisResult, MethodParams, default_params
 from medgrad_desktop.core.imageio import list_images
+from medgrad_desktop.core.method_params import OPENING_METHOD
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP
 from medgrad_desktop.data.patients import SidecarError, group_images, identifying_values, labels
@@ -47,8 +48,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_options(p)
     p.add_argument(
         "--method",
-        default="medgrad",
-        help=f"comma-separated: {', '.join(METHODS)}, or all (default: medgrad)",
+        default=OPENING_METHOD,
+        help=f"comma-separated: {', '.join(METHODS)}, or all (default: {OPENING_METHOD})",
     )
     p.add_argument(
         "--format",

@@ -91,3 +91,20 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
         tie = values == v
         ranks[tie] = ranks[tie].mean()
     return ranks
+
+
+# Which map the app opens on (docs/EXPLANATIONS.md, "which map the app opens on"), fixed before the report
+# run: the candidate with the higher mean target AUROC on the development run; within the margin the map
+# the app opened on before stays.
+OPENING_CANDIDATES = ("medgrad", "grad-eclip")
+OPENING_INCUMBENT = "medgrad"
+OPENING_MARGIN = 0.01
+
+
+def select_opening_method(summary: dict) -> dict:
+    """{"winner": method, "auroc": {method: mean target AUROC}} by the rule above."""
+    auroc = {m: _mean(summary, m, SECONDARY) for m in OPENING_CANDIDATES}
+    best = max(OPENING_CANDIDATES, key=lambda m: auroc[m])
+    if best != OPENING_INCUMBENT and not auroc[best] > auroc[OPENING_INCUMBENT] + OPENING_MARGIN:
+        best = OPENING_INCUMBENT
+    return {"winner": best, "auroc": auroc}

@@ -28,7 +28,7 @@ from PySide6.QtGui import QUndoStack
 from medgrad_desktop.audit import log_event
 from medgrad_desktop.core.heatmap import Heatmap
 from medgrad_desktop.core.imageio import list_images
-from medgrad_desktop.core.method_params import METHODS, MethodParams
+from medgrad_desktop.core.method_params import METHODS, OPENING_METHOD, MethodParams
 from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.core.render import COLORMAPS
@@ -86,7 +86,7 @@ class AppModel(QObject):
         self.entries: list[FolderImage] = []
         self.review_store: ReviewStore | None = None
         self.params: dict[str, MethodParams] = {m: settings.method_params(m) for m in METHODS}
-        self.current_method = settings.method if settings.method in METHODS else "medgrad"
+        self.current_method = settings.method if settings.method in METHODS else OPENING_METHOD
         self.target_choice = TargetChoice("predicted")
         self.colormap = settings.colormap if settings.colormap in COLORMAPS else "inferno"
         self.opacity = settings.opacity / 100.0

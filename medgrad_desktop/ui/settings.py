@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from medgrad_desktop.core.method_params import MethodParams, default_params, params_from_dict
+from medgrad_desktop.core.method_params import OPENING_METHOD, MethodParams, default_params, params_from_dict
 
 ORGANIZATION = "MedGrad"
 APPLICATION = "MedGrad Desktop"
@@ -137,7 +137,7 @@ class AppSettings:
 
     @property
     def method(self) -> str:
-        return self._get("overlay/method", "medgrad", str)
+        return self._get("overlay/method", OPENING_METHOD, str)
 
     @method.setter
     def method(self, v: str) -> None:

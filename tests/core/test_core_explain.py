@@ -459,3 +459,33 @@ def test_default_medgrad_is_the_preregistered_winner(run):
     sel = select_form(doc)  # the rule applied again to the stored numbers gives the stored verdict
     assert sel["winner"] == doc["form_selection"]["winner"]
     assert MedGradParams() == FORM_CANDIDATES[sel["winner"] or FALLBACK]
+
+
+def test_the_app_opens_on_the_preregistered_map():
+    """The method the app, `medgrad report` and a first start open on is the one the rule fixed in advance
+    picks from the development run on the bundled model (the run's JSON is committed with the docs)."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from medgrad_desktop.core.method_params import OPENING_METHOD
+    from medgrad_desktop.evaluation.selection import select_opening_method
+    from medgrad_desktop.resources_path import resources_dir
+
+    run = Path(__file__).resolve().parents[2] / "docs/explanations/retrained/select-dev/explanations.json"
+    doc = json.loads(run.read_text())
+    assert doc["seed"] == 3101 and doc["n"] == 40
+    weights = (resources_dir() / "demo/model/demo-model.safetensors").read_bytes()
+    assert doc["model"]["weights_sha256"] == hashlib.sha256(weights).hexdigest()
+    sel = select_opening_method(doc)
+    assert sel["winner"] == OPENING_METHOD
+    # the rule itself: the incumbent keeps its place within the margin, loses it beyond
+    close = {
+        "scores": {
+            "medgrad": {"target.auroc": {"mean": 0.70, "n": 9}},
+            "grad-eclip": {"target.auroc": {"mean": 0.705, "n": 9}},
+        }
+    }
+    assert select_opening_method(close)["winner"] == "medgrad"
+    close["scores"]["grad-eclip"]["target.auroc"]["mean"] = 0.72
+    assert select_opening_method(close)["winner"] == "grad-eclip"

@@ -129,3 +129,14 @@ def test_a_trained_wording_typed_without_its_hyphens_is_matched_and_named(qtbot,
     qtbot.keyClicks(picker.free_text, " of bananas")
     qtbot.keyClick(picker.free_text, Qt.Key.Key_Return)
     assert win.app.target_choice.kind == "text" and not picker.match_label.isVisible()
+
+
+def test_a_first_start_opens_on_the_preregistered_map(make_window):
+    """A first start (no stored settings) shows the map the pre-registered rule chose, in the picker
+    and in the app's state."""
+    from medgrad_desktop.core.method_params import METHOD_NAMES, OPENING_METHOD
+
+    win = make_window()
+    assert win.app.current_method == OPENING_METHOD
+    assert win.menus.method_combo.currentData() == OPENING_METHOD
+    assert METHOD_NAMES[OPENING_METHOD] in win.menus.method_combo.currentText()
