@@ -39,10 +39,12 @@ def pick_folder(requested: str | None, tmp: Path) -> Path:
 
 
 def main() -> int:
+    from medgrad_desktop.core.method_params import METHODS, OPENING_METHOD
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folder", help="folder to open (default: the demo folder)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots" / "main-window.png"))
-    ap.add_argument("--method", default="medgrad", choices=["gradcam", "grad-eclip", "medgrad"])
+    ap.add_argument("--method", default=OPENING_METHOD, choices=list(METHODS), help="default: the app's")
     ap.add_argument("--row", type=int, default=5, help="which analysed image to show (the README's: 5)")
     ap.add_argument("--size", default="1800x1000")
     ap.add_argument("--timeout", type=float, default=600)

@@ -27,7 +27,10 @@ from medgrad_desktop.ui.targets import TargetChoice, completion_phrases
 MAX_RANK = 5
 MATCH_STYLE = "color:#1f4f9c; font-size:10px;"
 NOTE_STYLE = "color:#8c1d18; font-size:10px; font-weight:bold;"
-MATCH_MAX_WIDTH = 240  # px of the match line, so the picker stays on a 1024 px toolbar
+# px of the match line, so the picker stays on the toolbar of a 1024 px window; the tooltip has it whole.
+# (Widening it with the window was tried: a picker the toolbar has moved behind its overflow arrow is
+# hidden, and a hidden widget's smaller size never reaches the toolbar, so it stayed there.)
+MATCH_WIDTH = 240
 
 
 def offered_ranks(n_classes: int) -> list[int]:
@@ -103,7 +106,7 @@ class TargetPicker(QWidget):
         match = self.app.text_match
         self.match_label.ensurePolished()  # the style sheet sets its font size
         metrics = self.match_label.fontMetrics()  # long option names are elided; the tooltip has it all
-        self.match_label.setText(metrics.elidedText(match, Qt.TextElideMode.ElideRight, MATCH_MAX_WIDTH))
+        self.match_label.setText(metrics.elidedText(match, Qt.TextElideMode.ElideRight, MATCH_WIDTH))
         self.match_label.setToolTip(
             f"Typed text is explained as the catalogue's {match.removeprefix('matched ')}" if match else ""
         )
