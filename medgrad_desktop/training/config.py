@@ -42,6 +42,9 @@ class TrainConfig:
     # more wordings of criterion options ("criterion:option" -> phrases), drawn per step for the criteria
     # loss beside the catalogue phrase, so a trained text tower learns that they mean the same finding
     criteria_synonyms: dict[str, list[str]] = field(default_factory=dict)
+    # + pairwise ranking of the batch's images by cos(image, one wording of each finding), wordings drawn
+    # per step from criteria_synonyms (never the held-out ones): what a free-text map and phrase AUROC use
+    phrase_rank_loss_weight: float = 0.0
     seed: int = 0
     split_seed: int = 0
     val_fraction: float = 0.1

@@ -70,3 +70,22 @@ def balanced_option_weights(counts: list[int]) -> list[float]:
     weights every option present counts as much in the loss as in a balanced accuracy."""
     n, k = sum(counts), sum(1 for c in counts if c)
     return [n / (k * c) if c else 1.0 for c in counts]
+
+
+def phrase_rank_loss(
+    sims: torch.Tensor, present: torch.Tensor, stated: torch.Tensor, logit_scale: torch.Tensor
+) -> torch.Tensor:
+    """Pairwise logistic loss on cos(image, wording of a finding) across the batch's images: for every
+    finding, each image showing it should score above each image that states its absence. Why: the
+    app's free-text map and `phrase_auroc` rank images (and regions) by that raw cosine, which the
+    per-image softmax of the criteria loss never constrains (it cancels what all of an image's prompts
+    share); this is the smooth form of 1 - AUROC. `sims`, `present`, `stated`: (B, F), the last two
+    boolean; findings without both a positive and a negative image in the batch add nothing."""
+    total, n = sims.new_zeros(()), 0
+    for f in range(sims.shape[1]):
+        pos = sims[present[:, f] & stated[:, f], f]
+        neg = sims[~present[:, f] & stated[:, f], f]
+        if len(pos) and len(neg):
+            total = total + F.softplus(logit_scale * (neg[None, :] - pos[:, None])).mean()
+            n += 1
+    return total / max(1, n)

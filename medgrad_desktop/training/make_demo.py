@@ -140,7 +140,9 @@ def text_tower_card() -> dict:
     }
 
 
-def demo_train_config(data: Path, out: Path, epochs: int, threads: int) -> TrainConfig:
+def demo_train_config(
+    data: Path, out: Path, epochs: int, threads: int, phrase_rank_loss_weight: float = 0.0
+) -> TrainConfig:
     """From-scratch settings: both towers trained; AdamW 1e-3 with warm-up and cosine decay; batch 32;
     class- and criteria-prompt cross-entropy (criteria prompts in varied wording, options weighted by
     inverse frequency) beside the contrastive loss on the captions; the checkpoint of the best validation
@@ -164,6 +166,7 @@ def demo_train_config(data: Path, out: Path, epochs: int, threads: int) -> Train
         criteria_balanced=True,
         select_on="accuracy",
         criteria_synonyms={f"{c}:{o}": list(p) for (c, o), p in FINDING_PHRASES.items()},
+        phrase_rank_loss_weight=phrase_rank_loss_weight,
         seed=0,
         split_seed=SPLIT_SEED,
         val_fraction=0.1,
@@ -253,6 +256,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0.50,
         help="refuse to install a model under this balanced accuracy on the unseen-seed test set",
     )
+    ap.add_argument(
+        "--phrase-rank-loss-weight",
+        type=float,
+        default=0.0,
+        help="weight of the pairwise ranking of images by cos(image, finding wording) (docs/TRAINING.md)",
+    )
     ap.add_argument("--no-install", action="store_true", help="train and evaluate only")
     ap.add_argument("--resume", action="store_true", help="resume the training run in --work")
     args = ap.parse_args(argv)
@@ -261,7 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     train_dir = _dataset(work / "train", args.n_train, TRAIN_SEED, TRAIN_SETTING, args.workers)
     test_dir = _dataset(work / "test", args.n_test, TEST_SEED, TRAIN_SETTING, args.workers)
     shift_dir = _dataset(work / "shift", args.n_shift, SHIFT_SEED, SHIFT_SETTING, args.workers)
-    cfg = replace(demo_train_config(train_dir, work / "run", args.epochs, args.threads), resume=args.resume)
+    cfg = replace(
+        demo_train_config(train_dir, work / "run", args.epochs, args.threads, args.phrase_rank_loss_weight),
+        resume=args.resume,
+    )
     result = train(cfg)
     clip = load_model(result.model_path, device="cpu")
     test = evaluate_records(clip, read_dataset(test_dir).records)
@@ -291,7 +303,13 @@ def main(argv: list[str] | None = None) -> int:
     write_text_atomic(docs / "demo-metrics.json", json.dumps(summary, indent=1))
     how = (
         f"Trained by `python -m medgrad_desktop.training.make_demo --n-train {args.n_train} --epochs "
-        f"{args.epochs}` in one schedule{' (resumed)' if args.resume else ''}, {args.threads} torch threads."
+        f"{args.epochs}"
+        + (
+            f" --phrase-rank-loss-weight {args.phrase_rank_loss_weight:g}"
+            if args.phrase_rank_loss_weight
+            else ""
+        )
+        + f"` in one schedule{' (resumed)' if args.resume else ''}, {args.threads} torch threads."
     )
     if not write_into(REPO / "docs" / "TRAINING.md", metrics_markdown(summary, how)):
         _log("docs/TRAINING.md has no demo-metrics markers: tables not written there")

@@ -41,6 +41,7 @@ from medgrad_desktop.training.loss import (
     caption_keys,
     contrastive_loss,
     gather,
+    phrase_rank_loss,
     prompt_bank_loss,
 )
 from medgrad_desktop.training.metrics import classification_metrics, fit_temperature, softmax
@@ -277,7 +278,11 @@ class Trainer:
             for crit in self.catalogue.criteria:
                 for opt in crit.options:
                     crit_texts.append(self._criterion_prompt(crit.id, opt.id))
-        all_texts = list(dict.fromkeys(texts + [p for g in cls_groups for p in g] + crit_texts))
+        findings = self._finding_wordings() if self.cfg.phrase_rank_loss_weight else []
+        finding_texts = [w for _, w in findings]
+        all_texts = list(
+            dict.fromkeys(texts + [p for g in cls_groups for p in g] + crit_texts + finding_texts)
+        )
         tokens = self.tokenizer(all_texts).to(self.device)
         img, txt_u, scale = (self.ddp or self.towers)(images, tokens)
         pos = {t: i for i, t in enumerate(all_texts)}
@@ -305,7 +310,27 @@ class Trainer:
             loss = loss + self.cfg.criteria_loss_weight * self._criteria_loss(
                 img, recs, scale, txt_u[torch.tensor([pos[t] for t in crit_texts], device=self.device)]
             )
+        if findings:
+            recs = [self.train_ds.records[int(i)] for i in idx]
+            keys = [k.split(":", 1) for k, _ in findings]
+            stated = torch.tensor([[c in r.criteria for c, _ in keys] for r in recs], device=self.device)
+            present = torch.tensor(
+                [[r.criteria.get(c) == o for c, o in keys] for r in recs], device=self.device
+            )
+            sims = img @ txt_u[torch.tensor([pos[t] for t in finding_texts], device=self.device)].T
+            loss = loss + self.cfg.phrase_rank_loss_weight * phrase_rank_loss(sims, present, stated, scale)
         return loss
+
+    def _finding_wordings(self) -> list[tuple[str, str]]:
+        """This step's (finding, wording) pairs: one training wording of each finding in
+        `criteria_synonyms`, a seeded draw, the same on every rank."""
+        out = []
+        for key in sorted(self.cfg.criteria_synonyms):
+            wordings = self.cfg.criteria_synonyms[key]
+            if wordings:
+                rng = np.random.default_rng([self.cfg.seed, self.step, zlib.crc32(f"rank:{key}".encode())])
+                out.append((key, wordings[int(rng.integers(len(wordings)))]))
+        return out
 
     @torch.no_grad()
     def evaluate_split(self, ds: ImageCaptionDataset) -> dict:

@@ -311,3 +311,82 @@ def test_one_step_on_real_vit_b16_random_init(tiny_data, tmp_path):
     tr.fit()
     assert not torch.equal(w0, tr.model.visual.conv1.weight)
     assert tr.history[0]["train_loss"] > 0
+
+
+def test_phrase_rank_loss_is_low_when_images_with_the_finding_rank_first():
+    """The pairwise logistic loss falls as every image showing a finding scores above every image that
+    states its absence; images that do not state the criterion, and findings without both kinds, add
+    nothing."""
+    import torch
+
+    from medgrad_desktop.training.loss import phrase_rank_loss
+
+    present = torch.tensor([[True, True], [True, False], [False, False], [False, False]])
+    stated = torch.tensor([[True, True], [True, True], [True, True], [False, True]])
+    good = torch.tensor([[0.9, 0.0], [0.8, 0.0], [0.1, 0.0], [0.95, 0.0]])  # finding 0 ranked right
+    bad = torch.tensor([[0.1, 0.0], [0.2, 0.0], [0.9, 0.0], [-1.0, 0.0]])  # ranked wrong
+    scale = torch.tensor(10.0)
+    first = (slice(None), slice(0, 1))
+    lo = phrase_rank_loss(good[first], present[first], stated[first], scale)
+    hi = phrase_rank_loss(bad[first], present[first], stated[first], scale)
+    assert float(lo) < 0.01 and float(hi) > 5
+    # finding 1 (all tied at 0): log 2 per pair; the loss is the mean over findings
+    both = phrase_rank_loss(good, present, stated, scale)
+    assert float(both) == pytest.approx((float(lo) + np.log(2)) / 2, rel=1e-5)
+    # image 3 (criterion not stated) changes nothing, though it scores highest
+    assert float(lo) == float(phrase_rank_loss(good[:3, :1], present[:3, :1], stated[:3, :1], scale))
+    nothing = phrase_rank_loss(good, torch.zeros_like(present), stated, scale)  # no positives at all
+    assert float(nothing) == 0.0
+    sims = bad.clone().requires_grad_(True)
+    phrase_rank_loss(sims, present, stated, scale).backward()
+    assert sims.grad[0, 0] < 0 < sims.grad[2, 0]  # descent raises the positive, lowers the negative
+    assert sims.grad[3, 0] == 0
+
+
+def test_phrase_rank_loss_joins_the_step_with_training_wordings_only(tiny_data, tmp_path):
+    """With a weight, each step draws one training wording per finding (seeded, the same every run, never
+    a held-out phrasing) and the step's loss grows by the ranking term."""
+    import torch
+
+    from medgrad_desktop.data.synth import FINDING_PHRASES, HELD_OUT_PHRASES
+    from medgrad_desktop.training.trainer import Trainer
+
+    syn = {f"{c}:{o}": list(p) for (c, o), p in FINDING_PHRASES.items()}
+    plain = Trainer(_cfg(tiny_data, tmp_path / "a", criteria_synonyms=syn, class_loss_weight=0.0))
+    ranked = Trainer(
+        _cfg(
+            tiny_data, tmp_path / "b", criteria_synonyms=syn, class_loss_weight=0.0, phrase_rank_loss_weight=1
+        )
+    )
+    again = Trainer(
+        _cfg(
+            tiny_data, tmp_path / "c", criteria_synonyms=syn, class_loss_weight=0.0, phrase_rank_loss_weight=1
+        )
+    )
+    assert ranked._finding_wordings() == again._finding_wordings()
+    drawn = set()
+    for step in range(40):
+        ranked.step = step
+        pairs = ranked._finding_wordings()
+        assert [k for k, _ in pairs] == sorted(syn)
+        drawn |= {w for _, w in pairs}
+    assert drawn <= {w for ws in syn.values() for w in ws} and not drawn & set(HELD_OUT_PHRASES)
+    assert len(drawn) > len(syn)  # more than one wording per finding over the steps
+    ranked.step = plain.step = 0
+    ranked.model.load_state_dict(plain.model.state_dict())
+    idx = np.arange(len(plain.train_ds))  # both classes, so findings have images with and without
+    torch.manual_seed(0)
+    with torch.no_grad():
+        a = float(plain._forward_step(idx, 0))
+        b = float(ranked._forward_step(idx, 0))
+    assert b > a and np.isfinite(b)
+
+
+def test_demo_choice_keeps_the_installed_model_unless_the_challenger_scores_higher():
+    from medgrad_desktop.training.demo_choice import SCORE_KEYS, choose, validation_score
+
+    a = dict.fromkeys(SCORE_KEYS, 0.8)
+    assert validation_score({**a, "balanced_accuracy": 0.5}) == pytest.approx(0.7)
+    assert choose(a, dict(a)) == "incumbent"  # a tie keeps what is installed
+    assert choose(a, {**a, "phrase_auroc_mean": 0.83}) == "challenger"
+    assert choose(a, {**a, "phrase_auroc_mean": 0.9, "balanced_accuracy": 0.6}) == "incumbent"
