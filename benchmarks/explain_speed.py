@@ -30,7 +30,10 @@ WHERE_IT_GOES = (
     "the CPU, about 80 ms for a 224x224 image of many grey levels). Grad-CAM also needs the gradient at "
     "every token of the last block's input: pulled back by hand through the class token's attention "
     "(core/explain/tail.py), one D x D product per head and prompt instead of autograd's per token and "
-    "prompt, then ln_1's backward; it equals autograd's gradient to 4e-16 in float64 (tests)."
+    "prompt, then ln_1's backward; it equals autograd's gradient to 4e-16 in float64 (tests). MedGrad's "
+    "default form is `pixel` since the pre-registered rule chose it on the bundled model (docs/EXPLANATIO"
+    "NS.md): it weights Grad-ECLIP's map, so it also pays Grad-ECLIP's spatial weight; the `replace` form "
+    "(without that weight) measured 1.15x on 2026-12-02 at 08:32 UTC (AMD EPYC, commit 7ef358b)."
 )
 NAMES = {"gradcam": "Grad-CAM", "grad_eclip": "Grad-ECLIP", "medgrad": "MedGrad E-CLIP"}
 

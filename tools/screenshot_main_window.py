@@ -72,6 +72,8 @@ def main() -> int:
     settings = AppSettings.at(tmp / "settings.ini")
     settings.method = args.method
     settings.opacity = 45
+    if args.review:
+        settings.reviewer_name = "Dr Demo"  # else the first decision asks for a name, and --review stalls
     win = MainWindow(settings=settings)
     w, h = (int(x) for x in args.size.split("x"))
     win.resize(w, h)

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/../.."
 .venv/bin/medgrad eval-explanations --dataset synthetic --n 100 --perturb-n 40 --seed 3202 --steps 10 \
   --protocols grad-eclip/patch --forms --sanity 12 --threads 2 --out docs/explanations/confirm
 .venv/bin/python docs/explanations/goals.py docs/explanations/confirm/explanations.json > docs/explanations/confirm/goals.md
-# The same two runs on the retrained demo model (2026-12-02), the one bundled now.
+# The same two runs on the retrained demo model bundled now (run D, 2026-12-02); run C's outputs are kept in
+# docs/explanations/retrained-c/ (its weights are in the git history of resources/demo/model/).
 .venv/bin/medgrad eval-explanations --dataset synthetic --n 40 --perturb-n 40 --seed 3101 --steps 10 \
   --protocols grad-eclip/patch --forms --sanity 8 --threads 2 --out docs/explanations/retrained/select-dev
 .venv/bin/medgrad eval-explanations --dataset synthetic --n 100 --perturb-n 40 --seed 3202 --steps 10 \

@@ -190,8 +190,8 @@ def load_image(path: Path | str) -> LoadedImage:
                 if w * h > MAX_PIXELS:
                     raise ImageLoadError(
                         path,
-                        f"is {w}x{h} = {w * h / 1e6:.0f} megapixels, over the {MAX_PIXELS / 1e6:.0f} MP "
-                        "safety limit; downscale it before review",
+                        f"is too large: {w}x{h} = {w * h / 1e6:.0f} megapixels, over the "
+                        f"{MAX_PIXELS / 1e6:.0f} MP safety limit; downscale it before review",
                     )
                 if w < 1 or h < 1:
                     raise ImageLoadError(path, f"has no pixels ({w}x{h})")

@@ -102,9 +102,15 @@ OPENING_MARGIN = 0.01
 
 
 def select_opening_method(summary: dict) -> dict:
-    """{"winner": method, "auroc": {method: mean target AUROC}} by the rule above."""
-    auroc = {m: _mean(summary, m, SECONDARY) for m in OPENING_CANDIDATES}
+    """{"winner": method, "auroc": {method: mean target AUROC}} by the rule above. MedGrad E-CLIP
+    competes in the form the form rule picks from the same run (the app's default form), not in the
+    form the run happened to use as its default."""
+    form = select_form(summary)["winner"] or FALLBACK
+    auroc = {
+        "medgrad": _mean(summary, form, SECONDARY),
+        "grad-eclip": _mean(summary, "grad-eclip", SECONDARY),
+    }
     best = max(OPENING_CANDIDATES, key=lambda m: auroc[m])
     if best != OPENING_INCUMBENT and not auroc[best] > auroc[OPENING_INCUMBENT] + OPENING_MARGIN:
         best = OPENING_INCUMBENT
-    return {"winner": best, "auroc": auroc}
+    return {"winner": best, "auroc": auroc, "medgrad_form": form}
