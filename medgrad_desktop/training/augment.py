@@ -1,5 +1,6 @@
 """Training-time image pipeline: MedGrad's squash resize to the model input, random horizontal and
-vertical flips and a rotation within +-15 degrees, then the checkpoint's normalization.
+vertical flips and a rotation within +-15 degrees, optionally brightness and contrast, then the
+checkpoint's normalization.
 
 The squash resize is the same one `ClipModel.squash` applies at inference (PIL bicubic, no crop), so
 the model is trained on exactly the geometry it is later explained on.
@@ -19,9 +20,30 @@ def squash(rgb: np.ndarray, size: int) -> np.ndarray:
     return np.array(Image.fromarray(rgb).resize((size, size), Image.Resampling.BICUBIC))
 
 
+BRIGHTNESS = (0.6, 1.1)  # factor on every channel: down to a much darker skin, a little brighter
+CONTRAST = (0.75, 1.25)  # factor on the distance from the image's mean grey
+
+
+def photometric(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Brightness and contrast changed together on all three channels; hue and saturation are kept,
+    because in dermoscopy colour is a finding (blue-grey, red, white), while how light the skin and the
+    exposure are is not."""
+    b = float(rng.uniform(*BRIGHTNESS))
+    c = float(rng.uniform(*CONTRAST))
+    x = rgb.astype(np.float32)
+    mean = float(x.mean())
+    return np.clip((mean + c * (x - mean)) * b, 0, 255).astype(np.uint8)
+
+
 def augment(
-    rgb: np.ndarray, rng: np.random.Generator, max_rotation: float = 15.0, flip: bool = True
+    rgb: np.ndarray,
+    rng: np.random.Generator,
+    max_rotation: float = 15.0,
+    flip: bool = True,
+    photometric_p: float = 0.0,
 ) -> np.ndarray:
+    """Flips and rotation, then (with probability `photometric_p`) `photometric`. With photometric_p 0
+    no random number is drawn for it, so earlier runs stay reproducible."""
     out = rgb
     if flip and rng.random() < 0.5:
         out = out[:, ::-1]
@@ -34,6 +56,8 @@ def augment(
         out = cv2.warpAffine(
             np.ascontiguousarray(out), m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
         )
+    if photometric_p > 0 and rng.random() < photometric_p:
+        out = photometric(out, rng)
     return np.ascontiguousarray(out)
 
 

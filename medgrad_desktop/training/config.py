@@ -55,6 +55,7 @@ class TrainConfig:
     select_on: str = "loss"
     max_rotation: float = 15.0
     flip: bool = True
+    photometric_p: float = 0.0  # share of training images whose brightness and contrast change (augment.py)
     workers: int = 0
     device: str | None = None
     threads: int | None = None

@@ -28,12 +28,13 @@ class ImageCaptionDataset(Dataset):
         cache: bool = True,
         max_rotation: float = 15.0,
         flip: bool = True,
+        photometric_p: float = 0.0,
     ):
         self.records = list(records)
         self.class_ids = list(class_ids)
         self.size, self.mean, self.std = size, tuple(mean), tuple(std)
         self.train, self.seed = train, int(seed)
-        self.max_rotation, self.flip = max_rotation, flip
+        self.max_rotation, self.flip, self.photometric_p = max_rotation, flip, photometric_p
         self.epoch = 0
         self._cache: dict[int, np.ndarray] | None = {} if cache else None
         unknown = sorted({r.label for r in self.records} - set(self.class_ids))
@@ -62,7 +63,7 @@ class ImageCaptionDataset(Dataset):
         rgb = self.image(i)
         if self.train:
             rng = np.random.default_rng([self.seed, self.epoch, i])
-            rgb = augment(rgb, rng, self.max_rotation, self.flip)
+            rgb = augment(rgb, rng, self.max_rotation, self.flip, self.photometric_p)
         rec = self.records[i]
         return to_tensor(rgb, self.mean, self.std), rec.caption, self.class_ids.index(rec.label)
 

@@ -141,7 +141,12 @@ def text_tower_card() -> dict:
 
 
 def demo_train_config(
-    data: Path, out: Path, epochs: int, threads: int, phrase_rank_loss_weight: float = 1.0
+    data: Path,
+    out: Path,
+    epochs: int,
+    threads: int,
+    phrase_rank_loss_weight: float = 1.0,
+    photometric_p: float = 0.0,
 ) -> TrainConfig:
     """From-scratch settings: both towers trained; AdamW 1e-3 with warm-up and cosine decay; batch 32;
     class- and criteria-prompt cross-entropy (criteria prompts in varied wording, options weighted by
@@ -168,6 +173,7 @@ def demo_train_config(
         select_on="accuracy",
         criteria_synonyms={f"{c}:{o}": list(p) for (c, o), p in FINDING_PHRASES.items()},
         phrase_rank_loss_weight=phrase_rank_loss_weight,
+        photometric_p=photometric_p,
         seed=0,
         split_seed=SPLIT_SEED,
         val_fraction=0.1,
@@ -265,6 +271,12 @@ def main(argv: list[str] | None = None) -> int:
         help="weight of the pairwise ranking of images by cos(image, finding wording); 0 = run C's recipe "
         "(docs/TRAINING.md, run D)",
     )
+    ap.add_argument(
+        "--photometric",
+        type=float,
+        default=0.0,
+        help="share of training images with random brightness and contrast (docs/TRAINING.md, run E)",
+    )
     ap.add_argument("--no-install", action="store_true", help="train and evaluate only")
     ap.add_argument("--resume", action="store_true", help="resume the training run in --work")
     args = ap.parse_args(argv)
@@ -274,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     test_dir = _dataset(work / "test", args.n_test, TEST_SEED, TRAIN_SETTING, args.workers)
     shift_dir = _dataset(work / "shift", args.n_shift, SHIFT_SEED, SHIFT_SETTING, args.workers)
     cfg = replace(
-        demo_train_config(train_dir, work / "run", args.epochs, args.threads, args.phrase_rank_loss_weight),
+        demo_train_config(
+            train_dir, work / "run", args.epochs, args.threads, args.phrase_rank_loss_weight, args.photometric
+        ),
         resume=args.resume,
     )
     result = train(cfg)
@@ -312,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.phrase_rank_loss_weight
             else ""
         )
+        + (f" --photometric {args.photometric:g}" if args.photometric else "")
         + f"` in one schedule{' (resumed)' if args.resume else ''}, {args.threads} torch threads."
     )
     if not write_into(REPO / "docs" / "TRAINING.md", metrics_markdown(summary, how)):

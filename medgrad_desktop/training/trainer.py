@@ -138,6 +138,7 @@ class Trainer:
             cfg.seed,
             max_rotation=cfg.max_rotation,
             flip=cfg.flip,
+            photometric_p=cfg.photometric_p,
         )
         self.val_ds = ImageCaptionDataset(self.splits["val"], self.class_ids, size, mean, std, False)
         self.test_ds = ImageCaptionDataset(self.splits["test"], self.class_ids, size, mean, std, False)

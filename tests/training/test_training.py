@@ -390,3 +390,30 @@ def test_demo_choice_keeps_the_installed_model_unless_the_challenger_scores_high
     assert choose(a, dict(a)) == "incumbent"  # a tie keeps what is installed
     assert choose(a, {**a, "phrase_auroc_mean": 0.83}) == "challenger"
     assert choose(a, {**a, "phrase_auroc_mean": 0.9, "balanced_accuracy": 0.6}) == "incumbent"
+    # with a shifted validation set, its balanced accuracy is a fourth figure of the mean
+    assert validation_score({**a, "shifted_balanced_accuracy": 0.4}) == pytest.approx(0.7)
+    assert choose({**a, "shifted_balanced_accuracy": 0.7}, {**a, "shifted_balanced_accuracy": 0.75}) == (
+        "challenger"
+    )
+
+
+def test_photometric_augmentation_changes_light_not_colour_and_is_off_by_default():
+    from medgrad_desktop.training.augment import augment
+
+    img = np.zeros((32, 32, 3), np.uint8)
+    img[..., 0], img[..., 1], img[..., 2] = 90, 120, 200  # bluish skin
+    img[8:16, 8:16] = (200, 40, 40)  # a red spot
+    used = np.random.default_rng(3)
+    a = augment(img, used, 0.0, False)
+    assert np.array_equal(a, img)  # off: nothing changes, and no random number is drawn for it
+    assert used.random() == np.random.default_rng(3).random()
+    outs = [augment(img, np.random.default_rng(s), 0.0, False, photometric_p=1.0) for s in range(20)]
+    assert any(not np.array_equal(o, img) for o in outs)
+    means = [o.mean() for o in outs]
+    assert min(means) < img.mean() * 0.8 and max(means) > img.mean() * 0.95  # darker and lighter draws
+    for o in outs:  # the hue order of each region stays: blue skin stays blue, the red spot red
+        b = o[0, 0].astype(int)
+        r = o[10, 10].astype(int)
+        assert b[2] >= b[1] >= b[0] and r[0] >= r[1] and r[0] >= r[2]
+    again = augment(img, np.random.default_rng(7), 0.0, False, photometric_p=1.0)
+    assert np.array_equal(again, augment(img, np.random.default_rng(7), 0.0, False, photometric_p=1.0))
