@@ -69,6 +69,14 @@ class ModelCard:
         return self.record.get(CATALOGUE_KEY)
 
     @property
+    def text_tower_record(self) -> dict:
+        """The card's record of how its text tower was trained (`training_phrasings`, `held_out_phrases`...),
+        or {} when the card states only a word or nothing; the phrase metrics and the free-text matching
+        read their wordings from it."""
+        stated = self.extra.get("text_tower") or self.record.get("text_tower")
+        return stated if isinstance(stated, dict) else {}
+
+    @property
     def short_hash(self) -> str:
         return self.weights_sha256[:12]
 
@@ -91,7 +99,7 @@ class ModelCard:
         weights, only knows the catalogue phrases it was trained against.
         """
         stated = self.extra.get("text_tower") or self.record.get("text_tower") or ""
-        if isinstance(stated, dict):
+        if isinstance(stated, dict):  # the same record as `text_tower_record`
             if not stated.get("trained", False) or stated.get("frozen", False):
                 return "Text tower untrained (frozen at random init): only catalogue phrases mean something"
             limits = stated.get("limitations")

@@ -31,20 +31,20 @@ class TypedTarget:
     wording: str = ""  # the trained or catalogue wording the text was matched through, "" when exact
 
 
-def trained_wordings(card: ModelCard | None) -> dict[str, str]:
-    """Normalized wording -> 'criterion:option', from the card's `text_tower.training_phrasings`; a
-    wording that names two options is left out (it cannot say which one the user meant)."""
-    tower = (card.record.get("text_tower") if card is not None else None) or {}
-    listed = tower.get("training_phrasings") if isinstance(tower, dict) else None
-    out: dict[str, str] = {}
+def trained_wordings(card: ModelCard | None) -> dict[str, tuple[str, str]]:
+    """Normalized wording -> ('criterion:option', the wording as trained), from the card's
+    `training_phrasings`; a wording that names two options is left out (it cannot say which one the
+    user meant)."""
+    listed = card.text_tower_record.get("training_phrasings") if card is not None else None
+    out: dict[str, tuple[str, str]] = {}
     clashes: set[str] = set()
     for key, wordings in (listed or {}).items():
-        for w in wordings:
-            n = normalized(str(w))
-            if n in out and out[n] != key:
+        for w in map(str, wordings):
+            n = normalized(w)
+            if n in out and out[n][0] != key:
                 clashes.add(n)
-            out.setdefault(n, key)
-    return {n: k for n, k in out.items() if n not in clashes}
+            out.setdefault(n, (key, w))
+    return {n: v for n, v in out.items() if n not in clashes}
 
 
 def _catalogue_wordings(catalogue: Catalogue) -> dict[str, tuple[Target, str]]:
@@ -71,13 +71,12 @@ def resolve_typed(catalogue: Catalogue, text: str, card: ModelCard | None = None
     named = _catalogue_wordings(catalogue).get(key)
     if named is not None:
         return TypedTarget(*named)
-    option = trained_wordings(card).get(key)
-    if option is None or card is None:
+    trained = trained_wordings(card).get(key)
+    if trained is None:
         return TypedTarget(target)
+    option, wording = trained
     crit_id, _, opt_id = option.partition(":")
     try:
-        found = catalogue.criterion_target(crit_id, opt_id)
+        return TypedTarget(catalogue.criterion_target(crit_id, opt_id), wording)
     except KeyError:  # the card names an option this catalogue lacks: the text goes to the tower as typed
         return TypedTarget(target)
-    wordings = card.record["text_tower"]["training_phrasings"][option]
-    return TypedTarget(found, next(str(w) for w in wordings if normalized(str(w)) == key))

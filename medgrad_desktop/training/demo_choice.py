@@ -21,13 +21,13 @@ import numpy as np
 from medgrad_desktop.core.model import load_model
 from medgrad_desktop.data.readers import read_dataset
 from medgrad_desktop.training.evaluate import evaluate_records
+from medgrad_desktop.training.make_demo import SPLIT_SEED, VAL_FRACTION
 from medgrad_desktop.training.split import split_by_lesion
 
-VAL_FRACTION = 0.1  # make_demo's
 SCORE_KEYS = ("balanced_accuracy", "criteria_balanced_accuracy_mean", "phrase_auroc_mean")
 
 
-def validation_records(train_dir: Path, split_seed: int):
+def validation_records(train_dir: Path, split_seed: int = SPLIT_SEED):
     records = read_dataset(train_dir).records
     return split_by_lesion(records, VAL_FRACTION, 0.0, split_seed)["val"]
 
@@ -45,8 +45,6 @@ def choose(incumbent: dict, challenger: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from medgrad_desktop.training.make_demo import SPLIT_SEED
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("train_dir", type=Path, help="make_demo's training data (WORK/train)")
     ap.add_argument("incumbent", type=Path, help="weights installed now")

@@ -78,7 +78,7 @@ def known_records(clip: ClipModel, records: list[Record]) -> tuple[list[Record],
 def held_out_phrases(clip: ClipModel) -> dict[str, tuple[str, str]]:
     """Phrase -> (criterion, option) it names, for the phrase AUROC: the held-out phrasings the model's
     card lists, else the synthetic generator's."""
-    listed = (clip.card.record.get("text_tower") or {}).get("held_out_phrases")
+    listed = clip.card.text_tower_record.get("held_out_phrases")
     if listed:
         return {p: tuple(v.split(":", 1)) for p, v in listed.items()}
     return dict(HELD_OUT_PHRASES)
@@ -88,13 +88,10 @@ def trained_phrases(clip: ClipModel) -> dict[str, tuple[str, str]]:
     """Phrase -> (criterion, option) for the wordings the text tower was trained on (the card's
     `training_phrasings`, else the generator's), scored beside the held-out ones: a held-out wording far
     below the trained wordings of the same finding is a text-side miss; both low, an image-side one."""
-    listed = (clip.card.record.get("text_tower") or {}).get("training_phrasings")
-    pairs = (
-        {k: tuple(v) for k, v in listed.items()}
-        if listed
-        else {f"{c}:{o}": v for (c, o), v in FINDING_PHRASES.items()}
-    )
-    return {p: tuple(key.split(":", 1)) for key, wordings in pairs.items() for p in wordings}
+    listed = clip.card.text_tower_record.get("training_phrasings")
+    if listed:
+        return {p: tuple(key.split(":", 1)) for key, wordings in listed.items() for p in wordings}
+    return {p: finding for finding, wordings in FINDING_PHRASES.items() for p in wordings}
 
 
 def evaluate_records(
@@ -162,19 +159,14 @@ def evaluate_records(
         out["phrase_auroc_mean"] = float(np.mean(list(phrases.values())))
         trained = trained_phrases(clip)
         known = phrase_auroc(clip, feats, records, trained)
-        by_finding: dict[str, list[float]] = defaultdict(list)
+        by_finding: dict[tuple[str, str], list[float]] = defaultdict(list)
         for phrase, value in known.items():
-            by_finding[":".join(trained[phrase])].append(value)
+            by_finding[trained[phrase]].append(value)
+        finding_mean = {f: float(np.mean(v)) for f, v in by_finding.items()}
         out["phrase_auroc_trained"] = known
         out["phrase_auroc_trained_mean"] = float(np.mean(list(known.values()))) if known else None
-        out[
-            "phrase_auroc_trained_same_finding"
-        ] = {  # held-out phrase -> mean of its finding's trained wordings
-            p: float(np.mean(by_finding[":".join(held_out[p])]))
-            if by_finding[":".join(held_out[p])]
-            else None
-            for p in phrases
-        }
+        # held-out phrase -> mean AUROC of the trained wordings of its finding (None: none scored)
+        out["phrase_auroc_trained_same_finding"] = {p: finding_mean.get(held_out[p]) for p in phrases}
     return out
 
 

@@ -55,6 +55,7 @@ from medgrad_desktop.training.evaluate import evaluate_records, plot_confusion, 
 from medgrad_desktop.training.trainer import DEMO_INTENDED_USE, TrainConfig, train
 
 TRAIN_SEED, TEST_SEED, SHIFT_SEED, DEMO_SEED, SPLIT_SEED = 1001, 2002, 3003, 4004, 7
+VAL_FRACTION = 0.1  # of the training lesions, held out for checkpoint selection and demo_choice
 DEMO_CLASSES = ALL_CLASSES
 DEMO_ARCHITECTURE = "MedGrad-Tiny-160"
 DEMO_NAME = f"{DEMO_ARCHITECTURE} demo (synthetic, {len(DEMO_CLASSES)} classes, text tower trained)"
@@ -176,7 +177,7 @@ def demo_train_config(
         photometric_p=photometric_p,
         seed=0,
         split_seed=SPLIT_SEED,
-        val_fraction=0.1,
+        val_fraction=VAL_FRACTION,
         test_fraction=0.0,
         patience=0,
         threads=threads,

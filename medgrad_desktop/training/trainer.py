@@ -306,13 +306,12 @@ class Trainer:
             loss = loss + self.cfg.class_loss_weight * prompt_bank_loss(
                 img, bank, scale, labels.to(self.device)
             )
+        recs = [self.train_ds.records[int(i)] for i in idx]
         if crit_texts:
-            recs = [self.train_ds.records[int(i)] for i in idx]
             loss = loss + self.cfg.criteria_loss_weight * self._criteria_loss(
                 img, recs, scale, txt_u[torch.tensor([pos[t] for t in crit_texts], device=self.device)]
             )
         if findings:
-            recs = [self.train_ds.records[int(i)] for i in idx]
             keys = [k.split(":", 1) for k, _ in findings]
             stated = torch.tensor([[c in r.criteria for c, _ in keys] for r in recs], device=self.device)
             present = torch.tensor(
