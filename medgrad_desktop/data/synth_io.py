@@ -141,9 +141,14 @@ def write_dataset(
     config: SynthConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
+    split: str = "",
 ) -> Path:
     """Render n images (balanced classes, shuffled by seed) into `out`; returns the manifest path.
-    Images depend only on (seed, index), so any number of worker processes gives the same files."""
+    Images depend only on (seed, index), so any number of worker processes gives the same files.
+    `split` ("train", "val" or "test") fixes every image's split in the manifest, so data added to a
+    training set cannot move the random split of the rest (make_demo's extra training images)."""
+    if split not in ("", "train", "val", "test"):
+        raise ValueError(f"split '{split}' is not train, val or test")
     out = Path(out)
     cfg = config or SynthConfig()
     out.mkdir(parents=True, exist_ok=True)
@@ -163,14 +168,21 @@ def write_dataset(
                 progress(len(rows), n)
     manifest = out / "manifest.csv"
     buf = io.StringIO(newline="")
-    w = csv.DictWriter(buf, fieldnames=MANIFEST_FIELDS)
+    fields = [*MANIFEST_FIELDS, *(["split"] if split else [])]
+    w = csv.DictWriter(buf, fieldnames=fields)
     w.writeheader()
-    w.writerows(rows)
+    w.writerows([{**r, "split": split} for r in rows] if split else rows)
     write_text_atomic(manifest, buf.getvalue())
     write_text_atomic(
         out / "synth.json",
         json.dumps(
-            {"generator_version": GENERATOR_VERSION, "seed": seed, "n": n, "config": config_to_dict(cfg)},
+            {
+                "generator_version": GENERATOR_VERSION,
+                "seed": seed,
+                "n": n,
+                "config": config_to_dict(cfg),
+                **({"split": split} if split else {}),
+            },
             indent=1,
         ),
     )
