@@ -50,6 +50,8 @@ def test_make_demo_redraws_a_folder_drawn_in_another_setting(tmp_path):
 
 
 def test_the_cross_setting_row_says_what_the_model_was_trained_on():
-    assert make_demo.training_setting_words(3400, 0, "shifted") == "training: 3400 images, tones 0-5, rate 0.6"
+    assert (
+        make_demo.training_setting_words(3400, 0, "shifted") == "training: 3400 images, tones 0-5, rate 0.6"
+    )
     words = make_demo.training_setting_words(3400, 1700, "shifted")
     assert "plus 1700 images of seed 1101 in skin tones 4-5, artefact rate 1.0" in words
