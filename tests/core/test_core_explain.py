@@ -437,11 +437,13 @@ def test_every_form_and_setting_is_reachable_from_param_strings():
         params_with_overrides(["gradcam"], ["medgrad.combine=pixel"])
 
 
-@pytest.mark.parametrize("run", ["retrained/select-dev", "retrained-c/select-dev", "select-dev"])
+@pytest.mark.parametrize(
+    "run", ["retrained/select-dev", "retrained-d/select-dev", "retrained-c/select-dev", "select-dev"]
+)
 def test_default_medgrad_is_the_preregistered_winner(run):
     """The rule fixed in advance, applied again to each development run's stored numbers, gives the
-    stored verdict; the default form is the verdict on the bundled demo model (retrained/: run D), and
-    the earlier models' runs (run C, and the one before) keep their own verdicts as records. The runs'
+    stored verdict; the default form is the verdict on the bundled demo model (retrained/: run F), and
+    the earlier models' runs (runs D and C, and the one before) keep their own verdicts as records. The runs'
     JSON is committed with the docs, so changing either without the other fails here."""
     import hashlib
     import json
