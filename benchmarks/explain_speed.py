@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import BENCH_DOC, ROOT, cpu_name, git_commit, ram_gib, write_section
+from medgrad_desktop.core.method_params import MedGradParams
 
 SECTION = "## Explanation speed (`medgrad bench`)"
 GOALS = {"gradcam": 1.3, "grad_eclip": 1.15, "medgrad": 1.15}
@@ -31,9 +32,10 @@ WHERE_IT_GOES = (
     "every token of the last block's input: pulled back by hand through the class token's attention "
     "(core/explain/tail.py), one D x D product per head and prompt instead of autograd's per token and "
     "prompt, then ln_1's backward; it equals autograd's gradient to 4e-16 in float64 (tests). MedGrad's "
-    "default form is `pixel` since the pre-registered rule chose it on the bundled model (docs/EXPLANATIO"
-    "NS.md): it weights Grad-ECLIP's map, so it also pays Grad-ECLIP's spatial weight; the `replace` form "
-    "(without that weight) measured 1.15x on 2026-12-02 at 08:32 UTC (AMD EPYC, commit 7ef358b)."
+    f"default form is `{MedGradParams().combine}`, the one the pre-registered rule chose on the bundled "
+    "model (docs/EXPLANATIONS.md): it weights Grad-ECLIP's map, so it also pays Grad-ECLIP's spatial "
+    "weight; the `replace` form (without that weight) measured 1.15x on 2026-12-02 at 08:32 UTC (AMD "
+    "EPYC, commit 7ef358b)."
 )
 NAMES = {"gradcam": "Grad-CAM", "grad_eclip": "Grad-ECLIP", "medgrad": "MedGrad E-CLIP"}
 
