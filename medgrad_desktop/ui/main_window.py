@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -52,6 +52,18 @@ BROWSER_SHARE, DETAILS_SHARE = 0.19, 0.23  # of the width until the user drags t
 NOTICE_STYLE = (
     "background:#fff4ce; color:#5c4400; border-bottom:1px solid #e8d48a; padding:5px 10px;font-weight:bold;"
 )
+
+
+FIRST_START_SIZE = QSize(1520, 920)
+
+
+def first_start_size(available: QSize) -> QSize:
+    """The window's size on a first start: room for the three maps side by side, but never larger than
+    the screen (a 1440x900 laptop got a window wider than its screen, the prediction panel cut off)."""
+    return QSize(
+        min(FIRST_START_SIZE.width(), int(available.width() * 0.95)),
+        min(FIRST_START_SIZE.height(), int(available.height() * 0.95)),
+    )
 
 
 class MainWindow(QMainWindow):
@@ -146,7 +158,7 @@ class MainWindow(QMainWindow):
         if self.settings.geometry is not None:
             self.restoreGeometry(self.settings.geometry)
         else:
-            self.resize(1520, 920)
+            self.resize(first_start_size(self.screen().availableGeometry().size()))
         if self.settings.splitter_state is not None:
             self._user_sized = self.splitter.restoreState(self.settings.splitter_state)
         self.viewers.set_opacity(self.app.opacity)

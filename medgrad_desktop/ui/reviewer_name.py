@@ -15,4 +15,9 @@ def ask_reviewer_name(parent: QWidget | None) -> str:
     name, ok = QInputDialog.getText(
         parent, "Reviewer", "Your name, recorded with each review decision:", QLineEdit.EchoMode.Normal, ""
     )
+    if parent is not None:
+        # The dialog asked in the middle of a keyboard review (A, D): give the keys back to the window, as
+        # not every window manager does (under a bare X server the next A was lost)
+        parent.window().activateWindow()
+        parent.window().raise_()
     return name.strip() if ok else ""

@@ -335,6 +335,25 @@ def test_settings_are_restored(qtbot, make_window, app_settings):
     assert app_settings.q.fileName().endswith("settings.ini")
 
 
+def test_first_start_fits_the_screen(qtbot, app_settings, tiny_model):
+    """A first start (no saved geometry) opens at the full layout's size on a large screen and never wider
+    or taller than the screen it is on."""
+    from PySide6.QtCore import QSize
+
+    from medgrad_desktop.ui.main_window import FIRST_START_SIZE, first_start_size
+
+    assert first_start_size(QSize(2560, 1440)) == FIRST_START_SIZE
+    assert first_start_size(QSize(1440, 876)) == QSize(1368, 832)
+    from medgrad_desktop.ui.main_window import MainWindow
+
+    assert app_settings.geometry is None  # a first start
+    win = MainWindow(settings=app_settings, model_factory=lambda weights, device: tiny_model)
+    qtbot.addWidget(win)
+    avail = win.screen().availableGeometry().size()
+    assert win.size() == first_start_size(avail)
+    assert win.width() <= avail.width() and win.height() <= avail.height()
+
+
 def test_compare_view_syncs_zoom_and_pan(qtbot, make_window, folder):
     win = make_window()
     open_and_wait(qtbot, win, folder)
