@@ -262,13 +262,21 @@ def plot_history(history: list[dict], path: Path) -> Path:
     ax.plot(ep, [h["val_loss"] for h in history], "s-", label="validation loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
+    handles = ax.get_lines()
     if any(h.get("val_accuracy") is not None for h in history):
         ax2 = ax.twinx()
-        ax2.plot(
+        handles += ax2.plot(
             ep, [h.get("val_accuracy") or 0 for h in history], "^-", color="green", label="val. accuracy"
         )
         ax2.set_ylim(0, 1)
         ax2.set_ylabel("validation accuracy")
-        ax2.legend(fontsize=7, loc="lower right")
-    ax.legend(fontsize=7, loc="upper center")
+    # one legend above the axes: inside, it covered the curves it names (seen on the 36-epoch demo run)
+    ax.legend(
+        handles=handles,
+        fontsize=7,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.01),
+        ncol=len(handles),
+        frameon=False,
+    )
     return save_figure(fig, path, dpi=110)
