@@ -5,9 +5,10 @@
 Steps (every seed fixed below, so the result is reproducible up to floating-point nondeterminism):
 1. draw a training set of all 17 catalogue classes (seed TRAIN_SEED; captions in varied wording, the
    held-out phrasings never used) and extra training images in the shifted setting (EXTRA_SEED; run F,
-   chosen over D and over the same lesions in the training setting by a pre-registered rule), a test set from a seed the model never sees (TEST_SEED) and a shifted
-   test set (SHIFT_SEED) from another generator setting: only the two darkest skin tones and the
-   maximum artefact rate, for the cross-setting drop;
+   chosen over D and over the same lesions in the training setting by a pre-registered rule), a test
+   set from a seed the model never sees (TEST_SEED) and a shifted test set (SHIFT_SEED) from another
+   generator setting: only the two darkest skin tones and the maximum artefact rate, for the
+   cross-setting drop;
 2. train a small OpenCLIP model (resources/model_configs/MedGrad-Tiny-160.json) from scratch with the
    project's pipeline (`medgrad_desktop.training.trainer`), BOTH towers trained: split by lesion id,
    validation-based model selection, temperature fitted on validation;
@@ -159,8 +160,9 @@ def demo_train_config(
     """From-scratch settings: both towers trained; AdamW 1e-3 with warm-up and cosine decay; batch 32;
     class- and criteria-prompt cross-entropy (criteria prompts in varied wording, options weighted by
     inverse frequency) and the pairwise ranking of images by cos(image, finding wording) (run D, chosen
-    over run C by the pre-registered rule of docs/TRAINING.md; run F adds the extra data in `data`) beside the contrastive loss on the
-    captions; the checkpoint of the best validation accuracy (the classifier the app shows) is installed."""
+    over run C by the pre-registered rule of docs/TRAINING.md; run F adds the extra data in `data`)
+    beside the contrastive loss on the captions; the checkpoint of the best validation accuracy (the
+    classifier the app shows) is installed."""
     return TrainConfig(
         data=[str(d) for d in data],
         out=str(out),
