@@ -73,8 +73,13 @@ class ModelCard:
         """The card's record of how its text tower was trained (`training_phrasings`, `held_out_phrases`...),
         or {} when the card states only a word or nothing; the phrase metrics and the free-text matching
         read their wordings from it."""
-        stated = self.extra.get("text_tower") or self.record.get("text_tower")
+        stated = self._stated_text_tower
         return stated if isinstance(stated, dict) else {}
+
+    @property
+    def _stated_text_tower(self) -> dict | str:
+        """What the card says of its text tower, a record or a word ("" when nothing)."""
+        return self.extra.get("text_tower") or self.record.get("text_tower") or ""
 
     @property
     def short_hash(self) -> str:
@@ -98,8 +103,8 @@ class ModelCard:
         Otherwise an untrained model, or one trained from scratch with its text tower frozen at random
         weights, only knows the catalogue phrases it was trained against.
         """
-        stated = self.extra.get("text_tower") or self.record.get("text_tower") or ""
-        if isinstance(stated, dict):  # the same record as `text_tower_record`
+        stated = self._stated_text_tower
+        if isinstance(stated, dict):
             if not stated.get("trained", False) or stated.get("frozen", False):
                 return "Text tower untrained (frozen at random init): only catalogue phrases mean something"
             limits = stated.get("limitations")

@@ -80,7 +80,7 @@ def metrics_markdown(summary: dict, how: str) -> str:
         "| held-out phrase AUROC (mean) | in-batch matching (paper's metric) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, m in (("unseen seed, main training setting (tones 0-5, rate 0.6)", t), (s["setting"], s)):
+    for name, m in ((f"unseen seed, {t['setting']}", t), (s["setting"], s)):
         out.append(
             f"| {name} | {m['n']} | {_f(m['balanced_accuracy'])} | {_f(m['accuracy'])} | {_f(m['macro_f1'])} | "
             f"{_f(m['ece'])} | {_f(m['criteria_balanced_accuracy_mean'])} | {_f(m.get('phrase_auroc_mean'))} | "

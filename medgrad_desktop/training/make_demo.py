@@ -234,17 +234,12 @@ def training_setting_words(n_train: int, n_extra: int, extra_setting: str) -> st
     return words
 
 
-def demo_summary(
-    test: dict,
-    shift: dict,
-    history: list[dict],
-    training_words: str = training_setting_words(3400, 0, "shifted"),
-) -> dict:
+def demo_summary(test: dict, shift: dict, history: list[dict], training_words: str) -> dict:
     """The metrics the card, docs/training/demo-metrics.json and docs/TRAINING.md quote."""
     return {
         "test_unseen_seed": {
             "seed": TEST_SEED,
-            "setting": "the main training setting (tones 0-5, artefact rate 0.6)",
+            "setting": f"the main training setting ({SETTING_WORDS['training']})",
             **_headline(test),
             "per_class": test["per_class"],
             "strata": test["strata"],
@@ -373,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         + (f" --photometric {args.photometric:g}" if args.photometric else "")
         + (f" --n-extra {args.n_extra} --extra-setting {args.extra_setting}" if args.n_extra else "")
-        + f"` in one schedule{' (resumed)' if args.resume else ''}, {args.threads} torch thread{'s' if args.threads > 1 else ''}."
+        + f"` in one schedule{' (resumed)' if args.resume else ''}, {args.threads} torch "
+        + ("threads." if args.threads > 1 else "thread.")
     )
     if not write_into(REPO / "docs" / "TRAINING.md", metrics_markdown(summary, how)):
         _log("docs/TRAINING.md has no demo-metrics markers: tables not written there")

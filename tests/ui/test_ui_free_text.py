@@ -104,8 +104,8 @@ def test_a_model_with_a_trained_text_tower_has_no_note(qtbot, make_window, tiny_
 
 
 def test_a_trained_wording_typed_without_its_hyphens_is_matched_and_named(qtbot, make_window, demo_model):
-    """The demo model reads "blue white veil" backwards (held-out phrase AUROC 0.235, docs/TRAINING.md):
-    typed in the box it is the veil criterion, through the wording the model was trained on, and the
+    """The demo model reads "blue white veil" poorly (held-out phrase AUROC 0.590; run C: 0.235,
+    docs/TRAINING.md): typed in the box it is the veil criterion, through the wording the model was trained on, and the
     window names that wording."""
     assert (
         "blue-white veil"

@@ -340,12 +340,10 @@ def test_first_start_fits_the_screen(qtbot, app_settings, tiny_model):
     or taller than the screen it is on."""
     from PySide6.QtCore import QSize
 
-    from medgrad_desktop.ui.main_window import FIRST_START_SIZE, first_start_size
+    from medgrad_desktop.ui.main_window import FIRST_START_SIZE, MainWindow, first_start_size
 
     assert first_start_size(QSize(2560, 1440)) == FIRST_START_SIZE
     assert first_start_size(QSize(1440, 876)) == QSize(1368, 832)
-    from medgrad_desktop.ui.main_window import MainWindow
-
     assert app_settings.geometry is None  # a first start
     win = MainWindow(settings=app_settings, model_factory=lambda weights, device: tiny_model)
     qtbot.addWidget(win)
