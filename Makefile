@@ -26,12 +26,14 @@ test: $(STAMP)
 	$(BIN)/ruff check medgrad_desktop tests benchmarks tools build main.py
 	$(BIN)/ruff format --check medgrad_desktop tests benchmarks tools build main.py
 	$(BIN)/lint-imports
+	$(BIN)/vulture medgrad_desktop --min-confidence 80
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check medgrad_desktop tests benchmarks tools build main.py
 	$(BIN)/ruff format --check medgrad_desktop tests benchmarks tools build main.py
 	$(BIN)/lint-imports
+	$(BIN)/vulture medgrad_desktop --min-confidence 80
 
 bench: $(STAMP)
 	$(BIN)/medgrad bench --images 3

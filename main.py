@@ -2,7 +2,7 @@
 
 import sys
 
-from medgrad_desktop.ui.app import main
+from medgrad_desktop.ui.launch import main
 
 if __name__ == "__main__":
     sys.exit(main())

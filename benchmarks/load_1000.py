@@ -93,9 +93,9 @@ def run_load(
     from medgrad_desktop.core.explain import default_params
     from medgrad_desktop.core.explain.hooks import live_hook_count
     from medgrad_desktop.core.model import load_model
-    from medgrad_desktop.ui import compute as ui_compute
-    from medgrad_desktop.ui.jobs import MapRequest, compute_maps, predict_batch
-    from medgrad_desktop.ui.targets import TargetChoice
+    from medgrad_desktop.ui.state.target_choice import TargetChoice
+    from medgrad_desktop.ui.work import compute as ui_compute
+    from medgrad_desktop.ui.work.jobs import MapRequest, compute_maps, predict_batch
 
     tmp = None
     if folder is None:

@@ -40,7 +40,7 @@ def run(n: int) -> dict:
     from medgrad_desktop.core.model import load_model
     from medgrad_desktop.store import ProjectStore
     from medgrad_desktop.ui.main_window import MainWindow
-    from medgrad_desktop.ui.settings import AppSettings
+    from medgrad_desktop.ui.state.settings import AppSettings
 
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     paths = write_images(base / "folder", n)

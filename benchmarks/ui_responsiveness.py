@@ -74,10 +74,10 @@ def main() -> int:
     from medgrad_desktop.testing.responsiveness import measure_gaps
     from medgrad_desktop.testing.sample_images import write_sample_folder
     from medgrad_desktop.testing.waiting import wait_until
-    from medgrad_desktop.ui.application import make_app
-    from medgrad_desktop.ui.compute import default_model_factory
     from medgrad_desktop.ui.main_window import MainWindow
-    from medgrad_desktop.ui.settings import AppSettings
+    from medgrad_desktop.ui.qt_application import make_app
+    from medgrad_desktop.ui.state.settings import AppSettings
+    from medgrad_desktop.ui.work.compute import default_model_factory
 
     app = make_app()
     if args.folder:

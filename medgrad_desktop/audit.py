@@ -1,12 +1,15 @@
 """Append-only audit log (JSON Lines) in the app's data folder: who did what, when, with which model
 and which file. Lines are only ever appended; a reader skips a damaged last line.
 
-Events in use: `folder_opened`, `prediction` / `predictions_run`, review decisions
-(`review_accept`, `review_override`, `review_note`, `review_reset`), `review_undo` / `review_redo`
-(the app); `export` (one line per image of a written report, with the image's pseudonym and hash),
-`export_failed` and `export_cancelled` (reports). Every line has `time` (UTC), `event`,
-`model_sha256` and `file_sha256` (null when not about one file). Each event is mirrored into the
-project store when this process has it open.
+Events in use: `folder_opened`, `prediction` / `predictions_run` (the app); review changes
+(`review_accept`, `review_override`, `review_note`, `review_reset`, `review_undo`, `review_redo`,
+written by `medgrad_desktop.review.ReviewStore`); `export` (one line per image of a written report,
+with the image's pseudonym and hash), `export_failed` and `export_cancelled` (reports). Every line has
+`time` (UTC), `event`, `model_sha256` and `file_sha256` (null when not about one file).
+
+Each event is recorded once in each of two places: a line here, and a row in the project store's
+audit table when this process has the store open. A review change writes its row itself, in the
+transaction that saves the decision (both or neither), and so is not mirrored a second time.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from medgrad_desktop.appdata import data_dir
-from medgrad_desktop.store.project import ProjectStore
+from medgrad_desktop.store import ProjectStore
 
 _lock = threading.Lock()
 
@@ -29,8 +32,15 @@ def audit_path() -> Path:
 
 
 def log_event(
-    event: str, *, model_sha256: str | None = None, file_sha256: str | None = None, **details: object
+    event: str,
+    *,
+    model_sha256: str | None = None,
+    file_sha256: str | None = None,
+    mirror: bool = True,
+    **details: object,
 ) -> dict:
+    """Append one event; `mirror=False` when the caller has already written its row into the project
+    store with the change it records."""
     record = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "event": event,
@@ -50,7 +60,8 @@ def log_event(
             os.write(fd, line.encode("utf-8", "backslashreplace"))
         finally:
             os.close(fd)
-    _mirror(record)
+    if mirror:
+        _mirror(record)
     return record
 
 

@@ -95,21 +95,44 @@ def demo_like_weights(tmp_path, tiny_model) -> Path:
 @pytest.fixture
 def app_settings(tmp_path):
     """The app's settings in this test's own .ini file, never the user's."""
-    from medgrad_desktop.ui.settings import AppSettings
+    from medgrad_desktop.ui.state.settings import AppSettings
 
     return AppSettings.at(tmp_path / "settings.ini")
 
 
+class ReviewerPrompt:
+    """Stands in for the person asked for the reviewer's name (a window's `ask_reviewer`): gives
+    `answer` ("" declines) and counts how often it was asked."""
+
+    def __init__(self, answer: str = ""):
+        self.answer = answer
+        self.asked = 0
+
+    def __call__(self) -> str:
+        self.asked += 1
+        return self.answer
+
+
 @pytest.fixture
-def make_window(qtbot, app_settings, tiny_model):
+def reviewer_prompt() -> ReviewerPrompt:
+    """The reviewer-name prompt of the windows `make_window` makes: a test has no person to type a name,
+    and a real dialog would wait for one."""
+    return ReviewerPrompt()
+
+
+@pytest.fixture
+def make_window(qtbot, app_settings, tiny_model, reviewer_prompt):
     """Make the real main window, shown and exposed, on `app_settings` (or `settings`) with the tiny
-    model (or `factory(weights, device)`); it returns once the model is in use unless `wait_model` is
-    False. Every window made is closed by qtbot at the end of the test."""
+    model (or `factory(weights, device)`) and `reviewer_prompt` for the reviewer's name; it returns once
+    the model is in use unless `wait_model` is False. Every window made is closed by qtbot at the end of
+    the test."""
     from medgrad_desktop.ui.main_window import MainWindow
 
     def make(factory=None, wait_model: bool = True, settings=None) -> MainWindow:
         win = MainWindow(
-            settings=settings or app_settings, model_factory=factory or (lambda weights, device: tiny_model)
+            settings=settings or app_settings,
+            model_factory=factory or (lambda weights, device: tiny_model),
+            ask_reviewer=reviewer_prompt,
         )
         qtbot.addWidget(win)
         win.resize(1400, 860)

@@ -62,9 +62,9 @@ def main() -> int:
     from PySide6.QtTest import QTest
 
     from medgrad_desktop.testing.waiting import wait_until
-    from medgrad_desktop.ui.application import make_app
     from medgrad_desktop.ui.main_window import MainWindow
-    from medgrad_desktop.ui.settings import AppSettings
+    from medgrad_desktop.ui.qt_application import make_app
+    from medgrad_desktop.ui.state.settings import AppSettings
 
     app = make_app()
     tmp = Path(tempfile.mkdtemp(prefix="medgrad-shot-"))

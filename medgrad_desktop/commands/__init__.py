@@ -1,1 +1,50 @@
-"""One module per `medgrad` subcommand; each defines `add_parser(subparsers)`."""
+"""The `medgrad` subcommands: one module each, listed in `COMMANDS` with the line `medgrad --help`
+shows for it.
+
+The list names each command's module instead of importing the modules to ask them, because a
+command's imports can cost seconds and a gigabyte (torch, open_clip): `medgrad --help` imports no
+command module, and `medgrad NAME ...` imports NAME's module alone (see `medgrad_desktop.cli`).
+
+Commands are plug-ins: adding one is a module here that defines `add_arguments(parser)` (its options,
+its description if it has one, and `parser.set_defaults(func=run)` where `run(args)` returns the exit
+code), plus one line in `COMMANDS`. A command module imports torch, open_clip and the model code inside
+the function that runs the model, never at its top, so that building its parser (for `--help` or a
+usage error) stays quick; `tests/core/test_cli_lazy.py` checks that for every command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # what follows `medgrad` on the command line
+    module: str  # the module under `medgrad_desktop.commands` that defines `add_arguments`
+    help: str  # its line in `medgrad --help`
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("bench", "bench", "time all-prompt maps against one plain forward"),
+    Command(
+        "eval-explanations",
+        "eval_explanations",
+        "faithfulness, localization and sanity checks of the maps",
+    ),
+    Command(
+        "evaluate", "evaluate", "accuracy, balanced accuracy, macro-F1, ECE and plots on a labelled data set"
+    ),
+    Command("explain", "explain", "heatmaps for one image"),
+    Command(
+        "ood-stats",
+        "ood_stats",
+        "write the out-of-distribution statistics of existing weights from their training folders",
+    ),
+    Command("predict", "predict", "classify images (files or folders); shards across torchrun processes"),
+    Command("report", "report", "annotated report of a folder (PDF, HTML, CSV, PNG)"),
+    Command("store", "store", "the project store: info, export of review decisions"),
+    Command(
+        "synth", "synth", "write synthetic dermoscopy images, masks, counterfactuals and a CSV manifest"
+    ),
+    Command("train", "train", "fine-tune a CLIP model on labelled images with captions"),
+)

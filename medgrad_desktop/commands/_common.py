@@ -1,11 +1,14 @@
-"""Options shared by subcommands that load a model."""
+"""Options shared by subcommands that load a model. The model code (torch, open_clip) is imported when
+a model is loaded, not when the options are added, so a command's `--help` stays quick."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from medgrad_desktop.core.model import ClipModel, ModelLoadError, load_model
+if TYPE_CHECKING:
+    from medgrad_desktop.core.model import ClipModel
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
@@ -27,6 +30,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def model_from_args(args: argparse.Namespace) -> ClipModel:
+    from medgrad_desktop.core.model import ModelLoadError, load_model
+
     try:
         clip = load_model(
             args.weights,

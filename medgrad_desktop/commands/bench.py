@@ -19,19 +19,20 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
+from medgrad_desktop.core.method_params import METHODS, default_params
 
-from medgrad_desktop.core.classify import classify
-from medgrad_desktop.core.explain import METHODS, analyze, analyze_batch, default_params
-from medgrad_desktop.core.model import ClipModel, ModelLoadError, load_model
+if TYPE_CHECKING:  # torch and the model code are imported when the bench runs, not for its --help
+    import numpy as np
+    import torch
+
+    from medgrad_desktop.core.model import ClipModel
 
 KEYS = {"gradcam": "gradcam", "grad-eclip": "grad_eclip", "medgrad": "medgrad"}
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="time all-prompt maps against one plain forward")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--images", type=int, default=3, help="distinct images (each repeat times every image)")
     p.add_argument("--repeats", type=int, default=5, help="repeats; each pairs every method with a forward")
     p.add_argument("--device", default="cpu", help="cpu | cuda[:N]")
@@ -49,6 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
+        import torch
+
         torch.cuda.synchronize(device)
 
 
@@ -123,6 +126,8 @@ def paired_ratios(
 
 def _loops(clip: ClipModel, images: list[np.ndarray], targets, device: torch.device) -> dict:
     """The two patterns batching replaces, each timed once per image beside the batched call."""
+    from medgrad_desktop.core.explain import analyze
+
     out = {}
     for m in METHODS:
         p = [default_params(m)]
@@ -145,6 +150,12 @@ def _loops(clip: ClipModel, images: list[np.ndarray], targets, device: torch.dev
 def bench(
     arch: str, device: str, n_images: int, repeats: int, loops: bool = False, gpu_batch: int = 64
 ) -> dict:
+    import numpy as np
+    import torch
+
+    from medgrad_desktop.core.explain import analyze
+    from medgrad_desktop.core.model import load_model
+
     clip = load_model(random_init=True, architecture=arch, device=device)
     dev = clip.device
     rng = np.random.default_rng(0)
@@ -183,6 +194,8 @@ def bench(
 
 def _peak(fn: Callable[[], object], device: torch.device, repeats: int = 3) -> tuple[float, float]:
     """Best seconds of `repeats` calls after one warm-up, and the peak GPU memory (GiB) they reached."""
+    import torch
+
     fn()
     torch.cuda.reset_peak_memory_stats(device)
     best = min(timed(fn, device) for _ in range(repeats))
@@ -192,6 +205,12 @@ def _peak(fn: Callable[[], object], device: torch.device, repeats: int = 3) -> t
 def gpu_throughput(clip: ClipModel, targets, batch: int = 64) -> dict:
     """Images per second and peak memory: classification at `batch` in fp16, bf16 and fp32, and every
     prompt's map of each method for `batch` images per pass (fp32, as the app computes them)."""
+    import numpy as np
+    import torch
+
+    from medgrad_desktop.core.classify import classify
+    from medgrad_desktop.core.explain import analyze_batch
+
     rng = np.random.default_rng(1)
     imgs = [rng.integers(0, 256, (224, 224, 3), dtype=np.uint8) for _ in range(4 * batch)]
     dev = clip.device
@@ -217,6 +236,10 @@ def _fmt(s: dict, scale: float = 1.0, unit: str = "") -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from medgrad_desktop.core.model import ModelLoadError
+
     if args.threads:
         torch.set_num_threads(args.threads)
     try:

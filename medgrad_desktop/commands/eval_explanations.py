@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from medgrad_desktop.commands._common import add_model_options, model_from_args
+from medgrad_desktop.core.batching import RULES, images_per_pass
 from medgrad_desktop.core.explain import METHODS, analyze_batch
 from medgrad_desktop.core.method_params import PARAM_HELP, params_with_overrides
 from medgrad_desktop.data.records import DatasetError
@@ -91,7 +92,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--sanity", type=int, default=8, help="images for the randomization sanity checks (0 = skip)"
     )
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
-    p.add_argument("--batch", type=int, default=8, help="images per explanation batch")
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=images_per_pass("evaluate-maps"),
+        help=f"images per explanation pass (default: {RULES['evaluate-maps']})",
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=run)
 

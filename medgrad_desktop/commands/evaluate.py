@@ -11,12 +11,10 @@ from pathlib import Path
 
 from medgrad_desktop.atomic import write_text_atomic
 from medgrad_desktop.commands._common import add_model_options, model_from_args
+from medgrad_desktop.core.batching import RULES, images_per_pass
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "evaluate", help="accuracy, balanced accuracy, macro-F1, ECE and plots on a labelled data set"
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "dataset", help="manifest.csv, a `medgrad synth` folder, PH2, Derm7pt or one folder per class"
     )
@@ -28,7 +26,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="only the records of a split the data set defines itself (Derm7pt, manifest column)",
     )
     p.add_argument("--out", default=None, help="folder for confusion.png, reliability.png and metrics.json")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=images_per_pass("evaluate-features"),
+        help=f"images per forward pass (default: {RULES['evaluate-features']})",
+    )
     p.add_argument(
         "--in-batch", type=int, default=64, help="batch size of the paper's in-batch metric (0 = off)"
     )

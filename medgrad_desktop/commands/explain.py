@@ -12,16 +12,13 @@ from PIL import Image
 
 from medgrad_desktop.atomic import write_atomic, write_text_atomic
 from medgrad_desktop.commands._common import add_model_options, model_from_args
-from medgrad_desktop.core.explain import METHODS, analyze
-from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, display_name, load_image
-from medgrad_desktop.core.method_params import PARAM_HELP, params_with_overrides
+from medgrad_desktop.core.method_params import METHODS, PARAM_HELP, params_with_overrides
 from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP, blend, stamp
 from medgrad_desktop.core.typed_text import resolve_typed
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("explain", help="heatmaps for one image")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("image")
     add_model_options(p)
     p.add_argument("--method", default="all", choices=[*METHODS, "all"])
@@ -43,6 +40,9 @@ def slug(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from medgrad_desktop.core.explain import analyze
+    from medgrad_desktop.core.fallback import run_with_fallback
+
     clip = model_from_args(args)
     try:
         img = load_image(args.image)

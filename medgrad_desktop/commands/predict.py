@@ -10,15 +10,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from medgrad_desktop.commands import _distributed as distributed
 from medgrad_desktop.commands._common import add_model_options, model_from_args
+from medgrad_desktop.core.batching import RULES, images_per_pass
 from medgrad_desktop.core.classify import classify
-from medgrad_desktop.core.explain.batching import default_batch_size
 from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, display_name, is_image_file, list_images, load_image
 from medgrad_desktop.core.model import ClipModel
+from medgrad_desktop.core.prediction import NO_OOD_CHECK_TEXT, OOD_FLAG_TEXT, Prediction
 from medgrad_desktop.store.memo import StoreMemo
 
 
@@ -32,8 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--batch-size",
         type=int,
         default=None,
-        help="images per forward pass (default: what a quarter of the free memory holds, at most "
-        "16 on a CPU and 64 on a GPU)",
+        help=f"images per forward pass (default: {RULES['classify']})",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
@@ -68,7 +69,10 @@ def predict_pass(clip: ClipModel, chunk: list[Path], top_k: int, memo: StoreMemo
             loaded.append(load_image(p))
         except ImageLoadError as exc:
             rows.append({"file": str(p), "error": str(exc)})
-    stored = {im.sha256: memo.prediction(im.sha256, clip.card.weights_sha256) for im in loaded}
+    stored = {
+        im.sha256: memo.prediction(im.sha256, clip.card.weights_sha256, clip.card.ood_stats_sha256)
+        for im in loaded
+    }
     todo = [im for im in loaded if stored[im.sha256] is None]
     fresh = (
         run_with_fallback(
@@ -94,9 +98,21 @@ def predict_pass(clip: ClipModel, chunk: list[Path], top_k: int, memo: StoreMemo
                 "top_k": [{"id": c, "name": n, "probability": pr} for c, n, pr in pred.top_k(top_k)],
                 "seven_point_score": pred.seven_point_score,
                 "criteria": {c.criterion_id: c.option_id for c in pred.criteria},
+                "ood": ood_row(pred),
             }
         )
     return rows
+
+
+def ood_row(pred: Prediction) -> dict:
+    """The out-of-distribution result as the JSON gives it: score, threshold, flagged and method, or
+    `checked: false` with the plain statement when the model has no statistics."""
+    if pred.ood is None:
+        return {"checked": False, "note": NO_OOD_CHECK_TEXT}
+    row = {"checked": True, **asdict(pred.ood)}
+    if pred.ood.flagged:
+        row["note"] = OOD_FLAG_TEXT
+    return row
 
 
 def _print_rows(rows: list[dict], clip: ClipModel) -> None:
@@ -106,7 +122,10 @@ def _print_rows(rows: list[dict], clip: ClipModel) -> None:
             print(f"ERROR  {r['error']}", file=sys.stderr)
             continue
         tops = ", ".join(f"{t['name']} {t['probability']:.1%}" for t in r["top_k"])
-        print(f"{display_name(Path(r['file']))}: {tops}  | 7-point score {r['seven_point_score']}{flag}")
+        unlike = f"  | {OOD_FLAG_TEXT.upper()}" if r["ood"].get("flagged") else ""
+        print(
+            f"{display_name(Path(r['file']))}: {tops}  | 7-point score {r['seven_point_score']}{flag}{unlike}"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,8 +136,10 @@ def run(args: argparse.Namespace) -> int:
     memo = StoreMemo.open(args.store)
     if memo.notice and world.rank == 0:
         print(f"warning: {memo.notice}", file=sys.stderr)
+    if clip.card.ood_note and world.rank == 0:
+        print(f"note: {clip.card.ood_note}", file=sys.stderr)
     paths = expand_inputs(args.inputs, args.recursive)
-    batch = distributed.broadcast_from_root(args.batch_size or default_batch_size(clip, 0), world)
+    batch = distributed.broadcast_from_root(images_per_pass("classify", clip, args.batch_size), world)
     passes = [paths[i : i + batch] for i in range(0, len(paths), batch)]
     mine: dict[int, list[dict]] = {}
     for k in distributed.my_passes(range(len(passes)), world):

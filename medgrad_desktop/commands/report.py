@@ -9,32 +9,21 @@ the same report one process would write (see `commands/_distributed.py`)."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
-from medgrad_desktop.commands import _distributed as distributed
 from medgrad_desktop.commands._common import add_model_options, model_from_args
-from medgrad_desktop.core.explain import METHODS, AnalysisResult, MethodParams, default_params
-from medgrad_desktop.core.imageio import list_images
-from medgrad_desktop.core.method_params import OPENING_METHOD
-from medgrad_desktop.core.model import ClipModel
+from medgrad_desktop.core.batching import RULES
+from medgrad_desktop.core.method_params import METHODS, OPENING_METHOD
 from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP
-from medgrad_desktop.data.patients import SidecarError, group_images, identifying_values, labels
-from medgrad_desktop.reports import (
-    DEFAULT_FORMATS,
-    FORMATS,
-    ReportExistsError,
-    ReportFailed,
-    ReportOptions,
-    existing_outputs,
-)
-from medgrad_desktop.reports.builder import analyse_report_images, batch_size_for, report_chunks
-from medgrad_desktop.reports.export import export_report
-from medgrad_desktop.review import ReviewStore
-from medgrad_desktop.store.memo import StoreMemo
+from medgrad_desktop.reports.outputs import DEFAULT_FORMATS, FORMATS
+
+if TYPE_CHECKING:
+    from medgrad_desktop.commands._distributed import World
+    from medgrad_desktop.core.explain import AnalysisResult
+    from medgrad_desktop.core.model import ClipModel
+    from medgrad_desktop.reports.request import ReportRequest
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -85,8 +74,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--batch-size",
         type=int,
         default=None,
-        help="images explained per pass (default: what a quarter of the free memory holds, at "
-        "most 16 on a CPU and 64 on a GPU)",
+        help=f"images explained per pass (default: {RULES['explain']})",
     )
     p.set_defaults(func=run)
 
@@ -105,6 +93,8 @@ class _ConsoleProgress:
     """A one-line progress bar on stderr (tqdm), updated from the export's progress callback."""
 
     def __init__(self) -> None:
+        from tqdm import tqdm
+
         self.bar = tqdm(total=0, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
 
     def __call__(self, done: int, total: int, message: str) -> None:
@@ -117,20 +107,55 @@ class _ConsoleProgress:
         self.bar.close()
 
 
-def run(args: argparse.Namespace) -> int:
+def plan_from_args(args: argparse.Namespace) -> ReportRequest | str:
+    """The report the options ask for, or the message that says why there is none."""
+    from medgrad_desktop.core.imageio import list_images
+    from medgrad_desktop.core.method_params import default_params
+    from medgrad_desktop.reports.outputs import ReportOptions
+    from medgrad_desktop.reports.request import plan_report
+
     try:
         methods = parse_list(args.method, METHODS, "method", "all")
         formats = parse_list(args.format, FORMATS, "format")
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return str(exc)
     folder = Path(args.folder)
     if not folder.is_dir():
-        print(f"error: {folder}: not a folder; pass the folder that holds the images", file=sys.stderr)
+        return f"{folder}: not a folder; pass the folder that holds the images"
+    paths = list_images(folder, args.recursive)
+    if not paths:
+        return f"{folder}: no image files found (jpg, png, tif, bmp, webp ...)"
+    options = ReportOptions(
+        deidentify=args.deidentify,
+        top_k=args.top_k,
+        colormap=args.colormap,
+        opacity=args.opacity,
+        batch_size=args.batch_size,
+    )
+    try:
+        return plan_report(
+            paths,
+            folder,
+            [default_params(m) for m in methods],
+            Path(args.out),
+            options=options,
+            formats=formats,
+            basename=args.name,
+            pseudonym_map=Path(args.pseudonym_map) if args.pseudonym_map else None,
+            force=args.force,
+        )
+    except ValueError as exc:  # a bad patients.csv (SidecarError) or a request that must not run
+        return str(exc)
+
+
+def run(args: argparse.Namespace) -> int:
+    from medgrad_desktop.commands import _distributed as distributed
+
+    request = plan_from_args(args)
+    if isinstance(request, str):
+        print(f"error: {request}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    pmap = Path(args.pseudonym_map) if args.pseudonym_map else None
-    clash = existing_outputs(out, args.name, formats, pmap)
+    clash = request.existing_outputs()
     if clash and not args.force:  # say so before loading a model
         print(
             f"error: already exists: {', '.join(map(str, clash))}; pass --force to overwrite or choose "
@@ -138,57 +163,37 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 3
-    paths = list_images(folder, args.recursive)
-    if not paths:
-        print(f"error: {folder}: no image files found (jpg, png, tif, bmp, webp ...)", file=sys.stderr)
-        return 2
-    try:  # patients, lesions and visits (DICOM tags, PATIENT/LESION/VISIT folders or patients.csv)
-        groups = labels(group_images(paths, folder), pseudonymize=args.deidentify)
-    except SidecarError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    paths.sort(
-        key=lambda p: groups[p].order if p in groups else (1 << 30, 0, 0)
-    )  # stable: folder order within
     world = distributed.world_from_env()
     args.device = distributed.device_for(world, args.device)
     clip = model_from_args(args)
     distributed.start(world, clip.device)
-    options = ReportOptions(
-        deidentify=args.deidentify,
-        top_k=args.top_k,
-        colormap=args.colormap,
-        opacity=args.opacity,
-        batch_size=args.batch_size,
-        groups=groups or None,
-        identifying=frozenset(identifying_values(paths)) if args.deidentify else frozenset(),
-    )
-    params = [default_params(m) for m in methods]
     if not world.distributed:
-        return _export(paths, clip, params, folder, out, formats, options, pmap, args)
-    code = _distributed_export(world, paths, clip, params, folder, out, formats, options, pmap, args)
+        return _export(request, clip, args)
+    code = _distributed_export(world, request, clip, args)
     distributed.stop(world)
     return code
 
 
 def _distributed_export(
-    world: distributed.World,
-    paths: list[Path],
-    clip: ClipModel,
-    params: list[MethodParams],
-    folder: Path,
-    out: Path,
-    formats: list[str],
-    options: ReportOptions,
-    pmap: Path | None,
-    args: argparse.Namespace,
+    world: World, request: ReportRequest, clip: ClipModel, args: argparse.Namespace
 ) -> int:
     """Each rank explains its passes; rank 0 writes the report from all of them."""
-    batch = distributed.broadcast_from_root(batch_size_for(clip, options), world)
-    options = dataclasses.replace(options, batch_size=batch)
-    chunks = distributed.my_passes(report_chunks(len(paths), batch), world)
+    import dataclasses
+
+    from medgrad_desktop.commands import _distributed as distributed
+    from medgrad_desktop.core.batching import images_per_pass
+    from medgrad_desktop.reports.builder import analyse_report_images, report_chunks
+    from medgrad_desktop.reports.outputs import ReportFailed
+
+    batch = distributed.broadcast_from_root(
+        images_per_pass("explain", clip, request.options.batch_size), world
+    )
+    request = dataclasses.replace(request, options=dataclasses.replace(request.options, batch_size=batch))
+    chunks = distributed.my_passes(report_chunks(len(request.paths), batch), world)
     try:
-        mine: dict[int, AnalysisResult] | str = analyse_report_images(paths, clip, params, options, chunks)
+        mine: dict[int, AnalysisResult] | str = analyse_report_images(
+            list(request.paths), clip, list(request.params), request.options, chunks
+        )
     except (ReportFailed, ValueError, OSError) as exc:
         mine = str(exc)
     gathered = distributed.gather_to_root(mine, world)
@@ -200,42 +205,29 @@ def _distributed_export(
             code = 1
         else:
             merged = {i: r for part in gathered for i, r in part.items()}
-            code = _export(paths, clip, params, folder, out, formats, options, pmap, args, merged)
+            code = _export(request, clip, args, merged)
     return distributed.broadcast_from_root(code, world)
 
 
 def _export(
-    paths: list[Path],
+    request: ReportRequest,
     clip: ClipModel,
-    params: list[MethodParams],
-    folder: Path,
-    out: Path,
-    formats: list[str],
-    options: ReportOptions,
-    pmap: Path | None,
     args: argparse.Namespace,
     analyses: dict[int, AnalysisResult] | None = None,
 ) -> int:
+    from medgrad_desktop.reports.export import export_report
+    from medgrad_desktop.reports.outputs import ReportExistsError, ReportFailed
+    from medgrad_desktop.review import ReviewStore
+    from medgrad_desktop.store.memo import StoreMemo
+
     memo = StoreMemo.open(args.store)
     if memo.notice:
         print(f"warning: {memo.notice}", file=sys.stderr)
-    reviews = ReviewStore(folder, store=memo.store) if memo.store is not None else None
+    reviews = ReviewStore(store=memo.store) if memo.store is not None else None
     bar = _ConsoleProgress()
     try:
         result = export_report(
-            paths,
-            clip,
-            params,
-            reviews,
-            out,
-            formats=formats,
-            basename=args.name,
-            force=args.force,
-            options=options,
-            pseudonym_map=pmap,
-            progress=bar,
-            analyses=analyses,
-            recorder=memo.record_analysis,
+            request, clip, reviews=reviews, progress=bar, analyses=analyses, recorder=memo.record_analysis
         )
     except KeyboardInterrupt:
         bar.close()
@@ -256,4 +248,4 @@ def _export(
         print(f"wrote {p}")
     if result.pseudonym_map:
         print(f"wrote pseudonym map {result.pseudonym_map} (keep it private; it re-identifies the report)")
-    return 0 if len(result.errors) < len(paths) else 1
+    return 0 if len(result.errors) < len(request.paths) else 1

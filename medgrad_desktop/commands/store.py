@@ -14,13 +14,11 @@ import sys
 from pathlib import Path
 
 from medgrad_desktop.atomic import write_atomic
-from medgrad_desktop.reports.csv_writer import safe_text
 from medgrad_desktop.store import ProjectStore, StoreError
 from medgrad_desktop.store.project import REVIEW_FIELDS
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("store", help="the project store: info, export of review decisions")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", default=None, metavar="FILE", help="a store file other than the app's")
     actions = p.add_subparsers(dest="store_command", metavar="ACTION")
     info = actions.add_parser("info", help="path, schema version and counts")
@@ -58,6 +56,8 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_export_reviews(args: argparse.Namespace) -> int:
+    from medgrad_desktop.reports.csv_writer import safe_text  # numpy and OpenCV: not for `store info`
+
     out = Path(args.csv)
     if out.exists() and not args.force:
         print(

@@ -4,7 +4,9 @@ It travels with every result so a report can say exactly which weights produced 
 beside the weights as `<weights>.card.json`; that file describes the model but not the weights file
 itself (path, hash, format and input size are read from the weights when they are loaded), so
 `from_json` takes those as arguments. The same file carries the training record (data split, history,
-configuration), kept verbatim in `record` so a card read and written again loses nothing.
+configuration), kept verbatim in `record` so a card read and written again loses nothing. The
+out-of-distribution check (`ood`) is likewise read from its own file beside the weights when they load
+(`core.ood`), so recomputing those statistics never rewrites the card.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from medgrad_desktop.core.prediction import NO_OOD_CHECK_TEXT
+
 UNTRAINED_WARNING = "UNTRAINED: random weights; predictions and maps are meaningless"
 DEMO_WARNING = "DEMO: trained on synthetic images; demonstration only; not for clinical use"
 DEFAULT_INTENDED_USE = "research use only, not for diagnosis"
@@ -21,7 +25,7 @@ RESEARCH_NOTICE = "Research use only, not for diagnosis."
 DEMO_MISSING_NOTE = "bundled demo model missing: using an UNTRAINED random MedGrad-Tiny model"
 
 # fields known only once the weights file is read; never written into the card file
-FILE_FIELDS = ("weights_path", "weights_sha256", "weights_format", "input_size")
+FILE_FIELDS = ("weights_path", "weights_sha256", "weights_format", "input_size", "ood")
 # card-file keys shown with the model in reports and provenance
 EXTRA_KEYS = (
     "base_weights",
@@ -62,6 +66,9 @@ class ModelCard:
     extra: dict = field(default_factory=dict)  # the `EXTRA_KEYS` the file has
     # the rest of the card file: the embedded catalogue, classes, prompts, training configuration, history
     record: dict = field(default_factory=dict, repr=False)
+    # the out-of-distribution check (`core.ood.OodCheck.describe`: method, threshold, statistics file and
+    # its SHA-256), or {"reason": why there is none}; read from the statistics file, never the card file
+    ood: dict = field(default_factory=dict)
 
     @property
     def catalogue_data(self) -> dict | None:
@@ -121,6 +128,23 @@ class ModelCard:
         if training.get("freeze_text") and training.get("random_init"):
             return "Text tower untrained (frozen at random init): only catalogue phrases mean something"
         return ""
+
+    @property
+    def ood_checked(self) -> bool:
+        return bool(self.ood.get("method"))
+
+    @property
+    def ood_stats_sha256(self) -> str:
+        """The statistics file's SHA-256, "" without a check: what stored predictions must match."""
+        return str(self.ood.get("stats_sha256", "")) if self.ood_checked else ""
+
+    @property
+    def ood_note(self) -> str:
+        """'' when the model has an out-of-distribution check, else the plain statement and why."""
+        if self.ood_checked:
+            return ""
+        reason = self.ood.get("reason")
+        return f"{NO_OOD_CHECK_TEXT} ({reason})" if reason else NO_OOD_CHECK_TEXT
 
     def display_name(self) -> str:
         tag = " [UNTRAINED]" if self.untrained else " [DEMO]" if self.demo else ""

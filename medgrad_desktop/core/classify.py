@@ -1,8 +1,9 @@
 """Diagnosis and 7-point-criteria predictions from an image embedding.
 
 Probabilities are softmax(logit_scale * cos / temperature) over the class prompts; each criterion is
-a softmax over its own options. The same image embedding also feeds the explanations, so classifying
-and explaining an image costs one forward.
+a softmax over its own options. The same image embedding also feeds the explanations and the
+out-of-distribution check (`core.ood`, when the model has statistics), so classifying, checking and
+explaining an image costs one forward.
 """
 
 from __future__ import annotations
@@ -33,15 +34,31 @@ def _bank(clip: ClipModel) -> _PromptBank:
     return bank
 
 
+def _scale(clip: ClipModel) -> float:
+    return clip.logit_scale / max(clip.card.temperature, 1e-6)
+
+
+def class_logits(clip: ClipModel, feats: torch.Tensor) -> np.ndarray:
+    """The classifier's logits (B, C) as float64, the softmax of which is a prediction's probabilities:
+    what the out-of-distribution scores read, here and where their statistics are computed."""
+    sims = feats.float() @ _bank(clip).class_emb.T
+    return (_scale(clip) * sims).cpu().numpy().astype(np.float64)
+
+
 def predictions_from_features(clip: ClipModel, feats: torch.Tensor, top_k: int = 5) -> list[Prediction]:
     """feats: (B, E) L2-normalized image embeddings."""
     cat = clip.catalogue
     bank = _bank(clip)
-    scale = clip.logit_scale / max(clip.card.temperature, 1e-6)
+    scale = _scale(clip)
     feats = feats.float()
     sims = feats @ bank.class_emb.T
     probs = torch.softmax(scale * sims, dim=-1).cpu().numpy().astype(np.float64)
     sims_np = sims.cpu().numpy().astype(np.float64)
+    oods = (
+        clip.ood.results(feats.cpu().numpy(), class_logits(clip, feats))
+        if clip.ood is not None
+        else [None] * feats.shape[0]
+    )
     crit_sims = (feats @ bank.crit_emb.T).cpu() if bank.crit_emb is not None else None
     out = []
     names = tuple(c.display_name for c in cat.classes)
@@ -79,6 +96,7 @@ def predictions_from_features(clip: ClipModel, feats: torch.Tensor, top_k: int =
                 model_sha256=clip.card.weights_sha256,
                 untrained=clip.card.untrained,
                 top_k_size=top_k,
+                ood=oods[b],
             )
         )
     return out

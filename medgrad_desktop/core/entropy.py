@@ -11,7 +11,10 @@ from PIL import Image
 from skimage.filters.rank import entropy as rank_entropy
 from skimage.morphology import disk
 
+from medgrad_desktop.core.heatmap import minmax
+
 MAX_ORIGINAL_SIDE = 1024  # entropy on the original image is computed at most at this size
+FLAT_ENTROPY_BITS = 1e-6  # an entropy field whose range is at most this is flat (see `_weight`)
 
 
 def gray_bt601(rgb: np.ndarray) -> np.ndarray:
@@ -61,10 +64,11 @@ def entropy_image(
 
 
 def _weight(values: np.ndarray, alpha: float) -> np.ndarray:
-    """(1 - alpha) + alpha * minmax(values); a constant field gives weight 1 everywhere."""
-    lo, hi = float(values.min()), float(values.max())
-    norm = np.ones_like(values) if hi - lo < 1e-6 else (values - lo) / (hi - lo)
-    return ((1.0 - alpha) + alpha * norm).astype(np.float32)
+    """(1 - alpha) + alpha * minmax(values). A field without contrast is flat and scales to 1, not to
+    min-max's usual 0: the weight is then 1 everywhere, neutral, so MedGrad equals the unweighted map
+    instead of being scaled by (1 - alpha). Entropy is in bits; a range of at most `FLAT_ENTROPY_BITS`
+    is float noise of a constant field (window histograms, area resizing), not texture."""
+    return ((1.0 - alpha) + alpha * minmax(values, flat=1.0, flat_range=FLAT_ENTROPY_BITS)).astype(np.float32)
 
 
 def entropy_weight(

@@ -15,9 +15,19 @@ import numpy as np
 from medgrad_desktop.core.prompts import Target
 
 
-def minmax(grid: np.ndarray, eps: float) -> np.ndarray:
-    lo, hi = float(grid.min()), float(grid.max())
-    return ((grid - lo) / (hi - lo + eps)).astype(np.float32)
+def minmax(values: np.ndarray, eps: float = 0.0, *, flat: float = 0.0, flat_range: float = 0.0) -> np.ndarray:
+    """The project's one min-max scaling, float32: (v - min) / (max - min + eps).
+
+    Rule for a flat map: when max - min <= `flat_range` (by default only a constant map) every value
+    becomes `flat`, 0 by default: a map without contrast shows no evidence anywhere (and never NaN,
+    whatever `eps`). `eps` is a method's denominator guard (`MethodParams.epsilon`); it changes no flat
+    map. The entropy weight passes `flat=1` and a small `flat_range` (see `core.entropy`).
+    """
+    v = np.asarray(values, dtype=np.float32)
+    lo, hi = float(v.min()), float(v.max())
+    if hi - lo <= flat_range:
+        return np.full(v.shape, flat, np.float32)
+    return ((v - lo) / (hi - lo + eps)).astype(np.float32)
 
 
 def upsample(grid: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -29,6 +29,7 @@ from safetensors.torch import load_file
 from medgrad_desktop.core.card import DEMO_WARNING as DEMO_WARNING
 from medgrad_desktop.core.card import UNTRAINED_WARNING as UNTRAINED_WARNING
 from medgrad_desktop.core.card import ModelCard, ModelLoadError
+from medgrad_desktop.core.ood import OodCheck, load_check
 from medgrad_desktop.core.prompts import Catalogue, Target, catalogue_from_dict, load_catalogue
 from medgrad_desktop.resources_path import resources_dir
 
@@ -174,15 +175,24 @@ def _load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Pat
 
 
 class ClipModel:
-    """A loaded model with its tokenizer, card and catalogue. Text embeddings are cached per prompt."""
+    """A loaded model with its tokenizer, card and catalogue, and its out-of-distribution check when
+    statistics of its training images sit beside the weights. Text embeddings are cached per prompt."""
 
-    def __init__(self, model: torch.nn.Module, card: ModelCard, catalogue: Catalogue, device: torch.device):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        card: ModelCard,
+        catalogue: Catalogue,
+        device: torch.device,
+        ood: OodCheck | None = None,
+    ):
         self.model = model.to(device).float().eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
         self.card = card
         self.catalogue = catalogue
         self.device = device
+        self.ood = ood
         ctx = int(card.arch_config.get("text_cfg", {}).get("context_length", 77))
         self.tokenizer = open_clip.tokenizer.SimpleTokenizer(context_length=ctx)
         self._text_cache: dict[str, torch.Tensor] = {}
@@ -315,6 +325,7 @@ def load_model(
     model = build_clip(card.arch_config, card.quick_gelu)
     _load_into(model, state, path, card.architecture)
     card.weights_sha256 = _sha256(path)
+    ood, card.ood = load_check(path, card.weights_sha256)
     if normalization:
         card.mean, card.std = _normalization(normalization)
     elif stored is None and openai_fmt:
@@ -323,7 +334,7 @@ def load_model(
         )
     catalogue = catalogue_from_dict(card.catalogue_data) if card.catalogue_data else load_catalogue()
     card.catalogue = catalogue.to_dict()
-    return ClipModel(model, card, catalogue, dev)
+    return ClipModel(model, card, catalogue, dev, ood)
 
 
 def _read_card_file(path: Path) -> dict:

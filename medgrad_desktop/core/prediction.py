@@ -1,4 +1,5 @@
-"""A prediction as plain data: the diagnosis probabilities, the 7-point criteria and their score.
+"""A prediction as plain data: the diagnosis probabilities, the 7-point criteria and their score, and
+whether the image is unlike the model's training images.
 
 Apart from `core.classify` (which computes them with torch) so that the window, the thumbnail grid
 and the review store can show and keep predictions without importing torch.
@@ -20,6 +21,23 @@ class CriterionPrediction:
     probabilities: dict[str, float] = field(default_factory=dict)
 
 
+OOD_FLAG_TEXT = "unlike the images this model was trained on: prediction and maps unreliable"
+NO_OOD_CHECK_TEXT = "no out-of-distribution check for this model"
+
+
+@dataclass(frozen=True)
+class OodResult:
+    """How unlike the model's training images one image is (`core.ood`): `score` by `method` (higher is
+    less alike), flagged when above `threshold`; `stats_sha256` names the statistics file that gave both,
+    so a stored result is only reused with the same statistics."""
+
+    method: str
+    score: float
+    threshold: float
+    flagged: bool
+    stats_sha256: str
+
+
 @dataclass(frozen=True)
 class Prediction:
     class_ids: tuple[str, ...]
@@ -32,6 +50,7 @@ class Prediction:
     model_sha256: str
     untrained: bool = False
     top_k_size: int = 5
+    ood: OodResult | None = None  # None: the model has no out-of-distribution statistics
 
     @property
     def order(self) -> list[int]:
@@ -53,12 +72,18 @@ class Prediction:
         k = k or self.top_k_size
         return [(self.class_ids[i], self.class_names[i], self.probabilities[i]) for i in self.order[:k]]
 
-    def probability_of(self, class_id: str) -> float:
-        return self.probabilities[self.class_ids.index(class_id)]
-
     @property
     def seven_point_positive(self) -> bool:
         return self.seven_point_score >= self.seven_point_threshold
+
+    @property
+    def ood_flagged(self) -> bool:
+        return self.ood is not None and self.ood.flagged
+
+    def ood_matches(self, stats_sha256: str) -> bool:
+        """Whether this prediction's out-of-distribution result came from the statistics `stats_sha256`
+        ("" for a model without any): a stored prediction that does not match is made again."""
+        return (self.ood.stats_sha256 if self.ood is not None else "") == stats_sha256
 
     def to_dict(self) -> dict:
         d = asdict(self)

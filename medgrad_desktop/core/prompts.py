@@ -69,9 +69,6 @@ class Catalogue:
     def class_ids(self) -> list[str]:
         return [c.id for c in self.classes]
 
-    def class_index(self, class_id: str) -> int:
-        return self.class_ids.index(class_id)
-
     def class_target(self, class_id: str) -> Target:
         cls = next((c for c in self.classes if c.id == class_id), None)
         if cls is None:

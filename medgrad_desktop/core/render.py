@@ -22,12 +22,6 @@ def colorize(values: np.ndarray, colormap: str = DEFAULT_COLORMAP) -> np.ndarray
     return bgr[:, :, ::-1].copy()
 
 
-def colorize_rgba(values: np.ndarray, colormap: str = DEFAULT_COLORMAP) -> np.ndarray:
-    rgb = colorize(values, colormap)
-    alpha = np.full(values.shape, 255, np.uint8)
-    return np.dstack([rgb, alpha])
-
-
 def blend(
     rgb: np.ndarray, values: np.ndarray, opacity: float = 0.5, colormap: str = DEFAULT_COLORMAP
 ) -> np.ndarray:

@@ -2,12 +2,12 @@
 spacing, and through the wordings the model's card says its text tower was trained on.
 
 Why: a text tower trained on a small vocabulary reads a wording it never saw unreliably, and can read it
-backwards. Demo run C ranked images for "blue white veil" (its training wording is "blue-white veil")
-with AUROC 0.235: it read "blue" and "white" apart and pointed at blue nevi and white scars; the bundled
-run F still scores it only 0.590 (docs/TRAINING.md). A user who
-types a wording the model knows up to punctuation gets the finding it names, and the app says which
-wording it took; any other text goes to the text tower as typed. The model is not changed by this: the
-held-out phrase AUROC of `medgrad evaluate` still encodes each phrase as written.
+backwards: without the hyphens of its training wording ("blue-white veil"), a from-scratch tower reads
+"blue" and "white" apart and ranks blue and white lesions above veils (the bundled demo model's AUROC for
+"blue white veil" is in docs/TRAINING.md). A user who types a wording the model knows up to punctuation
+gets the finding it names, and the app says which wording it took; any other text goes to the text tower
+as typed. The model is not changed by this: the held-out phrase AUROC of `medgrad evaluate` still encodes
+each phrase as written.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from pathlib import Path
 from medgrad_desktop.core.prompts import Catalogue, load_catalogue
 from medgrad_desktop.data.captions import caption_from_criteria, resolve_class
 from medgrad_desktop.data.csv_table import csv_fieldnames, csv_rows, dict_reader, read_csv_text
-from medgrad_desktop.data.records import Dataset, DatasetError, Record, RowProblem
+from medgrad_desktop.data.records import Dataset, DatasetError, Record, RowProblem, finish_dataset
 
 OPTION_MAP: dict[str, dict[str, str]] = {
     "pigment_network": {"absent": "absent", "typical": "typical", "atypical": "atypical"},
@@ -167,10 +167,4 @@ def read_derm7pt(
                     meta={"dataset": "derm7pt", "modality": col},
                 )
             )
-    if problems and not skip_bad:
-        raise DatasetError(
-            f"{root}: {len(problems)} bad row(s) in Derm7pt; fix them or pass --skip-bad", problems
-        )
-    if not records:
-        raise DatasetError(f"{root}: no usable Derm7pt images", problems)
-    return Dataset(name="Derm7pt", root=root, kind="derm7pt", records=records, problems=problems)
+    return finish_dataset("Derm7pt", root, "derm7pt", records, problems, skip_bad)

@@ -27,7 +27,7 @@ from openpyxl import load_workbook
 
 from medgrad_desktop.core.prompts import Catalogue, load_catalogue
 from medgrad_desktop.data.captions import caption_from_criteria
-from medgrad_desktop.data.records import Dataset, DatasetError, Record, RowProblem
+from medgrad_desktop.data.records import Dataset, DatasetError, Record, RowProblem, finish_dataset
 
 DIAGNOSIS_CODES = {"0": "common_nevus", "1": "atypical_nevus", "2": "melanoma"}
 # PH2 column -> (catalogue criterion, {PH2 code: catalogue option})
@@ -164,10 +164,4 @@ def read_ph2(root: Path | str, catalogue: Catalogue | None = None, skip_bad: boo
                 meta={"dataset": "ph2"},
             )
         )
-    if problems and not skip_bad:
-        raise DatasetError(
-            f"{root}: {len(problems)} bad row(s) in the PH2 table; fix them or pass --skip-bad", problems
-        )
-    if not records:
-        raise DatasetError(f"{root}: no usable PH2 images", problems)
-    return Dataset(name="PH2", root=root, kind="ph2", records=records, problems=problems)
+    return finish_dataset("PH2", root, "ph2", records, problems, skip_bad)

@@ -18,32 +18,16 @@ from medgrad_desktop.data.captions import caption_from_criteria, resolve_class
 from medgrad_desktop.data.csv_table import has_nul, manifest_table
 from medgrad_desktop.data.derm7pt import read_derm7pt
 from medgrad_desktop.data.ph2 import read_ph2
-from medgrad_desktop.data.records import Dataset, DatasetError, Record, RowProblem
-
-MANIFEST_CORE = ("path", "label", "caption", "lesion_id", "mask", "split")
-CRITERIA_COLUMNS = (
-    "pigment_network",
-    "blue_whitish_veil",
-    "vascular_structures",
-    "pigmentation",
-    "streaks",
-    "dots_and_globules",
-    "regression_structures",
+from medgrad_desktop.data.records import (
+    SEVEN_POINT_CRITERIA,
+    Dataset,
+    DatasetError,
+    Record,
+    RowProblem,
+    finish_dataset,
 )
 
-
-def _finish(
-    name: str, root: Path, kind: str, records: list[Record], problems: list[RowProblem], skip_bad: bool
-) -> Dataset:
-    if problems and not skip_bad:
-        raise DatasetError(
-            f"{root}: {len(problems)} bad row(s) in the {kind} data set; fix them or pass "
-            "--skip-bad to use the good rows",
-            problems,
-        )
-    if not records:
-        raise DatasetError(f"{root}: no usable images found in the {kind} data set", problems)
-    return Dataset(name=name, root=root, kind=kind, records=records, problems=problems)
+MANIFEST_CORE = ("path", "label", "caption", "lesion_id", "mask", "split")
 
 
 def read_manifest(path: Path | str, catalogue: Catalogue | None = None, skip_bad: bool = False) -> Dataset:
@@ -83,7 +67,7 @@ def read_manifest(path: Path | str, catalogue: Catalogue | None = None, skip_bad
         if not img.is_file():
             problems.append(RowProblem(path, line, f"image '{row['path']}' not found"))
             continue
-        criteria = {c: row[c] for c in CRITERIA_COLUMNS if row.get(c)}
+        criteria = {c: row[c] for c in SEVEN_POINT_CRITERIA if row.get(c)}
         caption = row.get("caption", "")
         if not caption:
             try:
@@ -101,7 +85,7 @@ def read_manifest(path: Path | str, catalogue: Catalogue | None = None, skip_bad
         if split and split not in ("train", "val", "test"):
             problems.append(RowProblem(path, line, f"split '{split}' is not train, val or test"))
             continue
-        meta = {k: v for k, v in row.items() if k not in MANIFEST_CORE and k not in CRITERIA_COLUMNS}
+        meta = {k: v for k, v in row.items() if k not in MANIFEST_CORE and k not in SEVEN_POINT_CRITERIA}
         records.append(
             Record(
                 path=img,
@@ -115,7 +99,7 @@ def read_manifest(path: Path | str, catalogue: Catalogue | None = None, skip_bad
                 meta=meta,
             )
         )
-    return _finish(
+    return finish_dataset(
         path.stem if path.name != "manifest.csv" else root.name, path, "manifest", records, problems, skip_bad
     )
 
@@ -153,7 +137,7 @@ def read_class_folders(
                     source=f"{sub.name}/{img.name}",
                 )
             )
-    return _finish(root.name, root, "folder-per-class", records, problems, skip_bad)
+    return finish_dataset(root.name, root, "folder-per-class", records, problems, skip_bad)
 
 
 def detect_layout(path: Path) -> str:

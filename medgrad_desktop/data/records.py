@@ -11,6 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The 7-point checklist's criteria in the checklist's order: a manifest's criteria columns, a record's
+# `criteria` keys and the generator's captions all use these ids.
+SEVEN_POINT_CRITERIA = (
+    "pigment_network",
+    "blue_whitish_veil",
+    "vascular_structures",
+    "pigmentation",
+    "streaks",
+    "dots_and_globules",
+    "regression_structures",
+)
+
 
 @dataclass(frozen=True)
 class Record:
@@ -63,3 +75,18 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.records)
+
+
+def finish_dataset(
+    name: str, root: Path, kind: str, records: list[Record], problems: list[RowProblem], skip_bad: bool
+) -> Dataset:
+    """The reader's result: bad rows raise (listing them) unless `skip_bad`, and so does no record."""
+    if problems and not skip_bad:
+        raise DatasetError(
+            f"{root}: {len(problems)} bad row(s) in the {kind} data set; fix them or pass "
+            "--skip-bad to use the good rows",
+            problems,
+        )
+    if not records:
+        raise DatasetError(f"{root}: no usable images found in the {kind} data set", problems)
+    return Dataset(name=name, root=root, kind=kind, records=records, problems=problems)

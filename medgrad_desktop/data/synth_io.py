@@ -17,7 +17,6 @@ import io
 import json
 import multiprocessing as mp
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -187,7 +186,3 @@ def write_dataset(
         ),
     )
     return manifest
-
-
-def config_with(cfg: SynthConfig, **changes: object) -> SynthConfig:
-    return replace(cfg, **{k: v for k, v in changes.items() if v is not None})

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.stats import rankdata
+
+from medgrad_desktop.core.auroc import auroc as pixel_auroc
 
 POINTING_TOLERANCE_PX = 15
 IOU_THRESHOLD = 0.5  # of the map's maximum
@@ -84,14 +85,10 @@ def iou_dice(map_: np.ndarray, mask: np.ndarray, threshold: float = IOU_THRESHOL
 
 
 def auroc(map_: np.ndarray, mask: np.ndarray) -> float:
-    """Probability that a random mask pixel outranks a random background pixel (Mann-Whitney)."""
+    """Probability that a random mask pixel outranks a random background pixel (`core.auroc`: ties
+    count one half; NaN for an empty or full mask), of the map clipped at 0 at the mask's size."""
     m, mask = _check(map_, mask)
-    pos = int(mask.sum())
-    neg = mask.size - pos
-    if pos == 0 or neg == 0:
-        return float("nan")
-    r = rankdata(m.ravel())
-    return float((r[mask.ravel()].sum() - pos * (pos + 1) / 2) / (pos * neg))
+    return pixel_auroc(m, mask)
 
 
 def localization_scores(

@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from medgrad_desktop import markdown as md
 from medgrad_desktop.atomic import write_text_atomic
 from medgrad_desktop.core.explain import METHOD_NAMES, default_params
 from medgrad_desktop.core.render import blend
@@ -51,21 +52,26 @@ def _present(summary: dict, keys) -> list[str]:
     return [k for k in keys if k in any_map and any_map[k]["n"] > 0]
 
 
+def _columns(first: str, keys: list[str]) -> list[str]:
+    return [first, *(f"{label(k)}{arrow(k)}" for k in keys)]
+
+
 def _table(summary: dict, names: list[str], keys: list[str], digits: int = 3) -> list[str]:
-    head = "| Map | " + " | ".join(f"{label(k)}{arrow(k)}" for k in keys) + " |"
-    lines = [head, "|" + "---|" * (len(keys) + 1)]
-    for n in names:
-        cells = [
-            interval(summary["scores"][n][k]).fmt(digits) if k in summary["scores"][n] else "n/a"
-            for k in keys
+    rows = [
+        [
+            display(n),
+            *(
+                interval(summary["scores"][n][k]).fmt(digits) if k in summary["scores"][n] else "n/a"
+                for k in keys
+            ),
         ]
-        lines.append(f"| {display(n)} | " + " | ".join(cells) + " |")
-    return lines
+        for n in names
+    ]
+    return md.table(_columns("Map", keys), rows)
 
 
 def _diff_table(summary: dict, pairs: list[str], keys: list[str], digits: int = 3) -> list[str]:
-    head = "| Difference | " + " | ".join(f"{label(k)}{arrow(k)}" for k in keys) + " |"
-    lines = [head, "|" + "---|" * (len(keys) + 1)]
+    rows = []
     for pair in pairs:
         d = summary["differences"].get(pair, {})
         cells = []
@@ -80,8 +86,8 @@ def _diff_table(summary: dict, pairs: list[str], keys: list[str], digits: int = 
                 s = f"**{s}**" + ("" if better is None else (" (A better)" if better else " (B better)"))
             cells.append(s)
         a, _, b = pair.partition(" - ")
-        lines.append(f"| {display(a)} − {display(b)} | " + " | ".join(cells) + " |")
-    return lines
+        rows.append([f"{display(a)} − {display(b)}", *cells])
+    return md.table(_columns("Difference", keys), rows)
 
 
 def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
@@ -174,16 +180,14 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
         out += _selection_lines(summary)
     rel = summary.get("reliance", {})
     if rel:
+        rows = [[k, interval(v).fmt(4), v["n"]] for k, v in rel.items() if k != "p_target"]
+        rows.append(
+            ["(p(target) of the unedited image)", interval(rel["p_target"]).fmt(4), rel["p_target"]["n"]]
+        )
         out += [
             "## What the model relies on (drop of p(target) after editing the image)",
             "",
-            "| Edit | mean drop of p(target) [95 % CI] | N |",
-            "|---|---|---|",
-        ]
-        out += [f"| {k} | {interval(v).fmt(4)} | {v['n']} |" for k, v in rel.items() if k != "p_target"]
-        out += [
-            f"| (p(target) of the unedited image) | {interval(rel['p_target']).fmt(4)} | "
-            f"{rel['p_target']['n']} |",
+            *md.table(["Edit", "mean drop of p(target) [95 % CI]", "N"], rows),
             "",
         ]
     ent = summary.get("entropy_vs_lesion", {})
@@ -191,10 +195,8 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
         out += [
             "## Local entropy (radius 5 px, model input) versus the lesion mask, pixel level",
             "",
-            "| Statistic | mean [95 % CI] |",
-            "|---|---|",
+            *md.table(["Statistic", "mean [95 % CI]"], [[k, interval(v).fmt(3)] for k, v in ent.items()]),
         ]
-        out += [f"| {k} | {interval(v).fmt(3)} |" for k, v in ent.items()]
         out += [f"\nN = {next(iter(ent.values()))['n']} images with a lesion mask.", ""]
     if "sanity" in meta:
         out += [
@@ -218,29 +220,26 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
                     "insertion.grad-eclip/patch",
                 ],
             )
-            out += [
-                f"### {f}",
-                "",
-                "| Map | "
-                + " | ".join(f"{lv} (n={d['n']}): {label(k)}" for lv, d in levels.items() for k in keys)
-                + " |",
-                "|" + "---|" * (1 + len(keys) * len(levels)),
-            ]
-            for n in main:
-                cells = [
-                    interval(d["scores"][n][k]).fmt(2) if k in d["scores"][n] else "n/a"
-                    for d in levels.values()
-                    for k in keys
+            columns = ["Map", *(f"{lv} (n={d['n']}): {label(k)}" for lv, d in levels.items() for k in keys)]
+            rows = [
+                [
+                    display(n),
+                    *(
+                        interval(d["scores"][n][k]).fmt(2) if k in d["scores"][n] else "n/a"
+                        for d in levels.values()
+                        for k in keys
+                    ),
                 ]
-                out.append(f"| {display(n)} | " + " | ".join(cells) + " |")
+                for n in main
+            ]
             if all("medgrad - grad-eclip" in d for d in levels.values()):
                 cells = [
                     interval(d["medgrad - grad-eclip"][k]).fmt(2) if k in d["medgrad - grad-eclip"] else "n/a"
                     for d in levels.values()
                     for k in keys
                 ]
-                out.append("| *MedGrad − Grad-ECLIP (paired)* | " + " | ".join(cells) + " |")
-            out.append("")
+                rows.append(["*MedGrad − Grad-ECLIP (paired)*", *cells])
+            out += [f"### {f}", "", *md.table(columns, rows), ""]
     out += [f"Time: {meta['seconds']:.0f} s, {meta['forwards']} perturbed forwards on {meta['device']}.", ""]
     tm = meta.get("all_prompt_maps_seconds_per_image", {})
     if tm.get("median") is not None:
@@ -251,23 +250,24 @@ def markdown(result: EvalResult, summary: dict, meta: dict) -> str:
 def _selection_lines(summary: dict) -> list[str]:
     sel = summary["form_selection"]
     keys = [*sel["candidates"][next(iter(sel["candidates"]))]["scores"]] if sel["candidates"] else []
+    columns = [*_columns("Candidate", keys), "Pointing − local entropy (paired)", "Qualifies", "Rank sum"]
+    rows = [
+        [
+            n,
+            *(f"{row['scores'][k]:.3f}" for k in keys),
+            interval(row["pointing_minus_entropy"]).fmt(3) if row["pointing_minus_entropy"] else "n/a",
+            "yes" if row["qualifies"] else "no",
+            f"{row.get('rank_sum', float('nan')):.1f}",
+        ]
+        for n, row in sel["candidates"].items()
+    ]
     lines = [
         "## Choice of MedGrad's form (rule fixed before the run)",
         "",
         sel["rule"],
         "",
-        "| Candidate | "
-        + " | ".join(f"{label(k)}{arrow(k)}" for k in keys)
-        + " | Pointing − local entropy (paired) | Qualifies | Rank sum |",
-        "|" + "---|" * (len(keys) + 4),
+        *md.table(columns, rows),
     ]
-    for n, row in sel["candidates"].items():
-        gate = row["pointing_minus_entropy"]
-        cells = [f"{row['scores'][k]:.3f}" for k in keys]
-        lines.append(
-            f"| {n} | " + " | ".join(cells) + f" | {interval(gate).fmt(3) if gate else 'n/a'} | "
-            f"{'yes' if row['qualifies'] else 'no'} | {row.get('rank_sum', float('nan')):.1f} |"
-        )
     verdict = sel["winner"] or "none qualified; the default stays the literal slide equation (rule 4)"
     lines += ["", f"Winner: **{verdict}**.", ""]
     return lines
@@ -276,11 +276,8 @@ def _selection_lines(summary: dict) -> list[str]:
 def _sanity_table(sanity: dict) -> str:
     checks = list(sanity["checks"])
     methods = list(next(iter(sanity["checks"].values())))
-    lines = ["| Method | " + " | ".join(checks) + " |", "|" + "---|" * (len(checks) + 1)]
-    for m in methods:
-        lines.append(
-            f"| {display(m)} | " + " | ".join(interval(sanity["checks"][c][m]).fmt(2) for c in checks) + " |"
-        )
+    rows = [[display(m), *(interval(sanity["checks"][c][m]).fmt(2) for c in checks)] for m in methods]
+    lines = md.table(["Method", *checks], rows)
     return "\n".join(lines) + f"\n\nN = {sanity['n']} images, seed {sanity['seed']}."
 
 

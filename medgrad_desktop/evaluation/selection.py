@@ -93,7 +93,7 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
-# Which map the app opens on (docs/EXPLANATIONS.md, "which map the app opens on"), fixed before the report
+# Which map the app opens on (docs/EXPLANATIONS.md, "The rules fixed in advance"), fixed before the report
 # run: the candidate with the higher mean target AUROC on the development run; within the margin the map
 # the app opened on before stays.
 OPENING_CANDIDATES = ("medgrad", "grad-eclip")

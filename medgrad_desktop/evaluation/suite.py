@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from medgrad_desktop.core.batching import images_per_pass
 from medgrad_desktop.core.explain import (
     METHODS,
     GradECLIPParams,
@@ -19,6 +20,7 @@ from medgrad_desktop.core.explain import (
     analyze_batch,
     default_params,
 )
+from medgrad_desktop.core.heatmap import minmax
 from medgrad_desktop.core.method_params import MethodParams
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.prompts import Target
@@ -57,7 +59,7 @@ class SuiteConfig:
     ablation: bool = False
     ablation_protocols: list[Protocol] = field(default_factory=list)
     seed: int = 0
-    batch_images: int = 8
+    batch_images: int = images_per_pass("evaluate-maps")
     n_examples: int = 6
     perturb_n: int | None = None  # deletion/insertion only on the first N images (they cost ~all the time)
     forms: bool = False  # also score MedGrad's candidate forms (the pre-registered selection)
@@ -111,12 +113,6 @@ class EvalResult:
     def mean_curve(self, map_name: str, protocol_key: str, mode: str) -> np.ndarray | None:
         k = (map_name, protocol_key, mode)
         return self.curve_sums[k] / self.curve_counts[k] if k in self.curve_sums else None
-
-
-def _minmax(g: np.ndarray) -> np.ndarray:
-    g = np.asarray(g, dtype=np.float32)
-    lo, hi = float(g.min()), float(g.max())
-    return (g - lo) / (hi - lo) if hi > lo else np.zeros_like(g)
 
 
 def token_grid(clip: ClipModel) -> tuple[int, int]:
@@ -205,7 +201,7 @@ def run_suite(
             lesion = s.masks.get("lesion")
             for name, bm in baseline_maps(sq, grid, seed_i, lesion).items():
                 if name in cfg.baselines:
-                    g[name] = _minmax(bm)
+                    g[name] = minmax(bm)
                     if pg:
                         pg[name] = g[name]  # a baseline ignores the text: the same map for the phrase
             rec: dict[str, dict[str, float]] = {name: {} for name in kinds}

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from medgrad_desktop import provenance
+from medgrad_desktop.core.batching import images_per_pass
 from medgrad_desktop.core.explain import METHOD_NAMES, AnalysisResult, MethodParams, analyze_batch
-from medgrad_desktop.core.explain.batching import default_batch_size
 from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, LoadedImage, display_name, load_image
 from medgrad_desktop.core.model import ClipModel
@@ -35,7 +35,7 @@ from medgrad_desktop.reports.outputs import ReportFailed, ReportOptions
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # done, total, what is being done (may name a file)
 Checkpoint = Callable[[], None]  # raises to cancel
-Recorder = Callable[[LoadedImage, AnalysisResult, list[MethodParams]], None]  # e.g. into the project store
+Recorder = Callable[[LoadedImage, AnalysisResult], None]  # e.g. into the project store
 
 
 def _review_info(
@@ -214,10 +214,6 @@ def build_entry(
     return entry
 
 
-def batch_size_for(clip: ClipModel, options: ReportOptions) -> int:
-    return options.batch_size or default_batch_size(clip, len(clip.catalogue.class_targets()))
-
-
 def build_report(
     paths: list[Path],
     clip: ClipModel,
@@ -240,7 +236,7 @@ def build_report(
     spool.mkdir(parents=True, exist_ok=True)
     entries: list[ImageEntry] = []
     total = len(paths)
-    for idx in report_chunks(total, batch_size_for(clip, options)):
+    for idx in report_chunks(total, images_per_pass("explain", clip, options.batch_size)):
         if checkpoint is not None:
             checkpoint()
         if progress is not None:
@@ -258,7 +254,7 @@ def build_report(
             label = pseudonym(i) if options.deidentify else display_name(Path(paths[i - 1]))
             try:
                 if recorder is not None:
-                    recorder(item, results[i], params)
+                    recorder(item, results[i])
                 entries.append(
                     build_entry(i, label, item, results[i], clip, params, review_store, options, spool)
                 )

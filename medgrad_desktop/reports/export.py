@@ -21,20 +21,15 @@ import medgrad_desktop.reports.html_writer as html_writer
 import medgrad_desktop.reports.png_writer as png_writer
 from medgrad_desktop.atomic import PublishClashError, publish, write_text_atomic
 from medgrad_desktop.audit import log_event
-from medgrad_desktop.core.explain import AnalysisResult, MethodParams
+from medgrad_desktop.core.cancel import Cancelled
+from medgrad_desktop.core.explain import AnalysisResult
 from medgrad_desktop.core.imageio import display_name
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.reports.builder import Checkpoint, Recorder, build_report
 from medgrad_desktop.reports.content import ReportContent
 from medgrad_desktop.reports.deidentify import write_pseudonym_map
-from medgrad_desktop.reports.outputs import (
-    DEFAULT_FORMATS,
-    ReportExistsError,
-    ReportFailed,
-    ReportOptions,
-    existing_outputs,
-    output_paths,
-)
+from medgrad_desktop.reports.outputs import ReportExistsError, ReportFailed, output_paths
+from medgrad_desktop.reports.request import ReportRequest
 
 Progress = Callable[[int, int, str], None]
 
@@ -47,157 +42,178 @@ class ExportResult:
     pseudonym_map: Path | None = None
 
 
-def _is_inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-        return True
-    except ValueError:
-        return False
-
-
 def export_report(
-    paths: list[Path],
+    request: ReportRequest,
     clip: ClipModel,
-    params: list[MethodParams],
-    review_store,
-    out_dir: Path,
     *,
-    formats=DEFAULT_FORMATS,
-    basename: str = "report",
-    force: bool = False,
-    options: ReportOptions | None = None,
-    pseudonym_map: Path | None = None,
+    reviews=None,
     progress: Progress | None = None,
     checkpoint: Checkpoint | None = None,
     analyses: Mapping[int, AnalysisResult] | None = None,
     recorder: Recorder | None = None,
 ) -> ExportResult:
-    """Build the report and write every requested format, all or nothing. `analyses`: precomputed
-    predictions and maps by 1-based index (see `build_report`), e.g. gathered from several processes;
-    `recorder` sees each image's analysis (the project store keeps it).
+    """Build the report `request` asks for and write every format, all or nothing. `reviews`: the
+    review store (anything with `.get(sha256)`, or None: all pending); `progress(done, total, what)`;
+    `checkpoint()` runs between images and pages and raises `Cancelled` to stop; `analyses`:
+    precomputed predictions and maps by 1-based index (see `build_report`), e.g. gathered from several
+    processes; `recorder` sees each image's analysis (the project store keeps it).
 
-    Raises `ReportExistsError` (before any work) when an output exists and `force` is False,
-    `ReportFailed` naming the image when one failed unexpectedly, or whatever `checkpoint` raises to
-    cancel. In each case nothing is left in `out_dir`."""
-    options = options or ReportOptions()
-    formats = tuple(dict.fromkeys(formats))
-    if not paths:
-        raise ValueError("no images to report")
-    if not formats:
-        raise ValueError("no report format chosen")
-    out_dir = Path(out_dir)
-    finals = output_paths(out_dir, basename, formats)
-    if pseudonym_map is not None:
-        pseudonym_map = Path(pseudonym_map)
-        if not options.deidentify:
-            raise ValueError("--pseudonym-map only applies to a de-identified report")
-        if _is_inside(pseudonym_map, out_dir):
-            raise ValueError(
-                f"{pseudonym_map}: keep the pseudonym map outside the report folder "
-                f"({out_dir}) so the key never travels with the report"
-            )
-    clash = existing_outputs(out_dir, basename, formats, pseudonym_map)
-    if clash and not force:
+    Raises `ReportExistsError` (before any work) when an output exists and `request.force` is False,
+    `ReportFailed` naming the image when one failed unexpectedly, or `Cancelled`. In each case nothing
+    is left in the output folder."""
+    _refuse_existing(request)
+    request.out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=request.out_dir, prefix=f".{request.basename}.", suffix=".partial"))
+    try:
+        content = build_report(
+            list(request.paths),
+            clip,
+            list(request.params),
+            reviews,
+            staging / "spool",
+            request.options,
+            progress=_analysis_progress(request, progress),
+            checkpoint=checkpoint,
+            analyses=analyses,
+            recorder=recorder,
+        )
+        staged = _write_formats(request, content, staging, progress, checkpoint)
+        if checkpoint is not None:
+            checkpoint()
+        map_path = _publish(request, content, staged)
+    except BaseException as exc:
+        _log_stopped(request, clip, exc)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _log_exported(request, clip, content)
+    if progress is not None:
+        progress(request.steps, request.steps, "done")
+    return ExportResult(
+        outputs=[dst for _, dst in staged],
+        content=content,
+        errors=_error_lines(request, content),
+        pseudonym_map=map_path,
+    )
+
+
+def _refuse_existing(request: ReportRequest) -> None:
+    clash = request.existing_outputs()
+    if clash and not request.force:
         raise ReportExistsError(
             "already exists: "
             + ", ".join(str(p) for p in clash)
             + "; choose another folder or name, or allow overwriting (--force)"
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{basename}.", suffix=".partial"))
-    total = len(paths) + len(formats)
-    model_sha = clip.card.weights_sha256
-    try:
 
-        def analysis_progress(done: int, _total: int, msg: str) -> None:
-            if progress is not None:
-                progress(done, total, msg)
 
-        content = build_report(
-            list(paths),
-            clip,
-            params,
-            review_store,
-            staging / "spool",
-            options,
-            progress=analysis_progress,
-            checkpoint=checkpoint,
-            analyses=analyses,
-            recorder=recorder,
-        )
-        names = {e.label: display_name(p) for e, p in zip(content.entries, paths, strict=True)}
-        current = {"label": None}
+def _analysis_progress(request: ReportRequest, progress: Progress | None) -> Progress:
+    """The builder counts images only; the export's total also counts the formats written after."""
 
-        def tick(label: str) -> None:
-            current["label"] = label
-            if checkpoint is not None:
-                checkpoint()
+    def relay(done: int, _total: int, msg: str) -> None:
+        if progress is not None:
+            progress(done, request.steps, msg)
 
-        staged: list[tuple[Path, Path]] = []
-        for i, fmt in enumerate(formats):
-            if progress is not None:
-                progress(len(paths) + i, total, f"writing {fmt.upper()}")
-            current["label"] = None
-            try:
-                staged += _write_format(fmt, content, staging, finals[fmt], tick)
-            except Exception as exc:
-                if "Cancel" in type(exc).__name__:
-                    raise
-                where = names.get(current["label"], "the summary pages")
-                raise ReportFailed(
-                    f"{where}: writing the {fmt.upper()} failed ({type(exc).__name__}: {exc})"
-                ) from exc
+    return relay
+
+
+def _file_names(request: ReportRequest, content: ReportContent) -> dict[str, str]:
+    """Report label -> the file's own name (for messages to the person at the screen only)."""
+    return {e.label: display_name(p) for e, p in zip(content.entries, request.paths, strict=True)}
+
+
+def _write_formats(
+    request: ReportRequest,
+    content: ReportContent,
+    staging: Path,
+    progress: Progress | None,
+    checkpoint: Checkpoint | None,
+) -> list[tuple[Path, Path]]:
+    """Every format into the staging folder; (staged, final) pairs. A writer's failure becomes
+    `ReportFailed` naming the image (or the summary pages) it was on; a cancel passes through."""
+    finals = output_paths(request.out_dir, request.basename, request.formats)
+    names = _file_names(request, content)
+    current: dict[str, str | None] = {"label": None}
+
+    def tick(label: str) -> None:
+        current["label"] = label
         if checkpoint is not None:
             checkpoint()
-        map_path = None
-        if pseudonym_map is not None:
-            map_path = write_pseudonym_map(
-                pseudonym_map,
-                [
-                    (e.label, e.sha256, str(Path(p).resolve()))
-                    for e, p in zip(content.entries, paths, strict=True)
-                ],
-            )
+
+    staged: list[tuple[Path, Path]] = []
+    for i, fmt in enumerate(request.formats):
+        if progress is not None:
+            progress(len(request.paths) + i, request.steps, f"writing {fmt.upper()}")
+        current["label"] = None
         try:
-            publish(staged, force)
-        except PublishClashError as exc:
-            if map_path is not None:
-                map_path.unlink(missing_ok=True)
-            raise ReportExistsError(str(exc)) from None
-        except BaseException:
-            if map_path is not None:
-                map_path.unlink(missing_ok=True)
+            staged += _write_format(fmt, content, staging, finals[fmt], tick)
+        except Cancelled:
             raise
-    except BaseException as exc:
-        cancelled = not isinstance(exc, Exception) or "Cancel" in type(exc).__name__
-        log_event(
-            "export_cancelled" if cancelled else "export_failed",
-            model_sha256=model_sha,
-            out_dir=str(out_dir),
-            error=f"{type(exc).__name__}: {exc}",
+        except Exception as exc:
+            where = names.get(current["label"], "the summary pages")
+            raise ReportFailed(
+                f"{where}: writing the {fmt.upper()} failed ({type(exc).__name__}: {exc})"
+            ) from exc
+    return staged
+
+
+def _publish(request: ReportRequest, content: ReportContent, staged: list[tuple[Path, Path]]) -> Path | None:
+    """Write the pseudonym key (when asked for), then move every staged file to its final name; the
+    key is removed again when publishing fails. Returns the key's path."""
+    map_path = None
+    if request.pseudonym_map is not None:
+        map_path = write_pseudonym_map(
+            request.pseudonym_map,
+            [
+                (e.label, e.sha256, str(Path(p).resolve()))
+                for e, p in zip(content.entries, request.paths, strict=True)
+            ],
         )
+    try:
+        publish(staged, request.force)
+    except PublishClashError as exc:
+        if map_path is not None:
+            map_path.unlink(missing_ok=True)
+        raise ReportExistsError(str(exc)) from None
+    except BaseException:
+        if map_path is not None:
+            map_path.unlink(missing_ok=True)
         raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    outputs = [dst for _, dst in staged]
+    return map_path
+
+
+def _log_stopped(request: ReportRequest, clip: ClipModel, exc: BaseException) -> None:
+    """Audit an export that wrote nothing: cancelled (by the user, or Ctrl-C) or failed."""
+    cancelled = isinstance(exc, Cancelled) or not isinstance(exc, Exception)
+    log_event(
+        "export_cancelled" if cancelled else "export_failed",
+        model_sha256=clip.card.weights_sha256,
+        out_dir=str(request.out_dir),
+        error=f"{type(exc).__name__}: {exc}",
+    )
+
+
+def _log_exported(request: ReportRequest, clip: ClipModel, content: ReportContent) -> None:
     for e in content.entries:
         log_event(
             "export",
-            model_sha256=model_sha,
+            model_sha256=clip.card.weights_sha256,
             file_sha256=e.sha256,
             image=e.label,
-            formats=list(formats),
-            report=str(out_dir / basename),
+            formats=list(request.formats),
+            report=str(request.out_dir / request.basename),
             error=e.error,
         )
-    if progress is not None:
-        progress(total, total, "done")
-    # for the person at the screen (never written into the report): the real file name too
-    errors = [
+
+
+def _error_lines(request: ReportRequest, content: ReportContent) -> list[str]:
+    """One line per unreadable image, for the person at the screen (never written into the report):
+    the real file name too."""
+    names = _file_names(request, content)
+    return [
         f"{e.label}{f' ({names[e.label]})' if names[e.label] != e.label else ''}: {e.error}"
         for e in content.failed_entries
     ]
-    return ExportResult(outputs=outputs, content=content, errors=errors, pseudonym_map=map_path)
 
 
 def check_pdf_complete(path: Path) -> None:

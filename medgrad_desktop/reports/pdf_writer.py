@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from medgrad_desktop import __version__
-from medgrad_desktop.atomic import write_atomic
 from medgrad_desktop.reports.content import ImageEntry, ReportContent
 from medgrad_desktop.reports.pdf_canvas import (
     BOTTOM,
@@ -380,9 +379,7 @@ def write_pdf(content: ReportContent, path: Path, tick: Callable[[str], None] | 
     writer.setTitle(content.title)
     writer.setCreator(f"MedGrad Desktop {__version__}")
     manifest = json.dumps(content.provenance, indent=1, ensure_ascii=False).encode("utf-8")
-    attach_later = not hasattr(writer, "addFileAttachment")  # Qt < 6.8
-    if not attach_later:
-        writer.addFileAttachment(MANIFEST_NAME, QByteArray(manifest), "application/json")
+    writer.addFileAttachment(MANIFEST_NAME, QByteArray(manifest), "application/json")  # Qt >= 6.8
     cv = PdfCanvas(writer, content, page_count(content))
     try:
         _cover(cv, content)
@@ -395,20 +392,4 @@ def write_pdf(content: ReportContent, path: Path, tick: Callable[[str], None] | 
         cv.end()
     if cv.page != cv.total:
         raise RuntimeError(f"PDF layout wrote {cv.page} pages but numbered them out of {cv.total}")
-    if attach_later:
-        attach_with_pypdf(path, MANIFEST_NAME, manifest)
     return path
-
-
-def attach_with_pypdf(path: Path, name: str, data: bytes) -> None:
-    """Fallback for Qt older than 6.8 (no QPdfWriter.addFileAttachment): rewrite the PDF with pypdf."""
-    try:  # pypdf is optional: only Qt < 6.8 needs it
-        from pypdf import PdfReader, PdfWriter
-    except ImportError:
-        raise RuntimeError(
-            "this Qt cannot attach the manifest to the PDF (needs Qt >= 6.8) and pypdf is "
-            "not installed; upgrade PySide6 or install pypdf"
-        ) from None
-    writer = PdfWriter(clone_from=PdfReader(str(path)))
-    writer.add_attachment(name, data)
-    write_atomic(path, writer.write)

@@ -24,6 +24,7 @@ from medgrad_desktop.core.imageio import list_images, load_image
 from medgrad_desktop.core.model import ModelLoadError, load_model
 from medgrad_desktop.data.synth import SynthConfig, render_sample
 from medgrad_desktop.reports.export import export_report
+from medgrad_desktop.reports.request import plan_report
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.review import ReviewRecord, ReviewStore
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = tmp_path / "images"
         paths = _images(folder)
         clip = _model()
-        store = ReviewStore(folder)
+        store = ReviewStore()
         first, second = load_image(paths[0]), load_image(paths[1])
         pred = classify(clip, [first.rgb])[0]
         store.put(
@@ -80,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         store.put(
             ReviewRecord(second.sha256, paths[1].name, "overridden", "melanoma", None, "Asymmetric; excise.")
         )
-        export_report(
-            paths, clip, [default_params(m) for m in METHODS], store, tmp_path / "report", formats=("pdf",)
+        request = plan_report(
+            paths, folder, [default_params(m) for m in METHODS], tmp_path / "report", formats=("pdf",)
         )
+        export_report(request, clip, reviews=store)
         subprocess.run(
             [
                 "pdftoppm",

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medgrad_desktop.core.imageio import LoadedImage
-from medgrad_desktop.core.method_params import MethodParams
 from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.store.project import ProjectStore
 
@@ -45,7 +44,10 @@ class StoreMemo:
     def notice(self) -> str | None:
         return self.store.notice if self.store is not None else None
 
-    def prediction(self, sha256: str, model_sha256: str) -> Prediction | None:
+    def prediction(self, sha256: str, model_sha256: str, ood_sha256: str = "") -> Prediction | None:
+        """The stored prediction of this image by this model, unless its out-of-distribution result
+        came from other statistics than `ood_sha256` (the model's, "" for none): then None, to be
+        made again."""
         if self.store is None:
             return None
         try:
@@ -53,6 +55,8 @@ class StoreMemo:
         except (sqlite3.Error, OSError) as exc:
             self._give_up(exc)
             return None
+        if pred is not None and not pred.ood_matches(ood_sha256):
+            pred = None
         self.reused += pred is not None
         return pred
 
@@ -67,9 +71,9 @@ class StoreMemo:
             return
         self.recorded += 1
 
-    def record_analysis(self, image: LoadedImage, result: AnalysisResult, params: list[MethodParams]) -> None:
-        """The prediction and the metadata of each map made (parameters, target, strength); `params`
-        is the report builder's recorder contract, each map carries its own."""
+    def record_analysis(self, image: LoadedImage, result: AnalysisResult) -> None:
+        """The prediction and the metadata of each map made (parameters, target, strength): the report
+        builder's recorder."""
         if self.store is None or result.prediction is None:
             return
         self.record(image, result.prediction)

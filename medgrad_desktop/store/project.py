@@ -19,13 +19,15 @@ import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medgrad_desktop.appdata import data_dir
-from medgrad_desktop.core.dicomio import split_frame
-from medgrad_desktop.core.heatmap import Heatmap
 from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.store.codec import decode_prediction, encode_prediction
 from medgrad_desktop.store.schema import SCHEMA_VERSION, NewerSchemaError, migrate, schema_version
+
+if TYPE_CHECKING:  # `medgrad store info` opens the store without numpy, OpenCV or pydicom
+    from medgrad_desktop.core.heatmap import Heatmap
 
 STORE_NAME = "project.sqlite3"
 REVIEW_FIELDS = (
@@ -55,6 +57,8 @@ def now() -> str:
 
 def _file_stat(path: Path) -> tuple[int, int] | None:
     """(size, mtime_ns) of the file behind a path (a frame `a.dcm#2` is its file's)."""
+    from medgrad_desktop.core.dicomio import split_frame
+
     try:
         st = os.stat(split_frame(path)[0])
     except OSError:
@@ -320,8 +324,16 @@ class ProjectStore:
             for r in self._query(f"SELECT {', '.join(REVIEW_FIELDS)} FROM reviews ORDER BY updated")
         ]
 
-    def put_review(self, review: dict, *, event: str = "review_saved") -> None:
-        """Write one decision and its audit line in one transaction (both or neither)."""
+    def put_review(
+        self,
+        review: dict,
+        *,
+        event: str = "review_saved",
+        model_sha256: str | None = None,
+        details: dict | None = None,
+    ) -> None:
+        """Write one decision and its one audit row in one transaction (both or neither); `details`
+        for the row default to the decision, the final class and the reviewer."""
         row = {k: review.get(k) for k in REVIEW_FIELDS}
         row["note"] = row["note"] or ""
         row["file_name"] = row["file_name"] or ""
@@ -336,18 +348,21 @@ class ProjectStore:
                 f"({', '.join('?' * len(REVIEW_FIELDS))})",
                 [row[k] for k in REVIEW_FIELDS],
             )
-            self._audit(
-                c,
-                event,
-                None,
-                row["image_sha256"],
-                {"decision": row["decision"], "final": row["final_class"], "reviewer": row["reviewer"]},
-            )
+            if details is None:
+                details = {
+                    "decision": row["decision"],
+                    "final": row["final_class"],
+                    "reviewer": row["reviewer"],
+                }
+            self._audit(c, event, model_sha256, row["image_sha256"], details)
 
-    def delete_review(self, sha256: str) -> None:
+    def delete_review(
+        self, sha256: str, *, event: str = "review_removed", details: dict | None = None
+    ) -> None:
+        """Remove one decision and write its one audit row in one transaction."""
         with self.transaction() as c:
             c.execute("DELETE FROM reviews WHERE image_sha256 = ?", (sha256,))
-            self._audit(c, "review_removed", None, sha256, {})
+            self._audit(c, event, None, sha256, details or {})
 
     # ------------------------------------------------------------------ audit
     @staticmethod
@@ -404,6 +419,8 @@ class ProjectStore:
 
 def _path_key(path: Path | str) -> str:
     """Paths as stored: absolute, with the frame suffix kept; bytes that are not UTF-8 survive."""
+    from medgrad_desktop.core.dicomio import split_frame
+
     p = Path(path)
     base, frame = split_frame(p)
     text = os.path.abspath(base) + (f"#{frame}" if frame is not None else "")

@@ -66,6 +66,7 @@ class TrainConfig:
     intended_use: str = DEFAULT_INTENDED_USE
     half: bool = False  # store the final weights in fp16
     skip_bad: bool = False
+    ood_stats: bool = True  # write <weights>.ood.npz for the out-of-distribution check (training/ood_stats.py)
     progress: bool = True
     notes: str = ""
     extra_card: dict = field(default_factory=dict)

@@ -34,7 +34,7 @@ def validation_records(train_dir: Path, split_seed: int = SPLIT_SEED):
 
 def validation_score(metrics: dict) -> float:
     """The mean of SCORE_KEYS, and of `shifted_balanced_accuracy` where a shifted validation set was
-    scored too (run E's rule: robustness to the shifted setting counts as much as each other figure)."""
+    scored too (robustness to the shifted setting then counts as much as each other figure)."""
     keys = [*SCORE_KEYS, *(["shifted_balanced_accuracy"] if "shifted_balanced_accuracy" in metrics else [])]
     return float(np.mean([metrics[k] for k in keys]))
 

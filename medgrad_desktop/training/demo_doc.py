@@ -1,7 +1,7 @@
 """The demo model's metrics as Markdown, written into docs/TRAINING.md by `make demo`.
 
 Why generated: the tables quote a dozen numbers per class, criterion and phrase; copied by hand they
-drift from `docs/training/demo-metrics.json` the first time the model is retrained.
+drift from `docs/training/demo-metrics.json` whenever the model is retrained.
 """
 
 from __future__ import annotations

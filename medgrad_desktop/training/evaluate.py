@@ -8,12 +8,15 @@ not diagnosis accuracy (ALGORITHM.md section 6).
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from medgrad_desktop.core.auroc import auroc
+from medgrad_desktop.core.batching import images_per_pass
 from medgrad_desktop.core.classify import predictions_from_features
 from medgrad_desktop.core.embedding import embed_images
 from medgrad_desktop.core.imageio import load_image
@@ -21,18 +24,19 @@ from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.data.records import Record
 from medgrad_desktop.data.synth import FINDING_PHRASES, HELD_OUT_PHRASES
 from medgrad_desktop.plotting import pyplot, save_figure
-from medgrad_desktop.training.metrics import auroc, balanced_accuracy, classification_metrics
+from medgrad_desktop.training.metrics import balanced_accuracy, classification_metrics
 
 IN_BATCH_LABEL = (
     "paper's in-batch image-to-caption matching accuracy (batches of {b}; a hit is the "
     "image's own caption text ranked first among the batch's captions; NOT diagnosis accuracy)"
 )
+FEATURE_PASS = images_per_pass("evaluate-features")
 STRATA = ("skin_tone", "n_artefacts", "target_structure", "artefact_rate")
 
 
 @torch.no_grad()
 def image_features(
-    clip: ClipModel, records: list[Record], batch_size: int = 32, progress=None
+    clip: ClipModel, records: list[Record], batch_size: int = FEATURE_PASS, progress=None
 ) -> torch.Tensor:
     feats = []
     for i in range(0, len(records), batch_size):
@@ -95,7 +99,7 @@ def trained_phrases(clip: ClipModel) -> dict[str, tuple[str, str]]:
 
 
 def evaluate_records(
-    clip: ClipModel, records: list[Record], batch_size: int = 32, in_batch: int = 64, progress=None
+    clip: ClipModel, records: list[Record], batch_size: int = FEATURE_PASS, in_batch: int = 64, progress=None
 ) -> dict:
     """Every metric over the same images, those whose label the model knows (`n`); the others are
     counted in `labels_unknown_to_model` and named in `warnings`."""
@@ -200,7 +204,7 @@ def phrase_auroc(
             continue
         cos = (feats[torch.as_tensor(rows)] @ clip.encode_prompts([phrase])[0]).cpu().numpy()
         value = auroc(cos, np.array([records[i].criteria[crit] == opt for i in rows]))
-        if value is not None:
+        if not math.isnan(value):
             out[phrase] = value
     return out
 

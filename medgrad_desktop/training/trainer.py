@@ -3,8 +3,9 @@
 The defaults are the MedGrad paper's (Adam, lr 1e-5, betas (0.9, 0.98), eps 1e-6, weight decay 0.2,
 batch 64, 30 epochs, squash 224 + flips + +-15 degree rotation). Added for honesty and robustness: a
 split by lesion id, seeds for everything, validation loss each epoch with early stopping, a checkpoint
-each epoch with `resume`, temperature scaling fitted on the validation split, and a model card that
-records the data (manifest hash, split seed), the metrics and the intended use.
+each epoch with `resume`, temperature scaling fitted on the validation split, a model card that
+records the data (manifest hash, split seed), the metrics and the intended use, and the statistics of
+the training images for the out-of-distribution check beside the weights (`ood_stats.py`).
 
 Runs as one process, or under `torchrun --nproc_per_node=N` with DistributedDataParallel (gloo on
 CPU, nccl on GPU); `batch_size` is always the global batch, split evenly across ranks.
@@ -45,6 +46,7 @@ from medgrad_desktop.training.loss import (
     prompt_bank_loss,
 )
 from medgrad_desktop.training.metrics import classification_metrics, fit_temperature, softmax
+from medgrad_desktop.training.ood_stats import write_stats as write_ood_stats
 from medgrad_desktop.training.optim import lr_at, make_optimizer, set_trainable
 from medgrad_desktop.training.split import split_by_lesion
 
@@ -263,7 +265,7 @@ class Trainer:
         rng = np.random.default_rng([self.cfg.seed, self.step, zlib.crc32(f"{crit_id}:{opt_id}".encode())])
         return pool[int(rng.integers(len(pool)))]
 
-    def _forward_step(self, idx: np.ndarray, epoch: int) -> torch.Tensor:
+    def _forward_step(self, idx: np.ndarray) -> torch.Tensor:
         """One step's loss. Image and all texts (unique captions, class and criteria prompts) go through
         one forward of the (DDP-wrapped) two-tower module, so DDP sees every trained parameter."""
         images, captions, labels = collate([self.train_ds[int(i)] for i in idx])
@@ -394,7 +396,7 @@ class Trainer:
             for idx in batches:
                 for g in self.opt.param_groups:
                     g["lr"] = lr_at(cfg.lr, cfg.schedule, cfg.warmup_steps, self.step, total)
-                loss = self._forward_step(idx, epoch)
+                loss = self._forward_step(idx)
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 self.opt.step()
@@ -475,8 +477,17 @@ class Trainer:
             write_json(self.out / "history.json", self.history)
             write_json(self.out / "split.json", split_lesions(self.splits))
             self.log(f"wrote {final} (temperature {temperature:.3f})")
+            if self.cfg.ood_stats:
+                self._write_ood_stats(final)
         barrier(self.world)
         return TrainResult(final, card, self.history, self.splits, test_metrics)
+
+
+    def _write_ood_stats(self, final: Path) -> None:
+        """The out-of-distribution statistics of the installed weights as the app loads them (fp16
+        weights included): training-split embeddings, thresholds from the validation split."""
+        clip = load_model(final, device=str(self.device))
+        write_ood_stats(clip, self.splits["train"], self.splits["val"], seed=self.cfg.seed, log=self.log)
 
 
 def train(cfg: TrainConfig) -> TrainResult:

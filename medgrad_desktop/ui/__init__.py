@@ -1,7 +1,15 @@
-"""The Qt desktop app. `app_model.AppModel` holds the state and performs the actions (no widgets);
-the views (`browser`, `viewer_area`, `prediction_panel`, `target_picker`, `status_bar`, `actions`)
-show it and follow its signals; `main_window` wires them; `map_controller` and `predictions` turn
-requests into jobs of `worker.ModelWorker`, the one mechanism for slow work.
+"""The Qt desktop app, in folders by what they hold:
+
+- `state/`: `AppModel`, the app's state and the actions a user takes on it, without a widget;
+- `work/`: `ModelWorker`, the one mechanism for slow work, and the jobs it runs;
+- `widgets/`: the views of the main window, which show the model and follow its signals;
+- `dialogs/`: the windows opened on top of it;
+- `selftest/`: `main.py --self-test`.
+
+At the top, the wiring: `launch` starts the GUI, `qt_application` makes the one QApplication,
+`main_window` builds the views around one `AppModel` and one `ModelWorker`, `actions` and
+`review_keys` connect menus and keys to the model, `map_controller` turns the shown image into map jobs
+and draws their results.
 
 Everything model-related goes through `medgrad_desktop.core`. Only this package and
 `medgrad_desktop.testing` import Qt.

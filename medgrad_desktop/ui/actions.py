@@ -18,10 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QSlider,
     QSpinBox,
-    QStyle,
-    QStyleOptionSlider,
     QToolBar,
     QWidget,
 )
@@ -30,15 +27,16 @@ from medgrad_desktop import __version__
 from medgrad_desktop.core.card import RESEARCH_NOTICE
 from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS, describe
 from medgrad_desktop.core.render import COLORMAPS
-from medgrad_desktop.ui.app_model import AppModel
-from medgrad_desktop.ui.browser import ImageBrowser
-from medgrad_desktop.ui.export_dialog import ExportDialog, run_export_dialog
-from medgrad_desktop.ui.params_dialog import ParamsDialog
-from medgrad_desktop.ui.preferences import PreferencesDialog
+from medgrad_desktop.ui.dialogs.export_dialog import ExportDialog, run_export_dialog
+from medgrad_desktop.ui.dialogs.params_dialog import ParamsDialog
+from medgrad_desktop.ui.dialogs.preferences_dialog import PreferencesDialog
 from medgrad_desktop.ui.review_keys import REVIEW_SHORTCUTS
-from medgrad_desktop.ui.target_picker import TargetPicker
-from medgrad_desktop.ui.viewer_area import ViewerArea
-from medgrad_desktop.ui.worker import ModelWorker
+from medgrad_desktop.ui.state.app_model import AppModel
+from medgrad_desktop.ui.widgets.browser import ImageBrowser
+from medgrad_desktop.ui.widgets.jump_slider import JumpSlider
+from medgrad_desktop.ui.widgets.target_picker import TargetPicker
+from medgrad_desktop.ui.widgets.viewer_area import ViewerArea
+from medgrad_desktop.ui.work.worker import ModelWorker
 
 SHORTCUTS = (
     ("← / →", "previous / next image"),
@@ -73,23 +71,6 @@ def _action(
         a.setChecked(checked)
         a.toggled.connect(slot)
     return a
-
-
-class JumpSlider(QSlider):
-    """A slider that jumps to the clicked position (a plain QSlider moves one page per click)."""
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if event.button() == Qt.MouseButton.LeftButton and self.orientation() == Qt.Orientation.Horizontal:
-            opt = QStyleOptionSlider()
-            self.initStyleOption(opt)
-            handle = self.style().subControlRect(
-                QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self
-            )
-            if not handle.contains(event.position().toPoint()):
-                span = max(1, self.width() - handle.width())
-                x = round(event.position().x() - handle.width() / 2)
-                self.setValue(QStyle.sliderValueFromPosition(self.minimum(), self.maximum(), x, span))
-        super().mousePressEvent(event)
 
 
 def _follow(combo: QComboBox, index: int) -> None:

@@ -26,18 +26,19 @@ from PySide6.QtWidgets import (
 
 from medgrad_desktop.core.card import DEMO_MISSING_NOTE, RESEARCH_NOTICE
 from medgrad_desktop.ui.actions import MenuActions
-from medgrad_desktop.ui.app_model import AppModel, ModelFactory
-from medgrad_desktop.ui.browser import ImageBrowser
+from medgrad_desktop.ui.dialogs.reviewer_name import ask_reviewer_name
 from medgrad_desktop.ui.map_controller import MapController
-from medgrad_desktop.ui.patient_tree import attach_patient_tree
-from medgrad_desktop.ui.prediction_panel import PredictionPanel
 from medgrad_desktop.ui.review_keys import ReviewKeys
-from medgrad_desktop.ui.reviewer_name import ask_reviewer_name
-from medgrad_desktop.ui.settings import AppSettings
-from medgrad_desktop.ui.status_bar import AppStatusBar
-from medgrad_desktop.ui.target_picker import TargetPicker
-from medgrad_desktop.ui.viewer_area import ViewerArea
-from medgrad_desktop.ui.worker import ModelWorker
+from medgrad_desktop.ui.state.app_model import AppModel, ModelFactory
+from medgrad_desktop.ui.state.project_bridge import AskReviewer
+from medgrad_desktop.ui.state.settings import AppSettings
+from medgrad_desktop.ui.widgets.browser import ImageBrowser
+from medgrad_desktop.ui.widgets.patient_tree import attach_patient_tree
+from medgrad_desktop.ui.widgets.prediction_panel import PredictionPanel
+from medgrad_desktop.ui.widgets.status_bar import AppStatusBar
+from medgrad_desktop.ui.widgets.target_picker import TargetPicker
+from medgrad_desktop.ui.widgets.viewer_area import ViewerArea
+from medgrad_desktop.ui.work.worker import ModelWorker, WorkerSettings
 
 if TYPE_CHECKING:  # the window imports no torch: the model arrives from the worker
     from medgrad_desktop.core.model import ClipModel
@@ -72,14 +73,19 @@ class MainWindow(QMainWindow):
         settings: AppSettings | None = None,
         model_factory: ModelFactory | None = None,
         parent: QWidget | None = None,
+        *,
+        worker_settings: WorkerSettings | None = None,
+        ask_reviewer: AskReviewer | None = None,
     ):
+        """`ask_reviewer` asks for the reviewer's name at the first decision when the settings hold
+        none; by default a dialog over this window."""
         super().__init__(parent)
         self.settings = settings or AppSettings()
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
-        self.worker = ModelWorker(self)
+        self.worker = ModelWorker(self, worker_settings)
         self.app = AppModel(self.settings, self.worker, model_factory, self)
-        self.app.project.ask_reviewer = lambda: ask_reviewer_name(self)
+        self.app.project.ask_reviewer = ask_reviewer or (lambda: ask_reviewer_name(self))
         self.worker.start()
         self._build_views()
         self.patients_dock = attach_patient_tree(self)

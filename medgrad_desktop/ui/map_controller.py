@@ -16,13 +16,13 @@ from PySide6.QtGui import QPixmap
 from medgrad_desktop.core.imageio import load_image
 from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS, default_params
 from medgrad_desktop.core.prompts import Target
-from medgrad_desktop.ui.app_model import AppModel
-from medgrad_desktop.ui.cache import LRUCache
-from medgrad_desktop.ui.entries import NOT_ANALYSED, FolderImage
-from medgrad_desktop.ui.jobs import MapRequest, MapResult, compute_maps
-from medgrad_desktop.ui.qimages import display_qimage
-from medgrad_desktop.ui.viewer_area import ViewerArea
-from medgrad_desktop.ui.worker import JobHandle, ModelWorker
+from medgrad_desktop.ui.state.app_model import AppModel
+from medgrad_desktop.ui.state.cache import LRUCache
+from medgrad_desktop.ui.state.folder_image import NOT_ANALYSED, FolderImage
+from medgrad_desktop.ui.widgets.viewer_area import ViewerArea
+from medgrad_desktop.ui.work.jobs import MapRequest, MapResult, compute_maps
+from medgrad_desktop.ui.work.qimages import display_qimage
+from medgrad_desktop.ui.work.worker import JobHandle, ModelWorker
 
 
 class MapController(QObject):

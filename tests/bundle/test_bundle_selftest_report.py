@@ -1,4 +1,4 @@
-"""The report step of `--self-test` (medgrad_desktop/ui/selftest_report.py): it passes on a good
+"""The report step of `--self-test` (medgrad_desktop/ui/selftest/report_check.py): it passes on a good
 report and names what is wrong when a writer breaks or the report disagrees with the app."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from medgrad_desktop.core.classify import classify
-from medgrad_desktop.ui.selftest_report import check_report, pdf_pages
+from medgrad_desktop.ui.selftest.report_check import check_report, pdf_pages
 from tests.conftest import random_rgb
 
 

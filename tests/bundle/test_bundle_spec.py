@@ -131,17 +131,33 @@ def test_the_ui_imports_its_modules_statically(cfg):
     """PyInstaller follows static imports; a module the UI imported by its name would be in the frozen
     app only if it lay in APP_PACKAGES. The UI imports every module statically, the export dialog too."""
     imported: set[str] = set()
-    for path in sorted((ROOT / "medgrad_desktop" / "ui").glob("*.py")):
+    for path in sorted((ROOT / "medgrad_desktop" / "ui").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         by_name = [
             n
             for n in ast.walk(tree)
             if isinstance(n, ast.Call) and getattr(n.func, "attr", "") in ("import_module", "find_spec")
         ]
-        assert not by_name, f"{path.name} imports a module by its name"
+        assert not by_name, f"{path.relative_to(ROOT)} imports a module by its name"
         imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert "medgrad_desktop.ui.export_dialog" in imported
+    assert "medgrad_desktop.ui.dialogs.export_dialog" in imported
     assert "medgrad_desktop.ui" in cfg.APP_PACKAGES
+
+
+def test_the_spec_collects_the_app_packages_with_their_subpackages(cfg):
+    """The spec hands each package of APP_PACKAGES to `collect_submodules`, which walks subpackages
+    only where they hold an `__init__.py`: every folder of Python modules under them must be a package,
+    or its modules would be missing from the frozen app."""
+    spec = ast.parse((BUILD / "medgrad.spec").read_text(encoding="utf-8"))
+    loops = [
+        n for n in ast.walk(spec) if isinstance(n, ast.For) and ast.unparse(n.iter) == "cfg.APP_PACKAGES"
+    ]
+    assert loops and "collect_submodules(pkg)" in ast.unparse(loops[0])
+    for pkg in cfg.APP_PACKAGES:
+        top = ROOT / pkg.replace(".", "/")
+        folders = {p.parent for p in top.rglob("*.py") if "__pycache__" not in p.parts}
+        missing = sorted(str(f.relative_to(ROOT)) for f in folders if not (f / "__init__.py").exists())
+        assert not missing, f"folders without __init__.py (not collected): {missing}"
 
 
 def test_gui_works_without_optional_and_imports_no_unused_excluded_module(cfg):
@@ -155,8 +171,8 @@ def test_gui_works_without_optional_and_imports_no_unused_excluded_module(cfg):
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] in BLOCK: raise ModuleNotFoundError(name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import medgrad_desktop.ui.app, medgrad_desktop.ui.main_window, medgrad_desktop.ui.selftest\n"
-        "import medgrad_desktop.ui.selftest_report, medgrad_desktop.reports.pdf_writer\n"
+        "import medgrad_desktop.ui.launch, medgrad_desktop.ui.main_window, medgrad_desktop.ui.selftest.runner\n"
+        "import medgrad_desktop.ui.selftest.report_check, medgrad_desktop.reports.pdf_writer\n"
         "import medgrad_desktop.reports.html_writer, medgrad_desktop.reports.csv_writer\n"
         "import open_clip, torchvision, numpy as np\n"
         "from medgrad_desktop.core.model import load_model\n"

@@ -11,10 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
-from medgrad_desktop.core.explain import METHODS, analyze, analyze_batch, batching, default_params
+from medgrad_desktop.core import batching
+from medgrad_desktop.core.batching import images_per_pass
+from medgrad_desktop.core.explain import METHODS, analyze, analyze_batch, default_params
 from medgrad_desktop.reports import ReportOptions
 from medgrad_desktop.reports.builder import report_chunks
 from medgrad_desktop.reports.export import export_report
+from medgrad_desktop.reports.request import ReportRequest
 from tests.conftest import random_rgb
 
 TOL = 1e-5
@@ -50,24 +53,41 @@ def test_report_chunks_cover_every_index_once_in_order():
     assert report_chunks(0, 4) == []
 
 
-def test_default_batch_size_follows_free_memory(tiny_model, vit_b16, monkeypatch):
-    per_image = batching.bytes_per_image(vit_b16, 17)
+def test_classify_and_explain_passes_follow_free_memory(tiny_model, vit_b16, monkeypatch):
+    n_prompts = len(vit_b16.catalogue.class_targets())
+    per_image = batching.bytes_per_image(vit_b16, n_prompts)
     assert per_image > batching.bytes_per_image(vit_b16, 0) > batching.bytes_per_image(tiny_model, 0)
     fwd = batching.bytes_per_image(vit_b16, 0)
     monkeypatch.setattr(batching, "free_bytes", lambda _d: 10 * fwd)
-    assert batching.default_batch_size(vit_b16, 0) == 2  # a quarter of 10 images' worth
+    assert images_per_pass("classify", vit_b16) == 2  # a quarter of 10 images' worth
+    assert images_per_pass("classify", vit_b16, requested=7) == 7  # a given size wins
     monkeypatch.setattr(batching, "free_bytes", lambda _d: 0)
-    assert batching.default_batch_size(vit_b16, 0) == 1
+    assert images_per_pass("classify", vit_b16) == 1
     monkeypatch.setattr(batching, "free_bytes", lambda _d: 2**50)
-    assert batching.default_batch_size(vit_b16, 0) == batching.MAX_BATCH["cpu"]
-    # explanations on a CPU: one image per pass whatever the memory (see batching.CPU_EXPLAIN_BATCH)
-    assert batching.default_batch_size(vit_b16, 17) == batching.CPU_EXPLAIN_BATCH == 1
-    # on a GPU the explanation pass follows the free memory, with every prompt's gradient counted
-    gpu = type("GpuModel", (), {"device": torch.device("cuda"), "visual": vit_b16.visual})()
+    assert images_per_pass("classify", vit_b16) == batching.MAX_BATCH["cpu"] == 16
+    # explanations on a CPU: one image per pass whatever the memory
+    assert images_per_pass("explain", vit_b16) == batching.CPU_EXPLAIN_BATCH == 1
+    # on a GPU the explanation pass follows the free memory, with every class prompt's gradient counted
+    gpu = type(
+        "GpuModel",
+        (),
+        {"device": torch.device("cuda"), "visual": vit_b16.visual, "catalogue": vit_b16.catalogue},
+    )()
     monkeypatch.setattr(batching, "free_bytes", lambda _d: 40 * per_image)
-    assert batching.default_batch_size(gpu, 17) == 10
+    assert images_per_pass("explain", gpu) == 10
     monkeypatch.setattr(batching, "free_bytes", lambda _d: 2**50)
-    assert batching.default_batch_size(gpu, 17) == batching.MAX_BATCH["cuda"]
+    assert images_per_pass("explain", gpu) == batching.MAX_BATCH["cuda"] == 64
+
+
+def test_fixed_passes_of_the_app_and_the_evaluations(tiny_model, monkeypatch):
+    gpu = type("GpuModel", (), {"device": torch.device("cuda")})()
+    assert images_per_pass("app-predictions", tiny_model) == 4
+    assert images_per_pass("app-predictions", gpu) == 32
+    monkeypatch.setattr(batching, "free_bytes", lambda _d: 0)  # fixed: the free memory plays no part
+    assert images_per_pass("evaluate-maps") == 8
+    assert images_per_pass("evaluate-features") == 32
+    with pytest.raises(ValueError, match="pass the model"):
+        images_per_pass("explain")
 
 
 def _folder(tmp_path: Path) -> list[Path]:
@@ -101,22 +121,14 @@ def test_report_in_passes_equals_report_image_by_image(tiny_model, tmp_path, bat
     paths = _folder(tmp_path)
     params = [default_params(m) for m in METHODS]
     one = export_report(
-        paths,
+        ReportRequest(paths, params, tmp_path / "one", formats=("csv",), options=ReportOptions(batch_size=1)),
         tiny_model,
-        params,
-        None,
-        tmp_path / "one",
-        formats=("csv",),
-        options=ReportOptions(batch_size=1),
     )
     many = export_report(
-        paths,
+        ReportRequest(
+            paths, params, tmp_path / "many", formats=("csv",), options=ReportOptions(batch_size=batch)
+        ),
         tiny_model,
-        params,
-        None,
-        tmp_path / "many",
-        formats=("csv",),
-        options=ReportOptions(batch_size=batch),
     )
     a, b = _rows(one.outputs[0]), _rows(many.outputs[0])
     assert len(a) == len(paths) and sum(bool(r["error"]) for r in a) == 1

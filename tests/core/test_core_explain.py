@@ -437,14 +437,11 @@ def test_every_form_and_setting_is_reachable_from_param_strings():
         params_with_overrides(["gradcam"], ["medgrad.combine=pixel"])
 
 
-@pytest.mark.parametrize(
-    "run", ["retrained/select-dev", "retrained-d/select-dev", "retrained-c/select-dev", "select-dev"]
-)
-def test_default_medgrad_is_the_preregistered_winner(run):
-    """The rule fixed in advance, applied again to each development run's stored numbers, gives the
-    stored verdict; the default form is the verdict on the bundled demo model (retrained/: run F), and
-    the earlier models' runs (runs D and C, and the one before) keep their own verdicts as records. The runs'
-    JSON is committed with the docs, so changing either without the other fails here."""
+def test_default_medgrad_is_the_preregistered_winner():
+    """The rule fixed in advance, applied again to the stored numbers of the development run on the
+    bundled demo model, gives the stored verdict, and that verdict is MedGrad's default form. The run's
+    JSON is committed with the docs and names the weights it measured, so retraining the model or changing
+    the default without rerunning the evaluation fails here."""
     import hashlib
     import json
     from pathlib import Path
@@ -452,17 +449,22 @@ def test_default_medgrad_is_the_preregistered_winner(run):
     from medgrad_desktop.evaluation.selection import FALLBACK, FORM_CANDIDATES, select_form
     from medgrad_desktop.resources_path import resources_dir
 
-    doc = json.loads(
-        (Path(__file__).resolve().parents[2] / "docs/explanations" / run / "explanations.json").read_text()
-    )
+    run = Path(__file__).resolve().parents[2] / "docs/explanations/current/select-dev/explanations.json"
+    doc = json.loads(run.read_text())
     assert doc["seed"] == 3101 and doc["n"] == 40
+    weights = (resources_dir() / "demo/model/demo-model.safetensors").read_bytes()
+    # measured on the model the app ships
+    assert doc["model"]["weights_sha256"] == hashlib.sha256(weights).hexdigest()
     sel = select_form(doc)  # the rule applied again to the stored numbers gives the stored verdict
     assert sel["winner"] == doc["form_selection"]["winner"]
-    weights = (resources_dir() / "demo/model/demo-model.safetensors").read_bytes()
-    bundled = doc["model"]["weights_sha256"] == hashlib.sha256(weights).hexdigest()
-    assert bundled == (run == "retrained/select-dev")  # measured on the model the app ships, or not
-    if bundled:
-        assert MedGradParams() == FORM_CANDIDATES[sel["winner"] or FALLBACK]
+    assert MedGradParams() == FORM_CANDIDATES[sel["winner"] or FALLBACK]
+    # the later runs on the same model give their stored verdicts too, "none qualified" included
+    verdicts = {}
+    for later in ("confirm", "opening-3303"):
+        stored = json.loads((run.parents[1] / later / "explanations.json").read_text())
+        assert select_form(stored)["winner"] == stored["form_selection"]["winner"]
+        verdicts[later] = stored["form_selection"]["winner"]
+    assert verdicts == {"confirm": "medgrad form=multiply", "opening-3303": None}
 
 
 def test_the_app_opens_on_the_preregistered_map():
@@ -476,7 +478,7 @@ def test_the_app_opens_on_the_preregistered_map():
     from medgrad_desktop.evaluation.selection import select_opening_method
     from medgrad_desktop.resources_path import resources_dir
 
-    run = Path(__file__).resolve().parents[2] / "docs/explanations/retrained/select-dev/explanations.json"
+    run = Path(__file__).resolve().parents[2] / "docs/explanations/current/select-dev/explanations.json"
     doc = json.loads(run.read_text())
     assert doc["seed"] == 3101 and doc["n"] == 40
     weights = (resources_dir() / "demo/model/demo-model.safetensors").read_bytes()

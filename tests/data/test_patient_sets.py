@@ -174,7 +174,7 @@ def test_report_by_patient_has_no_identifying_string(tmp_path: Path, demo_like_w
     _dicom_set(folder)
     paths = list_images(folder, recursive=True)
     back = next(p for p in paths if p.name == "Doe_Jane_back_2023.dcm")
-    ReviewStore(folder).put(
+    ReviewStore().put(
         ReviewRecord(
             load_image(back).sha256,
             back.name,

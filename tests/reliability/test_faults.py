@@ -98,7 +98,7 @@ class _Ctx:
     """A stand-in for the worker's JobContext: runs a job function without a thread."""
 
     def __init__(self, model, cancel_after: int | None = None):
-        import medgrad_desktop.ui.compute as compute
+        import medgrad_desktop.ui.work.compute as compute
 
         self.model = model
         self.compute = compute
@@ -106,10 +106,10 @@ class _Ctx:
         self.cancel_after = cancel_after
 
     def checkpoint(self):
-        from medgrad_desktop.ui.worker import JobCancelled
+        from medgrad_desktop.core.cancel import Cancelled
 
         if self.cancel_after is not None and len(self.items) >= self.cancel_after:
-            raise JobCancelled()
+            raise Cancelled()
 
     def progress(self, done, total=None):
         pass
@@ -122,9 +122,9 @@ def test_app_jobs_fall_back_on_oom_with_a_note(tiny_model, tmp_path: Path, monke
     """The worker's job functions: the second image's GPU pass runs out of memory; it still gets
     its prediction (and its map) with a note, and the other images are untouched."""
     pytest.importorskip("PySide6")
-    import medgrad_desktop.ui.compute as compute
-    import medgrad_desktop.ui.jobs as jobs
-    from medgrad_desktop.ui.targets import TargetChoice
+    import medgrad_desktop.ui.work.compute as compute
+    import medgrad_desktop.ui.work.jobs as jobs
+    from medgrad_desktop.ui.state.target_choice import TargetChoice
 
     paths = _images(tmp_path, 3)
     gpu = _fake_gpu(tiny_model)
@@ -171,8 +171,8 @@ def test_cancel_during_predictions_leaves_consistent_entries(tiny_model, tmp_pat
     running again completes the rest with the same results an uninterrupted run gives."""
     pytest.importorskip("PySide6")
     from medgrad_desktop.testing.waiting import wait_until
-    from medgrad_desktop.ui.application import make_app
     from medgrad_desktop.ui.main_window import MainWindow
+    from medgrad_desktop.ui.qt_application import make_app
 
     paths = _images(tmp_path / "imgs", 24)
     app = make_app()
@@ -224,6 +224,7 @@ def _report_files(out: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def export_setup(tmp_path_factory, tiny_model):
     from medgrad_desktop.reports.export import export_report
+    from medgrad_desktop.reports.request import ReportRequest
 
     base = tmp_path_factory.mktemp("export")
     paths = _images(base / "imgs", 3)
@@ -233,12 +234,10 @@ def export_setup(tmp_path_factory, tiny_model):
         calls["n"] += 1
 
     export_report(
-        paths,
+        ReportRequest(
+            paths, [default_params("medgrad")], base / "full", formats=("csv", "html", "png", "pdf")
+        ),
         tiny_model,
-        [default_params("medgrad")],
-        None,
-        base / "full",
-        formats=("csv", "html", "png", "pdf"),
         checkpoint=count,
     )
     return paths, calls["n"], base
@@ -251,6 +250,7 @@ def test_cancel_during_export_leaves_nothing_and_keeps_the_old_report(
     """Cancel at a checkpoint from the first image to just before publishing; with an earlier report
     in the folder and overwriting allowed, the earlier report must survive byte for byte."""
     from medgrad_desktop.reports.export import export_report
+    from medgrad_desktop.reports.request import ReportRequest
 
     paths, n_checks, base = export_setup
     out = tmp_path / "out"
@@ -267,13 +267,10 @@ def test_cancel_during_export_leaves_nothing_and_keeps_the_old_report(
 
     with pytest.raises(ExportCancelled):
         export_report(
-            paths,
+            ReportRequest(
+                paths, [default_params("medgrad")], out, formats=("csv", "html", "png", "pdf"), force=True
+            ),
             tiny_model,
-            [default_params("medgrad")],
-            None,
-            out,
-            formats=("csv", "html", "png", "pdf"),
-            force=True,
             checkpoint=checkpoint,
         )
     assert _report_files(out) == before
@@ -324,6 +321,7 @@ def test_full_disk_during_export_leaves_no_partial_file(
 ):
     from medgrad_desktop.reports import ReportFailed
     from medgrad_desktop.reports.export import export_report
+    from medgrad_desktop.reports.request import ReportRequest
 
     paths, _, _ = export_setup
     out = tmp_path / "out"
@@ -342,7 +340,7 @@ def test_full_disk_during_export_leaves_no_partial_file(
     monkeypatch.setattr(builtins, "open", open_on_small_disk)
     monkeypatch.setattr(io, "open", open_on_small_disk)
     with pytest.raises((ReportFailed, OSError)) as info:
-        export_report(paths, tiny_model, [default_params("medgrad")], None, out, formats=(fmt,))
+        export_report(ReportRequest(paths, [default_params("medgrad")], out, formats=(fmt,)), tiny_model)
     monkeypatch.undo()
     assert "No space left" in str(info.value) or "ENOSPC" in str(info.value), str(info.value)
     assert list(out.iterdir()) == [], "a partial file or staging folder was left"
@@ -404,8 +402,8 @@ def test_file_size_limit_during_pdf_export_leaves_no_partial_pdf(tmp_path: Path)
 
 def _window_with_folder(tmp_path: Path, tiny_model, n: int, app_settings):
     from medgrad_desktop.testing.waiting import wait_until
-    from medgrad_desktop.ui.application import make_app
     from medgrad_desktop.ui.main_window import MainWindow
+    from medgrad_desktop.ui.qt_application import make_app
 
     _images(tmp_path / "imgs", n)
     app = make_app()
@@ -421,7 +419,7 @@ def test_app_export_cancel_and_full_disk(tiny_model, tmp_path: Path, monkeypatch
     gives 'Export failed, nothing was written' and no file; the app then still exports."""
     pytest.importorskip("PySide6")
     from medgrad_desktop.testing.waiting import wait_until
-    from medgrad_desktop.ui.export_dialog import ExportDialog
+    from medgrad_desktop.ui.dialogs.export_dialog import ExportDialog
 
     app, win = _window_with_folder(tmp_path, tiny_model, 6, app_settings)
     out = tmp_path / "out"
@@ -502,6 +500,7 @@ def test_report_and_explain_fall_back_on_oom(tmp_path: Path, tiny_model, capsys,
     import medgrad_desktop.reports.builder as builder
     from medgrad_desktop.cli import main
     from medgrad_desktop.reports.export import export_report
+    from medgrad_desktop.reports.request import ReportRequest
 
     paths = _images(tmp_path / "imgs", 3)
     real = builder.analyze_batch
@@ -516,7 +515,7 @@ def test_report_and_explain_fall_back_on_oom(tmp_path: Path, tiny_model, capsys,
     monkeypatch.setattr(builder, "analyze_batch", oom_on_second)
     with caplog.at_level("WARNING"):
         res = export_report(
-            paths, tiny_model, [default_params("medgrad")], None, tmp_path / "rep", formats=("csv",)
+            ReportRequest(paths, [default_params("medgrad")], tmp_path / "rep", formats=("csv",)), tiny_model
         )
     assert any("IMG-0002: the GPU ran out of memory" in r.message for r in caplog.records)
     with open(res.outputs[0], encoding="utf-8", newline="") as f:

@@ -371,11 +371,11 @@ def test_app_tiles_show_errors_and_keep_other_results(
     """The real window (offscreen): every decodable file gets a prediction, every bad one an error on
     its tile naming the file; a file deleted after the folder was listed is one more error."""
     pytest.importorskip("PySide6")
-    import medgrad_desktop.ui.app_model as am
+    import medgrad_desktop.ui.state.app_model as am
     from medgrad_desktop.testing.waiting import wait_until
-    from medgrad_desktop.ui.application import make_app
     from medgrad_desktop.ui.main_window import MainWindow
-    from medgrad_desktop.ui.thumbnails import ErrorRole
+    from medgrad_desktop.ui.qt_application import make_app
+    from medgrad_desktop.ui.widgets.thumbnail_tiles import ErrorRole
 
     folder = tmp_path / "imgs"
     shutil.copytree(hostile_dir, folder, symlinks=True)
@@ -418,9 +418,9 @@ def test_app_map_job_orients_image_and_map_together(tmp_path: Path, tiny_model):
     upright size and equals the map of the same picture stored upright."""
     pytest.importorskip("PySide6")
     from medgrad_desktop.core.explain import METHODS, default_params
-    from medgrad_desktop.ui import compute as ui_compute
-    from medgrad_desktop.ui.jobs import MapRequest, compute_maps
-    from medgrad_desktop.ui.targets import TargetChoice
+    from medgrad_desktop.ui.state.target_choice import TargetChoice
+    from medgrad_desktop.ui.work import compute as ui_compute
+    from medgrad_desktop.ui.work.jobs import MapRequest, compute_maps
 
     class Ctx:
         model = tiny_model

@@ -181,9 +181,9 @@ def test_app_keeps_the_previous_model_after_each_bad_file(tmp_path: Path, tiny_c
     from PIL import Image
 
     from medgrad_desktop.testing.waiting import wait_until
-    from medgrad_desktop.ui.application import make_app
-    from medgrad_desktop.ui.compute import default_model_factory
     from medgrad_desktop.ui.main_window import MainWindow
+    from medgrad_desktop.ui.qt_application import make_app
+    from medgrad_desktop.ui.work.compute import default_model_factory
 
     marker = tmp_path / "PWNED.txt"
     bad_dir = tmp_path / "bad"

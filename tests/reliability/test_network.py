@@ -102,7 +102,7 @@ def test_cli_predict_explain_report_without_network(tmp_path: Path, no_network, 
 def test_demo_model_load_without_network(no_network):
     """The default model (the bundled demo, or the app's untrained fallback) never reaches for a hub."""
     from medgrad_desktop.core.model import ModelLoadError, load_model
-    from medgrad_desktop.ui.compute import default_model_factory
+    from medgrad_desktop.ui.work.compute import default_model_factory
 
     try:
         load_model(None, device="cpu")
@@ -119,7 +119,7 @@ def test_app_self_test_path_without_network(tmp_path: Path, no_network, monkeypa
     """The same code `main.py --self-test` runs: the real window, model, predictions and one map of
     each method, all with sockets blocked."""
     pytest.importorskip("PySide6")
-    from medgrad_desktop.ui.selftest import run_self_test
+    from medgrad_desktop.ui.selftest.runner import run_self_test
 
     monkeypatch.setenv("HOME", str(tmp_path))  # QSettings/recent folders of the test, not the user's
     folder = _images(tmp_path / "imgs", 2)

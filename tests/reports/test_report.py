@@ -26,6 +26,7 @@ from medgrad_desktop.core.imageio import list_images, load_image
 from medgrad_desktop.reports import ReportExistsError, ReportFailed, ReportOptions
 from medgrad_desktop.reports.export import export_report
 from medgrad_desktop.reports.pdf_writer import MANIFEST_NAME
+from medgrad_desktop.reports.request import ReportRequest
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.review import ReviewRecord, ReviewStore
 
@@ -93,7 +94,7 @@ def exported(tiny_model, tmp_path_factory, data_dir):
     root = tmp_path_factory.mktemp("report")
     folder, paths = make_folder(root)
     ok = [p for p in paths if "broken" not in p.name]
-    store = ReviewStore(folder)
+    store = ReviewStore()
     first, second = (load_image(p) for p in ok[:2])
     pred0 = classify(tiny_model, [first.rgb])[0]
     store.put(
@@ -115,13 +116,15 @@ def exported(tiny_model, tmp_path_factory, data_dir):
     pmap = root / "private" / "map.csv"
     progress: list[tuple[int, int, str]] = []
     result = export_report(
-        paths,
+        ReportRequest(
+            paths,
+            [default_params(m) for m in METHODS],
+            out,
+            formats=("pdf", "html", "csv", "png"),
+            pseudonym_map=pmap,
+        ),
         tiny_model,
-        [default_params(m) for m in METHODS],
-        store,
-        out,
-        formats=("pdf", "html", "csv", "png"),
-        pseudonym_map=pmap,
+        reviews=store,
         progress=lambda d, t, m: progress.append((d, t, m)),
     )
     return {
@@ -291,10 +294,10 @@ def test_existing_report_needs_force(exported, tiny_model):
     out, paths = exported["out"], exported["paths"]
     before = (out / "report.pdf").stat().st_mtime_ns
     with pytest.raises(ReportExistsError, match="report.pdf"):
-        export_report(paths, tiny_model, [default_params("medgrad")], None, out, formats=("pdf",))
+        export_report(ReportRequest(paths, [default_params("medgrad")], out, formats=("pdf",)), tiny_model)
     assert (out / "report.pdf").stat().st_mtime_ns == before
     res = export_report(
-        paths[:1], tiny_model, [default_params("medgrad")], None, out, formats=("pdf",), force=True
+        ReportRequest(paths[:1], [default_params("medgrad")], out, formats=("pdf",), force=True), tiny_model
     )
     assert res.outputs == [out / "report.pdf"] and len(pdf_pages(out / "report.pdf")) == 3
 
@@ -321,13 +324,14 @@ def test_failure_midway_leaves_nothing(tiny_model, tmp_path, monkeypatch, data_d
     monkeypatch.setattr(builder, "analyze_batch", flaky)
     with pytest.raises(ReportFailed, match=re.escape(paths[1].name) + ".*simulated GPU fault"):
         export_report(
-            paths,
+            ReportRequest(
+                paths,
+                [default_params("gradcam")],
+                out,
+                formats=("pdf", "html", "csv", "png"),
+                options=ReportOptions(batch_size=4),
+            ),
             tiny_model,
-            [default_params("gradcam")],
-            None,
-            out,
-            formats=("pdf", "html", "csv", "png"),
-            options=ReportOptions(batch_size=4),
         )
     assert _listing(out) == ["keep.txt"]
     events = [e for e in read_events() if e["event"] == "export_failed" and e.get("out_dir") == str(out)]
@@ -347,17 +351,16 @@ def test_writer_failure_after_pdf_leaves_nothing(tiny_model, tmp_path, monkeypat
     monkeypatch.setattr(csv_writer, "write_csv", broken)
     with pytest.raises(ReportFailed, match=re.escape(paths[0].name) + ".*CSV.*No space left"):
         export_report(
-            paths, tiny_model, [default_params("gradcam")], None, out, formats=("pdf", "html", "csv")
+            ReportRequest(paths, [default_params("gradcam")], out, formats=("pdf", "html", "csv")), tiny_model
         )
     assert _listing(out) == []
 
 
 def test_cancel_leaves_nothing(tiny_model, tmp_path, data_dir):
+    from medgrad_desktop.core.cancel import Cancelled
+
     folder, paths = make_folder(tmp_path)
     out = tmp_path / "out"
-
-    class Cancelled(Exception):
-        pass
 
     seen = {"n": 0}
 
@@ -368,12 +371,8 @@ def test_cancel_leaves_nothing(tiny_model, tmp_path, data_dir):
 
     with pytest.raises(Cancelled):
         export_report(
-            paths,
+            ReportRequest(paths, [default_params("gradcam")], out, formats=("pdf", "csv")),
             tiny_model,
-            [default_params("gradcam")],
-            None,
-            out,
-            formats=("pdf", "csv"),
             checkpoint=checkpoint,
         )
     assert _listing(out) == []
@@ -386,23 +385,26 @@ def test_no_deidentify_keeps_names_and_map_must_stay_outside(tiny_model, tmp_pat
     from medgrad_desktop.reports import ReportOptions
 
     with pytest.raises(ValueError, match="outside the report folder"):
-        export_report(
+        ReportRequest(
+            paths, [default_params("gradcam")], out, formats=("csv",), pseudonym_map=out / "map.csv"
+        )
+    with pytest.raises(ValueError, match="only applies to a de-identified report"):
+        ReportRequest(
             paths,
-            tiny_model,
             [default_params("gradcam")],
-            None,
             out,
-            formats=("csv",),
-            pseudonym_map=out / "map.csv",
+            options=ReportOptions(deidentify=False),
+            pseudonym_map=tmp_path / "map.csv",
         )
     res = export_report(
-        paths,
+        ReportRequest(
+            paths,
+            [default_params("gradcam")],
+            out,
+            formats=("csv", "html"),
+            options=ReportOptions(deidentify=False),
+        ),
         tiny_model,
-        [default_params("gradcam")],
-        None,
-        out,
-        formats=("csv", "html"),
-        options=ReportOptions(deidentify=False),
     )
     assert [e.label for e in res.content.entries] == [p.name for p in paths]
     html = (out / "report.html").read_text()
@@ -582,19 +584,6 @@ def test_report_content_imports_no_qt():
     assert out.stdout.strip() == "[]", out.stdout
 
 
-def test_pypdf_fallback_attaches_the_manifest(tmp_path):
-    """Qt < 6.8 has no addFileAttachment: the pypdf fallback must give the same attachment."""
-    from medgrad_desktop.reports.pdf_writer import attach_with_pypdf
-
-    w = pypdf.PdfWriter()
-    w.add_blank_page(100, 100)
-    pdf = tmp_path / "x.pdf"
-    with open(pdf, "wb") as f:
-        w.write(f)
-    attach_with_pypdf(pdf, MANIFEST_NAME, b'{"a": 1}')
-    assert pypdf.PdfReader(str(pdf)).attachments[MANIFEST_NAME] == [b'{"a": 1}']
-
-
 def test_demo_like_model_with_few_classes_and_no_criteria(demo_like_weights, tmp_path, data_dir):
     """A card that embeds its own catalogue (as the demo model's does): the report follows it, says
     DEMO on every page and has no 7-point score to give."""
@@ -604,7 +593,7 @@ def test_demo_like_model_with_few_classes_and_no_criteria(demo_like_weights, tmp
     clip = load_model(demo_like_weights, device="cpu")
     folder, paths = make_folder(tmp_path)
     out = tmp_path / "out"
-    export_report(paths[:2], clip, [default_params("medgrad")], None, out, formats=("pdf", "csv"))
+    export_report(ReportRequest(paths[:2], [default_params("medgrad")], out, formats=("pdf", "csv")), clip)
     pages = pdf_pages(out / "report.pdf")
     assert len(pages) == 4
     assert all(DEMO_WARNING.split(";")[0] in p for p in pages)
@@ -640,12 +629,9 @@ def test_a_long_model_warning_is_printed_whole_on_every_pdf_page(tiny_model, tmp
     folder.mkdir()
     Image.fromarray(lesion_rgb(3)).save(folder / "a.png")
     result = export_report(
-        list_images(folder),
+        ReportRequest(list_images(folder), [default_params("medgrad")], tmp_path / "out", formats=("pdf",)),
         clip,
-        [default_params("medgrad")],
-        ReviewStore(folder),
-        tmp_path / "out",
-        formats=("pdf",),
+        reviews=ReviewStore(),
     )
     pdf = next(o for o in result.outputs if o.suffix == ".pdf")
     pages = pdf_pages(pdf)

@@ -70,7 +70,7 @@ def test_round_trip_and_known_hashes(tmp_path: Path, prediction):
 def test_moved_folder_keeps_predictions_and_reviews(tmp_path: Path, prediction):
     root = tmp_path / "data"
     paths = _images(tmp_path / "visit", 2)
-    reviews = ReviewStore(tmp_path / "visit", root=root, reviewer="Dr Test")
+    reviews = ReviewStore(root=root, reviewer="Dr Test")
     store = reviews.store
     for p in paths:
         img = load_image(p)
@@ -87,7 +87,7 @@ def test_moved_folder_keeps_predictions_and_reviews(tmp_path: Path, prediction):
     assert set(store.predictions(shas, prediction.model_sha256)) == {
         (s, prediction.model_sha256) for s in shas
     }
-    again = ReviewStore(moved, root=root)  # ... and the decision is there, with who made it
+    again = ReviewStore(root=root)  # ... and the decision is there, with who made it
     rec = again.get(sha0)
     assert (rec.decision, rec.final_class, rec.note, rec.reviewer) == (
         "overridden",

@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 
+from medgrad_desktop.core.auroc import auroc
 from medgrad_desktop.core.checkpoint import save_checkpoint
 from medgrad_desktop.data.synth import ALL_CLASSES, CRITERIA_ORDER, FINDING_PHRASES, HELD_OUT_PHRASES
 from medgrad_desktop.resources_path import resources_dir
 from medgrad_desktop.training.metrics import (
-    auroc,
     balanced_accuracy,
     classification_metrics,
     expected_calibration_error,
@@ -160,7 +160,7 @@ def test_evaluate_refuses_a_set_with_no_known_label(all_classes_set, tmp_path, t
 def test_auroc_and_balanced_accuracy():
     assert auroc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1], bool)) == pytest.approx(0.75)
     assert auroc(np.array([1.0, 1.0]), np.array([1, 0], bool)) == pytest.approx(0.5)
-    assert auroc(np.array([1.0, 2.0]), np.array([1, 1], bool)) is None
+    assert np.isnan(auroc(np.array([1.0, 2.0]), np.array([1, 1], bool)))  # undefined: no negative
     assert balanced_accuracy(["a", "a", "a", "b"], ["a", "a", "a", "a"]) == pytest.approx(0.5)
 
 

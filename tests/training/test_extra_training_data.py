@@ -1,5 +1,5 @@
-"""Extra training images (make_demo --n-extra, runs F and G of docs/TRAINING.md) must not move the
-validation split of the main set: the pre-registered choice compares runs on the same validation images."""
+"""Extra training images (make_demo --n-extra, docs/TRAINING.md) must not move the validation split of the
+main set: the choice between training runs (`demo_choice`) compares them on the same validation images."""
 
 from __future__ import annotations
 

@@ -377,8 +377,8 @@ def test_phrase_rank_loss_joins_the_step_with_training_wordings_only(tiny_data, 
     idx = np.arange(len(plain.train_ds))  # both classes, so findings have images with and without
     torch.manual_seed(0)
     with torch.no_grad():
-        a = float(plain._forward_step(idx, 0))
-        b = float(ranked._forward_step(idx, 0))
+        a = float(plain._forward_step(idx))
+        b = float(ranked._forward_step(idx))
     assert b > a and np.isfinite(b)
 
 

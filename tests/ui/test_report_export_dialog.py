@@ -16,7 +16,7 @@ from medgrad_desktop.data.patients import identifying_values
 from medgrad_desktop.resources_path import resources_dir
 from medgrad_desktop.review import ReviewRecord
 from medgrad_desktop.testing.sample_images import write_sample_folder
-from medgrad_desktop.ui.export_dialog import (
+from medgrad_desktop.ui.dialogs.export_dialog import (
     ExportDialog,
     default_export_dir,
     default_key_path,
@@ -159,9 +159,8 @@ def test_invalid_choices_are_explained(qtbot, win, tmp_path):
     dlg.method_boxes["medgrad"].setChecked(True)
     dlg.dir_edit.setText(str(tmp_path / "o"))
     dlg.map_edit.setText(str(tmp_path / "o" / "key.csv"))
-    assert dlg.start()
-    _wait_done(qtbot, dlg)
-    assert dlg.handle.state == "failed" and "outside the report folder" in dlg.status.text()
+    assert not dlg.start() and dlg.handle is None  # refused while planning, before any job
+    assert "outside the report folder" in dlg.status.text()
     assert not (tmp_path / "o" / "report.pdf").exists()
 
 

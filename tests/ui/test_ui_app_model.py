@@ -11,8 +11,8 @@ import pytest
 
 from medgrad_desktop.core.model import load_model
 from medgrad_desktop.testing.sample_images import write_sample_folder
-from medgrad_desktop.ui.app_model import AppModel
-from medgrad_desktop.ui.worker import ModelWorker
+from medgrad_desktop.ui.state.app_model import AppModel
+from medgrad_desktop.ui.work.worker import ModelWorker
 
 WAIT = 60_000
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ def app_model(qtbot, app_settings, tiny_model, tmp_path):
 
 def test_the_app_model_imports_no_widget():
     code = (
-        "import sys, medgrad_desktop.ui.app_model\n"
+        "import sys, medgrad_desktop.ui.state.app_model\n"
         "print(sorted(m for m in sys.modules if m.startswith('PySide6.Qt')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

@@ -13,7 +13,7 @@ from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.model import ModelLoadError, load_model
 from medgrad_desktop.reports.builder import build_report
 from medgrad_desktop.resources_path import demo_dir
-from medgrad_desktop.ui.targets import completion_phrases
+from medgrad_desktop.ui.state.target_choice import completion_phrases
 
 WAIT = 60_000
 
@@ -104,9 +104,9 @@ def test_a_model_with_a_trained_text_tower_has_no_note(qtbot, make_window, tiny_
 
 
 def test_a_trained_wording_typed_without_its_hyphens_is_matched_and_named(qtbot, make_window, demo_model):
-    """The demo model reads "blue white veil" poorly (held-out phrase AUROC 0.590; run C: 0.235,
-    docs/TRAINING.md): typed in the box it is the veil criterion, through the wording the model was trained on, and the
-    window names that wording."""
+    """The demo model reads "blue white veil" poorly (a held-out phrasing, docs/TRAINING.md): typed in the box
+    it is the veil criterion, through the wording the model was trained on, and the window names that
+    wording."""
     assert (
         "blue-white veil"
         in demo_model.card.record["text_tower"]["training_phrasings"]["blue_whitish_veil:present"]

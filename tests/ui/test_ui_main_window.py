@@ -17,11 +17,11 @@ from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.model import ModelLoadError, load_model
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.testing.sample_images import write_sample_folder
-from medgrad_desktop.ui import compute as ui_compute
 from medgrad_desktop.ui import map_controller
 from medgrad_desktop.ui.main_window import MainWindow
-from medgrad_desktop.ui.settings import AppSettings
-from medgrad_desktop.ui.thumbnails import ErrorRole, ReviewRole
+from medgrad_desktop.ui.state.settings import AppSettings
+from medgrad_desktop.ui.widgets.thumbnail_tiles import ErrorRole, ReviewRole
+from medgrad_desktop.ui.work import compute as ui_compute
 
 WAIT = 60_000
 
@@ -454,7 +454,7 @@ def test_drop_a_folder_and_recent_folders(qtbot, make_window, folder, tmp_path):
 
 
 def test_self_test_passes_on_a_folder(tmp_path, tiny_model, qapp):
-    from medgrad_desktop.ui.selftest import run_self_test
+    from medgrad_desktop.ui.selftest.runner import run_self_test
 
     write_sample_folder(tmp_path / "st", 3)
     assert run_self_test(tmp_path / "st", timeout_s=120, model_factory=lambda w, d: tiny_model) == 0
@@ -464,7 +464,7 @@ def test_self_test_passes_on_a_folder(tmp_path, tiny_model, qapp):
 def test_self_test_passes_on_the_bundled_demo(qapp):
     """What `make run` and the frozen bundle's check do: the demo model on the demo folder, where a
     method may find no positive evidence on the first image (a flat map is then the right answer)."""
-    from medgrad_desktop.ui.selftest import run_self_test
+    from medgrad_desktop.ui.selftest.runner import run_self_test
 
     if not list_images(demo_dir()):
         pytest.skip("no demo folder")
@@ -473,7 +473,7 @@ def test_self_test_passes_on_the_bundled_demo(qapp):
 
 def test_method_parameters_change_the_map_and_are_cached_separately(qtbot, make_window, folder):
     from medgrad_desktop.core.explain import MedGradParams
-    from medgrad_desktop.ui.params_dialog import ParamsDialog
+    from medgrad_desktop.ui.dialogs.params_dialog import ParamsDialog
 
     win = make_window()
     open_and_wait(qtbot, win, folder)
@@ -509,7 +509,7 @@ def test_method_parameters_are_kept_for_the_next_session(qtbot, make_window, fol
     from PySide6.QtCore import QTimer
 
     from medgrad_desktop.core.explain import MedGradParams
-    from medgrad_desktop.ui.params_dialog import ParamsDialog
+    from medgrad_desktop.ui.dialogs.params_dialog import ParamsDialog
 
     win = make_window()
     win.app.set_method("medgrad")
@@ -563,8 +563,8 @@ def test_stored_parameters_that_no_longer_fit_fall_back_to_defaults(qtbot, make_
 def test_a_map_is_cached_under_the_params_that_made_it(qtbot, make_window, folder):
     """Parameters changed while a map was computing must not file the old map under the new key."""
     from medgrad_desktop.core.explain import MedGradParams
-    from medgrad_desktop.ui.cache import map_key
-    from medgrad_desktop.ui.jobs import MapResult
+    from medgrad_desktop.ui.state.cache import map_key
+    from medgrad_desktop.ui.work.jobs import MapResult
 
     win = make_window()
     open_and_wait(qtbot, win, folder)
@@ -655,7 +655,7 @@ def test_help_lists_shortcuts_and_about_names_the_model(qtbot, make_window):
 def test_model_card_shows_training_metrics(tiny_model):
     import copy
 
-    from medgrad_desktop.ui.prediction_panel import card_html
+    from medgrad_desktop.ui.widgets.prediction_panel import card_html
 
     card = copy.deepcopy(tiny_model.card)
     card.extra = {"date": "2026-11-28", "metrics": {"balanced_accuracy": 0.8123, "n_test": 240}}

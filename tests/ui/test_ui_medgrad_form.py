@@ -20,7 +20,7 @@ def data_dir(tmp_path, monkeypatch):
 def test_dialog_offers_every_form_in_plain_words(qtbot):
     from PySide6.QtCore import Qt
 
-    from medgrad_desktop.ui.params_dialog import ParamsDialog
+    from medgrad_desktop.ui.dialogs.params_dialog import ParamsDialog
 
     dlg = ParamsDialog(MedGradParams())
     qtbot.addWidget(dlg)

@@ -8,12 +8,12 @@ import shutil
 
 import pytest
 
-import medgrad_desktop.ui.compute as compute
+import medgrad_desktop.ui.work.compute as compute
 from medgrad_desktop.store import ProjectStore
 from medgrad_desktop.testing.sample_images import write_sample_folder
-from medgrad_desktop.ui import preferences
-from medgrad_desktop.ui.app_model import AppModel
-from medgrad_desktop.ui.worker import ModelWorker
+from medgrad_desktop.ui.dialogs.preferences_dialog import PreferencesDialog
+from medgrad_desktop.ui.state.app_model import AppModel
+from medgrad_desktop.ui.work.worker import ModelWorker
 
 WAIT = 60_000
 
@@ -119,7 +119,7 @@ def test_reviewer_name_is_changed_in_preferences(qtbot, make_window, tiny_model,
         dlg.reviewer_edit.setText("  Dr Second ")
         return 1
 
-    monkeypatch.setattr(preferences.PreferencesDialog, "exec", accept_with_new_name)
+    monkeypatch.setattr(PreferencesDialog, "exec", accept_with_new_name)
     monkeypatch.setattr(win.app, "apply_preferences", lambda weights, device: None)  # no model reload
     win.menus.open_preferences()
     assert seen == ["Dr First"] and win.app.settings.reviewer_name == "Dr Second"

@@ -80,7 +80,8 @@ def override_by_typing(qtbot, win: MainWindow) -> str:
     return other_id
 
 
-def test_keyboard_only_review_of_the_24_demo_images(qtbot, make_window, demo_folder):
+def test_keyboard_only_review_of_the_24_demo_images(qtbot, make_window, demo_folder, reviewer_prompt):
+    reviewer_prompt.answer = "Dr Keys"
     win = make_window()
     ready(qtbot, win, demo_folder)
     n = len(win.app.entries)
@@ -114,6 +115,9 @@ def test_keyboard_only_review_of_the_24_demo_images(qtbot, make_window, demo_fol
     assert len(final) == 24 and set(final) == {e.sha256 for e in win.app.entries}
     assert sum(d == "overridden" for d in final.values()) == 6
     assert "Every image shown is reviewed" in win.statusBar().currentMessage()
+    # the name was asked once, at the first decision, and every decision carries it
+    assert reviewer_prompt.asked == 1
+    assert {r.reviewer for r in win.app.review_store.records.values()} == {"Dr Keys"}
     # the decisions are in the folder's store on disk, as a new window sees them
     win.close()
     again = make_window()

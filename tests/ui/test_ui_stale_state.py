@@ -18,10 +18,10 @@ from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.model import ModelLoadError, load_model
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.testing.sample_images import write_sample_folder
-from medgrad_desktop.ui import compute as ui_compute
-from medgrad_desktop.ui.entries import NOT_ANALYSED
 from medgrad_desktop.ui.main_window import MainWindow
-from medgrad_desktop.ui.viewer import contour_rgba
+from medgrad_desktop.ui.state.folder_image import NOT_ANALYSED
+from medgrad_desktop.ui.widgets.image_viewer import contour_rgba
+from medgrad_desktop.ui.work import compute as ui_compute
 
 WAIT = 60_000
 

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from medgrad_desktop.ui.worker import JobCancelled, ModelWorker
+from medgrad_desktop.core.cancel import Cancelled
+from medgrad_desktop.ui.work.worker import ModelWorker
 
 WAIT = 30_000
 
@@ -163,7 +164,7 @@ def test_checkpoint_raises_when_cancelled(qtbot, worker):
         ctx._handle.cancel()
         try:
             ctx.checkpoint()
-        except JobCancelled:
+        except Cancelled:
             caught.append(True)
             raise
 

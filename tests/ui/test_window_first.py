@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from medgrad_desktop.testing.sample_images import write_sample_folder
-from medgrad_desktop.ui import compute as ui_compute
-from medgrad_desktop.ui.jobs import PredictItem, predict_batch
-from medgrad_desktop.ui.worker import ModelWorker
+from medgrad_desktop.ui.work import compute as ui_compute
+from medgrad_desktop.ui.work.jobs import PredictItem, predict_batch
+from medgrad_desktop.ui.work.worker import ModelWorker, WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60_000
@@ -27,13 +27,18 @@ HEAVY = (
     "medgrad_desktop.core.model",
     "medgrad_desktop.core.explain",
     "medgrad_desktop.core.classify",
-    "medgrad_desktop.ui.compute",
+    "medgrad_desktop.ui.work.compute",
     "medgrad_desktop.reports.export",
 )
 
 
 @pytest.mark.parametrize(
-    "module", ["medgrad_desktop.ui.app", "medgrad_desktop.ui.main_window", "medgrad_desktop.ui.export_dialog"]
+    "module",
+    [
+        "medgrad_desktop.ui.launch",
+        "medgrad_desktop.ui.main_window",
+        "medgrad_desktop.ui.dialogs.export_dialog",
+    ],
 )
 def test_the_window_modules_import_no_torch(module):
     code = (
@@ -131,9 +136,8 @@ def test_cancel_takes_effect_between_batches(qtbot, tiny_model, tmp_path, monkey
     assert len(got) % 4 == 0 and 4 <= len(got) < len(paths)  # whole batches, streamed image by image
 
 
-def test_deferred_torch_waits_for_allow_while_side_jobs_run(qtbot, monkeypatch):
-    monkeypatch.setattr(ModelWorker, "defer_compute", True)
-    worker = ModelWorker()
+def test_deferred_torch_waits_for_allow_while_side_jobs_run(qtbot):
+    worker = ModelWorker(settings=WorkerSettings(defer_compute=True))
     worker.start()
     try:
         got: list[object] = []
@@ -148,7 +152,7 @@ def test_deferred_torch_waits_for_allow_while_side_jobs_run(qtbot, monkeypatch):
         worker.allow_compute()
         with qtbot.waitSignal(heavy.finished, timeout=WAIT):
             pass
-        assert got == ["medgrad_desktop.ui.compute"]
+        assert got == ["medgrad_desktop.ui.work.compute"]
     finally:
         assert worker.stop()
 
@@ -171,7 +175,7 @@ def test_a_loaded_model_is_frozen_out_of_garbage_collection(qtbot, tiny_model):
 def test_previews_are_upright_small_and_refuse_oversized_images(tmp_path, monkeypatch):
     from PIL import Image
 
-    from medgrad_desktop.ui import thumbnail_loader
+    from medgrad_desktop.ui.work import thumbnail_loader
 
     exif = Image.Exif()
     exif[0x0112] = 6  # stored rotated: upright it is 300 wide and 400 high

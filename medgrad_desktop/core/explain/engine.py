@@ -36,9 +36,6 @@ class AnalysisResult:
         key = target.key if isinstance(target, Target) else target
         return self.maps[(method, key)]
 
-    def for_method(self, method: str) -> list[Heatmap]:
-        return [h for (m, _), h in self.maps.items() if m == method]
-
 
 def _grid_shape(visual: torch.nn.Module, n_patches: int) -> tuple[int, int]:
     gs = getattr(visual, "grid_size", None)

@@ -13,15 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CRITERIA_ORDER = (
-    "pigment_network",
-    "blue_whitish_veil",
-    "vascular_structures",
-    "pigmentation",
-    "streaks",
-    "dots_and_globules",
-    "regression_structures",
-)
+from medgrad_desktop.data.records import SEVEN_POINT_CRITERIA
+
+CRITERIA_ORDER = SEVEN_POINT_CRITERIA
 CRITERION_DEFAULTS = {
     "pigment_network": "absent",
     "blue_whitish_veil": "absent",

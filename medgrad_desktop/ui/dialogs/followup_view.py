@@ -1,0 +1,167 @@
+"""Follow-up comparison: two visits of one lesion side by side, the later one roughly aligned onto the
+earlier (scale and rotation from OpenCV feature matching; when that fails the images are shown as
+taken and the view says so), zoom and pan synced between the two, each with its prediction and, when
+it has been computed, its map of the current method; below, the change in every class probability and
+each 7-point criterion between the visits."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QGridLayout,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from medgrad_desktop.core.imageio import ImageLoadError, load_image
+from medgrad_desktop.core.prediction import Prediction
+from medgrad_desktop.core.registration import register, warp_onto
+from medgrad_desktop.reports.figures import overlay
+from medgrad_desktop.ui.state.folder_image import FolderImage
+from medgrad_desktop.ui.widgets.image_viewer import ImageViewer
+from medgrad_desktop.ui.widgets.view_sync import ViewSync
+from medgrad_desktop.ui.work.qimages import display_qimage
+
+
+def change_rows(a: Prediction, b: Prediction) -> list[tuple[str, str, str, str]]:
+    """(what, first visit, second visit, change) for each class (probabilities, percentage points) and
+    each criterion (predicted option and points), then the 7-point score."""
+    rows = []
+    pb = dict(zip(b.class_ids, b.probabilities, strict=True))
+    for cid, name, p in sorted(
+        zip(a.class_ids, a.class_names, a.probabilities, strict=True),
+        key=lambda t: -max(t[2], pb.get(t[0], 0.0)),
+    ):
+        q = pb.get(cid)
+        rows.append(
+            (
+                name,
+                f"{p:.1%}",
+                "" if q is None else f"{q:.1%}",
+                "" if q is None else f"{100 * (q - p):+.1f} pp",
+            )
+        )
+    cb = {c.criterion_id: c for c in b.criteria}
+    for c in a.criteria:
+        d = cb.get(c.criterion_id)
+        rows.append(
+            (
+                c.display_name,
+                f"{c.phrase} ({c.points})",
+                f"{d.phrase} ({d.points})" if d else "",
+                ""
+                if d is None
+                else ("same" if d.option_id == c.option_id else f"{d.points - c.points:+d} points"),
+            )
+        )
+    if a.criteria and b.criteria:
+        rows.append(
+            (
+                "7-point score",
+                str(a.seven_point_score),
+                str(b.seven_point_score),
+                f"{b.seven_point_score - a.seven_point_score:+d}",
+            )
+        )
+    return rows
+
+
+class FollowUpView(QDialog):
+    def __init__(self, app, first: FolderImage, second: FolderImage, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Follow-up: {first.name} \u2192 {second.name}")
+        self.app, self.first, self.second = app, first, second
+        self.left, self.right = ImageViewer(self), ImageViewer(self)
+        self.sync = ViewSync([self.left, self.right])
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        self.maps = QCheckBox("Show maps (where computed)", self)
+        self.maps.toggled.connect(lambda _on: self._show())
+        self.captions = (QLabel(self), QLabel(self))
+        self.table = QTableWidget(0, 4, self)
+        self.table.setHorizontalHeaderLabels(["", "First visit", "Second visit", "Change"])
+        grid = QGridLayout(self)
+        grid.addWidget(self.captions[0], 0, 0)
+        grid.addWidget(self.captions[1], 0, 1)
+        grid.addWidget(self.left, 1, 0)
+        grid.addWidget(self.right, 1, 1)
+        grid.addWidget(self.status, 2, 0)
+        grid.addWidget(self.maps, 2, 1)
+        grid.addWidget(self.table, 3, 0, 1, 2)
+        self.resize(1100, 800)
+        self._rgb: tuple[np.ndarray, np.ndarray] | None = None
+        self.registration = None
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            a, b = load_image(self.first.path).rgb, load_image(self.second.path).rgb
+        except ImageLoadError as exc:
+            self.status.setText(str(exc))
+            return
+        reg, why = register(a, b)
+        self.registration = reg
+        if reg is not None:
+            b = warp_onto(b, reg, (a.shape[1], a.shape[0]))
+            self.status.setText(f"Second visit {reg.describe()}")
+        else:
+            self.status.setText(f"Second visit {why}: both are shown as taken")
+        self._rgb = (a, b)
+        self._show()
+        for label, e in zip(self.captions, (self.first, self.second), strict=True):
+            p = e.prediction
+            label.setText(
+                f"<b>{e.name}</b>: " + (f"{p.predicted_name} {p.confidence:.1%}" if p else "not analysed yet")
+            )
+        if self.first.prediction and self.second.prediction:
+            rows = change_rows(self.first.prediction, self.second.prediction)
+            self.table.setRowCount(len(rows))
+            for r, values in enumerate(rows):
+                for c, v in enumerate(values):
+                    self.table.setItem(r, c, QTableWidgetItem(v))
+            self.table.resizeColumnsToContents()
+
+    def _with_map(self, rgb: np.ndarray, entry: FolderImage, warp: bool) -> np.ndarray:
+        target = self.app.target_for(entry)
+        h = self.app.cached_map(entry, self.app.current_method, target) if target is not None else None
+        if h is None:
+            return rgb
+        base = load_image(entry.path).rgb if warp else rgb
+        over = overlay(base, h.normalized, self.app.opacity, self.app.colormap)
+        return (
+            warp_onto(over, self.registration, (rgb.shape[1], rgb.shape[0]))
+            if warp and self.registration
+            else over
+        )
+
+    def _show(self) -> None:
+        if self._rgb is None:
+            return
+        a, b = self._rgb
+        if self.maps.isChecked():
+            a = self._with_map(a, self.first, False)
+            b = self._with_map(b, self.second, True)
+        self.left.set_pixmap(QPixmap.fromImage(display_qimage(a)))
+        self.right.set_pixmap(QPixmap.fromImage(display_qimage(b)))
+        self.fit()
+
+    def fit(self) -> None:
+        """Both pictures fitted to their panes, at the same scale (the first visit's fit, synced)."""
+        self.left.fit()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.fit()  # the panes have their real size only once shown
+
+
+def open_followup(window, row_a: int, row_b: int) -> FollowUpView:
+    app = window.app
+    first, second = app.entries[row_a], app.entries[row_b]
+    view = FollowUpView(app, first, second, window)
+    view.show()
+    return view

@@ -1,0 +1,221 @@
+"""The job functions the app hands to the worker: they run in the worker thread and return plain data.
+
+They import no torch: what needs it (classify, analyze, the GPU fallback) comes through `ctx.compute`,
+which the worker imports behind the window. Kept apart from widgets so they can be read and tested on
+their own.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from medgrad_desktop.core.heatmap import Heatmap
+from medgrad_desktop.core.imageio import ImageLoadError, LoadedImage, load_image
+from medgrad_desktop.core.method_params import MethodParams
+from medgrad_desktop.core.prediction import Prediction
+from medgrad_desktop.core.prompts import Target
+from medgrad_desktop.ui.state.target_choice import TargetChoice
+from medgrad_desktop.ui.work.qimages import display_qimage
+from medgrad_desktop.ui.work.worker import JobContext
+
+THUMB_SIZE = 160
+# Images per forward pass of the predictions batch. On a GPU a large batch is what keeps it busy; on a
+# CPU a batch barely beats one image at a time and delays a map the user asked for (interactive jobs run
+# between batches), so it stays small there.
+BATCH_CPU, BATCH_GPU = 4, 32
+log = logging.getLogger(__name__)
+
+
+def make_thumbnail(rgb: np.ndarray, size: int = THUMB_SIZE) -> np.ndarray:
+    img = Image.fromarray(rgb)
+    img.thumbnail((size, size), Image.Resampling.BILINEAR)
+    return np.ascontiguousarray(np.asarray(img.convert("RGB")))
+
+
+def batch_size_for(clip: Any) -> int:
+    return BATCH_GPU if getattr(clip.device, "type", "cpu") == "cuda" else BATCH_CPU
+
+
+def _noter(notes: list[str]):
+    """Collect a fallback message for the result and log it (the UI shows `note` where it can)."""
+
+    def note(message: str) -> None:
+        notes.append(message)
+        log.warning(message)
+
+    return note
+
+
+def _one_line_error(path: Path, exc: Exception) -> str:
+    if isinstance(exc, ImageLoadError):
+        return str(exc)
+    return f"{path.name}: could not be analysed ({type(exc).__name__}: {str(exc)[:160]}); see the log"
+
+
+@dataclass
+class PredictItem:
+    index: int
+    path: Path
+    sha256: str | None = None
+    prediction: Prediction | None = None
+    thumbnail: np.ndarray | None = None
+    size: tuple[int, int] | None = None
+    error: str | None = None
+    model_sha256: str = ""
+    note: str | None = None  # e.g. "computed on the CPU" after a GPU out-of-memory
+
+
+def _classify_together(ctx: JobContext, clip: Any, batch: list[tuple[PredictItem, LoadedImage]]) -> None:
+    """One forward pass for the images of `batch`; if it fails, each image alone, so one bad image
+    costs only its own prediction."""
+    compute, notes = ctx.compute, []
+    what = batch[0][0].path.name if len(batch) == 1 else f"{len(batch)} images from {batch[0][0].path.name}"
+    rgbs = [li.rgb for _, li in batch]
+    try:
+        preds = compute.run_with_fallback(
+            clip,
+            lambda m: compute.classify(m, rgbs, batch_size=len(rgbs)),
+            on_fallback=_noter(notes),
+            what=what,
+        )
+    except Exception:
+        if len(batch) == 1:
+            raise
+        for one in batch:
+            try:
+                _classify_together(ctx, clip, [one])
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                one[0].error = _one_line_error(one[0].path, exc)
+        return
+    for (item, _), pred in zip(batch, preds, strict=True):
+        item.prediction = pred
+        item.note = notes[0] if notes else None
+
+
+def predict_batch(
+    items: list[tuple[int, Path]], known: dict[tuple[str, str], Prediction], batch_size: int | None = None
+):
+    """A job: load, hash and classify the images, `batch_size` of them per forward pass (default: by
+    device), streaming one `PredictItem` per image. Cancel and waiting interactive jobs take effect
+    between passes. A file that fails gives an item with `error` set, and the batch goes on."""
+
+    def run(ctx: JobContext) -> int:
+        clip = ctx.model
+        if clip is None:
+            raise RuntimeError("no model is loaded; choose a weights file in Preferences")
+        size = batch_size or batch_size_for(clip)
+        total, done = len(items), 0
+        ctx.progress(0, total)
+        for start in range(0, total, size):
+            ctx.checkpoint()
+            chunk, todo = [], []
+            for index, path in items[start : start + size]:
+                item = PredictItem(index, path, model_sha256=clip.card.weights_sha256)
+                chunk.append(item)
+                try:
+                    loaded = load_image(path)
+                except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                    item.error = _one_line_error(path, exc)
+                    continue
+                item.sha256, item.size = loaded.sha256, loaded.size
+                item.thumbnail = make_thumbnail(loaded.rgb)
+                item.prediction = known.get((loaded.sha256, clip.card.weights_sha256))
+                if item.prediction is not None and not item.prediction.ood_matches(
+                    clip.card.ood_stats_sha256
+                ):
+                    item.prediction = None  # checked against other statistics, or none: made again
+                if item.prediction is None:
+                    todo.append((item, loaded))
+            if todo:
+                _classify_together(ctx, clip, todo)
+            for item in chunk:
+                done += 1
+                ctx.emit_item(item)
+                ctx.progress(done, total)
+        return total
+
+    return run
+
+
+@dataclass
+class MapRequest:
+    path: Path
+    choice: TargetChoice
+    params: list[MethodParams]
+    rgb: np.ndarray | None = None  # given (with sha256) when the UI still holds the decoded image
+    sha256: str | None = None
+    prediction: Prediction | None = None
+
+
+@dataclass
+class MapResult:
+    path: Path
+    sha256: str
+    rgb: np.ndarray
+    prediction: Prediction
+    target: Target
+    maps: dict[str, Heatmap] = field(default_factory=dict)  # method -> map
+    model_sha256: str = ""
+    note: str | None = None  # e.g. "computed on the CPU" after a GPU out-of-memory
+    params: dict[str, MethodParams] = field(default_factory=dict)  # method -> the params that made its map
+    display: object = None  # QImage (RGB32) for the viewer, made here when the image was decoded here
+
+
+def compute_maps(req: MapRequest):
+    """A job: the image (decoded here if the UI does not hold it), its prediction and the requested
+    methods' maps for the chosen target, from one forward pass."""
+
+    def run(ctx: JobContext) -> MapResult:
+        clip = ctx.model
+        if clip is None:
+            raise RuntimeError("no model is loaded; choose a weights file in Preferences")
+        compute = ctx.compute
+        display = None
+        if req.rgb is not None and req.sha256:
+            rgb, sha = req.rgb, req.sha256
+        else:
+            loaded = load_image(req.path)
+            rgb, sha = loaded.rgb, loaded.sha256
+            display = display_qimage(rgb)
+        pred = (
+            req.prediction
+            if req.prediction is not None and req.prediction.model_sha256 == clip.card.weights_sha256
+            else None
+        )
+        notes: list[str] = []
+        if pred is None and req.choice.depends_on_prediction():
+            pred = compute.run_with_fallback(
+                clip,
+                lambda m: compute.classify(m, [rgb], batch_size=1)[0],
+                on_fallback=_noter(notes),
+                what=req.path.name,
+            )
+        target = req.choice.resolve(clip.catalogue, pred)
+        result = compute.run_with_fallback(
+            clip,
+            lambda m: compute.analyze(m, rgb, [target], list(req.params), with_prediction=pred is None),
+            on_fallback=_noter(notes),
+            what=req.path.name,
+        )
+        pred = pred or result.prediction
+        maps = {p.method: result.get(p.method, target) for p in req.params}
+        return MapResult(
+            req.path,
+            sha,
+            rgb,
+            pred,
+            target,
+            maps,
+            clip.card.weights_sha256,
+            note=notes[-1] if notes else None,
+            params={p.method: p for p in req.params},
+            display=display,
+        )
+
+    return run
