@@ -126,6 +126,75 @@ GPU_ONLY_PATTERNS = (
 )
 
 
+# Bundled packages under a strong copyleft licence (GPL without a linking exception), each with the
+# reason it is still shipped. build/notices.py stops the build for any other such package, and
+# tests/bundle/test_notices.py for any such package the runtime requirements pull in.
+ACKNOWLEDGED_COPYLEFT = {
+    "pylibjpeg-libjpeg": "GPL-3.0; the JPEG lossless / extended DICOM decoder (pydicom finds it as a "
+    "pylibjpeg plug-in). UNRESOLVED: a proprietary app may not ship it under its own terms; replace it "
+    "(e.g. by a permissively licensed decoder) or obtain another licence before distribution.",
+}
+
+
+def version(root: Path = ROOT) -> str:
+    """pyproject.toml's [project].version: the one version of the app, its bundle and its installers."""
+    import tomllib
+
+    with (root / "pyproject.toml").open("rb") as f:
+        return tomllib.load(f)["project"]["version"]
+
+
+def _import_names(dist) -> set[str]:
+    """Top-level import names a distribution installs (top_level.txt, else its RECORD)."""
+    top = dist.read_text("top_level.txt")
+    if top:
+        return {n.strip() for n in top.split() if n.strip()}
+    names = set()
+    for f in dist.files or []:
+        first = f.parts[0]
+        if first.endswith((".dist-info", ".data", ".libs")) or first in ("..", "__pycache__", "bin"):
+            continue
+        names.add(first[:-3] if first.endswith(".py") else first.split(".")[0])
+    return names
+
+
+def dev_only_modules(root: Path = ROOT) -> tuple[str, ...]:
+    """Import names of the distributions only the `dev` extra pulls in (test runners, linters,
+    PyInstaller itself, PDF reading for tests): excluded from the bundle, so none of them, nor their
+    licences (some test tools are GPL or LGPL), can reach it through an optional import."""
+    import sys
+    import tomllib
+
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from medgrad_desktop.licences.components import requirement_closure
+
+    with (root / "pyproject.toml").open("rb") as f:
+        project = tomllib.load(f)["project"]
+    runtime = requirement_closure(project["dependencies"])
+    dev = requirement_closure(project.get("optional-dependencies", {}).get("dev", []))
+    keep = set().union(*(_import_names(d) for d in runtime.values())) if runtime else set()
+    names = set().union(*(_import_names(dev[k]) for k in set(dev) - set(runtime))) if dev else set()
+    return tuple(sorted(names - keep))
+
+
+NOTICES_NAME = "THIRD-PARTY-NOTICES.txt"
+
+
+def write_notices(tocs: list, workpath: Path, variant: str) -> Path:
+    """THIRD-PARTY-NOTICES.txt for the collected TOCs (build/notices.py), written into `workpath`;
+    stops the build when a collected file has no owner or an unacknowledged copyleft package is in."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("medgrad_notices", ROOT / "build" / "notices.py")
+    notices = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(notices)
+    out = Path(workpath) / NOTICES_NAME
+    count = notices.write_notices(notices.toc_sources(*tocs), out, version(), variant, ACKNOWLEDGED_COPYLEFT)
+    print(f"{NOTICES_NAME}: {count} third-party components")
+    return out
+
+
 def variant() -> str:
     """The bundle variant asked for in the environment (default "gpu"), checked."""
     v = os.environ.get(VARIANT_ENV, "gpu").strip().lower() or "gpu"

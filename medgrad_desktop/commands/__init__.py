@@ -31,6 +31,7 @@ COMMANDS: tuple[Command, ...] = (
         "eval_explanations",
         "faithfulness, localization and sanity checks of the maps",
     ),
+    Command("eval-ood", "eval_ood", "the pre-registered test of the out-of-distribution check"),
     Command(
         "evaluate", "evaluate", "accuracy, balanced accuracy, macro-F1, ECE and plots on a labelled data set"
     ),

@@ -11,31 +11,12 @@ import shlex
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from medgrad_desktop.commands._common import add_model_options, model_from_args
 from medgrad_desktop.core.batching import RULES, images_per_pass
-from medgrad_desktop.core.explain import METHODS, analyze_batch
-from medgrad_desktop.core.method_params import PARAM_HELP, params_with_overrides
-from medgrad_desktop.data.records import DatasetError
-from medgrad_desktop.data.synth import GENERATOR_VERSION, SynthConfig
-from medgrad_desktop.evaluation.baselines import BASELINES
-from medgrad_desktop.evaluation.eta import Eta
-from medgrad_desktop.evaluation.localization import LOCALIZATION_PROTOCOL
-from medgrad_desktop.evaluation.perturbation import grad_eclip_protocol, rise_protocol
-from medgrad_desktop.evaluation.report import write_outputs
-from medgrad_desktop.evaluation.samples import folder_samples, manifest_samples, synthetic_samples, target_for
-from medgrad_desktop.evaluation.sanity import sanity_checks
-from medgrad_desktop.evaluation.selection import FORM_CANDIDATES
-from medgrad_desktop.evaluation.stats import N_BOOT, bootstrap_mean
-from medgrad_desktop.evaluation.suite import SuiteConfig, run_suite
-from medgrad_desktop.evaluation.summary import summarize
-from medgrad_desktop.provenance import git_commit
+from medgrad_desktop.core.method_params import METHODS, PARAM_HELP, params_with_overrides
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval-explanations", help="faithfulness, localization and sanity checks of the maps")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_options(p)
     p.add_argument(
         "--dataset",
@@ -103,6 +84,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _protocols(specs: list[str], steps: int):
+    from medgrad_desktop.evaluation.perturbation import grad_eclip_protocol, rise_protocol
+
     out = []
     for s in specs:
         name, _, unit = s.partition("/")
@@ -115,10 +98,34 @@ def _protocols(specs: list[str], steps: int):
 
 
 def _commit() -> str:
+    from medgrad_desktop.provenance import git_commit
+
     return git_commit() or "unknown"
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from medgrad_desktop.core.explain import analyze_batch
+    from medgrad_desktop.data.records import DatasetError
+    from medgrad_desktop.data.synth import GENERATOR_VERSION, SynthConfig
+    from medgrad_desktop.evaluation.baselines import BASELINES
+    from medgrad_desktop.evaluation.eta import Eta
+    from medgrad_desktop.evaluation.localization import LOCALIZATION_PROTOCOL
+    from medgrad_desktop.evaluation.report import write_outputs
+    from medgrad_desktop.evaluation.samples import (
+        folder_samples,
+        manifest_samples,
+        synthetic_samples,
+        target_for,
+    )
+    from medgrad_desktop.evaluation.sanity import sanity_checks
+    from medgrad_desktop.evaluation.selection import FORM_CANDIDATES
+    from medgrad_desktop.evaluation.stats import N_BOOT, bootstrap_mean
+    from medgrad_desktop.evaluation.suite import SuiteConfig, run_suite
+    from medgrad_desktop.evaluation.summary import summarize
+
     torch.set_num_threads(max(1, args.threads))
     if args.n < 1:
         print("error: --n must be at least 1", file=sys.stderr)

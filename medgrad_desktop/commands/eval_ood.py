@@ -24,36 +24,20 @@ import numpy as np
 
 from medgrad_desktop.atomic import write_text_atomic
 from medgrad_desktop.core.imageio import list_images, load_image
-from medgrad_desktop.core.model import ModelLoadError, load_model
 from medgrad_desktop.data.non_dermoscopy import KINDS, draw
 from medgrad_desktop.data.synth import SynthConfig, balanced_labels, render_sample
 from medgrad_desktop.data.synth_io import sample_seed
-from medgrad_desktop.evaluation.ood import (
-    GOAL_ID_FLAGGED,
-    GOAL_OOD_FLAGGED,
-    choose,
-    image_scores,
-    markdown_table,
-    method_rows,
-)
 from medgrad_desktop.resources_path import resources_dir
-from medgrad_desktop.training.make_demo import SETTING_WORDS, SHIFT_SETTING, TRAIN_SETTING
 
 SEEDS = {"choice": 9101, "report": 9202}  # never used to train, select or tune anything
 ID_SET = "in-distribution"
 HAM_SET = "HAM10000 photos"
 GOAL_SETS = [HAM_SET, *KINDS]
-NEAR_SETTINGS: dict[str, SynthConfig] = {
-    f"shifted setting ({SETTING_WORDS['shifted']}; in training)": SHIFT_SETTING,
-    "no artefacts or decoys": replace(TRAIN_SETTING, artefact_rate=0.0, decoy_rate=0.0),
-    "large lesions (radius 0.38-0.48)": replace(TRAIN_SETTING, radius_range=(0.38, 0.48)),
-}
 DEMO_SET = "bundled demo images"
 DEFAULT_HAM = resources_dir().parent.parent / "shared" / "data" / "ham10000-sample" / "images"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval-ood", help="the pre-registered test of the out-of-distribution check")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--role", choices=sorted(SEEDS), required=True, help="choice seed or report seed")
     p.add_argument("--weights", default=None, help="default: the bundled demo model")
     p.add_argument("--ham", default=str(DEFAULT_HAM), help="folder of real dermoscopy photographs")
@@ -84,7 +68,20 @@ def synthetic(n: int, seed: int, cfg: SynthConfig, workers: int) -> list[np.ndar
     return [_render(j) for j in jobs]
 
 
+def near_settings() -> dict[str, SynthConfig]:
+    """The other generator settings, reported only (the demo build's module loads torch: imported here)."""
+    from medgrad_desktop.training.make_demo import SETTING_WORDS, SHIFT_SETTING, TRAIN_SETTING
+
+    return {
+        f"shifted setting ({SETTING_WORDS['shifted']}; in training)": SHIFT_SETTING,
+        "no artefacts or decoys": replace(TRAIN_SETTING, artefact_rate=0.0, decoy_rate=0.0),
+        "large lesions (radius 0.38-0.48)": replace(TRAIN_SETTING, radius_range=(0.38, 0.48)),
+    }
+
+
 def image_sets(args: argparse.Namespace, seed: int) -> dict[str, list[np.ndarray]]:
+    from medgrad_desktop.training.make_demo import TRAIN_SETTING
+
     sets: dict[str, list[np.ndarray]] = {}
     _log(f"drawing {args.n_id} in-distribution images (seed {seed}, training setting)")
     sets[ID_SET] = synthetic(args.n_id, seed, TRAIN_SETTING, args.workers)
@@ -93,7 +90,7 @@ def image_sets(args: argparse.Namespace, seed: int) -> dict[str, list[np.ndarray
         raise SystemExit(f"error: no images in {args.ham}")
     for kind in KINDS:
         sets[kind] = [draw(kind, seed, i) for i in range(args.n_other)]
-    for offset, (name, cfg) in enumerate(NEAR_SETTINGS.items(), start=1):
+    for offset, (name, cfg) in enumerate(near_settings().items(), start=1):
         _log(f"drawing {args.n_near} images: {name} (seed {seed + offset})")
         sets[name] = synthetic(args.n_near, seed + offset, cfg, args.workers)
     sets[DEMO_SET] = [load_image(p).rgb for p in sorted((resources_dir() / "demo").glob("demo_*.png"))]
@@ -101,6 +98,16 @@ def image_sets(args: argparse.Namespace, seed: int) -> dict[str, list[np.ndarray
 
 
 def run(args: argparse.Namespace) -> int:
+    from medgrad_desktop.core.model import ModelLoadError, load_model
+    from medgrad_desktop.evaluation.ood import (
+        GOAL_ID_FLAGGED,
+        GOAL_OOD_FLAGGED,
+        choose,
+        image_scores,
+        markdown_table,
+        method_rows,
+    )
+
     try:
         clip = load_model(args.weights, device="cpu")
     except ModelLoadError as exc:

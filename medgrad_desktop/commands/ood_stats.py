@@ -13,20 +13,10 @@ import argparse
 import sys
 import time
 
-from medgrad_desktop.core.model import ModelLoadError, load_model
 from medgrad_desktop.core.ood import CHOSEN_METHOD, KNN_K, METHODS, PERCENTILE
-from medgrad_desktop.data.records import DatasetError
-from medgrad_desktop.training.card_io import manifest_sha256
-from medgrad_desktop.training.ood_stats import write_stats
-from medgrad_desktop.training.split import split_by_lesion
-from medgrad_desktop.training.trainer import load_records
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "ood-stats",
-        help="write the out-of-distribution statistics of existing weights from their training folders",
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "data", nargs="+", help="the training data folders (manifest, PH2, Derm7pt or class folders)"
     )
@@ -57,6 +47,13 @@ def _log(msg: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import torch
+
+    from medgrad_desktop.core.model import ModelLoadError, load_model
+    from medgrad_desktop.data.records import DatasetError
+    from medgrad_desktop.training.card_io import manifest_sha256
+    from medgrad_desktop.training.ood_stats import write_stats
+    from medgrad_desktop.training.split import split_by_lesion
+    from medgrad_desktop.training.trainer import load_records
 
     if args.threads:
         torch.set_num_threads(args.threads)

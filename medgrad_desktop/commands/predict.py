@@ -12,20 +12,19 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from medgrad_desktop.commands import _distributed as distributed
 from medgrad_desktop.commands._common import add_model_options, model_from_args
 from medgrad_desktop.core.batching import RULES, images_per_pass
-from medgrad_desktop.core.classify import classify
-from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, display_name, is_image_file, list_images, load_image
-from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.prediction import NO_OOD_CHECK_TEXT, OOD_FLAG_TEXT, Prediction
 from medgrad_desktop.store.memo import StoreMemo
 
+if TYPE_CHECKING:  # torch and the model code are imported when the command runs, not for its --help
+    from medgrad_desktop.core.model import ClipModel
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="classify images (files or folders); shards across torchrun processes")
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", help="image files or folders")
     add_model_options(p)
     p.add_argument("--top-k", type=int, default=3)
@@ -60,6 +59,9 @@ def expand_inputs(inputs: list[str], recursive: bool) -> list[Path]:
 def predict_pass(clip: ClipModel, chunk: list[Path], top_k: int, memo: StoreMemo) -> list[dict]:
     """Rows for one pass: the unreadable files first (as errors), then the predictions in file order;
     predictions the project store already holds for this model are reused, new ones recorded."""
+    from medgrad_desktop.core.classify import classify
+    from medgrad_desktop.core.fallback import run_with_fallback
+
     rows: list[dict] = []
     loaded = []
     for p in chunk:
@@ -129,6 +131,8 @@ def _print_rows(rows: list[dict], clip: ClipModel) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from medgrad_desktop.commands import _distributed as distributed
+
     world = distributed.world_from_env()
     args.device = distributed.device_for(world, args.device)
     clip = model_from_args(args)

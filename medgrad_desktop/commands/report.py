@@ -26,12 +26,8 @@ if TYPE_CHECKING:
     from medgrad_desktop.reports.request import ReportRequest
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "report",
-        help="annotated report of a folder (PDF, HTML, CSV, PNG)",
-        description="Research use only, not for diagnosis. De-identified by default.",
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = "Research use only, not for diagnosis. De-identified by default."
     p.add_argument("folder", help="folder of images (its review decisions from the app are included)")
     p.add_argument("--out", required=True, help="output folder")
     add_model_options(p)

@@ -9,10 +9,7 @@ from medgrad_desktop.data.synth import ARTEFACT_TYPES, CLASS_STRUCTURES, SKIN_TO
 from medgrad_desktop.data.synth.captions import PHRASINGS
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "synth", help="write synthetic dermoscopy images, masks, counterfactuals and a CSV manifest"
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("out", help="output folder (created)")
     p.add_argument("--n", type=int, default=120, help="number of images (classes balanced)")
     p.add_argument("--seed", type=int, default=0, help="base seed; the same seed gives the same images")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from medgrad_desktop import markdown as md
 from medgrad_desktop.atomic import write_text_atomic
 
 START, END = "<!-- demo-metrics: written by make_demo -->", "<!-- /demo-metrics -->"
@@ -76,17 +77,30 @@ def metrics_markdown(summary: dict, how: str) -> str:
         f"unseen test {seeds['test']}, shifted {seeds['shift']}, split {seeds['split']}); temperature fitted on "
         f"the validation split; training took {summary['training_minutes']:.1f} min of wall time (epochs summed).",
         "",
-        "| test set | n | balanced acc. (17 classes) | accuracy | macro-F1 | ECE | criteria balanced acc. (mean) "
-        "| held-out phrase AUROC (mean) | in-batch matching (paper's metric) |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, m in ((f"unseen seed, {t['setting']}", t), (s["setting"], s)):
-        out.append(
-            f"| {name} | {m['n']} | {_f(m['balanced_accuracy'])} | {_f(m['accuracy'])} | {_f(m['macro_f1'])} | "
-            f"{_f(m['ece'])} | {_f(m['criteria_balanced_accuracy_mean'])} | {_f(m.get('phrase_auroc_mean'))} | "
-            f"{_f(m['in_batch_matching_accuracy'])} |"
-        )
-    out += [
+        *md.table(
+            [
+                "test set",
+                "n",
+                "balanced acc. (17 classes)",
+                "accuracy",
+                "macro-F1",
+                "ECE",
+                "criteria balanced acc. (mean)",
+                "held-out phrase AUROC (mean)",
+                "in-batch matching (paper's metric)",
+            ],
+            [
+                [
+                    name,
+                    m["n"],
+                    *map(_f, (m["balanced_accuracy"], m["accuracy"], m["macro_f1"], m["ece"])),
+                    _f(m["criteria_balanced_accuracy_mean"]),
+                    _f(m.get("phrase_auroc_mean")),
+                    _f(m["in_batch_matching_accuracy"]),
+                ]
+                for name, m in ((f"unseen seed, {t['setting']}", t), (s["setting"], s))
+            ],
+        ),
         "",
         f"**Cross-setting drop: {100 * s['balanced_accuracy_drop']:.1f} balanced-accuracy points** "
         f"({_f(t['balanced_accuracy'])} -> {_f(s['balanced_accuracy'])}; accuracy drop "
@@ -94,38 +108,33 @@ def metrics_markdown(summary: dict, how: str) -> str:
         "",
         "Per class on the unseen-seed test set:",
         "",
-        "| class | precision | recall | n |",
-        "|---|---|---|---|",
-    ]
-    for c, v in t["per_class"].items():
-        out.append(f"| {c.replace('_', ' ')} | {_f(v['precision'])} | {_f(v['recall'])} | {v['support']} |")
-    out += [
+        *md.table(
+            ["class", "precision", "recall", "n"],
+            [
+                [c.replace("_", " "), _f(v["precision"]), _f(v["recall"]), v["support"]]
+                for c, v in t["per_class"].items()
+            ],
+        ),
         "",
         "7-point criteria on the unseen-seed test set (option predicted vs option drawn):",
         "",
-        "| criterion | balanced accuracy | accuracy |",
-        "|---|---|---|",
-    ]
-    for c, v in t["criteria_balanced_accuracy"].items():
-        out.append(f"| {c.replace('_', ' ')} | {_f(v)} | {_f(t['criteria_accuracy'][c])} |")
-    out += [
+        *md.table(
+            ["criterion", "balanced accuracy", "accuracy"],
+            [
+                [c.replace("_", " "), _f(v), _f(t["criteria_accuracy"][c])]
+                for c, v in t["criteria_balanced_accuracy"].items()
+            ],
+        ),
         "",
         'Held-out phrasings (never in a training caption), AUROC of cos(image, phrase) for "the finding is '
         'present", unseen-seed test set:',
         "",
-        "| phrase | AUROC |",
-        "|---|---|",
-    ]
-    for p, v in (t.get("phrase_auroc") or {}).items():
-        out.append(f"| {p} | {_f(v)} |")
-    out += [
+        *md.table(["phrase", "AUROC"], [[p, _f(v)] for p, v in (t.get("phrase_auroc") or {}).items()]),
         "",
         "Against the goals set for this model (unseen seeds; nothing was tuned on the test seeds):",
         "",
-        "| goal | measured | met |",
-        "|---|---|---|",
+        *md.table(["goal", "measured", "met"], [[g, m, _yes(ok)] for g, m, ok in goal_rows(summary)]),
     ]
-    out += [f"| {g} | {m} | {_yes(ok)} |" for g, m, ok in goal_rows(summary)]
     return "\n".join(out) + "\n"
 
 

@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDialog,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -363,10 +364,25 @@ class MenuActions(QObject):
     def show_about(self) -> None:
         card = self.app.model.card if self.app.model else None
         model = f"{card.display_name()} (SHA-256 {card.weights_sha256})" if card else "no model loaded"
-        self._message_box(
+        box = QMessageBox(
             QMessageBox.Icon.Information,
             "About MedGrad Desktop",
             f"<b>MedGrad Desktop {__version__}</b><br>Explainable CLIP skin-lesion review: "
             f"Grad-CAM, Grad-ECLIP and MedGrad E-CLIP maps.<br><br><b>{RESEARCH_NOTICE}</b><br><br>"
-            f"Model: {model}",
+            f"Model: {model}<br><br>Third-party software and its licences: <b>Licences</b>.",
+            QMessageBox.StandardButton.Ok,
+            self.window,
         )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.addButton("Licences…", QMessageBox.ButtonRole.ActionRole).clicked.connect(self.show_licences)
+        box.open()  # non-blocking
+
+    def show_licences(self) -> QDialog:
+        """The third-party notices (the bundle's THIRD-PARTY-NOTICES.txt, or made from the environment);
+        imported on demand, as it reads package metadata that nothing at start-up needs."""
+        from medgrad_desktop.ui.dialogs.licences_dialog import LicencesDialog
+
+        dlg = LicencesDialog(self.window)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.open()
+        return dlg

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 
+from medgrad_desktop import __version__
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.ui.main_window import MainWindow
 from medgrad_desktop.ui.qt_application import make_app
@@ -37,6 +38,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "and one map of each method, check them and exit 0, or non-zero with a message",
     )
     p.add_argument("--timeout", type=float, default=300.0, help="self-test time limit in seconds")
+    p.add_argument("--version", action="version", version=f"MedGrad Desktop {__version__}")
     return p.parse_args(argv)
 
 

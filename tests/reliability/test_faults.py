@@ -18,6 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
+from medgrad_desktop.core.cancel import Cancelled
 from medgrad_desktop.core.explain import analyze, default_params
 from medgrad_desktop.core.fallback import cpu_copy, is_oom, run_with_fallback
 
@@ -106,8 +107,6 @@ class _Ctx:
         self.cancel_after = cancel_after
 
     def checkpoint(self):
-        from medgrad_desktop.core.cancel import Cancelled
-
         if self.cancel_after is not None and len(self.items) >= self.cancel_after:
             raise Cancelled()
 
@@ -213,10 +212,6 @@ def test_cancel_during_predictions_leaves_consistent_entries(tiny_model, tmp_pat
         app.processEvents()
 
 
-class ExportCancelled(Exception):
-    pass
-
-
 def _report_files(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
@@ -263,9 +258,9 @@ def test_cancel_during_export_leaves_nothing_and_keeps_the_old_report(
     def checkpoint():
         calls["n"] += 1
         if calls["n"] >= stop_at:
-            raise ExportCancelled()
+            raise Cancelled()
 
-    with pytest.raises(ExportCancelled):
+    with pytest.raises(Cancelled):
         export_report(
             ReportRequest(
                 paths, [default_params("medgrad")], out, formats=("csv", "html", "png", "pdf"), force=True
@@ -467,11 +462,11 @@ def test_app_export_cancel_and_full_disk(tiny_model, tmp_path: Path, monkeypatch
 def test_cli_predict_falls_back_on_oom(tmp_path: Path, capsys, monkeypatch):
     import json
 
-    import medgrad_desktop.commands.predict as predict_cmd
+    import medgrad_desktop.core.classify as classify_mod  # `medgrad predict` imports it when it runs
     from medgrad_desktop.cli import main
 
     _images(tmp_path, 3)
-    real = predict_cmd.classify
+    real = classify_mod.classify
     calls = {"n": 0}
 
     def oom_once(m, images, **kw):
@@ -480,7 +475,7 @@ def test_cli_predict_falls_back_on_oom(tmp_path: Path, capsys, monkeypatch):
             raise torch.cuda.OutOfMemoryError(OOM_TEXT)
         return real(m, images, **kw)
 
-    monkeypatch.setattr(predict_cmd, "classify", oom_once)
+    monkeypatch.setattr(classify_mod, "classify", oom_once)
     assert (
         main(
             ["predict", str(tmp_path), "--json", "--random-init", "--arch", "MedGrad-Tiny", "--device", "cpu"]
@@ -496,7 +491,7 @@ def test_cli_predict_falls_back_on_oom(tmp_path: Path, capsys, monkeypatch):
 def test_report_and_explain_fall_back_on_oom(tmp_path: Path, tiny_model, capsys, monkeypatch, caplog):
     import csv
 
-    import medgrad_desktop.commands.explain as explain_cmd
+    import medgrad_desktop.core.explain as explain_mod  # `medgrad explain` imports it when it runs
     import medgrad_desktop.reports.builder as builder
     from medgrad_desktop.cli import main
     from medgrad_desktop.reports.export import export_report
@@ -522,7 +517,7 @@ def test_report_and_explain_fall_back_on_oom(tmp_path: Path, tiny_model, capsys,
         rows = list(csv.DictReader(f))
     assert [bool(r["predicted_id"]) for r in rows] == [True, True, True] and not res.errors
 
-    real_explain = explain_cmd.analyze
+    real_explain = explain_mod.analyze
     ex_calls = {"n": 0}
 
     def oom_on_maps(m, rgb, targets, params, *a, **k):
@@ -531,7 +526,7 @@ def test_report_and_explain_fall_back_on_oom(tmp_path: Path, tiny_model, capsys,
             raise torch.cuda.OutOfMemoryError(OOM_TEXT)
         return real_explain(m, rgb, targets, params, *a, **k)
 
-    monkeypatch.setattr(explain_cmd, "analyze", oom_on_maps)
+    monkeypatch.setattr(explain_mod, "analyze", oom_on_maps)
     assert (
         main(
             [

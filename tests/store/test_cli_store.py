@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 
-import medgrad_desktop.commands.predict as predict_cmd
+import medgrad_desktop.core.classify as classify_mod
 from medgrad_desktop.cli import main
 from medgrad_desktop.review import ReviewRecord, ReviewStore
 from medgrad_desktop.store import SCHEMA_VERSION, STORE_NAME, ProjectStore
@@ -33,9 +33,9 @@ def test_predict_records_then_reuses(tmp_path, capsys, demo_like_weights, monkey
         "reviews": 0,
     }
     calls: list[int] = []
-    real = predict_cmd.classify
+    real = classify_mod.classify  # `medgrad predict` imports it when it runs
     monkeypatch.setattr(
-        predict_cmd, "classify", lambda m, ims, **k: calls.append(len(ims)) or real(m, ims, **k)
+        classify_mod, "classify", lambda m, ims, **k: calls.append(len(ims)) or real(m, ims, **k)
     )
     assert main(["predict", str(folder), "--weights", str(demo_like_weights), "--json"]) == 0
     again = json.loads(capsys.readouterr().out)["results"]

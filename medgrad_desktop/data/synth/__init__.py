@@ -44,8 +44,8 @@ Layout: `vocabulary` (classes, criteria, phrases), `painting` (primitives, skin,
 `structures` and `artefacts` (one drawing function each, in a registry), `entropy_rank`, `render`
 (one sample).
 
-Determinism: each component (skin, lesion, target, decoys, artefacts) has its own generator seeded from
-(seed, component name), so the counterfactual differs from the image only where the target was.
+Determinism: every component draws from its own generator, seeded from the sample's seed and the
+component's name (see `render`).
 """
 
 from medgrad_desktop.data.synth.artefacts import ARTEFACT_TYPES, ARTEFACTS

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from medgrad_desktop.core.card import ModelCard
+from medgrad_desktop.core.prediction import NO_OOD_CHECK_TEXT
 from medgrad_desktop.ui.state.app_model import AppModel
 from medgrad_desktop.ui.state.folder_image import NOT_ANALYSED, FolderImage
 from medgrad_desktop.ui.widgets.thumbnail_tiles import ThumbnailFilter, ThumbnailModel, TileDelegate
@@ -56,7 +57,7 @@ def folder_summary(entries: list[FolderImage], card: ModelCard | None) -> str:
     if card is None or not entries:
         return text
     if not card.ood_checked:
-        return f"{text} · {card.ood_note.split(' (')[0]}"
+        return f"{text} · {NO_OOD_CHECK_TEXT}"
     flagged = sum(1 for e in entries if e.prediction is not None and e.prediction.ood_flagged)
     analysed = sum(1 for e in entries if e.prediction is not None)
     if not flagged:
@@ -162,6 +163,8 @@ class ImageBrowser(QWidget):
         self.summary.setText(text)
         self.summary.setStyleSheet(SUMMARY_FLAGGED_STYLE if "⚠" in text else SUMMARY_STYLE)
         self.summary.setVisible(self.app.current_folder is not None)
+        if model is not None and not model.card.ood_checked:
+            self.summary.setToolTip(model.card.ood_note)
 
     def _on_folder_opened(self, folder: str) -> None:
         self.thumb_model.set_entries(self.app.entries)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from medgrad_desktop.core.batching import images_per_pass
 from medgrad_desktop.core.heatmap import Heatmap
 from medgrad_desktop.core.imageio import ImageLoadError, LoadedImage, load_image
 from medgrad_desktop.core.method_params import MethodParams
@@ -25,10 +26,6 @@ from medgrad_desktop.ui.work.qimages import display_qimage
 from medgrad_desktop.ui.work.worker import JobContext
 
 THUMB_SIZE = 160
-# Images per forward pass of the predictions batch. On a GPU a large batch is what keeps it busy; on a
-# CPU a batch barely beats one image at a time and delays a map the user asked for (interactive jobs run
-# between batches), so it stays small there.
-BATCH_CPU, BATCH_GPU = 4, 32
 log = logging.getLogger(__name__)
 
 
@@ -36,10 +33,6 @@ def make_thumbnail(rgb: np.ndarray, size: int = THUMB_SIZE) -> np.ndarray:
     img = Image.fromarray(rgb)
     img.thumbnail((size, size), Image.Resampling.BILINEAR)
     return np.ascontiguousarray(np.asarray(img.convert("RGB")))
-
-
-def batch_size_for(clip: Any) -> int:
-    return BATCH_GPU if getattr(clip.device, "type", "cpu") == "cuda" else BATCH_CPU
 
 
 def _noter(notes: list[str]):
@@ -101,15 +94,15 @@ def _classify_together(ctx: JobContext, clip: Any, batch: list[tuple[PredictItem
 def predict_batch(
     items: list[tuple[int, Path]], known: dict[tuple[str, str], Prediction], batch_size: int | None = None
 ):
-    """A job: load, hash and classify the images, `batch_size` of them per forward pass (default: by
-    device), streaming one `PredictItem` per image. Cancel and waiting interactive jobs take effect
+    """A job: load, hash and classify the images, `batch_size` of them per forward pass (default: the
+    batch policy's "app-predictions" rule), streaming one `PredictItem` per image. Cancel and waiting interactive jobs take effect
     between passes. A file that fails gives an item with `error` set, and the batch goes on."""
 
     def run(ctx: JobContext) -> int:
         clip = ctx.model
         if clip is None:
             raise RuntimeError("no model is loaded; choose a weights file in Preferences")
-        size = batch_size or batch_size_for(clip)
+        size = images_per_pass("app-predictions", clip, batch_size)
         total, done = len(items), 0
         ctx.progress(0, total)
         for start in range(0, total, size):

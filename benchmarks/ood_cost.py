@@ -1,0 +1,145 @@
+"""What the out-of-distribution check costs per image on the CPU beyond the forward pass, for every
+candidate score of `core.ood` (the goal: under 5 ms for the demo model), written as the
+"Out-of-distribution check cost" section of docs/BENCHMARKS.md with the machine, date, load and commit.
+
+    python benchmarks/ood_cost.py [--weights W] [--repeats 200] [--threads 1] [--append-docs]
+
+The check reads the embedding `classify` already computed, so its cost is the class logits it needs
+(one small product) and the score; the forward pass (preprocessing and the image tower) is timed beside
+it for scale. Medians over `--repeats`, batches of 1 and of 4 (the app's CPU batch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import BENCH_DOC, ROOT, cpu_name, git_commit, ram_gib, write_section
+
+SECTION = "## Out-of-distribution check cost (`benchmarks/ood_cost.py`)"
+GOAL_MS = 5.0
+
+
+def _median_ms(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
+def measure(weights: str | None, repeats: int, threads: int) -> dict:
+    import numpy as np
+    import torch
+
+    from medgrad_desktop.core.classify import class_logits
+    from medgrad_desktop.core.embedding import embed_images
+    from medgrad_desktop.core.imageio import load_image
+    from medgrad_desktop.core.model import load_model
+    from medgrad_desktop.core.ood import METHODS, score
+
+    torch.set_num_threads(threads)
+    clip = load_model(weights, device="cpu")
+    if clip.ood is None:
+        raise SystemExit(f"error: {clip.card.ood_note}")
+    stats = clip.ood.stats
+    rgbs = [load_image(p).rgb for p in sorted((ROOT / "resources" / "demo").glob("demo_*.png"))[:4]]
+    out: dict = {"methods": {}, "forward_ms": {}, "n_reference": len(stats.reference)}
+    for b in (1, 4):
+        imgs = rgbs[:b]
+        with torch.no_grad():
+            x, _ = clip.batch(imgs)
+            feats = embed_images(clip.model, x)
+            out["forward_ms"][b] = (
+                _median_ms(lambda i=imgs: embed_images(clip.model, clip.batch(i)[0]), repeats) / b
+            )
+            f_np = feats.numpy()
+            logits_ms = _median_ms(lambda f=feats: class_logits(clip, f), repeats)
+            logits = class_logits(clip, feats)
+            for m in METHODS:
+                s_ms = _median_ms(lambda m=m, f=f_np, lg=logits: score(stats, m, f, lg), repeats)
+                out["methods"].setdefault(m, {})[b] = (logits_ms + s_ms) / b
+            check_ms = _median_ms(lambda f=feats: clip.ood.results(f.numpy(), class_logits(clip, f)), repeats)
+            out.setdefault("check_ms", {})[b] = check_ms / b
+    out["method_in_use"] = clip.ood.method
+    out["weights_sha256"] = clip.card.weights_sha256[:12]
+    out["embed_dim"] = int(np.asarray(stats.reference).shape[1])
+    return out
+
+
+def section(res: dict, meta: dict) -> str:
+    lines = [
+        SECTION,
+        "",
+        f"Per image, on the CPU ({meta['threads']} torch thread), the demo model (weights "
+        f"`{res['weights_sha256']}`, {res['embed_dim']}-d embedding, {res['n_reference']} reference "
+        f"embeddings); medians of {meta['repeats']} runs. Goal: under {GOAL_MS:g} ms beyond the forward pass.",
+        "",
+        "| | batch of 1 | batch of 4 (per image) |",
+        "|---|---|---|",
+        f"| forward pass (preprocessing + image tower), for scale | {res['forward_ms'][1]:.2f} ms | "
+        f"{res['forward_ms'][4]:.2f} ms |",
+    ]
+    for m, t in res["methods"].items():
+        lines.append(f"| {m}: class logits + score | {t[1]:.3f} ms | {t[4]:.3f} ms |")
+    lines.append(
+        f"| the check as classify runs it ({res['method_in_use']}, with its results) | {res['check_ms'][1]:.3f} ms "
+        f"| {res['check_ms'][4]:.3f} ms |"
+    )
+    lines += [
+        "",
+        f"Machine: {meta['cpu']}, {meta['cpus']} logical CPUs, {meta['ram']}, load average {meta['load_before']} "
+        f"before and {meta['load_after']} after (other jobs share the machine). {meta['date']}, commit "
+        f"{meta['commit']}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _load() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--weights", default=None)
+    ap.add_argument("--repeats", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--append-docs", action="store_true")
+    args = ap.parse_args(argv)
+    before = _load()
+    res = measure(args.weights, args.repeats, args.threads)
+    ram = ram_gib()
+    meta = {
+        "cpu": cpu_name(),
+        "cpus": os.cpu_count(),
+        "ram": f"{ram:.0f} GiB RAM" if ram else "RAM unknown",
+        "load_before": before,
+        "load_after": _load(),
+        "threads": args.threads,
+        "repeats": args.repeats,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_commit(mark_dirty=True),
+    }
+    print(json.dumps({**res, **meta}, indent=1))
+    worst = max(max(t.values()) for t in res["methods"].values())
+    print(f"slowest candidate: {worst:.3f} ms per image (goal < {GOAL_MS:g} ms)", file=sys.stderr)
+    if args.append_docs:
+        write_section(BENCH_DOC, section(res, meta))
+    return 0 if worst < GOAL_MS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
