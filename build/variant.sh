@@ -13,7 +13,11 @@ VARIANT="${1:?usage: build/variant.sh cpu|cuda}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PY="${PY:-python3.11}"
 VENV="${VENV:-/tmp/medgrad-bundle-$VARIANT}"
-TORCH_PINS="$("$ROOT/.venv/bin/python" -c 'import torch, torchvision; print(f"torch=={torch.__version__.split("+")[0]} torchvision=={torchvision.__version__.split("+")[0]}")' 2>/dev/null || echo "torch torchvision")"
+# pyproject's pins for torch and torchvision (installed first, from the variant's index)
+TORCH_PINS="$("$PY" -c 'import sys, tomllib
+deps = tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]
+print(" ".join(d for d in deps if d.split("=")[0].strip() in ("torch", "torchvision")))' "$ROOT/pyproject.toml")"
+[ -n "$TORCH_PINS" ] || { echo "error: no torch pins in $ROOT/pyproject.toml" >&2; exit 2; }
 case "$VARIANT" in
   cpu)  INDEX=(--index-url https://download.pytorch.org/whl/cpu) ;;
   cuda) if [ -n "${CUDA_INDEX:-}" ]; then INDEX=(--index-url "$CUDA_INDEX"); else INDEX=(); fi ;;

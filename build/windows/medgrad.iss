@@ -1,13 +1,16 @@
 ; Inno Setup 6 script: a per-user Windows installer for the one-folder bundle.
 ; Build the bundle first (build\windows\build.ps1 does both), then:
-;   iscc /DVariant=cpu build\windows\medgrad.iss
+;   iscc /DVariant=cpu /DAppVersion=<version> build\windows\medgrad.iss
+; AppVersion is pyproject's [project].version (python build\version.py): there is no default here, so
+; the installer's name and the version it records cannot drift from the app's.
 ; Output: build\dist\MedGradDesktop-<version>-windows-<variant>-setup.exe
-; Per-user install (no administrator rights): %LOCALAPPDATA%\Programs\MedGrad Desktop.
+; Per-user install (no administrator rights): %LOCALAPPDATA%\Programs\MedGrad Desktop. The user's data
+; (%LOCALAPPDATA%\MedGradDesktop: project store, audit log) is outside {app}; uninstalling leaves it.
 
 #define AppName "MedGrad Desktop"
 #define AppExe "MedGradDesktop.exe"
 #ifndef AppVersion
-  #define AppVersion "0.1.0"
+  #error AppVersion is not defined: build with build\windows\build.ps1, or pass /DAppVersion=<pyproject version>
 #endif
 #ifndef Variant
   #define Variant "cpu"
@@ -47,6 +50,7 @@ Source: "{#DistDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs cr
 [Icons]
 Name: "{group}\{#AppName}"; Filename: "{app}\{#AppExe}"
 Name: "{group}\{#AppName} self-test"; Filename: "{app}\{#AppExe}"; Parameters: "--self-test"
+Name: "{group}\Third-party licences"; Filename: "{app}\THIRD-PARTY-NOTICES.txt"
 Name: "{group}\{cm:UninstallProgram,{#AppName}}"; Filename: "{uninstallexe}"
 Name: "{autodesktop}\{#AppName}"; Filename: "{app}\{#AppExe}"; Tasks: desktopicon
 

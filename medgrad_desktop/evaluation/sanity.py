@@ -44,6 +44,7 @@ def clone_model(clip: ClipModel, name: str) -> ClipModel:
         weights_sha256=f"{clip.card.weights_sha256}+{name}",
         untrained=True,
         extra=dict(clip.card.extra),
+        ood={"reason": f"{name}: weights changed, the training statistics no longer apply"},
     )
     return ClipModel(copy.deepcopy(clip.model), card, clip.catalogue, clip.device)
 

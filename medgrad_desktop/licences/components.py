@@ -77,7 +77,7 @@ def licence_summary(meta: md.PackageMetadata) -> str:
     if expr:
         return expr
     lic = (meta.get("License") or "").strip()
-    if lic and "\n" not in lic and len(lic) <= 100:
+    if lic and "\n" not in lic and len(lic) <= 200:  # a one-line statement (PyInstaller: GPL + exception)
         return lic
     classifiers = [
         c.split("::")[-1].strip() for c in meta.get_all("Classifier") or [] if c.startswith("License ::")

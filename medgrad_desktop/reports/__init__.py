@@ -2,8 +2,10 @@
 which writes them all-or-nothing with provenance and an audit trail.
 
 The package itself exports only what needs no model (formats, options, output paths, the content
-types), so the app's window can import it without torch; `build_report` is in
-`medgrad_desktop.reports.builder`, `export_report` and `ExportResult` in `medgrad_desktop.reports.export`.
+types), so the app's window can import it without torch. A report is planned once, by `plan_report`
+into a `ReportRequest` (`medgrad_desktop.reports.request`, no torch), for the command line, the app's
+export dialog and the self-test alike; `export_report(request, model, ...)` in
+`medgrad_desktop.reports.export` runs it, through `build_report` in `medgrad_desktop.reports.builder`.
 """
 
 from medgrad_desktop.reports.content import ImageEntry, ReportContent
