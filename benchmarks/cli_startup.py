@@ -34,8 +34,9 @@ COMMANDS = (("--help",), ("store", "info"), ("predict", "--help"))
 GOALS = {("--help",): (0.5, 150.0), ("store", "info"): (0.5, 150.0)}  # seconds, MB
 
 
-def run_once(root: Path, argv: tuple[str, ...]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MB, exit code) of one `medgrad ARGV` process from `root`."""
+def run_once(root: Path, argv: tuple[str, ...]) -> tuple[float, float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS in MB, exit code) of one `medgrad ARGV` process from `root`.
+    The CPU time (user + system) is the work itself; on a shared machine the wall time adds waiting."""
     data = Path(tempfile.mkdtemp(prefix="medgrad-cli-bench-"))
     env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1", "MEDGRAD_DATA_DIR": str(data)}
     try:
@@ -52,7 +53,8 @@ def run_once(root: Path, argv: tuple[str, ...]) -> tuple[float, float, int]:
         proc.returncode = os.waitstatus_to_exitcode(status)
     finally:
         shutil.rmtree(data, ignore_errors=True)
-    return wall, usage.ru_maxrss / 1024, proc.returncode  # ru_maxrss is in KiB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss / 1024, proc.returncode  # ru_maxrss is in KiB on Linux
 
 
 def measure(root: Path, runs: int) -> dict[tuple[str, ...], dict]:
@@ -61,14 +63,15 @@ def measure(root: Path, runs: int) -> dict[tuple[str, ...], dict]:
         run_once(root, argv)  # warm-up: page cache, .pyc files
         samples = [run_once(root, argv) for _ in range(runs)]
         walls = [s[0] for s in samples]
-        rss = [s[1] for s in samples]
+        rss = [s[2] for s in samples]
         out[argv] = {
             "wall_median": statistics.median(walls),
             "wall_min": min(walls),
             "wall_max": max(walls),
+            "cpu_median": statistics.median(s[1] for s in samples),
             "rss_median": statistics.median(rss),
             "rss_max": max(rss),
-            "exit_codes": sorted({s[2] for s in samples}),
+            "exit_codes": sorted({s[3] for s in samples}),
             "runs": runs,
         }
     return out
@@ -84,15 +87,16 @@ def _verdict(argv: tuple[str, ...], r: dict) -> str:
 
 def table(results: dict[str, dict]) -> list[str]:
     lines = [
-        "| source | command | runs | wall median (s) | wall range (s) | peak RSS median (MB) | "
-        "peak RSS max (MB) | exit | goal |",
-        "|---|---|---:|---:|---:|---:|---:|---|---|",
+        "| source | command | runs | wall median (s) | wall range (s) | CPU median (s) | "
+        "peak RSS median (MB) | peak RSS max (MB) | exit | goal |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for label, res in results.items():
         for argv, r in res.items():
             lines.append(
                 f"| {label} | `medgrad {' '.join(argv)}` | {r['runs']} | {r['wall_median']:.2f} | "
-                f"{r['wall_min']:.2f}–{r['wall_max']:.2f} | {r['rss_median']:.0f} | {r['rss_max']:.0f} | "
+                f"{r['wall_min']:.2f}–{r['wall_max']:.2f} | {r['cpu_median']:.2f} | "
+                f"{r['rss_median']:.0f} | {r['rss_max']:.0f} | "
                 f"{','.join(map(str, r['exit_codes']))} | {_verdict(argv, r)} |"
             )
     return lines
@@ -103,7 +107,9 @@ def section(results: dict[str, dict], load: float) -> str:
         SECTION,
         "",
         "`python benchmarks/cli_startup.py`: each command in a new process (`python -m "
-        "medgrad_desktop.cli`), wall time from start to exit and the process's peak RSS; `store info` on "
+        "medgrad_desktop.cli`), wall time from start to exit, its CPU time (user + system: the work, "
+        "without the waiting for a core that the wall time adds on this shared machine) and its peak "
+        "RSS; `store info` on "
         "a new empty data folder each run; one uncounted warm-up run per command. The command line "
         "imports only the module of the command it runs, and a command imports torch only when it runs "
         "a model (`medgrad_desktop/commands/__init__.py`).",

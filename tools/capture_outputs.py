@@ -32,7 +32,7 @@ VOLATILE_KEYS = re.compile(
 )
 TOLERANCE = 2e-6
 VOLATILE_TEXT = re.compile(
-    r"(\d{4}-\d{2}-\d{2}[T ][0-9:.+\-Z]+|[0-9a-f]{7,40}(?=\W)|v?\d+\.\d+\.\d+(\+\S+)?)"
+    r"(\d{4}-\d{2}-\d{2}[T ][0-9:.+\-Z]+|[0-9a-f]{7,40}(-dirty)?(?=\W)|v?\d+\.\d+\.\d+(\+\S+)?)"
 )
 
 
@@ -55,6 +55,8 @@ def _scrub_json(value: object) -> object:
         return {k: _scrub_json(v) for k, v in value.items() if not VOLATILE_KEYS.search(str(k))}
     if isinstance(value, list):
         return [_scrub_json(v) for v in value]
+    if isinstance(value, str):
+        return value.replace(str(ROOT), "<root>")
     return value
 
 
@@ -149,12 +151,15 @@ def write_manifest(out: Path) -> None:
     print(f"{len(manifest)} files captured in {out / 'manifest.json'}")
 
 
-def _same(x: object, y: object) -> bool:
-    """Equal, numbers to TOLERANCE: a batched CPU forward is reproducible to float32 rounding only."""
+def _same(x: object, y: object, new: frozenset[str] = frozenset()) -> bool:
+    """Equal, numbers to TOLERANCE: a batched CPU forward is reproducible to float32 rounding only.
+
+    Keys named in `new` may appear in the second capture only (a field a change adds on purpose)."""
     if isinstance(x, dict) and isinstance(y, dict):
-        return x.keys() == y.keys() and all(_same(x[k], y[k]) for k in x)
+        added = y.keys() - x.keys()
+        return x.keys() <= y.keys() and added <= new and all(_same(x[k], y[k], new) for k in x)
     if isinstance(x, list) and isinstance(y, list):
-        return len(x) == len(y) and all(_same(a, b) for a, b in zip(x, y, strict=True))
+        return len(x) == len(y) and all(_same(a, b, new) for a, b in zip(x, y, strict=True))
     if isinstance(x, str) and isinstance(y, str) and x != y:
         try:
             return abs(float(x) - float(y)) <= TOLERANCE
@@ -165,9 +170,9 @@ def _same(x: object, y: object) -> bool:
     return x == y
 
 
-def compare(a: Path, b: Path) -> int:
+def compare(a: Path, b: Path, new: frozenset[str] = frozenset()) -> int:
     first, second = json.loads(a.read_text()), json.loads(b.read_text())
-    differ = sorted(k for k in first.keys() & second.keys() if not _same(first[k], second[k]))
+    differ = sorted(k for k in first.keys() & second.keys() if not _same(first[k], second[k], new))
     only = sorted(first.keys() ^ second.keys())
     for key in differ:
         print(f"DIFFERS  {key}")
@@ -185,10 +190,11 @@ def main() -> int:
     )
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--compare", action="store_true")
+    parser.add_argument("--allow-new", default="", help="comma-separated JSON keys a change adds on purpose")
     parser.add_argument("--rehash", action="store_true", help="rewrite the manifest of a captured folder")
     args = parser.parse_args()
     if args.compare:
-        return compare(*args.paths)
+        return compare(*args.paths, new=frozenset(filter(None, args.allow_new.split(","))))
     if args.rehash:
         write_manifest(args.paths[0])
         return 0

@@ -44,8 +44,6 @@ COMMANDS: tuple[Command, ...] = (
     Command("predict", "predict", "classify images (files or folders); shards across torchrun processes"),
     Command("report", "report", "annotated report of a folder (PDF, HTML, CSV, PNG)"),
     Command("store", "store", "the project store: info, export of review decisions"),
-    Command(
-        "synth", "synth", "write synthetic dermoscopy images, masks, counterfactuals and a CSV manifest"
-    ),
+    Command("synth", "synth", "write synthetic dermoscopy images, masks, counterfactuals and a CSV manifest"),
     Command("train", "train", "fine-tune a CLIP model on labelled images with captions"),
 )

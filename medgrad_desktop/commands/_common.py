@@ -11,6 +11,11 @@ if TYPE_CHECKING:
     from medgrad_desktop.core.model import ClipModel
 
 
+def as_help(text: str) -> str:
+    """`text` inside an argparse help string, where % starts a format field (a rule says "25%")."""
+    return text.replace("%", "%%")
+
+
 def add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument(

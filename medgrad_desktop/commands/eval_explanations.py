@@ -11,7 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from medgrad_desktop.commands._common import add_model_options, model_from_args
+from medgrad_desktop.commands._common import add_model_options, as_help, model_from_args
 from medgrad_desktop.core.batching import RULES, images_per_pass
 from medgrad_desktop.core.method_params import METHODS, PARAM_HELP, params_with_overrides
 
@@ -77,7 +77,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--batch",
         type=int,
         default=images_per_pass("evaluate-maps"),
-        help=f"images per explanation pass (default: {RULES['evaluate-maps']})",
+        help=f"images per explanation pass (default: {as_help(RULES['evaluate-maps'])})",
     )
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=run)

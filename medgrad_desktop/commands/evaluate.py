@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from medgrad_desktop.atomic import write_text_atomic
-from medgrad_desktop.commands._common import add_model_options, model_from_args
+from medgrad_desktop.commands._common import add_model_options, as_help, model_from_args
 from medgrad_desktop.core.batching import RULES, images_per_pass
 
 
@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--batch-size",
         type=int,
         default=images_per_pass("evaluate-features"),
-        help=f"images per forward pass (default: {RULES['evaluate-features']})",
+        help=f"images per forward pass (default: {as_help(RULES['evaluate-features'])})",
     )
     p.add_argument(
         "--in-batch", type=int, default=64, help="batch size of the paper's in-batch metric (0 = off)"

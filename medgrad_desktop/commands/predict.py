@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medgrad_desktop.commands._common import add_model_options, model_from_args
+from medgrad_desktop.commands._common import add_model_options, as_help, model_from_args
 from medgrad_desktop.core.batching import RULES, images_per_pass
 from medgrad_desktop.core.imageio import ImageLoadError, display_name, is_image_file, list_images, load_image
 from medgrad_desktop.core.prediction import NO_OOD_CHECK_TEXT, OOD_FLAG_TEXT, Prediction
@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--batch-size",
         type=int,
         default=None,
-        help=f"images per forward pass (default: {RULES['classify']})",
+        help=f"images per forward pass (default: {as_help(RULES['classify'])})",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(

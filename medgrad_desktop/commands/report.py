@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medgrad_desktop.commands._common import add_model_options, model_from_args
+from medgrad_desktop.commands._common import add_model_options, as_help, model_from_args
 from medgrad_desktop.core.batching import RULES
 from medgrad_desktop.core.method_params import METHODS, OPENING_METHOD
 from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP
@@ -70,7 +70,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--batch-size",
         type=int,
         default=None,
-        help=f"images explained per pass (default: {RULES['explain']})",
+        help=f"images explained per pass (default: {as_help(RULES['explain'])})",
     )
     p.set_defaults(func=run)
 

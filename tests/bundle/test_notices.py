@@ -58,13 +58,23 @@ def runtime() -> dict[str, md.Distribution]:
     return dists
 
 
+def _collectable(dist: md.Distribution) -> list:
+    """Files of `dist` that PyInstaller could collect: in site-packages (not scripts in bin/), not its
+    metadata or byte-code caches."""
+    return [
+        f
+        for f in dist.files or []
+        if f.parts[0] != ".."
+        and ".dist-info" not in f.parts[0]
+        and "__pycache__" not in f.parts
+        and Path(dist.locate_file(f)).is_file()
+    ]
+
+
 def _one_file(dist: md.Distribution) -> Path:
-    """A file of `dist` that PyInstaller could collect (not its metadata), as installed."""
-    for f in dist.files or []:
-        path = Path(dist.locate_file(f))
-        if ".dist-info" not in f.parts[0] and path.is_file() and "__pycache__" not in f.parts:
-            return path
-    return Path(dist.locate_file(next(iter(dist.files))))
+    """A file of `dist` as installed (its metadata where it has nothing else, as cuda-toolkit)."""
+    files = _collectable(dist) or [f for f in dist.files if f.parts[0] != ".."]
+    return Path(dist.locate_file(files[0]))
 
 
 def test_every_bundled_distribution_and_the_runtime_get_an_entry(notices, owners, runtime, tmp_path):
@@ -80,7 +90,7 @@ def test_every_bundled_distribution_and_the_runtime_get_an_entry(notices, owners
     count = notices.write_notices(entries, out, "9.9.9", "gpu", {"pylibjpeg-libjpeg": "reason"})
     text = out.read_text(encoding="utf-8")
     listed = {canonical(n) for n in component_names(text)}
-    assert listed == set(runtime) | {"python"}
+    assert listed == set(runtime) | {"python", "pyinstaller"}  # PyInstaller: the bootloader
     assert count == len(listed)
     assert "MedGrad Desktop 9.9.9: third-party notices" in text.splitlines()[0]
     assert f"{count} third-party components" in text
@@ -105,7 +115,9 @@ def test_the_venv_inside_the_checkout_is_not_taken_for_the_app(notices, owners):
     assert owners.owner(os.__file__) == "python"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("dpkg-query") is None, reason="Debian")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or shutil.which("dpkg-query") is None, reason="Debian"
+)
 def test_a_system_library_is_traced_to_its_debian_package(notices, owners):
     libz = next((p for p in ("/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1")), None)
     if libz is None or not Path(libz).exists():
@@ -120,8 +132,9 @@ def _fake_bundle(tmp_path: Path, dists: list[md.Distribution], listed: list[str]
     """A bundle folder holding one real file of each of `dists` where PyInstaller puts it, and notices
     naming `listed`."""
     app = tmp_path / "MedGradDesktop"
+    (app / "_internal").mkdir(parents=True)
     for d in dists:
-        f = next(f for f in d.files if ".dist-info" not in f.parts[0] and Path(d.locate_file(f)).is_file())
+        f = _collectable(d)[0]
         dest = app / "_internal" / f
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(d.locate_file(f), dest)
@@ -145,7 +158,9 @@ def test_check_finds_a_system_library_named_nowhere(notices, tmp_path):
     (app / "_internal" / "libmystery.so.3").write_bytes(b"\x7fELF")
     (app / "_internal" / "python3.11" / "lib-dynload").mkdir(parents=True)
     (app / "_internal" / "python3.11" / "lib-dynload" / "_ssl.so").write_bytes(b"\x7fELF")
-    assert notices.check_bundle(app) == ["libmystery.so.3: a library of no installed distribution, not named in the notices"]
+    assert notices.check_bundle(app) == [
+        "libmystery.so.3: a library of no installed distribution, not named in the notices"
+    ]
     shutil.rmtree(app / "_internal")
     (app / NOTICES_NAME).unlink()
     assert notices.check_bundle(app) == [f"{NOTICES_NAME} missing from {app}"]
