@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from medgrad_desktop.appdata import data_dir
+from medgrad_desktop.atomic import open_private
 from medgrad_desktop.store import ProjectStore
 
 _lock = threading.Lock()
@@ -50,7 +51,7 @@ def log_event(
     }
     line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
     with _lock:
-        fd = os.open(audit_path(), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = open_private(audit_path(), os.O_RDWR | os.O_APPEND)  # 0600: names files and reviewers
         try:
             size = os.lseek(fd, 0, os.SEEK_END)
             if size and os.pread(fd, 1, size - 1) != b"\n":

@@ -1,4 +1,9 @@
-"""`medgrad explain`: overlay PNGs and a JSON of each map's raw statistics for one image."""
+"""`medgrad explain`: overlay PNGs and a JSON of each map's raw statistics for one image.
+
+An empty map (all zero or flat, `core.map_evidence`) gets no overlay PNG: its JSON entry has `"file":
+null` and says why. A free-text target's entry carries the words the model was never trained on and
+whether the model matches the text to the image (`core.text_match`).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,18 @@ from PIL import Image
 from medgrad_desktop.atomic import write_atomic, write_text_atomic
 from medgrad_desktop.commands._common import add_model_options, model_from_args
 from medgrad_desktop.core.imageio import ImageLoadError, display_name, load_image
+from medgrad_desktop.core.map_evidence import EMPTY_MAP_RULE, no_evidence_text
 from medgrad_desktop.core.method_params import METHODS, PARAM_HELP, params_with_overrides
-from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP, blend, stamp
+from medgrad_desktop.core.render import (
+    COLORMAPS,
+    DEFAULT_COLORMAP,
+    DEFAULT_OVERLAY_ALPHA,
+    OVERLAY_ALPHAS,
+    blend,
+    overlay_alpha,
+    stamp,
+)
+from medgrad_desktop.core.text_match import FREE_TEXT_RULE, free_text_warnings
 from medgrad_desktop.core.typed_text import resolve_typed
 
 
@@ -30,6 +45,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--colormap", default=DEFAULT_COLORMAP, choices=sorted(COLORMAPS))
     p.add_argument("--opacity", type=float, default=0.5)
+    p.add_argument(
+        "--overlay-alpha",
+        default=DEFAULT_OVERLAY_ALPHA,
+        choices=list(OVERLAY_ALPHAS),
+        help="how the overlay's opacity follows relevance (uniform: the same everywhere); "
+        f"default {DEFAULT_OVERLAY_ALPHA}",
+    )
     p.add_argument("--param", action="append", default=[], metavar="METHOD.FIELD=VALUE", help=PARAM_HELP)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=run)
@@ -76,28 +98,36 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     maps = []
     for (method, _key), h in result.maps.items():
-        name = f"{Path(args.image).stem}_{method}_{slug(h.target.key)}.png"
-        overlay = blend(img.rgb, h.image_map, args.opacity, args.colormap)
-        for warning in clip.card.warnings():
-            overlay = stamp(overlay, warning.split(":")[0])
-        write_atomic(out / name, lambda f, pic=overlay: Image.fromarray(pic).save(f, format="PNG"))
-        maps.append(
-            {
-                "method": method,
-                "target": h.target.label,
-                "target_kind": h.target.kind,
-                "file": name,
-                "params": h.params,
-                **h.stats(),
-            }
-        )
+        entry: dict = {"method": method, "target": h.target.label, "target_kind": h.target.kind}
+        if h.empty:
+            entry.update(file=None, map_empty=True, empty_reason=h.empty_reason)
+            entry["note"] = f"no overlay written: {no_evidence_text(h.target.label)} ({h.empty_reason})"
+        else:
+            name = f"{Path(args.image).stem}_{method}_{slug(h.target.key)}.png"
+            overlay = blend(img.rgb, h.image_map, args.opacity, args.colormap, args.overlay_alpha)
+            for warning in clip.card.warnings():
+                overlay = stamp(overlay, warning.split(":")[0])
+            write_atomic(out / name, lambda f, pic=overlay: Image.fromarray(pic).save(f, format="PNG"))
+            entry.update(file=name, map_empty=False)
+        if h.target.kind == "text":
+            entry["free_text"] = free_text_warnings(clip.card, h.target.key, h.score)
+        maps.append({**entry, "params": h.params, **h.stats()})
     summary = {
         "image": str(img.path),
         "sha256": img.sha256,
         "model": clip.card.to_dict(),
         "prediction": result.prediction.to_dict(),
+        "overlay": {
+            "opacity": args.opacity,
+            "colormap": args.colormap,
+            "alpha": overlay_alpha(args.overlay_alpha).to_dict(),
+        },
+        "empty_map_rule": EMPTY_MAP_RULE.to_dict(),
+        "free_text_rule": FREE_TEXT_RULE.to_dict(),
         "maps": maps,
     }
     write_text_atomic(out / f"{Path(args.image).stem}_explain.json", json.dumps(summary, indent=1))
-    print(f"wrote {len(maps)} overlays and {Path(args.image).stem}_explain.json to {out}")
+    drawn = sum(m["file"] is not None for m in maps)
+    empty = f" ({len(maps) - drawn} empty maps not drawn)" if drawn < len(maps) else ""
+    print(f"wrote {drawn} overlays{empty} and {Path(args.image).stem}_explain.json to {out}")
     return 0

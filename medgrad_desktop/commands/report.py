@@ -56,6 +56,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write the pseudonym -> file mapping (CSV) here; keep it outside the report folder",
     )
+    p.add_argument(
+        "--include-notes",
+        action="store_true",
+        help="include the reviewers' notes in a de-identified report, scrubbed of dates, phone and ID "
+        "numbers, addresses, e-mail and header values (default: left out, as they may contain "
+        "identifiers; a note may still identify a patient in words no scrubber recognises)",
+    )
     p.add_argument("--recursive", action="store_true", help="include images in sub-folders")
     p.add_argument(
         "--no-store",
@@ -127,6 +134,7 @@ def plan_from_args(args: argparse.Namespace) -> ReportRequest | str:
         colormap=args.colormap,
         opacity=args.opacity,
         batch_size=args.batch_size,
+        include_notes=args.include_notes,
     )
     try:
         return plan_report(
@@ -212,6 +220,7 @@ def _export(
     analyses: dict[int, AnalysisResult] | None = None,
 ) -> int:
     from medgrad_desktop.reports.export import export_report
+    from medgrad_desktop.reports.notes import left_out_text
     from medgrad_desktop.reports.outputs import ReportExistsError, ReportFailed
     from medgrad_desktop.review import ReviewStore
     from medgrad_desktop.store.memo import StoreMemo
@@ -242,6 +251,10 @@ def _export(
         print(f"ERROR  {err} (listed in the report)", file=sys.stderr)
     for p in result.outputs:
         print(f"wrote {p}")
+    if result.content.notes_left_out:
+        print(
+            f"note: {left_out_text(result.content.notes_left_out)} (--include-notes includes them, scrubbed)"
+        )
     if result.pseudonym_map:
         print(f"wrote pseudonym map {result.pseudonym_map} (keep it private; it re-identifies the report)")
     return 0 if len(result.errors) < len(request.paths) else 1

@@ -76,6 +76,6 @@ def run_export_reviews(args: argparse.Namespace) -> int:
             k: safe_text(str(v)) if isinstance(v, str) else ("" if v is None else v) for k, v in r.items()
         }
         w.writerow({**text, "source_paths": safe_text(";".join(store.source_paths(r["image_sha256"])))})
-    write_atomic(out, buf.getvalue().encode("utf-8"))
+    write_atomic(out, buf.getvalue().encode("utf-8"), private=True)  # notes, reviewers, file paths: 0600
     print(f"wrote {len(rows)} review decision(s) to {out}")
     return 0

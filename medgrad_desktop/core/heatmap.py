@@ -1,7 +1,8 @@
 """A heatmap as plain data: raw grid, normalized grid and the map at image size, plus what it explains.
 
 The raw grid is kept because per-map min-max hides how strong the evidence is; reports print its
-statistics beside the picture.
+statistics beside the picture, and it decides whether the map has anything to show at all
+(`core.map_evidence`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import cached_property
 import cv2
 import numpy as np
 
+from medgrad_desktop.core.map_evidence import EMPTY_MAP_RULE
 from medgrad_desktop.core.prompts import Target
 
 
@@ -52,6 +54,16 @@ class Heatmap:
     def image_map(self) -> np.ndarray:
         """(H, W) float32 in [0, 1] at the original image's size."""
         return upsample(self.normalized, *self.image_size)
+
+    @property
+    def empty(self) -> bool:
+        """All zero or flat (`EMPTY_MAP_RULE`): no part of the image counts more than another, so the
+        map is not drawn."""
+        return EMPTY_MAP_RULE.is_empty(self.raw)
+
+    @property
+    def empty_reason(self) -> str:
+        return EMPTY_MAP_RULE.reason(self.raw)
 
     def map_at(self, width: int, height: int) -> np.ndarray:
         return upsample(self.normalized, width, height)

@@ -1,6 +1,13 @@
-"""Heatmap colouring and blending without Qt, shared by the CLI, the reports and the app's overlay."""
+"""Heatmap colouring and blending without Qt, shared by the CLI, the reports and the app's overlay.
+
+One rule says how much colour each pixel gets (`OverlayAlpha`): `overlay_rgba` puts it in the alpha
+channel of the app's overlay (which Qt draws at the opacity of the slider) and `blend` composes the same
+for the CLI and the reports, so a map looks the same wherever it is shown.
+"""
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
@@ -22,15 +29,78 @@ def colorize(values: np.ndarray, colormap: str = DEFAULT_COLORMAP) -> np.ndarray
     return bgr[:, :, ::-1].copy()
 
 
-def blend(
-    rgb: np.ndarray, values: np.ndarray, opacity: float = 0.5, colormap: str = DEFAULT_COLORMAP
+@dataclass(frozen=True)
+class OverlayAlpha:
+    """How much of the map's colour each pixel gets: alpha = opacity x f(relevance), f rising linearly
+    from 0 at `low` to 1 at `high` (normalized relevance), so the lesion's own colour shows where the
+    map is low, as napari's and QuPath's colormaps with transparency draw it. `uniform` is the plain
+    blend: f = 1 everywhere, the whole image tinted at the opacity."""
+
+    name: str
+    low: float = 0.0
+    high: float = 1.0
+    uniform: bool = False
+
+    def weights(self, values: np.ndarray) -> np.ndarray:
+        """f(values) in [0, 1], float32, the shape of `values`."""
+        v = np.nan_to_num(np.asarray(values, dtype=np.float32))
+        if self.uniform:
+            return np.ones_like(v)
+        return np.clip((v - self.low) / max(self.high - self.low, 1e-6), 0.0, 1.0).astype(np.float32)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# the candidates looked at on the demo and HAM images (docs/EXPLANATIONS.md, "Overlay transparency")
+OVERLAY_ALPHAS = {
+    "ramp": OverlayAlpha("ramp", low=0.2, high=0.6),
+    "linear": OverlayAlpha("linear"),
+    "uniform": OverlayAlpha("uniform", uniform=True),
+}
+DEFAULT_OVERLAY_ALPHA = "ramp"
+
+
+def overlay_alpha(name: str) -> OverlayAlpha:
+    """The named curve; ValueError naming the choices for an unknown name."""
+    try:
+        return OVERLAY_ALPHAS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown overlay alpha '{name}'; choose one of {', '.join(OVERLAY_ALPHAS)}"
+        ) from None
+
+
+def overlay_rgba(
+    values: np.ndarray, colormap: str = DEFAULT_COLORMAP, alpha: str = DEFAULT_OVERLAY_ALPHA
 ) -> np.ndarray:
+    """(H, W) floats in [0, 1] -> (H, W, 4) uint8: the colour, and f(relevance) as alpha (before the
+    opacity, which the viewer or `blend` applies)."""
+    rgb = colorize(values, colormap)
+    a = np.clip(overlay_alpha(alpha).weights(values) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return np.dstack([rgb, a])
+
+
+def blend(
+    rgb: np.ndarray,
+    values: np.ndarray,
+    opacity: float = 0.5,
+    colormap: str = DEFAULT_COLORMAP,
+    alpha: str = DEFAULT_OVERLAY_ALPHA,
+) -> np.ndarray:
+    """The image with the map over it: per pixel, opacity x f(relevance) of the map's colour (the alpha
+    of `overlay_rgba`, as the viewer draws it). `values` is resized to the image (bilinear)."""
     if values.shape != rgb.shape[:2]:
         values = cv2.resize(
             values.astype(np.float32), (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR
         )
-    heat = colorize(values, colormap).astype(np.float32)
-    out = (1.0 - opacity) * rgb.astype(np.float32) + opacity * heat
+    over = overlay_rgba(values, colormap, alpha)
+    heat = over[..., :3].astype(np.float32)
+    if overlay_alpha(alpha).uniform:  # one weight for every pixel: the plain blend, to the last bit
+        a: float | np.ndarray = opacity
+    else:
+        a = opacity * (over[..., 3:].astype(np.float32) / 255.0)
+    out = (1.0 - a) * rgb.astype(np.float32) + a * heat
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 

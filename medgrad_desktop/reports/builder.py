@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from medgrad_desktop import provenance
+from medgrad_desktop.atomic import make_dir, write_new
 from medgrad_desktop.core.batching import images_per_pass
 from medgrad_desktop.core.explain import METHOD_NAMES, AnalysisResult, MethodParams, analyze_batch
 from medgrad_desktop.core.fallback import run_with_fallback
@@ -28,8 +29,9 @@ from medgrad_desktop.reports.content import (
     ReportImage,
     ReviewInfo,
 )
-from medgrad_desktop.reports.deidentify import encode_png, pseudonym, scrub
+from medgrad_desktop.reports.deidentify import code_reviewers, encode_png, pseudonym, scrub
 from medgrad_desktop.reports.figures import downscale, overlay
+from medgrad_desktop.reports.notes import note_for_report, notes_rule_text
 from medgrad_desktop.reports.outputs import ReportFailed, ReportOptions
 
 log = logging.getLogger(__name__)
@@ -39,8 +41,10 @@ Recorder = Callable[[LoadedImage, AnalysisResult], None]  # e.g. into the projec
 
 
 def _review_info(
-    review_store, sha: str, clip: ClipModel, predicted_id: str, identifying: frozenset[str] = frozenset()
+    review_store, sha: str, clip: ClipModel, predicted_id: str, options: ReportOptions
 ) -> ReviewInfo:
+    """The decision on one image; its note as the report's privacy rule allows (`notes.note_for_report`)
+    and the reviewer's name (coded later, in a de-identified report, by `code_reviewers`)."""
     rec = review_store.get(sha) if review_store is not None else None
     if rec is None:
         return ReviewInfo("pending")
@@ -49,19 +53,24 @@ def _review_info(
     if rec.decision == "accepted" and not final:
         final = rec.predicted_class or predicted_id
     seen = rec.predicted_class if rec.predicted_class and rec.predicted_class != predicted_id else None
+    note, left_out = note_for_report(
+        rec.note or "", options.deidentify, options.include_notes, _identifying(options)
+    )
     return ReviewInfo(
         decision=rec.decision,
         final_class_id=final,
         final_class=names.get(final, final) if final else None,
-        note=scrub(rec.note or "", identifying),
+        note=note,
         updated=rec.updated,
         reviewed_prediction=names.get(seen, seen) if seen else None,
+        reviewer=rec.reviewer,
+        note_left_out=left_out,
     )
 
 
 def _spool(rgb, spool: Path, name: str) -> ReportImage:
     path = spool / name  # scratch inside the export's staging folder, removed after it: no fsync needed
-    path.write_bytes(encode_png(rgb, level=1))
+    write_new(path, encode_png(rgb, level=1), private=True)  # the patient's picture: 0600 from the start
     return ReportImage(path, int(rgb.shape[1]), int(rgb.shape[0]))
 
 
@@ -194,7 +203,7 @@ def build_entry(
         ],
         seven_point_score=pred.seven_point_score if pred.criteria else None,
         seven_point_threshold=pred.seven_point_threshold if pred.criteria else None,
-        review=_review_info(review_store, img.sha256, clip, pred.predicted_id, _identifying(options)),
+        review=_review_info(review_store, img.sha256, clip, pred.predicted_id, options),
         original=_spool(small, spool, f"{stem}_original.png"),
         **_where(img.path, options),
     )
@@ -233,7 +242,7 @@ def build_report(
     options = options or ReportOptions()
     if not params:
         raise ValueError("a report needs at least one explanation method")
-    spool.mkdir(parents=True, exist_ok=True)
+    make_dir(spool, private=True)
     entries: list[ImageEntry] = []
     total = len(paths)
     for idx in report_chunks(total, images_per_pass("explain", clip, options.batch_size)):
@@ -266,6 +275,9 @@ def build_report(
                 ) from exc
     if progress is not None:
         progress(total, total, "analysis done")
+    reviewer_key = code_reviewers(entries) if options.deidentify else {}
+    left_out = sum(e.review.note_left_out for e in entries)
+    notes = notes_rule_text(options.deidentify, options.include_notes, left_out)
     created = datetime.now(UTC)
     inputs = [
         {
@@ -286,6 +298,10 @@ def build_report(
         "opacity": options.opacity,
         "max_side": options.max_side,
         "map_target": "the predicted class of each image",
+        "notes": notes,
+        "reviewers": "coded R-01, R-02... (the names are in the pseudonym key)"
+        if options.deidentify
+        else "named",
     }
     manifest = provenance.collect(
         clip.card, clip.device, [p.to_dict() for p in params], inputs, settings=settings, now=created
@@ -308,4 +324,7 @@ def build_report(
         provenance=manifest,
         deidentified=options.deidentify,
         grouped=any(e.patient for e in entries),
+        notes=notes,
+        notes_left_out=left_out,
+        reviewer_key=reviewer_key,
     )

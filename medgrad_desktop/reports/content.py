@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from medgrad_desktop.reports.notes import LEFT_OUT_NOTE
+
 NOTICE = "Research use only, not for diagnosis."
 
 
@@ -68,6 +70,22 @@ class ReviewInfo:
     note: str = ""
     updated: str | None = None
     reviewed_prediction: str | None = None  # the prediction the reviewer saw, when it differs from now
+    reviewer: str = ""  # who decided: the name, or a code (R-01) in a de-identified report
+    note_left_out: bool = False  # a de-identified report left the reviewer's note out
+
+    @property
+    def byline(self) -> str:
+        """Who decided and when, for the report; "" for an image not reviewed."""
+        if self.decision == "pending" or not self.updated:
+            return ""
+        return f"Decided by {self.reviewer or 'an unnamed reviewer'} at {self.updated}"
+
+    @property
+    def note_text(self) -> str:
+        """The note as the report prints it."""
+        if self.note_left_out:
+            return f"({LEFT_OUT_NOTE})"
+        return self.note.strip() or "(no note)"
 
     @property
     def headline(self) -> str:
@@ -143,6 +161,10 @@ class ReportContent:
     deidentified: bool
     notice: str = NOTICE
     grouped: bool = False  # entries carry patient / lesion / visit, in that order
+    notes: str = ""  # what the report did with the reviewers' notes (the cover's "Notes" line)
+    notes_left_out: int = 0
+    # reviewer code -> name, for the pseudonym key only: never written into the report
+    reviewer_key: dict[str, str] = field(default_factory=dict)
 
     @property
     def deidentified_text(self) -> str:

@@ -45,7 +45,9 @@ def columns(content: ReportContent) -> list[str]:
         "review_decision",
         "review_final_class",
         "review_note",
+        "review_note_left_out",
         "review_updated",
+        "review_reviewer",
         "model_name",
         "model_sha256",
         "methods",
@@ -77,7 +79,9 @@ def row(content: ReportContent, e: ImageEntry) -> dict[str, object]:
         "review_decision": e.review.decision if e.ok else "",
         "review_final_class": e.review.final_class_id or "",
         "review_note": safe_text(e.review.note),
+        "review_note_left_out": "yes" if e.review.note_left_out else "",
         "review_updated": e.review.updated or "",
+        "review_reviewer": safe_text(e.review.reviewer),
         "model_name": content.model_name,
         "model_sha256": content.model_sha256,
         "methods": ";".join(m["method"] for m in content.methods),
@@ -108,4 +112,4 @@ def write_csv(content: ReportContent, path: Path, tick: Callable[[str], None] | 
             w.writerow(row(content, e))
         f.detach()  # the caller closes the binary file after syncing it
 
-    return write_atomic(path, write)
+    return write_atomic(path, write, private=not content.deidentified)  # names files: 0600 from the start

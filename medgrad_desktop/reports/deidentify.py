@@ -10,6 +10,7 @@ beside the report, so a report can be shared while the key stays on the user's m
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from pathlib import Path
 
@@ -54,11 +55,34 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
     return buf.getvalue()
 
 
-def write_pseudonym_map(path: Path, rows: list[tuple[str, str | None, str]]) -> Path:
-    """rows: (pseudonym, sha256, original path). CSV so a person can open it in a spreadsheet."""
+def reviewer_code(index: int) -> str:
+    """A reviewer in a de-identified report: R-01, R-02... in the order they first appear in it."""
+    return f"R-{index:02d}"
+
+
+def code_reviewers(entries) -> dict[str, str]:
+    """Replace each entry's reviewer name by its code (in place); return code -> name, the key that
+    goes into the pseudonym key file and never into the report."""
+    codes: dict[str, str] = {}
+    for e in entries:
+        name = e.review.reviewer
+        if name:
+            code = codes.setdefault(name, reviewer_code(len(codes) + 1))
+            e.review = dataclasses.replace(e.review, reviewer=code)
+    return {code: name for name, code in codes.items()}
+
+
+def write_pseudonym_map(
+    path: Path, rows: list[tuple[str, str | None, str]], reviewers: dict[str, str] | None = None
+) -> Path:
+    """rows: (pseudonym, sha256, original path) per image; `reviewers`: code -> name, one row each
+    after the images (their name in the `reviewer` column). CSV so a person can open it in a
+    spreadsheet."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["pseudonym", "sha256", "original_path"])
-    w.writerows(rows)
+    w.writerow(["pseudonym", "sha256", "original_path", "reviewer"])
+    w.writerows((*r, "") for r in rows)
+    w.writerows((code, "", "", name) for code, name in (reviewers or {}).items())
     # surrogateescape: a file name that is not UTF-8 keeps its real bytes, so the map still finds it
-    return write_atomic(path, buf.getvalue().encode("utf-8", "surrogateescape"))
+    # 0600 from the start: the key re-identifies every image of the report
+    return write_atomic(path, buf.getvalue().encode("utf-8", "surrogateescape"), private=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import medgrad_desktop.reports.csv_writer as csv_writer  # by module: tests replace a writer to inject faults
 import medgrad_desktop.reports.html_writer as html_writer
 import medgrad_desktop.reports.png_writer as png_writer
-from medgrad_desktop.atomic import PublishClashError, publish, write_text_atomic
+from medgrad_desktop.atomic import PublishClashError, make_dir, publish, write_new, write_text_atomic
 from medgrad_desktop.audit import log_event
 from medgrad_desktop.core.cancel import Cancelled
 from medgrad_desktop.core.explain import AnalysisResult
@@ -62,7 +62,8 @@ def export_report(
     `ReportFailed` naming the image when one failed unexpectedly, or `Cancelled`. In each case nothing
     is left in the output folder."""
     _refuse_existing(request)
-    request.out_dir.mkdir(parents=True, exist_ok=True)
+    # a report that names patients' files is its user's alone: a folder made for it is 0700, its files 0600
+    make_dir(request.out_dir, private=not request.options.deidentify)
     staging = Path(tempfile.mkdtemp(dir=request.out_dir, prefix=f".{request.basename}.", suffix=".partial"))
     try:
         content = build_report(
@@ -168,6 +169,7 @@ def _publish(request: ReportRequest, content: ReportContent, staged: list[tuple[
                 (e.label, e.sha256, str(Path(p).resolve()))
                 for e, p in zip(content.entries, request.paths, strict=True)
             ],
+            content.reviewer_key,
         )
     try:
         publish(staged, request.force)
@@ -241,6 +243,7 @@ def _write_format(
         # the PDF writer loads Qt when it draws; a CSV/HTML-only export never imports it
         from medgrad_desktop.reports.pdf_writer import write_pdf
 
+        write_new(main, b"", private=not content.deidentified)  # Qt opens it by name and keeps its mode
         write_pdf(content, main, tick)
         check_pdf_complete(main)
     elif fmt == "html":
@@ -251,5 +254,9 @@ def _write_format(
         png_writer.write_pngs(content, main, tick)
     for src, _ in staged[1:]:  # the manifest beside the HTML / CSV
         if not src.exists():
-            write_text_atomic(src, json.dumps(content.provenance, indent=1, ensure_ascii=False))
+            write_text_atomic(
+                src,
+                json.dumps(content.provenance, indent=1, ensure_ascii=False),
+                private=not content.deidentified,
+            )
     return staged

@@ -77,6 +77,7 @@ def _cover(content: ReportContent) -> str:
         ("Methods", escape(", ".join(content.method_names)) + " (maps explain the predicted class)"),
         ("Colour map", escape(f"{content.colormap}, overlay opacity {content.opacity:.2f}")),
         ("De-identified", deid),
+        ("Notes", escape(content.notes)),
         ("Images", escape(content.summary_line())),
     ]
     info = "".join(f'<tr><td class="grey">{k}</td><td>{v}</td></tr>' for k, v in rows)
@@ -137,13 +138,16 @@ def _image_section(content: ReportContent, e: ImageEntry, bar_uri: str) -> str:
         for c in e.criteria
     )
     rv = e.review
-    extra = f'<br><span class="grey">Decision recorded {escape(rv.updated)}</span>' if rv.updated else ""
+    when = rv.byline or f"Decision recorded {rv.updated}"
+    extra = f'<br><span class="grey">{escape(when)}</span>' if rv.updated else ""
     if rv.reviewed_prediction:
         extra += (
             f'<br><span class="err">The reviewer saw a different prediction '
             f"({escape(rv.reviewed_prediction)}) from this model run.</span>"
         )
-    note = escape(rv.note.strip()) if rv.note.strip() else "<i>(no note)</i>"
+    note = (
+        f"<i>{escape(rv.note_text)}</i>" if rv.note_left_out or not rv.note.strip() else escape(rv.note_text)
+    )
     group = f'<div class="grey">{escape(e.group_text)}</div>' if e.patient else ""
     return (
         f"{group}<h2>{escape(e.label)} \u00b7 Predicted: {escape(e.predicted_name or '')} ({e.confidence:.1%})</h2>"
@@ -215,4 +219,4 @@ def write_html(content: ReportContent, path: Path, tick: Callable[[str], None] |
         f.write("\n</body></html>\n")
         f.detach()  # the caller closes the binary file after syncing it
 
-    return write_atomic(path, write)
+    return write_atomic(path, write, private=not content.deidentified)  # names files: 0600 from the start

@@ -31,6 +31,9 @@ class ReportOptions:
     title: str = "MedGrad Desktop report"
     groups: dict | None = None  # path -> data.patients.GroupLabel: patient / lesion / visit of each image
     identifying: frozenset[str] = field(default_factory=frozenset)  # values scrubbed from free text
+    # a de-identified report includes the reviewers' notes, scrubbed, only when asked (named reports
+    # always include them): a note is free text and may carry identifiers no rule finds
+    include_notes: bool = False
 
 
 class ReportExistsError(PublishClashError):

@@ -46,6 +46,7 @@ def cover_layout(content: ReportContent) -> tuple[list[tuple[str, str]], int, in
         ("Methods", ", ".join(content.method_names) + " (maps explain the predicted class)"),
         ("Colour map", f"{content.colormap}, overlay opacity {content.opacity:.2f}"),
         ("De-identified", content.deidentified_text),
+        ("Notes", content.notes),
         ("Images", content.summary_line()),
     ]
     top = body_top(content) + 14 + 5.5 * len(info) + 6 + ROW_H
@@ -249,7 +250,7 @@ def _tables(cv: PdfCanvas, e: ImageEntry, y: float) -> None:
 
 def _review_box(cv: PdfCanvas, e: ImageEntry, y: float) -> None:
     rv = e.review
-    note = rv.note.strip() or "(no note)"
+    note = rv.note_text
     extra = 4.5 * (bool(rv.updated) + bool(rv.reviewed_prediction))
     need = 8 + extra + cv.measure(CONTENT_W - 6, f"Note: {note}", 8.5) + 4
     h = min(BOTTOM - 3 - y, max(need, 22.0))
@@ -261,7 +262,8 @@ def _review_box(cv: PdfCanvas, e: ImageEntry, y: float) -> None:
     cv.text(LEFT + 30, y + 1.5, CONTENT_W - 33, 6, rv.headline, 10, bold=rv.decision != "pending")
     yy = y + 8
     if rv.updated:
-        cv.text(LEFT + 3, yy, CONTENT_W - 6, 4.5, f"Decision recorded {rv.updated}", 7.5, color=GREY)
+        when = rv.byline or f"Decision recorded {rv.updated}"
+        cv.text(LEFT + 3, yy, CONTENT_W - 6, 4.5, when, 7.5, color=GREY)
         yy += 4.5
     if rv.reviewed_prediction:
         cv.text(
@@ -288,7 +290,14 @@ def _review_box(cv: PdfCanvas, e: ImageEntry, y: float) -> None:
             color=GREY,
         )
     cv.text(
-        LEFT + 3, yy + 0.5, CONTENT_W - 6, room, f"Note: {note}", 8.5, wrap=True, italic=not rv.note.strip()
+        LEFT + 3,
+        yy + 0.5,
+        CONTENT_W - 6,
+        room,
+        f"Note: {note}",
+        8.5,
+        wrap=True,
+        italic=rv.note_left_out or not rv.note.strip(),
     )
 
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from medgrad_desktop.atomic import write_atomic
+from medgrad_desktop.atomic import make_dir, write_atomic
 from medgrad_desktop.reports.content import ReportContent
 from medgrad_desktop.reports.deidentify import encode_png
 from medgrad_desktop.reports.figures import with_colorbar
@@ -19,18 +19,18 @@ def safe_name(label: str) -> str:
 
 
 def write_pngs(content: ReportContent, folder: Path, tick: Callable[[str], None] | None = None) -> Path:
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    private = not content.deidentified  # named by file: a private folder of private files
+    folder = make_dir(folder, private=private)
     for e in content.ok_entries:
         if tick is not None:
             tick(e.label)
         base = f"{e.index:04d}_{safe_name(e.label)}" if not content.deidentified else safe_name(e.label)
-        write_atomic(folder / f"{base}_original.png", encode_png(e.original.rgb()))
+        write_atomic(folder / f"{base}_original.png", encode_png(e.original.rgb()), private=private)
         for o in e.overlays:
             captions = (
                 f"{o.method_name}: explains {o.target_label} (S={o.score:.3f})",
                 " ".join([*(w.split(":")[0] for w in content.warnings), content.notice]),
             )
             pic = with_colorbar(o.image.rgb(), content.colormap, captions)
-            write_atomic(folder / f"{base}_{o.method}.png", encode_png(pic))
+            write_atomic(folder / f"{base}_{o.method}.png", encode_png(pic), private=private)
     return folder

@@ -7,6 +7,9 @@ decisions. WAL journaling with one short transaction per change lets two app pro
 the CLI) write at once without losing a decision, and a process killed mid-write leaves the last
 committed state. A file that SQLite finds damaged is renamed aside (never deleted) and a new store is
 started; `notice` then says so in one line for the person at the screen.
+
+The file and its -wal and -shm files are private to the user (0600): the store file is made with that
+mode before SQLite opens it, and SQLite gives its side files the database file's mode.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medgrad_desktop.appdata import data_dir
+from medgrad_desktop.atomic import create_private_file, make_dir, tighten_file
 from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.store.codec import decode_prediction, encode_prediction
 from medgrad_desktop.store.schema import SCHEMA_VERSION, NewerSchemaError, migrate, schema_version
@@ -83,7 +87,7 @@ class ProjectStore:
         self.notice: str | None = None  # set when a damaged store was set aside
         self.set_aside: Path | None = None
         self._lock = threading.RLock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(self.path.parent, private=True)
         self._conn = self._open()
 
     # ------------------------------------------------------------------ opening
@@ -113,6 +117,9 @@ class ProjectStore:
             store.close()
 
     def _connect(self) -> sqlite3.Connection:
+        create_private_file(self.path)
+        for tail in ("-wal", "-shm"):  # left readable by an earlier version
+            tighten_file(f"{self.path}{tail}")
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]

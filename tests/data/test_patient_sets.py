@@ -197,6 +197,7 @@ def test_report_by_patient_has_no_identifying_string(tmp_path: Path, demo_like_w
                 "--recursive",
                 "--format",
                 "pdf,html,csv,png",
+                "--include-notes",  # the note, scrubbed: a de-identified report leaves notes out by default
             ]
         )
         == 0

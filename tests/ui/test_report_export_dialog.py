@@ -66,6 +66,9 @@ def test_export_whole_folder_with_review(qtbot, win, tmp_path):
     dlg.dir_edit.setText(str(out))
     dlg.method_boxes["gradcam"].setChecked(True)
     dlg.format_boxes["png"].setChecked(False)
+    assert dlg.notes_label.text() == "1 note left out: they may contain identifiers"
+    dlg.notes_box.setChecked(True)  # the note holds no identifier: included, scrubbed
+    assert "can still identify a patient" in dlg.notes_label.text()
     assert dlg.start()
     assert not dlg.export_button.isEnabled() and dlg.close_button.text() == "Cancel"
     _wait_done(qtbot, dlg)
@@ -254,6 +257,7 @@ def test_export_from_the_app_groups_patients_and_leaves_no_identifier(qtbot, mak
     out = tmp_path / "reports"
     dlg.dir_edit.setText(str(out))
     dlg.format_boxes["png"].setChecked(True)
+    dlg.notes_box.setChecked(True)  # the note is included, scrubbed of the header values
     assert dlg.deid_box.isChecked() and dlg.start()
     _wait_done(qtbot, dlg)
     assert dlg.handle.state == "done", dlg.status.text()
@@ -269,3 +273,57 @@ def test_export_from_the_app_groups_patients_and_leaves_no_identifier(qtbot, mak
     assert sorted({r["patient"] for r in rows}) == ["P-001", "P-002"]
     assert all(r["lesion"].startswith("L-") and r["visit"].startswith("V-") for r in rows)
     assert any("[removed]" in r["review_note"] for r in rows)
+
+
+def test_notes_are_counted_left_out_or_scrubbed_and_reviewers_coded(qtbot, make_window, tmp_path):
+    """The dialog says how many notes a de-identified report leaves out; ticking the box includes them,
+    scrubbed; either way the report names each decision's reviewer by code (the key file names them)."""
+    from tests.reports.test_report_notes import LEAKS, NOTES, found
+
+    folder = tmp_path / "set"
+    _dicom_set(folder)
+    win = make_window()
+    win.app.set_recursive(True)
+    assert win.app.open_folder(folder)
+    qtbot.waitUntil(lambda: all(e.done for e in win.app.entries), timeout=WAIT)
+    for e in win.app.entries:
+        if e.path.name in NOTES and e.sha256:
+            reviewer, note = NOTES[e.path.name]
+            win.app.review_store.put(
+                ReviewRecord(e.sha256, e.name, "overridden", "melanoma", None, note, reviewer=reviewer)
+            )
+    dlg = run_export_dialog(win.app, win.worker, win)
+    qtbot.addWidget(dlg)
+    out = tmp_path / "reports"
+    dlg.dir_edit.setText(str(out))
+    assert dlg.notes_label.text() == "3 notes left out: they may contain identifiers"
+    assert not dlg.notes_box.isChecked()
+    dlg.deid_box.setChecked(False)  # a named report includes the notes: no choice to make
+    assert not dlg.notes_box.isEnabled() and dlg.notes_label.text() == ""
+    dlg.deid_box.setChecked(True)
+    assert dlg.start()
+    _wait_done(qtbot, dlg)
+    assert dlg.handle.state == "done", dlg.status.text()
+    assert "3 notes left out: they may contain identifiers" in dlg.status.text()
+    reviewers = sorted({r for r, _ in NOTES.values()})
+    assert found(_all_output_text(out), [*LEAKS, "zebrawood", *reviewers]) == []
+    rows = list(csv.DictReader(io.StringIO((out / "report.csv").read_text(encoding="utf-8"))))
+    coded = [r for r in rows if r["review_decision"] == "overridden"]
+    assert sorted({r["review_reviewer"] for r in coded}) == ["R-01", "R-02"]
+    assert all(r["review_note_left_out"] == "yes" and r["review_updated"] for r in coded)
+    key = list(csv.DictReader(io.StringIO(default_key_path(out, "report").read_text(encoding="utf-8"))))
+    assert sorted(r["reviewer"] for r in key if r["pseudonym"].startswith("R-")) == reviewers
+
+    dlg.notes_box.setChecked(True)
+    assert "3 notes included, scrubbed" in dlg.notes_label.text()
+    assert "can still identify a patient" in dlg.notes_label.text()
+    dlg.confirm_overwrite = lambda paths: True
+    assert dlg.start()
+    _wait_done(qtbot, dlg)
+    assert dlg.handle.state == "done", dlg.status.text()
+    texts = _all_output_text(out)
+    assert found(texts, [*LEAKS, *reviewers]) == []
+    rows = list(csv.DictReader(io.StringIO((out / "report.csv").read_text(encoding="utf-8"))))
+    notes = [r["review_note"] for r in rows if r["review_decision"] == "overridden"]
+    assert len(notes) == 3 and all("[removed]" in n for n in notes)
+    assert any("zebrawood" in n for n in notes)  # the finding stays, the identifiers go

@@ -43,17 +43,22 @@ import medgrad_desktop
 from medgrad_desktop.core.card import RESEARCH_NOTICE
 from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS
 from medgrad_desktop.reports import FORMATS, ReportOptions
+from medgrad_desktop.reports.notes import INCLUDE_NOTES_RISK, SCRUBBED_KINDS, count_notes, left_out_text
 from medgrad_desktop.reports.request import plan_report
 from medgrad_desktop.resources_path import resources_dir
 from medgrad_desktop.ui.state.app_model import AppModel
+from medgrad_desktop.ui.state.folder_image import FolderImage
 from medgrad_desktop.ui.work.worker import ModelWorker
 
 FORMAT_LABELS = {"pdf": "PDF", "html": "HTML (self-contained)", "csv": "CSV", "png": "PNG overlays"}
 SCOPES = ("current", "selection", "folder")
 REPORTS_FOLDER = "MedGrad reports"
+PRIVATE_REPORT_NOTE = (
+    "Not de-identified: only your account can open it (files 0600; a folder made for it 0700)."
+)
 KEY_WARNING = (
-    "The pseudonym key links IMG-0001… back to the file names: it re-identifies the images. "
-    "Keep it private and never send it with the report."
+    "The pseudonym key links IMG-0001… back to the file names (and R-01… to the reviewers' names): "
+    "it re-identifies the images. Keep it private and never send it with the report."
 )
 
 
@@ -166,6 +171,17 @@ class ExportDialog(QDialog):
         self.deid_box = QCheckBox("De-identify (pseudonyms; images re-encoded without EXIF/GPS)")
         self.deid_box.setChecked(True)
         fl.addRow("", self.deid_box)
+        self.private_note = QLabel(PRIVATE_REPORT_NOTE)  # shown while the report is not de-identified
+        self.private_note.setWordWrap(True)
+        self.private_note.setVisible(False)
+        self.deid_box.toggled.connect(lambda deid: self.private_note.setVisible(not deid))
+        fl.addRow("", self.private_note)
+        self.notes_box = QCheckBox("Include reviewers' notes, scrubbed: a note may still identify a patient")
+        self.notes_box.setToolTip(f"Scrubbed of {SCRUBBED_KINDS}; {INCLUDE_NOTES_RISK}.")
+        fl.addRow("", self.notes_box)
+        self.notes_label = QLabel("")
+        self.notes_label.setWordWrap(True)
+        fl.addRow("", self.notes_label)
         self.key_box = QCheckBox("Write the pseudonym key (to find IMG-0005's file again)")
         self.key_box.setChecked(True)
         fl.addRow("", self.key_box)
@@ -182,6 +198,9 @@ class ExportDialog(QDialog):
         fl.addRow("", self.key_warning)
         self._key_widgets = [self.key_box, self.map_edit, map_browse, self.key_warning]
         self.deid_box.toggled.connect(self._sync_key)
+        self.deid_box.toggled.connect(self._sync_notes)
+        self.notes_box.toggled.connect(self._sync_notes)
+        self.scope_group.idToggled.connect(self._sync_notes)
         self.key_box.toggled.connect(self._sync_key)
         self.dir_edit.textChanged.connect(self._sync_key)
         self.name_edit.textChanged.connect(self._sync_key)
@@ -209,6 +228,7 @@ class ExportDialog(QDialog):
         self.close_button.clicked.connect(self.reject)
         lay.addWidget(self.buttons)
         self._sync_key()
+        self._sync_notes()
 
     def _default_dir(self) -> str:
         return str(default_export_dir(self.app.settings.export_dir))
@@ -221,6 +241,28 @@ class ExportDialog(QDialog):
         self.map_edit.setPlaceholderText(
             str(default_key_path(out, self.name_edit.text().strip() or "report"))
         )
+
+    def chosen_notes(self) -> int:
+        """How many of the chosen images carry a reviewer's note."""
+        store = self.app.review_store
+        if store is None:
+            return 0
+        return count_notes(store.records, [e.sha256 for e in self.chosen_entries() if e.sha256])
+
+    def _sync_notes(self) -> None:
+        """Notes are a choice only in a de-identified report (a named one includes them); the label
+        says how many are left out, or, when they are included, what that risks."""
+        deid = self.deid_box.isChecked()
+        self.notes_box.setEnabled(deid)
+        n = self.chosen_notes()
+        if not deid:
+            text = ""
+        elif self.notes_box.isChecked():
+            text = f"⚠ {n} note{'s' if n != 1 else ''} included, scrubbed of {SCRUBBED_KINDS}; {INCLUDE_NOTES_RISK}."
+        else:
+            text = left_out_text(n) if n else ""
+        self.notes_label.setText(text)
+        self.notes_label.setStyleSheet("color:#8c1d18;" if deid and n else "")
 
     def key_path(self, out: Path, name: str) -> Path | None:
         """Where the pseudonym key goes: the typed path, else the default beside the report; None when
@@ -268,13 +310,15 @@ class ExportDialog(QDialog):
     def set_scope(self, scope: str) -> None:
         self.scope_buttons[scope].setChecked(True)
 
-    def chosen_paths(self) -> list[Path]:
+    def chosen_entries(self) -> list[FolderImage]:
         scope = self.scope()
         if scope == "current":
             e = self.app.current_entry
-            return [e.path] if e is not None else []
-        entries = self.app.selected_entries() if scope == "selection" else self.app.entries
-        return [e.path for e in entries]
+            return [e] if e is not None else []
+        return list(self.app.selected_entries() if scope == "selection" else self.app.entries)
+
+    def chosen_paths(self) -> list[Path]:
+        return [e.path for e in self.chosen_entries()]
 
     def chosen_methods(self) -> list[str]:
         return [m for m, cb in self.method_boxes.items() if cb.isChecked()]
@@ -331,7 +375,10 @@ class ExportDialog(QDialog):
             return False
         params = [self.app.params[m] for m in methods]
         options = ReportOptions(
-            deidentify=self.deid_box.isChecked(), colormap=self.app.colormap, opacity=self.app.opacity
+            deidentify=self.deid_box.isChecked(),
+            colormap=self.app.colormap,
+            opacity=self.app.opacity,
+            include_notes=self.notes_box.isChecked(),
         )
         try:  # patients, lesions and visits, order and privacy: planned as `medgrad report` plans them
             request = plan_report(
@@ -410,6 +457,8 @@ class ExportDialog(QDialog):
             f"{result.outputs[0].parent if result.outputs else ''}:"
         ]
         lines += [f"  {p.name}" for p in result.outputs]
+        if result.content.notes_left_out:
+            lines.append(left_out_text(result.content.notes_left_out))
         if result.pseudonym_map:
             lines.append(f"Pseudonym key: {result.pseudonym_map}")
             lines.append(f"⚠ {KEY_WARNING}")

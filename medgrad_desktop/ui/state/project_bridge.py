@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject
 
+from medgrad_desktop.appdata import take_notices
 from medgrad_desktop.store import ProjectStore, StoreError
 from medgrad_desktop.ui.state.folder_image import FolderImage
 from medgrad_desktop.ui.work.jobs import predict_batch
@@ -43,8 +44,9 @@ class ProjectBridge(QObject):
             except (StoreError, OSError) as exc:
                 self.app.message.emit(f"Project store unavailable ({exc}); nothing will be remembered", 30000)
                 return None
-            if self._store.notice:
-                self.app.message.emit(self._store.notice, 60000)
+            notes = [*take_notices(), *([self._store.notice] if self._store.notice else [])]
+            if notes:
+                self.app.message.emit("; ".join(notes), 60000)
         return self._store
 
     def reviewer(self) -> str:

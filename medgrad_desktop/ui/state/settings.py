@@ -3,17 +3,25 @@
 This is the app's only settings object: dialogs read and write through it, never through a QSettings
 of their own. Tests and the self-test use `AppSettings.at(file)` (an .ini file in a temporary folder)
 so they never touch the user's.
+
+The settings name folders of patients' images, the last report folder and the reviewer, so their file
+is private to the user (0600, in a 0700 folder of the app's own) from the moment it exists: it is made
+before QSettings first writes, and QSettings keeps the mode of a file that exists. Windows keeps them in
+the user's registry hive and macOS in the user's own preferences, both private to the account.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import typing
 from dataclasses import fields
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from medgrad_desktop.appdata import own_folder
+from medgrad_desktop.atomic import create_private_file, make_dir
 from medgrad_desktop.core.method_params import OPENING_METHOD, MethodParams, default_params, params_from_dict
 
 ORGANIZATION = "MedGrad"
@@ -23,7 +31,9 @@ MAX_RECENT = 8
 
 class AppSettings:
     def __init__(self, qsettings: QSettings | None = None):
+        own = qsettings is None  # the user's settings, in a folder of the app's own
         self.q = qsettings if qsettings is not None else QSettings(ORGANIZATION, APPLICATION)
+        _make_private(self.q, own)
 
     @classmethod
     def at(cls, path: str | Path) -> AppSettings:
@@ -231,6 +241,20 @@ class AppSettings:
 
     def sync(self) -> None:
         self.q.sync()
+
+
+def _make_private(q: QSettings, own_folder_: bool) -> None:
+    """Create the settings file 0600 (and a missing folder 0700) before QSettings writes it; the app's
+    own settings folder is tightened if others can read it. Not for the registry or a macOS plist."""
+    native = q.format() == QSettings.Format.NativeFormat
+    if native and sys.platform in ("win32", "darwin"):
+        return
+    path = Path(q.fileName())
+    if own_folder_:
+        own_folder(path.parent)
+    else:
+        make_dir(path.parent, private=True)
+    create_private_file(path)
 
 
 def _fits(value, hint) -> bool:
