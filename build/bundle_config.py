@@ -77,6 +77,7 @@ UNUSED_EXCLUDES = (
     "PySide6.QtSql",
     "PySide6.QtDesigner",
     "hf_xet",  # huggingface_hub's download accelerator: the app never downloads (imported only to fetch)
+    "readline",  # line editing for an interactive prompt; it would carry libreadline (GPL-3.0) along
 )
 EXCLUDES = OPTIONAL_EXCLUDES + UNUSED_EXCLUDES
 

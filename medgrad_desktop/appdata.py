@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _checked: set[str] = set()  # folders whose mode this process has already looked at
 _notices: list[str] = []
+_taken = 0
 
 
 def data_dir() -> Path:
@@ -52,9 +53,16 @@ def own_folder(path: Path) -> Path:
     return path
 
 
-def take_notices() -> list[str]:
-    """The one-line notices about folders made private since the last call (the app shows them once)."""
+def notices() -> list[str]:
+    """Every one-line notice this process gave about folders it made private (the log's header)."""
     with _lock:
-        out = list(_notices)
-        _notices.clear()
+        return list(_notices)
+
+
+def take_notices() -> list[str]:
+    """The notices not taken before (the app's status bar shows each once)."""
+    global _taken
+    with _lock:
+        out = _notices[_taken:]
+        _taken = len(_notices)
     return out

@@ -60,13 +60,16 @@ chmod 0644 "$STAGE/usr/share/doc/$PKG/copyright"
 
 # Depends: libraries the bundle's ELF files link (NEEDED) that it does not carry, by the installed
 # Debian package that provides them here; glibc at the version the bundle is built for (README: 2.35).
-NEEDED="$( { find "$APP" -type f \( -name '*.so*' -o -name MedGradDesktop \) -print0 \
+# Qt plug-ins are loaded only if their libraries are there (GTK theme, Wayland ...): only the X11 platform
+# plug-in and its GL integrations count.
+NEEDED="$( { find "$APP" -type f \( -name '*.so*' -o -name MedGradDesktop \) \
+  \( -not -path '*/Qt/plugins/*' -o -path '*/plugins/platforms/libqxcb.so' -o -path '*/plugins/xcbglintegrations/*' \) -print0 \
   | xargs -0 readelf -d 2>/dev/null || true; } | sed -n 's/.*(NEEDED).*Shared library: \[\(.*\)\]/\1/p' | sort -u)"
 CARRIED="$(find "$APP" -name '*.so*' -printf '%f\n' | sort -u)"
 DEPENDS="libc6 (>= 2.35)"
 for lib in $(comm -23 <(echo "$NEEDED") <(echo "$CARRIED")); do
   path="$(ldconfig -p | awk -v l="$lib" '!found && $1 == l && /x86-64|aarch64|AArch64/ { print $NF; found = 1 }')"
-  [ -n "$path" ] || { echo "   note: $lib (needed by an optional plug-in) is not installed here; not a dependency" >&2; continue; }
+  [ -n "$path" ] || { echo "   warning: $lib is not installed here, so not named in Depends" >&2; continue; }
   pkg="$(dpkg-query -S "$path" 2>/dev/null || dpkg-query -S "$(readlink -f "$path")" 2>/dev/null || true)"
   pkg="${pkg%%:*}"
   case "$pkg" in ""|libc6|libc6-*) continue ;; esac

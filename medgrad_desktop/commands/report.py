@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from medgrad_desktop.commands._common import add_model_options, as_help, model_from_args
 from medgrad_desktop.core.batching import RULES
 from medgrad_desktop.core.method_params import METHODS, OPENING_METHOD
-from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP
+from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP, DEFAULT_OVERLAY_ALPHA, OVERLAY_ALPHAS
 from medgrad_desktop.reports.outputs import DEFAULT_FORMATS, FORMATS
 
 if TYPE_CHECKING:
@@ -73,6 +73,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--colormap", default=DEFAULT_COLORMAP, choices=sorted(COLORMAPS))
     p.add_argument("--opacity", type=float, default=0.5)
+    p.add_argument(
+        "--overlay-alpha",
+        default=DEFAULT_OVERLAY_ALPHA,
+        choices=list(OVERLAY_ALPHAS),
+        help="how the overlays' opacity follows relevance (uniform: the same everywhere); "
+        f"default {DEFAULT_OVERLAY_ALPHA}",
+    )
     p.add_argument(
         "--batch-size",
         type=int,
@@ -133,6 +140,7 @@ def plan_from_args(args: argparse.Namespace) -> ReportRequest | str:
         top_k=args.top_k,
         colormap=args.colormap,
         opacity=args.opacity,
+        overlay_alpha=args.overlay_alpha,
         batch_size=args.batch_size,
         include_notes=args.include_notes,
     )

@@ -44,7 +44,7 @@ METHOD_NAMES = {
     "knn": "distance to the k-th nearest training embedding",
 }
 # the pre-registered choice (docs/TRUST.md, "Out-of-distribution check"); thresholds at this percentile
-CHOSEN_METHOD = "knn"
+CHOSEN_METHOD = "mahalanobis"
 PERCENTILE = 99.0
 KNN_K = 10
 FORMAT_VERSION = 1

@@ -20,6 +20,11 @@ class CriterionPrediction:
     points: int
     probabilities: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def text(self) -> str:
+        """'Blue-whitish veil: absent, 99.7%' (see `criterion_text`)."""
+        return criterion_text(self.display_name, self.option_id, self.probability)
+
 
 OOD_FLAG_TEXT = "unlike the images this model was trained on: prediction and maps unreliable"
 NO_OOD_CHECK_TEXT = "no out-of-distribution check for this model"
@@ -91,6 +96,19 @@ class Prediction:
         d["confidence"] = self.confidence
         d["top_k"] = [{"id": i, "name": n, "probability": p} for i, n, p in self.top_k()]
         return d
+
+
+def finding_word(option_id: str) -> str:
+    """A criterion option as the finding it names: 'absent', 'atypical', 'present'."""
+    return option_id.replace("_", " ")
+
+
+def criterion_text(criterion: str, option_id: str, probability: float) -> str:
+    """One 7-point criterion as its finding and that finding's probability: 'Blue-whitish veil: absent,
+    99.7%'. The name comes first and the finding next to the number, so 99.7 % is read as the
+    probability of the absence, never of the veil (a catalogue phrase such as 'absent blue-whitish veil'
+    under a bare 'Blue-whitish veil 99.7%' read backwards)."""
+    return f"{criterion}: {finding_word(option_id)}, {format_probability(probability)}"
 
 
 def format_probability(p: float) -> str:

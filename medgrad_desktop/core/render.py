@@ -48,6 +48,12 @@ class OverlayAlpha:
             return np.ones_like(v)
         return np.clip((v - self.low) / max(self.high - self.low, 1e-6), 0.0, 1.0).astype(np.float32)
 
+    def describe(self) -> str:
+        """In words, for a report's cover and the app's tooltip."""
+        if self.uniform:
+            return "uniform (the same opacity everywhere)"
+        return f"following relevance (transparent up to {self.low:g}, full from {self.high:g})"
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -364,7 +364,8 @@ def plot_examples(
         axes[i, 0].set_ylabel(f"{e['id']}\n{e['target']}", fontsize=7)
         for j, c in enumerate(cols):
             m = to_mask_size(e["maps"][c], e["image"].shape[:2])
-            axes[i, 1 + j].imshow(blend(e["image"], m, 0.5, "jet"))
+            # uniform: each map whole over its image, low relevance included, so the methods compare evenly
+            axes[i, 1 + j].imshow(blend(e["image"], m, 0.5, "jet", alpha="uniform"))
         axes[i, -1].imshow(_mask_overlay(e["image"], e["masks"], e["avoid"]))
         for ax in axes[i]:
             ax.set_xticks([])

@@ -19,7 +19,9 @@ from medgrad_desktop.core.batching import images_per_pass
 from medgrad_desktop.core.explain import METHOD_NAMES, AnalysisResult, MethodParams, analyze_batch
 from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, LoadedImage, display_name, load_image
+from medgrad_desktop.core.map_evidence import EMPTY_MAP_RULE
 from medgrad_desktop.core.model import ClipModel
+from medgrad_desktop.core.render import overlay_alpha
 from medgrad_desktop.reports.content import (
     ClassProbability,
     CriterionRow,
@@ -209,15 +211,19 @@ def build_entry(
     )
     for p in params:
         h = result.get(p.method, pred.predicted_id)
-        over = overlay(small, h.normalized, options.opacity, options.colormap)
+        picture = None  # an empty map is not drawn (`core.map_evidence`): the writers say so instead
+        if not h.empty:
+            over = overlay(small, h.normalized, options.opacity, options.colormap, options.overlay_alpha)
+            picture = _spool(over, spool, f"{stem}_{p.method}.png")
         entry.overlays.append(
             OverlayPanel(
                 method=p.method,
                 method_name=METHOD_NAMES[p.method],
                 target_label=h.target.label,
-                image=_spool(over, spool, f"{stem}_{p.method}.png"),
+                image=picture,
                 score=h.score,
                 raw_max=float(h.raw.max()),
+                empty_reason=h.empty_reason,
             )
         )
     return entry
@@ -296,6 +302,8 @@ def build_report(
         "top_k": options.top_k,
         "colormap": options.colormap,
         "opacity": options.opacity,
+        "overlay_alpha": overlay_alpha(options.overlay_alpha).to_dict(),
+        "empty_map_rule": EMPTY_MAP_RULE.to_dict(),
         "max_side": options.max_side,
         "map_target": "the predicted class of each image",
         "notes": notes,
@@ -317,6 +325,7 @@ def build_report(
         method_names=[METHOD_NAMES[p.method] for p in params],
         colormap=options.colormap,
         opacity=options.opacity,
+        overlay_alpha=options.overlay_alpha,
         class_ids=list(cat.class_ids),
         class_names=[c.display_name for c in cat.classes],
         criterion_ids=[c.id for c in cat.criteria],

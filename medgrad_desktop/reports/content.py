@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from medgrad_desktop.core.map_evidence import no_evidence_text
+from medgrad_desktop.core.prediction import criterion_text
+from medgrad_desktop.core.render import DEFAULT_OVERLAY_ALPHA, overlay_alpha
 from medgrad_desktop.reports.notes import LEFT_OUT_NOTE
 
 NOTICE = "Research use only, not for diagnosis."
@@ -37,12 +40,25 @@ class ReportImage:
 
 @dataclass(frozen=True)
 class OverlayPanel:
+    """One method's map of one image. An empty map (all zero or flat, `core.map_evidence`) has no
+    picture: every writer prints `no_evidence` in its place, without a colour bar."""
+
     method: str  # "gradcam" | "grad-eclip" | "medgrad"
     method_name: str  # what a person reads
     target_label: str  # the class the map explains
-    image: ReportImage
+    image: ReportImage | None  # None: the map is empty and is not drawn
     score: float  # cosine similarity S the map explains
     raw_max: float  # strength of the evidence before per-map normalization
+    empty_reason: str = ""  # why the map is empty ("" when it is not)
+
+    @property
+    def empty(self) -> bool:
+        return self.image is None
+
+    @property
+    def no_evidence(self) -> str:
+        """What stands in for an empty map's picture ('' for a map that is drawn)."""
+        return no_evidence_text(self.target_label) if self.empty else ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +76,11 @@ class CriterionRow:
     option: str  # the predicted option's phrase
     probability: float
     points: int
+
+    @property
+    def text(self) -> str:
+        """'Blue-whitish veil: absent, 99.7%': the finding beside its probability (`criterion_text`)."""
+        return criterion_text(self.criterion, self.option_id, self.probability)
 
 
 @dataclass(frozen=True)
@@ -165,6 +186,15 @@ class ReportContent:
     notes_left_out: int = 0
     # reviewer code -> name, for the pseudonym key only: never written into the report
     reviewer_key: dict[str, str] = field(default_factory=dict)
+    overlay_alpha: str = DEFAULT_OVERLAY_ALPHA  # how the overlays' opacity follows relevance
+
+    @property
+    def colour_text(self) -> str:
+        """The cover's 'Colour map' line: colormap, opacity and how the opacity follows relevance."""
+        return (
+            f"{self.colormap}, overlay opacity {self.opacity:.2f}, "
+            f"{overlay_alpha(self.overlay_alpha).describe()}"
+        )
 
     @property
     def deidentified_text(self) -> str:

@@ -1,6 +1,8 @@
 """CSV: one row per image with the probability of every class, top-k, criteria, review state, hashes
-and provenance columns, plus an `error` column for images that could not be read. Text cells that a
-spreadsheet would run as a formula (=, +, -, @ first) get a leading apostrophe."""
+and provenance columns, plus an `error` column for images that could not be read, and per method
+`map_empty_<method>`: "yes" when that map is empty (all zero or flat, not drawn in the other formats:
+no positive evidence for the predicted class), "no" when it is drawn. Text cells that a spreadsheet
+would run as a formula (=, +, -, @ first) get a leading apostrophe."""
 
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ def columns(content: ReportContent) -> list[str]:
         "model_name",
         "model_sha256",
         "methods",
+        *(f"map_empty_{m['method']}" for m in content.methods),
         "app_version",
         "git_commit",
         "created",
@@ -98,6 +101,10 @@ def row(content: ReportContent, e: ImageEntry) -> dict[str, object]:
         r[f"crit_{cid}"] = c.option_id if c else ""
         r[f"crit_{cid}_p"] = f"{c.probability:.6f}" if c else ""
         r[f"crit_{cid}_points"] = c.points if c else ""
+    maps = {o.method: o for o in e.overlays}
+    for m in content.methods:
+        o = maps.get(m["method"])
+        r[f"map_empty_{m['method']}"] = "" if o is None else "yes" if o.empty else "no"
     return r
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from medgrad_desktop.core.render import blend, colorbar
+from medgrad_desktop.core.render import DEFAULT_OVERLAY_ALPHA, blend, colorbar
 
 
 def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
@@ -22,9 +22,11 @@ def downscale(rgb: np.ndarray, max_side: int) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize((nw, nh), Image.Resampling.LANCZOS))
 
 
-def overlay(rgb: np.ndarray, map01: np.ndarray, opacity: float, colormap: str) -> np.ndarray:
+def overlay(
+    rgb: np.ndarray, map01: np.ndarray, opacity: float, colormap: str, alpha: str = DEFAULT_OVERLAY_ALPHA
+) -> np.ndarray:
     """`map01` is any size; `blend` resizes it to the image (bilinear)."""
-    return blend(rgb, map01, opacity, colormap)
+    return blend(rgb, map01, opacity, colormap, alpha)
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -63,9 +65,16 @@ def with_colorbar(rgb: np.ndarray, colormap: str, captions: tuple[str, ...] = ()
     the others in dark red: notices and warnings)."""
     h, w = rgb.shape[:2]
     strip = colorbar_strip(h, colormap)
-    body = np.concatenate([rgb, strip], axis=1)
+    return with_captions(np.concatenate([rgb, strip], axis=1), captions, font_height=h)
+
+
+def with_captions(body: np.ndarray, captions: tuple[str, ...], font_height: int | None = None) -> np.ndarray:
+    """`body` with caption lines underneath (the first in black, the others in dark red), lettered for
+    a picture `font_height` pixels tall (default: the body's height). An empty map's PNG is the
+    original with these lines alone: no map, no colour bar."""
     if not captions:
         return body
+    h = font_height or body.shape[0]
     fs = max(12, h // 30)
     font = _font(fs)
     step = int(fs * 1.5)

@@ -39,6 +39,8 @@ td.num,th.num{text-align:right}.mono{font-family:"DejaVu Sans Mono",monospace;fo
 figure{margin:0}figure img{width:100%;display:block;background:#f5f5f5}
 figcaption{font-size:11px}figcaption b{font-size:12px}
 figure.bar img{width:auto;height:220px;background:none}
+.nomap{display:flex;align-items:center;justify-content:center;text-align:center;background:#f0f0f0;
+color:#444;font-size:13px;padding:6px;box-sizing:border-box;border:1px dashed #aaa}
 .tables{display:flex;gap:24px;margin-top:8px}
 .meter{display:inline-block;width:60px;height:9px;border:1px solid #bbb;vertical-align:middle}
 .meter span{display:block;height:100%;background:#466eaa}
@@ -75,7 +77,7 @@ def _cover(content: ReportContent) -> str:
         ("Model", escape(content.model_name)),
         ("Weights SHA-256", f'<span class="mono">{escape(content.model_sha256)}</span>'),
         ("Methods", escape(", ".join(content.method_names)) + " (maps explain the predicted class)"),
-        ("Colour map", escape(f"{content.colormap}, overlay opacity {content.opacity:.2f}")),
+        ("Colour map", escape(content.colour_text)),
         ("De-identified", deid),
         ("Notes", escape(content.notes)),
         ("Images", escape(content.summary_line())),
@@ -114,17 +116,27 @@ def _image_section(content: ReportContent, e: ImageEntry, bar_uri: str) -> str:
         '<span class="grey">re-encoded from pixels, no metadata</span></figcaption></figure>'
     ]
     for o in e.overlays:
+        if o.image is None:  # an empty map is not drawn: its text stands where the picture would
+            picture = (
+                f'<div class="nomap" style="aspect-ratio:{max(1, e.width)}/{max(1, e.height)}">'
+                f"{escape(o.no_evidence)}</div>"
+            )
+            detail = escape(o.empty_reason)
+        else:
+            picture = f'<img alt="{escape(o.method_name)} overlay" src="{_img(o.image)}">'
+            detail = f"raw max {o.raw_max:.3g} (before min\u2013max)"
         figs.append(
-            f'<figure><img alt="{escape(o.method_name)} overlay" src="{_img(o.image)}"><figcaption>'
+            f"<figure>{picture}<figcaption>"
             f'<b>{escape(o.method_name)}</b><br><span class="grey">explains {escape(o.target_label)}'
-            f" \u00b7 S={o.score:.3f}<br>raw max {o.raw_max:.3g} (before min\u2013max)</span></figcaption></figure>"
+            f" \u00b7 S={o.score:.3f}<br>{detail}</span></figcaption></figure>"
         )
     cols = len(figs) if len(figs) <= 3 else 2  # as in the PDF: 2x2 for the original and three maps
-    figs.append(
-        f'<figure class="bar" style="grid-column:{cols + 1};grid-row:1">'
-        f'<img alt="colour bar: 1.0 high, 0.0 low" src="{bar_uri}">'
-        '<figcaption class="grey">relevance<br>(min\u2013max per map)</figcaption></figure>'
-    )
+    if any(o.image is not None for o in e.overlays):  # a colour bar only beside a drawn map
+        figs.append(
+            f'<figure class="bar" style="grid-column:{cols + 1};grid-row:1">'
+            f'<img alt="colour bar: 1.0 high, 0.0 low" src="{bar_uri}">'
+            '<figcaption class="grey">relevance<br>(min\u2013max per map)</figcaption></figure>'
+        )
     topk = "".join(
         f'<tr><td class="grey">{r}.</td><td>{"<b>" if r == 1 else ""}{escape(c.name)}'
         f'{"</b>" if r == 1 else ""}</td><td><span class="meter"><span style="width:'
@@ -132,9 +144,7 @@ def _image_section(content: ReportContent, e: ImageEntry, bar_uri: str) -> str:
         for r, c in enumerate(e.top_k, start=1)
     )
     crit = "".join(
-        f"<tr><td>{escape(c.criterion)}</td><td>{escape(c.option)}</td>"
-        f'<td class="num grey">{c.probability:.0%}</td><td class="num">'
-        f"{'+' + str(c.points) if c.points else '0'}</td></tr>"
+        f'<tr><td>{escape(c.text)}</td><td class="num">{"+" + str(c.points) if c.points else "0"}</td></tr>'
         for c in e.criteria
     )
     rv = e.review

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medgrad_desktop.atomic import PublishClashError
-from medgrad_desktop.core.render import DEFAULT_COLORMAP
+from medgrad_desktop.core.render import DEFAULT_COLORMAP, DEFAULT_OVERLAY_ALPHA
 
 FORMATS = ("pdf", "html", "csv", "png")
 DEFAULT_FORMATS = ("pdf", "html", "csv")
@@ -26,6 +26,7 @@ class ReportOptions:
     top_k: int = 5
     colormap: str = DEFAULT_COLORMAP
     opacity: float = 0.5
+    overlay_alpha: str = DEFAULT_OVERLAY_ALPHA  # `core.render.OVERLAY_ALPHAS`: how opacity follows relevance
     max_side: int = 1024  # longest side of the pictures in a report, in pixels
     batch_size: int | None = None  # images per explanation pass; None: what the free memory allows
     title: str = "MedGrad Desktop report"

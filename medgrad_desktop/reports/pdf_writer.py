@@ -44,7 +44,7 @@ def cover_layout(content: ReportContent) -> tuple[list[tuple[str, str]], int, in
         ("Model", content.model_name),
         ("Weights SHA-256", content.model_sha256),
         ("Methods", ", ".join(content.method_names) + " (maps explain the predicted class)"),
-        ("Colour map", f"{content.colormap}, overlay opacity {content.opacity:.2f}"),
+        ("Colour map", content.colour_text),
         ("De-identified", content.deidentified_text),
         ("Notes", content.notes),
         ("Images", content.summary_line()),
@@ -160,15 +160,16 @@ def _image_page(cv: PdfCanvas, content: ReportContent, e: ImageEntry) -> None:
 
 
 def _panels(cv: PdfCanvas, content: ReportContent, e: ImageEntry, y: float) -> float:
-    panels = [(e.original, "Original", ["re-encoded from pixels, no metadata"])]
+    panels = [(e.original, "Original", ["re-encoded from pixels, no metadata"], "")]
     panels += [
         (
             o.image,
             o.method_name,
             [
                 f"explains {o.target_label} \u00b7 S={o.score:.3f}",
-                f"raw max {o.raw_max:.3g} (before min\u2013max)",
+                o.empty_reason if o.empty else f"raw max {o.raw_max:.3g} (before min\u2013max)",
             ],
+            o.no_evidence,
         )
         for o in e.overlays
     ]
@@ -183,16 +184,21 @@ def _panels(cv: PdfCanvas, content: ReportContent, e: ImageEntry, y: float) -> f
     if rows * (ph + cap_h) > max_total:
         ph = max_total / rows - cap_h
         pw = ph / aspect
-    for i, (img, title, subs) in enumerate(panels):
+    for i, (img, title, subs, instead) in enumerate(panels):
         r, c = divmod(i, cols)
         x = LEFT + c * (pw + gap)
         yy = y + r * (ph + cap_h)
         cv.box(x, yy, pw, ph, fill=(245, 245, 245), border=None)
-        cv.image(qimage(img.path), x, yy, pw, ph)
+        if img is not None:
+            cv.image(qimage(img.path), x, yy, pw, ph)
+        else:  # an empty map is not drawn: its text stands where the picture would
+            cv.box(x, yy, pw, ph, border=(170, 170, 170))
+            used = cv.measure(pw - 8, instead, 9)
+            cv.text(x + 4, yy + (ph - used) / 2, pw - 8, used + 1, instead, 9, align="center", wrap=True)
         cv.text(x, yy + ph + 0.5, pw, 4.2, title, 8, bold=True)
         for j, sub in enumerate(subs):
             cv.text(x, yy + ph + 4.4 + 3.6 * j, pw, 3.8, sub, 7, color=GREY)
-    if e.overlays:
+    if any(not o.empty for o in e.overlays):  # a colour bar only beside a drawn map
         bx = LEFT + cols * pw + (cols - 1) * gap + 4
         _colour_bar(cv, content, bx, y, ph)
     return y + rows * (ph + cap_h)
@@ -227,9 +233,7 @@ def _tables(cv: PdfCanvas, e: ImageEntry, y: float) -> None:
         yl += rh
     yr = y
     for cr in e.criteria:
-        cv.text(rx, yr, 34, rh, cr.criterion, 8)
-        cv.text(rx + 34, yr, rw - 34 - 20, rh, cr.option, 8, color=DARK if cr.points else GREY)
-        cv.text(rx + rw - 20, yr, 10, rh, f"{cr.probability:.0%}", 8, align="right", color=GREY)
+        cv.text(rx, yr, rw - 10, rh, cr.text, 8, color=DARK if cr.points else GREY)
         cv.text(
             rx + rw - 9,
             yr,

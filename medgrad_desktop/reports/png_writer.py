@@ -1,5 +1,6 @@
 """PNG export: for each image, the original and one overlay per method with its colour bar, all
-re-encoded from pixels (no EXIF/GPS), named by pseudonym when de-identified."""
+re-encoded from pixels (no EXIF/GPS), named by pseudonym when de-identified. An empty map's file is the
+original with a line saying there is no positive evidence, and no colour bar."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from medgrad_desktop.atomic import make_dir, write_atomic
 from medgrad_desktop.reports.content import ReportContent
 from medgrad_desktop.reports.deidentify import encode_png
-from medgrad_desktop.reports.figures import with_colorbar
+from medgrad_desktop.reports.figures import with_captions, with_colorbar
 
 
 def safe_name(label: str) -> str:
@@ -27,10 +28,13 @@ def write_pngs(content: ReportContent, folder: Path, tick: Callable[[str], None]
         base = f"{e.index:04d}_{safe_name(e.label)}" if not content.deidentified else safe_name(e.label)
         write_atomic(folder / f"{base}_original.png", encode_png(e.original.rgb()), private=private)
         for o in e.overlays:
-            captions = (
-                f"{o.method_name}: explains {o.target_label} (S={o.score:.3f})",
-                " ".join([*(w.split(":")[0] for w in content.warnings), content.notice]),
-            )
-            pic = with_colorbar(o.image.rgb(), content.colormap, captions)
+            notice = " ".join([*(w.split(":")[0] for w in content.warnings), content.notice])
+            if o.image is None:  # an empty map is not drawn: the original, and why there is no map
+                pic = with_captions(
+                    e.original.rgb(), (f"{o.method_name}: {o.no_evidence} ({o.empty_reason})", notice)
+                )
+            else:
+                captions = (f"{o.method_name}: explains {o.target_label} (S={o.score:.3f})", notice)
+                pic = with_colorbar(o.image.rgb(), content.colormap, captions)
             write_atomic(folder / f"{base}_{o.method}.png", encode_png(pic), private=private)
     return folder

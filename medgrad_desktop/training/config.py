@@ -98,7 +98,8 @@ class TrainConfig:
     intended_use: str = option("intended use written to the card", DEFAULT_INTENDED_USE)
     half: bool = option("store the final weights in fp16", False)
     skip_bad: bool = option("use the good rows of a data set with bad rows", False)
-    ood_stats: bool = True  # write <weights>.ood.npz for the out-of-distribution check (training/ood_stats.py)
+    # write <weights>.ood.npz for the out-of-distribution check (training/ood_stats.py)
+    ood_stats: bool = True
     progress: bool = True
     notes: str = ""
     extra_card: dict = field(default_factory=dict)

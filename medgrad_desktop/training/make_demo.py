@@ -41,6 +41,8 @@ import cv2
 from medgrad_desktop.atomic import write_atomic, write_text_atomic
 from medgrad_desktop.core.checkpoint import save_checkpoint
 from medgrad_desktop.core.model import load_model
+from medgrad_desktop.core.prompts import load_catalogue
+from medgrad_desktop.core.typed_text import normalized
 from medgrad_desktop.data.readers import read_dataset
 from medgrad_desktop.data.synth import (
     ALL_CLASSES,
@@ -51,6 +53,7 @@ from medgrad_desktop.data.synth import (
     balanced_labels,
     render_sample,
 )
+from medgrad_desktop.data.synth.captions import caption_words
 from medgrad_desktop.data.synth.render import config_to_dict
 from medgrad_desktop.data.synth_io import sample_seed, write_dataset
 from medgrad_desktop.resources_path import resources_dir
@@ -133,9 +136,19 @@ def write_demo_images(folder: Path, n: int = 24, seed: int = DEMO_SEED) -> list[
     return rows
 
 
+def training_words() -> list[str]:
+    """Every word of the texts the demo's text tower trains on: its captions (`caption_words`, the
+    training wordings only) and the catalogue's class and criteria prompts (the prompt losses). The
+    app names a typed word outside them ("the model was never trained on: banana")."""
+    cat = load_catalogue()
+    prompts = [p for t in cat.class_targets() for p in t.prompts]
+    prompts += [p for c in cat.criteria for o in c.options for p in cat.criterion_target(c.id, o.id).prompts]
+    return sorted(set(caption_words()) | {w for p in prompts for w in normalized(p).split()})
+
+
 def text_tower_card() -> dict:
-    """What the card says about the text tower: trained, on which wordings, and which were held out (the
-    app's free-text box and its note read this)."""
+    """What the card says about the text tower: trained, on which wordings and words, and which wordings
+    were held out (the app's free-text box and its notes read this)."""
     return {
         "trained": True,
         "frozen": False,
@@ -143,6 +156,7 @@ def text_tower_card() -> dict:
         "vocabulary": "the catalogue's class and 7-point phrases and their synonyms in synthetic captions",
         "training_phrasings": {f"{c}:{o}": list(p) for (c, o), p in FINDING_PHRASES.items()},
         "held_out_phrases": {p: f"{c}:{o}" for p, (c, o) in HELD_OUT_PHRASES.items()},
+        "training_words": training_words(),
         "limitations": (
             "knows only the words of its synthetic captions (diagnoses, 7-point criteria, the drawn "
             "structures); other text, e.g. 'banana bread', is out of vocabulary and its map means "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,10 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from medgrad_desktop import __version__
+from medgrad_desktop.applog import diagnostic_summary, log_path
 from medgrad_desktop.core.card import RESEARCH_NOTICE
 from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS, describe
-from medgrad_desktop.core.render import COLORMAPS
+from medgrad_desktop.core.render import COLORMAPS, DEFAULT_OVERLAY_ALPHA, overlay_alpha
 from medgrad_desktop.ui.dialogs.export_dialog import ExportDialog, run_export_dialog
+from medgrad_desktop.ui.dialogs.log_viewer import LogViewer
 from medgrad_desktop.ui.dialogs.params_dialog import ParamsDialog
 from medgrad_desktop.ui.dialogs.preferences_dialog import PreferencesDialog
 from medgrad_desktop.ui.review_keys import REVIEW_SHORTCUTS
@@ -47,6 +49,7 @@ SHORTCUTS = (
     ("[ / ]", "overlay opacity − / +"),
     ("1 / 2 / 3", "Grad-CAM / Grad-ECLIP / MedGrad E-CLIP"),
     ("C", "compare the three methods"),
+    ("T", "type a target for the map (Enter explains it, Esc leaves the box)"),
     ("+ / − / wheel", "zoom"),
     ("F", "fit the image"),
     ("drag", "pan"),
@@ -152,6 +155,16 @@ class MenuActions(QObject):
         self.compare_action = _action(window, "Compare methods", viewers.set_compare, "C", checked=False)
         self.compare_action.setToolTip("The three methods side by side, zoom and pan in sync (C)")
         self.overlay_action.setToolTip("Show the heatmap over the image (O)")
+        self.alpha_action = _action(
+            window,
+            "Overlay opacity follows &relevance",
+            lambda on: app.set_overlay_alpha(DEFAULT_OVERLAY_ALPHA if on else "uniform"),
+            checked=not overlay_alpha(app.overlay_alpha).uniform,
+        )
+        self.alpha_action.setToolTip(
+            f"On: the map's colour {overlay_alpha(DEFAULT_OVERLAY_ALPHA).describe()}, so the lesion keeps "
+            "its colour where the map is low. Off: the same opacity everywhere"
+        )
         self._build_menus()
         self._build_toolbar()
         self._build_shortcuts()
@@ -184,12 +197,19 @@ class MenuActions(QObject):
         edit_menu.addSeparator()
         edit_menu.addAction(self.advance_action)
         view_menu = self.view_menu = menu.addMenu("&View")
-        for a in (self.overlay_action, self.fit_action, self.compare_action):
+        for a in (self.overlay_action, self.alpha_action, self.fit_action, self.compare_action):
             view_menu.addAction(a)
         view_menu.addSeparator()
         view_menu.addActions(list(self.panel_actions.values()))
         help_menu = menu.addMenu("&Help")
         help_menu.addAction("&Keyboard shortcuts", self.show_shortcuts)
+        help_menu.addSeparator()
+        self.show_log_action = help_menu.addAction("Show &log", self.show_log)
+        self.diagnostics_action = help_menu.addAction("&Copy diagnostic summary", self.copy_diagnostics)
+        self.diagnostics_action.setToolTip(
+            "Version, platform, model and the last errors, for a support email"
+        )
+        help_menu.addSeparator()
         help_menu.addAction("&About MedGrad Desktop", self.show_about)
 
     def _describe_method(self) -> None:
@@ -284,7 +304,9 @@ class MenuActions(QObject):
             shortcut("+", self.viewers.zoom_in),
             shortcut("=", self.viewers.zoom_in),
             shortcut("-", self.viewers.zoom_out),
+            shortcut("T", self.picker.focus_free_text),
         ]
+        self.picker.left.connect(lambda: self.browser.grid.setFocus(Qt.FocusReason.ShortcutFocusReason))
         for i, m in enumerate(METHODS):
             self._shortcuts.append(shortcut(str(i + 1), lambda m=m: self.app.set_method(m)))
 
@@ -376,6 +398,28 @@ class MenuActions(QObject):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.addButton("Licences…", QMessageBox.ButtonRole.ActionRole).clicked.connect(self.show_licences)
         box.open()  # non-blocking
+
+    def show_log(self) -> QDialog:
+        """The log file in a read-only viewer (non-modal)."""
+        dlg = LogViewer(log_path(), self.window)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+        return dlg
+
+    def copy_diagnostics(self) -> str:
+        """Version, platform, model and the last errors to the clipboard, for a support email."""
+        clip = self.app.model
+        model = (
+            f"{clip.card.display_name()}, SHA-256 {clip.card.weights_sha256}, {clip.device}"
+            if clip
+            else "none"
+        )
+        text = diagnostic_summary(model)
+        QGuiApplication.clipboard().setText(text)
+        self.window.statusBar().showMessage(
+            "Diagnostic summary copied: paste it into your support email", 8000
+        )
+        return text
 
     def show_licences(self) -> QDialog:
         """The third-party notices (the bundle's THIRD-PARTY-NOTICES.txt, or made from the environment);

@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medgrad_desktop.applog import log_model
 from medgrad_desktop.core.card import DEMO_MISSING_NOTE, RESEARCH_NOTICE
 from medgrad_desktop.ui.actions import MenuActions
+from medgrad_desktop.ui.dialogs.error_message import ErrorMessages
 from medgrad_desktop.ui.dialogs.reviewer_name import ask_reviewer_name
 from medgrad_desktop.ui.map_controller import MapController
 from medgrad_desktop.ui.review_keys import ReviewKeys
@@ -100,6 +102,7 @@ class MainWindow(QMainWindow):
             {"browser": self.browser, "details": self.panel},
         )
         self.review_keys = ReviewKeys(self, self.app, self.browser, self.panel)
+        self.error_messages = ErrorMessages(self)  # every unexpected error, shown once, non-modal
         self._connect()
         self._restore_settings()
         self.app.reload_model()
@@ -155,6 +158,7 @@ class MainWindow(QMainWindow):
         app.review_changed.connect(self._on_review_changed)
         app.colormap_changed.connect(self.viewers.set_colormap)
         app.opacity_changed.connect(self.viewers.set_opacity)
+        app.overlay_alpha_changed.connect(self.viewers.set_alpha)
         app.predictions.started.connect(status.batch_started)
         app.predictions.progress.connect(status.batch_progress)
         app.predictions.finished.connect(status.batch_finished)
@@ -168,6 +172,7 @@ class MainWindow(QMainWindow):
         if self.settings.splitter_state is not None:
             self._user_sized = self.splitter.restoreState(self.settings.splitter_state)
         self.viewers.set_opacity(self.app.opacity)
+        self.viewers.set_alpha(self.app.overlay_alpha)
         self.viewers.set_colormap(self.app.colormap)
 
     # ------------------------------------------------------------------ layout
@@ -193,6 +198,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_changed(self, clip: ClipModel) -> None:
         card = clip.card
+        log_model(card.display_name(), card.weights_sha256, str(clip.device))
         self.status_bar.model_ready(clip)
         note = card.extra.get("notes", "")
         self.panel.set_model(card, str(clip.device), error=note if note == DEMO_MISSING_NOTE else "")

@@ -8,6 +8,8 @@ phrases the app's prompts use; and free sentences from templates and synonyms th
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from medgrad_desktop.data.synth.vocabulary import (
@@ -24,6 +26,22 @@ PHRASINGS = ("train", "all")
 TEMPLATES = ("{dx} with {f}", "dermoscopy of a {dx} showing {f}", "{f} in a {dx}", "{dx}: {f}")
 MEDGRAD_STYLE_SHARE = 0.4
 ABSENT_MENTION_RATE = 0.25
+_WORD = re.compile(r"[0-9a-z]+")  # as `core.typed_text.normalized` splits typed text
+
+
+def caption_words(phrasing: str = "train") -> list[str]:
+    """Every word a caption can hold (lower case, split at anything but letters and digits, sorted):
+    the templates, every class wording, every finding wording of `phrasing`, the structure phrases and
+    the "no" of an absent finding. A text tower trained from scratch on these captions knows no other
+    word; its card lists them (`text_tower.training_words`) so the app can name a typed word it never saw."""
+    texts = [t.format(dx="", f="") for t in TEMPLATES] + ["no"]
+    texts += [*CLASS_PHRASES.values(), *(w for ws in CLASS_SYNONYMS.values() for w in ws)]
+    texts += [
+        *CRITERION_PHRASES.values(),
+        *(w for key in FINDING_PHRASES for w in finding_phrases(key, phrasing)),
+    ]
+    texts += [w for ws in STRUCTURE_PHRASES.values() for w in ws]
+    return sorted({w for t in texts for w in _WORD.findall(t.lower())})
 
 
 def caption_for(class_id: str, criteria: dict[str, str]) -> str:

@@ -378,6 +378,7 @@ class ExportDialog(QDialog):
             deidentify=self.deid_box.isChecked(),
             colormap=self.app.colormap,
             opacity=self.app.opacity,
+            overlay_alpha=self.app.overlay_alpha,
             include_notes=self.notes_box.isChecked(),
         )
         try:  # patients, lesions and visits, order and privacy: planned as `medgrad report` plans them

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from medgrad_desktop.core.imageio import ImageLoadError, load_image
-from medgrad_desktop.core.prediction import Prediction
+from medgrad_desktop.core.map_evidence import no_evidence_text
+from medgrad_desktop.core.prediction import CriterionPrediction, Prediction, finding_word, format_probability
 from medgrad_desktop.core.registration import register, warp_onto
 from medgrad_desktop.reports.figures import overlay
 from medgrad_desktop.ui.state.folder_image import FolderImage
@@ -52,8 +53,8 @@ def change_rows(a: Prediction, b: Prediction) -> list[tuple[str, str, str, str]]
         rows.append(
             (
                 c.display_name,
-                f"{c.phrase} ({c.points})",
-                f"{d.phrase} ({d.points})" if d else "",
+                _finding(c),
+                _finding(d) if d else "",
                 ""
                 if d is None
                 else ("same" if d.option_id == c.option_id else f"{d.points - c.points:+d} points"),
@@ -69,6 +70,11 @@ def change_rows(a: Prediction, b: Prediction) -> list[tuple[str, str, str, str]]
             )
         )
     return rows
+
+
+def _finding(c: CriterionPrediction) -> str:
+    """'absent, 99.7% (0 pts)': the finding beside its own probability, as in the prediction panel."""
+    return f"{finding_word(c.option_id)}, {format_probability(c.probability)} ({c.points} pts)"
 
 
 class FollowUpView(QDialog):
@@ -126,28 +132,35 @@ class FollowUpView(QDialog):
                     self.table.setItem(r, c, QTableWidgetItem(v))
             self.table.resizeColumnsToContents()
 
-    def _with_map(self, rgb: np.ndarray, entry: FolderImage, warp: bool) -> np.ndarray:
+    def _with_map(self, rgb: np.ndarray, entry: FolderImage, warp: bool) -> tuple[np.ndarray, str]:
+        """The picture with its map over it, and what to say instead of an empty map (`Heatmap.empty`:
+        not drawn)."""
         target = self.app.target_for(entry)
         h = self.app.cached_map(entry, self.app.current_method, target) if target is not None else None
         if h is None:
-            return rgb
+            return rgb, ""
+        if h.empty:
+            return rgb, no_evidence_text(h.target.label)
         base = load_image(entry.path).rgb if warp else rgb
-        over = overlay(base, h.normalized, self.app.opacity, self.app.colormap)
+        over = overlay(base, h.normalized, self.app.opacity, self.app.colormap, self.app.overlay_alpha)
         return (
             warp_onto(over, self.registration, (rgb.shape[1], rgb.shape[0]))
             if warp and self.registration
             else over
-        )
+        ), ""
 
     def _show(self) -> None:
         if self._rgb is None:
             return
         a, b = self._rgb
+        say_a = say_b = ""
         if self.maps.isChecked():
-            a = self._with_map(a, self.first, False)
-            b = self._with_map(b, self.second, True)
+            a, say_a = self._with_map(a, self.first, False)
+            b, say_b = self._with_map(b, self.second, True)
         self.left.set_pixmap(QPixmap.fromImage(display_qimage(a)))
         self.right.set_pixmap(QPixmap.fromImage(display_qimage(b)))
+        self.left.set_message(say_a)
+        self.right.set_message(say_b)
         self.fit()
 
     def fit(self) -> None:

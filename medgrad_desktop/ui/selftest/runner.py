@@ -8,6 +8,7 @@ and returns 1. The packaged app runs the same code, so a broken bundle fails her
 
 from __future__ import annotations
 
+import logging
 import sys
 import tempfile
 import time
@@ -24,9 +25,12 @@ from medgrad_desktop.ui.state.app_model import ModelFactory
 from medgrad_desktop.ui.state.settings import AppSettings
 from medgrad_desktop.ui.widgets.image_viewer import overlay_map
 
+log = logging.getLogger(__name__)
+
 
 def _fail(msg: str) -> int:
     print(f"self-test FAILED: {msg}", file=sys.stderr)
+    log.error("self-test FAILED: %s", msg)
     return 1
 
 
@@ -120,6 +124,7 @@ def run_self_test(folder: Path, timeout_s: float = 300.0, model_factory: ModelFa
         if not answer or answer[0]:
             return _fail(answer[0] if answer else "the report step gave no answer")
         print(f"self-test passed in {time.monotonic() - t0:.1f} s")
+        log.info("self-test passed in %.1f s", time.monotonic() - t0)
         return 0
     finally:
         win.close()

@@ -31,7 +31,8 @@ from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.method_params import METHODS, OPENING_METHOD, MethodParams
 from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.core.prompts import Target
-from medgrad_desktop.core.render import COLORMAPS
+from medgrad_desktop.core.render import COLORMAPS, DEFAULT_OVERLAY_ALPHA, OVERLAY_ALPHAS
+from medgrad_desktop.core.text_match import unknown_words
 from medgrad_desktop.core.typed_text import resolve_typed
 from medgrad_desktop.review import ReviewRecord, ReviewStore
 from medgrad_desktop.ui.state.cache import LRUCache, map_key
@@ -68,6 +69,8 @@ class AppModel(QObject):
     target_changed = Signal()
     colormap_changed = Signal(str)
     opacity_changed = Signal(float)
+    overlay_alpha_changed = Signal(str)
+    pin_changed = Signal(bool)  # whether a typed target stays when the image changes
     predictions_finished = Signal()
     message = Signal(str, int)  # a status line and how long to show it (ms)
 
@@ -90,12 +93,19 @@ class AppModel(QObject):
         self.target_choice = TargetChoice("predicted")
         self.colormap = settings.colormap if settings.colormap in COLORMAPS else "inferno"
         self.opacity = settings.opacity / 100.0
+        self.overlay_alpha = (
+            settings.overlay_alpha if settings.overlay_alpha in OVERLAY_ALPHAS else DEFAULT_OVERLAY_ALPHA
+        )
         self.recursive = settings.recursive
         self.map_cache = LRUCache(4000)
         self.pred_cache: dict[tuple[str, str], Prediction] = {}
         self.model_error = ""
         self.fallback_note = ""  # why the demo model is in use instead of the chosen weights
         self.text_match = ""  # what typed free text was matched to ("" when it stayed free text)
+        # the target came from the free-text box: it is cleared when the image changes unless pinned
+        self.typed_target = False
+        self.pin_typed = False
+        self.unknown_words: list[str] = []  # words of the typed free text the model was never trained on
         self._model: ClipModel | None = None
         self._previous_model_settings: tuple[str, str] | None = None
         self.current_row: int | None = None
@@ -335,9 +345,23 @@ class AppModel(QObject):
 
     # ------------------------------------------------------------------ current image and selection
     def select(self, row: int) -> None:
-        """Make the image at `row` (folder order) the current one."""
+        """Make the image at `row` (folder order) the current one. A typed target that is not pinned
+        goes back to the predicted class: text typed for one image is no question about the next
+        (a typed "ruler" stayed and lit a hair on the next image)."""
         if 0 <= row < len(self.entries) and row != self.current_row:
             self.current_row = row
+            drop_typed = self.typed_target and not self.pin_typed
+            if drop_typed:
+                self.target_choice, self.text_match = TargetChoice("predicted"), ""
+                self.typed_target, self.unknown_words = False, []
+            self.current_changed.emit()
+            if drop_typed:
+                self.target_changed.emit()
+
+    def deselect(self) -> None:
+        """No current image (the grid's filters show none): every panel says so."""
+        if self.current_row is not None:
+            self.current_row = None
             self.current_changed.emit()
 
     def set_selection(self, rows: list[int]) -> None:
@@ -358,26 +382,46 @@ class AppModel(QObject):
         self.settings.set_method_params(params)
         self.params_changed.emit(method)
 
-    def set_target(self, choice: TargetChoice, text_match: str = "") -> None:
+    def set_target(
+        self,
+        choice: TargetChoice,
+        text_match: str = "",
+        typed: bool = False,
+        unknown: list[str] | None = None,
+    ) -> None:
+        """`typed`: the target came from the free-text box (`unknown`: its words the model never saw)."""
         self.target_choice = choice
         self.text_match = text_match
+        self.typed_target = typed
+        self.unknown_words = list(unknown or [])
         self.target_changed.emit()
 
     def set_free_text_target(self, text: str) -> None:
         """Explain typed text: a catalogue class or criterion when the text names one, up to case and
         punctuation or through a wording the model was trained on (and `text_match` says which), else
-        the text itself."""
+        the text itself (and `unknown_words` names its words the model was never trained on). An empty
+        box gives the predicted class back."""
         text = text.strip()
         if not text:
+            if self.typed_target:
+                self.set_target(TargetChoice("predicted"))
             return
-        choice, match = TargetChoice("text", text), ""
+        choice, match, unknown = TargetChoice("text", text), "", []
         if self.model is not None:
             typed = resolve_typed(self.model.catalogue, text, self.model.card)
             resolved = typed.target
             if resolved.kind in ("class", "criterion"):
                 choice = TargetChoice(resolved.kind, resolved.key)
                 match = describe_match(self.model.catalogue, resolved, typed.wording)
-        self.set_target(choice, match)
+            else:
+                unknown = unknown_words(self.model.card, text)
+        self.set_target(choice, match, typed=True, unknown=unknown)
+
+    def set_pin_typed(self, pinned: bool) -> None:
+        """Keep a typed target from image to image (True), or let a new image clear it."""
+        if pinned != self.pin_typed:
+            self.pin_typed = pinned
+            self.pin_changed.emit(pinned)
 
     def set_low_confidence(self, threshold: float) -> None:
         self.settings.low_confidence = max(0.0, min(1.0, threshold))
@@ -393,6 +437,13 @@ class AppModel(QObject):
         self.opacity = max(0.0, min(1.0, opacity))
         self.settings.opacity = round(self.opacity * 100)
         self.opacity_changed.emit(self.opacity)
+
+    def set_overlay_alpha(self, name: str) -> None:
+        """How the overlay's opacity follows relevance (`core.render.OVERLAY_ALPHAS`), from now on."""
+        if name not in OVERLAY_ALPHAS:
+            return
+        self.overlay_alpha = self.settings.overlay_alpha = name
+        self.overlay_alpha_changed.emit(name)
 
     # ------------------------------------------------------------------ review
     def _push_review(

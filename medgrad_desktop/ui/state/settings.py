@@ -23,6 +23,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from medgrad_desktop.appdata import own_folder
 from medgrad_desktop.atomic import create_private_file, make_dir
 from medgrad_desktop.core.method_params import OPENING_METHOD, MethodParams, default_params, params_from_dict
+from medgrad_desktop.core.render import DEFAULT_OVERLAY_ALPHA
 
 ORGANIZATION = "MedGrad"
 APPLICATION = "MedGrad Desktop"
@@ -144,6 +145,15 @@ class AppSettings:
     @colormap.setter
     def colormap(self, v: str) -> None:
         self._set("overlay/colormap", v)
+
+    @property
+    def overlay_alpha(self) -> str:
+        """How the overlay's opacity follows relevance: a name of `core.render.OVERLAY_ALPHAS`."""
+        return self._get("overlay/alpha", DEFAULT_OVERLAY_ALPHA, str)
+
+    @overlay_alpha.setter
+    def overlay_alpha(self, v: str) -> None:
+        self._set("overlay/alpha", v)
 
     @property
     def method(self) -> str:

@@ -198,7 +198,7 @@ class ImageBrowser(QWidget):
         self.thumb_model.pending_text = NOT_ANALYSED if self.app.batch_cancelled else PENDING_TEXT
         self.thumb_model.refresh_all()
         self.proxy.invalidate()
-        self._update_hint()
+        self._refiltered()
 
     def _on_low_confidence(self, threshold: float) -> None:
         self.thumb_model.low_confidence = threshold
@@ -206,10 +206,13 @@ class ImageBrowser(QWidget):
             self.low_threshold.setValue(round(threshold * 100))
         self.thumb_model.refresh_all()
         self.proxy.invalidate()
-        self._update_hint()
+        self._refiltered()
 
     def _on_model_changed(self, clip: ClipModel) -> None:
-        """The class filter lists the new model's classes, keeping the chosen one when it still exists."""
+        """The class filter lists the new model's classes, keeping the chosen one when it still exists;
+        the tiles name overridden classes as this model's catalogue does."""
+        self.thumb_model.class_names = {c.id: c.display_name for c in clip.catalogue.classes}
+        self.thumb_model.refresh_all()
         current = self.class_filter.currentData()
         self.class_filter.blockSignals(True)
         self.class_filter.clear()
@@ -224,6 +227,7 @@ class ImageBrowser(QWidget):
             if e.sha256 == sha:
                 self.thumb_model.entry_changed(i)
         self.proxy.invalidate()
+        self._refiltered()
 
     # ------------------------------------------------------------------ current image and selection
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -290,4 +294,29 @@ class ImageBrowser(QWidget):
             self.review_filter.currentData() or "",
             self.low_only.isChecked(),
         )
+        self._refiltered()
+
+    def _refiltered(self) -> None:
+        """The filters were applied again: the hint and the current image follow what they show."""
         self._update_hint()
+        self.show_visible_current()
+
+    def show_visible_current(self) -> None:
+        """Keep the current image among those the filters show, so the viewer, the panel and the review
+        keys never act on an image the grid hides: a hidden current image gives way to the next shown
+        one in folder order (the last shown when none follows), or to none when nothing is shown."""
+        if not self.app.entries:
+            return
+        row, n = self.app.current_row, self.proxy.rowCount()
+        if n == 0:
+            self.app.deselect()
+            return
+        if row is None:
+            self._go_to(0)  # the filters show images again: the first as the grid orders them
+            return
+        if self.proxy.mapFromSource(self.thumb_model.index(row)).isValid():
+            self._follow_current()  # the grid's cursor on it again, should refiltering have dropped it
+            return
+        shown = sorted(self.proxy.mapToSource(self.proxy.index(r, 0)).row() for r in range(n))
+        target = next((r for r in shown if r > row), shown[-1])
+        self._go_to(self.proxy.mapFromSource(self.thumb_model.index(target)).row())

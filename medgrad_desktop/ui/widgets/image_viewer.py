@@ -3,7 +3,12 @@
 
 The normalized map is kept as an array and recoloured on a colormap change, so switching colormaps
 never needs the worker. The overlay is coloured at a capped resolution and scaled onto the image, so
-even a 20-megapixel photo costs the UI thread only a few milliseconds.
+even a 20-megapixel photo costs the UI thread only a few milliseconds. Its alpha channel follows
+relevance (`core.render.overlay_rgba`, the reports' blend) and the item's opacity is the slider's, so
+the lesion keeps its colour where the map is low.
+
+Where there is no map to draw (an empty map) or the map must be read with care, a message sits at the
+top of the view (`set_message`), over the image.
 """
 
 from __future__ import annotations
@@ -16,14 +21,19 @@ from PySide6.QtWidgets import (
     QGraphicsPixmapItem,
     QGraphicsScene,
     QGraphicsView,
+    QLabel,
     QWidget,
 )
 
 from medgrad_desktop.core.heatmap import Heatmap
-from medgrad_desktop.core.render import colorize, contour_mask
+from medgrad_desktop.core.render import DEFAULT_OVERLAY_ALPHA, contour_mask, overlay_rgba
 from medgrad_desktop.ui.work.qimages import qimage_from_rgb, qimage_from_rgba
 
 OVERLAY_MAX_SIDE = 768
+MESSAGE_STYLE = (
+    "background:rgba(20,24,30,215); color:#f2f4f7; border:1px solid #8a919c; border-radius:4px;"
+    "padding:6px 10px; font-weight:bold;"
+)
 ZOOM_STEP = 1.25
 
 
@@ -72,7 +82,14 @@ class ImageViewer(QGraphicsView):
         self.map_values: np.ndarray | None = None
         self.colormap = "inferno"
         self.opacity = 0.5
+        self.alpha = DEFAULT_OVERLAY_ALPHA  # `core.render.OVERLAY_ALPHAS`: how opacity follows relevance
+        self.strength = 1.0  # a fraction of the opacity: < 1 draws the map dimmed
         self.overlay_visible = True
+        self.message = QLabel(self.viewport())
+        self.message.setStyleSheet(MESSAGE_STYLE)
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setVisible(False)
         self.contour_percentile: float | None = None
         self._fit = True
         self.horizontalScrollBar().valueChanged.connect(lambda _: self.view_changed.emit())
@@ -97,13 +114,33 @@ class ImageViewer(QGraphicsView):
         if self._fit:
             self.fit()
 
-    def set_map(self, values: np.ndarray | None) -> None:
-        """`values`: the normalized map at overlay resolution (see `overlay_map`), or None."""
+    def set_map(self, values: np.ndarray | None, strength: float = 1.0) -> None:
+        """`values`: the normalized map at overlay resolution (see `overlay_map`), or None; `strength`
+        scales the opacity (below 1: drawn dimmed)."""
         self.map_values = values
+        self.strength = float(np.clip(strength, 0.0, 1.0))
         self._render_overlay()
 
+    def set_message(self, text: str) -> None:
+        """A line over the top of the image ('' hides it): what stands in for a map, or a warning."""
+        self.message.setText(text)
+        self.message.setToolTip(text)
+        self.message.setVisible(bool(text))
+        self._place_message()
+
+    def _place_message(self) -> None:
+        if not self.message.text():
+            return
+        vp = self.viewport()
+        width = max(80, min(vp.width() - 16, 520))
+        self.message.setFixedWidth(width)
+        self.message.adjustSize()
+        self.message.move((vp.width() - width) // 2, 8)
+
     def clear_map(self) -> None:
+        """No map, and no message about one."""
         self.set_map(None)
+        self.set_message("")
 
     def set_colormap(self, name: str) -> None:
         self.colormap = name
@@ -111,7 +148,12 @@ class ImageViewer(QGraphicsView):
 
     def set_opacity(self, opacity: float) -> None:
         self.opacity = float(np.clip(opacity, 0.0, 1.0))
-        self.overlay_item.setOpacity(self.opacity)
+        self.overlay_item.setOpacity(self.opacity * self.strength)
+
+    def set_alpha(self, name: str) -> None:
+        """How the overlay's opacity follows relevance (`core.render.OVERLAY_ALPHAS`)."""
+        self.alpha = name
+        self._render_overlay()
 
     def set_overlay_visible(self, visible: bool) -> None:
         self.overlay_visible = visible
@@ -131,9 +173,10 @@ class ImageViewer(QGraphicsView):
             self.contour_item.setVisible(False)
             return
         sx, sy = self.image_size[0] / v.shape[1], self.image_size[1] / v.shape[0]
-        self.overlay_item.setPixmap(QPixmap.fromImage(qimage_from_rgb(colorize(v, self.colormap))))
+        rgba = overlay_rgba(v, self.colormap, self.alpha)
+        self.overlay_item.setPixmap(QPixmap.fromImage(qimage_from_rgba(rgba)))
         self.overlay_item.setTransform(QTransform.fromScale(sx, sy))
-        self.overlay_item.setOpacity(self.opacity)
+        self.overlay_item.setOpacity(self.opacity * self.strength)
         self.overlay_item.setVisible(self.overlay_visible)
         if self.contour_percentile is not None:
             rgba = contour_rgba(contour_mask(v, self.contour_percentile))
@@ -176,6 +219,7 @@ class ImageViewer(QGraphicsView):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
+        self._place_message()
         if self._fit:
             self.fit()
 

@@ -30,6 +30,7 @@ from medgrad_desktop.core.prediction import OOD_FLAG_TEXT, Prediction, format_pr
 from medgrad_desktop.review import ReviewRecord
 from medgrad_desktop.ui.state.folder_image import NOT_ANALYSED
 from medgrad_desktop.ui.widgets.elided_label import ElidedLabel
+from medgrad_desktop.ui.widgets.probability_bars import ProbabilityBars
 
 WARNING_STYLE = (
     "background:#fdecea; color:#8c1d18; border:1px solid #e5a29d; border-radius:4px;"
@@ -37,41 +38,24 @@ WARNING_STYLE = (
 )
 
 
-def _bar_row(name: str, p: float, strong: bool) -> str:
-    pct = max(0.0, min(100.0, p * 100.0))
-    fill = max(1, round(pct))
-    weight = "font-weight:bold;" if strong else ""
-    return (
-        f"<tr><td style='{weight}padding-right:6px'>{html.escape(name)}</td>"
-        f"<td width='45%'><table width='100%' cellspacing='0' cellpadding='0'><tr>"
-        f"<td width='{fill}%' bgcolor='#2a6fdb' style='font-size:6px'>&nbsp;</td>"
-        f"<td width='{100 - fill}%' bgcolor='#e3e7ee' style='font-size:6px'>&nbsp;</td></tr></table></td>"
-        f"<td align='right' style='{weight}padding-left:6px'>{pct:.1f}%</td></tr>"
-    )
-
-
 MAX_TOP_K = 5
 
 
-def prediction_html(pred: Prediction, k: int = MAX_TOP_K) -> str:
-    rows = "".join(_bar_row(n, p, i == 0) for i, (_, n, p) in enumerate(pred.top_k(k)))
-    return f"<table width='100%' cellspacing='2'>{rows}</table>"
-
-
 def criteria_html(pred: Prediction) -> str:
-    """Each criterion with its predicted finding beneath it, probability and points on the right: two
-    columns, so the table fits a narrow panel."""
+    """Each criterion as its predicted finding and that finding's probability ('Blue-whitish veil:
+    absent, 99.7%', `CriterionPrediction.text`), points on the right: two columns, so the table fits a
+    narrow panel."""
     if not pred.criteria:
         return "<i>This model's catalogue has no 7-point criteria.</i>"
     rows = "".join(
-        f"<tr><td>{html.escape(c.display_name)}<br><span style='color:#5a6270'>{html.escape(c.phrase)}</span></td>"
-        f"<td align='right'>{format_probability(c.probability)}<br>+{c.points}</td></tr>"
+        f"<tr><td>{html.escape(c.text)}</td>"
+        f"<td align='right'>{f'<b>+{c.points}</b>' if c.points else '+0'}</td></tr>"
         for c in pred.criteria
     )
     verdict = "≥ threshold: suggests melanoma work-up" if pred.seven_point_positive else "below threshold"
     return (
-        f"<table width='100%' cellspacing='2'><tr style='color:#5a6270'><td>criterion, predicted finding</td>"
-        f"<td align='right'>p, pts</td></tr>{rows}</table>"
+        f"<table width='100%' cellspacing='2'><tr style='color:#5a6270'><td>criterion: predicted finding, "
+        f"its probability</td><td align='right'>pts</td></tr>{rows}</table>"
         f"<p><b>7-point score: {pred.seven_point_score}</b> (threshold {pred.seven_point_threshold}; "
         f"{verdict})</p>"
     )
@@ -207,7 +191,11 @@ class PredictionPanel(QWidget):
         self.topk_label = QLabel()
         self.topk_label.setTextFormat(Qt.TextFormat.RichText)
         self.topk_label.setWordWrap(True)
-        QVBoxLayout(self.topk_box).addWidget(self.topk_label)
+        self.topk_bars = ProbabilityBars()  # a prediction's differential; the label says why there is none
+        self.topk_bars.setVisible(False)
+        tl = QVBoxLayout(self.topk_box)
+        tl.addWidget(self.topk_label)
+        tl.addWidget(self.topk_bars)
         il.addWidget(self.topk_box)
 
         self.criteria_box = QGroupBox("7-point checklist")
@@ -293,6 +281,7 @@ class PredictionPanel(QWidget):
         self.title.setText(message)
         self.file_label.setText("")
         self.topk_label.setText("<i>Select an image in the grid to see its prediction.</i>")
+        self._show_differential(None)
         self.criteria_label.setText("")
         self.review_state.setText("—")
         self.ood_label.setVisible(False)
@@ -307,6 +296,7 @@ class PredictionPanel(QWidget):
         """Show one image; without a prediction it is either still `waiting` for the batch or was left
         unanalysed by a cancelled batch."""
         self.file_label.setText(path)
+        self._show_differential(prediction if not error else None)
         flagged = prediction is not None and not error and prediction.ood_flagged
         self.ood_label.setVisible(flagged)
         if flagged:
@@ -325,7 +315,6 @@ class PredictionPanel(QWidget):
             self.criteria_label.setText("")
         else:
             self.title.setText(f"{prediction.predicted_name} — {format_probability(prediction.confidence)}")
-            self.topk_label.setText(prediction_html(prediction))
             self.criteria_label.setText(criteria_html(prediction))
             i = self.override_combo.findData(prediction.predicted_id)
             shown = (path, prediction.predicted_id)
@@ -333,6 +322,14 @@ class PredictionPanel(QWidget):
                 self.override_combo.setCurrentIndex(i)
             self._shown = shown
         self.set_review_enabled(prediction is not None and not error)
+
+    def _show_differential(self, prediction: Prediction | None) -> None:
+        """The bars of a prediction's top classes, or the label's message when there is none."""
+        if prediction is not None:
+            self.topk_label.setText("")
+            self.topk_bars.set_rows([(name, p) for _, name, p in prediction.top_k(MAX_TOP_K)])
+        self.topk_bars.setVisible(prediction is not None)
+        self.topk_label.setVisible(prediction is None)
 
     def set_review(self, rec: ReviewRecord | None, class_names: dict[str, str]) -> None:
         if rec is None or rec.decision == "pending":

@@ -3,12 +3,14 @@ top-k ranks the model has (labelled with the current image's classes), every cat
 criterion option of the model, and a box for free text that completes from the catalogue's phrases.
 The list follows the model's card, never a file.
 
-Beside the box, two short lines say what typed text became (a matched class or criterion) and whether
-typed text means anything to this model (its card's text tower note)."""
+Beside the box, two short lines say what typed text became (a matched class or criterion) or which of
+its words the model was never trained on, and whether typed text means anything to this model (its
+card's text tower note). A typed target lasts for the current image only, unless the pin beside the box
+is down; clearing the box gives the predicted class back."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QStringListModel, Qt
+from PySide6.QtCore import QEvent, QStringListModel, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -16,11 +18,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from medgrad_desktop.core.prediction import format_probability
+from medgrad_desktop.core.text_match import never_trained_text
 from medgrad_desktop.ui.state.app_model import AppModel
 from medgrad_desktop.ui.state.target_choice import TargetChoice, completion_phrases
 
@@ -39,6 +43,8 @@ def offered_ranks(n_classes: int) -> list[int]:
 
 
 class TargetPicker(QWidget):
+    left = Signal()  # Esc in the box: the keys go back to the window
+
     def __init__(self, app: AppModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.app = app
@@ -63,7 +69,7 @@ class TargetPicker(QWidget):
         self.free_text.setFixedWidth(170)
         self.free_text.setToolTip(
             "Explain any text: a class name, a 7-point finding, or your own words "
-            "(completes from the catalogue's phrases)"
+            "(completes from the catalogue's phrases). T types here, Esc leaves"
         )
         self.phrases = QStringListModel(self)
         self.completer = QCompleter(self.phrases, self)
@@ -71,16 +77,31 @@ class TargetPicker(QWidget):
         self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.free_text.setCompleter(self.completer)
         self.free_text.returnPressed.connect(lambda: app.set_free_text_target(self.free_text.text()))
+        self.free_text.textEdited.connect(self._on_edited)
+        self.free_text.installEventFilter(self)
+        self._text_on_entry = ""  # what the box held when the keyboard came to it: Esc puts it back
+        self.free_text.returnPressed.connect(self._applied)
         lay.addWidget(self.free_text)
+        self.pin_button = QToolButton()
+        self.pin_button.setText("Pin")
+        self.pin_button.setCheckable(True)
+        self.pin_button.setToolTip(
+            "Keep the typed target when the image changes (off: the next image shows its predicted class)"
+        )
+        self.pin_button.toggled.connect(app.set_pin_typed)
+        app.pin_changed.connect(self._follow_pin)
+        lay.addWidget(self.pin_button)
         notes = QWidget()  # two short lines stacked, so the toolbar row still fits 1024 px
         nl = QVBoxLayout(notes)
         nl.setContentsMargins(6, 0, 0, 0)
         nl.setSpacing(0)
         self.match_label = QLabel()  # "matched criterion: Blue-whitish veil"
         self.match_label.setStyleSheet(MATCH_STYLE)
+        self.unknown_label = QLabel()  # "the model was never trained on: banana" (never with a match)
+        self.unknown_label.setStyleSheet(NOTE_STYLE)
         self.text_note = QLabel()  # "⚠ text tower untrained" or "... limited"
         self.text_note.setStyleSheet(NOTE_STYLE)
-        for w in (self.match_label, self.text_note):
+        for w in (self.match_label, self.unknown_label, self.text_note):
             w.setVisible(False)
             nl.addWidget(w)
         lay.addWidget(notes)
@@ -111,7 +132,53 @@ class TargetPicker(QWidget):
             f"Typed text is explained as the catalogue's {match.removeprefix('matched ')}" if match else ""
         )
         self.match_label.setVisible(bool(match))
+        unknown = never_trained_text(self.app.unknown_words)
+        self.unknown_label.ensurePolished()
+        self.unknown_label.setText(
+            self.unknown_label.fontMetrics().elidedText(
+                f"⚠ {unknown}" if unknown else "", Qt.TextElideMode.ElideRight, MATCH_WIDTH
+            )
+        )
+        self.unknown_label.setToolTip(
+            f"{unknown}: its map means little (the card lists the words the text tower was trained on)"
+            if unknown
+            else ""
+        )
+        self.unknown_label.setVisible(bool(unknown))
         self.text_note.setVisible(bool(self.text_note.text()))
+
+    def focus_free_text(self) -> None:
+        """The keyboard to the box (the T key), its text selected so typing replaces it."""
+        self.free_text.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.free_text.selectAll()
+
+    def _applied(self) -> None:
+        """Enter applied the text: Esc from now on leaves it as it is."""
+        self._text_on_entry = self.free_text.text()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        """Esc leaves the box without applying what was typed (the completer's popup, when open, takes
+        the first Esc itself)."""
+        if obj is self.free_text:
+            if event.type() == QEvent.Type.FocusIn and event.reason() not in (
+                Qt.FocusReason.PopupFocusReason,  # back from the completer's list: still the same visit
+                Qt.FocusReason.ActiveWindowFocusReason,
+            ):
+                self._text_on_entry = self.free_text.text()
+            elif event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape:
+                self.free_text.setText(self._text_on_entry)
+                self.left.emit()
+                return True
+        return super().eventFilter(obj, event)
+
+    def _on_edited(self, text: str) -> None:
+        """The box emptied by the user: the predicted class again."""
+        if not text.strip() and self.app.typed_target:
+            self.app.set_free_text_target("")
+
+    def _follow_pin(self, pinned: bool) -> None:
+        if self.pin_button.isChecked() != pinned:
+            self.pin_button.setChecked(pinned)
 
     def rebuild(self) -> None:
         """Every target the model offers, keeping the chosen one selected."""

@@ -45,6 +45,7 @@ class ThumbnailModel(QAbstractListModel):
         self._pixmaps: dict[int, QPixmap] = {}
         self._review_of = review_of
         self.low_confidence = 0.5
+        self.class_names: dict[str, str] = {}  # class id -> the model catalogue's display name
         self._rows: dict[Path, int] = {}
         self._read_ahead = False  # the grid was painted since the folder opened: the rest is read ahead
         self.loader = ThumbnailLoader(THUMB, self)
@@ -176,9 +177,13 @@ class ThumbnailFilter(QSortFilterProxyModel):
 UNLIKE_BADGE = ("⚠ UNLIKE TRAINING", "#8c1d18", "#fdecea")
 
 
-def tile_badges(p: Prediction, rec: ReviewRecord | None, low_confidence: float) -> list[tuple[str, str, str]]:
+def tile_badges(
+    p: Prediction, rec: ReviewRecord | None, low_confidence: float, class_names: dict[str, str] | None = None
+) -> list[tuple[str, str, str]]:
     """(text, foreground, background) of a tile's badges, most important first: unlike the training
-    images (the prediction and maps are unreliable), low confidence, then the review decision."""
+    images (the prediction and maps are unreliable), low confidence, then the review decision. An
+    override names the class as the catalogue displays it (`class_names`: id -> name), as the panel
+    does; an id the model does not know stays as it is."""
     badges = []
     if p.ood_flagged:
         badges.append(UNLIKE_BADGE)
@@ -187,7 +192,8 @@ def tile_badges(p: Prediction, rec: ReviewRecord | None, low_confidence: float) 
     if rec and rec.decision == "accepted":
         badges.append(("✓ accepted", "#1e6b34", "#e3f4e8"))
     elif rec and rec.decision == "overridden":
-        badges.append((f"✎ {rec.final_class}", "#1f4f9c", "#e4ecfa"))
+        final = rec.final_class or ""
+        badges.append((f"✎ {(class_names or {}).get(final, final)}", "#1f4f9c", "#e4ecfa"))
     return badges
 
 
@@ -279,7 +285,9 @@ class TileDelegate(QStyledItemDelegate):
             painter.setFont(font)
             y += line
             rec = model.review(entry) if hasattr(model, "review") else None
-            badges = tile_badges(p, rec, getattr(model, "low_confidence", 0.5))
+            badges = tile_badges(
+                p, rec, getattr(model, "low_confidence", 0.5), getattr(model, "class_names", None)
+            )
             x = r.left() + 6
             for text, fg, bg in badges:
                 w = fm.horizontalAdvance(text) + 10

@@ -3,6 +3,11 @@ side with zoom and pan in sync. It draws what it is given; `MapController` decid
 
 Every viewer holds the same image (one shared pixmap), so switching to the comparison never waits for
 a decode; a map is only ever drawn over the image it was computed from.
+
+An empty map (`Heatmap.empty`: all zero or flat) is not drawn: its viewer says "no positive evidence
+for <target> in this image", and the colour bar shows only beside a map that is drawn. A free-text
+target the model does not match to the image (`core.text_match.FREE_TEXT_RULE`) is drawn dimmed, and
+its viewer says so.
 """
 
 from __future__ import annotations
@@ -14,14 +19,17 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
 
 from medgrad_desktop.core.heatmap import Heatmap
+from medgrad_desktop.core.map_evidence import no_evidence_text
 from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS
 from medgrad_desktop.core.prompts import Target
+from medgrad_desktop.core.text_match import FREE_TEXT_RULE, UNMATCHED_TEXT
 from medgrad_desktop.ui.widgets.color_bar import ColorBar
 from medgrad_desktop.ui.widgets.elided_label import ElidedLabel
 from medgrad_desktop.ui.widgets.image_viewer import ImageViewer, overlay_map
 from medgrad_desktop.ui.widgets.view_sync import ViewSync
 
 CAPTION_STYLE = "background:#2b3038; color:#e8ebf0; padding:4px 8px;"
+UNMATCHED_STRENGTH = 0.35  # of the opacity: a map of text the model does not match to the image, dimmed
 
 
 def _caption_label(text: str = "") -> ElidedLabel:
@@ -91,7 +99,6 @@ class ViewerArea(QStackedWidget):
         self.addWidget(compare)
         self.shown_path: Path | None = None  # the image the viewers show
         self.overlay_visible = True
-        self.has_map = False
 
     def _arrange_compare(self, columns: int) -> None:
         """The three panels in `columns` columns (3: a row; 2: two above one; 1: a column)."""
@@ -165,20 +172,27 @@ class ViewerArea(QStackedWidget):
         for v in self.all_viewers():
             v.clear_map()
         self.set_caption(caption)
-        self._show_colorbars(False)
+        self._show_colorbars()
 
     def show_nothing(self, caption: str) -> None:
         """No image to show (none selected, an empty folder, an unreadable file): blank viewers."""
         self.set_image(None, None)
         self.clear_maps(caption)
 
-    def _show_colorbars(self, has_map: bool | None = None) -> None:
-        """A colour bar only beside a map that is drawn: never with the overlay off or no map."""
-        if has_map is not None:
-            self.has_map = has_map
-        on = self.has_map and self.overlay_visible
-        self.colorbar.setVisible(on)
-        self.compare_colorbar.setVisible(on)
+    def _show_colorbars(self) -> None:
+        """A colour bar only beside a map that is drawn: never with the overlay off, no map or an empty
+        one (in the comparison: while at least one of the three is drawn)."""
+        drawn = self.overlay_visible
+        self.colorbar.setVisible(drawn and self.viewer.map_values is not None)
+        self.compare_colorbar.setVisible(
+            drawn and any(v.map_values is not None for v in self.compare_viewers.values())
+        )
+
+    @property
+    def has_map(self) -> bool:
+        """A map is drawn in the view in front."""
+        shown = self.compare_viewers.values() if self.compare else [self.viewer]
+        return any(v.map_values is not None for v in shown)
 
     def display_map(
         self, method: str, current_method: str, hm: Heatmap | None, target: Target, custom: bool
@@ -189,23 +203,39 @@ class ViewerArea(QStackedWidget):
             viewers.append(self.viewer)
         if self.compare:
             viewers.append(self.compare_viewers[method])
+        unmatched = hm is not None and target.kind == "text" and not FREE_TEXT_RULE.matches(hm.score)
+        message = ""
+        if hm is not None and hm.empty:
+            message = no_evidence_text(target.label)
+        elif unmatched:
+            message = f"{UNMATCHED_TEXT} (S = {hm.score:.2f} < {FREE_TEXT_RULE.min_score:g}): map dimmed"
         for v in viewers:
-            if hm is None or v.image_size is None:
+            if hm is None or v.image_size is None or hm.empty:
                 v.clear_map()
             else:
-                v.set_map(overlay_map(hm, *v.image_size))
-                self._show_colorbars(True)
+                v.set_map(overlay_map(hm, *v.image_size), UNMATCHED_STRENGTH if unmatched else 1.0)
+            v.set_message(message if v.image_size is not None else "")
+        self._show_colorbars()
         name = METHOD_NAMES[method]
         if hm is None:
             self.caption(method, current_method, f"{name} · {target.label} · computing…")
             return
         tag = " · custom parameters" if custom else ""
-        self.caption(
-            method,
-            current_method,
-            f"{name} · explaining: {target.label} · score S = {hm.score:.3f}{tag}",
-            f"{name} · {target.label} · S = {hm.score:.3f}",
-        )
+        if hm.empty:
+            self.caption(
+                method,
+                current_method,
+                f"{name} · {no_evidence_text(target.label)} ({hm.empty_reason}) · score S = {hm.score:.3f}{tag}",
+                f"{name} · {target.label} · no positive evidence",
+            )
+        else:
+            warn = f" · {UNMATCHED_TEXT}" if unmatched else ""
+            self.caption(
+                method,
+                current_method,
+                f"{name} · explaining: {target.label} · score S = {hm.score:.3f}{tag}{warn}",
+                f"{name} · {target.label} · S = {hm.score:.3f}",
+            )
         if viewers and viewers[0].image_size is not None:
             self.map_shown.emit(method)
 
@@ -219,6 +249,11 @@ class ViewerArea(QStackedWidget):
     def set_opacity(self, opacity: float) -> None:
         for v in self.all_viewers():
             v.set_opacity(opacity)
+
+    def set_alpha(self, name: str) -> None:
+        """How the overlays' opacity follows relevance (`core.render.OVERLAY_ALPHAS`)."""
+        for v in self.all_viewers():
+            v.set_alpha(name)
 
     def set_colormap(self, name: str) -> None:
         for v in self.all_viewers():

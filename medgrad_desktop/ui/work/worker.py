@@ -51,12 +51,12 @@ from __future__ import annotations
 import gc
 import heapq
 import itertools
+import logging
 import math
 import os
 import queue
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -64,11 +64,27 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from medgrad_desktop import errors
 from medgrad_desktop.core.cancel import Cancelled
 from medgrad_desktop.core.card import ModelLoadError
 from medgrad_desktop.core.imageio import ImageLoadError
 
 _EXPECTED = (ImageLoadError, ModelLoadError, ValueError, OSError)
+log = logging.getLogger(__name__)
+# what a job kind was doing, for "Something went wrong while ..."
+JOB_ACTIONS = {
+    "predict": "analysing the images",
+    "maps": "computing a map",
+    "export": "exporting a report",
+    "image": "opening an image",
+    "thumbnails": "making thumbnails",
+    "load-model": "loading the model",
+    "self-test-report": "checking the self-test's report",
+}
+
+
+def job_action(kind: str) -> str:
+    return JOB_ACTIONS.get(kind, f"running the {kind} job")
 
 
 def lower_thread_priority(nice: int) -> None:
@@ -371,7 +387,9 @@ class ModelWorker(QThread):
         except Exception as exc:  # noqa: BLE001 - a failing job must never kill the worker thread
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if not isinstance(exc, _EXPECTED) or not str(exc).strip():
-                traceback.print_exc()  # a bug, not a bad file: keep the details for the log
+                errors.report(exc, job_action(handle.kind))  # a bug, not a bad file: logged and shown
+            else:
+                log.warning("%s failed: %s", job_action(handle.kind), message)
             self._relay.emit(handle, "error", (message,))
             self._finish(handle, "failed")
         else:
