@@ -30,6 +30,10 @@ echo "== 1/5 self-test of $APP on $FOLDER"
 SECONDS=0
 isolated timeout "$LIMIT" "$APP/MedGradDesktop" --self-test "$FOLDER"
 echo "   passed in ${SECONDS} s"
+LOGFILE="$TMP/data/logs/medgrad.log"  # the frozen app writes its private log from main()'s first line
+grep -q "self-test passed" "$LOGFILE" && [ "$(stat -c %a "$LOGFILE")" = 600 ] || {
+  echo "error: the frozen self-test did not write its private log $LOGFILE" >&2; exit 1; }
+echo "   log written: $LOGFILE (0600)"
 
 echo "== 1b/5 self-test on DICOM in four pixel encodings (uncompressed, JPEG, RLE, JPEG 2000)"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"

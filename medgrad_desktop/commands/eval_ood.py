@@ -6,8 +6,8 @@ in training or tuning); the goal's out-of-distribution sets, the shared HAM10000
 non-dermoscopy images drawn in code (scenes, text, noise; `data/non_dermoscopy.py`); and, reported
 only, other generator settings, which are near the training data by design (the shifted setting is a
 third of the demo's training images), and the 24 bundled demo images. `--role choice` applies the
-rule (`evaluation/ood.py`) on the choice seed; `--role report` reports on the report seed whatever the
-figures are.
+rule (`evaluation/ood.py`) to the round's candidates on the choice seed; `--role report` reports on
+the report seed whatever the figures are. Each round (docs/TRUST.md) has its own seeds and candidates.
 """
 
 from __future__ import annotations
@@ -29,7 +29,11 @@ from medgrad_desktop.data.synth import SynthConfig, balanced_labels, render_samp
 from medgrad_desktop.data.synth_io import sample_seed
 from medgrad_desktop.resources_path import resources_dir
 
-SEEDS = {"choice": 9101, "report": 9202}  # never used to train, select or tune anything
+# per pre-registered round: its seeds (never used to train, select or tune anything) and candidates
+ROUNDS = {
+    1: {"seeds": {"choice": 9101, "report": 9202}, "candidates": ("msp", "energy", "mahalanobis", "knn")},
+    2: {"seeds": {"choice": 9303, "report": 9404}, "candidates": ("mahalanobis", "tokens", "layers")},
+}
 ID_SET = "in-distribution"
 HAM_SET = "HAM10000 photos"
 GOAL_SETS = [HAM_SET, *KINDS]
@@ -38,14 +42,17 @@ DEFAULT_HAM = resources_dir().parent.parent / "shared" / "data" / "ham10000-samp
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--role", choices=sorted(SEEDS), required=True, help="choice seed or report seed")
+    p.add_argument("--role", choices=("choice", "report"), required=True, help="choice seed or report seed")
+    p.add_argument(
+        "--round", type=int, choices=sorted(ROUNDS), default=max(ROUNDS), help="which pre-registration"
+    )
     p.add_argument("--weights", default=None, help="default: the bundled demo model")
     p.add_argument("--ham", default=str(DEFAULT_HAM), help="folder of real dermoscopy photographs")
     p.add_argument("--n-id", type=int, default=340, help="in-distribution synthetic images")
     p.add_argument("--n-near", type=int, default=100, help="images per other generator setting")
     p.add_argument("--n-other", type=int, default=100, help="non-dermoscopy images per kind")
     p.add_argument("--workers", type=int, default=2, help="processes drawing synthetic images")
-    p.add_argument("--out", default=None, help="write <role>.json and <role>.md into this folder")
+    p.add_argument("--out", default=None, help="write round<N>-<role>.json and .md into this folder")
     p.set_defaults(func=run)
 
 
@@ -117,10 +124,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {clip.card.ood_note}; run `medgrad ood-stats` first", file=sys.stderr)
         return 2
     stats = clip.ood.stats
-    seed = SEEDS[args.role]
+    rnd = ROUNDS[args.round]
+    seed = rnd["seeds"][args.role]
     sets = image_sets(args, seed)
     scores = {name: image_scores(clip, stats, images) for name, images in sets.items()}
-    rows = method_rows(stats, scores, ID_SET, GOAL_SETS)
+    rows = [r for r in method_rows(stats, scores, ID_SET, GOAL_SETS) if r.method in rnd["candidates"]]
     chosen, met = choose(rows)
     names = list(sets)
     counts = {k: len(v) for k, v in sets.items()}
@@ -133,8 +141,10 @@ def run(args: argparse.Namespace) -> int:
     print(table)
     print(verdict)
     out = {
+        "round": args.round,
         "role": args.role,
         "seed": seed,
+        "candidates": list(rnd["candidates"]),
         "weights_sha256": clip.card.weights_sha256,
         "stats": clip.card.ood,
         "goals": {"ood_flagged_at_least": GOAL_OOD_FLAGGED, "id_flagged_at_most": GOAL_ID_FLAGGED},
@@ -145,11 +155,11 @@ def run(args: argparse.Namespace) -> int:
         "rule_choice": chosen,
         "rule_choice_meets_goals": met,
         "method_in_use": in_use,
-        "ham_scores": {m: [float(v) for v in scores[HAM_SET][m]] for m in scores[HAM_SET]},
+        "ham_scores": {m: [float(v) for v in scores[HAM_SET][m]] for m in rnd["candidates"]},
     }
     if args.out:
-        folder = Path(args.out)
-        write_text_atomic(folder / f"{args.role}.json", json.dumps(out, indent=1))
-        write_text_atomic(folder / f"{args.role}.md", f"{table}\n\n{verdict}\n")
-        _log(f"wrote {folder / (args.role + '.json')} and .md")
+        stem = Path(args.out) / f"round{args.round}-{args.role}"
+        write_text_atomic(stem.with_suffix(".json"), json.dumps(out, indent=1))
+        write_text_atomic(stem.with_suffix(".md"), f"{table}\n\n{verdict}\n")
+        _log(f"wrote {stem}.json and .md")
     return 0

@@ -8,10 +8,12 @@ explaining an image costs one forward.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import torch
 
-from medgrad_desktop.core.embedding import embed_images
+from medgrad_desktop.core.embedding import block_token_means, embed_images
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.prediction import CriterionPrediction, Prediction
 
@@ -45,8 +47,21 @@ def class_logits(clip: ClipModel, feats: torch.Tensor) -> np.ndarray:
     return (_scale(clip) * sims).cpu().numpy().astype(np.float64)
 
 
-def predictions_from_features(clip: ClipModel, feats: torch.Tensor, top_k: int = 5) -> list[Prediction]:
-    """feats: (B, E) L2-normalized image embeddings."""
+def wants_block_tokens(clip: ClipModel) -> bool:
+    """Whether the model's out-of-distribution check reads the blocks' mean patch tokens, which the
+    classifying forward then captures (`core.embedding.block_token_means`)."""
+    return clip.ood is not None and clip.ood.needs_tokens
+
+
+def predictions_from_features(
+    clip: ClipModel,
+    feats: torch.Tensor,
+    top_k: int = 5,
+    block_tokens: list[torch.Tensor | None] | None = None,
+) -> list[Prediction]:
+    """feats: (B, E) L2-normalized image embeddings; `block_tokens`, each image-tower block's mean patch
+    token (B, W) from the same forward, when the out-of-distribution check needs them (without them its
+    result is None)."""
     cat = clip.catalogue
     bank = _bank(clip)
     scale = _scale(clip)
@@ -54,8 +69,13 @@ def predictions_from_features(clip: ClipModel, feats: torch.Tensor, top_k: int =
     sims = feats @ bank.class_emb.T
     probs = torch.softmax(scale * sims, dim=-1).cpu().numpy().astype(np.float64)
     sims_np = sims.cpu().numpy().astype(np.float64)
+    tokens = (
+        [t.cpu().numpy() for t in block_tokens]
+        if block_tokens is not None and all(t is not None for t in block_tokens)
+        else None
+    )
     oods = (
-        clip.ood.results(feats.cpu().numpy(), class_logits(clip, feats))
+        clip.ood.results(feats.cpu().numpy(), class_logits(clip, feats), tokens)
         if clip.ood is not None
         else [None] * feats.shape[0]
     )
@@ -112,12 +132,14 @@ def classify(
 ) -> list[Prediction]:
     """Batched classification; `autocast_dtype` (fp16/bf16) only on CUDA, for throughput."""
     preds: list[Prediction] = []
-    for i in range(0, len(images), batch_size):
-        x, _ = clip.batch(images[i : i + batch_size])
-        if autocast_dtype is not None and clip.device.type == "cuda":
-            with torch.autocast("cuda", dtype=autocast_dtype):
+    capture = block_token_means(clip.model) if wants_block_tokens(clip) else nullcontext(None)
+    with capture as tokens:
+        for i in range(0, len(images), batch_size):
+            x, _ = clip.batch(images[i : i + batch_size])
+            if autocast_dtype is not None and clip.device.type == "cuda":
+                with torch.autocast("cuda", dtype=autocast_dtype):
+                    f = embed_images(clip.model, x)
+            else:
                 f = embed_images(clip.model, x)
-        else:
-            f = embed_images(clip.model, x)
-        preds.extend(predictions_from_features(clip, f, top_k))
+            preds.extend(predictions_from_features(clip, f, top_k, tokens))
     return preds

@@ -3,7 +3,8 @@ own outputs against statistics of those images stored beside the weights.
 
 The statistics file `<weights stem>.ood.npz` (written by `medgrad train`, `make demo` and `medgrad
 ood-stats`, `training/ood_stats.py`) holds the training images' normalized embeddings, their class means
-and one shared precision matrix, and, for every candidate score, the threshold at a fixed percentile of
+and one shared precision matrix, the mean and precision of every image-tower block's mean patch token,
+and, for every candidate score, the threshold at a fixed percentile of
 the scores of held-out images of the training data (the validation split): thresholds never come from
 out-of-distribution images. It names the method the check uses and the SHA-256 of the weights it was
 computed for; a file made for other weights is not used. Its own SHA-256 goes into the card, so every
@@ -17,9 +18,15 @@ Scores, higher meaning less like the training images:
                training class mean, one shared covariance (Lee et al. 2018; Ledoit-Wolf shrinkage)
   knn          the Euclidean distance from the normalized embedding to its k-th nearest normalized
                training embedding (Sun et al. 2022)
+  tokens       the Mahalanobis distance of the last block's mean patch token (before the final layer
+               norm) to its training mean, one Ledoit-Wolf covariance
+  layers       that distance for every block, each divided by its median over the held-out images,
+               summed (the feature ensemble of Lee et al. 2018, unweighted)
 
-Scoring is a few numpy operations on the embedding `classify` already computed, so the check costs no
-forward pass. scikit-learn fits the covariance (`training/ood_stats.py`); its NearestNeighbors query
+The final embedding of a small model trained on one kind of image can map anything onto its classes
+(the demo's did: round 1 of docs/TRUST.md); the blocks' token statistics keep what it discards. Scoring
+is a few numpy operations on what the classifying forward already computed (the block means through
+forward hooks, `core.embedding.block_token_means`), so the check costs no second forward. scikit-learn fits the covariance (`training/ood_stats.py`); its NearestNeighbors query
 was not used here because its input checks and thread-pool set-up cost about 25 ms per call, five times
 the 5 ms budget, for what is one matrix product and a partition (a test holds this to it).
 """
@@ -36,13 +43,16 @@ import numpy as np
 from medgrad_desktop.atomic import write_atomic
 from medgrad_desktop.core.prediction import OodResult
 
-METHODS = ("msp", "energy", "mahalanobis", "knn")
+METHODS = ("msp", "energy", "mahalanobis", "knn", "tokens", "layers")
 METHOD_NAMES = {
     "msp": "maximum softmax probability",
     "energy": "energy score",
     "mahalanobis": "Mahalanobis distance to the nearest class mean (shared covariance)",
     "knn": "distance to the k-th nearest training embedding",
+    "tokens": "Mahalanobis distance of the last block's mean patch token",
+    "layers": "Mahalanobis distances of every block's mean patch token, summed",
 }
+TOKEN_METHODS = ("tokens", "layers")  # they read the blocks' mean patch tokens
 # the pre-registered choice (docs/TRUST.md, "Out-of-distribution check"); thresholds at this percentile
 CHOSEN_METHOD = "mahalanobis"
 PERCENTILE = 99.0
@@ -76,6 +86,9 @@ class OodStats:
     weights_sha256: str
     source: str  # which images, in words
     calibration_scores: dict[str, np.ndarray] = field(default_factory=dict)  # the held-out images' scores
+    layer_means: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (L, W) per block
+    layer_precisions: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.float32))  # (L, W, W)
+    layer_scales: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (L,) held-out medians
 
     @property
     def n_calibration(self) -> int:
@@ -101,6 +114,9 @@ class OodStats:
                 [self.calibration_scores[m] for m in methods] if self.calibration_scores else [],
                 dtype=np.float64,
             ),
+            "layer_means": np.asarray(self.layer_means, dtype=np.float64),
+            "layer_precisions": np.asarray(self.layer_precisions, dtype=np.float32),
+            "layer_scales": np.asarray(self.layer_scales, dtype=np.float64),
         }
 
         def write(f) -> None:
@@ -135,6 +151,9 @@ class OodStats:
                     weights_sha256=str(z["weights_sha256"]),
                     source=str(z["source"]),
                     calibration_scores={m: cal[i] for i, m in enumerate(methods)} if cal.size else {},
+                    layer_means=z["layer_means"].astype(np.float64),
+                    layer_precisions=z["layer_precisions"].astype(np.float64),
+                    layer_scales=z["layer_scales"].astype(np.float64),
                 )
         except OodStatsError:
             raise
@@ -142,6 +161,8 @@ class OodStats:
             raise OodStatsError(f"{path.name}: not a readable statistics file ({exc})") from None
         if stats.method not in stats.thresholds or stats.method not in METHODS:
             raise OodStatsError(f"{path.name}: names method '{stats.method}', which it has no threshold for")
+        if stats.method in TOKEN_METHODS and not len(stats.layer_means):
+            raise OodStatsError(f"{path.name}: names method '{stats.method}' but holds no block statistics")
         if stats.reference.ndim != 2 or stats.class_means.shape[1:] != stats.reference.shape[1:]:
             raise OodStatsError(f"{path.name}: embedding sizes disagree")
         return stats
@@ -152,9 +173,29 @@ def _logsumexp(logits: np.ndarray) -> np.ndarray:
     return (m + np.log(np.exp(logits - m).sum(axis=1, keepdims=True)))[:, 0]
 
 
-def score(stats: OodStats, method: str, feats: np.ndarray, logits: np.ndarray) -> np.ndarray:
+def layer_distance(stats: OodStats, layer: int, tokens: list[np.ndarray]) -> np.ndarray:
+    d = np.asarray(tokens[layer], dtype=np.float64) - stats.layer_means[layer]
+    return np.einsum("bw,bw->b", d @ stats.layer_precisions[layer], d)
+
+
+def score(
+    stats: OodStats,
+    method: str,
+    feats: np.ndarray,
+    logits: np.ndarray,
+    tokens: list[np.ndarray] | None = None,
+) -> np.ndarray:
     """Scores (B,) of normalized embeddings `feats` (B, E) with class logits `logits` (B, C), the
-    softmax of which is the prediction's probabilities; higher is less like the training images."""
+    softmax of which is the prediction's probabilities, and `tokens`, each block's mean patch token
+    (L arrays of (B, W)); higher is less like the training images."""
+    if method in TOKEN_METHODS:
+        if tokens is None or len(tokens) != len(stats.layer_means):
+            raise ValueError(
+                f"'{method}' needs the mean patch token of each of the {len(stats.layer_means)} blocks"
+            )
+        if method == "tokens":
+            return layer_distance(stats, len(tokens) - 1, tokens)
+        return sum(layer_distance(stats, i, tokens) / stats.layer_scales[i] for i in range(len(tokens)))
     if method == "msp":
         return -np.exp(logits.max(axis=1) - _logsumexp(logits))
     if method == "energy":
@@ -172,8 +213,15 @@ def score(stats: OodStats, method: str, feats: np.ndarray, logits: np.ndarray) -
     raise ValueError(f"unknown out-of-distribution method '{method}'; choose one of {', '.join(METHODS)}")
 
 
-def all_scores(stats: OodStats, feats: np.ndarray, logits: np.ndarray) -> dict[str, np.ndarray]:
-    return {m: score(stats, m, feats, logits) for m in METHODS}
+def all_scores(
+    stats: OodStats, feats: np.ndarray, logits: np.ndarray, tokens: list[np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """Every candidate's scores; those that need the blocks' tokens only when `tokens` are given."""
+    return {
+        m: score(stats, m, feats, logits, tokens)
+        for m in METHODS
+        if tokens is not None or m not in TOKEN_METHODS
+    }
 
 
 class OodCheck:
@@ -186,6 +234,7 @@ class OodCheck:
         self.sha256 = sha256
         self.method = stats.method
         self.threshold = stats.thresholds[stats.method]
+        self.needs_tokens = stats.method in TOKEN_METHODS
 
     def describe(self) -> dict:
         """What the card and every report say about the check."""
@@ -204,8 +253,14 @@ class OodCheck:
             d["k"] = self.stats.k
         return d
 
-    def results(self, feats: np.ndarray, logits: np.ndarray) -> list[OodResult]:
-        s = score(self.stats, self.method, feats, logits)
+    def results(
+        self, feats: np.ndarray, logits: np.ndarray, tokens: list[np.ndarray] | None = None
+    ) -> list[OodResult | None]:
+        """One result per image; None for each when the method needs the blocks' tokens and the
+        caller's forward did not capture them (such a prediction is not stored as checked)."""
+        if self.needs_tokens and tokens is None:
+            return [None] * len(feats)
+        s = score(self.stats, self.method, feats, logits, tokens)
         return [
             OodResult(self.method, float(v), self.threshold, bool(v > self.threshold), self.sha256) for v in s
         ]

@@ -118,10 +118,22 @@ def contour_mask(values: np.ndarray, percentile: float) -> np.ndarray:
     return edges.astype(bool)
 
 
-def colorbar(height: int, width: int = 24, colormap: str = DEFAULT_COLORMAP) -> np.ndarray:
-    """A vertical colour bar, high values on top."""
+def colorbar(
+    height: int, width: int = 24, colormap: str = DEFAULT_COLORMAP, alpha: str = "uniform"
+) -> np.ndarray:
+    """A vertical colour bar, high values on top. With an `alpha` that follows relevance the colour
+    fades into a light checkerboard (the usual sign of transparency) where the overlay fades into the
+    image, so the bar's low end is not read as black paint."""
     ramp = np.linspace(1.0, 0.0, height, dtype=np.float32)[:, None].repeat(width, axis=1)
-    return colorize(ramp, colormap)
+    rgb = colorize(ramp, colormap)
+    curve = overlay_alpha(alpha)
+    if curve.uniform:
+        return rgb
+    yy, xx = np.mgrid[0:height, 0:width]
+    square = max(2, width // 4)
+    checker = np.where((yy // square + xx // square) % 2 == 0, 238, 204).astype(np.float32)[..., None]
+    w = curve.weights(ramp)[..., None]
+    return np.clip(w * rgb + (1.0 - w) * checker + 0.5, 0, 255).astype(np.uint8)
 
 
 def stamp(rgb: np.ndarray, text: str) -> np.ndarray:

@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from medgrad_desktop.core.auroc import auroc
 from medgrad_desktop.core.classify import class_logits
-from medgrad_desktop.core.embedding import embed_images
+from medgrad_desktop.core.embedding import block_token_means, embed_images
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.ood import METHODS, OodStats, all_scores
 
@@ -30,19 +31,20 @@ GOAL_ID_FLAGGED = 0.05
 def image_scores(clip: ClipModel, stats: OodStats, images: list[np.ndarray], batch_size: int = 32) -> dict:
     """Every candidate's scores (method -> (N,)) of uint8 RGB images, embedded as the app embeds them."""
     parts: list[dict[str, np.ndarray]] = []
+    with_tokens = len(stats.layer_means) > 0
     for i in range(0, len(images), batch_size):
         x, _ = clip.batch(images[i : i + batch_size])
-        f = embed_images(clip.model, x)
-        parts.append(all_scores(stats, f.cpu().numpy(), class_logits(clip, f)))
-    return {m: np.concatenate([p[m] for p in parts]) for m in METHODS}
+        with block_token_means(clip.model) as means:
+            f = embed_images(clip.model, x)
+        tokens = [m.cpu().numpy() for m in means] if with_tokens else None
+        parts.append(all_scores(stats, f.cpu().numpy(), class_logits(clip, f), tokens))
+    return {m: np.concatenate([p[m] for p in parts]) for m in parts[0]}
 
 
-def auroc(id_scores: np.ndarray, ood_scores: np.ndarray) -> float:
+def id_vs_ood_auroc(id_scores: np.ndarray, ood_scores: np.ndarray) -> float:
     """Probability that an out-of-distribution image scores above an in-distribution one."""
-    from sklearn.metrics import roc_auc_score
-
-    y = np.r_[np.zeros(len(id_scores)), np.ones(len(ood_scores))]
-    return float(roc_auc_score(y, np.r_[id_scores, ood_scores]))
+    positive = np.r_[np.zeros(len(id_scores), bool), np.ones(len(ood_scores), bool)]
+    return auroc(np.r_[id_scores, ood_scores], positive)
 
 
 @dataclass
@@ -64,7 +66,7 @@ def method_rows(
 ) -> list[MethodRow]:
     """One row per candidate; `scores` maps set name -> method -> scores."""
     rows = []
-    for m in METHODS:
+    for m in [m for m in METHODS if m in next(iter(scores.values()))]:
         thr = stats.thresholds[m]
         flagged = {name: float(np.mean(s[m] > thr)) for name, s in scores.items()}
         pooled = np.concatenate([scores[name][m] for name in goal_sets])
@@ -75,7 +77,7 @@ def method_rows(
                 threshold=thr,
                 id_flagged=id_flag,
                 ood_flagged=ood_flag,
-                auroc=auroc(scores[id_set][m], pooled),
+                auroc=id_vs_ood_auroc(scores[id_set][m], pooled),
                 flagged_by_set=flagged,
                 meets_goal=ood_flag >= GOAL_OOD_FLAGGED and id_flag <= GOAL_ID_FLAGGED,
             )

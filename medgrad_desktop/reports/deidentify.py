@@ -3,8 +3,10 @@ re-encoded from their pixels so no EXIF, GPS, ICC comment, DICOM header or other
 original file ever reaches a report, and free text scrubbed of every identifying DICOM value (the
 PS3.15 basic-profile attributes read by `dicomio.identifying_text`).
 
-The pseudonym-to-file mapping is written only where the user asks (`--pseudonym-map FILE`), never
-beside the report, so a report can be shared while the key stays on the user's machine.
+Reviewers are coded too (R-01, R-02... in the order they first appear), since a report that names its
+reviewer names the clinic. The pseudonym-to-file mapping, with the reviewer codes, is written only
+where the user asks (`--pseudonym-map FILE`), never beside the report, so a report can be shared while
+the key stays on the user's machine. Reviewers' notes have their own rule (`reports.notes`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ import csv
 import dataclasses
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from medgrad_desktop.atomic import write_atomic
+
+if TYPE_CHECKING:
+    from medgrad_desktop.reports.content import ImageEntry
 
 
 def pseudonym(index: int) -> str:
@@ -60,7 +66,7 @@ def reviewer_code(index: int) -> str:
     return f"R-{index:02d}"
 
 
-def code_reviewers(entries) -> dict[str, str]:
+def code_reviewers(entries: list[ImageEntry]) -> dict[str, str]:
     """Replace each entry's reviewer name by its code (in place); return code -> name, the key that
     goes into the pseudonym key file and never into the report."""
     codes: dict[str, str] = {}

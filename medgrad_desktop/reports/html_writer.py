@@ -210,7 +210,7 @@ def _manifest_script(content: ReportContent) -> str:
 def write_html(content: ReportContent, path: Path, tick: Callable[[str], None] | None = None) -> Path:
     path = Path(path)
     total = len(content.ok_entries) + 2
-    strip = colorbar_strip(360, content.colormap)
+    strip = colorbar_strip(360, content.colormap, alpha=content.overlay_alpha)
     bar_uri = data_uri(encode_png(np.ascontiguousarray(strip)), "image/png")
 
     def write(binary: BinaryIO) -> None:

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 REMOVED = "[removed]"
-SCRUBBED_KINDS = "dates, phone numbers, ID numbers, addresses, e-mail and the DICOM header values"
+SCRUBBED_KINDS = "dates, phone and ID numbers, addresses, e-mail and header values"
 INCLUDE_NOTES_RISK = (
     "a note can still identify a patient in words no scrubber recognises: include notes only if you "
     "have read them"
@@ -68,7 +68,7 @@ def notes_rule_text(deidentified: bool, include_notes: bool, left_out: int) -> s
     if not deidentified:
         return "included as written (the report is not de-identified)"
     if include_notes:
-        return f"included, scrubbed of {SCRUBBED_KINDS}"
+        return "included, scrubbed of dates, phone/ID numbers, addresses, e-mail, header values"
     return left_out_text(left_out) if left_out else "left out of de-identified reports (none written here)"
 
 

@@ -266,8 +266,8 @@ def qimage(path: Path):
     return img
 
 
-def colorbar_qimage(colormap: str):
+def colorbar_qimage(colormap: str, alpha: str = "uniform"):
     from PySide6.QtGui import QImage
 
-    bar = colorbar(256, 16, colormap).copy()
+    bar = colorbar(256, 16, colormap, alpha).copy()
     return QImage(bar.data, bar.shape[1], bar.shape[0], bar.strides[0], QImage.Format.Format_RGB888).copy()

@@ -207,7 +207,7 @@ def _panels(cv: PdfCanvas, content: ReportContent, e: ImageEntry, y: float) -> f
 def _colour_bar(cv: PdfCanvas, content: ReportContent, x: float, y: float, h: float) -> None:
     bw = 4.5
     top, bot = y + 2, y + h - 2
-    cv.p.drawImage(cv.rect(x, top, bw, bot - top), colorbar_qimage(content.colormap))
+    cv.p.drawImage(cv.rect(x, top, bw, bot - top), colorbar_qimage(content.colormap, content.overlay_alpha))
     cv.box(x, top, bw, bot - top, border=(60, 60, 60), width=0.2)
     for label, frac in (("1.0 high", 0.0), ("0.5", 0.5), ("0.0 low", 1.0)):
         ty = top + frac * (bot - top)

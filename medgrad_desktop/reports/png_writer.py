@@ -35,6 +35,6 @@ def write_pngs(content: ReportContent, folder: Path, tick: Callable[[str], None]
                 )
             else:
                 captions = (f"{o.method_name}: explains {o.target_label} (S={o.score:.3f})", notice)
-                pic = with_colorbar(o.image.rgb(), content.colormap, captions)
+                pic = with_colorbar(o.image.rgb(), content.colormap, captions, content.overlay_alpha)
             write_atomic(folder / f"{base}_{o.method}.png", encode_png(pic), private=private)
     return folder

@@ -1,7 +1,8 @@
 """Statistics of a model's training images for its out-of-distribution check (`core.ood`), written
 beside the weights as `<weights stem>.ood.npz`.
 
-The reference embeddings, class means and shared covariance come from the training split; every
+The reference embeddings, class means and shared covariance, and the mean and covariance of every
+image-tower block's mean patch token, come from the training split; every
 candidate's threshold is the `core.ood.PERCENTILE` percentile of the scores of the validation split,
 images of the same data the weights were not fitted on, so an in-distribution image is flagged about
 (100 - percentile) % of the time and no out-of-distribution image ever sets a threshold. Without a
@@ -13,13 +14,14 @@ training image scores here as it would in the app.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from medgrad_desktop.core.classify import class_logits
-from medgrad_desktop.core.embedding import embed_images
+from medgrad_desktop.core.embedding import block_token_means, embed_images
 from medgrad_desktop.core.imageio import load_image
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.ood import (
@@ -27,8 +29,10 @@ from medgrad_desktop.core.ood import (
     KNN_K,
     METHODS,
     PERCENTILE,
+    TOKEN_METHODS,
     OodStats,
     all_scores,
+    layer_distance,
     stats_path,
 )
 from medgrad_desktop.data.records import Record
@@ -37,26 +41,51 @@ from medgrad_desktop.training.split import split_by_lesion
 HOLDOUT_FRACTION = 0.1  # of the training lesions, for the thresholds, when there is no validation split
 
 
+@dataclass
+class Embedded:
+    """What the check reads of a set of images: normalized embeddings (N, E) float32, class logits
+    (N, C), and each block's mean patch token (L arrays of (N, W))."""
+
+    feats: np.ndarray
+    logits: np.ndarray
+    tokens: list[np.ndarray]
+
+
 @torch.no_grad()
+def embed_images_for_check(clip: ClipModel, images: list[np.ndarray]) -> Embedded:
+    """One batch of uint8 RGB images, through the forward `classify` runs."""
+    x, _ = clip.batch(images)
+    with block_token_means(clip.model) as means:
+        f = embed_images(clip.model, x)
+    return Embedded(
+        f.cpu().numpy().astype(np.float32), class_logits(clip, f), [m.cpu().numpy() for m in means]
+    )
+
+
+def concat(parts: list[Embedded]) -> Embedded:
+    return Embedded(
+        np.concatenate([p.feats for p in parts]),
+        np.concatenate([p.logits for p in parts]),
+        [np.concatenate([p.tokens[i] for p in parts]) for i in range(len(parts[0].tokens))],
+    )
+
+
 def embed_records(
     clip: ClipModel,
     records: list[Record],
     batch_size: int = 64,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Normalized embeddings (N, E) float32 and class logits (N, C) of the records' images."""
-    feats, logits = [], []
+) -> Embedded:
+    parts = []
     for i in range(0, len(records), batch_size):
-        chunk = records[i : i + batch_size]
-        x, _ = clip.batch([load_image(r.path).rgb for r in chunk])
-        f = embed_images(clip.model, x)
-        feats.append(f.cpu().numpy().astype(np.float32))
-        logits.append(class_logits(clip, f))
+        parts.append(
+            embed_images_for_check(clip, [load_image(r.path).rgb for r in records[i : i + batch_size]])
+        )
         if progress:
             progress(min(i + batch_size, len(records)), len(records))
-    if not feats:
+    if not parts:
         raise ValueError("no images to embed")
-    return np.concatenate(feats), np.concatenate(logits)
+    return concat(parts)
 
 
 def fit_stats(
@@ -65,6 +94,8 @@ def fit_stats(
     cal_feats: np.ndarray,
     cal_logits: np.ndarray,
     *,
+    fit_tokens: list[np.ndarray] | None = None,
+    cal_tokens: list[np.ndarray] | None = None,
     weights_sha256: str,
     source: str,
     method: str = CHOSEN_METHOD,
@@ -72,8 +103,9 @@ def fit_stats(
     k: int = KNN_K,
 ) -> OodStats:
     """Class means and a Ledoit-Wolf shared covariance of the within-class residuals (one class when
-    `fit_labels` is None), the fit embeddings as the k-NN reference, and each method's threshold at
-    `percentile` of the held-out scores."""
+    `fit_labels` is None), the fit embeddings as the k-NN reference, each block's token mean and
+    Ledoit-Wolf precision (when `fit_tokens` are given), and each method's threshold at `percentile` of
+    the held-out scores."""
     from sklearn.covariance import LedoitWolf  # only where statistics are made, never in the app
 
     if method not in METHODS:
@@ -99,7 +131,17 @@ def fit_stats(
         weights_sha256=weights_sha256,
         source=source,
     )
-    stats.calibration_scores = all_scores(stats, cal_feats, cal_logits)
+    if fit_tokens:
+        stats.layer_means = np.stack([np.asarray(t, np.float64).mean(axis=0) for t in fit_tokens])
+        stats.layer_precisions = np.stack(
+            [LedoitWolf().fit(np.asarray(t, np.float64)).precision_.astype(np.float32) for t in fit_tokens]
+        ).astype(np.float64)
+        stats.layer_scales = np.array(
+            [np.median(layer_distance(stats, i, cal_tokens)) for i in range(len(fit_tokens))]
+        )
+    elif method in TOKEN_METHODS:
+        raise ValueError(f"'{method}' needs the blocks' mean patch tokens of the fit and held-out images")
+    stats.calibration_scores = all_scores(stats, cal_feats, cal_logits, cal_tokens if fit_tokens else None)
     stats.thresholds = {m: float(np.percentile(s, percentile)) for m, s in stats.calibration_scores.items()}
     return stats
 
@@ -141,18 +183,20 @@ def write_stats(
         if done % step < 64 or done == total:
             log(f"embedded {done}/{total} images")
 
-    fit_feats, _ = embed_records(clip, train, progress=progress)
-    cal_feats, cal_logits = embed_records(clip, val, progress=progress)
+    fit = embed_records(clip, train, progress=progress)
+    cal = embed_records(clip, val, progress=progress)
     subset = f"{len(train)} drawn (seed {seed}) of the {n_all}" if len(train) < n_all else f"the {n_all}"
     source = (
         f"{subset} {what}-split images; thresholds at the {percentile:g}th percentile of the scores of "
         f"{len(val)} images of the {held_out}"
     )
     stats = fit_stats(
-        fit_feats,
+        fit.feats,
         [r.label for r in train],
-        cal_feats,
-        cal_logits,
+        cal.feats,
+        cal.logits,
+        fit_tokens=fit.tokens,
+        cal_tokens=cal.tokens,
         weights_sha256=clip.card.weights_sha256,
         source=source,
         method=method,

@@ -73,3 +73,18 @@ def test_pdf_pages_counts_page_objects_not_the_pages_tree():
         b"3 0 obj <</Type/Page/Parent 1 0 R>>\n%%EOF"
     )
     assert pdf_pages(data) == 2
+
+
+def test_note_scrubber_is_checked(monkeypatch):
+    import medgrad_desktop.ui.selftest.report_check as rc
+
+    assert rc.check_note_scrubber() == ""
+    monkeypatch.setattr(rc, "scrub_note", lambda text, identifying=frozenset(): text.replace("4471923", "x"))
+    problem = rc.check_note_scrubber()
+    assert problem.startswith("the notes scrubber left 14/03/1972") and "4471923" not in problem
+
+    def broken(text, identifying=frozenset()):
+        raise ModuleNotFoundError("No module named 'spacy.lexeme'")
+
+    monkeypatch.setattr(rc, "scrub_note", broken)
+    assert "spacy.lexeme" in rc.check_note_scrubber()

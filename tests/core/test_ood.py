@@ -63,6 +63,55 @@ def test_mahalanobis_score_is_sklearn_ledoit_wolf_for_one_class(rng):
     np.testing.assert_allclose(score(stats, "mahalanobis", q, np.zeros((5, 2))), expect, rtol=1e-6)
 
 
+def test_block_token_scores_are_sklearn_ledoit_wolf_distances(rng):
+    from sklearn.covariance import LedoitWolf
+
+    blocks = [rng.normal(size=(400, 6)) + i for i in range(3)]
+    cal = [rng.normal(size=(50, 6)) + i for i in range(3)]
+    q = [rng.normal(size=(4, 6)) + i for i in range(3)]
+    feats = _unit(rng.normal(size=(400, 5))).astype(np.float32)
+    stats = fit_stats(
+        feats,
+        None,
+        feats[:50],
+        np.zeros((50, 2)),
+        fit_tokens=blocks,
+        cal_tokens=cal,
+        weights_sha256="",
+        source="",
+    )
+    per_layer = [LedoitWolf().fit(b).mahalanobis(t) for b, t in zip(blocks, q, strict=True)]
+    medians = [np.median(LedoitWolf().fit(b).mahalanobis(c)) for b, c in zip(blocks, cal, strict=True)]
+    none = np.zeros((4, 5)), np.zeros((4, 2))
+    np.testing.assert_allclose(score(stats, "tokens", *none, q), per_layer[-1], rtol=1e-4)
+    layers = sum(d / m for d, m in zip(per_layer, medians, strict=True))
+    np.testing.assert_allclose(score(stats, "layers", *none, q), layers, rtol=1e-4)
+    with pytest.raises(ValueError, match="needs the mean patch token"):
+        score(stats, "tokens", *none, None)
+
+
+def test_block_token_means_from_the_classifying_forward_leave_no_hook(tiny_model):
+    import torch
+
+    from medgrad_desktop.core.embedding import block_token_means, embed_images, image_blocks
+    from medgrad_desktop.core.explain.hooks import live_hook_count
+
+    rgbs = [np.random.default_rng(i).integers(0, 256, (40, 40, 3), dtype=np.uint8) for i in range(2)]
+    x, _ = tiny_model.batch(rgbs)
+    with torch.no_grad(), block_token_means(tiny_model.model) as means:
+        f = embed_images(tiny_model.model, x)
+    assert live_hook_count(tiny_model.model) == 0
+    blocks = image_blocks(tiny_model.model)
+    assert len(means) == len(blocks) and all(
+        m.shape == (2, blocks[0].ln_1.normalized_shape[0]) for m in means
+    )
+    with torch.no_grad():  # the last block's mean patch token, recomputed by hand
+        v = tiny_model.model.visual
+        t = v.transformer(v._embeds(x))  # patch embedding, class token, positions, ln_pre
+    torch.testing.assert_close(means[-1], t[:, 1:].mean(1).float())
+    torch.testing.assert_close(f, embed_images(tiny_model.model, x))  # the hooks change nothing
+
+
 def test_msp_and_energy_by_hand():
     logits = np.array([[2.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
     p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
@@ -130,6 +179,7 @@ def _records(folder: Path, n: int, seed: int) -> list[Record]:
 def test_model_with_statistics_flags_in_predictions_card_and_store(tmp_path, tiny_model):
     from medgrad_desktop.core.checkpoint import save_checkpoint
     from medgrad_desktop.core.classify import classify
+    from medgrad_desktop.core.explain import analyze_batch
     from medgrad_desktop.core.model import load_model
     from medgrad_desktop.store.codec import decode_prediction, encode_prediction
 
@@ -153,6 +203,14 @@ def test_model_with_statistics_flags_in_predictions_card_and_store(tmp_path, tin
     assert p_noise.ood.flagged and not p_like.ood.flagged
     assert p_noise.ood.stats_sha256 == clip.card.ood_stats_sha256 and p_noise.ood.method == "knn"
     assert decode_prediction(encode_prediction(p_noise)) == p_noise
+    # the block-token method: the same result from classify and from the explain engine's forward
+    write_stats(clip, recs[:16], recs[16:], method="tokens")
+    tok = load_model(weights, device="cpu")
+    assert tok.ood.needs_tokens and tok.card.ood["method"] == "tokens"
+    from_classify = classify(tok, [noise, like])
+    from_engine = [r.prediction for r in analyze_batch(tok, [noise, like], [], [])]
+    assert [p.ood for p in from_classify] == [p.ood for p in from_engine]
+    assert from_classify[0].ood.flagged and not from_classify[1].ood.flagged
     # a row stored before the check existed reads back unchecked and is not current for this model
     old = json.loads(zlib.decompress(encode_prediction(p_noise)))
     del old["ood"]

@@ -45,7 +45,9 @@ def test_free_text_on_the_demo_model_shows_its_note(qtbot, make_window, demo_mod
     qtbot.keyClick(picker.free_text, Qt.Key.Key_Return)
     assert win.app.target_choice.kind == "text" and not picker.match_label.isVisible()
     assert picker.text_note.isVisible()  # the text means nothing to this model, and the window says so
-    qtbot.waitUntil(lambda: win.viewers.viewer.map_values is not None, timeout=WAIT)
+    assert picker.unknown_label.isVisible() and "banana" in picker.unknown_label.toolTip()
+    viewer = win.viewers.viewer  # the map, or the words that stand in for an empty one
+    qtbot.waitUntil(lambda: viewer.map_values is not None or bool(viewer.message.text()), timeout=WAIT)
     # the report says it too
     content = build_report(
         [e.path for e in win.app.entries[:1]], demo_model, [win.app.current_params], None, tmp_path / "spool"

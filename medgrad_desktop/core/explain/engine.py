@@ -6,13 +6,14 @@ This is the only entry point the UI, CLI, reports and evaluation use for explana
 from __future__ import annotations
 
 import functools
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from medgrad_desktop.core.classify import Prediction, predictions_from_features
-from medgrad_desktop.core.embedding import embed_images
+from medgrad_desktop.core.classify import Prediction, predictions_from_features, wants_block_tokens
+from medgrad_desktop.core.embedding import block_token_means, embed_images
 from medgrad_desktop.core.entropy import entropy_weight, pixel_entropy_weight
 from medgrad_desktop.core.explain.grad_eclip import eclip_grids, loosened_attention, tail_grads
 from medgrad_desktop.core.explain.gradcam import gradcam_grids
@@ -99,9 +100,14 @@ def analyze_batch(
     x, squashed = clip.batch(images)
     visual = clip.visual
     tail = ClassTokenTail(visual)
-    with capture_last_block(visual) as cap, torch.no_grad():
+    tokens_wanted = with_prediction and wants_block_tokens(clip)
+    with (
+        capture_last_block(visual) as cap,
+        block_token_means(clip.model) if tokens_wanted else nullcontext(None) as tokens,
+        torch.no_grad(),
+    ):
         feats = embed_images(clip.model, x)
-    preds = predictions_from_features(clip, feats, top_k) if with_prediction else [None] * len(images)
+    preds = predictions_from_features(clip, feats, top_k, tokens) if with_prediction else [None] * len(images)
     results = [AnalysisResult(p, image_features=f) for p, f in zip(preds, feats.cpu().numpy(), strict=True)]
     if not params or not targets:
         return results

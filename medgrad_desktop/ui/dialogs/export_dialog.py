@@ -9,13 +9,19 @@ Reports go where a user looks for documents: by default "MedGrad reports" in the
 wherever the last report went, never inside the app's own install. With de-identification on, the
 pseudonym key (IMG-0005 -> file name) is written by default to its own clearly named file beside the
 report folder, never inside it, with a warning that it re-identifies the images. After an export,
-"Open report" and "Show in folder" open them with the desktop's own applications.
+"Open report" and "Show in folder" open them with the desktop's own applications, or say what to
+install and where the file is when the desktop has none.
+
+The dialog offers the last export's choices again (images, maps, formats, de-identification) and a file
+name that no report in the folder has yet, and estimates the time from this session's measured maps
+(no figure before a map was made). Its choices scroll where the screen is short (1024 x 640).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, Qt, QUrl
@@ -44,10 +50,14 @@ from medgrad_desktop.core.card import RESEARCH_NOTICE
 from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS
 from medgrad_desktop.reports import FORMATS, ReportOptions
 from medgrad_desktop.reports.notes import INCLUDE_NOTES_RISK, SCRUBBED_KINDS, count_notes, left_out_text
+from medgrad_desktop.reports.outputs import existing_outputs
 from medgrad_desktop.reports.request import plan_report
 from medgrad_desktop.resources_path import resources_dir
 from medgrad_desktop.ui.state.app_model import AppModel
 from medgrad_desktop.ui.state.folder_image import FolderImage
+from medgrad_desktop.ui.state.settings import ExportChoices
+from medgrad_desktop.ui.widgets.fitting_scroll import FittingScrollArea, fit_dialog
+from medgrad_desktop.ui.work.timing import describe_duration
 from medgrad_desktop.ui.work.worker import ModelWorker
 
 FORMAT_LABELS = {"pdf": "PDF", "html": "HTML (self-contained)", "csv": "CSV", "png": "PNG overlays"}
@@ -86,6 +96,42 @@ def default_key_path(out_dir: Path, basename: str) -> Path:
     return out_dir.parent / f"{out_dir.name} - {basename} - PSEUDONYM KEY (re-identifies, keep private).csv"
 
 
+def free_report_name(out_dir: Path, base: str = "report", today: date | None = None) -> str:
+    """`base` when no report (nor its pseudonym key) of that name is in `out_dir`, else `base` with the
+    date, then with (2), (3)...: 'report 2026-12-06 (2)'. A new export never proposes to replace an
+    earlier one; replacing stays possible by typing its name, after a confirmation."""
+
+    def taken(name: str) -> bool:
+        return bool(existing_outputs(out_dir, name, FORMATS, default_key_path(out_dir, name)))
+
+    if not taken(base):
+        return base
+    dated = f"{base} {(today or date.today()).isoformat()}"
+    n = 1
+    name = dated
+    while taken(name):
+        n += 1
+        name = f"{dated} ({n})"
+    return name
+
+
+def no_viewer_text(report: Path) -> str:
+    """What to do when the desktop has no application for the report's kind of file."""
+    if report.suffix == ".pdf":
+        what, install = (
+            "PDF files",
+            "a PDF viewer (e.g. Okular or Evince on Linux, SumatraPDF or Adobe Acrobat Reader on Windows)",
+        )
+    elif report.suffix == ".html":
+        what, install = "web pages", "a web browser (e.g. Firefox)"
+    else:
+        what, install = f"{report.suffix or 'these'} files", "an application for them"
+    return (
+        f"No application on this computer opens {what}, so the report was not opened. Install {install}, "
+        f"or open the file yourself:\n{report}"
+    )
+
+
 class ExportDialog(QDialog):
     """Choose what and where; then `start()` submits the export job to `worker` and follows it.
     What can be exported (current image, selection, folder) and with which parameters, colormap and
@@ -105,7 +151,11 @@ class ExportDialog(QDialog):
 
     # ------------------------------------------------------------------ UI
     def _build(self) -> None:
-        lay = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        content = QWidget()  # the choices: they scroll where the screen is too short for them
+        lay = QVBoxLayout(content)
+        lay.setContentsMargins(0, 0, 0, 0)
+        remembered = self.app.settings.export_choices  # the last export's choices, offered again
         notice = QLabel(RESEARCH_NOTICE)
         notice.setStyleSheet("color:#a01010; font-weight:bold;")
         lay.addWidget(notice)
@@ -134,6 +184,8 @@ class ExportDialog(QDialog):
             self.scope_group.addButton(self.scope_buttons[key], i)
             sl.addWidget(self.scope_buttons[key])
         default = "selection" if len(selected) > 1 else "folder" if n_folder else "current"
+        if remembered is not None and remembered.scope in SCOPES:
+            default = remembered.scope if self.scope_buttons[remembered.scope].isEnabled() else default
         self.scope_buttons[default].setChecked(True)
         lay.addWidget(scope_box)
 
@@ -141,17 +193,19 @@ class ExportDialog(QDialog):
         wl = QFormLayout(what)
         methods_row = QHBoxLayout()
         self.method_boxes = {}
+        methods = set(remembered.methods if remembered is not None else ()) & set(METHODS)
         for m in METHODS:
             cb = QCheckBox(METHOD_NAMES[m])
-            cb.setChecked(m == self.app.current_method)
+            cb.setChecked(m in methods if methods else m == self.app.current_method)
             self.method_boxes[m] = cb
             methods_row.addWidget(cb)
         wl.addRow("Maps", methods_row)
         formats_row = QHBoxLayout()
         self.format_boxes = {}
+        formats = set(remembered.formats if remembered is not None else ()) & set(FORMATS)
         for f in FORMATS:
             cb = QCheckBox(FORMAT_LABELS[f])
-            cb.setChecked(f in ("pdf", "html", "csv"))
+            cb.setChecked(f in (formats or ("pdf", "html", "csv")))
             self.format_boxes[f] = cb
             formats_row.addWidget(cb)
         wl.addRow("Formats", formats_row)
@@ -166,14 +220,17 @@ class ExportDialog(QDialog):
         row.addWidget(self.dir_edit)
         row.addWidget(browse)
         fl.addRow("Folder", row)
-        self.name_edit = QLineEdit("report")
+        self.name_edit = QLineEdit(free_report_name(self._out_dir()))
+        self._name_typed = False  # the user chose the name: stop proposing one
+        self.name_edit.textEdited.connect(lambda _t: setattr(self, "_name_typed", True))
+        self.dir_edit.textChanged.connect(self._propose_name)
         fl.addRow("File name", self.name_edit)
         self.deid_box = QCheckBox("De-identify (pseudonyms; images re-encoded without EXIF/GPS)")
-        self.deid_box.setChecked(True)
+        self.deid_box.setChecked(remembered.deidentify if remembered is not None else True)
         fl.addRow("", self.deid_box)
         self.private_note = QLabel(PRIVATE_REPORT_NOTE)  # shown while the report is not de-identified
         self.private_note.setWordWrap(True)
-        self.private_note.setVisible(False)
+        self.private_note.setVisible(not self.deid_box.isChecked())
         self.deid_box.toggled.connect(lambda deid: self.private_note.setVisible(not deid))
         fl.addRow("", self.private_note)
         self.notes_box = QCheckBox("Include reviewers' notes, scrubbed: a note may still identify a patient")
@@ -205,6 +262,14 @@ class ExportDialog(QDialog):
         self.dir_edit.textChanged.connect(self._sync_key)
         self.name_edit.textChanged.connect(self._sync_key)
         lay.addWidget(where)
+        self.options = FittingScrollArea(content)
+        outer.addWidget(self.options, 1)
+        self.estimate = QLabel("")  # "about 3 min", from this session's measured maps; else empty
+        self.estimate.setStyleSheet("color:#5a6270;")
+        outer.addWidget(self.estimate)
+        self.scope_group.idToggled.connect(self._show_estimate)
+        for cb in self.method_boxes.values():
+            cb.toggled.connect(self._show_estimate)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
@@ -212,8 +277,8 @@ class ExportDialog(QDialog):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        lay.addWidget(self.progress)
-        lay.addWidget(self.status)
+        outer.addWidget(self.progress)
+        outer.addWidget(self.status)
 
         self.buttons = QDialogButtonBox()
         self.open_button = self.buttons.addButton("Open report", QDialogButtonBox.ButtonRole.ActionRole)
@@ -226,9 +291,42 @@ class ExportDialog(QDialog):
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.export_button.clicked.connect(self.start)
         self.close_button.clicked.connect(self.reject)
-        lay.addWidget(self.buttons)
+        outer.addWidget(self.buttons)
         self._sync_key()
         self._sync_notes()
+        self._show_estimate()
+        self.deid_box.toggled.connect(self._refit)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        fit_dialog(self)
+
+    def _refit(self) -> None:
+        """Grow (or shrink) to show a longer or shorter text whole, within the screen."""
+        if self.isVisible():
+            fit_dialog(self)
+
+    def _out_dir(self) -> Path:
+        return Path(self.dir_edit.text().strip() or ".").expanduser()
+
+    def _propose_name(self) -> None:
+        """A name no report in the chosen folder has, until the user types one."""
+        if not self._name_typed:
+            self.name_edit.setText(free_report_name(self._out_dir()))
+
+    def _show_estimate(self) -> None:
+        """How long the export should take, from this session's measured maps; nothing before a map
+        was measured."""
+        n, methods = len(self.chosen_entries()), len(self.chosen_methods())
+        seconds = self.app.map_times.estimate(n, methods) if n and methods else None
+        text = describe_duration(seconds)
+        self.estimate.setText(
+            f"Estimated time: {text} ({n} image{'s' if n != 1 else ''} × {methods} "
+            f"map{'s' if methods != 1 else ''}, at this session's measured speed)"
+            if text
+            else ""
+        )
+        self.estimate.setVisible(bool(text))
 
     def _default_dir(self) -> str:
         return str(default_export_dir(self.app.settings.export_dir))
@@ -263,6 +361,7 @@ class ExportDialog(QDialog):
             text = left_out_text(n) if n else ""
         self.notes_label.setText(text)
         self.notes_label.setStyleSheet("color:#8c1d18;" if deid and n else "")
+        self._refit()
 
     def key_path(self, out: Path, name: str) -> Path | None:
         """Where the pseudonym key goes: the typed path, else the default beside the report; None when
@@ -283,13 +382,29 @@ class ExportDialog(QDialog):
 
     def open_report(self) -> None:
         f = self.report_file()
-        if f is not None:
-            self.open_url(QUrl.fromLocalFile(str(f)))
+        if f is not None and self.open_url(QUrl.fromLocalFile(str(f))) is False:
+            self._no_application(no_viewer_text(f))
 
     def show_in_folder(self) -> None:
         f = self.report_file()
-        if f is not None:
-            self.open_url(QUrl.fromLocalFile(str(f.parent)))
+        if f is not None and self.open_url(QUrl.fromLocalFile(str(f.parent))) is False:
+            self._no_application(
+                f"No file manager could be started to show the report's folder. The report is in:\n{f.parent}"
+            )
+
+    def _no_application(self, text: str) -> QMessageBox:
+        """Say that the desktop had no application for the report, what to install, and where it is
+        (`open_url` returned False: QDesktopServices found none; a test's stand-in returning None
+        counts as opened)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Information, "Report not opened", text, QMessageBox.StandardButton.Ok, self
+        )
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # non-blocking
+        self.status.setText(text)
+        self._refit()
+        return box
 
     def _browse_dir(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Report folder", self.dir_edit.text())
@@ -342,6 +457,7 @@ class ExportDialog(QDialog):
         self.error_message = message
         self.status.setText(message)
         self.status.setStyleSheet("color:#a01010;")
+        self._refit()
 
     # ------------------------------------------------------------------ running
     def start(self) -> bool:
@@ -415,6 +531,9 @@ class ExportDialog(QDialog):
             )
 
         self.app.settings.export_dir = str(out)
+        self.app.settings.export_choices = ExportChoices(
+            self.scope(), tuple(methods), tuple(formats), self.deid_box.isChecked()
+        )
         self.result, self.error_message = None, ""
         self.handle = self.worker.submit(job, kind="export", total=request.steps)
         self.handle.progress.connect(self._on_progress)
@@ -471,6 +590,7 @@ class ExportDialog(QDialog):
         for b in (self.open_button, self.show_button):
             b.setEnabled(self.report_file() is not None)
         self.open_button.setDefault(True)
+        self._refit()
 
     def _on_error(self, message: str) -> None:
         self._fail(f"Export failed, nothing was written: {message}")

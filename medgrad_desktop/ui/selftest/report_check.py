@@ -1,6 +1,7 @@
 """The report step of `--self-test`: write a report of one image (PDF, HTML and CSV) into a temporary
-folder through the reports package, then read the files back and check them. A frozen bundle that
-lost a Qt plugin, a font or a writer fails here instead of when a clinician exports.
+folder through the reports package, then read the files back and check them; and scrub a probe note
+as a de-identified report with notes would. A frozen bundle that lost a Qt plugin, a font, a writer or
+a module of the notes scrubber fails here instead of when a clinician exports.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from medgrad_desktop.core.method_params import METHODS, default_params
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.reports.export import export_report
+from medgrad_desktop.reports.notes import scrub_note
 from medgrad_desktop.reports.pdf_writer import page_count
 from medgrad_desktop.reports.request import plan_report
 from medgrad_desktop.review import ReviewStore
@@ -68,4 +70,24 @@ def check_report(
     if app_p is None or abs(app_p - conf) > 1e-3:
         return f"the report gives {cls} {conf:.4f}, the app {app_p} for {Path(image).name}"
     print(f"report: {want}-page PDF, HTML and CSV of {Path(image).name} written and checked")
+    return check_note_scrubber()
+
+
+# a note with an identifier of each kind the scrubber removes, and the strings that must go
+NOTE_PROBE = "DOB 14/03/1972, first seen 1 March 2023, tel 555-0142, MRN 4471923, 12 Elm Street, a@b.org"
+NOTE_PROBE_IDENTIFIERS = ("14/03/1972", "1 March 2023", "555-0142", "4471923", "Elm Street", "a@b.org")
+
+
+def check_note_scrubber() -> str:
+    """Scrub a probe note as a de-identified report with notes would; '' when every identifier went.
+    The scrubber's library (presidio-analyzer, with spaCy underneath) is imported only here and when a
+    report includes notes, so a bundle that lost one of its modules fails here first."""
+    try:
+        out = scrub_note(NOTE_PROBE)
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer of a self-test
+        return f"the notes scrubber failed: {type(exc).__name__}: {exc}"
+    left = [s for s in NOTE_PROBE_IDENTIFIERS if s in out]
+    if left:
+        return f"the notes scrubber left {', '.join(left)} in a note"
+    print("notes scrubber: identifiers removed from a probe note")
     return ""

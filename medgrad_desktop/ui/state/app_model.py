@@ -10,7 +10,8 @@ What an exporter reads: `current_folder`, `entries` (folder order), `current_ent
 `selected_entries()` (grid order), `current_method`, `params` (all three methods), `target_choice`
 (`.resolve(catalogue, prediction)` gives one image's `Target`), `colormap`, `opacity`, `model` (read its
 card and catalogue; never run it on the UI thread: submit a job to the `ModelWorker`),
-`review_store` and `cached_map(entry, method, target)`.
+`review_store`, `cached_map(entry, method, target)` and `map_times` (this session's measured seconds
+per map).
 
 Slow work never runs here: the model loads in the worker, predictions run as the batch job of
 `PredictionsController`, and the shown image's maps are requested by `MapController`.
@@ -43,6 +44,7 @@ from medgrad_desktop.ui.state.settings import AppSettings
 from medgrad_desktop.ui.state.target_choice import TargetChoice, describe_match
 from medgrad_desktop.ui.work.jobs import MapResult, PredictItem
 from medgrad_desktop.ui.work.prediction_batch import PredictionsController
+from medgrad_desktop.ui.work.timing import MeasuredTimes
 from medgrad_desktop.ui.work.worker import JobHandle, ModelWorker
 
 if TYPE_CHECKING:  # the window imports no torch: the model arrives from the worker
@@ -98,6 +100,7 @@ class AppModel(QObject):
         )
         self.recursive = settings.recursive
         self.map_cache = LRUCache(4000)
+        self.map_times = MeasuredTimes()  # this session's seconds per map, for the export's estimate
         self.pred_cache: dict[tuple[str, str], Prediction] = {}
         self.model_error = ""
         self.fallback_note = ""  # why the demo model is in use instead of the chosen weights
@@ -185,6 +188,7 @@ class AppModel(QObject):
 
     def _on_model_changed(self, clip: ClipModel) -> None:
         self._model = clip
+        self.map_times = MeasuredTimes()  # another model or device: another speed
         self.model_error = ""
         self._previous_model_settings = None
         self.model_changed.emit(clip)
@@ -335,6 +339,8 @@ class AppModel(QObject):
         have changed them since), and what the job learnt about its image."""
         for m, hm in res.maps.items():
             self.map_cache.put(map_key(res.sha256, res.model_sha256, res.params[m], res.target.key), hm)
+        if self.model is not None and res.model_sha256 == self.model.card.weights_sha256:
+            self.map_times.add_maps(res.seconds, len(res.maps))
         self.project.record_maps(res)
         for i, e in enumerate(self.entries):
             if e.path == res.path:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import typing
-from dataclasses import fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -28,6 +28,17 @@ from medgrad_desktop.core.render import DEFAULT_OVERLAY_ALPHA
 ORGANIZATION = "MedGrad"
 APPLICATION = "MedGrad Desktop"
 MAX_RECENT = 8
+
+
+@dataclass(frozen=True)
+class ExportChoices:
+    """The export dialog's choices, offered again at the next export: which images (a scope name of the
+    dialog), which maps and formats, and whether the report was de-identified."""
+
+    scope: str
+    methods: tuple[str, ...]
+    formats: tuple[str, ...]
+    deidentify: bool
 
 
 class AppSettings:
@@ -111,6 +122,26 @@ class AppSettings:
     @export_dir.setter
     def export_dir(self, v: str) -> None:
         self._set("export/last_dir", v)
+
+    @property
+    def export_choices(self) -> ExportChoices | None:
+        """What the last export was made with; None before the first, or when the stored value does
+        not read back as one (the dialog then offers its defaults)."""
+        raw = self.q.value("export/choices")
+        if raw is None:
+            return None
+        try:
+            d = json.loads(str(raw))
+            choices = ExportChoices(
+                str(d["scope"]), tuple(map(str, d["methods"])), tuple(map(str, d["formats"])), d["deidentify"]
+            )
+        except (TypeError, ValueError, KeyError):  # JSONDecodeError is a ValueError
+            return None
+        return choices if isinstance(choices.deidentify, bool) else None
+
+    @export_choices.setter
+    def export_choices(self, v: ExportChoices) -> None:
+        self._set("export/choices", json.dumps(asdict(v), sort_keys=True))
 
     @property
     def recursive(self) -> bool:

@@ -1,5 +1,6 @@
 """The colour bar beside a map: the colormap's ramp from low to high relevance, redrawn when the
-colormap changes."""
+colormap or the overlay's transparency changes (where the overlay fades into the image, the bar fades
+into a checkerboard)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from medgrad_desktop.core.render import colorbar
+from medgrad_desktop.core.render import colorbar, overlay_alpha
 from medgrad_desktop.ui.work.qimages import qimage_from_rgb
 
 
@@ -51,10 +52,19 @@ class ColorBar(QWidget):
         lay.addWidget(caption)
         self.setFixedWidth(64)
         self.colormap = "inferno"
+        self.alpha = "uniform"
         self.set_colormap("inferno")
 
     def set_colormap(self, name: str) -> None:
         self.colormap = name
-        self._bar.pixmap = QPixmap.fromImage(qimage_from_rgb(colorbar(256, 4, name)))
+        self._draw()
+
+    def set_alpha(self, name: str) -> None:
+        """How the overlay's opacity follows relevance (`core.render.OVERLAY_ALPHAS`)."""
+        self.alpha = name
+        self._draw()
+
+    def _draw(self) -> None:
+        self._bar.pixmap = QPixmap.fromImage(qimage_from_rgb(colorbar(256, 20, self.colormap, self.alpha)))
         self._bar.update()
-        self.setToolTip(f"colormap: {name}")
+        self.setToolTip(f"colormap: {self.colormap}; opacity {overlay_alpha(self.alpha).describe()}")

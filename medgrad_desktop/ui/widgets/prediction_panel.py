@@ -9,6 +9,7 @@ says so instead of keeping the previous image's results."""
 from __future__ import annotations
 
 import html
+import re
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
@@ -73,7 +74,25 @@ def ood_check_text(card: ModelCard) -> str:
     )
 
 
+LONG_WORD = 20  # characters: a longer word (a file name, a path) gets places to wrap
+_BREAK_AFTER = re.compile(r"([_./\\])")
+_UNBROKEN = re.compile(rf"[^\s\-_./\\\u200b]{{{LONG_WORD}}}(?=\S)")
+
+
+def wrappable(text: str) -> str:
+    """`text` with a zero-width space after each _ . / \\ of its long words, and inside long runs without
+    any, so a weights file name or a path wraps in a narrow panel instead of running past its edge."""
+    words = []
+    for w in text.split(" "):
+        if len(w) > LONG_WORD:
+            w = _UNBROKEN.sub(lambda m: m.group(0) + "\u200b", _BREAK_AFTER.sub("\\1\u200b", w))
+        words.append(w)
+    return " ".join(words)
+
+
 def card_html(card: ModelCard, device: str) -> str:
+    """The card as one column, each name above its value: a two-column table in a QLabel was laid out
+    wider than the label, cutting every value at the panel's edge at 1024 x 640."""
     items = [
         ("Model", card.name),
         ("Architecture", card.architecture),
@@ -94,12 +113,11 @@ def card_html(card: ModelCard, device: str) -> str:
         shown = [(k, v) for k, v in metrics.items() if isinstance(v, int | float)][:4]
         for k, v in shown:
             items.append((k.replace("_", " "), f"{v:.3f}" if isinstance(v, float) else str(v)))
-    rows = "".join(
-        f"<tr><td style='color:#5a6270;padding-right:8px'>{html.escape(k)}</td>"
-        f"<td>{html.escape(str(v))}</td></tr>"
+    return "".join(
+        f"<p style='margin:0 0 3px 0'><span style='color:#5a6270'>{html.escape(k)}</span><br>"
+        f"{html.escape(wrappable(str(v)))}</p>"
         for k, v in items
     )
-    return f"<table cellspacing='1'>{rows}</table>"
 
 
 class PredictionPanel(QWidget):

@@ -13,10 +13,14 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from medgrad_desktop.core.prediction import format_probability
 
-BAR_MIN = 56  # px: a bar this wide still shows 5 % apart from 10 %
-NAME_SHARE = 0.6  # of the width left after the percentages, at most, for the names
-GAP = 6
+BAR_MIN = 32  # px: a bar this wide still shows 5 % apart from 10 %
+NAME_SHARE = 0.8  # of the width left after the percentages, at most, for the names
+GAP = 5
 FILL, TRACK = QColor("#2a6fdb"), QColor("#e3e7ee")
+
+
+def _percent(p: float) -> str:
+    return f"{p * 100:.1f}%"
 
 
 class ProbabilityBars(QWidget):
@@ -49,7 +53,7 @@ class ProbabilityBars(QWidget):
         """Widths of the name, bar and percentage columns at the current width: names take what they
         need up to `NAME_SHARE` of the room, never so much that a bar gets narrower than `BAR_MIN`."""
         bold = QFontMetrics(self._bold())
-        pct_w = bold.horizontalAdvance("100.0%")
+        pct_w = max((bold.horizontalAdvance(_percent(p)) for _, p in self._rows), default=0)
         avail = max(0, self.width() - pct_w - 2 * GAP)
         longest = max((bold.horizontalAdvance(n) for n, _ in self._rows), default=0)
         name_w = max(0, min(longest, round(avail * NAME_SHARE), avail - BAR_MIN))
@@ -59,9 +63,7 @@ class ProbabilityBars(QWidget):
         """The names as drawn at the current width ("…" where cut)."""
         name_w, bold = self.columns()[0], QFontMetrics(self._bold())
         return [
-            (bold if i == 0 else self.fontMetrics()).elidedText(
-                n, Qt.TextElideMode.ElideRight, name_w
-            )
+            (bold if i == 0 else self.fontMetrics()).elidedText(n, Qt.TextElideMode.ElideRight, name_w)
             for i, (n, _) in enumerate(self._rows)
         ]
 
@@ -87,7 +89,7 @@ class ProbabilityBars(QWidget):
             p.drawText(
                 QRect(track.right() + GAP, y, pct_w, line),
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                f"{prob * 100:.1f}%",
+                _percent(prob),
             )
         p.end()
 

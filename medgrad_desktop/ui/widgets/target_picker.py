@@ -31,6 +31,7 @@ from medgrad_desktop.ui.state.target_choice import TargetChoice, completion_phra
 MAX_RANK = 5
 MATCH_STYLE = "color:#1f4f9c; font-size:10px;"
 NOTE_STYLE = "color:#8c1d18; font-size:10px; font-weight:bold;"
+UNKNOWN_STYLE = "color:#8c1d18; font-size:10px;"  # not bold: the whole line fits the match line's width
 # px of the match line, so the picker stays on the toolbar of a 1024 px window; the tooltip has it whole.
 # (Widening it with the window was tried: a picker the toolbar has moved behind its overflow arrow is
 # hidden, and a hidden widget's smaller size never reaches the toolbar, so it stayed there.)
@@ -66,7 +67,7 @@ class TargetPicker(QWidget):
         lay.addWidget(self.combo)
         self.free_text = QLineEdit()
         self.free_text.setPlaceholderText("or type a finding, Enter")
-        self.free_text.setFixedWidth(170)
+        self.free_text.setFixedWidth(136)  # with the pin beside it, the row still fits 1024 px
         self.free_text.setToolTip(
             "Explain any text: a class name, a 7-point finding, or your own words "
             "(completes from the catalogue's phrases). T types here, Esc leaves"
@@ -98,7 +99,7 @@ class TargetPicker(QWidget):
         self.match_label = QLabel()  # "matched criterion: Blue-whitish veil"
         self.match_label.setStyleSheet(MATCH_STYLE)
         self.unknown_label = QLabel()  # "the model was never trained on: banana" (never with a match)
-        self.unknown_label.setStyleSheet(NOTE_STYLE)
+        self.unknown_label.setStyleSheet(UNKNOWN_STYLE)
         self.text_note = QLabel()  # "⚠ text tower untrained" or "... limited"
         self.text_note.setStyleSheet(NOTE_STYLE)
         for w in (self.match_label, self.unknown_label, self.text_note):
@@ -135,9 +136,7 @@ class TargetPicker(QWidget):
         unknown = never_trained_text(self.app.unknown_words)
         self.unknown_label.ensurePolished()
         self.unknown_label.setText(
-            self.unknown_label.fontMetrics().elidedText(
-                f"⚠ {unknown}" if unknown else "", Qt.TextElideMode.ElideRight, MATCH_WIDTH
-            )
+            self.unknown_label.fontMetrics().elidedText(unknown, Qt.TextElideMode.ElideRight, MATCH_WIDTH)
         )
         self.unknown_label.setToolTip(
             f"{unknown}: its map means little (the card lists the words the text tower was trained on)"

@@ -254,6 +254,8 @@ class ViewerArea(QStackedWidget):
         """How the overlays' opacity follows relevance (`core.render.OVERLAY_ALPHAS`)."""
         for v in self.all_viewers():
             v.set_alpha(name)
+        self.colorbar.set_alpha(name)
+        self.compare_colorbar.set_alpha(name)
 
     def set_colormap(self, name: str) -> None:
         for v in self.all_viewers():

@@ -8,6 +8,7 @@ their own.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,7 @@ class MapResult:
     note: str | None = None  # e.g. "computed on the CPU" after a GPU out-of-memory
     params: dict[str, MethodParams] = field(default_factory=dict)  # method -> the params that made its map
     display: object = None  # QImage (RGB32) for the viewer, made here when the image was decoded here
+    seconds: float = 0.0  # the analysis's time (forward pass and maps), for `MeasuredTimes`
 
 
 def compute_maps(req: MapRequest):
@@ -190,6 +192,7 @@ def compute_maps(req: MapRequest):
                 what=req.path.name,
             )
         target = req.choice.resolve(clip.catalogue, pred)
+        started = time.monotonic()
         result = compute.run_with_fallback(
             clip,
             lambda m: compute.analyze(m, rgb, [target], list(req.params), with_prediction=pred is None),
@@ -209,6 +212,7 @@ def compute_maps(req: MapRequest):
             note=notes[-1] if notes else None,
             params={p.method: p for p in req.params},
             display=display,
+            seconds=time.monotonic() - started,
         )
 
     return run

@@ -337,6 +337,7 @@ class ModelWorker(QThread):
 
     # --- worker thread ------------------------------------------------------------------------
     def run(self) -> None:
+        threading.current_thread().name = "medgrad-worker"  # as the log names it
         lower_thread_priority(self.NICE)
         while True:
             with self._cond:
