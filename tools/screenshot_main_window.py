@@ -96,15 +96,19 @@ def main() -> int:
         win.target_picker.free_text.setText(args.text)
         win.app.set_free_text_target(args.text)
     viewer = win.viewers.viewer
-    if not wait_until(
-        lambda: viewer.map_values is not None and viewer.overlay_item.isVisible(), args.timeout, app
-    ):
+
+    def shown(v) -> bool:  # a drawn overlay, or the words that stand in for an empty map
+        return (
+            v.map_values is not None and v.overlay_item.isVisible()
+        ) or "no positive evidence" in v.message.text()
+
+    if not wait_until(lambda: shown(viewer), args.timeout, app):
         print("error: no overlay appeared", file=sys.stderr)
         return 1
     if not args.single:
         win.menus.compare_action.setChecked(True)
         if not wait_until(
-            lambda: all(v.map_values is not None for v in win.viewers.compare_viewers.values()),
+            lambda: all(shown(v) for v in win.viewers.compare_viewers.values()),
             args.timeout,
             app,
         ):

@@ -128,7 +128,8 @@ def test_msp_and_energy_by_hand():
 
 def test_thresholds_are_the_held_out_percentile_and_far_points_are_flagged(fitted, rng):
     stats, centres = fitted
-    for m in METHODS:
+    assert set(stats.thresholds) == set(METHODS) - {"tokens", "layers"}  # fitted without block tokens
+    for m in stats.thresholds:
         assert stats.thresholds[m] == pytest.approx(np.percentile(stats.calibration_scores[m], 99.0))
     near, _ = _clusters(rng, 400, centres)
     far = _unit(rng.normal(size=(100, 16))).astype(np.float32)

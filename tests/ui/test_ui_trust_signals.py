@@ -159,12 +159,12 @@ def test_checklist_reads_as_finding_and_its_probability(qtbot, make_window, demo
     pred = win.app.current_entry.prediction
     shown = win.panel.criteria_label.text()
     for c in pred.criteria:
-        assert html.escape(c.text) in shown
+        assert html.escape(c.text).replace(", ", ",&nbsp;") in shown  # finding and probability never split
         assert c.text.startswith(f"{c.display_name}: {c.option_id.replace('_', ' ')}, ")
         if c.option_id == "absent":  # "absent blue-whitish veil" under a bare probability read backwards
             assert c.phrase not in shown
     veil = next(c for c in pred.criteria if c.criterion_id == "blue_whitish_veil")
-    assert html.escape(f"Blue-whitish veil: {veil.option_id}, ") in shown
+    assert html.escape(f"Blue-whitish veil: {veil.option_id},&nbsp;") in shown
 
 
 def test_overlay_opacity_follows_relevance_and_uniform_is_one_toggle_away(qtbot, make_window, demo_folder):

@@ -46,7 +46,8 @@ def fit_dialog(dialog: QDialog) -> None:
     """Give `dialog` the width its content needs (Qt opens a window with wrapped text at most two thirds
     of the screen wide, which cut the export dialog's rows on an 800 px screen) and the height its layout
     needs at that width, wrapped labels whole, never more than its screen offers; what does not fit then
-    scrolls in its `FittingScrollArea`."""
+    scrolls in its `FittingScrollArea`. It only grows (within the screen, moved back onto it where it
+    would reach past an edge), so a size the user gave it stays."""
     layout = dialog.layout()
     if layout is None:
         return
@@ -55,7 +56,13 @@ def fit_dialog(dialog: QDialog) -> None:
     title_bar = max(0, dialog.frameGeometry().height() - dialog.geometry().height())
     width = max(dialog.width(), min(layout.totalMinimumSize().width(), room.width()))
     want = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else -1
-    want = min(max(want, layout.totalSizeHint().height()), room.height() - title_bar)
-    size = QSize(width, max(want, layout.totalMinimumSize().height()))
+    want = max(want, layout.totalSizeHint().height(), dialog.height())
+    size = QSize(width, max(min(want, room.height() - title_bar), layout.totalMinimumSize().height()))
     if size != dialog.size():
         dialog.resize(size)
+    if screen is not None:  # grown past the screen's edge (or centred on a larger window): back on it
+        frame, avail = dialog.frameGeometry(), screen.availableGeometry()
+        x = max(avail.left(), min(frame.left(), avail.right() + 1 - frame.width()))
+        y = max(avail.top(), min(frame.top(), avail.bottom() + 1 - frame.height()))
+        if (x, y) != (frame.left(), frame.top()):
+            dialog.move(x, y)

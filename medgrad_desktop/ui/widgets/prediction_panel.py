@@ -48,8 +48,8 @@ def criteria_html(pred: Prediction) -> str:
     narrow panel."""
     if not pred.criteria:
         return "<i>This model's catalogue has no 7-point criteria.</i>"
-    rows = "".join(
-        f"<tr><td>{html.escape(c.text)}</td>"
+    rows = "".join(  # a narrow panel wraps after the name, never between a finding and its probability
+        f"<tr><td>{html.escape(c.text).replace(', ', ',&nbsp;')}</td>"
         f"<td align='right'>{f'<b>+{c.points}</b>' if c.points else '+0'}</td></tr>"
         for c in pred.criteria
     )
