@@ -67,12 +67,20 @@ def differentiable_maps(
             raise TypeError(f"unknown parameter type {type(p).__name__}")
         if isinstance(p, MedGradParams) and p.combine == "pixel":
             raise ValueError("the attack covers MedGrad's patch-grid forms only")
-        o = tail.cls_attention(x_in, single_head=True) if p.official_single_head else cap.attn_out.float()[:, 0]
+        o = (
+            tail.cls_attention(x_in, single_head=True)
+            if p.official_single_head
+            else cap.attn_out.float()[:, 0]
+        )
         score = (tail.features_from_attn(x_in[:, 0], o) * text).sum()
         (g_o,) = torch.autograd.grad(score, o, create_graph=True)
         q, k, v = tail.project(cap.x_ln.float())
         replace = isinstance(p, MedGradParams) and p.combine == "replace"
-        vs = v[:, 1:] if replace else v[:, 1:] * loosened_attention(tail, q, k, p.qk_space, p.epsilon)[..., None]
+        vs = (
+            v[:, 1:]
+            if replace
+            else v[:, 1:] * loosened_attention(tail, q, k, p.qk_space, p.epsilon)[..., None]
+        )
         m = torch.relu(torch.einsum("bd,bnd->bn", g_o @ tail.wo, vs))
         if isinstance(p, MedGradParams):
             m = m * weights

@@ -42,8 +42,9 @@ class Perturbation:
 Warp = np.ndarray  # 2x3 affine matrix, original frame -> perturbed frame
 
 
-def _noise(img: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(img.astype(np.float32) + noise), 0, 255).astype(np.uint8)
+def _noise(img: np.ndarray | float, noise: np.ndarray) -> np.ndarray:
+    """img + noise, rounded and clipped to uint8 (img may be a scalar base level)."""
+    return np.clip(np.rint(np.asarray(img, np.float32) + noise), 0, 255).astype(np.uint8)
 
 
 def gaussian_noise(img: np.ndarray, sigma_255: float, rng: np.random.Generator) -> np.ndarray:

@@ -332,8 +332,25 @@ def test_full_disk_during_export_leaves_no_partial_file(
             return _FullDiskFile(f, left)
         return f
 
+    real_write = os.write
+
+    def write_on_small_disk(fd, data):
+        """Files created with their mode (atomic.write_new) are written with os.write, below open()."""
+        try:
+            inside = os.readlink(f"/proc/self/fd/{fd}").startswith(str(out.resolve()))
+        except OSError:
+            inside = False
+        if inside:
+            if len(data) > left[0]:
+                left[0] = 0
+                raise OSError(errno.ENOSPC, "No space left on device")
+            left[0] -= len(data)
+        return real_write(fd, data)
+
     monkeypatch.setattr(builtins, "open", open_on_small_disk)
     monkeypatch.setattr(io, "open", open_on_small_disk)
+    if Path("/proc/self/fd").is_dir():
+        monkeypatch.setattr(os, "write", write_on_small_disk)
     with pytest.raises((ReportFailed, OSError)) as info:
         export_report(ReportRequest(paths, [default_params("medgrad")], out, formats=(fmt,)), tiny_model)
     monkeypatch.undo()
