@@ -159,24 +159,31 @@ def _import_names(dist) -> set[str]:
     return names
 
 
-def dev_only_modules(root: Path = ROOT) -> tuple[str, ...]:
-    """Import names of the distributions only the `dev` extra pulls in (test runners, linters,
-    PyInstaller itself, PDF reading for tests): excluded from the bundle, so none of them, nor their
-    licences (some test tools are GPL or LGPL), can reach it through an optional import."""
+def not_runtime_modules(root: Path = ROOT) -> tuple[str, ...]:
+    """Import names of every installed distribution the app's runtime requirements (pyproject) do not pull
+    in: the `dev` extra (test runners, linters, PyInstaller itself, PDF reading for tests) and whatever
+    else the building environment holds (an evaluation toolkit such as quantus, GPL-3.0). They are
+    excluded from the bundle, so none of them, nor their licences, reaches it through an optional
+    import; a module the app imports must come from a declared requirement (tests/bundle checks the GUI
+    imports none of these)."""
+    import importlib.metadata as md
     import sys
     import tomllib
 
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    from medgrad_desktop.licences.components import requirement_closure
+    from medgrad_desktop.licences.components import APP_DISTRIBUTION, canonical, requirement_closure
 
     with (root / "pyproject.toml").open("rb") as f:
         project = tomllib.load(f)["project"]
     runtime = requirement_closure(project["dependencies"])
-    dev = requirement_closure(project.get("optional-dependencies", {}).get("dev", []))
     keep = set().union(*(_import_names(d) for d in runtime.values())) if runtime else set()
-    names = set().union(*(_import_names(dev[k]) for k in set(dev) - set(runtime))) if dev else set()
-    return tuple(sorted(names - keep))
+    names: set[str] = set()
+    for dist in md.distributions():
+        key = canonical(dist.metadata["Name"] or "")
+        if key and key not in runtime and key != APP_DISTRIBUTION:
+            names |= _import_names(dist)
+    return tuple(sorted(n for n in names - keep if n.isidentifier()))
 
 
 NOTICES_NAME = "THIRD-PARTY-NOTICES.txt"

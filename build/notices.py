@@ -70,9 +70,9 @@ class Owners:
         self.by_file: dict[str, str] = {}
         self.by_record: dict[str, str] = {}  # site-packages-relative RECORD path -> distribution key
         for dist in md.distributions():
-            key = canonical(dist.metadata["Name"])
-            if key in self.dists:
-                continue  # an older copy further down sys.path: the first one is what is imported
+            key = canonical(dist.metadata["Name"] or "")
+            if not key or key in self.dists:
+                continue  # broken metadata, or an older copy further down sys.path (the first is imported)
             self.dists[key] = dist
             for f in dist.files or []:
                 self.by_record.setdefault(f.as_posix(), key)

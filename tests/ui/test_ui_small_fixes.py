@@ -109,7 +109,8 @@ def test_export_dialog_remembers_its_choices_and_proposes_a_free_name(qtbot, mak
     assert again.scope() == "current" and Path(again.dir_edit.text()) == out
     assert set(again.chosen_methods()) == {"gradcam", win.app.current_method}
     assert again.chosen_formats() == ["csv"]
-    assert not again.deid_box.isChecked() and not again.private_note.isHidden()
+    # de-identification is never inherited: a report naming patients is asked for each time
+    assert again.deid_box.isChecked() and again.private_note.isHidden()
     today = date.today().isoformat()
     assert again.name_edit.text() == f"report {today}"  # report.csv is there: never proposed again
     (out / f"report {today}.csv").write_text("x")

@@ -226,7 +226,9 @@ class ExportDialog(QDialog):
         self.dir_edit.textChanged.connect(self._propose_name)
         fl.addRow("File name", self.name_edit)
         self.deid_box = QCheckBox("De-identify (pseudonyms; images re-encoded without EXIF/GPS)")
-        self.deid_box.setChecked(remembered.deidentify if remembered is not None else True)
+        # Always offered ticked, whatever was chosen last: a report that names patients must be asked for
+        # each time, never inherited from the previous export.
+        self.deid_box.setChecked(True)
         fl.addRow("", self.deid_box)
         self.private_note = QLabel(PRIVATE_REPORT_NOTE)  # shown while the report is not de-identified
         self.private_note.setWordWrap(True)
