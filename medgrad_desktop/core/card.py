@@ -146,6 +146,19 @@ class ModelCard:
         reason = self.ood.get("reason")
         return f"{NO_OOD_CHECK_TEXT} ({reason})" if reason else NO_OOD_CHECK_TEXT
 
+    @property
+    def ood_description(self) -> str:
+        """The check in one line, for the model card and every report: method, threshold and the
+        statistics file's SHA-256, or the plain statement that there is none (and why)."""
+        if not self.ood_checked:
+            return self.ood_note
+        o = self.ood
+        return (
+            f"{o.get('method_name', o['method'])} ({o['method']}), flagged above {o['threshold']:.4g}, the "
+            f"{o.get('percentile', 0):g}th percentile of held-out training images; statistics "
+            f"{o.get('stats_file', '')} (SHA-256 {str(o.get('stats_sha256', ''))[:12]}…)"
+        )
+
     def display_name(self) -> str:
         tag = " [UNTRAINED]" if self.untrained else " [DEMO]" if self.demo else ""
         return f"{self.name}{tag}"

@@ -54,7 +54,7 @@ METHOD_NAMES = {
 }
 TOKEN_METHODS = ("tokens", "layers")  # they read the blocks' mean patch tokens
 # the pre-registered choice (docs/TRUST.md, "Out-of-distribution check"); thresholds at this percentile
-CHOSEN_METHOD = "mahalanobis"
+CHOSEN_METHOD = "layers"
 PERCENTILE = 99.0
 KNN_K = 10
 FORMAT_VERSION = 1

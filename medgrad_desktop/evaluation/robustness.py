@@ -72,7 +72,7 @@ def sensitivity(e: np.ndarray, e2: np.ndarray) -> float:
 def relative_input_stability(e: np.ndarray, e2: np.ndarray, x: np.ndarray, x2: np.ndarray) -> float:
     """Agarwal et al.'s RIS for one draw, as Quantus computes it (zeros replaced by EPS_MIN)."""
     num = (e - e2) / np.where(e == 0, EPS_MIN, e)
-    xf, x2f = x.astype(np.float64) / 255.0, x2.astype(np.float64) / 255.0
+    xf, x2f = x.astype(np.float32) / 255.0, x2.astype(np.float32) / 255.0
     den = (xf - x2f) / np.where(xf == 0, EPS_MIN, xf)
     return float(np.linalg.norm(num) / max(float(np.linalg.norm(den)), EPS_MIN))
 
@@ -93,7 +93,8 @@ class RobustnessConfig:
     draws: int = 2  # draws of each stochastic perturbation (max-sensitivity takes the worst)
     artefacts: tuple[str, ...] = ARTEFACT_KINDS
     attack_eps: tuple[float, ...] = ATTACK_EPS
-    attack_steps: int = 8
+    attack_steps: int = 5
+    attack_n: int | None = 8  # the attack (a second-order gradient per step) on the first N images only
     batch_images: int = 8
     method_params: dict[str, MethodParams] = field(default_factory=dict)
 
@@ -147,7 +148,8 @@ def _count(result: RobustnessResult, key: str, changed: bool) -> None:
 
 def _image(
     clip: ClipModel, s: EvalSample, index: int, cfg: RobustnessConfig, result: RobustnessResult, grid
-) -> dict[str, dict[str, float]]:
+) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
+    """One image's scores per map, and its clean maps on the comparison grid."""
     sq = clip.squash(s.image)
     (pred0,), (maps0,) = _explain(clip, [sq], _predicted(clip, sq), cfg, grid)
     rec: dict[str, dict[str, float]] = {n: {} for n in cfg.map_names}
@@ -190,32 +192,36 @@ def _image(
                 acc.setdefault(f"{key}.target_auroc", []).append(auroc(map_back(mp[n], extra), target))
     for n, acc in per.items():
         for k, vals in acc.items():
-            worst = k.endswith((".max_sensitivity", ".ris"))
-            rec[n][k] = float(np.nanmax(vals)) if worst else float(np.nanmean(vals))
+            v = np.asarray(vals, dtype=np.float64)
+            v = v[np.isfinite(v)]  # undefined draws (an all-zero or constant map) do not count
+            if len(v):
+                rec[n][k] = float(v.max() if k.endswith((".max_sensitivity", ".ris")) else v.mean())
     if target is not None and target.any():
         for n in cfg.map_names:
             rec[n]["clean.target_auroc"] = auroc(maps0[n], target)
     result.samples.append({"id": s.id, "predicted": pred0})
-    return rec
+    return rec, base
 
 
 def _predicted(clip: ClipModel, sq: np.ndarray) -> str:
     return analyze_batch(clip, [sq], [], [])[0].prediction.predicted_id
 
 
-def _attack(clip: ClipModel, batch: list[EvalSample], cfg: RobustnessConfig, result: RobustnessResult, recs):
+def _attack(
+    clip: ClipModel,
+    batch: list[EvalSample],
+    ids: list[str],
+    bases: list[dict[str, np.ndarray]],
+    cfg: RobustnessConfig,
+    result: RobustnessResult,
+    recs: list[dict[str, dict[str, float]]],
+) -> None:
     """The attack per method and radius on a batch; the engine re-explains the attacked images."""
     sqs = [clip.squash(s.image) for s in batch]
-    first = analyze_batch(clip, sqs, [], [])
-    ids = [r.prediction.predicted_id for r in first]
     for m in cfg.methods:
         p = cfg.params_of(m)
         if getattr(p, "combine", None) == "pixel":
             continue
-        for b, (sq, cid) in enumerate(zip(sqs, ids, strict=True)):
-            target = next(t for t in clip.catalogue.class_targets() if t.key == cid)
-            clean = analyze_batch(clip, [sq], [target], [p], with_prediction=False)[0].get(m, target)
-            recs[b].setdefault(m, {})["_clean"] = compare_grid(to_mask_size(clean.normalized, sq.shape[:2]))
         for eps in cfg.attack_eps:
             key = f"attack@{eps:g}"
             res = attack_maps(clip, sqs, ids, p, eps, cfg.attack_steps)
@@ -226,13 +232,11 @@ def _attack(clip: ClipModel, batch: list[EvalSample], cfg: RobustnessConfig, res
                 _count(result, f"{key}:{m}", changed)
                 if changed:
                     continue
-                e0 = recs[b][m]["_clean"]
+                e0 = bases[b][m]
                 e2 = compare_grid(to_mask_size(r.get(m, target).normalized, img.shape[:2]))
                 recs[b][m][f"{key}.top10"] = top_intersection(e0, e2)
                 recs[b][m][f"{key}.spearman"] = spearman(e0, e2)
                 recs[b][m][f"{key}.max_sensitivity"] = sensitivity(e0, e2)
-        for rec in recs:
-            rec.get(m, {}).pop("_clean", None)
 
 
 def run_robustness(
@@ -247,9 +251,13 @@ def run_robustness(
     batch: list[EvalSample] = []
 
     def flush() -> None:
-        recs = [_image(clip, s, len(result.records) + i, cfg, result, grid) for i, s in enumerate(batch)]
-        if cfg.attack_eps:
-            _attack(clip, batch, cfg, result, recs)
+        start = len(result.records)
+        done = [_image(clip, s, start + i, cfg, result, grid) for i, s in enumerate(batch)]
+        recs = [d[0] for d in done]
+        n_att = len(batch) if cfg.attack_n is None else max(0, min(len(batch), cfg.attack_n - start))
+        if cfg.attack_eps and n_att:
+            ids = [s["predicted"] for s in result.samples[start : start + n_att]]
+            _attack(clip, batch[:n_att], ids, [d[1] for d in done[:n_att]], cfg, result, recs)
         result.records.extend(recs)
         if progress:
             progress(len(result.records))

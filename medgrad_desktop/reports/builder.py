@@ -207,6 +207,7 @@ def build_entry(
         seven_point_threshold=pred.seven_point_threshold if pred.criteria else None,
         review=_review_info(review_store, img.sha256, clip, pred.predicted_id, options),
         original=_spool(small, spool, f"{stem}_original.png"),
+        ood=pred.ood,
         **_where(img.path, options),
     )
     for p in params:
@@ -336,4 +337,6 @@ def build_report(
         notes=notes,
         notes_left_out=left_out,
         reviewer_key=reviewer_key,
+        ood_check=clip.card.ood_description,
+        ood_checked=clip.card.ood_checked,
     )

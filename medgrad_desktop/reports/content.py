@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from medgrad_desktop.core.map_evidence import no_evidence_text
-from medgrad_desktop.core.prediction import criterion_text
+from medgrad_desktop.core.prediction import NO_OOD_CHECK_TEXT, OOD_FLAG_TEXT, OodResult, criterion_text
 from medgrad_desktop.core.render import DEFAULT_OVERLAY_ALPHA, overlay_alpha
 from medgrad_desktop.reports.notes import LEFT_OUT_NOTE
 
@@ -119,7 +119,8 @@ class ReviewInfo:
 
 @dataclass
 class ImageEntry:
-    """One input image: its prediction, maps and review, or the error that stopped it."""
+    """One input image: its prediction, maps and review, or the error that stopped it; `ood`, the
+    out-of-distribution check's result (None when the model has no check)."""
 
     index: int  # 1-based position in the report
     label: str  # pseudonym when de-identified, else the file name
@@ -141,6 +142,22 @@ class ImageEntry:
     patient: str = ""  # pseudonyms (P-001, L-01, V-1) when de-identified; "" when not grouped
     lesion: str = ""
     visit: str = ""
+    ood: OodResult | None = None
+
+    @property
+    def ood_flagged(self) -> bool:
+        return self.ood is not None and self.ood.flagged
+
+    @property
+    def ood_text(self) -> str:
+        """The warning a flagged image's page carries, with the figures behind it; "" otherwise."""
+        if not self.ood_flagged:
+            return ""
+        o = self.ood
+        return (
+            f"{OOD_FLAG_TEXT[0].upper()}{OOD_FLAG_TEXT[1:]} ({o.method} score {o.score:.4g} above the "
+            f"threshold {o.threshold:.4g})"
+        )
 
     @property
     def group_text(self) -> str:
@@ -187,6 +204,8 @@ class ReportContent:
     # reviewer code -> name, for the pseudonym key only: never written into the report
     reviewer_key: dict[str, str] = field(default_factory=dict)
     overlay_alpha: str = DEFAULT_OVERLAY_ALPHA  # how the overlays' opacity follows relevance
+    ood_check: str = ""  # the out-of-distribution check in one line (`ModelCard.ood_description`)
+    ood_checked: bool = False
 
     @property
     def colour_text(self) -> str:
@@ -217,6 +236,11 @@ class ReportContent:
     def summary_line(self) -> str:
         n, bad = len(self.entries), len(self.failed_entries)
         reviewed = sum(e.review.decision != "pending" for e in self.ok_entries)
-        return f"{n} image{'s' if n != 1 else ''}, {reviewed} reviewed" + (
+        unlike = (
+            f", {sum(e.ood_flagged for e in self.ok_entries)} unlike the images the model was trained on"
+            if self.ood_checked
+            else f", {NO_OOD_CHECK_TEXT}"
+        )
+        return f"{n} image{'s' if n != 1 else ''}, {reviewed} reviewed{unlike}" + (
             f", {bad} could not be read" if bad else ""
         )

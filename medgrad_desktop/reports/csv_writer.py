@@ -1,5 +1,6 @@
-"""CSV: one row per image with the probability of every class, top-k, criteria, review state, hashes
-and provenance columns, plus an `error` column for images that could not be read, and per method
+"""CSV: one row per image with the probability of every class, top-k, criteria, the out-of-distribution
+check (`unlike_training` yes / no / "not checked", method, score, threshold), review state, hashes and
+provenance columns, plus an `error` column for images that could not be read, and per method
 `map_empty_<method>`: "yes" when that map is empty (all zero or flat, not drawn in the other formats:
 no positive evidence for the predicted class), "no" when it is drawn. Text cells that a spreadsheet
 would run as a formula (=, +, -, @ first) get a leading apostrophe."""
@@ -44,6 +45,10 @@ def columns(content: ReportContent) -> list[str]:
     cols += [
         "seven_point_score",
         "seven_point_threshold",
+        "unlike_training",
+        "ood_method",
+        "ood_score",
+        "ood_threshold",
         "review_decision",
         "review_final_class",
         "review_note",
@@ -59,6 +64,22 @@ def columns(content: ReportContent) -> list[str]:
         "created",
     ]
     return cols
+
+
+def _ood_cells(e: ImageEntry) -> dict[str, object]:
+    """`unlike_training`: yes / no from the out-of-distribution check, "not checked" when the model has
+    none, empty for an image that could not be read."""
+    if not e.ok:
+        return {"unlike_training": "", "ood_method": "", "ood_score": "", "ood_threshold": ""}
+    if e.ood is None:
+        return {"unlike_training": "not checked", "ood_method": "", "ood_score": "", "ood_threshold": ""}
+    o = e.ood
+    return {
+        "unlike_training": "yes" if o.flagged else "no",
+        "ood_method": o.method,
+        "ood_score": f"{o.score:.6g}",
+        "ood_threshold": f"{o.threshold:.6g}",
+    }
 
 
 def row(content: ReportContent, e: ImageEntry) -> dict[str, object]:
@@ -79,6 +100,7 @@ def row(content: ReportContent, e: ImageEntry) -> dict[str, object]:
         "top_k": ";".join(f"{c.class_id}:{c.probability:.6f}" for c in e.top_k),
         "seven_point_score": "" if e.seven_point_score is None else e.seven_point_score,
         "seven_point_threshold": "" if e.seven_point_threshold is None else e.seven_point_threshold,
+        **_ood_cells(e),
         "review_decision": e.review.decision if e.ok else "",
         "review_final_class": e.review.final_class_id or "",
         "review_note": safe_text(e.review.note),

@@ -59,6 +59,9 @@ def _img(image: ReportImage) -> str:
     return data_uri(encode_jpeg(rgb, 88), "image/jpeg")
 
 
+UNLIKE_MARK = ' <span class="err">\u26a0 unlike training images</span>'
+
+
 def _page(content: ReportContent, n: int, total: int, body: str) -> str:
     warn = "".join(f'<div class="warn">\u26a0 {escape(w)}</div>' for w in content.warnings)
     return (
@@ -80,6 +83,7 @@ def _cover(content: ReportContent) -> str:
         ("Colour map", escape(content.colour_text)),
         ("De-identified", deid),
         ("Notes", escape(content.notes)),
+        ("Out-of-distribution check", escape(content.ood_check)),
         ("Images", escape(content.summary_line())),
     ]
     info = "".join(f'<tr><td class="grey">{k}</td><td>{v}</td></tr>' for k, v in rows)
@@ -97,7 +101,8 @@ def _cover(content: ReportContent) -> str:
         )
         if e.ok:
             body.append(
-                f"<tr><td>{e.index}</td>{group_td}<td>{escape(e.label)}</td><td>{escape(e.predicted_name or '')}</td>"
+                f"<tr><td>{e.index}</td>{group_td}<td>{escape(e.label)}</td><td>{escape(e.predicted_name or '')}"
+                f"{UNLIKE_MARK if e.ood_flagged else ''}</td>"
                 f'<td class="num">{e.confidence:.1%}</td><td class="num">{"" if e.seven_point_score is None else e.seven_point_score}</td>'
                 f"<td>{escape(e.review.headline)}</td></tr>"
             )
@@ -159,10 +164,12 @@ def _image_section(content: ReportContent, e: ImageEntry, bar_uri: str) -> str:
         f"<i>{escape(rv.note_text)}</i>" if rv.note_left_out or not rv.note.strip() else escape(rv.note_text)
     )
     group = f'<div class="grey">{escape(e.group_text)}</div>' if e.patient else ""
+    unlike = f'<div class="warn">\u26a0 {escape(e.ood_text)}</div>' if e.ood_flagged else ""
     return (
         f"{group}<h2>{escape(e.label)} \u00b7 Predicted: {escape(e.predicted_name or '')} ({e.confidence:.1%})</h2>"
         f'<div class="grey">image {e.index} of {len(content.entries)} \u00b7 '
         f'{e.width}\u00d7{e.height} px \u00b7 <span class="mono">SHA-256 {escape(e.sha256 or "")}</span></div>'
+        f"{unlike}"
         f'<div class="panels" style="grid-template-columns:repeat({cols},minmax(0,1fr)) 90px">'
         f"{''.join(figs)}</div>"
         f'<div class="tables"><div><h3>Differential (top {len(e.top_k)})</h3><table>{topk}</table></div>'

@@ -47,6 +47,7 @@ def cover_layout(content: ReportContent) -> tuple[list[tuple[str, str]], int, in
         ("Colour map", content.colour_text),
         ("De-identified", content.deidentified_text),
         ("Notes", content.notes),
+        ("Unlike training", content.ood_check),
         ("Images", content.summary_line()),
     ]
     top = body_top(content) + 14 + 5.5 * len(info) + 6 + ROW_H
@@ -102,7 +103,7 @@ def _summary_table(cv: PdfCanvas, y: float, rows: list[ImageEntry]) -> float:
             cells = [
                 str(e.index),
                 e.label,
-                e.predicted_name or "",
+                f"\u26a0 {e.predicted_name or ''}" if e.ood_flagged else e.predicted_name or "",
                 f"{e.confidence:.1%}",
                 "" if e.seven_point_score is None else str(e.seven_point_score),
                 e.review.headline,
@@ -154,6 +155,10 @@ def _image_page(cv: PdfCanvas, content: ReportContent, e: ImageEntry) -> None:
         align="right",
     )
     y += 7
+    if e.ood_flagged:  # before the maps: they are as unreliable as the prediction
+        cv.box(LEFT, y - 1, CONTENT_W, 6, fill=(253, 236, 234), border=(229, 162, 157))
+        cv.text(LEFT + 2, y - 1, CONTENT_W - 4, 6, f"\u26a0 {e.ood_text}", 8.5, bold=True, color=RED)
+        y += 7
     y = _panels(cv, content, e, y)
     y += 4
     _tables(cv, e, y)

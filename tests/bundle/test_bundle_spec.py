@@ -190,6 +190,10 @@ def test_gui_works_without_optional_and_imports_no_unused_excluded_module(cfg):
     assert not any(m.split(".")[0] in cfg.OPTIONAL_EXCLUDES for m in mods)
     hit = [m for m in mods for ex in cfg.UNUSED_EXCLUDES if m == ex or m.startswith(ex + ".")]
     assert hit == [], f"the GUI imports excluded modules {hit}; remove them from UNUSED_EXCLUDES"
+    # packages the runtime requirements do not pull in are excluded too: the GUI must not need one
+    undeclared = set(cfg.not_runtime_modules())
+    hit = sorted({m.split(".")[0] for m in mods} & undeclared)
+    assert hit == [], f"the GUI imports {hit}, which no runtime requirement in pyproject.toml provides"
 
 
 def test_spec_uses_config_filters_and_existing_hooks():

@@ -39,7 +39,14 @@ def fitted(rng):
     cal, _ = _clusters(rng, 200, centres)
     cal_logits = 10 * cal.astype(np.float64) @ _unit(centres).T
     stats = fit_stats(
-        fit, [f"c{i}" for i in labels], cal, cal_logits, weights_sha256="w" * 64, source="test", k=5
+        fit,
+        [f"c{i}" for i in labels],
+        cal,
+        cal_logits,
+        weights_sha256="w" * 64,
+        source="test",
+        k=5,
+        method="knn",
     )
     return stats, centres
 
@@ -58,7 +65,9 @@ def test_mahalanobis_score_is_sklearn_ledoit_wolf_for_one_class(rng):
 
     fit = _unit(rng.normal(size=(300, 8)) + 2.0).astype(np.float32)
     q = _unit(rng.normal(size=(5, 8))).astype(np.float32)
-    stats = fit_stats(fit, None, fit[:20], np.zeros((20, 2)), weights_sha256="", source="")
+    stats = fit_stats(
+        fit, None, fit[:20], np.zeros((20, 2)), weights_sha256="", source="", method="mahalanobis"
+    )
     expect = LedoitWolf().fit(fit.astype(np.float64)).mahalanobis(q.astype(np.float64))
     np.testing.assert_allclose(score(stats, "mahalanobis", q, np.zeros((5, 2))), expect, rtol=1e-6)
 

@@ -117,7 +117,9 @@ def test_select_image_toggle_overlay_and_opacity(qtbot, make_window, folder):
     assert overlay.opacity() == pytest.approx(0.10)
     # a colormap change recolours the kept map without a new job (where the map is high: where it is
     # low the overlay is transparent)
-    y, x = np.unravel_index(int(np.argmax(win.viewers.viewer.map_values)), win.viewers.viewer.map_values.shape)
+    y, x = np.unravel_index(
+        int(np.argmax(win.viewers.viewer.map_values)), win.viewers.viewer.map_values.shape
+    )
     before = overlay.pixmap().toImage().pixelColor(int(x), int(y))
     win.app.set_colormap("viridis")
     after = overlay.pixmap().toImage().pixelColor(int(x), int(y))

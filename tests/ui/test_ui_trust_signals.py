@@ -164,7 +164,7 @@ def test_checklist_reads_as_finding_and_its_probability(qtbot, make_window, demo
         if c.option_id == "absent":  # "absent blue-whitish veil" under a bare probability read backwards
             assert c.phrase not in shown
     veil = next(c for c in pred.criteria if c.criterion_id == "blue_whitish_veil")
-    assert html.escape(f"Blue-whitish veil: {veil.option_id},&nbsp;") in shown
+    assert f"Blue-whitish veil: {veil.option_id},&nbsp;" in shown
 
 
 def test_overlay_opacity_follows_relevance_and_uniform_is_one_toggle_away(qtbot, make_window, demo_folder):

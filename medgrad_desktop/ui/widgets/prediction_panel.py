@@ -62,18 +62,6 @@ def criteria_html(pred: Prediction) -> str:
     )
 
 
-def ood_check_text(card: ModelCard) -> str:
-    """The check in one line: its method, threshold and statistics, or the plain statement that there
-    is none (and why)."""
-    if not card.ood_checked:
-        return card.ood_note
-    o = card.ood
-    return (
-        f"{o.get('method_name', o['method'])}, flagged above {o['threshold']:.4g} ({o.get('percentile', 0):g}th "
-        f"percentile of held-out training images; statistics {str(o.get('stats_sha256', ''))[:12]}…)"
-    )
-
-
 LONG_WORD = 20  # characters: a longer word (a file name, a path) gets places to wrap
 _BREAK_AFTER = re.compile(r"([_./\\])")
 _UNBROKEN = re.compile(rf"[^\s\-_./\\\u200b]{{{LONG_WORD}}}(?=\S)")
@@ -102,7 +90,7 @@ def card_html(card: ModelCard, device: str) -> str:
     ]
     if card.weights_path:
         items.insert(2, ("File", card.weights_path.replace("\\", "/").rsplit("/", 1)[-1]))
-    items.append(("Out-of-distribution check", ood_check_text(card)))
+    items.append(("Out-of-distribution check", card.ood_description))
     extra = card.extra or {}
     if extra.get("date"):
         items.append(("Trained", str(extra["date"])))

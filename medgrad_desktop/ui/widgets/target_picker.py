@@ -66,7 +66,7 @@ class TargetPicker(QWidget):
         self.combo.currentIndexChanged.connect(self._on_combo)
         lay.addWidget(self.combo)
         self.free_text = QLineEdit()
-        self.free_text.setPlaceholderText("or type, Enter")
+        self.free_text.setPlaceholderText("or type (T), Enter")
         self.free_text.setFixedWidth(136)  # with the pin beside it, the row still fits 1024 px
         self.free_text.setToolTip(
             "Explain any text: a class name, a 7-point finding, or your own words "
