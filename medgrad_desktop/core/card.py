@@ -147,17 +147,28 @@ class ModelCard:
         return f"{NO_OOD_CHECK_TEXT} ({reason})" if reason else NO_OOD_CHECK_TEXT
 
     @property
-    def ood_description(self) -> str:
-        """The check in one line, for the model card and every report: method, threshold and the
-        statistics file's SHA-256, or the plain statement that there is none (and why)."""
+    def ood_rule(self) -> str:
+        """What flags an image, in a line ("layers score above 9.823, the 99th percentile of held-out
+        training images"), or the plain statement that the model has no check (and why)."""
         if not self.ood_checked:
             return self.ood_note
         o = self.ood
         return (
-            f"{o.get('method_name', o['method'])} ({o['method']}), flagged above {o['threshold']:.4g}, the "
-            f"{o.get('percentile', 0):g}th percentile of held-out training images; statistics "
-            f"{o.get('stats_file', '')} (SHA-256 {str(o.get('stats_sha256', ''))[:12]}…)"
+            f"{o['method']} score above {o['threshold']:.4g}, the {o.get('percentile', 0):g}th percentile "
+            "of held-out training images"
         )
+
+    @property
+    def ood_statistics(self) -> str:
+        """The statistics file and its SHA-256 (shortened), "" without a check."""
+        if not self.ood_checked:
+            return ""
+        return f"{self.ood.get('stats_file', '')}, SHA-256 {str(self.ood.get('stats_sha256', ''))[:12]}…"
+
+    @property
+    def ood_description(self) -> str:
+        """The check in one line, for the model card and every report."""
+        return f"{self.ood_rule}; statistics {self.ood_statistics}" if self.ood_checked else self.ood_rule
 
     def display_name(self) -> str:
         tag = " [UNTRAINED]" if self.untrained else " [DEMO]" if self.demo else ""

@@ -20,6 +20,7 @@ from medgrad_desktop.data.synth.artefacts import draw_artefact
 
 ARTEFACT_KINDS = ("hairs", "ruler", "bubbles")  # the generator's artefacts a photo can gain
 ARTEFACT_MASK_ALPHA = 0.1  # a pixel belongs to the artefact where its drawn alpha exceeds this
+ARTEFACT_MASK_LEVELS = 8  # or where drawing it changed the pixel by more than this (of 255)
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,13 @@ def map_back(map_s: np.ndarray, warp: Warp | None) -> np.ndarray:
 
 def insert_artefact(img: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """The generator's artefact `kind` drawn into a copy of the image; returns it and the artefact's
-    mask (drawn alpha above ARTEFACT_MASK_ALPHA)."""
+    mask: where the drawn alpha exceeds ARTEFACT_MASK_ALPHA or the drawing changed a pixel by more than
+    ARTEFACT_MASK_LEVELS grey levels (anti-aliased rims reach past the generator's alpha)."""
     out = img.astype(np.float32)
     alpha = draw_artefact(kind, rng, out, 1.0)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8), alpha > ARTEFACT_MASK_ALPHA
+    new = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    changed = np.abs(new.astype(np.int16) - img).max(axis=2) > ARTEFACT_MASK_LEVELS
+    return new, (alpha > ARTEFACT_MASK_ALPHA) | changed
 
 
 _APPLY: dict[str, Callable[[np.ndarray, float, np.random.Generator], np.ndarray]] = {

@@ -337,6 +337,7 @@ def build_report(
         notes=notes,
         notes_left_out=left_out,
         reviewer_key=reviewer_key,
-        ood_check=clip.card.ood_description,
+        ood_check=clip.card.ood_rule,
+        ood_statistics=clip.card.ood_statistics,
         ood_checked=clip.card.ood_checked,
     )

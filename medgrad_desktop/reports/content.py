@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from medgrad_desktop.core.map_evidence import no_evidence_text
-from medgrad_desktop.core.prediction import NO_OOD_CHECK_TEXT, OOD_FLAG_TEXT, OodResult, criterion_text
+from medgrad_desktop.core.prediction import OOD_FLAG_TEXT, OodResult, criterion_text
 from medgrad_desktop.core.render import DEFAULT_OVERLAY_ALPHA, overlay_alpha
 from medgrad_desktop.reports.notes import LEFT_OUT_NOTE
 
@@ -204,7 +204,10 @@ class ReportContent:
     # reviewer code -> name, for the pseudonym key only: never written into the report
     reviewer_key: dict[str, str] = field(default_factory=dict)
     overlay_alpha: str = DEFAULT_OVERLAY_ALPHA  # how the overlays' opacity follows relevance
-    ood_check: str = ""  # the out-of-distribution check in one line (`ModelCard.ood_description`)
+    ood_check: str = (
+        ""  # what the out-of-distribution check flags (`ModelCard.ood_rule`), or that there is none
+    )
+    ood_statistics: str = ""  # its statistics file and SHA-256 (`ModelCard.ood_statistics`)
     ood_checked: bool = False
 
     @property
@@ -236,10 +239,10 @@ class ReportContent:
     def summary_line(self) -> str:
         n, bad = len(self.entries), len(self.failed_entries)
         reviewed = sum(e.review.decision != "pending" for e in self.ok_entries)
-        unlike = (
+        unlike = (  # without a check the cover says so once, on its own line (`ood_check`)
             f", {sum(e.ood_flagged for e in self.ok_entries)} unlike the images the model was trained on"
             if self.ood_checked
-            else f", {NO_OOD_CHECK_TEXT}"
+            else ""
         )
         return f"{n} image{'s' if n != 1 else ''}, {reviewed} reviewed{unlike}" + (
             f", {bad} could not be read" if bad else ""

@@ -83,7 +83,15 @@ def _cover(content: ReportContent) -> str:
         ("Colour map", escape(content.colour_text)),
         ("De-identified", deid),
         ("Notes", escape(content.notes)),
-        ("Out-of-distribution check", escape(content.ood_check)),
+        (
+            "Out-of-distribution check",
+            escape(content.ood_check)
+            + (
+                f'<br><span class="mono">{escape(content.ood_statistics)}</span>'
+                if content.ood_statistics
+                else ""
+            ),
+        ),
         ("Images", escape(content.summary_line())),
     ]
     info = "".join(f'<tr><td class="grey">{k}</td><td>{v}</td></tr>' for k, v in rows)

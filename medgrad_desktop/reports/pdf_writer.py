@@ -48,6 +48,7 @@ def cover_layout(content: ReportContent) -> tuple[list[tuple[str, str]], int, in
         ("De-identified", content.deidentified_text),
         ("Notes", content.notes),
         ("Unlike training", content.ood_check),
+        *([("OOD statistics", content.ood_statistics)] if content.ood_statistics else []),
         ("Images", content.summary_line()),
     ]
     top = body_top(content) + 14 + 5.5 * len(info) + 6 + ROW_H

@@ -90,6 +90,7 @@ def test_pointing_game_and_auc_agree_with_quantus(case):
     np.testing.assert_allclose(np.asarray(q_auc, float), ours_auc, atol=TOL)
 
 
+@pytest.mark.slow
 def test_max_sensitivity_agrees_with_quantus(case):
     clip, x, y, explain, _masks = case
     draws: list[np.ndarray] = []
