@@ -8,6 +8,8 @@
 #   5. the Debian package: made, installed with apt-get, self-tested, its menu entry validated, removed,
 #      with the user's data kept (build/linux/deb_test.sh; as root only, as in CI).
 # SELFTEST_FOLDER=<folder> replaces the bundled demo images (e.g. while the demo is not there yet).
+# BUNDLE_TEST_PRUNE=1 (CI) deletes the tarball and the .deb once each is tested: the disk then holds the
+# bundle and one more copy at a time (.ci/run's free-disk figure counts on it).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -67,6 +69,7 @@ grep -q "^Exec=\"$UNPACKED/MedGradDesktop/MedGradDesktop\" %f$" "$ENTRY" || { ec
 [ -s "$TMP/share/icons/hicolor/256x256/apps/org.medgrad.desktop.png" ] || { echo "error: icon not installed" >&2; exit 1; }
 if command -v desktop-file-validate >/dev/null 2>&1; then desktop-file-validate "$ENTRY"; fi
 rm -rf "$TMP/unpacked"  # before the Debian package: the disk holds one extra copy of the app at a time
+[ "${BUNDLE_TEST_PRUNE:-0}" = 1 ] && rm -f "$TARBALL"
 
 echo "== 4/5 third-party notices"
 NOTICES="$APP/THIRD-PARTY-NOTICES.txt"
@@ -80,4 +83,5 @@ DEB="$("$HERE/linux/make_deb.sh" "$APP" "$ROOT/build/dist" "${BUNDLE_VARIANT:-cu
 echo "   $DEB ($(du -h "$DEB" | cut -f1), made in ${SECONDS} s)"
 [ "$FOLDER" = "$DEMO" ] && FOLDER3="" || FOLDER3="$FOLDER"
 "$HERE/linux/deb_test.sh" "$DEB" ${FOLDER3:+"$FOLDER3"}
+[ "${BUNDLE_TEST_PRUNE:-0}" = 1 ] && rm -f "$DEB"
 echo "== bundle-test passed"

@@ -68,6 +68,7 @@ NEEDED="$( { find "$APP" -type f \( -name '*.so*' -o -name MedGradDesktop \) \
 CARRIED="$(find "$APP" -name '*.so*' -printf '%f\n' | sort -u)"
 DEPENDS="libc6 (>= 2.35)"
 for lib in $(comm -23 <(echo "$NEEDED") <(echo "$CARRIED")); do
+  case "$lib" in libcuda.so*|libnvidia-*) continue ;; esac  # the NVIDIA driver's: only a GPU run loads them
   path="$(ldconfig -p | awk -v l="$lib" '!found && $1 == l && /x86-64|aarch64|AArch64/ { print $NF; found = 1 }')"
   [ -n "$path" ] || { echo "   warning: $lib is not installed here, so not named in Depends" >&2; continue; }
   pkg="$(dpkg-query -S "$path" 2>/dev/null || dpkg-query -S "$(readlink -f "$path")" 2>/dev/null || true)"

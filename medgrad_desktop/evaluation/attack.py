@@ -3,8 +3,10 @@
 Within an L-inf ball of `eps` grey levels around the model-input image, signed gradient steps lower the
 share of the map's mass on the original map's top 10 % of cells, while the predicted class must stay:
 each iterate's class is read from the same forward, and the iterate returned is the one with the lowest
-objective among those that kept the class (the unperturbed image when none moved it). The result is
-rounded to uint8, as the app only ever sees such images; the caller re-explains it with the engine.
+objective among those that kept the class (the unperturbed image when none did). A step that changed
+the class is undone and that image's step size halved, so an image near a class boundary is still
+attacked with smaller steps. The result is rounded to uint8, as the app only ever sees such images;
+the caller re-explains it with the engine.
 
 The maps differentiated here are the engine's own (same last-block tensors and formulas: Grad-ECLIP,
 Grad-CAM and MedGrad's patch-grid forms), written with autograd instead of the engine's detached VJPs
@@ -117,8 +119,9 @@ def attack_maps(
     text = class_text[target_idx]
     x0 = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().to(clip.device)
     delta = torch.zeros_like(x0)
-    step = max(eps_255 / 4.0, 0.5)  # four steps cross the ball: later ones refine within it
     bsz = x0.shape[0]
+    # four steps cross the ball; an image whose step changed the class goes back and halves its step
+    step = torch.full((bsz, 1, 1, 1), max(eps_255 / 4.0, 0.5), device=x0.device)
     best_obj = torch.full((bsz,), float("inf"))
     best_delta = torch.zeros_like(x0)
     top: torch.Tensor | None = None
@@ -144,7 +147,9 @@ def attack_maps(
             break
         (grad,) = torch.autograd.grad(share.sum(), delta)
         with torch.no_grad():
-            delta = delta.detach() - step * grad.sign()
+            kept = keep.view(-1, 1, 1, 1)
+            step = torch.where(kept, step, step / 2)
+            delta = torch.where(kept, delta.detach() - step * grad.sign(), best_delta)
             delta = delta.clamp(-eps_255, eps_255)
             delta = (x0 + delta).clamp(0, 255) - x0
     out = np.clip(np.rint((x0 + best_delta).permute(0, 2, 3, 1).cpu().numpy()), 0, 255).astype(np.uint8)

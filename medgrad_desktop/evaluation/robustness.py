@@ -325,3 +325,46 @@ def summarize_robustness(result: RobustnessResult, seed: int) -> dict:
     for key, c in result.copies.items():
         out["prediction_changed"][key] = {"changed": result.changed.get(key, 0), "copies": c}
     return out
+
+
+NOISE_KEYS = ("uniform@5.max_sensitivity", "gaussian@5.max_sensitivity")
+MARGIN = 1.05  # "not less stable" needs every interval's upper end at most this
+
+
+def stability_answer(
+    vs_reference: dict, method: str = "medgrad", kinds: tuple[str, ...] = ARTEFACT_KINDS
+) -> dict:
+    """The pre-registered decision (docs/EXPLANATIONS.md): is `method` less stable than Grad-ECLIP?
+
+    Noise: "less stable" if the median-ratio intervals of max-sensitivity under uniform and Gaussian
+    noise 5/255 both lie above 1, "not less stable" if both upper ends are at most MARGIN. Artefacts:
+    "more attracted" if the attraction ratio's interval lies above 1 for at least two kinds, "not more
+    attracted" if every upper end is at most MARGIN. Otherwise "undecided". Yes if either part says so.
+    """
+    per = vs_reference.get(method, {})
+
+    def iv(key: str) -> dict | None:
+        v = per.get(key, {}).get("median_ratio")
+        return v if v and v.get("n") else None
+
+    noise = [iv(k) for k in NOISE_KEYS]
+    if all(v and v["lo"] > 1 for v in noise):
+        noise_says = "less stable"
+    elif all(v and v["hi"] <= MARGIN for v in noise):
+        noise_says = "not less stable"
+    else:
+        noise_says = "undecided"
+    art = [iv(f"artefact:{k}.attraction") for k in kinds]
+    if sum(bool(v and v["lo"] > 1) for v in art) >= 2:
+        art_says = "more attracted"
+    elif all(v and v["hi"] <= MARGIN for v in art):
+        art_says = "not more attracted"
+    else:
+        art_says = "undecided"
+    if noise_says == "less stable" or art_says == "more attracted":
+        answer = "yes: less stable than Grad-ECLIP"
+    elif noise_says == "not less stable" and art_says == "not more attracted":
+        answer = "no: not less stable than Grad-ECLIP"
+    else:
+        answer = "undecided at this N"
+    return {"noise": noise_says, "artefacts": art_says, "answer": answer}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from medgrad_desktop.evaluation.robustness import REFERENCE, RobustnessResult
+from medgrad_desktop.evaluation.robustness import REFERENCE, RobustnessResult, stability_answer
 from medgrad_desktop.evaluation.stats import Interval
 
 PRIMARY = ("max_sensitivity", "ris", "top10", "spearman", "target_auroc")
@@ -64,6 +64,14 @@ def markdown(result: RobustnessResult, summary: dict, meta: dict) -> str:
         tail = f"{c['changed']}/{c['copies']}" if c else "n/a"
         lines.append(f"| {kind} | " + " | ".join(vals) + f" | {tail} |")
     ref = summary.get("vs_" + REFERENCE.replace("-", "_"), {})
+    if "medgrad" in ref:
+        ans = stability_answer(ref)
+        lines += [
+            "",
+            "## Is MedGrad less stable than Grad-ECLIP? (the pre-registered rule)",
+            "",
+            f"Noise: {ans['noise']}; artefacts: {ans['artefacts']}; answer: **{ans['answer']}**.",
+        ]
     if ref:
         lines += [
             "",

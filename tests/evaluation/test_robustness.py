@@ -27,6 +27,7 @@ from medgrad_desktop.evaluation.robustness import (
     bootstrap_median_ratio,
     relative_input_stability,
     sensitivity,
+    stability_answer,
     top_intersection,
 )
 from medgrad_desktop.evaluation.samples import synthetic_samples
@@ -207,3 +208,25 @@ def test_robustness_command_writes_every_score_with_its_protocol(tmp_path):
     assert set(doc["vs_grad_eclip"]) == {"gradcam", "medgrad", "entropy"}
     md = (out / "robustness.md").read_text()
     assert "Artefact attraction" in md and "| uniform@5 | medgrad |" in md
+
+
+def _ratios(uniform, gaussian, hairs, ruler, bubbles) -> dict:
+    def iv(lo_hi):
+        return {"median_ratio": {"mean": sum(lo_hi) / 2, "lo": lo_hi[0], "hi": lo_hi[1], "n": 40}}
+
+    keys = ["uniform@5.max_sensitivity", "gaussian@5.max_sensitivity"]
+    keys += [f"artefact:{k}.attraction" for k in ARTEFACT_KINDS]
+    return {
+        "medgrad": {k: iv(v) for k, v in zip(keys, [uniform, gaussian, hairs, ruler, bubbles], strict=True)}
+    }
+
+
+def test_the_preregistered_rule_decides_as_written():
+    ok = (0.9, 1.04)
+    assert stability_answer(_ratios(ok, ok, ok, ok, ok))["answer"].startswith("no")
+    assert stability_answer(_ratios((1.2, 2), (1.1, 1.5), ok, ok, ok))["answer"].startswith("yes")
+    one_noise = stability_answer(_ratios((1.2, 2), (0.9, 1.3), ok, ok, ok))
+    assert one_noise["noise"] == "undecided" and one_noise["answer"] == "undecided at this N"
+    two_kinds = stability_answer(_ratios(ok, ok, (1.1, 1.4), (1.01, 1.2), ok))
+    assert two_kinds["artefacts"] == "more attracted" and two_kinds["answer"].startswith("yes")
+    assert stability_answer(_ratios(ok, ok, (1.1, 1.4), ok, ok))["artefacts"] == "undecided"

@@ -150,6 +150,7 @@ def test_tiny_training_run_loss_falls(tiny_data, tmp_path):
 
 def test_checkpoint_each_epoch_resume_and_card(tiny_data, tmp_path):
     from medgrad_desktop.core.model import load_model
+    from medgrad_desktop.core.ood import CHOSEN_METHOD
     from medgrad_desktop.training.trainer import Trainer, train
 
     out = tmp_path / "run"
@@ -164,6 +165,9 @@ def test_checkpoint_each_epoch_resume_and_card(tiny_data, tmp_path):
     assert [h["epoch"] for h in result.history] == [1, 2]
     clip = load_model(result.model_path, device="cpu")
     assert clip.catalogue.class_ids == ["basal_cell_carcinoma", "melanoma"]
+    # the out-of-distribution statistics beside the weights, of these weights, thresholds from validation
+    assert result.model_path.with_suffix(".ood.npz").is_file() and clip.ood is not None
+    assert "validation split" in clip.card.ood["source"] and clip.card.ood["method"] == CHOSEN_METHOD
     assert [c.id for c in clip.catalogue.criteria][:2] == ["pigment_network", "blue_whitish_veil"]
     card = json.loads(result.model_path.with_suffix(".card.json").read_text())
     for key in (
