@@ -5,6 +5,8 @@ Every rule here is a measured fix or a measured saving, not a guess:
 - torchvision's compiled ops: PyInstaller's torchvision hook (pyinstaller-hooks-contrib) still expects
   the older module names, so with torch 2.14 / torchvision 0.29 `torchvision._C_stable` and
   `torchvision.image_stable` must be named as hidden imports or `import torchvision` fails when frozen.
+- GDCM (python-gdcm, the DICOM JPEG decoder) is named as a hidden import; its libraries sit beside its
+  extension module (`_gdcm/`, found through its RPATH), which PyInstaller follows without a hook.
 - open_clip reads `model_configs/*.json` and its BPE vocabulary from its package folder at runtime.
 - The app imports the export dialog by name (`importlib.import_module`), so the UI, reports and core
   packages are collected as whole packages rather than trusted to the import graph.
@@ -43,6 +45,9 @@ APP_PACKAGES = ("medgrad_desktop.ui", "medgrad_desktop.reports", "medgrad_deskto
 HIDDEN_IMPORTS = (
     "torchvision._C_stable",
     "torchvision.image_stable",
+    # the DICOM JPEG / JPEG-LS / JPEG 2000 decoder: pydicom imports it inside a try, so a bundle without
+    # it would still start and only refuse those files as "decoder not installed"
+    "gdcm",
 )
 
 # Modules torch imports only if present (it checks and falls back): left out, and the app must work
@@ -130,11 +135,7 @@ GPU_ONLY_PATTERNS = (
 # Bundled packages under a strong copyleft licence (GPL without a linking exception), each with the
 # reason it is still shipped. build/notices.py stops the build for any other such package, and
 # tests/bundle/test_notices.py for any such package the runtime requirements pull in.
-ACKNOWLEDGED_COPYLEFT = {
-    "pylibjpeg-libjpeg": "GPL-3.0; the JPEG lossless / extended DICOM decoder (pydicom finds it as a "
-    "pylibjpeg plug-in). UNRESOLVED: a proprietary app may not ship it under its own terms; replace it "
-    "(e.g. by a permissively licensed decoder) or obtain another licence before distribution.",
-}
+ACKNOWLEDGED_COPYLEFT: dict[str, str] = {}
 
 
 def version(root: Path = ROOT) -> str:

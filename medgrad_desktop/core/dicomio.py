@@ -5,9 +5,12 @@ A multi-frame file is several images: frame N (1-based) of `a.dcm` is addressed 
 so every list of paths (the app's grid, the CLI, a report) can carry frames without a new type. A
 single-frame file keeps its plain path. Files are opened read-only and never written.
 
-The decoders are pydicom's: uncompressed (little and big endian), RLE, JPEG baseline/extended/lossless,
-JPEG-LS and JPEG 2000 through the pylibjpeg plugins; YBR colour is converted to RGB; palette colour goes
-through its lookup table; more than 8 bits per sample are scaled to 8.
+The decoders are pydicom's, all under permissive licences (the app is proprietary, so no GPL decoder):
+uncompressed (little and big endian) and RLE natively or through pylibjpeg-rle; JPEG baseline, 8-bit
+extended and lossless, JPEG-LS and JPEG 2000 through GDCM (python-gdcm); HTJ2K through pylibjpeg-openjpeg.
+JPEG extended with 12-bit samples has no such decoder and is refused with its cause. YBR colour is
+converted to RGB; palette colour goes through its lookup table; more than 8 bits per sample are scaled
+to 8.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_voi_lut, pixel_array
 from pydicom.pixels.decoders.base import get_decoder
-from pydicom.uid import UID
+from pydicom.uid import UID, JPEGExtended12Bit
 
 DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
 VL_FAMILY = "1.2.840.10008.5.1.4.1.1.77.1."  # endoscopic, microscopic, slide, photographic, ophthalmic...
@@ -263,6 +266,12 @@ def _check_decoder(ds: pydicom.Dataset) -> None:
         raise DicomError(
             f"uses the transfer syntax {ts.name} ({ts}), whose decoder is not installed here; "
             "re-export it uncompressed or as JPEG"
+        )
+    twelve_bit = ts == JPEGExtended12Bit and int(ds.get("BitsStored") or 8) != 8
+    if twelve_bit and "pylibjpeg" not in decoder.available_plugins:  # GDCM and Pillow read 8-bit only
+        raise DicomError(
+            f"uses the transfer syntax {ts.name} ({ts}) with 12-bit samples, which this app cannot "
+            "decode; re-export it uncompressed, as JPEG lossless or as JPEG 2000"
         )
 
 

@@ -98,8 +98,12 @@ class TrainConfig:
     intended_use: str = option("intended use written to the card", DEFAULT_INTENDED_USE)
     half: bool = option("store the final weights in fp16", False)
     skip_bad: bool = option("use the good rows of a data set with bad rows", False)
-    # write <weights>.ood.npz for the out-of-distribution check (training/ood_stats.py)
-    ood_stats: bool = True
+    # <weights stem>.ood.npz beside the weights, for the out-of-distribution check (training/ood_stats.py)
+    ood_stats: bool = option(
+        "do not write the statistics of the training images for the out-of-distribution check beside the "
+        "weights (`medgrad ood-stats` can write them later)",
+        True,
+    )
     progress: bool = True
     notes: str = ""
     extra_card: dict = field(default_factory=dict)

@@ -482,7 +482,6 @@ class Trainer:
         barrier(self.world)
         return TrainResult(final, card, self.history, self.splits, test_metrics)
 
-
     def _write_ood_stats(self, final: Path) -> None:
         """The out-of-distribution statistics of the installed weights as the app loads them (fp16
         weights included): training-split embeddings, thresholds from the validation split."""

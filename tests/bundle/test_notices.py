@@ -17,6 +17,7 @@ import pytest
 from medgrad_desktop.licences import notices_text, source_notices
 from medgrad_desktop.licences.components import (
     APP_DISTRIBUTION,
+    Component,
     app_requirements,
     canonical,
     is_strong_copyleft,
@@ -87,14 +88,22 @@ def test_every_bundled_distribution_and_the_runtime_get_an_entry(notices, owners
     base_zip.write_bytes(b"PK")
     entries.append(("base_library.zip", str(base_zip)))
     out = tmp_path / NOTICES_NAME
-    count = notices.write_notices(entries, out, "9.9.9", "gpu", {"pylibjpeg-libjpeg": "reason"})
+    count = notices.write_notices(entries, out, "9.9.9", "gpu", {"example-gpl-decoder": "reason"})
     text = out.read_text(encoding="utf-8")
     listed = {canonical(n) for n in component_names(text)}
     assert listed == set(runtime) | {"python", "pyinstaller"}  # PyInstaller: the bootloader
     assert count == len(listed)
     assert "MedGrad Desktop 9.9.9: third-party notices" in text.splitlines()[0]
     assert f"{count} third-party components" in text
-    assert "NOTE: pylibjpeg-libjpeg" in text  # an acknowledged copyleft package is named as such
+    assert "NOTE:" not in text  # an acknowledgement of a package that is not bundled names nothing
+
+
+def test_an_acknowledged_copyleft_package_is_named_and_any_other_stops_the_build(notices):
+    gpl = Component("example-gpl-decoder", "1.0", "GPL-3.0-only", "Python package")
+    mit = Component("example-mit-decoder", "1.0", "MIT", "Python package")
+    assert notices.check_copyleft([gpl, mit], {"example-gpl-decoder": "reason"}) == ["example-gpl-decoder"]
+    with pytest.raises(SystemExit, match="example-gpl-decoder 1.0"):
+        notices.check_copyleft([gpl, mit], {})
 
 
 def test_a_file_without_an_owner_stops_the_build(notices, owners, tmp_path):

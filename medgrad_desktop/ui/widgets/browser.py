@@ -62,7 +62,7 @@ def folder_summary(entries: list[FolderImage], card: ModelCard | None) -> str:
     analysed = sum(1 for e in entries if e.prediction is not None)
     if not flagged:
         return f"{text} · none of {analysed} analysed unlike the training images"
-    return f"{text} · ⚠ {flagged} of {analysed} analysed unlike the images the model was trained on"
+    return f"{text} · ⚠ {flagged} of {analysed} analysed unlike the training images"
 
 
 class ImageBrowser(QWidget):
