@@ -15,6 +15,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install --no-deps 'quantus>=0.6,<0.7'  # the `peer` extra, see pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -37,13 +37,13 @@ grep -q "self-test passed" "$LOGFILE" && [ "$(stat -c %a "$LOGFILE")" = 600 ] ||
   echo "error: the frozen self-test did not write its private log $LOGFILE" >&2; exit 1; }
 echo "   log written: $LOGFILE (0600)"
 
-echo "== 1b/5 self-test on DICOM in four pixel encodings (uncompressed, JPEG, RLE, JPEG 2000)"
+echo "== 1b/5 self-test on DICOM in five pixel encodings (uncompressed, JPEG, RLE, JPEG 2000, JPEG lossless)"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 "$PYTHON" -m medgrad_desktop.testing.dicom_samples "$TMP/dicom" >/dev/null
 OUT="$(isolated timeout "$LIMIT" "$APP/MedGradDesktop" --self-test "$TMP/dicom")" || { echo "$OUT" >&2; exit 1; }
-echo "$OUT" | grep -q "^predictions: 4 images analysed, 0 unreadable$" || {
+echo "$OUT" | grep -q "^predictions: 5 images analysed, 0 unreadable$" || {
   echo "$OUT" >&2; echo "error: the frozen app could not decode every DICOM encoding" >&2; exit 1; }
-echo "   passed: all four decoded"
+echo "   passed: all five decoded"
 
 echo "== 2/5 GUI under Xvfb with a screenshot"
 SHOT="$ROOT/build/dist/bundle-screenshot.png"

@@ -173,11 +173,37 @@ def secondary_capture(rgb: np.ndarray, **kw) -> Dataset:
     return photo_dataset(rgb, sop_class=SecondaryCaptureImageStorage, modality="OT", **kw)
 
 
+def write_jpeg_lossless(ds: Dataset, path: Path) -> Path:
+    """`ds` (uncompressed) written to `path` as JPEG Lossless (first-order prediction), encoded by GDCM:
+    pydicom has no encoder for it, and GDCM is the only decoder the app has for it."""
+    import gdcm
+
+    write(ds, path)
+    reader = gdcm.ImageReader()
+    reader.SetFileName(str(path))
+    change = gdcm.ImageChangeTransferSyntax()
+    change.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEGLosslessProcess14_1))
+    if not reader.Read():
+        raise RuntimeError(f"GDCM could not read {path}")
+    change.SetInput(reader.GetImage())
+    if not change.Change():
+        raise RuntimeError(f"GDCM could not encode {path} as JPEG Lossless")
+    writer = gdcm.ImageWriter()
+    writer.SetFileName(str(path))
+    writer.SetFile(reader.GetFile())
+    writer.SetImage(change.GetOutput())
+    if not writer.Write():
+        raise RuntimeError(f"GDCM could not write {path}")
+    return path
+
+
 def write_transfer_syntax_set(folder: Path, seed: int = 1) -> list[Path]:
     """One lesion photograph in each pixel encoding a clinic's archive sends: uncompressed, JPEG
-    baseline, RLE lossless and JPEG 2000 lossless. Why: the frozen app finds its JPEG 2000 and RLE
-    decoders through package metadata (pylibjpeg's plug-ins), which a bundle can silently lose, so
-    `make bundle-test` runs the frozen self-test on these."""
+    baseline, RLE lossless, JPEG 2000 lossless and JPEG lossless. Why: the frozen app's decoders are
+    compiled libraries (GDCM's, pylibjpeg's plug-ins found through package metadata) that a bundle can
+    silently lose, so `make bundle-test` runs the frozen self-test on these. JPEG lossless has no decoder
+    but GDCM, so it fails there if GDCM is missing (baseline and JPEG 2000 would fall back to Pillow or
+    OpenJPEG)."""
     from pydicom.uid import JPEG2000Lossless, RLELossless
 
     folder = Path(folder)
@@ -190,6 +216,7 @@ def write_transfer_syntax_set(folder: Path, seed: int = 1) -> list[Path]:
         ds = photo_dataset(rgb)
         ds.compress(syntax)
         out.append(write(ds, folder / name))
+    out.append(write_jpeg_lossless(photo_dataset(rgb), folder / "jpeg-lossless.dcm"))
     return out
 
 

@@ -1,5 +1,5 @@
 """Every third-party package the code imports is declared in pyproject.toml: the product's in
-`dependencies`, the tests', benchmarks' and tools' in `dependencies` or the `dev` extra. An import that
+`dependencies`, the tests', benchmarks' and tools' in `dependencies` or the `dev` or `peer` extras. An import that
 only works because another package happens to pull its distribution in breaks on a fresh install."""
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def _undeclared(paths: list[Path], declared: set[str]) -> dict[str, str]:
 def test_every_imported_package_is_declared():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     runtime = _declared(project["dependencies"])
-    dev = runtime | _declared(project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    dev = runtime | _declared(extras["dev"]) | _declared(extras["peer"])
     product = sorted((ROOT / "medgrad_desktop").rglob("*.py"))
     tooling = [p for d in ("tests", "benchmarks", "tools") for p in sorted((ROOT / d).rglob("*.py"))]
     tooling += [*sorted((ROOT / "build").glob("*.py")), *sorted((ROOT / "build" / "hooks").glob("*.py"))]

@@ -202,16 +202,26 @@ def test_header_carries_grouping_keys(tmp_path: Path):
     assert h.sop_class_uid == dicomio.VL_PHOTOGRAPHIC and h.modality == "XC"
 
 
+def test_twelve_bit_jpeg_extended_is_refused_with_its_cause():
+    """The app's decoders are permissively licensed; none of them (GDCM, Pillow) reads 12-bit JPEG
+    Extended, so such a file is refused before decoding, with what to re-export it as."""
+    with pytest.raises(dicomio.DicomError, match="with 12-bit samples, which this app cannot decode"):
+        dicomio.decode_frame(TEST_FILES / "JPGExtended.dcm", max_pixels=10**9, photographs_only=False)
+
+
 def test_the_bundle_check_set_decodes_to_the_same_pixels(tmp_path):
-    """The four files `make bundle-test` gives the frozen app: the lossless ones equal the uncompressed
-    pixels exactly, JPEG baseline stays close."""
+    """The five files `make bundle-test` gives the frozen app: the lossless ones equal the uncompressed
+    pixels exactly, JPEG baseline stays close; JPEG lossless is read by GDCM alone."""
     paths = ds_.write_transfer_syntax_set(tmp_path)
     assert [p.name for p in paths] == [
         "uncompressed.dcm",
         "jpeg-baseline.dcm",
         "rle-lossless.dcm",
         "jpeg2000-lossless.dcm",
+        "jpeg-lossless.dcm",
     ]
+    lossless = pydicom.dcmread(paths[4], stop_before_pixels=True).file_meta.TransferSyntaxUID
+    assert get_decoder(lossless).available_plugins == ("gdcm",)
     ref = load_image(paths[0]).rgb
     for p in paths[2:]:
         assert np.array_equal(load_image(p).rgb, ref), p.name

@@ -1,5 +1,5 @@
-"""Peer check: Quantus (a test-only dependency, never in the bundle) scores our engine's maps as our own
-code does.
+"""Peer check: Quantus (a test-only dependency, GPL-3.0, never in the bundle) scores our engine's maps
+as our own code does.
 
 Tolerance 1e-6 on every score. Documented differences, switched off here so the definitions meet:
 - pointing game: ours counts a hit within POINTING_TOLERANCE_PX (15 px) of the mask and scores tied

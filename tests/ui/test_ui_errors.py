@@ -46,7 +46,8 @@ def _boxes() -> list[QMessageBox]:
 def _shows_one_message(qtbot, win, action: str) -> QMessageBox:
     qtbot.waitUntil(lambda: win.error_messages.shown == 1, timeout=WAIT)
     qtbot.wait(200)  # a second message would be queued by now
-    boxes = [b for b in _boxes() if b.windowTitle() == TITLE]
+    # this window's messages: a window an earlier test left open may still show its own
+    boxes = [b for b in _boxes() if b.windowTitle() == TITLE and b.parentWidget() is win]
     assert win.error_messages.shown == 1 and len(boxes) == 1
     assert boxes[0].text() == message_text(action)
     assert not boxes[0].isModal()  # the window behind it stays usable
