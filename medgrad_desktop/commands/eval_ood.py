@@ -7,7 +7,8 @@ non-dermoscopy images drawn in code (scenes, text, noise; `data/non_dermoscopy.p
 only, other generator settings, which are near the training data by design (the shifted setting is a
 third of the demo's training images), and the 24 bundled demo images. `--role choice` applies the
 rule (`evaluation/ood.py`) to the round's candidates on the choice seed; `--role report` reports on
-the report seed whatever the figures are. Each round (docs/TRUST.md) has its own seeds and candidates.
+the report seed whatever the figures are. Each round has its own seeds and candidates (docs/TRUST.md;
+round 1 in docs/archive/OOD-ROUND1.md).
 """
 
 from __future__ import annotations

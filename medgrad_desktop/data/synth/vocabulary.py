@@ -1,11 +1,11 @@
 """What the generator can say: the classes it draws and from what, the 7-point criteria each structure
 sets, and the phrases captions are written with (templates and synonyms, some held out of training).
 
-Sources of the descriptions (docs/TRAINING.md has the table): Argenziano et al., "Epiluminescence
-microscopy for the diagnosis of doubtful melanocytic skin lesions" (Arch Dermatol 1998) for the 7-point
-criteria; Kawahara et al., "Seven-point checklist and skin lesion classification using multitask
-multimodal neural nets" (IEEE JBHI 2019, the Derm7pt data) for the mapping of vessel types to the
-criterion options; the dermoscopy hallmarks of each diagnosis as summarised in Marghoob, Braun &
+Sources of the descriptions (docs/training/generator-classes.md has the table): Argenziano et al.,
+"Epiluminescence microscopy for the diagnosis of doubtful melanocytic skin lesions" (Arch Dermatol
+1998) for the 7-point criteria; Kawahara et al., "Seven-point checklist and skin lesion classification
+using multitask multimodal neural nets" (IEEE JBHI 2019, the Derm7pt data) for the mapping of vessel
+types to the criterion options; the dermoscopy hallmarks of each diagnosis as summarised in Marghoob, Braun &
 Malvehy, "Atlas of Dermoscopy" (2nd ed., 2012).
 """
 

@@ -2,9 +2,11 @@
 
 `AppModel` owns the opened folder and its images (`FolderImage`), the folder's review store with
 undo and redo, the method parameters, the chosen method, target, colormap and opacity, the model in
-use and the caches of predictions and maps. Views read its attributes, call its methods and learn of
-every change through its signals only (the way napari's model objects emit events that its Qt views
-subscribe to), so the window, a dialog, an exporter or a test all see one state.
+use and the caches of predictions and maps. It announces every change with a signal (the way napari's
+model objects emit events), so the window, a dialog, an exporter or a test all see one state. The
+browser, target picker, patient tree and toolbar subscribe to those signals themselves; the prediction
+panel, the status bar and the viewer area know no `AppModel`: `main_window.py` and `map_controller.py`
+listen to it and push them the data they show (docs/ARCHITECTURE.md, "How each view is fed").
 
 What an exporter reads: `current_folder`, `entries` (folder order), `current_entry`,
 `selected_entries()` (grid order), `current_method`, `params` (all three methods), `target_choice`
