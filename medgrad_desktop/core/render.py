@@ -58,7 +58,7 @@ class OverlayAlpha:
         return asdict(self)
 
 
-# the candidates looked at on the demo and HAM images (docs/EXPLANATIONS.md, "Overlay transparency")
+# the candidates looked at on the demo and HAM images (docs/EXPLANATIONS.md, "How a map is drawn")
 OVERLAY_ALPHAS = {
     "ramp": OverlayAlpha("ramp", low=0.2, high=0.6),
     "linear": OverlayAlpha("linear"),
