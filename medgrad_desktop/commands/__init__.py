@@ -24,26 +24,22 @@ class Command:
     help: str  # its line in `medgrad --help`
 
 
-COMMANDS: tuple[Command, ...] = (
-    Command("bench", "bench", "time all-prompt maps against one plain forward"),
-    Command(
-        "eval-explanations",
-        "eval_explanations",
-        "faithfulness, localization and sanity checks of the maps",
-    ),
-    Command("eval-ood", "eval_ood", "the pre-registered test of the out-of-distribution check"),
-    Command(
-        "evaluate", "evaluate", "accuracy, balanced accuracy, macro-F1, ECE and plots on a labelled data set"
-    ),
-    Command("explain", "explain", "heatmaps for one image"),
-    Command(
-        "ood-stats",
-        "ood_stats",
-        "write the out-of-distribution statistics of existing weights from their training folders",
-    ),
-    Command("predict", "predict", "classify images (files or folders); shards across torchrun processes"),
-    Command("report", "report", "annotated report of a folder (PDF, HTML, CSV, PNG)"),
-    Command("store", "store", "the project store: info, export of review decisions"),
-    Command("synth", "synth", "write synthetic dermoscopy images, masks, counterfactuals and a CSV manifest"),
-    Command("train", "train", "fine-tune a CLIP model on labelled images with captions"),
-)
+def _commands(table: str) -> tuple[Command, ...]:
+    """One `Command` a line of `table`: the name, then its help; the module is the name with `_` for `-`."""
+    rows = (line.split(maxsplit=1) for line in table.strip().splitlines())
+    return tuple(Command(name, name.replace("-", "_"), text) for name, text in rows)
+
+
+COMMANDS: tuple[Command, ...] = _commands("""
+bench              time all-prompt maps against one plain forward
+eval-explanations  faithfulness, localization and sanity checks of the maps
+eval-ood           the pre-registered test of the out-of-distribution check
+evaluate           accuracy, balanced accuracy, macro-F1, ECE and plots on a labelled data set
+explain            heatmaps for one image
+ood-stats          write the out-of-distribution statistics of existing weights from their training folders
+predict            classify images (files or folders); shards across torchrun processes
+report             annotated report of a folder (PDF, HTML, CSV, PNG)
+store              the project store: info, export of review decisions
+synth              write synthetic dermoscopy images, masks, counterfactuals and a CSV manifest
+train              fine-tune a CLIP model on labelled images with captions
+""")

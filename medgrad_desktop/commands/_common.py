@@ -16,6 +16,39 @@ def as_help(text: str) -> str:
     return text.replace("%", "%%")
 
 
+def add_batch_size_option(p: argparse.ArgumentParser, per: str, rule: str) -> None:
+    """`--batch-size`: how many images go through one pass (`per`), by default as the batching `rule` says."""
+    from medgrad_desktop.core.batching import RULES
+
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help=f"images {per} (default: {as_help(RULES[rule])})",
+    )
+
+
+def add_no_store_option(p: argparse.ArgumentParser, text: str) -> None:
+    """`--no-store`: run without the project store (`text`, its help, says what that leaves out)."""
+    p.add_argument("--no-store", dest="store", action="store_false", help=text)
+
+
+def add_overlay_options(p: argparse.ArgumentParser, whose: str) -> None:
+    """The look of the heatmap overlays: colormap, opacity and how opacity follows relevance
+    (`whose`: "overlay's" or "overlays'", as the command's help reads)."""
+    from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP, DEFAULT_OVERLAY_ALPHA, OVERLAY_ALPHAS
+
+    p.add_argument("--colormap", default=DEFAULT_COLORMAP, choices=sorted(COLORMAPS))
+    p.add_argument("--opacity", type=float, default=0.5)
+    p.add_argument(
+        "--overlay-alpha",
+        default=DEFAULT_OVERLAY_ALPHA,
+        choices=list(OVERLAY_ALPHAS),
+        help=f"how the {whose} opacity follows relevance (uniform: the same everywhere); "
+        f"default {DEFAULT_OVERLAY_ALPHA}",
+    )
+
+
 def add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument(

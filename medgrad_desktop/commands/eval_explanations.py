@@ -10,10 +10,19 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medgrad_desktop.commands._common import add_model_options, as_help, model_from_args
 from medgrad_desktop.core.batching import RULES, images_per_pass
 from medgrad_desktop.core.method_params import METHODS, PARAM_HELP, params_with_overrides
+
+if TYPE_CHECKING:
+    from medgrad_desktop.core.model import ClipModel
+
+
+_DRAWS_HELP = "draws of each noise per image (max-sensitivity: the worst)"
+_ATTACK_STEPS_HELP = "projected-gradient steps of the attack (0 = no attack)"
+_ATTACK_N_HELP = "the attack on the first N images only (each step is a second-order gradient)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -78,21 +87,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="run the robustness protocol instead (noise, JPEG, colour, shift+rotation, artefacts, an attack "
         "on the map): writes robustness.md and robustness.json",
     )
-    p.add_argument(
-        "--robust-draws",
-        type=int,
-        default=2,
-        help="draws of each noise per image (max-sensitivity: the worst)",
-    )
-    p.add_argument(
-        "--attack-steps", type=int, default=5, help="projected-gradient steps of the attack (0 = no attack)"
-    )
-    p.add_argument(
-        "--attack-n",
-        type=int,
-        default=8,
-        help="the attack on the first N images only (each step is a second-order gradient)",
-    )
+    p.add_argument("--robust-draws", type=int, default=2, help=_DRAWS_HELP)
+    p.add_argument("--attack-steps", type=int, default=5, help=_ATTACK_STEPS_HELP)
+    p.add_argument("--attack-n", type=int, default=8, help=_ATTACK_N_HELP)
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     p.add_argument(
         "--batch",
@@ -122,6 +119,29 @@ def _commit() -> str:
     from medgrad_desktop.provenance import git_commit
 
     return git_commit() or "unknown"
+
+
+def _run_header(schema: str, command: str, n: int, seed: int, dataset: dict) -> dict:
+    """The head of a results file: what it is, the command line that made it (`command`, the subcommand
+    and its mode, when called from Python), the code's commit and the images."""
+    called = sys.argv[0].endswith(("medgrad", "cli.py", "__main__.py"))
+    return {
+        "schema": schema,
+        "command": "medgrad " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        if called
+        else f"medgrad {command} (called from Python)",
+        "commit": _commit(),
+        "n": n,
+        "seed": seed,
+        "dataset": dataset,
+    }
+
+
+def _machine(clip: ClipModel) -> dict:
+    """The model and where it ran, for a results file."""
+    import torch
+
+    return {"model": clip.card.to_dict(), "device": str(clip.device), "threads": torch.get_num_threads()}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -256,18 +276,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     summary = summarize(result, args.seed)
     meta = {
-        "schema": "medgrad-explanation-eval/1",
-        "command": "medgrad " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        if sys.argv[0].endswith(("medgrad", "cli.py", "__main__.py"))
-        else "medgrad eval-explanations (called from Python)",
-        "commit": _commit(),
-        "n": len(result.samples),
-        "seed": args.seed,
-        "dataset": dataset,
+        **_run_header(
+            "medgrad-explanation-eval/1", "eval-explanations", len(result.samples), args.seed, dataset
+        ),
         "n_perturbation": min(len(result.samples), args.perturb_n or len(result.samples)),
-        "model": clip.card.to_dict(),
-        "device": str(clip.device),
-        "threads": torch.get_num_threads(),
+        **_machine(clip),
         "protocol": {
             "score": "softmax(logit_scale / temperature * cos(image, class embedding)) of the target class "
             "over the model's class prompts",
@@ -298,7 +311,6 @@ def run(args: argparse.Namespace) -> int:
 def _run_robustness(args: argparse.Namespace, clip, method_params) -> int:
     """The robustness protocol on synthetic images of the model's classes (the artefact masks and the
     generator's target masks are known there)."""
-    import torch
 
     from medgrad_desktop.data.synth import GENERATOR_VERSION, SynthConfig
     from medgrad_desktop.evaluation.perturb import DESCRIPTIONS
@@ -336,18 +348,16 @@ def _run_robustness(args: argparse.Namespace, clip, method_params) -> int:
     samples = synthetic_samples(args.n, args.seed, config=SynthConfig(classes=classes))
     result = run_robustness(clip, samples, cfg, progress)
     summary = summarize_robustness(result, args.seed)
+    dataset = {"name": "synthetic", "generator_version": GENERATOR_VERSION, "classes": list(classes)}
     meta = {
-        "schema": "medgrad-robustness-eval/1",
-        "command": "medgrad " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        if sys.argv[0].endswith(("medgrad", "cli.py", "__main__.py"))
-        else "medgrad eval-explanations --robustness (called from Python)",
-        "commit": _commit(),
-        "n": len(result.records),
-        "seed": args.seed,
-        "dataset": {"name": "synthetic", "generator_version": GENERATOR_VERSION, "classes": list(classes)},
-        "model": clip.card.to_dict(),
-        "device": str(clip.device),
-        "threads": torch.get_num_threads(),
+        **_run_header(
+            "medgrad-robustness-eval/1",
+            "eval-explanations --robustness",
+            len(result.records),
+            args.seed,
+            dataset,
+        ),
+        **_machine(clip),
         "seconds": result.seconds,
         "protocol": {
             "explained": "the predicted class of the clean model-input image, for every copy",

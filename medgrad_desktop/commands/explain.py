@@ -16,15 +16,11 @@ from pathlib import Path
 from PIL import Image
 
 from medgrad_desktop.atomic import write_atomic, write_text_atomic
-from medgrad_desktop.commands._common import add_model_options, model_from_args
+from medgrad_desktop.commands._common import add_model_options, add_overlay_options, model_from_args
 from medgrad_desktop.core.imageio import ImageLoadError, display_name, load_image
 from medgrad_desktop.core.map_evidence import EMPTY_MAP_RULE, no_evidence_text
 from medgrad_desktop.core.method_params import METHODS, PARAM_HELP, params_with_overrides
 from medgrad_desktop.core.render import (
-    COLORMAPS,
-    DEFAULT_COLORMAP,
-    DEFAULT_OVERLAY_ALPHA,
-    OVERLAY_ALPHAS,
     blend,
     overlay_alpha,
     stamp,
@@ -43,15 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help='predicted | CLASS | criterion:option | "free text" | all-classes (repeatable)',
     )
-    p.add_argument("--colormap", default=DEFAULT_COLORMAP, choices=sorted(COLORMAPS))
-    p.add_argument("--opacity", type=float, default=0.5)
-    p.add_argument(
-        "--overlay-alpha",
-        default=DEFAULT_OVERLAY_ALPHA,
-        choices=list(OVERLAY_ALPHAS),
-        help="how the overlay's opacity follows relevance (uniform: the same everywhere); "
-        f"default {DEFAULT_OVERLAY_ALPHA}",
-    )
+    add_overlay_options(p, "overlay's")
     p.add_argument("--param", action="append", default=[], metavar="METHOD.FIELD=VALUE", help=PARAM_HELP)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=run)

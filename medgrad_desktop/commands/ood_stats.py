@@ -15,26 +15,18 @@ import time
 
 from medgrad_desktop.core.ood import CHOSEN_METHOD, KNN_K, METHODS, PERCENTILE
 
+_DATA_HELP = "the training data folders (manifest, PH2, Derm7pt or class folders)"
+_PERCENTILE_HELP = "thresholds at this percentile of the held-out (validation) images' scores"
+_MAX_IMAGES_HELP = "draw this many training-split images (seeded) for the statistics instead of all"
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "data", nargs="+", help="the training data folders (manifest, PH2, Derm7pt or class folders)"
-    )
+    p.add_argument("data", nargs="+", help=_DATA_HELP)
     p.add_argument("--weights", default=None, help="the weights file (default: the bundled demo model)")
     p.add_argument("--method", choices=METHODS, default=CHOSEN_METHOD, help="the score the check uses")
-    p.add_argument(
-        "--percentile",
-        type=float,
-        default=PERCENTILE,
-        help="thresholds at this percentile of the held-out (validation) images' scores",
-    )
+    p.add_argument("--percentile", type=float, default=PERCENTILE, help=_PERCENTILE_HELP)
     p.add_argument("--k", type=int, default=KNN_K, help="the neighbour whose distance the knn score is")
-    p.add_argument(
-        "--max-images",
-        type=int,
-        default=None,
-        help="draw this many training-split images (seeded) for the statistics instead of all",
-    )
+    p.add_argument("--max-images", type=int, default=None, help=_MAX_IMAGES_HELP)
     p.add_argument("--seed", type=int, default=0, help="for --max-images and a held-out share when needed")
     p.add_argument("--device", default="cpu", help="auto | cpu | cuda[:N]")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")

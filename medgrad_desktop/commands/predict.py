@@ -14,8 +14,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medgrad_desktop.commands._common import add_model_options, as_help, model_from_args
-from medgrad_desktop.core.batching import RULES, images_per_pass
+from medgrad_desktop.commands._common import (
+    add_batch_size_option,
+    add_model_options,
+    add_no_store_option,
+    model_from_args,
+)
+from medgrad_desktop.core.batching import images_per_pass
 from medgrad_desktop.core.imageio import ImageLoadError, display_name, is_image_file, list_images, load_image
 from medgrad_desktop.core.prediction import NO_OOD_CHECK_TEXT, OOD_FLAG_TEXT, Prediction
 from medgrad_desktop.store.memo import StoreMemo
@@ -29,19 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_options(p)
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--recursive", action="store_true")
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        help=f"images per forward pass (default: {as_help(RULES['classify'])})",
-    )
+    add_batch_size_option(p, "per forward pass", "classify")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument(
-        "--no-store",
-        dest="store",
-        action="store_false",
-        help="neither reuse nor record predictions in the project store",
-    )
+    add_no_store_option(p, "neither reuse nor record predictions in the project store")
     p.set_defaults(func=run)
 
 

@@ -13,10 +13,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medgrad_desktop.commands._common import add_model_options, as_help, model_from_args
-from medgrad_desktop.core.batching import RULES
+from medgrad_desktop.commands._common import (
+    add_batch_size_option,
+    add_model_options,
+    add_no_store_option,
+    add_overlay_options,
+    model_from_args,
+)
 from medgrad_desktop.core.method_params import METHODS, OPENING_METHOD
-from medgrad_desktop.core.render import COLORMAPS, DEFAULT_COLORMAP, DEFAULT_OVERLAY_ALPHA, OVERLAY_ALPHAS
 from medgrad_desktop.reports.outputs import DEFAULT_FORMATS, FORMATS
 
 if TYPE_CHECKING:
@@ -64,28 +68,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "identifiers; a note may still identify a patient in words no scrubber recognises)",
     )
     p.add_argument("--recursive", action="store_true", help="include images in sub-folders")
-    p.add_argument(
-        "--no-store",
-        dest="store",
-        action="store_false",
-        help="do not use the project store: no review decisions, nothing recorded",
-    )
+    add_no_store_option(p, "do not use the project store: no review decisions, nothing recorded")
     p.add_argument("--top-k", type=int, default=5)
-    p.add_argument("--colormap", default=DEFAULT_COLORMAP, choices=sorted(COLORMAPS))
-    p.add_argument("--opacity", type=float, default=0.5)
-    p.add_argument(
-        "--overlay-alpha",
-        default=DEFAULT_OVERLAY_ALPHA,
-        choices=list(OVERLAY_ALPHAS),
-        help="how the overlays' opacity follows relevance (uniform: the same everywhere); "
-        f"default {DEFAULT_OVERLAY_ALPHA}",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        help=f"images explained per pass (default: {as_help(RULES['explain'])})",
-    )
+    add_overlay_options(p, "overlays'")
+    add_batch_size_option(p, "explained per pass", "explain")
     p.set_defaults(func=run)
 
 

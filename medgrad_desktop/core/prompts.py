@@ -35,6 +35,8 @@ class Target:
 
 @dataclass(frozen=True)
 class LesionClass:
+    """A diagnosis of the catalogue: its `phrase` fills the templates to make the class prompts."""
+
     id: str
     display_name: str
     phrase: str
@@ -42,6 +44,8 @@ class LesionClass:
 
 @dataclass(frozen=True)
 class CriterionOption:
+    """One answer to a criterion; `points` are what it adds to the seven-point score."""
+
     id: str
     phrase: str
     points: int

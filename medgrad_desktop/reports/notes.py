@@ -34,20 +34,9 @@ INCLUDE_NOTES_RISK = (
 )
 LEFT_OUT_NOTE = "note left out of this de-identified report: it may contain identifiers"
 
-_MONTHS = (
-    ("January", "Jan"),
-    ("February", "Feb"),
-    ("March", "Mar"),
-    ("April", "Apr"),
-    ("May", "May"),
-    ("June", "Jun"),
-    ("July", "Jul"),
-    ("August", "Aug"),
-    ("September", "Sept?"),
-    ("October", "Oct"),
-    ("November", "Nov"),
-    ("December", "Dec"),
-)
+_MONTH_NAMES = "January February March April May June July August September October November December"
+# a month's short form is its first three letters, and "Sept" too for September
+_MONTHS = tuple((m, m[:3] + ("t?" if m == "September" else "")) for m in _MONTH_NAMES.split())
 _MONTH = "(?:" + "|".join(f"{full}|{short}\\.?" for full, short in _MONTHS) + ")"
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
 _YEAR = r"(?:1[89]\d\d|2\d{3})"

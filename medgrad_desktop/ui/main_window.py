@@ -143,26 +143,29 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         app, panel, status = self.app, self.panel, self.status_bar
-        panel.accept_requested.connect(app.accept_prediction)
-        panel.override_requested.connect(app.override_prediction)
-        panel.note_requested.connect(app.set_note)
-        panel.reset_requested.connect(app.reset_review)
-        app.message.connect(status.showMessage)
-        app.model_loading.connect(status.model_loading)
-        app.model_changed.connect(self._on_model_changed)
-        app.model_failed.connect(self._on_model_failed)
-        app.folder_opened.connect(self._on_folder_opened)
-        app.current_changed.connect(self._show_current)
-        app.predictions_finished.connect(self._show_current)
-        app.fallback.connect(self._on_fallback)
-        app.review_changed.connect(self._on_review_changed)
-        app.colormap_changed.connect(self.viewers.set_colormap)
-        app.opacity_changed.connect(self.viewers.set_opacity)
-        app.overlay_alpha_changed.connect(self.viewers.set_alpha)
-        app.predictions.started.connect(status.batch_started)
-        app.predictions.progress.connect(status.batch_progress)
-        app.predictions.finished.connect(status.batch_finished)
-        status.cancel_button.clicked.connect(app.cancel_batch)
+        for signal, slot in (  # each signal once, so the order of the rows does not matter
+            (panel.accept_requested, app.accept_prediction),
+            (panel.override_requested, app.override_prediction),
+            (panel.note_requested, app.set_note),
+            (panel.reset_requested, app.reset_review),
+            (status.cancel_button.clicked, app.cancel_batch),
+            (app.message, status.showMessage),
+            (app.model_loading, status.model_loading),
+            (app.model_changed, self._on_model_changed),
+            (app.model_failed, self._on_model_failed),
+            (app.predictions.started, status.batch_started),
+            (app.predictions.progress, status.batch_progress),
+            (app.predictions.finished, status.batch_finished),
+            (app.folder_opened, self._on_folder_opened),
+            (app.current_changed, self._show_current),
+            (app.predictions_finished, self._show_current),
+            (app.colormap_changed, self.viewers.set_colormap),
+            (app.opacity_changed, self.viewers.set_opacity),
+            (app.overlay_alpha_changed, self.viewers.set_alpha),
+            (app.fallback, self._on_fallback),
+            (app.review_changed, self._on_review_changed),
+        ):
+            signal.connect(slot)
 
     def _restore_settings(self) -> None:
         if self.settings.geometry is not None:
@@ -226,11 +229,7 @@ class MainWindow(QMainWindow):
     def _show_current(self) -> None:
         e = self.app.current_entry
         if e is None:
-            self.panel.clear(
-                "No images in this folder"
-                if self.app.current_folder and not self.app.entries
-                else "No image selected"
-            )
+            self.panel.clear(self.app.no_entry_text())
             return
         self.panel.set_entry(e.name, str(e.path), e.prediction, e.error, waiting=not self.app.batch_cancelled)
         self._update_review_panel()

@@ -56,11 +56,7 @@ class MapController(QObject):
         """The current image (decoded in the worker when not at hand) and its maps."""
         e = self.app.current_entry
         if e is None:
-            self.area.show_nothing(
-                "No images in this folder"
-                if self.app.current_folder and not self.app.entries
-                else "No image selected"
-            )
+            self.area.show_nothing(self.app.no_entry_text())
             return
         if e.error:
             self.area.show_nothing(e.error)

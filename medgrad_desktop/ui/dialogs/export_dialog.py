@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -214,11 +215,7 @@ class ExportDialog(QDialog):
         where = QGroupBox("Output")
         fl = QFormLayout(where)
         self.dir_edit = QLineEdit(self._default_dir())
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse_dir)
-        row = QHBoxLayout()
-        row.addWidget(self.dir_edit)
-        row.addWidget(browse)
+        row, _browse = _path_row(self.dir_edit, self._browse_dir)
         fl.addRow("Folder", row)
         self.name_edit = QLineEdit(free_report_name(self._out_dir()))
         self._name_typed = False  # the user chose the name: stop proposing one
@@ -245,11 +242,7 @@ class ExportDialog(QDialog):
         self.key_box.setChecked(True)
         fl.addRow("", self.key_box)
         self.map_edit = QLineEdit()
-        map_browse = QPushButton("Browse…")
-        map_browse.clicked.connect(self._browse_map)
-        mrow = QHBoxLayout()
-        mrow.addWidget(self.map_edit)
-        mrow.addWidget(map_browse)
+        mrow, map_browse = _path_row(self.map_edit, self._browse_map)
         fl.addRow("Pseudonym key", mrow)
         self.key_warning = QLabel(f"⚠ {KEY_WARNING}")
         self.key_warning.setWordWrap(True)
@@ -613,3 +606,13 @@ def run_export_dialog(app: AppModel, worker: ModelWorker, parent: QWidget | None
     dlg.setWindowModality(Qt.WindowModality.WindowModal)
     dlg.open()
     return dlg
+
+
+def _path_row(edit: QLineEdit, browse_slot: Callable[[], None]) -> tuple[QHBoxLayout, QPushButton]:
+    """A path field with its Browse… button beside it, which calls `browse_slot`."""
+    browse = QPushButton("Browse…")
+    browse.clicked.connect(browse_slot)
+    row = QHBoxLayout()
+    row.addWidget(edit)
+    row.addWidget(browse)
+    return row, browse

@@ -137,6 +137,10 @@ class AppModel(QObject):
     def current_entry(self) -> FolderImage | None:
         return self.entries[self.current_row] if self.current_row is not None else None
 
+    def no_entry_text(self) -> str:
+        """What the views say while no image is current: an empty folder is told apart from no selection."""
+        return "No images in this folder" if self.current_folder and not self.entries else "No image selected"
+
     def selected_entries(self) -> list[FolderImage]:
         return [self.entries[r] for r in self.selected_rows if 0 <= r < len(self.entries)]
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import sys
 import typing
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -39,6 +41,49 @@ class ExportChoices:
     methods: tuple[str, ...]
     formats: tuple[str, ...]
     deidentify: bool
+
+
+class _Typed:
+    """An `AppSettings` attribute kept under one QSettings key: read back as `type_` (the default when it
+    is missing or does not convert), then passed through `read`; written as `write(value)`, by default
+    `type_(value)`, because QSettings hands back what an .ini file holds as strings."""
+
+    def __init__(
+        self,
+        key: str,
+        default: Any,
+        type_: type,
+        read: Callable[[Any], Any] | None = None,
+        write: Callable[[Any], Any] | None = None,
+    ):
+        self.key, self.default, self.type_ = key, default, type_
+        self.read = read or (lambda v: v)
+        self.write = write or type_
+
+    def __get__(self, settings: AppSettings | None, _owner: type | None = None) -> Any:
+        if settings is None:
+            return self
+        return self.read(settings._get(self.key, self.default, self.type_))
+
+    def __set__(self, settings: AppSettings, value: Any) -> None:
+        settings._set(self.key, self.write(value))
+
+
+class _Bytes:
+    """An `AppSettings` attribute holding Qt's saved state (geometry, splitter): a QByteArray, or None
+    when there is none or the stored value is something else."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def __get__(self, settings: AppSettings | None, _owner: type | None = None) -> Any:
+        if settings is None:
+            return self
+        v = settings.q.value(self.key)
+        return v if isinstance(v, QByteArray) else None
+
+    def __set__(self, settings: AppSettings, value: QByteArray) -> None:
+        settings._set(self.key, value)
 
 
 class AppSettings:
@@ -67,41 +112,12 @@ class AppSettings:
         self.q.setValue(key, value)
 
     # window
-    @property
-    def geometry(self) -> QByteArray | None:
-        v = self.q.value("window/geometry")
-        return v if isinstance(v, QByteArray) else None
-
-    @geometry.setter
-    def geometry(self, v: QByteArray) -> None:
-        self._set("window/geometry", v)
-
-    @property
-    def window_state(self) -> QByteArray | None:
-        v = self.q.value("window/state")
-        return v if isinstance(v, QByteArray) else None
-
-    @window_state.setter
-    def window_state(self, v: QByteArray) -> None:
-        self._set("window/state", v)
-
-    @property
-    def splitter_state(self) -> QByteArray | None:
-        v = self.q.value("window/splitter")
-        return v if isinstance(v, QByteArray) else None
-
-    @splitter_state.setter
-    def splitter_state(self, v: QByteArray) -> None:
-        self._set("window/splitter", v)
+    geometry = _Bytes("window/geometry")
+    window_state = _Bytes("window/state")
+    splitter_state = _Bytes("window/splitter")
 
     # folders
-    @property
-    def last_folder(self) -> str:
-        return self._get("folders/last", "", str)
-
-    @last_folder.setter
-    def last_folder(self, v: str) -> None:
-        self._set("folders/last", v)
+    last_folder = _Typed("folders/last", "", str)
 
     @property
     def recent_folders(self) -> list[str]:
@@ -114,14 +130,7 @@ class AppSettings:
         recent = [folder] + [f for f in self.recent_folders if f != folder]
         self._set("folders/recent", recent[:MAX_RECENT])
 
-    @property
-    def export_dir(self) -> str:
-        """The folder the last report was written to; empty before the first export."""
-        return self._get("export/last_dir", "", str)
-
-    @export_dir.setter
-    def export_dir(self, v: str) -> None:
-        self._set("export/last_dir", v)
+    export_dir = _Typed("export/last_dir", "", str)  # where the last report went; empty before the first
 
     @property
     def export_choices(self) -> ExportChoices | None:
@@ -143,64 +152,17 @@ class AppSettings:
     def export_choices(self, v: ExportChoices) -> None:
         self._set("export/choices", json.dumps(asdict(v), sort_keys=True))
 
-    @property
-    def recursive(self) -> bool:
-        return self._get("folders/recursive", False, bool)
-
-    @recursive.setter
-    def recursive(self, v: bool) -> None:
-        self._set("folders/recursive", bool(v))
-
-    @property
-    def reviewer_name(self) -> str:
-        """Stamped on every review decision; asked once, changed in Preferences."""
-        return str(self._get("review/reviewer_name", "", str)).strip()
-
-    @reviewer_name.setter
-    def reviewer_name(self, v: str) -> None:
-        self._set("review/reviewer_name", str(v).strip())
+    recursive = _Typed("folders/recursive", False, bool)
+    # stamped on every review decision; asked once, changed in Preferences
+    reviewer_name = _Typed("review/reviewer_name", "", str, read=str.strip, write=lambda v: str(v).strip())
 
     # overlay
-    @property
-    def opacity(self) -> int:
-        return max(0, min(100, self._get("overlay/opacity", 50, int)))
-
-    @opacity.setter
-    def opacity(self, v: int) -> None:
-        self._set("overlay/opacity", int(v))
-
-    @property
-    def colormap(self) -> str:
-        return self._get("overlay/colormap", "inferno", str)
-
-    @colormap.setter
-    def colormap(self, v: str) -> None:
-        self._set("overlay/colormap", v)
-
-    @property
-    def overlay_alpha(self) -> str:
-        """How the overlay's opacity follows relevance: a name of `core.render.OVERLAY_ALPHAS`."""
-        return self._get("overlay/alpha", DEFAULT_OVERLAY_ALPHA, str)
-
-    @overlay_alpha.setter
-    def overlay_alpha(self, v: str) -> None:
-        self._set("overlay/alpha", v)
-
-    @property
-    def method(self) -> str:
-        return self._get("overlay/method", OPENING_METHOD, str)
-
-    @method.setter
-    def method(self, v: str) -> None:
-        self._set("overlay/method", v)
-
-    @property
-    def overlay_visible(self) -> bool:
-        return self._get("overlay/visible", True, bool)
-
-    @overlay_visible.setter
-    def overlay_visible(self, v: bool) -> None:
-        self._set("overlay/visible", bool(v))
+    opacity = _Typed("overlay/opacity", 50, int, read=lambda v: max(0, min(100, v)))
+    colormap = _Typed("overlay/colormap", "inferno", str)
+    # how the overlay's opacity follows relevance: a name of `core.render.OVERLAY_ALPHAS`
+    overlay_alpha = _Typed("overlay/alpha", DEFAULT_OVERLAY_ALPHA, str)
+    method = _Typed("overlay/method", OPENING_METHOD, str)
+    overlay_visible = _Typed("overlay/visible", True, bool)
 
     # method parameters
     def method_params(self, method: str) -> MethodParams:
@@ -237,40 +199,12 @@ class AppSettings:
             self._set(key, json.dumps(params.to_dict(), sort_keys=True))
 
     # model
-    @property
-    def weights(self) -> str:
-        """Empty: the bundled demo model."""
-        return self._get("model/weights", "", str)
-
-    @weights.setter
-    def weights(self, v: str) -> None:
-        self._set("model/weights", v)
-
-    @property
-    def device(self) -> str:
-        return self._get("model/device", "auto", str)
-
-    @device.setter
-    def device(self, v: str) -> None:
-        self._set("model/device", v)
-
-    @property
-    def low_confidence(self) -> float:
-        """Confidence below which an image is flagged LOW and kept by the low-confidence filter."""
-        return max(0.0, min(1.0, self._get("review/low_confidence", 0.5, float)))
-
-    @low_confidence.setter
-    def low_confidence(self, v: float) -> None:
-        self._set("review/low_confidence", float(v))
-
-    @property
-    def advance_after_review(self) -> bool:
-        """After accepting or overriding, move on to the next image not yet reviewed."""
-        return self._get("review/advance", True, bool)
-
-    @advance_after_review.setter
-    def advance_after_review(self, v: bool) -> None:
-        self._set("review/advance", bool(v))
+    weights = _Typed("model/weights", "", str)  # empty: the bundled demo model
+    device = _Typed("model/device", "auto", str)
+    # confidence below which an image is flagged LOW and kept by the low-confidence filter
+    low_confidence = _Typed("review/low_confidence", 0.5, float, read=lambda v: max(0.0, min(1.0, v)))
+    # after accepting or overriding, move on to the next image not yet reviewed
+    advance_after_review = _Typed("review/advance", True, bool)
 
     # side panels
     def panel_visible(self, name: str) -> bool:

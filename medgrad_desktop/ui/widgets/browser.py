@@ -38,12 +38,7 @@ SORTS = (
 )
 OPEN_HINT = "Open a folder (Ctrl+O) or drop one here."
 PENDING_TEXT = "analysing…"
-REVIEW_FILTERS = (
-    ("All reviews", ""),
-    ("Pending", "pending"),
-    ("Accepted", "accepted"),
-    ("Overridden", "overridden"),
-)
+REVIEW_FILTERS = (("All reviews", ""), *((k.capitalize(), k) for k in ("pending", "accepted", "overridden")))
 
 
 SUMMARY_STYLE = "color:#5a6270;"
