@@ -41,7 +41,7 @@ def test_each_option_sets_its_field():
         *("--criteria-loss-weight", "0.25", "--seed", "3", "--split-seed", "4", "--val-fraction", "0.2"),
         *("--test-fraction", "0.3", "--patience", "0", "--select-on", "accuracy", "--max-rotation", "5"),
         *("--no-flip", "--threads", "2", "--resume", "--max-steps-per-epoch", "7", "--name", "n", "--half"),
-        *("--skip-bad", "--intended-use", "x"),
+        *("--skip-bad", "--intended-use", "x", "--no-ood-stats"),
     )
     expected = {
         "weights": "w.pt",
@@ -76,6 +76,7 @@ def test_each_option_sets_its_field():
         "half": True,
         "skip_bad": True,
         "intended_use": "x",
+        "ood_stats": False,
     }
     assert cfg == dataclasses.replace(TrainConfig(data=["d"], out="o"), **expected)
     assert isinstance(cfg.betas, tuple)
