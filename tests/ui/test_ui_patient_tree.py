@@ -11,9 +11,10 @@ import cv2
 import numpy as np
 import pytest
 
+from medgrad_desktop.core import retest
 from medgrad_desktop.testing import dicom_samples as ds_
 from medgrad_desktop.testing.sample_images import draw_blob_image
-from medgrad_desktop.ui.dialogs.followup_view import FollowUpView
+from medgrad_desktop.ui.dialogs.followup_view import MEASURING_TEXT, FollowUpView
 from medgrad_desktop.ui.main_window import MainWindow
 
 WAIT = 60_000
@@ -70,6 +71,20 @@ def test_tree_and_followup(qtbot, app_settings, tiny_model, tmp_path):
     assert view.status.text().startswith("Second visit aligned: scale")
     assert view.table.rowCount() >= len(tiny_model.catalogue.classes)
     assert view.table.item(0, 3).text().endswith("pp")
+    # visits named by their dates (DICOM StudyDate), not by file names
+    assert view.windowTitle() == "Follow-up: 2023-12-01 \u2192 2024-06-01"
+    assert view.captions[0].text().startswith("<b>2023-12-01</b>")
+    assert view.table.horizontalHeaderItem(1).text() == "2023-12-01"
+    # the noise arrives from the worker; then every row says in words whether its change exceeds it
+    qtbot.waitUntil(lambda: view.spreads is not None, timeout=WAIT)
+    words = [view.table.item(r, 4).text() for r in range(view.table.rowCount())]
+    assert MEASURING_TEXT not in words and all("the noise (limit \u00b1" in w for w in words)
+    a, b = view.first.prediction, view.second.prediction
+    first_class = retest.class_verdicts(a, b, *view.spreads)[
+        a.class_ids[a.class_names.index(view.table.item(0, 0).text())]
+    ]
+    assert words[0].startswith("change" if first_class.beyond_noise else retest.NO_CHANGE_TEXT)
+    assert set(view.spreads[0]) >= set(a.class_ids)
     view.left.zoom_by(2.0)  # zoom and pan are synced by the viewers' ViewSync, as in the comparison
     assert view.right.zoom == pytest.approx(view.left.zoom)
     view.left.horizontalScrollBar().setValue(view.left.horizontalScrollBar().maximum() // 2)

@@ -2,9 +2,14 @@
 earlier (scale and rotation from OpenCV feature matching; when that fails the images are shown as
 taken and the view says so), zoom and pan synced between the two, each with its prediction and, when
 it has been computed, its map of the current method; below, the change in every class probability and
-each 7-point criterion between the visits."""
+each 7-point criterion between the visits, and whether that change is larger than the visits' own
+test-retest noise (`core.retest`: each visit's image and K re-photographed copies, classified in the
+worker in one batched pass after the view opens). The header names the visits by their dates
+(`data.patients`), the file name only where no date is known."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtGui import QPixmap
@@ -18,15 +23,75 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medgrad_desktop.core import retest
 from medgrad_desktop.core.imageio import ImageLoadError, load_image
 from medgrad_desktop.core.map_evidence import no_evidence_text
 from medgrad_desktop.core.prediction import CriterionPrediction, Prediction, finding_word, format_probability
 from medgrad_desktop.core.registration import register, warp_onto
+from medgrad_desktop.data.patients import SidecarError, group_image, read_sidecar
 from medgrad_desktop.reports.figures import overlay
 from medgrad_desktop.ui.state.folder_image import FolderImage
 from medgrad_desktop.ui.widgets.image_viewer import ImageViewer
 from medgrad_desktop.ui.widgets.view_sync import ViewSync
+from medgrad_desktop.ui.work.jobs import retest_spread
 from medgrad_desktop.ui.work.qimages import display_qimage
+from medgrad_desktop.ui.work.worker import ModelWorker
+
+MEASURING_TEXT = "measuring the noise\u2026"
+NOISE_TIP = (
+    f"Each visit's image and {retest.RETEST_COPIES} copies of it re-photographed (rotation up to "
+    f"{retest.MAX_ROTATION_DEG:g}\u00b0, zoom up to {retest.MAX_ZOOM:.0%}, brightness up to "
+    f"{retest.MAX_BRIGHTNESS:.0%}) give each visit's spread s; a change counts only when it exceeds "
+    f"{retest.SPREAD_FACTOR:g} \u00d7 \u221a(s1\u00b2 + s2\u00b2) and at least {retest.MIN_PP:g} pp "
+    f"({retest.MIN_POINTS:g} point for the 7-point score)."
+)
+
+
+def row_keys(a: Prediction, b: Prediction) -> list[tuple[str, str]]:
+    """(kind, key) of each row of `change_rows`, in its order: ('class', class id), ('criterion',
+    criterion id), ('score', '')."""
+    pb = dict(zip(b.class_ids, b.probabilities, strict=True))
+    keys = [
+        ("class", cid)
+        for cid, p in sorted(
+            zip(a.class_ids, a.probabilities, strict=True), key=lambda t: -max(t[1], pb.get(t[0], 0.0))
+        )
+    ]
+    keys += [("criterion", c.criterion_id) for c in a.criteria]
+    if a.criteria and b.criteria:
+        keys.append(("score", ""))
+    return keys
+
+
+def noise_words(
+    a: Prediction, b: Prediction, spreads: tuple[dict[str, float], dict[str, float]] | None
+) -> list[str]:
+    """Per row of `change_rows`: whether its change is beyond both visits' noise, in words
+    (`MEASURING_TEXT` until the spreads are known)."""
+    keys = row_keys(a, b)
+    if spreads is None:
+        return [MEASURING_TEXT] * len(keys)
+    classes = retest.class_verdicts(a, b, *spreads)
+    criteria = retest.criterion_verdicts(a, b, *spreads)
+    out = []
+    for kind, key in keys:
+        if kind == "score":
+            out.append(retest.verdict_text(retest.score_verdict(a, b, *spreads), "points"))
+            continue
+        v = (classes if kind == "class" else criteria).get(key)
+        out.append("" if v is None else retest.verdict_text(v, "pp"))
+    return out
+
+
+def visit_title(entry: FolderImage, folder: Path | None) -> str:
+    """The visit's date (patients.csv, DICOM StudyDate or a dated visit folder), else the file name."""
+    if folder is None:
+        return entry.name
+    try:
+        group = group_image(entry.path, folder, read_sidecar(folder))
+    except (SidecarError, OSError):
+        return entry.name
+    return group.visit_date if group is not None and group.visit_date else entry.name
 
 
 def change_rows(a: Prediction, b: Prediction) -> list[tuple[str, str, str, str]]:
@@ -80,8 +145,10 @@ def _finding(c: CriterionPrediction) -> str:
 class FollowUpView(QDialog):
     def __init__(self, app, first: FolderImage, second: FolderImage, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle(f"Follow-up: {first.name} \u2192 {second.name}")
         self.app, self.first, self.second = app, first, second
+        folder = app.current_folder
+        self.titles = (visit_title(first, folder), visit_title(second, folder))
+        self.setWindowTitle(f"Follow-up: {self.titles[0]} \u2192 {self.titles[1]}")
         self.left, self.right = ImageViewer(self), ImageViewer(self)
         self.sync = ViewSync([self.left, self.right])
         self.status = QLabel(self)
@@ -89,8 +156,11 @@ class FollowUpView(QDialog):
         self.maps = QCheckBox("Show maps (where computed)", self)
         self.maps.toggled.connect(lambda _on: self._show())
         self.captions = (QLabel(self), QLabel(self))
-        self.table = QTableWidget(0, 4, self)
-        self.table.setHorizontalHeaderLabels(["", "First visit", "Second visit", "Change"])
+        self.table = QTableWidget(0, 5, self)
+        self.table.setHorizontalHeaderLabels(["", *self.titles, "Change", "Beyond the noise?"])
+        self.table.horizontalHeaderItem(4).setToolTip(NOISE_TIP)
+        self.spreads: tuple[dict[str, float], dict[str, float]] | None = None
+        self.noise_handle = None
         grid = QGridLayout(self)
         grid.addWidget(self.captions[0], 0, 0)
         grid.addWidget(self.captions[1], 0, 1)
@@ -110,6 +180,7 @@ class FollowUpView(QDialog):
         except ImageLoadError as exc:
             self.status.setText(str(exc))
             return
+        taken = (a, b)  # as photographed: what the predictions and the noise copies are made from
         reg, why = register(a, b)
         self.registration = reg
         if reg is not None:
@@ -119,18 +190,46 @@ class FollowUpView(QDialog):
             self.status.setText(f"Second visit {why}: both are shown as taken")
         self._rgb = (a, b)
         self._show()
-        for label, e in zip(self.captions, (self.first, self.second), strict=True):
+        for label, e, title in zip(self.captions, (self.first, self.second), self.titles, strict=True):
             p = e.prediction
             label.setText(
-                f"<b>{e.name}</b>: " + (f"{p.predicted_name} {p.confidence:.1%}" if p else "not analysed yet")
+                f"<b>{title}</b>: " + (f"{p.predicted_name} {p.confidence:.1%}" if p else "not analysed yet")
             )
+            label.setToolTip(e.name)
         if self.first.prediction and self.second.prediction:
             rows = change_rows(self.first.prediction, self.second.prediction)
             self.table.setRowCount(len(rows))
             for r, values in enumerate(rows):
                 for c, v in enumerate(values):
                     self.table.setItem(r, c, QTableWidgetItem(v))
-            self.table.resizeColumnsToContents()
+            self._show_noise()
+            self._measure_noise(*taken)
+
+    def _measure_noise(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Both visits' spreads from the worker (one batched pass); the table fills in when they arrive."""
+        self.noise_handle = self.app.worker.submit(
+            retest_spread([a, b]), kind="follow-up noise", priority=ModelWorker.PRIORITY_INTERACTIVE
+        )
+        self.noise_handle.result.connect(self._on_spreads)
+        self.noise_handle.error.connect(self._on_noise_error)
+
+    def _on_spreads(self, spreads: list[dict[str, float]]) -> None:
+        self.spreads = (spreads[0], spreads[1])
+        self._show_noise()
+
+    def _on_noise_error(self, message: str) -> None:
+        for r in range(self.table.rowCount()):
+            self.table.setItem(r, 4, QTableWidgetItem(f"noise not measured: {message}"))
+
+    def _show_noise(self) -> None:
+        a, b = self.first.prediction, self.second.prediction
+        if a is None or b is None:
+            return
+        for r, text in enumerate(noise_words(a, b, self.spreads)):
+            item = QTableWidgetItem(text)
+            item.setToolTip(NOISE_TIP)
+            self.table.setItem(r, 4, item)
+        self.table.resizeColumnsToContents()
 
     def _with_map(self, rgb: np.ndarray, entry: FolderImage, warp: bool) -> tuple[np.ndarray, str]:
         """The picture with its map over it, and what to say instead of an empty map (`Heatmap.empty`:

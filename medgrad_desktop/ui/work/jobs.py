@@ -22,6 +22,7 @@ from medgrad_desktop.core.imageio import ImageLoadError, LoadedImage, load_image
 from medgrad_desktop.core.method_params import MethodParams
 from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.core.prompts import Target
+from medgrad_desktop.core.retest import RETEST_COPIES, retest_copies, spread
 from medgrad_desktop.ui.state.target_choice import TargetChoice
 from medgrad_desktop.ui.work.qimages import display_qimage
 from medgrad_desktop.ui.work.worker import JobContext
@@ -214,5 +215,28 @@ def compute_maps(req: MapRequest):
             display=display,
             seconds=time.monotonic() - started,
         )
+
+    return run
+
+
+def retest_spread(rgbs: list[np.ndarray], k: int = RETEST_COPIES):
+    """A job: each visit's test-retest spread (`core.retest.spread`) from its image and `k`
+    re-photographed copies, all visits' images classified in one batched pass. Returns one
+    {row key: standard deviation} per visit, in the order given."""
+
+    def run(ctx: JobContext) -> list[dict[str, float]]:
+        clip = ctx.model
+        if clip is None:
+            raise RuntimeError("no model is loaded; choose a weights file in Preferences")
+        compute = ctx.compute
+        images = [img for rgb in rgbs for img in (rgb, *retest_copies(rgb, k))]
+        preds = compute.run_with_fallback(
+            clip,
+            lambda m: compute.classify(m, images, batch_size=len(images)),
+            on_fallback=_noter([]),
+            what="the follow-up's re-photographed copies",
+        )
+        n = k + 1
+        return [spread(preds[i * n : (i + 1) * n]) for i in range(len(rgbs))]
 
     return run
