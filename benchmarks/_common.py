@@ -84,3 +84,11 @@ def write_section(doc: Path, section: str) -> None:
     tmp = doc.with_suffix(doc.suffix + ".tmp")
     tmp.write_text(new, encoding="utf-8")
     os.replace(tmp, doc)
+
+
+def load_average() -> str:
+    """The 1-minute load average, printed beside every figure: this machine is shared."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "unknown"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import BENCH_DOC, ROOT, cpu_name, git_commit, ram_gib, write_section
+from benchmarks._common import BENCH_DOC, ROOT, cpu_name, git_commit, load_average, ram_gib, write_section
 from medgrad_desktop.core.method_params import MedGradParams
 
 SECTION = "## Explanation speed (`medgrad bench`)"
@@ -108,13 +108,6 @@ def section(res: dict, meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _load() -> str:
-    try:
-        return Path("/proc/loadavg").read_text().split()[0]
-    except OSError:
-        return "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=3)
@@ -123,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arch", default="ViT-B-16")
     ap.add_argument("--append-docs", action="store_true")
     args = ap.parse_args(argv)
-    before = _load()
+    before = load_average()
     commit = git_commit(mark_dirty=True)
     res = run_bench(args.images, args.repeats, args.threads, args.arch)
     ram = ram_gib()
@@ -132,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "ram": f"{ram:.0f} GiB" if ram else "unknown memory",
         "load_before": before,
-        "load_after": _load(),
+        "load_after": load_average(),
         "commit": commit,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import BENCH_DOC, ROOT, cpu_name, git_commit, ram_gib, write_section
+from benchmarks._common import BENCH_DOC, ROOT, cpu_name, git_commit, load_average, ram_gib, write_section
 
 SECTION = "## Out-of-distribution check cost (`benchmarks/ood_cost.py`)"
 GOAL_MS = 5.0
@@ -126,13 +126,6 @@ def section(res: dict, meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _load() -> str:
-    try:
-        return Path("/proc/loadavg").read_text().split()[0]
-    except OSError:
-        return "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", default=None)
@@ -140,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--append-docs", action="store_true")
     args = ap.parse_args(argv)
-    before = _load()
+    before = load_average()
     res = measure(args.weights, args.repeats, args.threads)
     ram = ram_gib()
     meta = {
@@ -148,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "ram": f"{ram:.0f} GiB RAM" if ram else "RAM unknown",
         "load_before": before,
-        "load_after": _load(),
+        "load_after": load_average(),
         "threads": args.threads,
         "repeats": args.repeats,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -15,20 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.bundle.conftest import load_build_module
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
-
-
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-@pytest.fixture(scope="module")
-def cfg():
-    return _load(BUILD / "bundle_config.py", "bundle_config")
 
 
 def test_open_clip_vocab_and_configs_are_collected_where_open_clip_reads_them(cfg):
@@ -232,7 +222,7 @@ def test_startup_trace_records_show_then_first_prediction(qtbot, tmp_path, monke
 
     monkeypatch.syspath_prepend(str(BUILD / "hooks"))
     monkeypatch.setenv("MEDGRAD_STARTUP_TRACE_STAY", "1")
-    trace = _load(BUILD / "hooks" / "medgrad_startup_trace.py", "medgrad_startup_trace_t")
+    trace = load_build_module("hooks/medgrad_startup_trace.py", "medgrad_startup_trace_t")
     monkeypatch.setattr(QMainWindow, "show", QMainWindow.show)  # restored after the test
     out = tmp_path / "trace.json"
     trace.install(str(out))

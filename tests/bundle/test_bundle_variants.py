@@ -15,14 +15,6 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def cfg():
-    spec = importlib.util.spec_from_file_location("bundle_config", ROOT / "build" / "bundle_config.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.mark.parametrize(
     "dest",
     [

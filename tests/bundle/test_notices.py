@@ -6,7 +6,6 @@ does. The notices of a real bundle are checked by `make bundle-test` (build/bund
 from __future__ import annotations
 
 import importlib.metadata as md
-import importlib.util
 import os
 import shutil
 import sys
@@ -25,26 +24,15 @@ from medgrad_desktop.licences.components import (
     requirement_closure,
 )
 from medgrad_desktop.licences.render import LGPL_SECTION, NOTICES_NAME, component_names
+from tests.bundle.conftest import load_build_module
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 
 
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def notices():
-    return _load(BUILD / "notices.py", "medgrad_notices")
-
-
-@pytest.fixture(scope="module")
-def cfg():
-    return _load(BUILD / "bundle_config.py", "bundle_config")
+    return load_build_module("notices.py", "medgrad_notices")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ own `--version` is checked against pyproject by build/linux/deb_test.sh (`make b
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -17,21 +16,15 @@ import pytest
 
 import medgrad_desktop
 from medgrad_desktop import provenance
+from tests.bundle.conftest import load_build_module
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 
 
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def version_py():
-    return _load(BUILD / "version.py", "medgrad_version")
+    return load_build_module("version.py", "medgrad_version")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +34,7 @@ def pyproject_version() -> str:
 
 
 def test_package_cli_reports_and_build_read_one_version(version_py, pyproject_version):
-    cfg = _load(BUILD / "bundle_config.py", "bundle_config")
+    cfg = load_build_module("bundle_config.py", "bundle_config")
     assert medgrad_desktop.__version__ == pyproject_version == version_py.read() == cfg.version()
     out = subprocess.run(
         [sys.executable, str(BUILD / "version.py")], capture_output=True, text=True, check=True
