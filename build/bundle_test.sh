@@ -60,7 +60,7 @@ case "$TARBALL" in
   *.zst) zstd -dc "$TARBALL" | tar -C "$TMP/unpacked" -xf - ;;
   *) tar -C "$TMP/unpacked" -xzf "$TARBALL" ;;
 esac
-UNPACKED="$(find "$TMP/unpacked" -mindepth 1 -maxdepth 1 -type d | head -1)"
+UNPACKED="$(find "$TMP/unpacked" -mindepth 1 -maxdepth 1 -type d | sed -n 1p)"
 [ "$FOLDER" = "$DEMO" ] && FOLDER2="$UNPACKED/MedGradDesktop/_internal/resources/demo" || FOLDER2="$FOLDER"
 isolated timeout "$LIMIT" "$UNPACKED/MedGradDesktop/MedGradDesktop" --self-test "$FOLDER2"
 XDG_DATA_HOME="$TMP/share" "$UNPACKED/install.sh"

@@ -19,7 +19,7 @@ OUT="${2:-$ROOT/build/dist}"
 VARIANT="${3:-cuda}"
 [ -x "$APP/MedGradDesktop" ] || { echo "error: $APP/MedGradDesktop not found; run 'make bundle' first" >&2; exit 2; }
 command -v dpkg-deb >/dev/null || { echo "error: dpkg-deb not found (Debian/Ubuntu only)" >&2; exit 2; }
-PY="${PYTHON:-$(command -v "$ROOT/.venv/bin/python" python3.11 python3 | head -1)}"  # any Python 3.11+ (tomllib)
+PY="${PYTHON:-$(command -v "$ROOT/.venv/bin/python" python3.11 python3 | sed -n 1p)}"  # any Python 3.11+ (tomllib)
 VERSION="$("$PY" "$ROOT/build/version.py")"
 DEB_VERSION="$("$PY" "$ROOT/build/version.py" --debian)"
 ARCH="$(dpkg --print-architecture)"

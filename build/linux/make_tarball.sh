@@ -14,7 +14,8 @@ APP="${1:-$ROOT/build/dist/MedGradDesktop}"
 OUT="${2:-$ROOT/build/dist}"
 VARIANT="${3:-cuda}"
 [ -x "$APP/MedGradDesktop" ] || { echo "error: $APP/MedGradDesktop not found; run 'make bundle' first" >&2; exit 2; }
-PY="${PYTHON:-$(command -v "$ROOT/.venv/bin/python" python3.11 python3 | head -1)}"  # any Python 3.11+ (tomllib)
+# sed, not head: under pipefail, head leaving early can kill the writer with SIGPIPE (exit 141)
+PY="${PYTHON:-$(command -v "$ROOT/.venv/bin/python" python3.11 python3 | sed -n 1p)}"  # any Python 3.11+ (tomllib)
 VERSION="$("$PY" "$ROOT/build/version.py")"  # pyproject's [project].version
 NAME="MedGradDesktop-${VERSION}-linux-$(uname -m)-${VARIANT}"
 STAGE="$(mktemp -d "${TMPDIR:-/tmp}/medgrad-tar.XXXXXX")"

@@ -20,7 +20,7 @@ rm -f "$WORK/cert.p12"
 security set-key-partition-list -S apple-tool:,apple: -k "$KEYCHAIN_PASSWORD" "$KEYCHAIN" >/dev/null
 # search this keychain first, keeping the user's others
 security list-keychains -d user -s "$KEYCHAIN" $(security list-keychains -d user | tr -d '"')
-SIGN_ID="$(security find-identity -v -p codesigning "$KEYCHAIN" | sed -n 's/.*"\(Developer ID Application:.*\)"/\1/p' | head -1)"
+SIGN_ID="$(security find-identity -v -p codesigning "$KEYCHAIN" | sed -n 's/.*"\(Developer ID Application:.*\)"/\1/p' | sed -n 1p)"
 [ -n "$SIGN_ID" ] || { echo "error: no 'Developer ID Application' identity in the certificate" >&2; exit 1; }
 echo "SIGN_ID=$SIGN_ID" >> "$GITHUB_ENV"
 if [ -n "${NOTARY_KEY_P8:-}" ]; then

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSize, Qt
+from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -85,6 +85,8 @@ def _follow(combo: QComboBox, index: int) -> None:
 
 
 class MenuActions(QObject):
+    stability_toggled = Signal()  # the View menu's stability setting changed (already saved)
+
     def __init__(
         self,
         window: QMainWindow,
@@ -165,6 +167,12 @@ class MenuActions(QObject):
             f"On: the map's colour {overlay_alpha(DEFAULT_OVERLAY_ALPHA).describe()}, so the lesion keeps "
             "its colour where the map is low. Off: the same opacity everywhere"
         )
+        self.stability_action = _action(
+            window, "Map &stability", self.set_stability_shown, checked=settings.show_stability
+        )
+        self.stability_action.setToolTip(
+            "Measure how much each map moves under faint noise and show it under the map's caption"
+        )
         self._build_menus()
         self._build_toolbar()
         self._build_shortcuts()
@@ -197,7 +205,13 @@ class MenuActions(QObject):
         edit_menu.addSeparator()
         edit_menu.addAction(self.advance_action)
         view_menu = self.view_menu = menu.addMenu("&View")
-        for a in (self.overlay_action, self.alpha_action, self.fit_action, self.compare_action):
+        for a in (
+            self.overlay_action,
+            self.alpha_action,
+            self.stability_action,
+            self.fit_action,
+            self.compare_action,
+        ):
             view_menu.addAction(a)
         view_menu.addSeparator()
         view_menu.addActions(list(self.panel_actions.values()))
@@ -317,6 +331,10 @@ class MenuActions(QObject):
             return
         self.app.settings.overlay_visible = visible
         self.viewers.set_overlay_visible(visible)
+
+    def set_stability_shown(self, on: bool) -> None:
+        self.app.settings.show_stability = on
+        self.stability_toggled.emit()
 
     def _show_opacity(self, opacity: float) -> None:
         pct = round(opacity * 100)

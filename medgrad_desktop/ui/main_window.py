@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
             (app.overlay_alpha_changed, self.viewers.set_alpha),
             (app.fallback, self._on_fallback),
             (app.review_changed, self._on_review_changed),
+            (self.menus.stability_toggled, self.maps.show_stability),
         ):
             signal.connect(slot)
 

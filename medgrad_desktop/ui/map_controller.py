@@ -4,6 +4,11 @@ maps as worker jobs, files the results in the app model's caches and draws them 
 It follows the app model (current image, method, parameters, target) and the viewer area (single or
 comparison). A map already in the cache is shown at once, without a job; at most one image job and one
 map job run, and a newer request replaces an older one.
+
+Once the current method's map is drawn in the single view, its stability (`core.stability`) follows as
+a job of its own below the map jobs' priority, so it never delays a map; the figure is cached with the
+map's key and shown under the caption. The setting `show_stability` (View menu) turns it off: then no
+such job is submitted.
 """
 
 from __future__ import annotations
@@ -16,11 +21,18 @@ from PySide6.QtGui import QPixmap
 from medgrad_desktop.core.imageio import load_image
 from medgrad_desktop.core.method_params import METHOD_NAMES, METHODS, default_params
 from medgrad_desktop.core.prompts import Target
+from medgrad_desktop.core.stability import STABILITY_RULE
 from medgrad_desktop.ui.state.app_model import AppModel
-from medgrad_desktop.ui.state.cache import LRUCache
+from medgrad_desktop.ui.state.cache import LRUCache, map_key
 from medgrad_desktop.ui.state.folder_image import NOT_ANALYSED, FolderImage
 from medgrad_desktop.ui.widgets.viewer_area import ViewerArea
-from medgrad_desktop.ui.work.jobs import MapRequest, MapResult, compute_maps
+from medgrad_desktop.ui.work.jobs import (
+    MapRequest,
+    MapResult,
+    StabilityRequest,
+    compute_maps,
+    compute_stability,
+)
 from medgrad_desktop.ui.work.qimages import display_qimage
 from medgrad_desktop.ui.work.worker import JobHandle, ModelWorker
 
@@ -33,6 +45,9 @@ class MapController(QObject):
         self._map_job: JobHandle | None = None
         self._map_job_key: tuple | None = None
         self._image_job: JobHandle | None = None
+        self.stability_cache = LRUCache(256)  # map key -> max-sensitivity (None: a map without contrast)
+        self._stability_job: JobHandle | None = None
+        self._stability_key: tuple | None = None
         # (image, message) of the current image's failed map job: redrawn after the image itself arrives,
         # which would otherwise replace the failure with an empty map panel
         self._map_failure: tuple[Path, str] | None = None
@@ -110,10 +125,9 @@ class MapController(QObject):
     def _show_cached_maps(self) -> bool:
         """Show every needed map that is cached; True when nothing is missing."""
         app, e = self.app, self.app.current_entry
-        if e is None or app.model is None or not e.sha256:
-            return False
-        target = app.target_for(e)
+        target = app.target_for(e) if e is not None and app.model is not None and e.sha256 else None
         if target is None:
+            self.area.set_stability(None)
             return False
         complete = True
         image_shown = self.area.shown_path == e.path
@@ -123,7 +137,59 @@ class MapController(QObject):
                 complete = False
             if image_shown:  # a map is only ever drawn over the image it was computed from
                 self.area.display_map(m, app.current_method, hm, target, app.params[m] != default_params(m))
+        self.show_stability()
         return complete
+
+    def show_stability(self) -> None:
+        """The current map's stability under its caption: from the cache, or measured by a job once the
+        map is drawn; no line (and no job) with the setting off, in the comparison or without a map."""
+        app, e = self.app, self.app.current_entry
+        target = app.target_for(e) if e is not None and app.model is not None else None
+        m = app.current_method
+        hm = app.cached_map(e, m, target) if target is not None else None
+        cached = self.rgb_cache.get(e.path) if e is not None else None
+        if (
+            not app.settings.show_stability
+            or self.area.compare
+            or hm is None
+            or hm.empty
+            or cached is None
+            or self.area.shown_path != e.path
+        ):
+            self.area.set_stability(None)
+            return
+        key = map_key(e.sha256, app.model.card.weights_sha256, app.params[m], target.key)
+        if key in self.stability_cache:
+            value = self.stability_cache.get(key)
+            self.area.set_stability(
+                None if value is None else STABILITY_RULE.text(value), STABILITY_RULE.how_measured()
+            )
+            return
+        self.area.set_stability("Stability: measuring…", STABILITY_RULE.how_measured())
+        if self._stability_job is not None and not self._stability_job.is_finished:
+            if self._stability_key == key:
+                return
+            self._stability_job.cancel()
+        req = StabilityRequest(key, cached[1], target, app.params[m], hm.normalized)
+        h = self.worker.submit(
+            compute_stability(req),
+            kind="stability",
+            priority=ModelWorker.PRIORITY_BATCH + 1,
+            interactive=False,
+        )
+        h.result.connect(self._on_stability)
+        h.error.connect(lambda msg, h=h: self._on_stability_error(h, msg))
+        self._stability_job, self._stability_key = h, key
+
+    def _on_stability(self, res: tuple) -> None:
+        key, value = res
+        self.stability_cache.put(key, value)
+        if key == self._stability_key:
+            self.show_stability()
+
+    def _on_stability_error(self, h: JobHandle, msg: str) -> None:
+        if h is self._stability_job:
+            self.area.set_stability(f"Stability: not measured ({msg})", STABILITY_RULE.how_measured())
 
     def request_maps(self) -> None:
         app, e = self.app, self.app.current_entry

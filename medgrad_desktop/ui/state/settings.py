@@ -163,6 +163,8 @@ class AppSettings:
     overlay_alpha = _Typed("overlay/alpha", DEFAULT_OVERLAY_ALPHA, str)
     method = _Typed("overlay/method", OPENING_METHOD, str)
     overlay_visible = _Typed("overlay/visible", True, bool)
+    # measure and show each map's stability (`core.stability`): one extra batched pass per drawn map
+    show_stability = _Typed("overlay/stability", True, bool)
 
     # method parameters
     def method_params(self, method: str) -> MethodParams:

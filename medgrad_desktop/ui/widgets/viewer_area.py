@@ -64,6 +64,9 @@ class ViewerArea(QStackedWidget):
         vcol.setContentsMargins(0, 0, 0, 0)
         self.map_caption = _caption_label()
         vcol.addWidget(self.map_caption)
+        self.stability_label = _caption_label()  # the map's stability figure, once measured
+        self.stability_label.setVisible(False)
+        vcol.addWidget(self.stability_label)
         self.viewer = ImageViewer()
         vcol.addWidget(self.viewer, 1)
         sl.addLayout(vcol, 1)
@@ -162,6 +165,12 @@ class ViewerArea(QStackedWidget):
         self.compare_captions[method].setText(short or text)
         self.compare_captions[method].setToolTip(text)
 
+    def set_stability(self, text: str | None, how_measured: str = "") -> None:
+        """The line under the map's caption: its stability in figure and words (None: no line)."""
+        self.stability_label.setVisible(text is not None)
+        self.stability_label.setText(text or "")
+        self.stability_label.setToolTip(how_measured)
+
     def set_caption(self, text: str) -> None:
         """A caption without a map: the image is loading, or cannot be shown and why."""
         self.map_caption.setText(text)
@@ -171,6 +180,7 @@ class ViewerArea(QStackedWidget):
     def clear_maps(self, caption: str) -> None:
         for v in self.all_viewers():
             v.clear_map()
+        self.set_stability(None)
         self.set_caption(caption)
         self._show_colorbars()
 

@@ -23,6 +23,7 @@ from medgrad_desktop.core.method_params import MethodParams
 from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.core.retest import RETEST_COPIES, retest_copies, spread
+from medgrad_desktop.core.stability import STABILITY_RULE, StabilityRule
 from medgrad_desktop.ui.state.target_choice import TargetChoice
 from medgrad_desktop.ui.work.qimages import display_qimage
 from medgrad_desktop.ui.work.worker import JobContext
@@ -238,5 +239,42 @@ def retest_spread(rgbs: list[np.ndarray], k: int = RETEST_COPIES):
         )
         n = k + 1
         return [spread(preds[i * n : (i + 1) * n]) for i in range(len(rgbs))]
+
+    return run
+
+
+@dataclass
+class StabilityRequest:
+    """One drawn map whose stability is wanted: the image it was computed from, its target and params,
+    and its min-max grid (the figure's reference); `key` files the answer in the UI's cache."""
+
+    key: tuple
+    rgb: np.ndarray
+    target: Target
+    params: MethodParams
+    base: np.ndarray
+
+
+def compute_stability(req: StabilityRequest, rule: StabilityRule = STABILITY_RULE):
+    """A job: the map's stability figure (`core.stability`): the same method and target explained on
+    the rule's noisy copies of the model-input image, all copies in one batched pass. Returns
+    (key, max-sensitivity or None for a map without contrast)."""
+
+    def run(ctx: JobContext) -> tuple[tuple, float | None]:
+        clip = ctx.model
+        if clip is None:
+            raise RuntimeError("no model is loaded; choose a weights file in Preferences")
+        if not rule.measurable(req.base):
+            return req.key, None
+        compute = ctx.compute
+        copies = rule.noisy_copies(clip.squash(req.rgb))
+        results = compute.run_with_fallback(
+            clip,
+            lambda m: compute.analyze_batch(m, copies, [req.target], [req.params], with_prediction=False),
+            on_fallback=_noter([]),
+            what="the map's noisy copies",
+        )
+        maps = [r.get(req.params.method, req.target).normalized for r in results]
+        return req.key, rule.score(req.base, maps)
 
     return run

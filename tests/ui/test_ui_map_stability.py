@@ -1,0 +1,111 @@
+"""A map's stability in the real window: after the demo model's map is drawn, the line under its
+caption gives the figure and its meaning, with how it was measured in the tooltip, from a job that
+runs after the map's own; the View menu's setting hides the line and then no such job is submitted."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from medgrad_desktop.core.imageio import list_images
+from medgrad_desktop.core.model import ModelLoadError, load_model
+from medgrad_desktop.core.stability import STABILITY_RULE, STABLE_TEXT, UNSTABLE_TEXT
+from medgrad_desktop.resources_path import demo_dir
+
+WAIT = 60_000
+
+
+@pytest.fixture(scope="module")
+def demo_model():
+    try:
+        return load_model(None, device="cpu")
+    except ModelLoadError as exc:
+        pytest.skip(f"bundled demo model missing: {exc}")
+
+
+@pytest.fixture
+def demo_folder(tmp_path):
+    images = list_images(demo_dir())[:2]
+    if not images:
+        pytest.skip("bundled demo images missing")
+    out = tmp_path / "demo"
+    out.mkdir()
+    for p in images:
+        (out / p.name).write_bytes(p.read_bytes())
+    return out
+
+
+def _record_submits(win) -> list[str]:
+    """The kinds of the jobs the window submits to its worker, in order."""
+    kinds: list[str] = []
+    submit = win.worker.submit
+
+    def recording(fn, *args, **kwargs):
+        kinds.append(kwargs.get("kind", ""))
+        return submit(fn, *args, **kwargs)
+
+    win.worker.submit = recording
+    return kinds
+
+
+def test_the_stability_of_the_drawn_map_follows_it_with_figure_words_and_how_measured(
+    qtbot, make_window, demo_model, demo_folder
+):
+    win = make_window(lambda weights, device: demo_model)
+    kinds = _record_submits(win)
+    label = win.viewers.stability_label
+    map_seen_first = []
+
+    def check():
+        if label.isVisible() and label.text() != "Stability: measuring…":
+            map_seen_first.append(win.viewers.viewer.map_values is not None)
+            return True
+        return False
+
+    assert win.app.open_folder(demo_folder)
+    qtbot.waitUntil(lambda: all(e.done for e in win.app.entries), timeout=WAIT)
+    win.app.select(0)
+    qtbot.waitUntil(check, timeout=WAIT)
+    assert map_seen_first == [True]  # the map was drawn before its stability arrived
+    assert kinds.index("maps") < kinds.index("stability")
+    m = re.fullmatch(r"Stability: (\d+\.\d\d) · (.+)", label.text())
+    assert m is not None, label.text()
+    value = float(m.group(1))
+    assert m.group(2) == (STABLE_TEXT if value <= STABILITY_RULE.unstable_above else UNSTABLE_TEXT)
+    assert "Max-sensitivity" in label.toolTip() and "5/255" in label.toolTip()
+    # the same map again: the figure comes from the cache, no second job
+    n = kinds.count("stability")
+    win.maps.show_stability()
+    assert kinds.count("stability") == n and label.text() == m.group(0)
+    # the comparison has no such line
+    win.viewers.set_compare(True)
+    assert not label.isVisible()
+
+
+def test_the_setting_hides_the_stability_and_submits_no_job(qtbot, make_window, demo_model, demo_folder):
+    win = make_window(lambda weights, device: demo_model)
+    kinds = _record_submits(win)
+    action = win.menus.stability_action
+    assert action in win.menus.view_menu.actions() and action.isChecked()
+    action.setChecked(False)
+    assert win.settings.show_stability is False
+    assert win.app.open_folder(demo_folder)
+    qtbot.waitUntil(lambda: all(e.done for e in win.app.entries), timeout=WAIT)
+    win.app.select(0)
+    qtbot.waitUntil(lambda: win.viewers.viewer.map_values is not None, timeout=WAIT)
+    win.app.select(1)
+    qtbot.waitUntil(lambda: win.viewers.viewer.map_values is not None, timeout=WAIT)
+    qtbot.wait(200)
+    assert "maps" in kinds and "stability" not in kinds
+    assert not win.viewers.stability_label.isVisible()
+    # turned on again: the shown map's stability is measured and shown
+    action.setChecked(True)
+    qtbot.waitUntil(
+        lambda: (
+            win.viewers.stability_label.text().startswith("Stability: ")
+            and "measuring" not in win.viewers.stability_label.text()
+        ),
+        timeout=WAIT,
+    )
+    assert kinds.count("stability") == 1
