@@ -11,16 +11,9 @@
 # system libraries the bundle's ELF files need but do not carry (readelf NEEDED -> ldconfig -> dpkg).
 # DEB_COMPRESS (zstd), DEB_LEVEL (1): the bundle is mostly compressed code already, a higher level
 # costs minutes for little. Staging hard-links the bundle (no 4 GB copy on the same disk).
-set -euo pipefail
-HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-APP="${1:-$ROOT/build/dist/MedGradDesktop}"
-OUT="${2:-$ROOT/build/dist}"
-VARIANT="${3:-cuda}"
-[ -x "$APP/MedGradDesktop" ] || { echo "error: $APP/MedGradDesktop not found; run 'make bundle' first" >&2; exit 2; }
+# shellcheck source=common.sh
+source "$(dirname "$0")/common.sh"
 command -v dpkg-deb >/dev/null || { echo "error: dpkg-deb not found (Debian/Ubuntu only)" >&2; exit 2; }
-PY="${PYTHON:-$(command -v "$ROOT/.venv/bin/python" python3.11 python3 | sed -n 1p)}"  # any Python 3.11+ (tomllib)
-VERSION="$("$PY" "$ROOT/build/version.py")"
 DEB_VERSION="$("$PY" "$ROOT/build/version.py" --debian)"
 ARCH="$(dpkg --print-architecture)"
 PKG=medgrad-desktop

@@ -7,16 +7,8 @@
 #   MedGradDesktop/            the app (run MedGradDesktop/MedGradDesktop)
 #   install.sh                 adds the menu entry and icon for this user (no root, nothing copied)
 #   medgrad-desktop.desktop.in menu entry template, medgrad.png icon, README.txt
-set -euo pipefail
-HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-APP="${1:-$ROOT/build/dist/MedGradDesktop}"
-OUT="${2:-$ROOT/build/dist}"
-VARIANT="${3:-cuda}"
-[ -x "$APP/MedGradDesktop" ] || { echo "error: $APP/MedGradDesktop not found; run 'make bundle' first" >&2; exit 2; }
-# sed, not head: under pipefail, head leaving early can kill the writer with SIGPIPE (exit 141)
-PY="${PYTHON:-$(command -v "$ROOT/.venv/bin/python" python3.11 python3 | sed -n 1p)}"  # any Python 3.11+ (tomllib)
-VERSION="$("$PY" "$ROOT/build/version.py")"  # pyproject's [project].version
+# shellcheck source=common.sh
+source "$(dirname "$0")/common.sh"
 NAME="MedGradDesktop-${VERSION}-linux-$(uname -m)-${VARIANT}"
 STAGE="$(mktemp -d "${TMPDIR:-/tmp}/medgrad-tar.XXXXXX")"
 trap 'rm -rf "$STAGE"' EXIT

@@ -30,6 +30,26 @@ _VENDORED_TEXTS = {
     "pyside6": ("LGPL-3.0.txt", "GPL-3.0.txt"),
     "shiboken6": ("LGPL-3.0.txt", "GPL-3.0.txt"),
 }
+# python-gdcm's wheel carries only its own Apache-2.0 licence, yet its shared libraries build in GDCM
+# (BSD-3) and the libraries GDCM vendors under Utilities/ (CharLS, OpenJPEG, the IJG libjpeg in its 8/12/16-bit
+# variants with DCMTK's changes, expat, zlib, uuid, socketxx) and the dicom3tools data dictionary, and
+# python_gdcm.libs/ carries OpenSSL 1.1.1k (OpenSSL + SSLeay dual licence). Their binary-redistribution
+# conditions ask for their notices, so they are added to the wheel's own texts, each labelled by library.
+_BUILT_IN_TEXTS = {
+    "python-gdcm": (
+        ("GDCM", "python-gdcm/GDCM-Copyright.txt"),
+        ("CharLS", "python-gdcm/CharLS-License.txt"),
+        ("OpenJPEG", "python-gdcm/OpenJPEG-LICENSE.txt"),
+        ("IJG libjpeg (8/12/16-bit)", "python-gdcm/IJG-libjpeg-README-LEGAL-ISSUES.txt"),
+        ("DCMTK changes to libjpeg", "python-gdcm/DCMTK-COPYRIGHT.txt"),
+        ("expat", "python-gdcm/expat-COPYING.txt"),
+        ("zlib", "python-gdcm/zlib-LICENSE.txt"),
+        ("uuid", "python-gdcm/uuid-COPYING.txt"),
+        ("socketxx", "python-gdcm/socketxx-COPYING.txt"),
+        ("dicom3tools data dictionary", "python-gdcm/dicom3tools-COPYRIGHT.txt"),
+        ("OpenSSL 1.1.1k (libssl, libcrypto)", "python-gdcm/OpenSSL-1.1.1k-LICENSE.txt"),
+    ),
+}
 LICENCES_DIR = "licences"  # under resources/
 
 
@@ -119,6 +139,15 @@ def vendored_texts(name: str) -> list[LicenceText]:
     ]
 
 
+def built_in_texts(name: str) -> list[LicenceText]:
+    """Licence texts shipped with the app for libraries built into a distribution's binaries."""
+    folder = resources_dir() / LICENCES_DIR
+    return [
+        LicenceText(f"{LICENCES_DIR}/{f} (built into the wheel: {library})", _read_text(folder / f))
+        for library, f in _BUILT_IN_TEXTS.get(canonical(name), ())
+    ]
+
+
 def from_distribution(dist: md.Distribution) -> Component:
     meta = dist.metadata
     return Component(
@@ -127,7 +156,7 @@ def from_distribution(dist: md.Distribution) -> Component:
         licence=licence_summary(meta),
         origin="Python package",
         url=_homepage(meta),
-        texts=licence_files(dist) or vendored_texts(meta["Name"]),
+        texts=(licence_files(dist) or vendored_texts(meta["Name"])) + built_in_texts(meta["Name"]),
     )
 
 

@@ -102,8 +102,10 @@ def test_no_build_file_writes_a_version_of_its_own(pyproject_version):
     assert "#error AppVersion is not defined" in iss
     assert "OutputBaseFilename=MedGradDesktop-{#AppVersion}-windows-{#Variant}-setup" in iss
     assert '"/DAppVersion=$Version"' in (BUILD / "windows" / "build.ps1").read_text()
-    for script in ("windows/build.ps1", "macos/make_app.sh", "linux/make_tarball.sh", "linux/make_deb.sh"):
+    for script in ("windows/build.ps1", "macos/make_app.sh", "linux/common.sh", "linux/make_deb.sh"):
         assert "build/version.py" in (BUILD / script).read_text().replace("\\", "/"), script
+    for script in ("linux/make_tarball.sh", "linux/make_deb.sh"):  # their VERSION comes from common.sh
+        assert 'source "$(dirname "$0")/common.sh"' in (BUILD / script).read_text(), script
     spec = (BUILD / "medgrad.spec").read_text()
     assert '"CFBundleShortVersionString": VERSION' in spec and "VERSION = cfg.version()" in spec
     assert (

@@ -239,15 +239,20 @@ def test_no_key_without_deidentification_or_when_declined(qtbot, win, tmp_path):
     assert dlg.key_path(out, "report") is None and not dlg.key_box.isEnabled()
 
 
-def test_export_from_the_app_groups_patients_and_leaves_no_identifier(qtbot, make_window, tmp_path):
-    """The dialog's report of a DICOM set: patient / lesion / visit pseudonyms in the CSV, and none of
-    the headers' identifying values (names, IDs, dates of birth, institution...) in any output."""
-    folder = tmp_path / "set"
+def _window_on_dicom_set(qtbot, make_window, folder):
+    """A window on a freshly drawn DICOM patient set (two patients, several visits), every image analysed."""
     _dicom_set(folder)
     win = make_window()
     win.app.set_recursive(True)
     assert win.app.open_folder(folder)
     qtbot.waitUntil(lambda: all(e.done for e in win.app.entries), timeout=WAIT)
+    return win
+
+
+def test_export_from_the_app_groups_patients_and_leaves_no_identifier(qtbot, make_window, tmp_path):
+    """The dialog's report of a DICOM set: patient / lesion / visit pseudonyms in the CSV, and none of
+    the headers' identifying values (names, IDs, dates of birth, institution...) in any output."""
+    win = _window_on_dicom_set(qtbot, make_window, tmp_path / "set")
     paths = [e.path for e in win.app.entries]
     e = next(e for e in win.app.entries if e.prediction is not None)
     note = "Discussed with " + ", ".join(JANE.identifying_strings()[:3])
@@ -280,12 +285,7 @@ def test_notes_are_counted_left_out_or_scrubbed_and_reviewers_coded(qtbot, make_
     scrubbed; either way the report names each decision's reviewer by code (the key file names them)."""
     from tests.reports.test_report_notes import LEAKS, NOTES, found
 
-    folder = tmp_path / "set"
-    _dicom_set(folder)
-    win = make_window()
-    win.app.set_recursive(True)
-    assert win.app.open_folder(folder)
-    qtbot.waitUntil(lambda: all(e.done for e in win.app.entries), timeout=WAIT)
+    win = _window_on_dicom_set(qtbot, make_window, tmp_path / "set")
     for e in win.app.entries:
         if e.path.name in NOTES and e.sha256:
             reviewer, note = NOTES[e.path.name]

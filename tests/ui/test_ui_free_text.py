@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import html
 
-import pytest
 from PySide6.QtCore import Qt
 
 from medgrad_desktop.core.imageio import list_images
-from medgrad_desktop.core.model import ModelLoadError, load_model
 from medgrad_desktop.reports.builder import build_report
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.ui.state.target_choice import completion_phrases
 
 WAIT = 60_000
-
-
-@pytest.fixture(scope="module")
-def demo_model():
-    try:
-        return load_model(None, device="cpu")
-    except ModelLoadError as exc:
-        pytest.skip(f"bundled demo model missing: {exc}")
 
 
 def test_free_text_on_the_demo_model_shows_its_note(qtbot, make_window, demo_model, tmp_path):

@@ -9,19 +9,10 @@ import re
 import pytest
 
 from medgrad_desktop.core.imageio import list_images
-from medgrad_desktop.core.model import ModelLoadError, load_model
 from medgrad_desktop.core.stability import STABILITY_RULE, STABLE_TEXT, UNSTABLE_TEXT
 from medgrad_desktop.resources_path import demo_dir
 
 WAIT = 60_000
-
-
-@pytest.fixture(scope="module")
-def demo_model():
-    try:
-        return load_model(None, device="cpu")
-    except ModelLoadError as exc:
-        pytest.skip(f"bundled demo model missing: {exc}")
 
 
 @pytest.fixture

@@ -16,21 +16,12 @@ from PySide6.QtCore import Qt
 from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.map_evidence import no_evidence_text
 from medgrad_desktop.core.method_params import METHODS
-from medgrad_desktop.core.model import ModelLoadError, load_model
 from medgrad_desktop.core.text_match import FREE_TEXT_RULE, UNMATCHED_TEXT
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.ui.state.cache import map_key
 from medgrad_desktop.ui.widgets.viewer_area import UNMATCHED_STRENGTH
 
 WAIT = 60_000
-
-
-@pytest.fixture(scope="module")
-def demo_model():
-    try:
-        return load_model(None, device="cpu")
-    except ModelLoadError as exc:
-        pytest.skip(f"bundled demo model missing: {exc}")
 
 
 @pytest.fixture
