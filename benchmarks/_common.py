@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,3 +94,15 @@ def load_average() -> str:
         return Path("/proc/loadavg").read_text().split()[0]
     except OSError:
         return "unknown"
+
+
+def median_cpu_ms(fn, repeats: int) -> float:
+    """Median CPU time of the process per call, in ms, after one warm-up call: on a CPU shared with other
+    jobs, wall time mostly measures waiting for a core (numpy's and torch's own threads are counted too)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.process_time()
+        fn()
+        times.append(time.process_time() - t)
+    return statistics.median(times) * 1000

@@ -16,30 +16,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import BENCH_DOC, ROOT, cpu_name, git_commit, load_average, ram_gib, write_section
+from benchmarks._common import (
+    BENCH_DOC,
+    ROOT,
+    cpu_name,
+    git_commit,
+    load_average,
+    median_cpu_ms,
+    ram_gib,
+    write_section,
+)
 
 SECTION = "## Out-of-distribution check cost (`benchmarks/ood_cost.py`)"
 GOAL_MS = 5.0
-
-
-def _median_ms(fn, repeats: int) -> float:
-    """Median CPU time of the process per call: on a CPU shared with other jobs, wall time mostly
-    measures waiting for a core (one torch thread; numpy's own threads are counted too)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.process_time()
-        fn()
-        times.append(time.process_time() - t)
-    return statistics.median(times) * 1000
 
 
 def measure(weights: str | None, repeats: int, threads: int) -> dict:
@@ -72,17 +67,19 @@ def measure(weights: str | None, repeats: int, threads: int) -> dict:
             with block_token_means(clip.model) as means:
                 feats = embed_images(clip.model, x)
             tokens = [m.numpy() for m in means]
-            plain = _median_ms(lambda i=imgs: embed_images(clip.model, clip.batch(i)[0]), repeats)
+            plain = median_cpu_ms(lambda i=imgs: embed_images(clip.model, clip.batch(i)[0]), repeats)
             out["forward_ms"][b] = plain / b
-            out["hooks_ms"][b] = max(0.0, _median_ms(lambda i=imgs: hooked(i), repeats) - plain) / b
+            out["hooks_ms"][b] = max(0.0, median_cpu_ms(lambda i=imgs: hooked(i), repeats) - plain) / b
             f_np = feats.numpy()
-            logits_ms = _median_ms(lambda f=feats: class_logits(clip, f), repeats)
+            logits_ms = median_cpu_ms(lambda f=feats: class_logits(clip, f), repeats)
             logits = class_logits(clip, feats)
             for m in METHODS:
-                s_ms = _median_ms(lambda m=m, f=f_np, lg=logits, t=tokens: score(stats, m, f, lg, t), repeats)
+                s_ms = median_cpu_ms(
+                    lambda m=m, f=f_np, lg=logits, t=tokens: score(stats, m, f, lg, t), repeats
+                )
                 extra = out["hooks_ms"][b] * b if m in TOKEN_METHODS else 0.0
                 out["methods"].setdefault(m, {})[b] = (logits_ms + s_ms + extra) / b
-            check_ms = _median_ms(
+            check_ms = median_cpu_ms(
                 lambda f=feats, t=tokens: clip.ood.results(f.numpy(), class_logits(clip, f), t), repeats
             )
             out.setdefault("check_ms", {})[b] = check_ms / b + (

@@ -14,22 +14,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def _cpu_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.process_time()
-        fn()
-        times.append(time.process_time() - t)
-    return statistics.median(times) * 1000
+from benchmarks._common import median_cpu_ms
 
 
 def _stability(clip, rgb, target, params, base, rule) -> float | None:
@@ -72,10 +63,12 @@ def main() -> None:
                 pred = analyze(clip, rgb, [], []).prediction
                 target = next(t for t in clip.catalogue.class_targets() if t.key == pred.predicted_id)
                 base = analyze(clip, rgb, [target], [p]).get(m, target).normalized
-                t_map = _cpu_ms(
+                t_map = median_cpu_ms(
                     partial(analyze, clip, rgb, [target], [p], with_prediction=False), args.repeats
                 )
-                t_stability = _cpu_ms(partial(_stability, clip, rgb, target, p, base, rule), args.repeats)
+                t_stability = median_cpu_ms(
+                    partial(_stability, clip, rgb, target, p, base, rule), args.repeats
+                )
                 ratios.append(t_stability / t_map)
             r = statistics.median(ratios)
             worst[k] = max(worst.get(k, 0.0), r)

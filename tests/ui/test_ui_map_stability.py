@@ -8,23 +8,14 @@ import re
 
 import pytest
 
-from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.stability import STABILITY_RULE, STABLE_TEXT, UNSTABLE_TEXT
-from medgrad_desktop.resources_path import demo_dir
 
 WAIT = 60_000
 
 
 @pytest.fixture
-def demo_folder(tmp_path):
-    images = list_images(demo_dir())[:2]
-    if not images:
-        pytest.skip("bundled demo images missing")
-    out = tmp_path / "demo"
-    out.mkdir()
-    for p in images:
-        (out / p.name).write_bytes(p.read_bytes())
-    return out
+def demo_folder(demo_images):
+    return demo_images(2)
 
 
 def _record_submits(win) -> list[str]:

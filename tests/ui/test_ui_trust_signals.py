@@ -13,11 +13,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from medgrad_desktop.core.imageio import list_images
 from medgrad_desktop.core.map_evidence import no_evidence_text
 from medgrad_desktop.core.method_params import METHODS
 from medgrad_desktop.core.text_match import FREE_TEXT_RULE, UNMATCHED_TEXT
-from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.ui.state.cache import map_key
 from medgrad_desktop.ui.widgets.viewer_area import UNMATCHED_STRENGTH
 
@@ -25,15 +23,8 @@ WAIT = 60_000
 
 
 @pytest.fixture
-def demo_folder(tmp_path):
-    images = list_images(demo_dir())[:3]
-    if not images:
-        pytest.skip("bundled demo images missing")
-    out = tmp_path / "demo"
-    out.mkdir()
-    for p in images:
-        (out / p.name).write_bytes(p.read_bytes())
-    return out
+def demo_folder(demo_images):
+    return demo_images(3)
 
 
 def open_and_wait(qtbot, win, folder) -> None:
