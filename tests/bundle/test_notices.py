@@ -19,6 +19,7 @@ from medgrad_desktop.licences.components import (
     Component,
     app_requirements,
     canonical,
+    from_distribution,
     is_strong_copyleft,
     licence_summary,
     requirement_closure,
@@ -171,6 +172,39 @@ def test_lgpl_section_says_how_to_replace_qt_and_texts_are_shipped(runtime):
     assert "GNU LESSER GENERAL PUBLIC LICENSE" in text and "GNU GENERAL PUBLIC LICENSE" in text
     assert "NVIDIA CUDA libraries" in text or not any(k.startswith("nvidia-") for k in runtime)
     assert {canonical(n) for n in component_names(text)} == set(runtime)
+
+
+# A line of each library's own notice, as shipped in resources/licences/python-gdcm/ from the sources.
+_GDCM_BUILT_IN = {
+    "GDCM": "Copyright (c) 2006-2016 Mathieu Malaterre",
+    "CharLS": "Copyright (c) 2007-2010, Jan de Vaan",
+    "OpenJPEG": "Copyright (c) 2002-2014, Universite catholique de Louvain (UCL), Belgium",
+    "IJG libjpeg": "the Independent JPEG Group",
+    "DCMTK": "Copyright (C) 1994-2004, OFFIS",
+    "expat": "Thai Open Source Software Center Ltd",
+    "zlib": "Jean-loup Gailly and Mark Adler",
+    "uuid": "The name of the author may not be used to endorse or promote",
+    "socketxx": "Copyright (C) 1992-1996 Gnanasekaran Swaminathan",
+    "dicom3tools": "David A. Clunie DBA PixelMed Publishing",
+    "OpenSSL": "Original SSLeay License",
+}
+
+
+def test_gdcm_entry_carries_the_notices_of_the_libraries_built_into_its_wheel(runtime):
+    """python-gdcm's wheel holds only its Apache-2.0 licence; GDCM, the libraries it builds in and the
+    OpenSSL 1.1.1k of python_gdcm.libs/ come from resources/licences/python-gdcm/, each labelled."""
+    if "python-gdcm" not in runtime:
+        pytest.skip("python-gdcm is not installed")
+    entry = from_distribution(runtime["python-gdcm"])
+    texts = {t.label: t.text for t in entry.texts}
+    assert any("Apache License" in t for t in texts.values())  # the wheel's own licence is kept
+    for library, line in _GDCM_BUILT_IN.items():
+        assert any(library in label and line in text for label, text in texts.items()), library
+    openssl = next(text for label, text in texts.items() if "OpenSSL" in label)
+    assert "OpenSSL 1.1.1" in next(label for label in texts if "OpenSSL" in label)
+    assert "OpenSSL License" in openssl and "Eric Young" in openssl
+    notices = source_notices()
+    assert all(line in notices for line in _GDCM_BUILT_IN.values()) and "OpenSSL 1.1.1k" in notices
 
 
 def test_each_distinct_licence_text_is_printed_once(runtime):
