@@ -11,6 +11,7 @@ import platform
 import statistics
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,3 +107,26 @@ def median_cpu_ms(fn, repeats: int) -> float:
         fn()
         times.append(time.process_time() - t)
     return statistics.median(times) * 1000
+
+
+def machine_meta(load_before: str, commit: str | None = None) -> dict:
+    """What every benchmark section names beside its figures: the machine, its load before and after the
+    run (this machine is shared), the date and the commit (taken at the start when `commit` is given)."""
+    ram = ram_gib()
+    return {
+        "cpu": cpu_name(),
+        "cpus": os.cpu_count(),
+        "ram": f"{ram:.0f} GiB RAM" if ram else "RAM unknown",
+        "load_before": load_before,
+        "load_after": load_average(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit or git_commit(mark_dirty=True),
+    }
+
+
+def machine_line(meta: dict) -> str:
+    return (
+        f"Machine: {meta['cpu']}, {meta['cpus']} logical CPUs, {meta['ram']}, load average {meta['load_before']} "
+        f"before and {meta['load_after']} after (other jobs share the machine). Date: {meta['date']}. "
+        f"Commit: `{meta['commit']}`."
+    )

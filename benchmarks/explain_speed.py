@@ -14,12 +14,19 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import BENCH_DOC, ROOT, cpu_name, git_commit, load_average, ram_gib, write_section
+from benchmarks._common import (
+    BENCH_DOC,
+    ROOT,
+    git_commit,
+    load_average,
+    machine_line,
+    machine_meta,
+    write_section,
+)
 from medgrad_desktop.core.method_params import MedGradParams
 
 SECTION = "## Explanation speed (`medgrad bench`)"
@@ -101,9 +108,7 @@ def section(res: dict, meta: dict) -> str:
     lines += ["", WHERE_IT_GOES]
     lines += [
         "",
-        f"Machine: {meta['cpu']}, {meta['cpus']} logical CPUs, {meta['ram']}, load average "
-        f"{meta['load_before']} before and {meta['load_after']} after the run (other engineers' jobs). "
-        f"Date: {meta['date']}. Commit: `{meta['commit']}`. torch {s['torch']}.",
+        f"{machine_line(meta)} torch {s['torch']}.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -119,16 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     before = load_average()
     commit = git_commit(mark_dirty=True)
     res = run_bench(args.images, args.repeats, args.threads, args.arch)
-    ram = ram_gib()
-    meta = {
-        "cpu": cpu_name(),
-        "cpus": os.cpu_count(),
-        "ram": f"{ram:.0f} GiB" if ram else "unknown memory",
-        "load_before": before,
-        "load_after": load_average(),
-        "commit": commit,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
+    meta = machine_meta(before, commit)
     text = section(res, meta)
     print(text)
     if args.append_docs:

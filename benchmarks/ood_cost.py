@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,11 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import (
     BENCH_DOC,
     ROOT,
-    cpu_name,
-    git_commit,
     load_average,
+    machine_line,
+    machine_meta,
     median_cpu_ms,
-    ram_gib,
     write_section,
 )
 
@@ -116,9 +113,7 @@ def section(res: dict, meta: dict) -> str:
     )
     lines += [
         "",
-        f"Machine: {meta['cpu']}, {meta['cpus']} logical CPUs, {meta['ram']}, load average {meta['load_before']} "
-        f"before and {meta['load_after']} after (other jobs share the machine). {meta['date']}, commit "
-        f"{meta['commit']}.",
+        machine_line(meta),
     ]
     return "\n".join(lines) + "\n"
 
@@ -132,18 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     before = load_average()
     res = measure(args.weights, args.repeats, args.threads)
-    ram = ram_gib()
-    meta = {
-        "cpu": cpu_name(),
-        "cpus": os.cpu_count(),
-        "ram": f"{ram:.0f} GiB RAM" if ram else "RAM unknown",
-        "load_before": before,
-        "load_after": load_average(),
-        "threads": args.threads,
-        "repeats": args.repeats,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(mark_dirty=True),
-    }
+    meta = {**machine_meta(before), "threads": args.threads, "repeats": args.repeats}
     print(json.dumps({**res, **meta}, indent=1))
     worst = max(max(t.values()) for t in res["methods"].values())
     print(f"slowest candidate: {worst:.3f} ms per image (goal < {GOAL_MS:g} ms)", file=sys.stderr)

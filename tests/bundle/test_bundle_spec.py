@@ -15,10 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bundle.conftest import load_build_module
-
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = ROOT / "build"
+from tests.bundle.conftest import BUILD, ROOT, load_build_module
 
 
 def test_open_clip_vocab_and_configs_are_collected_where_open_clip_reads_them(cfg):

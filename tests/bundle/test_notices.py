@@ -25,10 +25,7 @@ from medgrad_desktop.licences.components import (
     requirement_closure,
 )
 from medgrad_desktop.licences.render import LGPL_SECTION, NOTICES_NAME, component_names
-from tests.bundle.conftest import load_build_module
-
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = ROOT / "build"
+from tests.bundle.conftest import BUILD, ROOT, load_build_module
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,7 @@ import pytest
 
 import medgrad_desktop
 from medgrad_desktop import provenance
-from tests.bundle.conftest import load_build_module
-
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = ROOT / "build"
+from tests.bundle.conftest import BUILD, ROOT, load_build_module
 
 
 @pytest.fixture(scope="module")
