@@ -310,7 +310,8 @@ class ProjectStore:
         with self.transaction() as c:
             c.execute("INSERT OR IGNORE INTO images(sha256, first_seen) VALUES (?, ?)", (sha256, now()))
             c.execute(
-                "INSERT OR REPLACE INTO maps VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO maps(image_sha256, model_sha256, params, target, score, raw_max, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (sha256, model_sha256, key, target, float(score), float(raw_max), now()),
             )
 

@@ -73,6 +73,11 @@ MIGRATIONS: tuple[str, ...] = (
         imported TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 3: each map's stability figure (max-sensitivity under harmless noise, core/stability.py) and its rule
+    """
+    ALTER TABLE maps ADD COLUMN stability REAL;
+    ALTER TABLE maps ADD COLUMN stability_rule TEXT NOT NULL DEFAULT '';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
