@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from medgrad_desktop.evaluation.robustness import REFERENCE, RobustnessResult, stability_answer
+from medgrad_desktop.evaluation.robustness_plot import write_curves
 from medgrad_desktop.evaluation.stats import Interval
 
 PRIMARY = ("max_sensitivity", "ris", "top10", "spearman", "target_auroc")
@@ -99,7 +100,13 @@ def write_robustness(out: Path, result: RobustnessResult, summary: dict, meta: d
             {"sample": s, "scores": r} for s, r in zip(result.samples, result.records, strict=True)
         ],
     }
-    paths = {"json": out / "robustness.json", "md": out / "robustness.md"}
+    paths = {
+        "json": out / "robustness.json",
+        "md": out / "robustness.md",
+        "plot": out / "robustness-curves.png",
+    }
     paths["json"].write_text(json.dumps(doc, indent=1, allow_nan=True))
     paths["md"].write_text(markdown(result, summary, meta))
+    subtitle = f"{meta['n']} images, seed {meta['seed']}, commit {str(meta['commit'])[:10]}"
+    write_curves(summary["scores"], paths["plot"], subtitle)
     return paths

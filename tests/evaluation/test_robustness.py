@@ -30,6 +30,7 @@ from medgrad_desktop.evaluation.robustness import (
     stability_answer,
     top_intersection,
 )
+from medgrad_desktop.evaluation.robustness_plot import curves
 from medgrad_desktop.evaluation.samples import synthetic_samples
 
 GREY = np.full((96, 96, 3), 128, np.uint8)  # mid-grey: no clipping, so the stated strength is exact
@@ -208,6 +209,19 @@ def test_robustness_command_writes_every_score_with_its_protocol(tmp_path):
     assert set(doc["vs_grad_eclip"]) == {"gradcam", "medgrad", "entropy"}
     md = (out / "robustness.md").read_text()
     assert "Artefact attraction" in md and "| uniform@5 | medgrad |" in md
+    assert (out / "robustness-curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stability_curves_follow_strength_per_method():
+    scores = {
+        "grad-eclip": {
+            "uniform@8.max_sensitivity": {"median": 0.3},
+            "uniform@2.max_sensitivity": {"median": 0.1},
+        },
+        "medgrad": {"uniform@2.max_sensitivity": {"median": 0.2}, "uniform@2.top10": {"median": 0.9}},
+    }
+    got = curves(scores)
+    assert got == {"uniform": {"grad-eclip": [(2.0, 0.1), (8.0, 0.3)], "medgrad": [(2.0, 0.2)]}}
 
 
 def _ratios(uniform, gaussian, hairs, ruler, bubbles) -> dict:
