@@ -40,6 +40,7 @@ ood-stats          write the out-of-distribution statistics of existing weights 
 predict            classify images (files or folders); shards across torchrun processes
 report             annotated report of a folder (PDF, HTML, CSV, PNG)
 store              the project store: info, export of review decisions
+study              a reader study: validate, create, status, analyze, export
 synth              write synthetic dermoscopy images, masks, counterfactuals and a CSV manifest
 train              fine-tune a CLIP model on labelled images with captions
 """)

@@ -78,6 +78,60 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE maps ADD COLUMN stability REAL;
     ALTER TABLE maps ADD COLUMN stability_rule TEXT NOT NULL DEFAULT '';
     """,
+    # 4: reader studies (store/study_tables.py): the frozen study file, its cases with their frozen AI
+    # prediction, the reading plan, each reader's sessions and every answer
+    """
+    CREATE TABLE studies (
+        study_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        spec_sha256 TEXT NOT NULL,
+        model_sha256 TEXT NOT NULL,
+        created TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE study_cases (
+        study_id TEXT NOT NULL REFERENCES studies(study_id),
+        case_id TEXT NOT NULL,
+        image_sha256 TEXT NOT NULL,
+        path TEXT NOT NULL,
+        truth TEXT NOT NULL,
+        ai_class TEXT NOT NULL,
+        ai_probability REAL NOT NULL,
+        PRIMARY KEY (study_id, case_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE study_plan (
+        study_id TEXT NOT NULL REFERENCES studies(study_id),
+        reader TEXT NOT NULL,
+        session INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        case_id TEXT NOT NULL,
+        arm TEXT NOT NULL,
+        repeat INTEGER NOT NULL,
+        PRIMARY KEY (study_id, reader, session, position)
+    ) WITHOUT ROWID;
+    CREATE TABLE study_sessions (
+        study_id TEXT NOT NULL REFERENCES studies(study_id),
+        reader TEXT NOT NULL,
+        session INTEGER NOT NULL,
+        started TEXT NOT NULL,
+        finished TEXT,
+        PRIMARY KEY (study_id, reader, session)
+    ) WITHOUT ROWID;
+    CREATE TABLE study_answers (
+        study_id TEXT NOT NULL REFERENCES studies(study_id),
+        reader TEXT NOT NULL,
+        session INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        answer TEXT NOT NULL,
+        confidence INTEGER,
+        trust INTEGER,
+        map_helped INTEGER,
+        comment TEXT NOT NULL DEFAULT '',
+        seconds REAL NOT NULL,
+        answered TEXT NOT NULL,
+        PRIMARY KEY (study_id, reader, session, position)
+    ) WITHOUT ROWID;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
