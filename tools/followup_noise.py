@@ -1,90 +1,81 @@
-"""The follow-up goal measured on the demo model: how often the "beyond the noise" rule
-(`core.retest`) calls an unchanged lesion changed, and how often it sees a drawn change.
+"""The follow-up goal measured on the demo model for the pre-registered candidate rules
+(docs/archive/FOLLOWUP-NOISE-PREREGISTRATION.md; pairs, candidates and the rule:
+`evaluation.followup_noise`).
 
-Pairs from the generator, N per kind (seeds from --seed):
-- unchanged: the lesion, then the same lesion re-photographed (`rephotograph` with a seed the retest
-  copies never use) with new hairs drawn over it;
-- new structure: the lesion drawn without its defining structure (the generator's counterfactual),
-  then with it, re-photographed;
-- growth: the lesion, then the same seed drawn with a 1.5x radius, re-photographed.
-A pair shows a change when any row of the follow-up table (a class probability or a criterion) is a
-change beyond the noise; the share counting class probabilities alone is printed beside it. Usage:
-`python tools/followup_noise.py --n 40 --seed 7100`.
+Development seed: counts every candidate and applies the choice (steps 1-3). Confirmation seed: counts
+them again and applies the confirmation condition to the development run's winner (`--development`
+names its JSON). Prints a markdown table and writes the counts and the decision as JSON to --out. Usage:
+  python tools/followup_noise.py --n 40 --seed 7301 --out /tmp/followup-7301.json
+  python tools/followup_noise.py --n 40 --seed 7402 --development /tmp/followup-7301.json
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-
-import numpy as np
+import json
+import time
+from pathlib import Path
 
 from medgrad_desktop.core.classify import classify
 from medgrad_desktop.core.model import load_model
-from medgrad_desktop.core.retest import (
-    RETEST_COPIES,
-    any_change,
-    class_verdicts,
-    rephotograph,
-    retest_copies,
-    spread,
+from medgrad_desktop.evaluation.followup_noise import (
+    CANDIDATES,
+    KINDS,
+    REFERENCE,
+    choose,
+    confirmed,
+    counts,
+    markdown_table,
+    pairs,
+    shown_as_change,
 )
-from medgrad_desktop.data.synth import SynthConfig, render_sample
-from medgrad_desktop.data.synth.artefacts import draw_artefact
-
-RETAKE_SEED = 1000  # re-take seeds start here, apart from the retest copies' 0..K-1
-GROWTH_CFG = SynthConfig(center_jitter=0.1, radius_range=(0.12, 0.2), artefact_rate=0.3)
-
-
-def _retake(rgb: np.ndarray, seed: int) -> np.ndarray:
-    img = rephotograph(rgb, RETAKE_SEED + seed).astype(np.float32)
-    draw_artefact("hairs", np.random.default_rng(seed), img, 1.0)
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
-
-
-def pairs(kind: str, n: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    out = []
-    for i in range(n):
-        s = seed + i
-        if kind == "unchanged":
-            img = render_sample(s, SynthConfig(counterfactual=False)).image
-            out.append((img, _retake(img, s)))
-        elif kind == "new structure":
-            smp = render_sample(s)
-            out.append((smp.counterfactual, _retake(smp.image, s)))
-        else:
-            big = dataclasses.replace(GROWTH_CFG, radius_range=(0.18, 0.3))
-            a = render_sample(s, GROWTH_CFG).image
-            out.append((a, _retake(render_sample(s, big).image, s)))
-    return out
-
-
-def shown_as_change(clip, pair_list: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[bool, bool]]:
-    """(any row beyond the noise, any class probability beyond the noise) per pair."""
-    out = []
-    for a, b in pair_list:
-        imgs = [a, *retest_copies(a), b, *retest_copies(b)]
-        preds = classify(clip, imgs, batch_size=len(imgs))
-        k = RETEST_COPIES + 1
-        sa, sb = spread(preds[:k]), spread(preds[k:])
-        classes = any(v.beyond_noise for v in class_verdicts(preds[0], preds[k], sa, sb).values())
-        out.append((any_change(preds[0], preds[k], sa, sb), classes))
-    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=7100)
-    ap.add_argument("--kinds", default="unchanged,new structure,growth")
+    ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--development", type=Path, help="the development run's JSON: confirm its winner")
+    ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     clip = load_model(None, device="cpu")
-    for kind in args.kinds.split(","):
-        shown = np.array(shown_as_change(clip, pairs(kind, args.n, args.seed)))
-        n_any, n_cls = shown.sum(axis=0)
-        print(
-            f"{kind}: {n_any}/{len(shown)} shown as change; class rows alone {n_cls}/{len(shown)}", flush=True
+    started = time.monotonic()
+    shown = {
+        kind: shown_as_change(
+            lambda imgs: classify(clip, imgs, batch_size=len(imgs)),
+            pairs(kind, args.n, args.seed),
+            CANDIDATES,
         )
+        for kind in KINDS
+    }
+    results = {name: counts(shown, name) for name in CANDIDATES}
+    lines = [f"Seed {args.seed}, {args.n} pairs per kind, {time.monotonic() - started:.0f} s", ""]
+    lines += markdown_table(results, CANDIDATES)
+    out: dict = {
+        "seed": args.seed,
+        "n": args.n,
+        "counts": {k: dataclasses.asdict(c) for k, c in results.items()},
+    }
+    if args.development is None:
+        winner, step = choose(results, {k: r.copies for k, r in CANDIDATES.items()})
+        out |= {"winner": winner, "step": step}
+        lines.append(f"\nDevelopment choice: {winner or 'none'}" + (f" (step {step})" if step else ""))
+    else:
+        dev = json.loads(args.development.read_text())
+        winner, step = dev["winner"], dev["step"]
+        ok = winner is not None and confirmed(results[winner], results[REFERENCE], step)
+        out |= {"winner": winner, "step": step, "confirmed": ok}
+        lines.append(
+            f"\nConfirmation of {winner or 'no winner'}"
+            + (f" (step {step}): {'confirmed' if ok else 'not confirmed'}" if winner else "")
+        )
+    if winner is not None:
+        met = results[winner].meets_goals()
+        lines.append(f"Goals (>= 90 % / 80 % / 80 %) for {winner}: {'met' if met else 'not met'}")
+    print("\n".join(lines), flush=True)
+    if args.out:
+        args.out.write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":

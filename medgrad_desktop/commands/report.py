@@ -67,6 +67,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "numbers, addresses, e-mail and header values (default: left out, as they may contain "
         "identifiers; a note may still identify a patient in words no scrubber recognises)",
     )
+    p.add_argument(
+        "--no-stability",
+        dest="stability",
+        action="store_false",
+        help="leave out each map's stability figure (max-sensitivity under harmless noise: stable / "
+        "unstable: do not read fine detail); measuring it costs about one more map per image and method",
+    )
     p.add_argument("--recursive", action="store_true", help="include images in sub-folders")
     add_no_store_option(p, "do not use the project store: no review decisions, nothing recorded")
     p.add_argument("--top-k", type=int, default=5)
@@ -129,6 +136,7 @@ def plan_from_args(args: argparse.Namespace) -> ReportRequest | str:
         overlay_alpha=args.overlay_alpha,
         batch_size=args.batch_size,
         include_notes=args.include_notes,
+        stability=args.stability,
     )
     try:
         return plan_report(

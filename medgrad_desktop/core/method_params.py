@@ -52,6 +52,7 @@ class GradECLIPParams(_Common):
 
 
 MedGradForm = Literal["replace", "multiply", "pixel"]
+MAX_SMOOTH = 32.0  # px: a blur wider than this erases the lesion's texture on a 224-px model input
 
 # How each form joins the model's evidence and the entropy weight, in words a reader of a report or
 # of the app can follow; "replace" is what the slide's equation says, the others keep Grad-ECLIP's map.
@@ -75,11 +76,27 @@ class MedGradParams(_Common):
     alpha: float = 1.0  # weight = (1 - alpha) + alpha * normalized entropy
     official_single_head: bool = False
     qk_space: Literal["in_proj", "out_proj"] = "in_proj"  # Grad-ECLIP's spatial weight: not used by "replace"
+    # the grey image the entropy counts (`core.entropy.prepare_gray`): blurred with a Gaussian of this
+    # sigma in model-input pixels (0 = not blurred), then quantised to this many equal bins (256 = as is)
+    entropy_smooth: float = 0.0
+    entropy_levels: int = 256
 
     def __post_init__(self) -> None:
         if self.combine not in COMBINE_FORMS:
             raise ValueError(
                 f"unknown MedGrad form combine='{self.combine}'; choose one of {', '.join(COMBINE_FORMS)}"
+            )
+        smooth = self.entropy_smooth
+        if isinstance(smooth, bool) or not isinstance(smooth, int | float) or not 0 <= smooth <= MAX_SMOOTH:
+            raise ValueError(
+                f"entropy_smooth={smooth!r}: the blur's sigma is a number of pixels from 0 (no blur) "
+                f"to {MAX_SMOOTH:g}"
+            )
+        levels = self.entropy_levels
+        if isinstance(levels, bool) or not isinstance(levels, int) or not 2 <= levels <= 256:
+            raise ValueError(
+                f"entropy_levels={levels!r}: the grey levels the entropy counts are a whole number "
+                "from 2 to 256 (256 = every level of an 8-bit image)"
             )
 
     @property

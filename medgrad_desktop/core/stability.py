@@ -18,13 +18,15 @@ more than a typical MedGrad map, toward what texture alone does: its fine detail
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
 
 STABLE_TEXT = "stable"
 UNSTABLE_TEXT = "unstable: do not read fine detail"
+NO_FIGURE_TEXT = "no figure: flat map"
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,35 @@ class StabilityRule:
         norm = float(np.linalg.norm(e))
         return max(float(np.linalg.norm(e - self._grid(o))) / norm for o in others)
 
-    def words(self, value: float) -> str:
+    def words(self, value: float | None) -> str:
+        """The figure's meaning; a flat map (None) has none."""
+        if value is None:
+            return NO_FIGURE_TEXT
         return STABLE_TEXT if value <= self.unstable_above else UNSTABLE_TEXT
 
-    def text(self, value: float) -> str:
+    def text(self, value: float | None) -> str:
         """The line under the map: the figure and its meaning."""
+        if value is None:
+            return f"Stability: {NO_FIGURE_TEXT}"
         return f"Stability: {value:.2f} · {self.words(value)}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        """The rule as the project store keeps it beside each figure: canonical JSON, so a figure
+        measured under other parameters is told apart."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    def parameters_text(self) -> str:
+        """How the figures were measured, once per report (its parameters section)."""
+        return (
+            f"max-sensitivity of each map over {self.copies} "
+            f"{'copy' if self.copies == 1 else 'copies'} of the model's input with uniform noise of "
+            f"±{self.noise_255:g}/255 per pixel (seed {self.seed}), maps compared on a "
+            f"{self.compare_cells}×{self.compare_cells} grid; 0 = unchanged; up to {self.unstable_above:g} "
+            f'reads "{STABLE_TEXT}", above it "{UNSTABLE_TEXT}"; a flat map has no figure'
+        )
 
     def how_measured(self) -> str:
         """The tooltip: how the figure was measured and where the threshold comes from."""

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from medgrad_desktop.core.embedding import embed_images
-from medgrad_desktop.core.entropy import entropy_weight
+from medgrad_desktop.core.entropy import medgrad_weight
 from medgrad_desktop.core.explain.grad_eclip import loosened_attention
 from medgrad_desktop.core.explain.hooks import capture_last_block
 from medgrad_desktop.core.explain.tail import ClassTokenTail
@@ -94,12 +94,7 @@ def _medgrad_weights(clip: ClipModel, pixels: torch.Tensor, p: MethodParams, n: 
         return None
     imgs = np.clip(np.rint(pixels.detach().permute(0, 2, 3, 1).cpu().numpy()), 0, 255).astype(np.uint8)
     return torch.stack(
-        [
-            torch.from_numpy(entropy_weight(im, _grid(n), p.entropy_radius, p.alpha, p.entropy_source, im))
-            .reshape(-1)
-            .float()
-            for im in imgs
-        ]
+        [torch.from_numpy(medgrad_weight(p, im, im, _grid(n))).reshape(-1).float() for im in imgs]
     ).to(pixels.device)
 
 

@@ -16,6 +16,10 @@ Scores (for a copy set of one perturbation at one strength; x, x' in [0, 1], e, 
 - Spearman rank correlation of e and e', mean over draws; target AUROC of e' where a mask is known;
 - attraction per artefact kind: map mass on the artefact's mask with the artefact drawn ÷ the same
   mass without it (1 = not drawn to it).
+
+Settings of MedGrad's `multiply` form that differ only in the entropy weight (`weight_variants`) are
+Grad-ECLIP's map times each setting's weight (`weighted_eclip`), the engine's own product, so one
+Grad-ECLIP pass serves them all.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from medgrad_desktop.core.entropy import medgrad_weight
 from medgrad_desktop.core.explain import METHODS, analyze_batch, default_params
-from medgrad_desktop.core.method_params import MethodParams
+from medgrad_desktop.core.heatmap import Heatmap, minmax
+from medgrad_desktop.core.method_params import MedGradParams, MethodParams
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.evaluation.attack import attack_maps
 from medgrad_desktop.evaluation.baselines import entropy_map
-from medgrad_desktop.evaluation.localization import auroc, energy_share, to_mask_size
+from medgrad_desktop.evaluation.localization import auroc, energy_share, pointing_game, to_mask_size
 from medgrad_desktop.evaluation.perturb import (
     ARTEFACT_KINDS,
     DEFAULT_PERTURBATIONS,
@@ -97,13 +103,35 @@ class RobustnessConfig:
     attack_n: int | None = 8  # the attack (a second-order gradient per step) on the first N images only
     batch_images: int = 8
     method_params: dict[str, MethodParams] = field(default_factory=dict)
+    # named MedGrad `multiply` settings scored as Grad-ECLIP's map x their weight (needs "grad-eclip")
+    weight_variants: dict[str, MedGradParams] = field(default_factory=dict)
+    clean_pointing: bool = False  # also the target pointing game of each clean map
 
     def params_of(self, method: str) -> MethodParams:
         return self.method_params.get(method) or default_params(method)
 
     @property
     def map_names(self) -> tuple[str, ...]:
-        return self.methods + self.baselines
+        return self.methods + self.baselines + tuple(self.weight_variants)
+
+
+def weighted_eclip(
+    eclip: Heatmap, model_input_rgb: np.ndarray, original_rgb: np.ndarray, p: MedGradParams
+) -> np.ndarray:
+    """MedGrad's normalized map in the `multiply` form from the engine's Grad-ECLIP map of the same image
+    and target: the raw grid times the entropy weight of `p`, min-max normalized. Grad-ECLIP's settings
+    must be the ones MedGrad's map reuses."""
+    if p.combine != "multiply":
+        raise ValueError(f"weighted_eclip computes the 'multiply' form, not '{p.combine}'")
+    e = eclip.params
+    if (e["official_single_head"], e["qk_space"], e["epsilon"]) != (
+        p.official_single_head,
+        p.qk_space,
+        p.epsilon,
+    ):
+        raise ValueError("Grad-ECLIP's map was computed with settings other than those MedGrad's map reuses")
+    raw = eclip.raw * medgrad_weight(p, model_input_rgb, original_rgb, eclip.raw.shape)
+    return minmax(raw, p.epsilon)
 
 
 @dataclass
@@ -132,6 +160,10 @@ def _explain(
         for img, r in zip(chunk, analyze_batch(clip, chunk, [target], params), strict=True):
             s = img.shape[:2]
             maps = {m: to_mask_size(r.get(m, target).normalized, s) for m in cfg.methods}
+            for name, vp in cfg.weight_variants.items():
+                maps[name] = to_mask_size(
+                    weighted_eclip(r.get(REFERENCE, target), clip.squash(img), img, vp), s
+                )
             if "entropy" in cfg.baselines:
                 ent = entropy_map(img, grid)
                 lo, hi = float(ent.min()), float(ent.max())
@@ -199,6 +231,8 @@ def _image(
     if target is not None and target.any():
         for n in cfg.map_names:
             rec[n]["clean.target_auroc"] = auroc(maps0[n], target)
+            if cfg.clean_pointing:
+                rec[n]["clean.target_pointing"] = pointing_game(maps0[n], target)
     result.samples.append({"id": s.id, "predicted": pred0})
     return rec, base
 

@@ -4,10 +4,15 @@ One explanation pass (one forward) per batch of images gives the predictions and
 a target, the map of whichever class turns out to be predicted. A file that cannot be read becomes an error row
 and the report goes on; any other failure stops the report with `ReportFailed` naming the image, so a
 caller never writes a report that silently lacks pages.
+
+Unless the options turn it off, each shown map's stability figure follows from one more pass per image
+(`core.explain.stability`, the measure the app uses): its noisy copy explained for the predicted class
+by every method, about one more map per image and method.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -17,11 +22,13 @@ from medgrad_desktop import provenance
 from medgrad_desktop.atomic import make_dir, write_new
 from medgrad_desktop.core.batching import images_per_pass
 from medgrad_desktop.core.explain import METHOD_NAMES, AnalysisResult, MethodParams, analyze_batch
+from medgrad_desktop.core.explain.stability import measure_stability
 from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.imageio import ImageLoadError, LoadedImage, display_name, load_image
 from medgrad_desktop.core.map_evidence import EMPTY_MAP_RULE
 from medgrad_desktop.core.model import ClipModel
 from medgrad_desktop.core.render import overlay_alpha
+from medgrad_desktop.core.stability import STABILITY_RULE
 from medgrad_desktop.reports.content import (
     ClassProbability,
     CriterionRow,
@@ -138,8 +145,46 @@ def keep_predicted_maps(result: AnalysisResult) -> AnalysisResult:
     """Only the maps a report shows (each method's map of the predicted class): what ranks send."""
     pid = result.prediction.predicted_id
     return AnalysisResult(
-        result.prediction, {k: h for k, h in result.maps.items() if k[1] == pid}, result.image_features
+        result.prediction,
+        {k: h for k, h in result.maps.items() if k[1] == pid},
+        result.image_features,
+        {k: v for k, v in result.stability.items() if k[1] == pid},
     )
+
+
+def with_stability(
+    clip: ClipModel, img: LoadedImage, result: AnalysisResult, params: list[MethodParams], label: str
+) -> AnalysisResult:
+    """`result` with the stability figure of each map the report shows (`core.explain.stability`, one
+    pass over the noisy copy for the predicted class; a GPU out of memory redoes it on the CPU). An
+    empty map is not drawn and has no figure (None), as in the app. A failure is `ReportFailed`
+    naming the image."""
+    pid = result.prediction.predicted_id
+    maps = [result.get(p.method, pid) for p in params]
+    drawn = [i for i, h in enumerate(maps) if not h.empty]
+    figures: dict[tuple[str, str], float | None] = {(h.method, h.target.key): None for h in maps}
+    if drawn:
+        try:
+            values = run_with_fallback(
+                clip,
+                lambda m: measure_stability(
+                    m,
+                    img.rgb,
+                    maps[0].target,
+                    [params[i] for i in drawn],
+                    [maps[i].normalized for i in drawn],
+                ),
+                on_fallback=log.warning,
+                what=f"{label} (stability)",
+            )
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:
+            raise ReportFailed(
+                f"{display_name(img.path)}: stability: {type(exc).__name__}: {exc}".rstrip(": ")
+            ) from exc
+        figures.update({(maps[i].method, maps[i].target.key): v for i, v in zip(drawn, values, strict=True)})
+    return dataclasses.replace(result, stability=figures)
 
 
 def report_chunks(n_paths: int, batch_size: int) -> list[list[int]]:
@@ -152,12 +197,17 @@ def report_chunks(n_paths: int, batch_size: int) -> list[list[int]]:
 def analyse_chunk(
     indexes: list[int], paths: list[Path], clip: ClipModel, params: list[MethodParams], options: ReportOptions
 ) -> tuple[dict[int, LoadedImage | ImageEntry], dict[int, AnalysisResult]]:
-    """Decode the images of one pass and explain the readable ones together."""
+    """Decode the images of one pass and explain the readable ones together (then, unless the options
+    turn it off, each image's stability pass)."""
     loaded = {i: _load(i, Path(paths[i - 1]), options) for i in indexes}
     ok = [i for i in indexes if isinstance(loaded[i], LoadedImage)]
     labels = [pseudonym(i) if options.deidentify else display_name(Path(paths[i - 1])) for i in ok]
     results = _analyse(clip, [loaded[i] for i in ok], params, labels) if ok else []
-    return loaded, {i: keep_predicted_maps(r) for i, r in zip(ok, results, strict=True)}
+    kept = {i: keep_predicted_maps(r) for i, r in zip(ok, results, strict=True)}
+    if options.stability:
+        for i, label in zip(ok, labels, strict=True):
+            kept[i] = with_stability(clip, loaded[i], kept[i], params, label)
+    return loaded, kept
 
 
 def analyse_report_images(
@@ -216,6 +266,8 @@ def build_entry(
         if not h.empty:
             over = overlay(small, h.normalized, options.opacity, options.colormap, options.overlay_alpha)
             picture = _spool(over, spool, f"{stem}_{p.method}.png")
+        measured = options.stability and (h.method, h.target.key) in result.stability
+        figure = result.stability.get((h.method, h.target.key)) if measured else None
         entry.overlays.append(
             OverlayPanel(
                 method=p.method,
@@ -225,6 +277,9 @@ def build_entry(
                 score=h.score,
                 raw_max=float(h.raw.max()),
                 empty_reason=h.empty_reason,
+                stability=figure,
+                stability_words=STABILITY_RULE.words(figure) if measured else "",
+                stability_text=STABILITY_RULE.text(figure) if measured else "",
             )
         )
     return entry
@@ -268,11 +323,14 @@ def build_report(
                 entries.append(item)
                 continue
             label = pseudonym(i) if options.deidentify else display_name(Path(paths[i - 1]))
+            result = results[i]
+            if options.stability and not result.stability:  # analysed elsewhere without it
+                result = with_stability(clip, item, result, params, label)
             try:
                 if recorder is not None:
-                    recorder(item, results[i])
+                    recorder(item, result)
                 entries.append(
-                    build_entry(i, label, item, results[i], clip, params, review_store, options, spool)
+                    build_entry(i, label, item, result, clip, params, review_store, options, spool)
                 )
             except (KeyboardInterrupt, MemoryError):
                 raise
@@ -307,6 +365,7 @@ def build_report(
         "empty_map_rule": EMPTY_MAP_RULE.to_dict(),
         "max_side": options.max_side,
         "map_target": "the predicted class of each image",
+        **({"stability_rule": STABILITY_RULE.to_dict()} if options.stability else {}),
         "notes": notes,
         "reviewers": "coded R-01, R-02... (the names are in the pseudonym key)"
         if options.deidentify
@@ -340,4 +399,5 @@ def build_report(
         ood_check=clip.card.ood_rule,
         ood_statistics=clip.card.ood_statistics,
         ood_checked=clip.card.ood_checked,
+        stability_rule=STABILITY_RULE.parameters_text() if options.stability else "",
     )

@@ -17,6 +17,7 @@ from PIL import Image
 from medgrad_desktop.core.map_evidence import no_evidence_text
 from medgrad_desktop.core.prediction import OOD_FLAG_TEXT, OodResult, criterion_text
 from medgrad_desktop.core.render import DEFAULT_OVERLAY_ALPHA, overlay_alpha
+from medgrad_desktop.core.stability import UNSTABLE_TEXT
 from medgrad_desktop.reports.notes import LEFT_OUT_NOTE
 
 NOTICE = "Research use only, not for diagnosis."
@@ -50,6 +51,15 @@ class OverlayPanel:
     score: float  # cosine similarity S the map explains
     raw_max: float  # strength of the evidence before per-map normalization
     empty_reason: str = ""  # why the map is empty ("" when it is not)
+    # the map's stability figure (`core.stability`; None: a flat map, no figure), its meaning in words
+    # and the line that gives both; "" when the report was asked without stability
+    stability: float | None = None
+    stability_words: str = ""
+    stability_text: str = ""
+
+    @property
+    def unstable(self) -> bool:
+        return self.stability_words == UNSTABLE_TEXT
 
     @property
     def empty(self) -> bool:
@@ -209,6 +219,9 @@ class ReportContent:
     )
     ood_statistics: str = ""  # its statistics file and SHA-256 (`ModelCard.ood_statistics`)
     ood_checked: bool = False
+    # how the maps' stability was measured (`StabilityRule.parameters_text`), once for the report;
+    # "" when the report was asked without stability
+    stability_rule: str = ""
 
     @property
     def colour_text(self) -> str:

@@ -2,8 +2,11 @@
 check (`unlike_training` yes / no / "not checked", method, score, threshold), review state, hashes and
 provenance columns, plus an `error` column for images that could not be read, and per method
 `map_empty_<method>`: "yes" when that map is empty (all zero or flat, not drawn in the other formats:
-no positive evidence for the predicted class), "no" when it is drawn. Text cells that a spreadsheet
-would run as a formula (=, +, -, @ first) get a leading apostrophe."""
+no positive evidence for the predicted class), "no" when it is drawn. A report that measured the maps'
+stability (`core.stability`) has per method `stability_<method>` (the figure, empty for a flat map) and
+`stability_words_<method>` (stable / unstable: do not read fine detail / no figure: flat map); without
+it these columns are absent. Text cells that a spreadsheet would run as a formula (=, +, -, @ first)
+get a leading apostrophe."""
 
 from __future__ import annotations
 
@@ -59,11 +62,20 @@ def columns(content: ReportContent) -> list[str]:
         "model_sha256",
         "methods",
         *(f"map_empty_{m['method']}" for m in content.methods),
+        *_stability_columns(content),
         "app_version",
         "git_commit",
         "created",
     ]
     return cols
+
+
+def _stability_columns(content: ReportContent) -> list[str]:
+    if not content.stability_rule:
+        return []
+    return [
+        c for m in content.methods for c in (f"stability_{m['method']}", f"stability_words_{m['method']}")
+    ]
 
 
 def _ood_cells(e: ImageEntry) -> dict[str, object]:
@@ -127,6 +139,9 @@ def row(content: ReportContent, e: ImageEntry) -> dict[str, object]:
     for m in content.methods:
         o = maps.get(m["method"])
         r[f"map_empty_{m['method']}"] = "" if o is None else "yes" if o.empty else "no"
+        if content.stability_rule:
+            r[f"stability_{m['method']}"] = "" if o is None or o.stability is None else f"{o.stability:.6f}"
+            r[f"stability_words_{m['method']}"] = "" if o is None else o.stability_words
     return r
 
 

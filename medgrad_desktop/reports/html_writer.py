@@ -138,10 +138,15 @@ def _image_section(content: ReportContent, e: ImageEntry, bar_uri: str) -> str:
         else:
             picture = f'<img alt="{escape(o.method_name)} overlay" src="{_img(o.image)}">'
             detail = f"raw max {o.raw_max:.3g} (before min\u2013max)"
+        stability = (
+            f'<br><span class="{"err" if o.unstable else "grey"}">{escape(o.stability_text)}</span>'
+            if o.stability_text
+            else ""
+        )
         figs.append(
             f"<figure>{picture}<figcaption>"
             f'<b>{escape(o.method_name)}</b><br><span class="grey">explains {escape(o.target_label)}'
-            f" \u00b7 S={o.score:.3f}<br>{detail}</span></figcaption></figure>"
+            f" \u00b7 S={o.score:.3f}<br>{detail}</span>{stability}</figcaption></figure>"
         )
     cols = len(figs) if len(figs) <= 3 else 2  # as in the PDF: 2x2 for the original and three maps
     if any(o.image is not None for o in e.overlays):  # a colour bar only beside a drawn map
@@ -194,6 +199,8 @@ def _provenance_section(content: ReportContent) -> str:
         f'<li class="mono">{escape(", ".join(f"{k}={v}" for k, v in p.items()))}</li>'
         for p in content.methods
     )
+    if content.stability_rule:
+        methods += f"<li>Map stability: {escape(content.stability_rule)}</li>"
     inputs = "".join(
         f'<tr><td>{escape(e.label)}</td><td class="mono">{escape(e.sha256 or "")}</td>'
         f'<td class="err">{escape(e.error or "")}</td></tr>'

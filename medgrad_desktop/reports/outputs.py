@@ -35,6 +35,9 @@ class ReportOptions:
     # a de-identified report includes the reviewers' notes, scrubbed, only when asked (named reports
     # always include them): a note is free text and may carry identifiers no rule finds
     include_notes: bool = False
+    # each drawn map's stability figure (`core.stability`) beside it, in every format and the store:
+    # about one more map per image and method (its noisy copy explained for the predicted class)
+    stability: bool = True
 
 
 class ReportExistsError(PublishClashError):

@@ -166,7 +166,7 @@ def _image_page(cv: PdfCanvas, content: ReportContent, e: ImageEntry) -> None:
 
 
 def _panels(cv: PdfCanvas, content: ReportContent, e: ImageEntry, y: float) -> float:
-    panels = [(e.original, "Original", ["re-encoded from pixels, no metadata"], "")]
+    panels = [(e.original, "Original", ["re-encoded from pixels, no metadata"], "", None)]
     panels += [
         (
             o.image,
@@ -176,21 +176,34 @@ def _panels(cv: PdfCanvas, content: ReportContent, e: ImageEntry, y: float) -> f
                 o.empty_reason if o.empty else f"raw max {o.raw_max:.3g} (before min\u2013max)",
             ],
             o.no_evidence,
+            o,
         )
         for o in e.overlays
     ]
     n = len(panels)
     cols = n if n <= 3 else 2
     rows = math.ceil(n / cols)
-    bar_zone, gap, cap_h = 22.0, 4.0, 12.5
+    bar_zone, gap = 22.0, 4.0
+
+    def caption_h(width: float) -> float:
+        """Title and two lines; in a report with the maps' stability, its line (wrapped, never cut)."""
+        stab = max(
+            (cv.measure(width, o.stability_text, 7) for o in e.overlays if o.stability_text), default=0
+        )
+        return 12.5 + (stab + 0.4 if stab else 0.0)
+
     pw = (CONTENT_W - bar_zone - gap * (cols - 1)) / cols
     aspect = min(1.0, max(0.5, e.height / max(1, e.width)))
     ph = pw * aspect
+    cap_h = caption_h(pw)
     max_total = 128.0
     if rows * (ph + cap_h) > max_total:
         ph = max_total / rows - cap_h
         pw = ph / aspect
-    for i, (img, title, subs, instead) in enumerate(panels):
+        cap_h = caption_h(pw)  # a narrower panel may wrap the stability line once more
+        ph = min(ph, max_total / rows - cap_h)
+        pw = ph / aspect
+    for i, (img, title, subs, instead, o) in enumerate(panels):
         r, c = divmod(i, cols)
         x = LEFT + c * (pw + gap)
         yy = y + r * (ph + cap_h)
@@ -204,6 +217,10 @@ def _panels(cv: PdfCanvas, content: ReportContent, e: ImageEntry, y: float) -> f
         cv.text(x, yy + ph + 0.5, pw, 4.2, title, 8, bold=True)
         for j, sub in enumerate(subs):
             cv.text(x, yy + ph + 4.4 + 3.6 * j, pw, 3.8, sub, 7, color=GREY)
+        if o is not None and o.stability_text:
+            top = yy + ph + 4.4 + 3.6 * len(subs)
+            h = cv.measure(pw, o.stability_text, 7) + 0.4
+            cv.text(x, top, pw, h, o.stability_text, 7, color=RED if o.unstable else GREY, wrap=True)
     if any(not o.empty for o in e.overlays):  # a colour bar only beside a drawn map
         bx = LEFT + cols * pw + (cols - 1) * gap + 4
         _colour_bar(cv, content, bx, y, ph)
@@ -345,6 +362,8 @@ def _provenance_page(cv: PdfCanvas, content: ReportContent) -> None:
     for params in content.methods:
         text = ", ".join(f"{k}={v}" for k, v in params.items())
         y += cv.text(LEFT, y, CONTENT_W, 14, text, 7.5, mono=True, wrap=True) + 1.5
+    if content.stability_rule:
+        y += cv.text(LEFT, y, CONTENT_W, 14, f"Map stability: {content.stability_rule}", 7.5, wrap=True) + 1.5
     y += 3
     cv.text(LEFT, y, CONTENT_W, 6, "Input files (SHA-256)", 10, bold=True)
     y += 6.5

@@ -1,6 +1,7 @@
 """PNG export: for each image, the original and one overlay per method with its colour bar, all
 re-encoded from pixels (no EXIF/GPS), named by pseudonym when de-identified. An empty map's file is the
-original with a line saying there is no positive evidence, and no colour bar."""
+original with a line saying there is no positive evidence, and no colour bar. In a report that measured
+the maps' stability, each map's first caption line ends with it."""
 
 from __future__ import annotations
 
@@ -29,12 +30,17 @@ def write_pngs(content: ReportContent, folder: Path, tick: Callable[[str], None]
         write_atomic(folder / f"{base}_original.png", encode_png(e.original.rgb()), private=private)
         for o in e.overlays:
             notice = " ".join([*(w.split(":")[0] for w in content.warnings), content.notice])
+            stability = f" \u00b7 {o.stability_text}" if o.stability_text else ""
             if o.image is None:  # an empty map is not drawn: the original, and why there is no map
                 pic = with_captions(
-                    e.original.rgb(), (f"{o.method_name}: {o.no_evidence} ({o.empty_reason})", notice)
+                    e.original.rgb(),
+                    (f"{o.method_name}: {o.no_evidence} ({o.empty_reason}){stability}", notice),
                 )
             else:
-                captions = (f"{o.method_name}: explains {o.target_label} (S={o.score:.3f})", notice)
+                captions = (
+                    f"{o.method_name}: explains {o.target_label} (S={o.score:.3f}){stability}",
+                    notice,
+                )
                 pic = with_colorbar(o.image.rgb(), content.colormap, captions, content.overlay_alpha)
             write_atomic(folder / f"{base}_{o.method}.png", encode_png(pic), private=private)
     return folder

@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING
 
 from medgrad_desktop.core.imageio import LoadedImage
 from medgrad_desktop.core.prediction import Prediction
+from medgrad_desktop.core.stability import STABILITY_RULE
 from medgrad_desktop.store.project import ProjectStore
 
 if TYPE_CHECKING:  # the store needs no torch; the analysis only arrives from the engine
     from medgrad_desktop.core.explain import AnalysisResult
+
+RULE_JSON = STABILITY_RULE.to_json()  # the rule every stability figure of this app is measured under
 
 
 class StoreMemo:
@@ -72,15 +75,19 @@ class StoreMemo:
         self.recorded += 1
 
     def record_analysis(self, image: LoadedImage, result: AnalysisResult) -> None:
-        """The prediction and the metadata of each map made (parameters, target, strength): the report
-        builder's recorder."""
+        """The prediction and the metadata of each map made (parameters, target, strength) with its
+        stability figure where one was measured: the report builder's recorder."""
         if self.store is None or result.prediction is None:
             return
         self.record(image, result.prediction)
         try:
-            for h in result.maps.values():  # each map carries its own parameters, target and model
+            for key, h in result.maps.items():  # each map carries its own parameters, target and model
                 if self.store is None:
                     return
                 self.store.put_heatmap(image.sha256, h)
+                if key in result.stability:
+                    self.store.put_map_stability(
+                        image.sha256, h.model_sha256, h.params, h.target.key, result.stability[key], RULE_JSON
+                    )
         except (sqlite3.Error, OSError) as exc:
             self._give_up(exc)

@@ -305,19 +305,65 @@ class ProjectStore:
     def put_map(
         self, sha256: str, model_sha256: str, params: dict, target: str, score: float, raw_max: float
     ) -> None:
-        """What a map was made from and its strength (the pixels are recomputed, not stored)."""
-        key = json.dumps(params, sort_keys=True, separators=(",", ":"))
+        """What a map was made from and its strength (the pixels are recomputed, not stored). A map made
+        again keeps its stability figure: the same image, model, parameters and target make the same map."""
         with self.transaction() as c:
             c.execute("INSERT OR IGNORE INTO images(sha256, first_seen) VALUES (?, ?)", (sha256, now()))
             c.execute(
-                "INSERT OR REPLACE INTO maps(image_sha256, model_sha256, params, target, score, raw_max, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (sha256, model_sha256, key, target, float(score), float(raw_max), now()),
+                "INSERT INTO maps(image_sha256, model_sha256, params, target, score, raw_max, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(image_sha256, model_sha256, params, target) DO UPDATE"
+                " SET score = excluded.score, raw_max = excluded.raw_max, created = excluded.created",
+                (sha256, model_sha256, _params_key(params), target, float(score), float(raw_max), now()),
             )
 
     def put_heatmap(self, sha256: str, hm: Heatmap) -> None:
         """`put_map` from what a heatmap already carries: its parameters, target and model."""
         self.put_map(sha256, hm.model_sha256, hm.params, hm.target.key, hm.score, float(hm.raw.max()))
+
+    def put_map_stability(
+        self,
+        sha256: str,
+        model_sha256: str,
+        params: dict,
+        target: str,
+        stability: float | None,
+        rule_json: str,
+    ) -> None:
+        """A map's stability figure (`core.stability`; None: a flat map, measured but without a figure)
+        and the rule it was measured under (`StabilityRule.to_json`), on the map's row; a map not yet
+        recorded gets its row, its score and strength left empty until `put_map`."""
+        if not rule_json:
+            raise ValueError("a stability figure needs the rule it was measured under")
+        with self.transaction() as c:
+            c.execute("INSERT OR IGNORE INTO images(sha256, first_seen) VALUES (?, ?)", (sha256, now()))
+            c.execute(
+                "INSERT INTO maps(image_sha256, model_sha256, params, target, created, stability, stability_rule)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(image_sha256, model_sha256, params, target) DO UPDATE"
+                " SET stability = excluded.stability, stability_rule = excluded.stability_rule",
+                (
+                    sha256,
+                    model_sha256,
+                    _params_key(params),
+                    target,
+                    now(),
+                    None if stability is None else float(stability),
+                    rule_json,
+                ),
+            )
+
+    def map_stability(
+        self, sha256: str, model_sha256: str, params: dict, target: str
+    ) -> tuple[float | None, str] | None:
+        """(figure, rule JSON) of a map whose stability was measured; None when it was not (or no such
+        map is recorded). A figure of None is a flat map."""
+        rows = self._query(
+            "SELECT stability, stability_rule FROM maps WHERE image_sha256 = ? AND model_sha256 = ? AND "
+            "params = ? AND target = ?",
+            (sha256, model_sha256, _params_key(params), target),
+        )
+        if not rows or not rows[0][1]:
+            return None
+        return rows[0][0], rows[0][1]
 
     # ------------------------------------------------------------------ reviews
     def get_review(self, sha256: str) -> dict | None:
@@ -423,6 +469,11 @@ class ProjectStore:
     def checkpoint(self) -> None:
         """Fold the WAL into the main file (before measuring its size or copying it)."""
         self._query("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _params_key(params: dict) -> str:
+    """A map's parameters as its row's key: canonical JSON."""
+    return json.dumps(params, sort_keys=True, separators=(",", ":"))
 
 
 def _path_key(path: Path | str) -> str:

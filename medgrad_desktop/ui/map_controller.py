@@ -5,10 +5,10 @@ It follows the app model (current image, method, parameters, target) and the vie
 comparison). A map already in the cache is shown at once, without a job; at most one image job and one
 map job run, and a newer request replaces an older one.
 
-Once the current method's map is drawn in the single view, its stability (`core.stability`) follows as
-a job of its own below the map jobs' priority, so it never delays a map; the figure is cached with the
-map's key and shown under the caption. The setting `show_stability` (View menu) turns it off: then no
-such job is submitted.
+Once the current method's map is drawn in the single view (or the three maps in the comparison), their
+stability (`core.stability`) follows as one job of its own below the map jobs' priority, so it never
+delays a map; each figure is cached with its map's key, kept in the project store and shown under the
+map's caption. The setting `show_stability` (View menu) turns it off: then no such job is submitted.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from medgrad_desktop.ui.widgets.viewer_area import ViewerArea
 from medgrad_desktop.ui.work.jobs import (
     MapRequest,
     MapResult,
-    StabilityRequest,
+    MapsStabilityRequest,
+    StabilityResult,
     compute_maps,
-    compute_stability,
+    compute_maps_stability,
 )
 from medgrad_desktop.ui.work.qimages import display_qimage
 from medgrad_desktop.ui.work.worker import JobHandle, ModelWorker
@@ -47,7 +48,8 @@ class MapController(QObject):
         self._image_job: JobHandle | None = None
         self.stability_cache = LRUCache(256)  # map key -> max-sensitivity (None: a map without contrast)
         self._stability_job: JobHandle | None = None
-        self._stability_key: tuple | None = None
+        self._stability_keys: frozenset[tuple] = frozenset()  # the maps the job in flight measures
+        self._stability_methods: list[str] = []
         # (image, message) of the current image's failed map job: redrawn after the image itself arrives,
         # which would otherwise replace the failure with an empty map panel
         self._map_failure: tuple[Path, str] | None = None
@@ -127,7 +129,7 @@ class MapController(QObject):
         app, e = self.app, self.app.current_entry
         target = app.target_for(e) if e is not None and app.model is not None and e.sha256 else None
         if target is None:
-            self.area.set_stability(None)
+            self.area.clear_stability()
             return False
         complete = True
         image_shown = self.area.shown_path == e.path
@@ -141,55 +143,67 @@ class MapController(QObject):
         return complete
 
     def show_stability(self) -> None:
-        """The current map's stability under its caption: from the cache, or measured by a job once the
-        map is drawn; no line (and no job) with the setting off, in the comparison or without a map."""
+        """Each shown map's stability under its caption (the current method's in the single view, all
+        three in the comparison): from the cache, or measured by one job once the maps are drawn; no
+        line (and no job) with the setting off, or for a map not drawn."""
         app, e = self.app, self.app.current_entry
         target = app.target_for(e) if e is not None and app.model is not None else None
-        m = app.current_method
-        hm = app.cached_map(e, m, target) if target is not None else None
         cached = self.rgb_cache.get(e.path) if e is not None else None
-        if (
-            not app.settings.show_stability
-            or self.area.compare
-            or hm is None
-            or hm.empty
-            or cached is None
-            or self.area.shown_path != e.path
-        ):
-            self.area.set_stability(None)
+        shown = (
+            app.settings.show_stability
+            and target is not None
+            and cached is not None
+            and self.area.shown_path == e.path
+        )
+        todo = []
+        for m in self.methods_needed():
+            hm = app.cached_map(e, m, target) if shown else None
+            if hm is None or hm.empty:
+                self._stability_line(m, None)
+                continue
+            key = map_key(e.sha256, app.model.card.weights_sha256, app.params[m], target.key)
+            if key in self.stability_cache:
+                value = self.stability_cache.get(key)
+                self._stability_line(m, None if value is None else STABILITY_RULE.text(value))
+            else:
+                self._stability_line(m, "Stability: measuring…")
+                todo.append((key, app.params[m], hm.normalized))
+        if not todo:
             return
-        key = map_key(e.sha256, app.model.card.weights_sha256, app.params[m], target.key)
-        if key in self.stability_cache:
-            value = self.stability_cache.get(key)
-            self.area.set_stability(
-                None if value is None else STABILITY_RULE.text(value), STABILITY_RULE.how_measured()
-            )
-            return
-        self.area.set_stability("Stability: measuring…", STABILITY_RULE.how_measured())
+        keys = frozenset(k for k, _, _ in todo)
         if self._stability_job is not None and not self._stability_job.is_finished:
-            if self._stability_key == key:
+            if keys <= self._stability_keys:
                 return
             self._stability_job.cancel()
-        req = StabilityRequest(key, cached[1], target, app.params[m], hm.normalized)
+        req = MapsStabilityRequest(e.sha256, app.model.card.weights_sha256, cached[1], target, todo)
         h = self.worker.submit(
-            compute_stability(req),
+            compute_maps_stability(req),
             kind="stability",
             priority=ModelWorker.PRIORITY_BATCH + 1,
             interactive=False,
         )
         h.result.connect(self._on_stability)
         h.error.connect(lambda msg, h=h: self._on_stability_error(h, msg))
-        self._stability_job, self._stability_key = h, key
+        self._stability_job, self._stability_keys = h, keys
+        self._stability_methods = [p.method for _, p, _ in todo]
 
-    def _on_stability(self, res: tuple) -> None:
-        key, value = res
-        self.stability_cache.put(key, value)
-        if key == self._stability_key:
+    def _stability_line(self, method: str, text: str | None) -> None:
+        """`method`'s stability line in the view in front (None: no line)."""
+        where = method if self.area.compare else None
+        self.area.set_stability(text, STABILITY_RULE.how_measured(), where)
+
+    def _on_stability(self, res: StabilityResult) -> None:
+        for key, params, value in res.figures:
+            self.stability_cache.put(key, value)
+            self.app.project.record_stability(res.sha256, res.model_sha256, params, res.target.key, value)
+        if any(key in self._stability_keys for key, _, _ in res.figures):
             self.show_stability()
 
     def _on_stability_error(self, h: JobHandle, msg: str) -> None:
         if h is self._stability_job:
-            self.area.set_stability(f"Stability: not measured ({msg})", STABILITY_RULE.how_measured())
+            for m in self._stability_methods:
+                if m in self.methods_needed():
+                    self._stability_line(m, f"Stability: not measured ({msg})")
 
     def request_maps(self) -> None:
         app, e = self.app, self.app.current_entry

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from medgrad_desktop.core.embedding import embed_images
-from medgrad_desktop.core.entropy import entropy_weight, local_entropy
+from medgrad_desktop.core.entropy import entropy_image, entropy_weight, local_entropy, prepare_gray
 from medgrad_desktop.core.explain import GradCAMParams, GradECLIPParams, MedGradParams, analyze, analyze_batch
 from medgrad_desktop.core.explain.grad_eclip import eclip_grids, tail_grads
 from medgrad_desktop.core.explain.hooks import capture_last_block, live_hook_count
@@ -177,6 +177,78 @@ def test_local_entropy_matches_brute_force():
             p = counts / counts.sum()
             ref[i, j] = -(p * np.log2(p)).sum()
     assert np.abs(ent - ref).max() < 1e-4
+
+
+def test_prepare_gray_blurs_then_quantises_and_its_defaults_change_nothing():
+    gray = np.random.default_rng(5).integers(0, 256, (40, 50), dtype=np.uint8)
+    assert np.array_equal(prepare_gray(gray), gray)
+    q = prepare_gray(gray, levels=16)
+    assert np.array_equal(q, gray // 16) and q.max() <= 15
+    assert np.array_equal(prepare_gray(gray, levels=3), (gray.astype(int) * 3 // 256).astype(np.uint8))
+    blurred = prepare_gray(gray, smooth=1.0)
+    assert blurred.dtype == np.uint8 and blurred.std() < 0.6 * gray.std()
+    assert np.array_equal(prepare_gray(gray, 1.0, 16), prepare_gray(blurred, levels=16))
+
+
+def test_a_blurred_coarse_entropy_moves_less_under_sensor_noise():
+    rng = np.random.default_rng(6)
+    yy, xx = np.mgrid[0:96, 0:96]
+    rgb = np.repeat((100 + 60 * (((yy // 12) + (xx // 12)) % 2))[..., None], 3, axis=2).astype(np.uint8)
+    noisy = np.clip(rgb + rng.uniform(-5, 5, rgb.shape).round(), 0, 255).astype(np.uint8)
+
+    def moved(**kw) -> float:
+        a, b = entropy_weight(rgb, (6, 6), 5, 1.0, **kw), entropy_weight(noisy, (6, 6), 5, 1.0, **kw)
+        return float(np.linalg.norm(a - b) / np.linalg.norm(a))
+
+    assert moved(smooth=1.0, levels=16) < 0.5 * moved()
+
+
+def test_the_weight_settings_reach_the_original_image_path():
+    rgb = random_rgb(64, 64, seed=9)
+    for kw in ({}, {"smooth": 1.0}, {"levels": 16}, {"smooth": 1.0, "levels": 16}):
+        same = entropy_image(rgb, 5, "original", rgb, **kw)  # an original as large as the model input
+        assert np.array_equal(same, entropy_image(rgb, 5, "model_input", None, **kw))
+    big = np.repeat(np.repeat(rgb, 2, axis=0), 2, axis=1)
+    plain = entropy_image(rgb, 5, "original", big)
+    assert not np.array_equal(plain, entropy_image(rgb, 5, "original", big, smooth=1.0))
+    assert not np.array_equal(plain, entropy_image(rgb, 5, "original", big, levels=16))
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"entropy_smooth": -0.5},
+        {"entropy_smooth": float("nan")},
+        {"entropy_smooth": 100.0},
+        {"entropy_smooth": "1"},
+        {"entropy_levels": 1},
+        {"entropy_levels": 257},
+        {"entropy_levels": 16.0},
+        {"entropy_levels": True},
+    ],
+)
+def test_medgrad_rejects_impossible_weight_settings(kw):
+    name = next(iter(kw))
+    with pytest.raises(ValueError, match=name):
+        MedGradParams(**kw)
+
+
+def test_medgrad_weight_settings_change_the_engine_map(tiny_model):
+    rgb = random_rgb(120, 120, seed=8)
+    t = tiny_model.catalogue.class_targets()[0]
+    base = analyze(tiny_model, rgb, [t], [MedGradParams()]).get("medgrad", t)
+    assert base.params["entropy_smooth"] == 0.0 and base.params["entropy_levels"] == 256
+    for p in (
+        MedGradParams(entropy_smooth=1.0),
+        MedGradParams(entropy_levels=16),
+        MedGradParams(combine="pixel", entropy_levels=16),
+    ):
+        other = analyze(tiny_model, rgb, [t], [p]).get("medgrad", t).raw
+        if p.combine == "pixel":
+            base_p = analyze(tiny_model, rgb, [t], [MedGradParams(combine="pixel")]).get("medgrad", t).raw
+            assert not np.array_equal(other, base_p)
+        else:
+            assert not np.array_equal(other, base.raw)
 
 
 def test_constant_image_medgrad_equals_unweighted_eclip(tiny_model):

@@ -61,5 +61,39 @@ def test_rephotograph_is_mild_and_deterministic():
     assert not np.array_equal(a, retest.rephotograph(img, 4))
     flat = np.full((64, 64, 3), 100, np.uint8)  # pose does not change a flat image: only the light
     shifted = retest.rephotograph(flat, 3).astype(int) - 100
-    assert 0 < abs(shifted).max() <= round(retest.MAX_BRIGHTNESS * 255)
-    assert len(retest.retest_copies(img, 3)) == 3
+    assert 0 < abs(shifted).max() <= round(retest.RETEST_RULE.max_brightness * 255)
+    still = retest.RetestRule(max_rotation_deg=0.0, max_zoom=0.0, max_brightness=0.0)
+    assert np.array_equal(retest.rephotograph(img, 3, still), img)
+
+
+def test_the_rule_sets_factor_floor_and_judged_rows():
+    steady = [_pred((0.8, 0.2)), _pred((0.8, 0.2))]
+    s = retest.spread(steady)
+    later = _pred((0.74, 0.26), veil=0.9, score=2)  # classes move 6 pp, the veil 80 pp, the score 2
+    assert retest.class_verdicts(steady[0], later, s, s)["a"].beyond_noise  # 6 > floor 5
+    floor8 = retest.RetestRule(min_pp=8.0)
+    assert not retest.class_verdicts(steady[0], later, s, s, floor8)["a"].beyond_noise
+    assert retest.any_change(steady[0], later, s, s, floor8)  # the veil still counts
+    # classes + score: the criterion is not judged, the score is
+    by_score = retest.RetestRule(min_pp=8.0, judged_rows="classes+score")
+    assert retest.any_change(steady[0], later, s, s, by_score)
+    same_score = _pred((0.74, 0.26), veil=0.9, score=0)
+    assert not retest.any_change(steady[0], same_score, s, s, by_score)
+    assert retest.any_change(steady[0], same_score, s, s, floor8)
+    # the factor scales the combined spread: 2.5 x sqrt(3^2 + 4^2) = 12.5
+    assert retest.judge(12.0, 3.0, 4.0, 5.0).beyond_noise
+    assert not retest.judge(12.0, 3.0, 4.0, 5.0, 2.5).beyond_noise
+    shaky = retest.spread([_pred((0.8, 0.2)), _pred((0.7, 0.3))])  # s = 7.07 pp
+    wide = retest.RetestRule(spread_factor=2.5)
+    assert retest.probability_verdict(0.5, 0.34, shaky["a"], 0.0).beyond_noise  # 16 > 14.1
+    assert not retest.probability_verdict(0.5, 0.34, shaky["a"], 0.0, wide).beyond_noise  # 16 < 17.7
+    with pytest.raises(ValueError, match="judged_rows"):
+        retest.RetestRule(judged_rows="everything")
+
+
+def test_describe_names_every_parameter():
+    rule = retest.RetestRule(copies=8, artefacts=("hairs", "bubbles"), spread_factor=2.5, min_pp=8.0)
+    text = rule.describe()
+    for part in ("8 copies", "hairs or bubbles", "2.5 \u00d7", "8 pp", "a criterion"):
+        assert part in text
+    assert "the score" in retest.RetestRule(judged_rows="classes+score").describe()

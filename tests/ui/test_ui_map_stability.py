@@ -1,6 +1,8 @@
 """A map's stability in the real window: after the demo model's map is drawn, the line under its
 caption gives the figure and its meaning, with how it was measured in the tooltip, from a job that
-runs after the map's own; the View menu's setting hides the line and then no such job is submitted."""
+runs after the map's own, and the project store keeps it on the map's row; the comparison shows each
+of its three maps' figures from one such job; the View menu's setting hides the lines and then no such
+job is submitted."""
 
 from __future__ import annotations
 
@@ -8,7 +10,11 @@ import re
 
 import pytest
 
+from medgrad_desktop.core.method_params import METHODS
 from medgrad_desktop.core.stability import STABILITY_RULE, STABLE_TEXT, UNSTABLE_TEXT
+from medgrad_desktop.store import ProjectStore
+
+LINE = r"Stability: (\d+\.\d\d) · (.+)"
 
 WAIT = 60_000
 
@@ -51,18 +57,33 @@ def test_the_stability_of_the_drawn_map_follows_it_with_figure_words_and_how_mea
     qtbot.waitUntil(check, timeout=WAIT)
     assert map_seen_first == [True]  # the map was drawn before its stability arrived
     assert kinds.index("maps") < kinds.index("stability")
-    m = re.fullmatch(r"Stability: (\d+\.\d\d) · (.+)", label.text())
+    m = re.fullmatch(LINE, label.text())
     assert m is not None, label.text()
     value = float(m.group(1))
     assert m.group(2) == (STABLE_TEXT if value <= STABILITY_RULE.unstable_above else UNSTABLE_TEXT)
     assert "Max-sensitivity" in label.toolTip() and "5/255" in label.toolTip()
+    # the project store keeps the figure on the map's row, with its rule
+    e, app = win.app.current_entry, win.app
+    method, target = app.current_method, app.target_for(e)
+    stored = ProjectStore.shared().map_stability(
+        e.sha256, app.model.card.weights_sha256, app.params[method].to_dict(), target.key
+    )
+    assert stored is not None and stored[1] == STABILITY_RULE.to_json()
+    assert f"{stored[0]:.2f}" == m.group(1)
     # the same map again: the figure comes from the cache, no second job
     n = kinds.count("stability")
     win.maps.show_stability()
     assert kinds.count("stability") == n and label.text() == m.group(0)
-    # the comparison has no such line
+    # the comparison: each of the three maps has its line, the two new ones from one more job
     win.viewers.set_compare(True)
-    assert not label.isVisible()
+    lines = win.viewers.compare_stability
+    qtbot.waitUntil(
+        lambda: all(lines[k].isVisible() and re.fullmatch(LINE, lines[k].text()) for k in METHODS),
+        timeout=WAIT,
+    )
+    assert kinds.count("stability") == n + 1
+    assert lines[method].text() == m.group(0)  # the current method's figure, from the cache
+    assert "Max-sensitivity" in lines[METHODS[0]].toolTip()
 
 
 def test_the_setting_hides_the_stability_and_submits_no_job(qtbot, make_window, demo_model, demo_folder):
@@ -81,6 +102,14 @@ def test_the_setting_hides_the_stability_and_submits_no_job(qtbot, make_window, 
     qtbot.wait(200)
     assert "maps" in kinds and "stability" not in kinds
     assert not win.viewers.stability_label.isVisible()
+    win.viewers.set_compare(True)
+    qtbot.waitUntil(
+        lambda: all(v.map_values is not None for v in win.viewers.compare_viewers.values()), timeout=WAIT
+    )
+    qtbot.wait(200)
+    assert "stability" not in kinds
+    assert not any(label.isVisible() for label in win.viewers.compare_stability.values())
+    win.viewers.set_compare(False)
     # turned on again: the shown map's stability is measured and shown
     action.setChecked(True)
     qtbot.waitUntil(

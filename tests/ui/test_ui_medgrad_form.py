@@ -48,3 +48,17 @@ def test_method_tooltip_names_the_current_form(qtbot, make_window):
     assert COMBINE_FORMS["pixel"] in combo.itemData(2, Qt.ItemDataRole.ToolTipRole)
     win.app.set_params("medgrad", default)
     assert default.form_description in combo.toolTip()
+
+
+@pytest.mark.parametrize("field", ["entropy_radius", "alpha", "entropy_levels", "entropy_smooth"])
+def test_every_number_the_dialog_allows_is_a_valid_weight(qtbot, field):
+    """The dialog's range for each entropy-weight number is one MedGradParams accepts at both ends, so
+    the dialog cannot produce a setting that fails when the map is drawn."""
+    from medgrad_desktop.ui.dialogs.params_dialog import ParamsDialog
+
+    dlg = ParamsDialog(MedGradParams())
+    qtbot.addWidget(dlg)
+    box = dlg.editors[field]
+    for end in (box.minimum(), box.maximum()):
+        box.setValue(end)
+        assert getattr(dlg.params(), field) == end

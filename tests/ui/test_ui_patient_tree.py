@@ -78,9 +78,10 @@ def test_tree_and_followup(qtbot, app_settings, tiny_model, tmp_path):
     # the noise arrives from the worker; then every row says in words whether its change exceeds it
     qtbot.waitUntil(lambda: view.spreads is not None, timeout=WAIT)
     words = [view.table.item(r, 4).text() for r in range(view.table.rowCount())]
-    assert MEASURING_TEXT not in words and all("the noise (limit \u00b1" in w for w in words)
+    assert MEASURING_TEXT not in words
+    assert all("the noise (limit \u00b1" in w or w == retest.NOT_JUDGED_TEXT for w in words)
     a, b = view.first.prediction, view.second.prediction
-    first_class = retest.class_verdicts(a, b, *view.spreads)[
+    first_class = retest.class_verdicts(a, b, *view.spreads, view.rule)[
         a.class_ids[a.class_names.index(view.table.item(0, 0).text())]
     ]
     assert words[0].startswith("change" if first_class.beyond_noise else retest.NO_CHANGE_TEXT)

@@ -14,7 +14,7 @@ import torch
 
 from medgrad_desktop.core.classify import Prediction, predictions_from_features, wants_block_tokens
 from medgrad_desktop.core.embedding import block_token_means, embed_images
-from medgrad_desktop.core.entropy import entropy_weight, pixel_entropy_weight
+from medgrad_desktop.core.entropy import medgrad_weight
 from medgrad_desktop.core.explain.grad_eclip import eclip_grids, loosened_attention, tail_grads
 from medgrad_desktop.core.explain.gradcam import gradcam_grids
 from medgrad_desktop.core.explain.hooks import capture_last_block
@@ -32,6 +32,9 @@ class AnalysisResult:
     prediction: Prediction | None
     maps: dict[tuple[str, str], Heatmap] = field(default_factory=dict)
     image_features: np.ndarray | None = None
+    # (method, target.key) -> the map's stability figure (None: a flat map), for the maps whose
+    # stability a caller measured (`core.explain.stability`); the engine measures none
+    stability: dict[tuple[str, str], float | None] = field(default_factory=dict)
 
     def get(self, method: str, target: Target | str) -> Heatmap:
         key = target.key if isinstance(target, Target) else target
@@ -64,10 +67,7 @@ def _pixel_medgrad(
     )
     up = up.reshape(base.shape[0], base.shape[1], s_h, s_w)
     weight = torch.stack(
-        [
-            torch.from_numpy(pixel_entropy_weight(sq, p.entropy_radius, p.alpha, p.entropy_source, im))
-            for sq, im in zip(squashed, images, strict=True)
-        ]
+        [torch.from_numpy(medgrad_weight(p, sq, im, None)) for sq, im in zip(squashed, images, strict=True)]
     )
     return torch.relu(up) * weight[None]
 
@@ -164,9 +164,7 @@ def analyze_batch(
             else:
                 weight = torch.stack(
                     [
-                        torch.from_numpy(
-                            entropy_weight(sq, grid, p.entropy_radius, p.alpha, p.entropy_source, im)
-                        ).reshape(-1)
+                        torch.from_numpy(medgrad_weight(p, sq, im, grid)).reshape(-1)
                         for sq, im in zip(squashed, images, strict=True)
                     ]
                 ).to(base.device)

@@ -491,6 +491,7 @@ class ExportDialog(QDialog):
             opacity=self.app.opacity,
             overlay_alpha=self.app.overlay_alpha,
             include_notes=self.notes_box.isChecked(),
+            stability=self.app.settings.show_stability,  # the maps' stability, as the app shows it
         )
         try:  # patients, lesions and visits, order and privacy: planned as `medgrad report` plans them
             request = plan_report(

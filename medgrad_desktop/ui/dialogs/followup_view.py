@@ -38,13 +38,6 @@ from medgrad_desktop.ui.work.qimages import display_qimage
 from medgrad_desktop.ui.work.worker import ModelWorker
 
 MEASURING_TEXT = "measuring the noise\u2026"
-NOISE_TIP = (
-    f"Each visit's image and {retest.RETEST_COPIES} copies of it re-photographed (rotation up to "
-    f"{retest.MAX_ROTATION_DEG:g}\u00b0, zoom up to {retest.MAX_ZOOM:.0%}, brightness up to "
-    f"{retest.MAX_BRIGHTNESS:.0%}) give each visit's spread s; a change counts only when it exceeds "
-    f"{retest.SPREAD_FACTOR:g} \u00d7 \u221a(s1\u00b2 + s2\u00b2) and at least {retest.MIN_PP:g} pp "
-    f"({retest.MIN_POINTS:g} point for the 7-point score)."
-)
 
 
 def row_keys(a: Prediction, b: Prediction) -> list[tuple[str, str]]:
@@ -64,19 +57,25 @@ def row_keys(a: Prediction, b: Prediction) -> list[tuple[str, str]]:
 
 
 def noise_words(
-    a: Prediction, b: Prediction, spreads: tuple[dict[str, float], dict[str, float]] | None
+    a: Prediction,
+    b: Prediction,
+    spreads: tuple[dict[str, float], dict[str, float]] | None,
+    rule: retest.RetestRule = retest.RETEST_RULE,
 ) -> list[str]:
-    """Per row of `change_rows`: whether its change is beyond both visits' noise, in words
-    (`MEASURING_TEXT` until the spreads are known)."""
+    """Per row of `change_rows`: whether its change is beyond both visits' noise under `rule`, in words
+    (`MEASURING_TEXT` until the spreads are known; criteria the rule does not judge say so)."""
     keys = row_keys(a, b)
     if spreads is None:
         return [MEASURING_TEXT] * len(keys)
-    classes = retest.class_verdicts(a, b, *spreads)
-    criteria = retest.criterion_verdicts(a, b, *spreads)
+    classes = retest.class_verdicts(a, b, *spreads, rule)
+    criteria = retest.criterion_verdicts(a, b, *spreads, rule)
     out = []
     for kind, key in keys:
         if kind == "score":
-            out.append(retest.verdict_text(retest.score_verdict(a, b, *spreads), "points"))
+            out.append(retest.verdict_text(retest.score_verdict(a, b, *spreads, rule), "points"))
+            continue
+        if kind == "criterion" and not rule.judges_criteria:
+            out.append(retest.NOT_JUDGED_TEXT)
             continue
         v = (classes if kind == "class" else criteria).get(key)
         out.append("" if v is None else retest.verdict_text(v, "pp"))
@@ -143,9 +142,16 @@ def _finding(c: CriterionPrediction) -> str:
 
 
 class FollowUpView(QDialog):
-    def __init__(self, app, first: FolderImage, second: FolderImage, parent: QWidget | None = None):
+    def __init__(
+        self,
+        app,
+        first: FolderImage,
+        second: FolderImage,
+        parent: QWidget | None = None,
+        rule: retest.RetestRule = retest.RETEST_RULE,
+    ):
         super().__init__(parent)
-        self.app, self.first, self.second = app, first, second
+        self.app, self.first, self.second, self.rule = app, first, second, rule
         folder = app.current_folder
         self.titles = (visit_title(first, folder), visit_title(second, folder))
         self.setWindowTitle(f"Follow-up: {self.titles[0]} \u2192 {self.titles[1]}")
@@ -158,7 +164,7 @@ class FollowUpView(QDialog):
         self.captions = (QLabel(self), QLabel(self))
         self.table = QTableWidget(0, 5, self)
         self.table.setHorizontalHeaderLabels(["", *self.titles, "Change", "Beyond the noise?"])
-        self.table.horizontalHeaderItem(4).setToolTip(NOISE_TIP)
+        self.table.horizontalHeaderItem(4).setToolTip(rule.describe())
         self.spreads: tuple[dict[str, float], dict[str, float]] | None = None
         self.noise_handle = None
         grid = QGridLayout(self)
@@ -208,7 +214,9 @@ class FollowUpView(QDialog):
     def _measure_noise(self, a: np.ndarray, b: np.ndarray) -> None:
         """Both visits' spreads from the worker (one batched pass); the table fills in when they arrive."""
         self.noise_handle = self.app.worker.submit(
-            retest_spread([a, b]), kind="follow-up noise", priority=ModelWorker.PRIORITY_INTERACTIVE
+            retest_spread([a, b], self.rule),
+            kind="follow-up noise",
+            priority=ModelWorker.PRIORITY_INTERACTIVE,
         )
         self.noise_handle.result.connect(self._on_spreads)
         self.noise_handle.error.connect(self._on_noise_error)
@@ -225,9 +233,9 @@ class FollowUpView(QDialog):
         a, b = self.first.prediction, self.second.prediction
         if a is None or b is None:
             return
-        for r, text in enumerate(noise_words(a, b, self.spreads)):
+        for r, text in enumerate(noise_words(a, b, self.spreads, self.rule)):
             item = QTableWidgetItem(text)
-            item.setToolTip(NOISE_TIP)
+            item.setToolTip(self.rule.describe())
             self.table.setItem(r, 4, item)
         self.table.resizeColumnsToContents()
 

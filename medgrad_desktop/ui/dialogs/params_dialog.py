@@ -23,7 +23,12 @@ from PySide6.QtWidgets import (
 from medgrad_desktop.core.method_params import COMBINE_FORMS, METHOD_NAMES, MethodParams, default_params
 
 HIDDEN = ("method", "epsilon", "upsample")
-LIMITS = {"entropy_radius": (1, 64), "alpha": (0.0, 1.0)}
+LIMITS = {
+    "entropy_radius": (1, 64),
+    "alpha": (0.0, 1.0),
+    "entropy_levels": (2, 256),
+    "entropy_smooth": (0.0, 32.0),
+}
 # MedGrad's forms in plain words: the box shows the short name, the item's tooltip the whole sentence
 OPTION_LABELS = {
     ("combine", "replace"): "replace: literal slide equation",

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject
 
 from medgrad_desktop.appdata import take_notices
+from medgrad_desktop.core.method_params import MethodParams
+from medgrad_desktop.core.stability import STABILITY_RULE
 from medgrad_desktop.store import ProjectStore, StoreError
 from medgrad_desktop.ui.state.folder_image import FolderImage
 from medgrad_desktop.ui.work.jobs import predict_batch
@@ -106,6 +108,21 @@ class ProjectBridge(QObject):
         except Exception as exc:  # noqa: BLE001 - the app works on without the store; say so
             log.warning("could not store the map metadata of %s: %s", res.path, exc)
             self.app.message.emit(f"Could not store the map metadata ({exc})", 15000)
+
+    def record_stability(
+        self, sha256: str, model_sha256: str, params: MethodParams, target_key: str, value: float | None
+    ) -> None:
+        """A map's stability figure, as the app measured it (`core.stability`), on its map's row."""
+        store = self.store
+        if store is None or not sha256 or not model_sha256:
+            return
+        try:
+            store.put_map_stability(
+                sha256, model_sha256, params.to_dict(), target_key, value, STABILITY_RULE.to_json()
+            )
+        except Exception as exc:  # noqa: BLE001 - the app works on without the store; say so
+            log.warning("could not store a map's stability: %s", exc)
+            self.app.message.emit(f"Could not store the map's stability ({exc})", 15000)
 
     def _on_entry_changed(self, index: int) -> None:
         if not 0 <= index < len(self.app.entries):

@@ -82,6 +82,7 @@ class ViewerArea(QStackedWidget):
         self.compare_grid.setSpacing(2)
         self.compare_viewers: dict[str, ImageViewer] = {}
         self.compare_captions: dict[str, ElidedLabel] = {}
+        self.compare_stability: dict[str, ElidedLabel] = {}  # each map's stability, once measured
         self.compare_cells: list[QWidget] = []
         for m in METHODS:
             cell = QWidget()
@@ -90,6 +91,9 @@ class ViewerArea(QStackedWidget):
             col.setSpacing(0)
             self.compare_captions[m] = _caption_label(METHOD_NAMES[m])
             col.addWidget(self.compare_captions[m])
+            self.compare_stability[m] = _caption_label()
+            self.compare_stability[m].setVisible(False)
+            col.addWidget(self.compare_stability[m])
             self.compare_viewers[m] = ImageViewer()
             col.addWidget(self.compare_viewers[m], 1)
             self.compare_cells.append(cell)
@@ -165,11 +169,18 @@ class ViewerArea(QStackedWidget):
         self.compare_captions[method].setText(short or text)
         self.compare_captions[method].setToolTip(text)
 
-    def set_stability(self, text: str | None, how_measured: str = "") -> None:
-        """The line under the map's caption: its stability in figure and words (None: no line)."""
-        self.stability_label.setVisible(text is not None)
-        self.stability_label.setText(text or "")
-        self.stability_label.setToolTip(how_measured)
+    def set_stability(self, text: str | None, how_measured: str = "", method: str | None = None) -> None:
+        """The line under a map's caption: its stability in figure and words (None: no line); the
+        single view's map, or with `method` that method's map in the comparison."""
+        label = self.stability_label if method is None else self.compare_stability[method]
+        label.setVisible(text is not None)
+        label.setText(text or "")
+        label.setToolTip(how_measured)
+
+    def clear_stability(self) -> None:
+        """No stability line under any map."""
+        for method in (None, *self.compare_stability):
+            self.set_stability(None, method=method)
 
     def set_caption(self, text: str) -> None:
         """A caption without a map: the image is loading, or cannot be shown and why."""
@@ -180,7 +191,7 @@ class ViewerArea(QStackedWidget):
     def clear_maps(self, caption: str) -> None:
         for v in self.all_viewers():
             v.clear_map()
-        self.set_stability(None)
+        self.clear_stability()
         self.set_caption(caption)
         self._show_colorbars()
 

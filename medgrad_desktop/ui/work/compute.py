@@ -12,6 +12,7 @@ import torch
 from medgrad_desktop.core.card import DEMO_MISSING_NOTE
 from medgrad_desktop.core.classify import classify
 from medgrad_desktop.core.explain import analyze, analyze_batch
+from medgrad_desktop.core.explain.stability import measure_stability
 from medgrad_desktop.core.fallback import run_with_fallback
 from medgrad_desktop.core.model import ClipModel, ModelLoadError, load_model
 from medgrad_desktop.reports.export import export_report
@@ -24,6 +25,7 @@ __all__ = [
     "classify",
     "default_model_factory",
     "export_report",
+    "measure_stability",
     "run_with_fallback",
     "use_threads",
 ]

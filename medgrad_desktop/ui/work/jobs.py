@@ -22,8 +22,9 @@ from medgrad_desktop.core.imageio import ImageLoadError, LoadedImage, load_image
 from medgrad_desktop.core.method_params import MethodParams
 from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.core.prompts import Target
-from medgrad_desktop.core.retest import RETEST_COPIES, retest_copies, spread
+from medgrad_desktop.core.retest import RETEST_RULE, RetestRule, spread
 from medgrad_desktop.core.stability import STABILITY_RULE, StabilityRule
+from medgrad_desktop.data.retake import retest_copies
 from medgrad_desktop.ui.state.target_choice import TargetChoice
 from medgrad_desktop.ui.work.qimages import display_qimage
 from medgrad_desktop.ui.work.worker import JobContext
@@ -220,24 +221,24 @@ def compute_maps(req: MapRequest):
     return run
 
 
-def retest_spread(rgbs: list[np.ndarray], k: int = RETEST_COPIES):
-    """A job: each visit's test-retest spread (`core.retest.spread`) from its image and `k`
-    re-photographed copies, all visits' images classified in one batched pass. Returns one
-    {row key: standard deviation} per visit, in the order given."""
+def retest_spread(rgbs: list[np.ndarray], rule: RetestRule = RETEST_RULE):
+    """A job: each visit's test-retest spread (`core.retest.spread`) from its image and the rule's
+    re-photographed copies (`data.retake`), all visits' images classified in one batched pass. Returns
+    one {row key: standard deviation} per visit, in the order given."""
 
     def run(ctx: JobContext) -> list[dict[str, float]]:
         clip = ctx.model
         if clip is None:
             raise RuntimeError("no model is loaded; choose a weights file in Preferences")
         compute = ctx.compute
-        images = [img for rgb in rgbs for img in (rgb, *retest_copies(rgb, k))]
+        images = [img for rgb in rgbs for img in (rgb, *retest_copies(rgb, rule))]
         preds = compute.run_with_fallback(
             clip,
             lambda m: compute.classify(m, images, batch_size=len(images)),
             on_fallback=_noter([]),
             what="the follow-up's re-photographed copies",
         )
-        n = k + 1
+        n = rule.copies + 1
         return [spread(preds[i * n : (i + 1) * n]) for i in range(len(rgbs))]
 
     return run
@@ -255,26 +256,69 @@ class StabilityRequest:
     base: np.ndarray
 
 
+@dataclass
+class MapsStabilityRequest:
+    """Drawn maps of one image and target whose stability is wanted (the comparison's three, or the
+    single view's one): the image they were computed from and, per map, its key (files the answer in
+    the UI's cache), its params and its min-max grid."""
+
+    sha256: str
+    model_sha256: str
+    rgb: np.ndarray
+    target: Target
+    maps: list[tuple[tuple, MethodParams, np.ndarray]]
+
+
+@dataclass
+class StabilityResult:
+    """Each requested map's figure (None: a map without contrast), as (key, params, figure)."""
+
+    sha256: str
+    model_sha256: str
+    target: Target
+    figures: list[tuple[tuple, MethodParams, float | None]]
+
+
+def _measure(
+    ctx: JobContext,
+    rgb: np.ndarray,
+    target: Target,
+    params: list[MethodParams],
+    bases: list[np.ndarray],
+    rule: StabilityRule,
+) -> list[float | None]:
+    """The figures of the maps `bases` (`core.explain.stability`, the measure the reports use): the
+    same methods and target explained on the rule's noisy copies of the model-input image, every copy
+    and method in one batched pass."""
+    clip = ctx.model
+    if clip is None:
+        raise RuntimeError("no model is loaded; choose a weights file in Preferences")
+    compute = ctx.compute
+    return compute.run_with_fallback(
+        clip,
+        lambda m: compute.measure_stability(m, rgb, target, params, bases, rule),
+        on_fallback=_noter([]),
+        what="the map's noisy copies",
+    )
+
+
 def compute_stability(req: StabilityRequest, rule: StabilityRule = STABILITY_RULE):
-    """A job: the map's stability figure (`core.stability`): the same method and target explained on
-    the rule's noisy copies of the model-input image, all copies in one batched pass. Returns
-    (key, max-sensitivity or None for a map without contrast)."""
+    """A job: one map's stability figure. Returns (key, max-sensitivity or None for a map without
+    contrast)."""
 
     def run(ctx: JobContext) -> tuple[tuple, float | None]:
-        clip = ctx.model
-        if clip is None:
-            raise RuntimeError("no model is loaded; choose a weights file in Preferences")
-        if not rule.measurable(req.base):
-            return req.key, None
-        compute = ctx.compute
-        copies = rule.noisy_copies(clip.squash(req.rgb))
-        results = compute.run_with_fallback(
-            clip,
-            lambda m: compute.analyze_batch(m, copies, [req.target], [req.params], with_prediction=False),
-            on_fallback=_noter([]),
-            what="the map's noisy copies",
-        )
-        maps = [r.get(req.params.method, req.target).normalized for r in results]
-        return req.key, rule.score(req.base, maps)
+        return req.key, _measure(ctx, req.rgb, req.target, [req.params], [req.base], rule)[0]
+
+    return run
+
+
+def compute_maps_stability(req: MapsStabilityRequest, rule: StabilityRule = STABILITY_RULE):
+    """A job: the stability figures of one image's maps for one target, in one pass."""
+
+    def run(ctx: JobContext) -> StabilityResult:
+        params = [p for _, p, _ in req.maps]
+        values = _measure(ctx, req.rgb, req.target, params, [b for _, _, b in req.maps], rule)
+        figures = [(k, p, v) for (k, p, _), v in zip(req.maps, values, strict=True)]
+        return StabilityResult(req.sha256, req.model_sha256, req.target, figures)
 
     return run
