@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -18,12 +20,24 @@ DEMO_STUDY = resources_dir() / "studies" / "demo-study.toml"
 
 
 @pytest.fixture(scope="module")
-def created(tmp_path_factory):
+def created_once(tmp_path_factory):
     """The demo study created once by the command (the demo model reads the 24 images)."""
     store = tmp_path_factory.mktemp("study-cli") / "store.sqlite3"
     code = main(["study", "create", str(DEMO_STUDY), "--store", str(store), "--device", "cpu"])
     assert code == 0
+    ProjectStore.close_all()  # checkpoints the WAL, so the file alone holds the study
     return store
+
+
+@pytest.fixture
+def created(created_once, tmp_path):
+    """A copy of the created store for each test: no test sees another's answers, whatever the order."""
+    copy = tmp_path / "store.sqlite3"
+    for tail in ("", "-wal"):  # a connection the command left open may still hold the study in its WAL
+        if Path(f"{created_once}{tail}").exists():
+            shutil.copyfile(f"{created_once}{tail}", f"{copy}{tail}")
+    yield copy
+    ProjectStore.close_all()
 
 
 def test_validate_describes_the_demo_study(capsys):
