@@ -101,6 +101,7 @@ class MenuActions(QObject):
         self.window, self.app, self.worker = window, app, worker
         self.viewers, self.browser, self.picker = viewers, browser, picker
         self.side_panels = side_panels  # "browser" and "details": hidden and shown from the View menu
+        self.reading_window: QWidget | None = None  # the reader study's window, while one is open
         settings = app.settings
         self.open_action = _action(
             window, "&Open folder…", self.open_folder_dialog, QKeySequence.StandardKey.Open
@@ -215,6 +216,11 @@ class MenuActions(QObject):
             view_menu.addAction(a)
         view_menu.addSeparator()
         view_menu.addActions(list(self.panel_actions.values()))
+        study_menu = self.study_menu = menu.addMenu("&Study")
+        self.start_reading_action = study_menu.addAction("Start &reading…", self.start_reading)
+        self.start_reading_action.setToolTip(
+            "Read the cases of a reader study created in the project store, one at a time"
+        )
         help_menu = menu.addMenu("&Help")
         help_menu.addAction("&Keyboard shortcuts", self.show_shortcuts)
         help_menu.addSeparator()
@@ -386,6 +392,41 @@ class MenuActions(QObject):
         dlg = ParamsDialog(self.app.current_params, self.window)
         if dlg.exec():
             self.app.set_params(self.app.current_method, dlg.params())
+
+    def start_reading(self) -> QDialog | None:
+        """Study > Start reading: choose a study and a reader; the session opens in its own window.
+        The study modules are imported here, on demand: nothing at start-up needs them."""
+        from medgrad_desktop.ui.dialogs.study_start import StudyStartDialog
+
+        store = self.app.project.store
+        if store is None:
+            self._message_box(
+                QMessageBox.Icon.Warning,
+                "Start reading",
+                "The project store is unavailable: no study to read.",
+            )
+            return None
+        model = self.app.model.card.weights_sha256 if self.app.model is not None else None
+        dlg = StudyStartDialog(store, model, self.window)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.opened.connect(self.open_reading)
+        dlg.open()
+        return dlg
+
+    def open_reading(self, session) -> QWidget:
+        """The reading window in place of the main window: no grid, no other case, no menu behind it;
+        the main window comes back when the reader closes it."""
+        from medgrad_desktop.ui.dialogs.reading_window import ReadingWindow
+
+        win = ReadingWindow(session, self.worker, self.window)
+        win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        win.closed.connect(self.window.show)
+        self.reading_window = win
+        win.resize(self.window.size())
+        self.window.hide()
+        win.show()
+        win.activateWindow()
+        return win
 
     def run_export(self) -> ExportDialog:
         return run_export_dialog(self.app, self.worker, self.window)
