@@ -68,6 +68,11 @@ UNUSED_EXCLUDES = (
     "_tkinter",
     "matplotlib",
     "pandas",
+    # the reader study's statistics: `medgrad study analyze` runs from the installed package; the GUI
+    # only reads (ui/dialogs/reading_window.py) and never analyses
+    "statsmodels",
+    "patsy",
+    "formulaic",
     "sympy.testing",
     "PySide6.QtWebEngineCore",
     "PySide6.QtWebEngineWidgets",

@@ -161,6 +161,8 @@ def test_gui_works_without_optional_and_imports_no_unused_excluded_module(cfg):
         "import medgrad_desktop.ui.launch, medgrad_desktop.ui.main_window, medgrad_desktop.ui.selftest.runner\n"
         "import medgrad_desktop.ui.selftest.report_check, medgrad_desktop.reports.pdf_writer\n"
         "import medgrad_desktop.reports.html_writer, medgrad_desktop.reports.csv_writer\n"
+        "import medgrad_desktop.ui.dialogs.study_start, medgrad_desktop.ui.dialogs.reading_window\n"
+        "import medgrad_desktop.ui.work.reading_case, medgrad_desktop.study.session\n"
         "import open_clip, torchvision, numpy as np\n"
         "from medgrad_desktop.core.model import load_model\n"
         "from medgrad_desktop.core.explain import analyze, default_params, METHODS\n"
