@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-dev
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test lint venv bench bench-ui demo screenshots clean
+.PHONY: run test lint venv bench bench-ui demo screenshots study-demo clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,6 +47,11 @@ screenshots: $(STAMP)
 
 bench-ui: $(STAMP)
 	$(BIN)/python benchmarks/ui_responsiveness.py
+
+# The reader study end to end under Xvfb: 2 readers x 24 demo cases x 3 arms by keys, one kill -9 mid-session
+# and its resume checked, then `medgrad study analyze` and `export` (needs xvfb, xdotool, imagemagick).
+study-demo: $(STAMP)
+	$(BIN)/python tools/study_xvfb.py --cases 24 --kill-at 5 --out /tmp/medgrad-study-demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache

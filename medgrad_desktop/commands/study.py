@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from medgrad_desktop.commands._common import add_model_options, model_from_args
@@ -164,9 +164,12 @@ def run_create(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- status
 def study_status(store: ProjectStore, study_id: str, now: datetime | None = None) -> dict:
-    """Each reader's sessions (arm, answered of planned, started, finished) and when the next opens."""
+    """Each reader's sessions (arm, answered of planned, started, finished) and when the next opens:
+    "now", None when every session is finished, else ISO 8601 in UTC (the rule is `study.session.
+    next_session`, the one the app keeps)."""
     from medgrad_desktop.store.study_tables import StudyTables
     from medgrad_desktop.study.responses import load_spec_from_store
+    from medgrad_desktop.study.session import next_session
 
     spec = load_spec_from_store(store, study_id)
     tables = StudyTables(store)
@@ -192,19 +195,15 @@ def study_status(store: ProjectStore, study_id: str, now: datetime | None = None
                     "finished": finished,
                 }
             )
-        nxt = next((x for x in sessions if x["finished"] is None), None)
-        opens = None
-        if nxt is not None and nxt["started"] is None and nxt["session"] > 1:
-            done = datetime.fromisoformat(sessions[nxt["session"] - 2]["finished"])
-            at = done + timedelta(days=spec.design.washout_days)
-            opens = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at > moment else "now"
-        elif nxt is not None:
-            opens = "now"
+        nxt = next_session(store, spec, code)
+        opens = None if nxt is None else "now" if nxt.is_open(moment) else nxt.opens.isoformat()
         readers.append({"reader": code, "sessions": sessions, "next_session_opens": opens})
     return {"study": spec.id, "name": spec.name, "readers": readers}
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from medgrad_desktop.study.session import when_text
+
     try:
         store = _open_store(args)
         status = study_status(store, _study_id(args.study))
@@ -219,11 +218,13 @@ def run_status(args: argparse.Namespace) -> int:
         for s in r["sessions"]:
             state = "finished" if s["finished"] else "started" if s["started"] else "not started"
             parts.append(f"session {s['session']} [{s['arm']}] {s['answered']}/{s['planned']} {state}")
-        tail = (
-            "all sessions finished"
-            if r["next_session_opens"] is None
-            else f"next opens {r['next_session_opens']}"
-        )
+        opens = r["next_session_opens"]
+        if opens is None:
+            tail = "all sessions finished"
+        elif opens == "now":
+            tail = "next opens now"
+        else:  # the local time of this terminal, naming its zone
+            tail = f"next opens {when_text(datetime.fromisoformat(opens))}"
         print(f"  {r['reader']}: {'; '.join(parts)}; {tail}")
     return 0
 

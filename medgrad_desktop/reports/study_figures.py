@@ -75,6 +75,19 @@ def _arm_label(a: StudyAnalysis, arm: str) -> str:
     return f"{arm}\n({SHOWN.get(shows, shows)})"
 
 
+def ai_never_wrong(a: StudyAnalysis) -> bool:
+    """No case read was one the AI got wrong (agreement with a wrong AI is undefined in every arm), so
+    over-reliance, reliance and trust in a wrong AI have nothing to be measured on."""
+    return not any(m.agree_ai_wrong.defined for m in a.by_arm)
+
+
+NEVER_WRONG = "the AI was right on every case read:\nnothing to measure when it is wrong"
+
+
+def _say(ax, text: str, y: float = 0.5) -> None:
+    ax.text(0.5, y, text, transform=ax.transAxes, ha="center", va="center", fontsize=8, color="#555")
+
+
 def _legend(ax) -> None:
     if ax.get_legend_handles_labels()[0]:  # nothing defined, nothing to name
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
@@ -121,6 +134,9 @@ def reliance_plot(a: StudyAnalysis, path: Path) -> Path:
                     label=name if x == 0 else None,
                 )
                 _whisker(left, x + (k - 0.5) * 0.38, e, color="black", marker="none")
+    never_wrong = ai_never_wrong(a)
+    if never_wrong:  # said in the legend, where no bar can hide it
+        left.bar(0, 0, 0, color="#c0392b", label="AI wrong: no such case")
     left.set_xticks(range(len(arms)), [_arm_label(a, arm) for arm in arms])
     left.set_ylim(0, 1.05)
     left.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
@@ -129,14 +145,22 @@ def reliance_plot(a: StudyAnalysis, path: Path) -> Path:
         left.legend(fontsize=7, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
     left.grid(axis="y", alpha=0.3)
     ai_arms = [x.id for x in a.arms if x.shows != "nothing"]
-    if ai_arms and a.reference_arm:
+    defined = any(a.arm(arm, r).reliance.defined for arm in ai_arms for r in [ALL, *a.readers])
+    if ai_arms and a.reference_arm and defined:
         _per_reader(a, "reliance", ai_arms, right, percent=True)
         right.axhline(0, color="grey", lw=0.8)
         right.set_ylabel(f"reliance (vs {a.reference_arm})")
         _legend(right)
-    else:
+    else:  # an empty frame would read as a plot that failed to draw
         right.axis("off")
-        right.text(0.5, 0.5, "reliance undefined:\nno arm without the AI", ha="center", va="center")
+        why = (
+            "no arm without the AI"
+            if not (ai_arms and a.reference_arm)
+            else NEVER_WRONG
+            if never_wrong
+            else "see Not computed"
+        )
+        _say(right, f"reliance undefined:\n{why}")
     return save_figure(fig, path, dpi=DPI)
 
 
@@ -165,6 +189,8 @@ def trust_plot(a: StudyAnalysis, path: Path) -> Path:
                         ms=3.5,
                         color=colours(i % 10),
                     )
+    if ai_arms and ai_never_wrong(a):
+        ax.bar(0, 0, 0, color="#c0392b", label="AI wrong:\nno such case")
     ax.set_xticks(range(len(ai_arms)), [_arm_label(a, arm) for arm in ai_arms])
     ax.set_xlim(-0.7, max(len(ai_arms), 1) - 0.3)
     ax.set_ylim(0, 10.5)

@@ -24,6 +24,7 @@ from medgrad_desktop.reports.pdf_canvas import (
 from medgrad_desktop.reports.study_content import StudyReportContent, Table
 
 ROW = 5.0
+CELL_PT = 7.5  # the tables' font size
 FIG_H = CONTENT_W * 3.4 / 7.2  # the plots' aspect (study_figures.SIZE)
 
 
@@ -54,7 +55,7 @@ class _Flow:
         self.y += h + 0.5
 
     def table(self, t: Table) -> None:
-        widths = [w * CONTENT_W for w in t.widths]
+        widths = self._fit(t)
         whole = 7.5 + ROW * (len(t.rows) + 1) + 10
         page = BOTTOM - 3 - body_top(self.content)
         self.need(whole if whole < page / 2 else 7 + ROW * 3)  # a short table is kept on one page
@@ -69,7 +70,7 @@ class _Flow:
                 self._header(t, widths)
             x = LEFT
             for i, (cell, w) in enumerate(zip(row, widths, strict=True)):
-                self.text(ROW, cell, 7.5, x=x + 1, w=w - 2, bold=i == 0)
+                self.text(ROW, cell, CELL_PT, x=x + 1, w=w - 2, bold=i == 0)
                 x += w
             if self.draw:
                 self.cv.line(LEFT, self.y + ROW, LEFT + CONTENT_W, self.y + ROW, color=(215, 215, 215))
@@ -79,12 +80,33 @@ class _Flow:
             self.paragraph(t.note, 7.5, italic=True, color=GREY)
         self.y += 5
 
+    def _fit(self, t: Table) -> list[float]:
+        """Column widths in mm: each column at least as wide as its widest cell, so no figure or interval
+        is cut short (the header too where the page allows), the width left over shared as `t.widths`
+        say; only a table wider than the page shrinks in proportion (and some cells are elided)."""
+        cells = [
+            max((self._width(r[i], bold=i == 0) for r in t.rows), default=0.0) for i in range(len(t.header))
+        ]
+        heads = [max(c, self._width(h, bold=True)) for c, h in zip(cells, t.header, strict=True)]
+        need = heads if sum(heads) <= CONTENT_W else cells
+        if sum(need) > CONTENT_W:
+            return [n * CONTENT_W / sum(need) for n in need]
+        spare = CONTENT_W - sum(need)
+        return [n + spare * share / sum(t.widths) for n, share in zip(need, t.widths, strict=True)]
+
+    def _width(self, s: str, *, bold: bool) -> float:
+        """The width in mm of a table cell's text, with the 1 mm padding each side."""
+        from PySide6.QtGui import QFontMetricsF
+
+        fm = QFontMetricsF(self.cv.font(CELL_PT, bold), self.cv.writer)
+        return fm.horizontalAdvance(s) / self.cv.k + 2.5
+
     def _header(self, t: Table, widths: list[float]) -> None:
         if self.draw:
             self.cv.box(LEFT, self.y, CONTENT_W, ROW + 0.5, fill=(235, 238, 243), border=None)
         x = LEFT
         for name, w in zip(t.header, widths, strict=True):
-            self.text(ROW + 0.5, name, 7.5, x=x + 1, w=w - 2, bold=True)
+            self.text(ROW + 0.5, name, CELL_PT, x=x + 1, w=w - 2, bold=True)
             x += w
         self.y += ROW + 0.5
 

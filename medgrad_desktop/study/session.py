@@ -6,9 +6,12 @@ The rules it keeps:
   is None), so no window, menu or tooltip can show what it never received.
 - Every answer is committed to the store the moment it is given; a reader who stops (or whose process
   is killed) resumes at the first case of the session not yet answered.
-- The washout: a new session opens only `washout_days` after the reader finished the previous one; an
-  earlier attempt is refused with the date and time it opens. A session already started is resumed
-  whatever the time (the washout separates sessions, not the halves of one).
+- The washout: a new session opens only `washout_days` after the reader finished the previous one (the
+  moment its last answer was committed, as the store holds it); an earlier attempt is refused with the
+  date and time it opens. A session already started is resumed whatever the time (the washout separates
+  sessions, not the halves of one). `next_session` is that one rule: `open()`, the reading window's
+  finished screen and `medgrad study status` all ask it, and `when_text` writes its moments the same way
+  everywhere: the local time of the machine showing it, with its offset from UTC.
 - Going back is allowed only when the study says so; re-answering a case replaces its answer.
 """
 
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from medgrad_desktop.core.prompts import load_catalogue
@@ -43,6 +46,9 @@ __all__ = [
     "UnknownStudy",
     "WashoutNotOver",
     "InvalidAnswer",
+    "NextSession",
+    "next_session",
+    "when_text",
 ]
 
 
@@ -79,8 +85,67 @@ def _utc(moment: datetime | None) -> datetime:
     return moment.astimezone(UTC)  # a naive time is taken as local time
 
 
-def _when(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d at %H:%M UTC")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not strftime's %a: Qt sets the C locale
+
+
+def when_text(moment: datetime, tz: tzinfo | None = None) -> str:
+    """A moment as the clock of the machine showing it reads (`tz` if given), with the offset from UTC and
+    the zone's name, e.g. `Sun 2026-12-20 at 14:05 (UTC+01:00, CET)`: the app shows it to the reader in
+    the reader's time, and a terminal's `medgrad study status` says which zone it prints."""
+    local = moment.astimezone(tz)
+    offset = local.utcoffset() or timedelta(0)
+    minutes = abs(round(offset.total_seconds() / 60))
+    zone = (
+        "UTC"
+        if minutes == 0
+        else f"UTC{'-' if offset < timedelta(0) else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
+    )
+    name = local.tzname() or ""
+    if name.isalpha() and name != "UTC":  # "CET", "GMT"; not a fixed offset's "UTC+05:30" again
+        zone += f", {name}"
+    return f"{WEEKDAYS[local.weekday()]} {local:%Y-%m-%d at %H:%M} ({zone})"
+
+
+def _stored(text: str) -> datetime:
+    """A time the store wrote (ISO 8601 in UTC); one without an offset is taken as UTC."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class NextSession:
+    """The reader's next session: the first one not finished."""
+
+    session: int  # 1-based
+    opens: (
+        datetime  # in UTC: the previous session's finishing + the washout; the study's creation for the first
+    )
+    started: bool  # already opened once (it is resumed whatever the time)
+    after: datetime | None  # when the previous session finished; None for the first session
+
+    def is_open(self, moment: datetime) -> bool:
+        """Whether the reader may read it at `moment`: a started or first session always, a later one
+        once its washout is over."""
+        return self.started or self.after is None or moment >= self.opens
+
+
+def next_session(store: ProjectStore, spec: StudySpec, reader: str) -> NextSession | None:
+    """When `reader`'s next session opens, from the store alone (None when every session is finished):
+    the washout counts from the moment the store committed the last answer of the previous session, so
+    every process that asks (the app that answered, a restarted one, the CLI) gets the same moment."""
+    tables = StudyTables(store)
+    opened = tables.sessions(spec.id, reader)
+    n = len(spec.arms)
+    nxt = next((s for s in range(1, n + 1) if s not in opened or opened[s][1] is None), None)
+    if nxt is None:
+        return None
+    started = nxt in opened
+    if nxt == 1:
+        row = tables.study(spec.id)
+        created = _stored(row.created) if row is not None else datetime.min.replace(tzinfo=UTC)
+        return NextSession(1, created, started, None)
+    after = _stored(opened[nxt - 1][1])
+    return NextSession(nxt, after + timedelta(days=spec.design.washout_days), started, after)
 
 
 def _days(value: float) -> str:
@@ -119,29 +184,32 @@ class ReadingSession:
             raise UnknownReader(
                 f"'{reader}' is not a reader of the study '{spec.name}'; enter the reader code you were given."
             )
-        opened = tables.sessions(spec.id, who.code)
         n = len(spec.arms)
-        nxt = next((s for s in range(1, n + 1) if s not in opened or opened[s][1] is None), None)
+        nxt = next_session(store, spec, who.code)
         if nxt is None:
             raise StudyFinished(
                 f"Reader {who.code} has finished all {n} sessions of the study '{spec.name}'. Thank you."
             )
         moment = _utc(now)
-        if nxt not in opened and nxt > 1:
-            finished = datetime.fromisoformat(opened[nxt - 1][1])
-            opens = finished + timedelta(days=spec.design.washout_days)
-            if moment < opens:
-                exc = WashoutNotOver(
-                    f"Session {nxt} of {n} opens on {_when(opens)}: the study asks for a "
-                    f"{_days(spec.design.washout_days)} washout after session {nxt - 1}, which you finished "
-                    f"on {_when(finished)}. Please come back then."
-                )
-                exc.opens = opens  # type: ignore[attr-defined]
-                raise exc
-        tables.start_session(spec.id, who.code, nxt, moment.isoformat(timespec="milliseconds"))
-        return cls(store, spec, who.code, nxt)
+        if not nxt.is_open(moment) and nxt.after is not None:  # a closed session always has one before it
+            exc = WashoutNotOver(
+                f"Session {nxt.session} of {n} opens on {when_text(nxt.opens)}: the study asks for a "
+                f"{_days(spec.design.washout_days)} washout after session {nxt.session - 1}, which you "
+                f"finished on {when_text(nxt.after)}. Please come back then."
+            )
+            exc.opens = nxt.opens  # type: ignore[attr-defined]
+            raise exc
+        tables.start_session(spec.id, who.code, nxt.session, moment.isoformat(timespec="milliseconds"))
+        return cls(store, spec, who.code, nxt.session)
 
     # ------------------------------------------------------------------ where the reader is
+    def next_session_opens(self) -> datetime | None:
+        """When this reader's next session (the first not finished) opens, in UTC, read from the store;
+        None when no session is left. Asked after this session's last answer, it is the moment the
+        store committed that answer plus the washout, whichever process asks and whenever."""
+        nxt = next_session(self._tables.store, self.spec, self.reader)
+        return None if nxt is None else nxt.opens
+
     @property
     def total(self) -> int:
         return len(self._plan)

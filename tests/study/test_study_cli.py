@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from medgrad_desktop.cli import main
 from medgrad_desktop.resources_path import demo_dir, resources_dir
 from medgrad_desktop.store import ProjectStore
-from medgrad_desktop.study.session import Answer, ReadingSession
+from medgrad_desktop.study.session import Answer, ReadingSession, when_text
 
 DEMO_STUDY = resources_dir() / "studies" / "demo-study.toml"
 
@@ -144,4 +145,9 @@ def test_analyze_writes_the_analysis_and_the_report(created, tmp_path, capsys):
     assert analysis and (out / "demo-2026-report.html").stat().st_size > 0
     assert main(["study", "status", "demo-2026", "--store", str(created), "--json"]) == 0
     for reader in json.loads(capsys.readouterr().out)["readers"]:
-        assert reader["sessions"][0]["finished"] and reader["next_session_opens"].endswith(" UTC")
+        finished = datetime.fromisoformat(reader["sessions"][0]["finished"])
+        opens = datetime.fromisoformat(reader["next_session_opens"])  # ISO 8601 in UTC
+        assert opens == finished + timedelta(days=14) and opens.utcoffset() == timedelta(0)
+    assert main(["study", "status", "demo-2026", "--store", str(created)]) == 0
+    text = capsys.readouterr().out  # the terminal's local time, naming its zone, as the app writes it
+    assert f"next opens {when_text(opens)}" in text and "(UTC" in text

@@ -8,6 +8,7 @@ import math
 import pytest
 from pypdf import PdfReader
 
+from medgrad_desktop.reports.study_figures import ai_never_wrong
 from medgrad_desktop.reports.study_report import write_study_report
 from medgrad_desktop.study.analysis import analyze
 from medgrad_desktop.study.recovery import ARMS
@@ -45,6 +46,7 @@ def test_report_in_both_formats(study, tmp_path):
         f"Page {n} of {n}",
     ):
         assert expected in text, expected
+    assert "\u2026" not in text  # every column as wide as its widest figure: no interval cut short
     html = paths[1].read_text(encoding="utf-8")
     assert spec.sha256 in html and MODEL_SHA in html and html.count("data:image/png;base64,") == 4
     assert "<script" not in html and "http" not in html.replace("http-equiv", "")
@@ -61,6 +63,11 @@ def test_report_names_what_is_undefined(tmp_path):
     assert "no case the AI got wrong" in text
     assert "Fleiss' kappa in ai: undefined, fewer than two readers" in text
     assert "not recorded" in text  # no model hash given
+    assert ai_never_wrong(analysis)  # the plots say so rather than draw empty frames
+
+
+def test_never_wrong_is_told_only_when_the_ai_never_erred(study):
+    assert not ai_never_wrong(study[1])
 
 
 def test_unknown_format_is_refused(study, tmp_path):

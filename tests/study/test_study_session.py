@@ -8,7 +8,8 @@ import signal
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -23,7 +24,14 @@ from medgrad_desktop.study.errors import (
     WashoutNotOver,
 )
 from medgrad_desktop.study.responses import load_responses
-from medgrad_desktop.study.session import Answer, CaseView, ReadingSession
+from medgrad_desktop.study.session import (
+    Answer,
+    CaseView,
+    NextSession,
+    ReadingSession,
+    next_session,
+    when_text,
+)
 
 
 def fitting(view: CaseView, diagnosis: str = "melanoma", confidence: int = 7) -> Answer:
@@ -127,14 +135,60 @@ def test_the_washout_refuses_the_next_session_with_its_date(make_study):
     read_all(first)
     finished = datetime.fromisoformat(StudyTables(store).sessions(spec.id, "R01")[1][1])
     opens = finished + timedelta(days=14)
+    assert first.next_session_opens() == opens  # from the store: the committed finish + the washout
+    assert next_session(store, spec, "R01") == NextSession(2, opens, False, finished)
     with pytest.raises(WashoutNotOver) as exc:
         ReadingSession.open(store, spec.id, "R01", now=finished + timedelta(days=13, hours=23))
     message = str(exc.value)
-    assert f"Session 2 of 3 opens on {opens:%Y-%m-%d at %H:%M} UTC" in message
+    assert f"Session 2 of 3 opens on {when_text(opens)}: " in message
+    assert f"which you finished on {when_text(finished)}" in message
     assert "14-day washout after session 1" in message and exc.value.opens == opens
     # the other reader is not held back, and after the washout session 2 opens
     assert ReadingSession.open(store, spec.id, "R02").session == 1
     assert ReadingSession.open(store, spec.id, "R01", now=opens + timedelta(minutes=1)).session == 2
+
+
+def test_next_session_is_read_from_the_store_whoever_asks(make_study):
+    store, spec = make_study({"design": {"washout_days": 2.5}})
+    created = datetime.fromisoformat(StudyTables(store).study(spec.id).created)
+    assert next_session(store, spec, "R01") == NextSession(1, created, False, None)
+    session = ReadingSession.open(store, spec.id, "R01")
+    assert session.next_session_opens() == created  # the open session is the next one, open since creation
+    read_all(session)
+    finished = datetime.fromisoformat(StudyTables(store).sessions(spec.id, "R01")[1][1])
+    nxt = next_session(store, spec, "R01")
+    assert nxt.opens == finished + timedelta(days=2.5) and nxt.opens.utcoffset() == timedelta(0)
+    assert not nxt.is_open(nxt.opens - timedelta(seconds=1)) and nxt.is_open(nxt.opens)
+    # another process on the same store (the app restarted, the CLI) reads the very same moment
+    assert next_session(ProjectStore(store.path), spec, "R01") == nxt
+    assert ReadingSession.open(store, spec.id, "R01", now=nxt.opens).session == 2
+    assert next_session(store, spec, "R01").started  # a started session stays open whatever the time
+    for _ in range(2):
+        read_all(ReadingSession.open(store, spec.id, "R01", now=datetime.now(UTC) + timedelta(days=99)))
+    assert next_session(store, spec, "R01") is None
+
+
+@pytest.mark.parametrize(
+    ("tz", "text"),
+    [
+        (UTC, "Sun 2026-12-20 at 13:05 (UTC)"),
+        (timezone(timedelta(hours=5, minutes=30)), "Sun 2026-12-20 at 18:35 (UTC+05:30)"),
+        (timezone(timedelta(hours=-3), "BRT"), "Sun 2026-12-20 at 10:05 (UTC-03:00, BRT)"),
+        (timezone(timedelta(hours=1), "CET"), "Sun 2026-12-20 at 14:05 (UTC+01:00, CET)"),
+    ],
+)
+def test_when_text_is_local_time_with_its_offset(tz, text):
+    assert when_text(datetime(2026, 12, 20, 13, 5, 41, tzinfo=UTC), tz) == text
+
+
+def test_when_text_defaults_to_the_machines_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        assert when_text(datetime(2026, 1, 5, 0, 0, tzinfo=UTC)) == "Mon 2026-01-05 at 05:30 (UTC+05:30, IST)"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_a_started_session_resumes_whatever_the_washout(make_study):

@@ -27,7 +27,7 @@ from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.store import ProjectStore
 from medgrad_desktop.store.study_tables import StudyTables
 from medgrad_desktop.study.create import create_study
-from medgrad_desktop.study.session import ReadingSession
+from medgrad_desktop.study.session import ReadingSession, when_text
 from medgrad_desktop.study.spec import load_spec
 from medgrad_desktop.ui.dialogs.reading_window import ReadingWindow
 from medgrad_desktop.ui.dialogs.study_start import StudyStartDialog
@@ -98,8 +98,10 @@ def worker(qtbot, demo_model):
     w.stop()
 
 
-def open_window(qtbot, store, worker, study_id="t-study", reader="R01", clock=None) -> ReadingWindow:
-    win = ReadingWindow(ReadingSession.open(store, study_id, reader), worker, clock=clock)
+def open_window(
+    qtbot, store, worker, study_id="t-study", reader="R01", clock=None, now=datetime.now
+) -> ReadingWindow:
+    win = ReadingWindow(ReadingSession.open(store, study_id, reader), worker, clock=clock, now=now)
     qtbot.addWidget(win)
     win.resize(1200, 800)
     win.show()
@@ -276,7 +278,8 @@ def test_keys_alone_commit_each_answer_and_a_closed_session_resumes_at_the_next_
     assert win.case.position == 2
     win.close()  # the reader stops in the middle of case 2
 
-    again = open_window(qtbot, store, worker, spec.id, clock=clock)
+    skewed = lambda: datetime.now() + timedelta(hours=3)  # noqa: E731 - a window clock 3 hours fast
+    again = open_window(qtbot, store, worker, spec.id, clock=clock, now=skewed)
     assert again.case.position == 2 and again.header.text().endswith("case 2 of 3")
     answer_by_keys(qtbot, again, "bas", digits)
     answer_by_keys(qtbot, again, "seb", digits)
@@ -284,11 +287,12 @@ def test_keys_alone_commit_each_answer_and_a_closed_session_resumes_at_the_next_
     assert [r["answer"] for r in rows] == ["melanoma", "basal_cell_carcinoma", "seborrheic_keratosis"]
     assert again.pages.currentIndex() == 1  # the finished screen with the next session's date
     assert "Session 1 of 2 finished" in again.finished_label.text()
-    assert "next session opens on" in again.finished_label.text()
-    opens = again.next_session_opens()
-    assert opens is not None and timedelta(days=13.99) < opens - datetime.now().astimezone() < timedelta(
-        days=14
-    )
+    # the date is the store's (the committed last answer + the washout), not the window's own clock,
+    # in the reader's local time with its offset, as the washout's refusal writes it
+    finished = datetime.fromisoformat(StudyTables(store).sessions(spec.id, "R01")[1][1])
+    opens = finished + timedelta(days=14)
+    assert again.session.next_session_opens() == opens
+    assert f"next session opens on <b>{when_text(opens)}</b>" in again.finished_label.text()
     again.close()
 
 
@@ -346,7 +350,7 @@ def test_study_menu_starts_reading_in_place_of_the_main_window_and_the_washout_i
     assert isinstance(box, QMessageBox) and box.isVisible()
     finished = StudyTables(store).sessions(spec.id, "R02")[1][1]
     opens = datetime.fromisoformat(finished) + timedelta(days=14)
-    assert f"Session 2 of 2 opens on {opens:%Y-%m-%d}" in box.text(), box.text()
+    assert f"Session 2 of 2 opens on {when_text(opens)}: " in box.text(), box.text()
     box.close()
     dlg.reader_combo.setEditText("R99")
     assert dlg.start() is None and "not a reader" in dlg.message_box.text()

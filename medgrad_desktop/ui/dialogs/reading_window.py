@@ -17,7 +17,7 @@ questions, and opening the study again resumes at the next unanswered case.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPixmap
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from medgrad_desktop.core.map_evidence import no_evidence_text
 from medgrad_desktop.core.method_params import METHOD_NAMES
 from medgrad_desktop.study.errors import StudyError
+from medgrad_desktop.study.session import when_text
 from medgrad_desktop.ui.dialogs.reading_form import ReadingForm
 from medgrad_desktop.ui.state.active_time import ActiveTimer
 from medgrad_desktop.ui.state.answer_draft import AnswerDraft
@@ -51,13 +52,13 @@ MAP_OPACITY = 0.5
 
 
 def next_session_text(next_opens: datetime | None, now: datetime) -> str:
-    """The finished screen's line about the next session ("" after the last session), in local time."""
+    """The finished screen's line about the next session ("" after the last session), in the reader's
+    local time with its offset from UTC, written as the washout's refusal writes it."""
     if next_opens is None:
         return ""
     if next_opens <= now:
         return "The next session can be started now: Study > Start reading."
-    local = next_opens.astimezone()
-    return f"The next session opens on <b>{local:%A %d %B %Y at %H:%M}</b> ({local.tzname()})."
+    return f"The next session opens on <b>{when_text(next_opens)}</b>."
 
 
 class ReadingWindow(QWidget):
@@ -82,7 +83,6 @@ class ReadingWindow(QWidget):
         self.case = None
         self.ready = False  # everything the arm shows is on screen: the form is open, the timer runs
         self._map_pending = self._stability_pending = False
-        self._finished_at: datetime | None = None  # when this window committed the session's last answer
         self.setWindowTitle(WINDOW_TITLE)
         self.loader = CaseLoader(worker, self)
         self.loader.image_ready.connect(self._on_image)
@@ -290,8 +290,6 @@ class ReadingWindow(QWidget):
             self._warn("Answer not saved", str(exc))
             return False
         answered, total = self.session.progress()
-        if answered >= total:
-            self._finished_at = self._now().astimezone()
         self.answered.emit(answered, total)
         self._show_case(self.session.current())
         return True
@@ -317,19 +315,11 @@ class ReadingWindow(QWidget):
             more = "Thank you."
         else:
             text = f"Session {s.session} of {s.sessions} finished."
-            more = next_session_text(self.next_session_opens(), self._now().astimezone())
+            more = next_session_text(self.session.next_session_opens(), self._now().astimezone())
         self.finished_label.setText(f"<p><b>{text}</b></p><p>{more}</p><p>Your answers are saved.</p>")
         self.setWindowTitle(f"{WINDOW_TITLE} · session finished")
         self.pages.setCurrentIndex(1)
         self.close_button.setFocus()
-
-    def next_session_opens(self) -> datetime | None:
-        """When this reader's next session opens: the washout after the moment the last answer of this
-        one was committed (the session's finishing time, to the second); None after the last session."""
-        s = self.session
-        if s.session >= s.sessions or self._finished_at is None:
-            return None
-        return self._finished_at + timedelta(days=self.spec.design.washout_days)
 
     def _warn(self, title: str, text: str) -> None:
         QMessageBox.warning(self, title, text)
