@@ -22,14 +22,18 @@ from medgrad_desktop.reports.figures import colorbar_strip, downscale
 
 HTML_MAX_SIDE = 768  # embedded pictures: enough for a screen, keeps a 100-image report small
 
-_CSS = """
+# pages, their header and footer and the notice: the same look in every HTML report (images, studies)
+PAGE_CSS = """
 body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#191919;margin:0;background:#eee}
 section.page{background:#fff;max-width:190mm;margin:10px auto;padding:8mm 10mm;box-sizing:border-box}
 header,footer{display:flex;justify-content:space-between;font-size:11px;color:#6e6e6e}
 header{border-bottom:1px solid #aaa;padding-bottom:3px;margin-bottom:8px}
 footer{border-top:1px solid #aaa;padding-top:3px;margin-top:12px}
 .notice{color:#aa1414;font-weight:bold}
-.warn{background:#ffeccc;border:1px solid #c86e00;color:#963c00;font-weight:bold;padding:4px 8px;margin:4px 0}
+"""
+_CSS = (
+    PAGE_CSS
+    + """.warn{background:#ffeccc;border:1px solid #c86e00;color:#963c00;font-weight:bold;padding:4px 8px;margin:4px 0}
 h1{font-size:26px;margin:6px 0 10px}h2{font-size:22px;margin:4px 0}h3{font-size:15px;margin:10px 0 4px}
 table{border-collapse:collapse;font-size:12px}td,th{padding:3px 6px;text-align:left;vertical-align:top}
 table.summary{width:100%}table.summary th{background:#ebeef3}table.summary td{border-bottom:1px solid #ddd}
@@ -48,6 +52,7 @@ color:#444;font-size:13px;padding:6px;box-sizing:border-box;border:1px dashed #a
 .accepted{background:#e8f5e9}.overridden{background:#fff3e0}.pending{background:#f3f3f3}
 @media print{body{background:#fff}section.page{margin:0;page-break-after:always;max-width:none}}
 """
+)
 
 
 def data_uri(data: bytes, mime: str) -> str:

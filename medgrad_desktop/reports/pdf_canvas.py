@@ -55,6 +55,27 @@ WARNING_ROW = 6.0  # mm of a one-line warning
 PDF_DPI = 300
 
 
+def a4_pdf_writer(path: Path, title: str):
+    """A QPdfWriter for an A4 portrait page at 300 dpi without margins (the canvas draws its own), titled
+    and signed by the app: every PDF the app writes starts from this."""
+    ensure_gui_app()
+    from PySide6.QtCore import QMarginsF
+    from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter
+
+    from medgrad_desktop import __version__
+
+    writer = QPdfWriter(str(path))
+    writer.setResolution(300)
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0)
+        )
+    )
+    writer.setTitle(title)
+    writer.setCreator(f"MedGrad Desktop {__version__}")
+    return writer
+
+
 def make_font(size: float, bold: bool = False, mono: bool = False, italic: bool = False):
     from PySide6.QtGui import QFont
 

@@ -15,7 +15,6 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from medgrad_desktop import __version__
 from medgrad_desktop.reports.content import ImageEntry, ReportContent
 from medgrad_desktop.reports.pdf_canvas import (
     BOTTOM,
@@ -28,9 +27,9 @@ from medgrad_desktop.reports.pdf_canvas import (
     ROW_H,
     SUMMARY_COLS,
     PdfCanvas,
+    a4_pdf_writer,
     body_top,
     colorbar_qimage,
-    ensure_gui_app,
     qimage,
 )
 
@@ -402,20 +401,9 @@ def _provenance_page(cv: PdfCanvas, content: ReportContent) -> None:
 def write_pdf(content: ReportContent, path: Path, tick: Callable[[str], None] | None = None) -> Path:
     """Write the whole report to `path` (the caller makes it atomic). `tick(page)` runs per page and
     may raise to cancel."""
-    ensure_gui_app()
-    from PySide6.QtCore import QByteArray, QMarginsF
-    from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter
+    writer = a4_pdf_writer(Path(path), content.title)
+    from PySide6.QtCore import QByteArray
 
-    path = Path(path)
-    writer = QPdfWriter(str(path))
-    writer.setResolution(300)
-    writer.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0)
-        )
-    )
-    writer.setTitle(content.title)
-    writer.setCreator(f"MedGrad Desktop {__version__}")
     manifest = json.dumps(content.provenance, indent=1, ensure_ascii=False).encode("utf-8")
     writer.addFileAttachment(MANIFEST_NAME, QByteArray(manifest), "application/json")  # Qt >= 6.8
     cv = PdfCanvas(writer, content, page_count(content))

@@ -7,17 +7,12 @@ from html import escape
 from pathlib import Path
 
 from medgrad_desktop.atomic import write_text_atomic
-from medgrad_desktop.reports.html_writer import data_uri
+from medgrad_desktop.reports.html_writer import PAGE_CSS, data_uri
 from medgrad_desktop.reports.study_content import StudyReportContent, Table
 
-_CSS = """
-body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#191919;margin:0;background:#eee}
-section.page{background:#fff;max-width:190mm;margin:10px auto;padding:8mm 10mm;box-sizing:border-box}
-header,footer{display:flex;justify-content:space-between;font-size:11px;color:#6e6e6e}
-header{border-bottom:1px solid #aaa;padding-bottom:3px;margin-bottom:8px}
-footer{border-top:1px solid #aaa;padding-top:3px;margin-top:12px}
-.notice{color:#aa1414;font-weight:bold}
-h1{font-size:24px;margin:6px 0 10px}h2{font-size:17px;margin:14px 0 4px}
+_CSS = (
+    PAGE_CSS
+    + """h1{font-size:24px;margin:6px 0 10px}h2{font-size:17px;margin:14px 0 4px}
 table{border-collapse:collapse;font-size:12px}td,th{padding:3px 6px;text-align:left;vertical-align:top}
 table.grid{width:100%;font-size:11px}table.grid th{background:#ebeef3}
 table.grid td{border-bottom:1px solid #ddd;white-space:nowrap}table.grid td,table.grid th{padding:3px 4px}
@@ -28,6 +23,7 @@ figure{margin:6px 0 14px}figure img{width:100%;display:block}figcaption{font-siz
 ul.undefined{font-size:12px;padding-left:18px}
 @media print{body{background:#fff}section.page{margin:0;page-break-after:always;max-width:none}}
 """
+)
 
 
 def _table(t: Table) -> str:

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medgrad_desktop import __version__
 from medgrad_desktop.reports.pdf_canvas import (
     BOTTOM,
     CONTENT_W,
     GREY,
     LEFT,
     PdfCanvas,
+    a4_pdf_writer,
     body_top,
-    ensure_gui_app,
     qimage,
 )
 from medgrad_desktop.reports.study_content import StudyReportContent, Table
@@ -145,19 +144,7 @@ def _layout(flow: _Flow) -> None:
 
 def write_study_pdf(content: StudyReportContent, path: Path) -> Path:
     """Write the report to `path` (the caller makes it atomic)."""
-    ensure_gui_app()
-    from PySide6.QtCore import QMarginsF
-    from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter
-
-    writer = QPdfWriter(str(path))
-    writer.setResolution(300)
-    writer.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0)
-        )
-    )
-    writer.setTitle(content.title)
-    writer.setCreator(f"MedGrad Desktop {__version__}")
+    writer = a4_pdf_writer(path, content.title)
     cv = PdfCanvas(writer, content, 0)  # type: ignore[arg-type]  # the canvas reads the header fields only
     try:
         count = _Flow(cv, content, draw=False)

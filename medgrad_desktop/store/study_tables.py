@@ -101,15 +101,7 @@ class StudyTables:
 
     def plan(self, study_id: str, reader: str | None = None, session: int | None = None) -> list[dict]:
         """Plan rows in reading order (reader, session, position), of one reader and session if given."""
-        sql = f"SELECT {', '.join(PLAN_FIELDS)} FROM study_plan WHERE study_id = ?"
-        args: list = [study_id]
-        if reader is not None:
-            sql += " AND reader = ?"
-            args.append(reader)
-        if session is not None:
-            sql += " AND session = ?"
-            args.append(session)
-        rows = self.store._query(sql + " ORDER BY reader, session, position", args)
+        rows = self._reading_rows("study_plan", PLAN_FIELDS, study_id, reader, session)
         return [{**dict(zip(PLAN_FIELDS, r, strict=True)), "repeat": bool(r[5])} for r in rows]
 
     # ------------------------------------------------------------------ sessions and answers
@@ -160,7 +152,15 @@ class StudyTables:
         return True
 
     def answers(self, study_id: str, reader: str | None = None, session: int | None = None) -> list[dict]:
-        sql = f"SELECT {', '.join(ANSWER_FIELDS)} FROM study_answers WHERE study_id = ?"
+        rows = self._reading_rows("study_answers", ANSWER_FIELDS, study_id, reader, session)
+        return [dict(zip(ANSWER_FIELDS, r, strict=True)) for r in rows]
+
+    def _reading_rows(
+        self, table: str, fields: tuple[str, ...], study_id: str, reader: str | None, session: int | None
+    ) -> list[tuple]:
+        """Rows of a table keyed by (study, reader, session, position) in reading order, of one reader
+        and session if given."""
+        sql = f"SELECT {', '.join(fields)} FROM {table} WHERE study_id = ?"
         args: list = [study_id]
         if reader is not None:
             sql += " AND reader = ?"
@@ -168,5 +168,4 @@ class StudyTables:
         if session is not None:
             sql += " AND session = ?"
             args.append(session)
-        rows = self.store._query(sql + " ORDER BY reader, session, position", args)
-        return [dict(zip(ANSWER_FIELDS, r, strict=True)) for r in rows]
+        return self.store._query(sql + " ORDER BY reader, session, position", args)
