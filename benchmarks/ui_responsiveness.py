@@ -143,7 +143,7 @@ def run_each_in_its_own_process(args: argparse.Namespace) -> int:
     body = f"""
 `benchmarks/ui_responsiveness.py` ({args.repeat} runs, each in a fresh process; the table shows the worst) opens a folder of {rep.images} images in the real main window
 (offscreen) and, while the worker predicts them all and a simulated reviewer steps to the next analysed
-image every 250 ms (decoding it and computing its map), records the gap between ticks of a 10 ms QTimer
+image every 250 ms (decoding it, computing its map, then the map's stability), records the gap between ticks of a 10 ms QTimer
 on the UI thread. A gap is how long the UI could not react. Goal: worst gap under 100 ms.
 
 | measure | value |
@@ -156,6 +156,7 @@ on the UI thread. A gap is how long the UI could not react. Goal: worst gap unde
 | **worst gap** | **{rep.worst_gap_ms} ms** ({verdict} the 100 ms goal) |
 | worst gap of each of the {len(reports)} runs | {runs} |
 | maps shown during the batch | {rep.maps_shown} |
+| their stability figures drawn (measured until the last) | {rep.stability_shown} |
 | peak memory of the app process (RSS) | {peak:.0f} MiB ({mem_verdict} the 2.5 GB goal) |
 
 Machine: {machine()}. Date: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}. Commit: `{git_commit()}`.

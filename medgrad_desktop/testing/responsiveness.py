@@ -30,6 +30,7 @@ class GapReport:
     p99_gap_ms: float
     median_gap_ms: float
     maps_shown: int
+    stability_shown: int  # maps whose stability figure was drawn while measuring (the setting is on)
     peak_rss_mb: float  # the process's peak resident memory so far (the app's memory, model included)
 
     def to_dict(self) -> dict:
@@ -37,7 +38,12 @@ class GapReport:
 
 
 def measure_gaps(
-    window: QMainWindow, folder: Path, tick_ms: int = 10, step_every_ms: int = 250, timeout_s: float = 600.0
+    window: QMainWindow,
+    folder: Path,
+    tick_ms: int = 10,
+    step_every_ms: int = 250,
+    timeout_s: float = 600.0,
+    settle_s: float = 10.0,
 ) -> GapReport:
     """Open `folder` in `window` (a shown `MainWindow` with its model loaded) and measure; this package
     depends on no app module, so the window comes in as an argument."""
@@ -47,6 +53,7 @@ def measure_gaps(
     clock = QElapsedTimer()
     last = [0.0]
     maps_shown = [0]
+    stability_shown = [0]
 
     def tick() -> None:
         now = clock.nsecsElapsed() / 1e6
@@ -54,6 +61,7 @@ def measure_gaps(
         last[0] = now
 
     window.viewers.map_shown.connect(lambda _m: maps_shown.__setitem__(0, maps_shown[0] + 1))
+    window.viewers.stability_shown.connect(lambda: stability_shown.__setitem__(0, stability_shown[0] + 1))
     timer = QTimer()
     timer.setInterval(tick_ms)
     timer.timeout.connect(tick)
@@ -74,9 +82,17 @@ def measure_gaps(
     state.open_folder(folder)
     stepper.start()
     end = t0 + timeout_s
+    done_at: float | None = None
     while time.monotonic() < end:
         app.processEvents()
-        if state.entries and all(e.done for e in state.entries):
+        if done_at is None and state.entries and all(e.done for e in state.entries):
+            stepper.stop()
+            done_at = time.monotonic()
+        # then the stability of the maps already shown, which follows each map on the same worker; a
+        # map whose figure never comes (a flat map has none) is waited for at most `settle_s`
+        if done_at is not None and (
+            stability_shown[0] >= maps_shown[0] or time.monotonic() - done_at > settle_s
+        ):
             break
         time.sleep(0.001)
     stepper.stop()
@@ -92,6 +108,7 @@ def measure_gaps(
         p99_gap_ms=round(float(np.percentile(g, 99)), 1),
         median_gap_ms=round(float(np.median(g)), 1),
         maps_shown=maps_shown[0],
+        stability_shown=stability_shown[0],
         peak_rss_mb=round(peak_rss_mb(), 1),
     )
 

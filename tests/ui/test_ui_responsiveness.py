@@ -21,6 +21,7 @@ def test_ui_thread_never_waits_long_while_40_images_are_processed(qtbot, tmp_pat
     print(report)
     assert report.analysed == 40
     assert report.maps_shown >= 1  # the simulated user saw overlays while the batch ran
+    assert report.stability_shown >= 1  # and their stability, computed after each map, is measured too
     assert report.worst_gap_ms < BOUND_MS * MARGIN, report
 
 

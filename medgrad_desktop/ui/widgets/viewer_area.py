@@ -52,6 +52,7 @@ def compare_columns(width: int, height: int, aspect: float, n: int = 3, caption:
 
 class ViewerArea(QStackedWidget):
     map_shown = Signal(str)  # method: its map is now drawn over its image
+    stability_shown = Signal()  # a map's stability line now shows its figure (benchmarks wait for it)
     compare_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None):
@@ -176,6 +177,8 @@ class ViewerArea(QStackedWidget):
         label.setVisible(text is not None)
         label.setText(text or "")
         label.setToolTip(how_measured)
+        if text is not None:
+            self.stability_shown.emit()
 
     def clear_stability(self) -> None:
         """No stability line under any map."""
