@@ -57,7 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=list(REPORT_FORMATS),
         help="report formats (default: pdf html)",
     )
-    ana.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    ana.add_argument("--n-boot", type=_resamples, default=2000, help="bootstrap resamples (default 2000)")
     ana.add_argument("--seed", type=int, default=0, help="the bootstrap's seed (default 0)")
     ana.add_argument("--json", action="store_true", help="also print the analysis as JSON")
     ana.set_defaults(func=run_analyze)
@@ -69,6 +69,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     exp.add_argument("--force", action="store_true", help="overwrite files already there")
     exp.set_defaults(func=run_export)
     p.set_defaults(func=lambda _a: (p.print_help(), 2)[1])
+
+
+def _resamples(text: str) -> int:
+    """--n-boot: a whole number >= 1 (an interval needs resamples), refused by argparse otherwise."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of resamples >= 1 (e.g. 2000)")
+    return n
 
 
 def _study_argument(p: argparse.ArgumentParser) -> None:
@@ -250,8 +261,11 @@ def run_analyze(args: argparse.Namespace) -> int:
     analysis = analyze(responses, spec.questions.scoring(), n_boot=args.n_boot, seed=args.seed)
     data = json.dumps(analysis.to_dict(), indent=1)
     out = Path(args.out)
-    written = [write_text_atomic(out / f"{spec.id}-analysis.json", data + "\n")]
-    written += write_study_report(analysis, spec, out, args.format, model_sha256=row.model_sha256)
+    try:
+        written = [write_text_atomic(out / f"{spec.id}-analysis.json", data + "\n")]
+        written += write_study_report(analysis, spec, out, args.format, model_sha256=row.model_sha256)
+    except OSError as exc:
+        return _error(f"cannot write into {out} ({exc.strerror or exc}); give --out a folder you can write")
     if args.json:
         print(data)
     for path in written:

@@ -38,6 +38,11 @@ class StudyExists(Exception):
         super().__init__(f"study '{study_id}' already exists (created {created})")
 
 
+class AnswerTaken(Exception):
+    """The position already holds an answer and the caller asked not to replace it (another window of
+    the same reader answered it first)."""
+
+
 @dataclass(frozen=True)
 class StudyRow:
     study_id: str
@@ -121,16 +126,19 @@ class StudyTables:
                 (study_id, reader, session, started),
             )
 
-    def put_answer(self, study_id: str, answer: dict) -> bool:
-        """Commit one answer (replacing an earlier one at the same position) and, when it completes the
-        session, mark the session finished, in the same transaction. True when the session is finished."""
+    def put_answer(self, study_id: str, answer: dict, *, replace: bool = True) -> bool:
+        """Commit one answer (replacing an earlier one at the same position, unless `replace` is False:
+        then `AnswerTaken` and nothing written) and, when it completes the session, mark the session
+        finished, in the same transaction. True when the session is finished."""
         row = {**answer, "answered": answer.get("answered") or now()}
         with self.store.transaction() as c:
-            c.execute(
-                f"INSERT OR REPLACE INTO study_answers(study_id, {', '.join(ANSWER_FIELDS)}) "
-                f"VALUES (?, {', '.join('?' * len(ANSWER_FIELDS))})",
+            cur = c.execute(
+                f"INSERT OR {'REPLACE' if replace else 'IGNORE'} INTO study_answers(study_id, "
+                f"{', '.join(ANSWER_FIELDS)}) VALUES (?, {', '.join('?' * len(ANSWER_FIELDS))})",
                 (study_id, *(row[f] for f in ANSWER_FIELDS)),
             )
+            if cur.rowcount == 0:
+                raise AnswerTaken(f"{row['reader']} session {row['session']} position {row['position']}")
             key = (study_id, row["reader"], row["session"])
             planned = c.execute(
                 "SELECT count(*) FROM study_plan WHERE study_id = ? AND reader = ? AND session = ?", key

@@ -301,7 +301,8 @@ class _Draws:
     def combine(self, other: _Draws, fn: Callable) -> _Draws:
         with np.errstate(divide="ignore", invalid="ignore"):
             jack = None if self.jack is None else fn(self.jack, other.jack)
-            return _Draws(float(fn(self.point, other.point)), fn(self.boots, other.boots), jack, self.n)
+            point = float(fn(np.float64(self.point), np.float64(other.point)))  # 0/0: NaN, not an error
+            return _Draws(point, fn(self.boots, other.boots), jack, self.n)
 
 
 def _draws(

@@ -112,8 +112,11 @@ def imrmc_text(responses: list[Response], spec: StudySpec) -> str:
     first = _first_readings(responses)
     names = reader_labels(spec)
     truths = _truths(first, spec)
+    # iMRMC reads any header line holding "N0:", "N1:", "NR:" or "NM:" (a name like "run1: pilot") as
+    # that count, so the free text keeps no colon and no line break
+    name = " ".join(spec.name.split()).replace(":", " -")
     lines = [
-        f"Reader study {spec.id} ({spec.name}), exported by MedGrad Desktop.",
+        f"Reader study {spec.id} ({name}), exported by MedGrad Desktop.",
         "Score: 10 + confidence for a malignant call, 11 - confidence for a benign call; "
         "truth 1 = malignant. Case k is the study's case C-k.",
         f"NR: {len({r.reader for r in first})}",

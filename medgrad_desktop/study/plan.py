@@ -70,8 +70,9 @@ def session_order(case_ids: list[str], n_repeats: int, rng: random.Random) -> li
     seq: list[tuple[str, bool]] = [(c, False) for c in case_ids]
     rng.shuffle(seq)
     n_repeats = min(n_repeats, len(case_ids))
-    roomy = [c for c, _ in seq[: max(0, len(seq) - MIN_REPEAT_GAP)]]  # leave room for the gap
-    pool = roomy if len(roomy) >= n_repeats else [c for c, _ in seq]
+    # leave room for the gap; in a short session, the earliest cases (never the last, so no repeat
+    # lands right after its first reading)
+    pool = [c for c, _ in seq[: max(n_repeats, len(seq) - MIN_REPEAT_GAP)]]
     for case in rng.sample(pool, n_repeats):
         first = seq.index((case, False))
         earliest = min(first + MIN_REPEAT_GAP, len(seq))

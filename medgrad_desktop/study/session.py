@@ -24,7 +24,7 @@ from pathlib import Path
 
 from medgrad_desktop.core.prompts import load_catalogue
 from medgrad_desktop.store import ProjectStore
-from medgrad_desktop.store.study_tables import StudyTables
+from medgrad_desktop.store.study_tables import AnswerTaken, StudyTables
 from medgrad_desktop.study.errors import (
     InvalidAnswer,
     StudyError,
@@ -270,7 +270,14 @@ class ReadingSession:
             "seconds": float(seconds),
             "answered": None,
         }
-        self._tables.put_answer(self.spec.id, row)
+        try:  # a new answer never replaces one given meanwhile in another window; going back does
+            self._tables.put_answer(self.spec.id, row, replace=self._cursor is not None)
+        except AnswerTaken:
+            raise StudyError(
+                f"Case {pos} of this session was already answered in another reading window of reader "
+                f"{self.reader}, so this answer was not saved. Close this window and start reading again "
+                "to continue where the study stands."
+            ) from None
         self._answers[pos] = row
         self._cursor = None
 

@@ -33,6 +33,7 @@ DEFAULT_MALIGNANT = ("melanoma", "basal_cell_carcinoma")
 CONFIDENCE_RANGE = (1, 10)
 TRUST_RANGE = (1, 10)
 MAP_HELPED_RANGE = (1, 5)
+MAX_WASHOUT_DAYS = 3650
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _TABLES = {
@@ -385,8 +386,11 @@ def _arms(raw: Any, where: _Where) -> tuple[Arm, ...]:
 
 def _design(t: dict, where: _Where) -> Design:
     washout = _get(t, "design", "washout_days", (int, float), where, 0)
-    if washout < 0:
-        where.fail("design", "washout_days", "must be a number of days >= 0", washout)
+    # NaN, infinity or a huge number would leave the next session without a date
+    if not 0 <= washout <= MAX_WASHOUT_DAYS:
+        where.fail(
+            "design", "washout_days", f"must be a number of days >= 0 (at most {MAX_WASHOUT_DAYS})", washout
+        )
     share = _get(t, "design", "repeat_share", (int, float), where, 0)
     if not 0 <= share <= 0.5:
         where.fail("design", "repeat_share", "must be a share between 0 and 0.5 (e.g. 0.1)", share)

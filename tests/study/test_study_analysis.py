@@ -216,3 +216,21 @@ def test_a_reader_who_has_not_read_an_arm_yet():
     assert m.undefined == {"answers": "no answers in this arm yet"}
     assert a.arm("ai").accuracy.value == pytest.approx(2 / 4)  # R01's alone
     assert any("no answers in this arm yet (R02/ai)" in n for n in a.undefined)
+
+
+def test_reliance_is_undefined_not_a_crash_when_readers_already_matched_the_wrong_ai_without_it():
+    """Without the AI, every answer on the AI's wrong cases (C3, C4) already named the AI's class:
+    reliance divides by 1 - 1 = 0, which is NaN with its reason, never a ZeroDivisionError."""
+    rs = [
+        resp("R01", "C1", "no-ai", "melanoma", pos=1),
+        resp("R01", "C3", "no-ai", "melanoma", pos=2),
+        resp("R01", "C4", "no-ai", "seborrheic_keratosis", pos=3),
+        resp("R01", "C1", "ai", "melanoma", pos=1, trust=6),
+        resp("R01", "C3", "ai", "melanoma", pos=2, trust=6),
+        resp("R01", "C4", "ai", "lentigo", pos=3, trust=6),
+    ]
+    a = analyze(rs, SCORING, n_boot=100)
+    for reader in ("", "R01"):
+        m = a.arm("ai", reader)
+        assert math.isnan(m.reliance.value) and m.agree_ai_wrong.value == pytest.approx(1 / 2)
+        assert m.undefined["reliance"] == "without the AI every answer on its wrong cases already matched it"

@@ -151,3 +151,26 @@ def test_analyze_writes_the_analysis_and_the_report(created, tmp_path, capsys):
     assert main(["study", "status", "demo-2026", "--store", str(created)]) == 0
     text = capsys.readouterr().out  # the terminal's local time, naming its zone, as the app writes it
     assert f"next opens {when_text(opens)}" in text and "(UTC" in text
+
+
+@pytest.mark.parametrize("n_boot", ["0", "-5", "many"])
+def test_analyze_refuses_a_bootstrap_without_resamples(tmp_path, capsys, n_boot):
+    """Usage error (exit 2, naming the option), not a traceback from the resampling."""
+    args = ["study", "analyze", "s", "--store", str(tmp_path / "s.sqlite3"), "--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--n-boot", n_boot])
+    assert exc.value.code == 2 and "--n-boot" in capsys.readouterr().err
+
+
+def test_analyze_into_a_folder_it_cannot_make_is_an_error_naming_it(make_study, tmp_path, capsys):
+    store, spec = make_study()
+    session = ReadingSession.open(store, spec.id, "R01")
+    view = session.current()
+    session.answer(
+        Answer("melanoma", 5, 5 if view.arm.shows_ai else None, 3 if view.arm.shows_map else None), 2.0
+    )
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    args = ["study", "analyze", spec.id, "--store", str(store.path), "--out", str(blocker), "--n-boot", "20"]
+    assert main(args) == 2
+    assert f"cannot write into {blocker}" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from medgrad_desktop.study.export import LONG_COLUMNS, MRMCAOV_COLUMNS, export_files, rating
+from medgrad_desktop.study.export import LONG_COLUMNS, MRMCAOV_COLUMNS, export_files, imrmc_text, rating
 from medgrad_desktop.study.records import Response
 from medgrad_desktop.study.responses import load_responses
 from medgrad_desktop.study.session import Answer, ReadingSession
@@ -151,3 +151,18 @@ def test_names_only_when_the_study_allows_them_and_files_kept_unless_forced(answ
         assert "Dr Ada" not in (tmp_path / name).read_text()
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_the_imrmc_header_text_never_reads_as_a_count(answered):
+    """iMRMC takes any header line that holds "N0:", "N1:", "NR:" or "NM:" anywhere (upper-cased) as that
+    count, parsing the rest of the line after its first three characters as an integer: a study name
+    such as "Pilot run1: melanoma" must not break the file."""
+    store, spec = answered
+    named = type(spec)(**{**spec.__dict__, "name": "Pilot run1: melanoma\nNM: 9"})
+    text = imrmc_text(load_responses(store, spec.id), named)
+    header = text.splitlines()[: text.splitlines().index("BEGIN DATA:")]
+    for line in header:
+        for key in ("N0:", "N1:", "NR:", "NM:"):
+            if key in line.upper():
+                assert line.startswith(key) and line[3:].strip().isdigit(), line
+    assert "Pilot run1 - melanoma NM - 9" in header[0]

@@ -101,3 +101,17 @@ def test_repeats_are_present_and_spaced(seed):
 
 def test_no_repeats_when_the_share_is_zero():
     assert not any(a.repeat for a in make_plan(spec(share=0), CASES))
+
+
+@pytest.mark.parametrize(("n_cases", "share"), [(2, 0.5), (3, 0.2), (3, 0.5), (4, 0.5)])
+@pytest.mark.parametrize("seed", range(20))
+def test_a_repeat_never_follows_its_first_reading_in_a_short_session(n_cases, share, seed):
+    """Too few cases for the full gap: the repeat still has another case between it and the first."""
+    plan = make_plan(spec(readers=2, arms=2, seed=seed, share=share), CASES[:n_cases])
+    for reader, session in {(a.reader, a.session) for a in plan}:
+        rows = [a for a in plan if (a.reader, a.session) == (reader, session)]
+        repeats = [a for a in rows if a.repeat]
+        assert len(repeats) == round(share * n_cases) >= 1
+        for r in repeats:
+            first = next(a for a in rows if a.case_id == r.case_id and not a.repeat)
+            assert r.position - first.position >= 2, [(a.case_id, a.repeat) for a in rows]

@@ -259,3 +259,21 @@ def test_going_back_only_when_the_study_allows_it_and_re_answering_replaces(make
     assert session.current().position == 3  # on to the first case not answered
     rows = load_responses(store, spec.id)
     assert len(rows) == 2 and rows[0].answer == "melanosis" and rows[0].seconds == 4.0
+
+
+def test_a_second_window_of_the_same_reader_never_overwrites_an_answer(make_study, tmp_path):
+    """Two windows on one session (two store connections) show the same case: the first answer wins,
+    the second window's is refused and saved nowhere, and it keeps refusing until reopened."""
+    store, spec = make_study({"design": {"repeat_share": 0}})
+    one = ReadingSession.open(store, spec.id, "R01")
+    two = ReadingSession.open(ProjectStore(tmp_path / "study-store.sqlite3"), spec.id, "R01")
+    view = one.current()
+    assert two.current().case_id == view.case_id
+    one.answer(fitting(view, "lentigo"), 9.0)
+    for _ in range(2):
+        with pytest.raises(StudyError, match="another reading window"):
+            two.answer(fitting(view, "melanoma"), 1.0)
+    rows = load_responses(store, spec.id)
+    assert [(r.position, r.answer, r.seconds) for r in rows] == [(1, "lentigo", 9.0)]
+    reopened = ReadingSession.open(store, spec.id, "R01")
+    assert reopened.current().position == 2

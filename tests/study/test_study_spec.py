@@ -52,6 +52,9 @@ def test_the_sha_follows_the_content():
 BAD = [
     ({"design": {"washout_days": -1}}, "[design] washout_days = -1: must be a number of days >= 0"),
     ({"design": {"washout_days": "two weeks"}}, '[design] washout_days = "two weeks": must be'),
+    ({"design": {"washout_days": float("inf")}}, "[design] washout_days = Infinity: must be a number of"),
+    ({"design": {"washout_days": float("nan")}}, "[design] washout_days = NaN: must be a number of days"),
+    ({"design": {"washout_days": 1e9}}, "[design] washout_days = 1000000000.0: must be a number of days"),
     ({"design": {"repeat_share": 0.7}}, "[design] repeat_share = 0.7: must be a share between 0 and 0.5"),
     ({"design": {"washout_day": 3}}, "[design] washout_day: unknown key"),
     ({"extra": {}}, "[extra]: unknown table"),
