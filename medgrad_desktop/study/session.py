@@ -258,6 +258,9 @@ class ReadingSession:
             raise StudyError("This session is finished: there is no case left to answer.")
         arm = self.spec.arm(self._plan[pos - 1]["arm"])
         self._check(answer, arm, seconds)
+        earlier = self._answers.get(pos) if self._cursor is not None else None
+        # a case answered again after going back: its time is all the time spent on it, both readings
+        spent = float(seconds) + (float(earlier["seconds"]) if earlier else 0.0)
         row = {
             "reader": self.reader,
             "session": self.session,
@@ -267,7 +270,7 @@ class ReadingSession:
             "trust": answer.trust,
             "map_helped": answer.map_helped,
             "comment": answer.comment.strip(),
-            "seconds": float(seconds),
+            "seconds": spent,
             "answered": None,
         }
         try:  # a new answer never replaces one given meanwhile in another window; going back does

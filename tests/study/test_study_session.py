@@ -258,7 +258,8 @@ def test_going_back_only_when_the_study_allows_it_and_re_answering_replaces(make
     session.answer(fitting(back, "melanosis"), 4.0)
     assert session.current().position == 3  # on to the first case not answered
     rows = load_responses(store, spec.id)
-    assert len(rows) == 2 and rows[0].answer == "melanosis" and rows[0].seconds == 4.0
+    # the new answer replaces the old; the case's time is both readings' (1 s, then 4 s)
+    assert len(rows) == 2 and rows[0].answer == "melanosis" and rows[0].seconds == 5.0
 
 
 def test_a_second_window_of_the_same_reader_never_overwrites_an_answer(make_study, tmp_path):
