@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -82,6 +83,15 @@ def _follow(combo: QComboBox, index: int) -> None:
     combo.blockSignals(True)
     combo.setCurrentIndex(index)
     combo.blockSignals(False)
+
+
+def show_again(windows: list[QWidget]) -> None:
+    """Show the windows the reading window hid; one deleted meanwhile is skipped."""
+    for w in windows:
+        try:
+            w.show()
+        except RuntimeError:  # its C++ object is gone
+            continue
 
 
 class MenuActions(QObject):
@@ -414,16 +424,21 @@ class MenuActions(QObject):
         return dlg
 
     def open_reading(self, session) -> QWidget:
-        """The reading window in place of the main window: no grid, no other case, no menu behind it;
-        the main window comes back when the reader closes it."""
+        """The reading window in place of the main window and of every other window the app has open
+        (a follow-up view shows other images with their predictions and maps): no grid, no other case,
+        no menu behind it; they come back when the reader closes it."""
         from medgrad_desktop.ui.dialogs.reading_window import ReadingWindow
 
         win = ReadingWindow(session, self.worker, self.window)
         win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        win.closed.connect(self.window.show)
+        kinds = (Qt.WindowType.Window, Qt.WindowType.Dialog)
+        others = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.windowType() in kinds]
+        behind = [self.window, *(w for w in others if w is not self.window and w is not win)]
+        win.closed.connect(lambda: show_again(behind))
         self.reading_window = win
         win.resize(self.window.size())
-        self.window.hide()
+        for w in behind:
+            w.hide()
         win.show()
         win.activateWindow()
         return win

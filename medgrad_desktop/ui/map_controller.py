@@ -49,7 +49,7 @@ class MapController(QObject):
         self.stability_cache = LRUCache(256)  # map key -> max-sensitivity (None: a map without contrast)
         self._stability_job: JobHandle | None = None
         self._stability_keys: frozenset[tuple] = frozenset()  # the maps the job in flight measures
-        self._stability_methods: list[str] = []
+        self._stability_methods: list[tuple[str, tuple]] = []  # (method, map key) the job in flight measures
         # (image, message) of the current image's failed map job: redrawn after the image itself arrives,
         # which would otherwise replace the failure with an empty map panel
         self._map_failure: tuple[Path, str] | None = None
@@ -155,6 +155,8 @@ class MapController(QObject):
             and cached is not None
             and self.area.shown_path == e.path
         )
+        if not app.settings.show_stability and self._stability_job is not None:
+            self._stability_job.cancel()  # turned off: a figure still waiting for the worker is not made
         todo = []
         for m in self.methods_needed():
             hm = app.cached_map(e, m, target) if shown else None
@@ -185,7 +187,7 @@ class MapController(QObject):
         h.result.connect(self._on_stability)
         h.error.connect(lambda msg, h=h: self._on_stability_error(h, msg))
         self._stability_job, self._stability_keys = h, keys
-        self._stability_methods = [p.method for _, p, _ in todo]
+        self._stability_methods = [(p.method, k) for k, p, _ in todo]
 
     def _stability_line(self, method: str, text: str | None) -> None:
         """`method`'s stability line in the view in front (None: no line)."""
@@ -200,10 +202,18 @@ class MapController(QObject):
             self.show_stability()
 
     def _on_stability_error(self, h: JobHandle, msg: str) -> None:
-        if h is self._stability_job:
-            for m in self._stability_methods:
-                if m in self.methods_needed():
-                    self._stability_line(m, f"Stability: not measured ({msg})")
+        """The failure goes under the map it was for, and under no other: the view may show another
+        image, target or parameters by now (and their own figure)."""
+        if h is not self._stability_job:
+            return
+        app, e = self.app, self.app.current_entry
+        target = app.target_for(e) if e is not None and app.model is not None else None
+        if target is None or not app.settings.show_stability:
+            return
+        for m, key in self._stability_methods:
+            now = map_key(e.sha256, app.model.card.weights_sha256, app.params[m], target.key)
+            if m in self.methods_needed() and key == now:
+                self._stability_line(m, f"Stability: not measured ({msg})")
 
     def request_maps(self) -> None:
         app, e = self.app, self.app.current_entry

@@ -29,6 +29,7 @@ from medgrad_desktop.store.study_tables import StudyTables
 from medgrad_desktop.study.create import create_study
 from medgrad_desktop.study.session import ReadingSession, when_text
 from medgrad_desktop.study.spec import load_spec
+from medgrad_desktop.ui.dialogs.followup_view import open_followup
 from medgrad_desktop.ui.dialogs.reading_window import ReadingWindow
 from medgrad_desktop.ui.dialogs.study_start import StudyStartDialog
 from medgrad_desktop.ui.state.active_time import ActiveTimer
@@ -56,9 +57,16 @@ class FakeClock:
 
 
 def write_study(
-    folder, arms: list[str], *, washout: float = 14, study_id: str = "t-study", back: bool = False
+    folder,
+    arms: list[str],
+    *,
+    washout: float = 14,
+    study_id: str = "t-study",
+    back: bool = False,
+    images=None,
 ) -> object:
-    """A study file over the first `N_CASES` demo images, two readers, the given arms, no repeats."""
+    """A study file over the first `N_CASES` demo images (or their copies in `images`), two readers, the
+    given arms, no repeats."""
     arm_tables = "\n".join(f'[[arms]]\nid = "{a}"\n{ARMS[a]}\n' for a in arms)
     text = f"""
 [study]
@@ -69,7 +77,7 @@ readers = ["R01", "R02"]
 may_go_back = {str(back).lower()}
 
 [cases]
-folder = "{demo_dir().as_posix()}"
+folder = "{(images or demo_dir()).as_posix()}"
 truth = "{(demo_dir() / "demo_labels.csv").as_posix()}"
 limit = {N_CASES}
 
@@ -383,3 +391,51 @@ def test_back_only_where_the_study_allows_it_and_a_second_answer_replaces_the_fi
     assert [(r["position"], r["answer"], r["confidence"]) for r in rows] == [(1, "dermatofibroma", 9)]
     assert win.case.position == 2
     win.close()
+
+
+def test_a_case_whose_image_is_gone_names_the_file_and_takes_no_answer(
+    qtbot, tmp_path, store, worker, demo_model, demo_images
+):
+    images = demo_images(100)  # every demo image: the truth CSV lists them all
+    spec = write_study(tmp_path, ["ai-map"], study_id="gone", images=images)
+    create_study(spec, demo_model, store)
+    session = ReadingSession.open(store, spec.id, "R01")
+    gone = session.current().path
+    gone.unlink()  # moved or deleted after the study was created
+    clock = FakeClock()
+    win = ReadingWindow(session, worker, clock=clock)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.ready or gone.name in win.waiting.text(), timeout=WAIT)
+    assert (
+        win.waiting.isVisible() and str(gone) in win.waiting.text() and "Stop for now" in win.waiting.text()
+    )
+    assert not win.ready and not win.form.isEnabled() and not win.timer.running
+    QTest.keyClick(win.form.filter_edit, Qt.Key.Key_Return)  # no key answers an image never seen
+    assert StudyTables(store).answers(spec.id, "R01") == []
+    win.close()
+    gone.write_bytes((demo_dir() / gone.name).read_bytes())  # put back: the reader goes on here
+    again = open_window(qtbot, store, worker, spec.id)
+    assert again.case.position == 1 and again.viewer.image_size is not None
+    again.close()
+
+
+def test_every_window_of_the_app_is_hidden_while_reading_and_comes_back_after(
+    qtbot, tmp_path, make_window, demo_model, demo_images
+):
+    win = make_window(lambda weights, device: demo_model)
+    store = win.app.project.store
+    spec = write_study(tmp_path, ["no-ai"], study_id="behind")
+    create_study(spec, demo_model, store)
+    win.app.open_folder(demo_images(2))
+    qtbot.waitUntil(lambda: len(win.app.entries) == 2, timeout=WAIT)
+    followup = open_followup(win, 0, 1)  # two other images with the AI's predictions and maps
+    qtbot.waitExposed(followup)
+    reading = win.menus.open_reading(ReadingSession.open(store, spec.id, "R01"))
+    qtbot.waitUntil(lambda: reading.ready, timeout=WAIT)
+    shown = [
+        w for w in QApplication.topLevelWidgets() if w.isVisible() and w.windowType() != Qt.WindowType.ToolTip
+    ]
+    assert shown == [reading]
+    reading.close()
+    qtbot.waitUntil(lambda: win.isVisible() and followup.isVisible(), timeout=5000)

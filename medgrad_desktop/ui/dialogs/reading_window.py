@@ -16,6 +16,7 @@ questions, and opening the study again resumes at the next unanswered case.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from datetime import datetime
 
@@ -59,6 +60,17 @@ def next_session_text(next_opens: datetime | None, now: datetime) -> str:
     if next_opens <= now:
         return "The next session can be started now: Study > Start reading."
     return f"The next session opens on <b>{when_text(next_opens)}</b>."
+
+
+def missing_image_text(message: str, path) -> str:
+    """What the reader reads when the case's image cannot be opened: which file, and what to do."""
+    where = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")  # showable by Qt
+    return (
+        f"<p><b>{html.escape(message)}</b></p><p>This case cannot be read without its image. Your answers "
+        "so far are saved. Press <b>Stop for now</b>, put the image back at</p>"
+        f"<p><code>{html.escape(where)}</code></p><p>(or ask whoever runs the study to), then start "
+        "reading again: you go on at this case.</p>"
+    )
 
 
 class ReadingWindow(QWidget):
@@ -128,6 +140,7 @@ class ReadingWindow(QWidget):
         rcol.setContentsMargins(8, 0, 0, 0)
         self.waiting = QLabel("Preparing the case…")
         self.waiting.setStyleSheet("color:#555;")
+        self.waiting.setWordWrap(True)
         rcol.addWidget(self.waiting)
         self.form = ReadingForm()
         self.form.submitted.connect(self.submit)
@@ -261,9 +274,15 @@ class ReadingWindow(QWidget):
         self._check_ready()
 
     def _on_failed(self, message: str) -> None:
-        """The case can still be read: the image or the map is missing, and the screen says so."""
+        """Without its map the case can still be read, and the screen says the map is missing. Without
+        its image it cannot: the form stays closed and the time does not run (an answer to an unseen
+        image is no answer), and the screen names the file and what to do."""
         self._map_pending = self._stability_pending = False
         self.viewer.set_message(message)
+        if self.viewer.image_size is None and self.case is not None:
+            self.waiting.setText(missing_image_text(message, self.case.path))
+            self.setWindowTitle(f"{WINDOW_TITLE} · case {self.case.position} cannot be shown")
+            return
         self._check_ready(force=True)
 
     def _check_ready(self, force: bool = False) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from medgrad_desktop.core.batching import images_per_pass
+from medgrad_desktop.core.cancel import Cancelled
 from medgrad_desktop.core.heatmap import Heatmap
 from medgrad_desktop.core.imageio import ImageLoadError, LoadedImage, load_image
 from medgrad_desktop.core.method_params import MethodParams
@@ -316,6 +317,10 @@ def compute_maps_stability(req: MapsStabilityRequest, rule: StabilityRule = STAB
     """A job: the stability figures of one image's maps for one target, in one pass."""
 
     def run(ctx: JobContext) -> StabilityResult:
+        if ctx.model is not None and ctx.model.card.weights_sha256 != req.model_sha256:
+            # another model was loaded after the maps were drawn: its copies' maps measured against the
+            # old model's maps would give a figure of neither, filed under the old model's key
+            raise Cancelled()
         params = [p for _, p, _ in req.maps]
         values = _measure(ctx, req.rgb, req.target, params, [b for _, _, b in req.maps], rule)
         figures = [(k, p, v) for (k, p, _), v in zip(req.maps, values, strict=True)]
