@@ -77,6 +77,7 @@ class CaseView:
     total: int
     ai: AIView | None  # None unless the arm shows the AI
     previous: Answer | None = None  # the answer already given here (after going back), to pre-fill the form
+    image_sha256: str = ""  # the content the study was created with: another image under the path is refused
 
 
 def _utc(moment: datetime | None) -> datetime:
@@ -247,7 +248,9 @@ class ReadingSession:
             if given
             else None
         )
-        return CaseView(p["case_id"], Path(case["path"]), arm, pos, self.total, ai, previous)
+        return CaseView(
+            p["case_id"], Path(case["path"]), arm, pos, self.total, ai, previous, case["image_sha256"]
+        )
 
     # ------------------------------------------------------------------ answering
     def answer(self, answer: Answer, seconds: float) -> None:

@@ -157,6 +157,16 @@ def answer_by_keys(qtbot, win: ReadingWindow, search: str, digits: list[str], co
 
 
 # ---------------------------------------------------------------------- the Qt-free parts
+@pytest.fixture(scope="module")
+def study_model():
+    """A second instance of the demo model for `create_study` in tests whose window has a worker: one
+    model object is never used by two threads at once (its hooks are per object), as in the app, where a
+    study is frozen by `medgrad study create`, not by the window."""
+    from medgrad_desktop.core.model import load_model
+
+    return load_model(None, device="cpu")
+
+
 def test_active_time_pauses_while_the_window_is_not_in_use():
     clock = FakeClock()
     t = ActiveTimer(clock)
@@ -326,12 +336,12 @@ def test_the_timer_pauses_while_another_window_is_in_front(qtbot, tmp_path, stor
 
 
 def test_study_menu_starts_reading_in_place_of_the_main_window_and_the_washout_is_said(
-    qtbot, tmp_path, make_window, demo_model
+    qtbot, tmp_path, make_window, demo_model, study_model
 ):
     win = make_window(lambda weights, device: demo_model)
     store = win.app.project.store
     spec = write_study(tmp_path, ["no-ai", "ai"], study_id="menu")
-    create_study(spec, demo_model, store)
+    create_study(spec, study_model, store)
     action = win.menus.start_reading_action
     assert action in win.menus.study_menu.actions()
     action.trigger()
@@ -421,12 +431,12 @@ def test_a_case_whose_image_is_gone_names_the_file_and_takes_no_answer(
 
 
 def test_every_window_of_the_app_is_hidden_while_reading_and_comes_back_after(
-    qtbot, tmp_path, make_window, demo_model, demo_images
+    qtbot, tmp_path, make_window, demo_model, study_model, demo_images
 ):
     win = make_window(lambda weights, device: demo_model)
     store = win.app.project.store
     spec = write_study(tmp_path, ["no-ai"], study_id="behind")
-    create_study(spec, demo_model, store)
+    create_study(spec, study_model, store)
     win.app.open_folder(demo_images(2))
     qtbot.waitUntil(lambda: len(win.app.entries) == 2, timeout=WAIT)
     followup = open_followup(win, 0, 1)  # two other images with the AI's predictions and maps
@@ -439,3 +449,25 @@ def test_every_window_of_the_app_is_hidden_while_reading_and_comes_back_after(
     assert shown == [reading]
     reading.close()
     qtbot.waitUntil(lambda: win.isVisible() and followup.isVisible(), timeout=5000)
+
+
+def test_another_image_under_a_case_s_path_is_refused_by_name(
+    qtbot, tmp_path, store, worker, demo_model, demo_images
+):
+    """The AI's answer was frozen for the image the study was created with: a different picture saved
+    under the same name is not shown beside it, and the screen says which file and what to do."""
+    images = demo_images(100)
+    spec = write_study(tmp_path, ["ai"], study_id="swapped", images=images)
+    create_study(spec, demo_model, store)
+    session = ReadingSession.open(store, spec.id, "R01")
+    swapped = session.current().path
+    other = next(p for p in sorted(images.iterdir()) if p.suffix == ".png" and p != swapped)
+    swapped.write_bytes(other.read_bytes())
+    win = ReadingWindow(session, worker, clock=FakeClock())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.ready or swapped.name in win.waiting.text(), timeout=WAIT)
+    text = win.waiting.text()
+    assert "not the image this study was created with" in text and str(swapped) in text
+    assert not win.ready and not win.form.isEnabled() and win.viewer.image_size is None
+    win.close()

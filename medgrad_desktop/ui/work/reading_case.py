@@ -61,10 +61,15 @@ class CaseLoader(QObject):
         """Start the jobs for `case` (a `study.session.CaseView`), cancelling the previous case's."""
         self.cancel()
         self.case = case
-        token, path = self._token, case.path
+        token, path, frozen = self._token, case.path, case.image_sha256
 
         def decode(ctx):
             li = load_image(path)
+            if frozen and li.sha256 != frozen:  # the AI's answer shown with it was given for another image
+                raise ValueError(
+                    f"{path.name} is not the image this study was created with (its content changed since "
+                    "`medgrad study create`); put the original image back"
+                )
             return token, li.sha256, li.rgb, display_qimage(li.rgb)
 
         h = self.worker.submit(
