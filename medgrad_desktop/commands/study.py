@@ -240,19 +240,25 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _answers(args: argparse.Namespace):
+    """The store, the study's id, its frozen study file and every answer, for `analyze` and `export`;
+    raises StudyError or StoreError with the message for the user."""
+    from medgrad_desktop.study.responses import load_responses, load_spec_from_store
+
+    store = _open_store(args)
+    study_id = _study_id(args.study)
+    return store, study_id, load_spec_from_store(store, study_id), load_responses(store, study_id)
+
+
 # ---------------------------------------------------------------------------------------------- analyze
 def run_analyze(args: argparse.Namespace) -> int:
     from medgrad_desktop.atomic import write_text_atomic
     from medgrad_desktop.reports.study_report import write_study_report
     from medgrad_desktop.store.study_tables import StudyTables
     from medgrad_desktop.study.analysis import analyze
-    from medgrad_desktop.study.responses import load_responses, load_spec_from_store
 
     try:
-        store = _open_store(args)
-        study_id = _study_id(args.study)
-        spec = load_spec_from_store(store, study_id)
-        responses = load_responses(store, study_id)
+        store, study_id, spec, responses = _answers(args)
         row = StudyTables(store).study(study_id)
     except (StudyError, StoreError) as exc:
         return _error(str(exc))
@@ -276,13 +282,9 @@ def run_analyze(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------- export
 def run_export(args: argparse.Namespace) -> int:
     from medgrad_desktop.study.export import export_files
-    from medgrad_desktop.study.responses import load_responses, load_spec_from_store
 
     try:
-        store = _open_store(args)
-        study_id = _study_id(args.study)
-        spec = load_spec_from_store(store, study_id)
-        responses = load_responses(store, study_id)
+        _, study_id, spec, responses = _answers(args)
         written = export_files(responses, spec, Path(args.out), force=args.force)
     except (StudyError, StoreError) as exc:
         return _error(str(exc))
