@@ -79,7 +79,8 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE maps ADD COLUMN stability_rule TEXT NOT NULL DEFAULT '';
     """,
     # 4: reader studies (store/study_tables.py): the frozen study file, its cases with their frozen AI
-    # prediction, the reading plan, each reader's sessions and every answer
+    # prediction (and whether the app flags its image as unlike the training images), the reading plan,
+    # each reader's sessions and every answer
     """
     CREATE TABLE studies (
         study_id TEXT PRIMARY KEY,
@@ -97,6 +98,7 @@ MIGRATIONS: tuple[str, ...] = (
         truth TEXT NOT NULL,
         ai_class TEXT NOT NULL,
         ai_probability REAL NOT NULL,
+        ai_unlike_training INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (study_id, case_id)
     ) WITHOUT ROWID;
     CREATE TABLE study_plan (

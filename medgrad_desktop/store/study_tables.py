@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from medgrad_desktop.store.project import ProjectStore, now
 
-CASE_FIELDS = ("case_id", "image_sha256", "path", "truth", "ai_class", "ai_probability")
+# ai_unlike_training: 1 when the app would have shown the AI's answer with its out-of-distribution warning
+CASE_FIELDS = ("case_id", "image_sha256", "path", "truth", "ai_class", "ai_probability", "ai_unlike_training")
 PLAN_FIELDS = ("reader", "session", "position", "case_id", "arm", "repeat")
 ANSWER_FIELDS = (
     "reader",
@@ -87,7 +88,8 @@ class StudyTables:
                 (row.study_id, row.name, row.spec, row.spec_sha256, row.model_sha256, row.created),
             )
             c.executemany(
-                f"INSERT INTO study_cases(study_id, {', '.join(CASE_FIELDS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO study_cases(study_id, {', '.join(CASE_FIELDS)}) "
+                f"VALUES (?, {', '.join('?' * len(CASE_FIELDS))})",
                 [(row.study_id, *(k[f] for f in CASE_FIELDS)) for k in cases],
             )
             c.executemany(

@@ -77,8 +77,10 @@ def create_study(
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> StudyInfo:
-    """Read the cases, freeze the model's top class and its probability for each, make the plan and
-    write it all. `progress(done, total)` is called after each batch of cases."""
+    """Read the cases, freeze the model's top class, its probability and whether its out-of-distribution
+    check flags the image for each (the warning the app shows beside such a prediction: `classify` runs
+    the check as the app's own classifying does), make the plan and write it all. `progress(done, total)`
+    is called after each batch of cases."""
     from medgrad_desktop.core.classify import classify
     from medgrad_desktop.core.imageio import load_image
 
@@ -101,6 +103,7 @@ def create_study(
                     "truth": f.truth,
                     "ai_class": pred.predicted_id,
                     "ai_probability": float(pred.confidence),
+                    "ai_unlike_training": int(pred.ood_flagged),
                 }
             )
         if progress is not None:

@@ -1,7 +1,9 @@
 """A study's answers in the formats the field's tools read, so a statistician can run the standard
 multi-reader multi-case (MRMC) analysis beside the app's own:
 
-- `<id>-long.csv`: one row per reading (repeats included, flagged), the app's long format;
+- `<id>-long.csv`: one row per reading (repeats included, flagged), the app's long format; its
+  `ai_unlike_training` (1/0, every arm) says whether the case's AI answer carries the app's warning that
+  the image is unlike the model's training images, so an analysis can stratify by it;
 - `<id>.imrmc`: the input file of the FDA's iMRMC (header, then `BEGIN DATA:` and rows
   `reader,case,modality,score`; one truth row per case with reader -1 and modality 0, score 1 for a
   malignant lesion and 0 otherwise); cases are numbered (C-007 is case 7) as iMRMC and RJafroc want;
@@ -38,6 +40,7 @@ LONG_COLUMNS = (
     "answer",
     "correct",
     "ai_class",
+    "ai_unlike_training",
     "confidence",
     "trust",
     "map_helped",
@@ -88,6 +91,7 @@ def long_csv(responses: list[Response], spec: StudySpec) -> str:
                 r.answer,
                 int(scoring.is_correct(r.answer, r.truth)),
                 r.ai_class,
+                int(r.ai_unlike_training),
                 "" if r.confidence is None else r.confidence,
                 "" if r.trust is None else r.trust,
                 "" if r.map_helped is None else r.map_helped,

@@ -26,6 +26,7 @@ class Response:
     trust: int | None  # 1-10, arms that show the AI only
     map_helped: int | None  # 1-5, arms that show a map only
     seconds: float  # active time on the case (paused while the window had no focus)
+    ai_unlike_training: bool = False  # the frozen AI answer came with the app's out-of-distribution warning
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ def load_responses(store: ProjectStore, study_id: str) -> list[Response]:
                 trust=a["trust"],
                 map_helped=a["map_helped"],
                 seconds=float(a["seconds"]),
+                ai_unlike_training=bool(case["ai_unlike_training"]),
             )
         )
     return out

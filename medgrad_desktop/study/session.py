@@ -57,6 +57,8 @@ class AIView:
     class_id: str
     display_name: str
     probability: float
+    # the app's out-of-distribution warning goes with the answer: readers see the AI as the app shows it
+    unlike_training: bool = False
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,12 @@ class ReadingSession:
         ai = None
         if arm.shows_ai:
             cid = case["ai_class"]
-            ai = AIView(cid, self._names.get(cid, cid.replace("_", " ")), float(case["ai_probability"]))
+            ai = AIView(
+                cid,
+                self._names.get(cid, cid.replace("_", " ")),
+                float(case["ai_probability"]),
+                bool(case["ai_unlike_training"]),
+            )
         given = self._answers.get(pos)
         previous = (
             Answer(

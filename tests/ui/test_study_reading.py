@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+import cv2
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
@@ -22,7 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medgrad_desktop.core.prediction import OOD_FLAG_TEXT
 from medgrad_desktop.core.prompts import load_catalogue
+from medgrad_desktop.data.non_dermoscopy import draw
 from medgrad_desktop.resources_path import demo_dir
 from medgrad_desktop.store import ProjectStore
 from medgrad_desktop.store.study_tables import StudyTables
@@ -30,11 +33,12 @@ from medgrad_desktop.study.create import create_study
 from medgrad_desktop.study.session import ReadingSession, when_text
 from medgrad_desktop.study.spec import load_spec
 from medgrad_desktop.ui.dialogs.followup_view import open_followup
-from medgrad_desktop.ui.dialogs.reading_window import ReadingWindow
+from medgrad_desktop.ui.dialogs.reading_window import UNLIKE_TRAINING_TEXT, ReadingWindow
 from medgrad_desktop.ui.dialogs.study_start import StudyStartDialog
 from medgrad_desktop.ui.state.active_time import ActiveTimer
 from medgrad_desktop.ui.state.answer_draft import CONFIDENCE, MAP_HELPED, AnswerDraft, Option, matches
 from medgrad_desktop.ui.widgets.color_bar import ColorBar
+from medgrad_desktop.ui.widgets.prediction_panel import WARNING_STYLE
 from medgrad_desktop.ui.work.worker import ModelWorker
 
 WAIT = 60_000
@@ -44,8 +48,12 @@ ARMS = {
     "ai": 'shows = "prediction"',
     "ai-map": 'shows = "map"\nmethod = "medgrad"',
 }
-# words that would tell a reader of the no-AI arm what the AI thinks, or that there is an AI at all
-AI_WORDS = re.compile(r"\bAI\b|probab|predict|suggest|\bmap\b|stabilit|grad-cam|e-clip|medgrad|\d\s*%", re.I)
+# words that would tell a reader of the no-AI arm what the AI thinks, or that there is an AI at all (its
+# out-of-distribution warning included)
+AI_WORDS = re.compile(
+    r"\bAI\b|probab|predict|suggest|\bmap\b|stabilit|grad-cam|e-clip|medgrad|\d\s*%|unlike|trained|unreliable",
+    re.I,
+)
 
 
 class FakeClock:
@@ -247,6 +255,38 @@ def test_the_no_ai_arm_shows_nothing_of_the_ai_and_the_ai_arm_no_map(
             no_map = [t for t in texts if re.search(r"\bmap\b|stabilit|grad-cam|e-clip|medgrad", t, re.I)]
             assert no_map == [], no_map
             assert win.colorbar is None
+        win.close()
+
+
+def test_the_ai_arm_says_what_the_app_says_of_an_image_unlike_the_training_images_and_the_no_ai_arm_never(
+    qtbot, tmp_path, store, worker, study_model, demo_images
+):
+    """The demo model flags a noise image: in the AI arm its case shows the prediction panel's warning (its
+    words, its style) and the other cases do not; in the no-AI arm no case says a word of it."""
+    images = demo_images(100)
+    cv2.imwrite(str(images / "demo_02.png"), draw("noise", 77, 0)[..., ::-1])  # the 2nd of the 3 cases
+    for arm in ("ai", "no-ai"):
+        spec = write_study(tmp_path, [arm], study_id=f"unlike-{arm}", images=images)
+        create_study(spec, study_model, store)
+        frozen = StudyTables(store).cases(spec.id)
+        assert sorted(row["ai_unlike_training"] for row in frozen.values()) == [0, 0, 1]
+        win = open_window(qtbot, store, worker, spec.id)
+        for _ in range(N_CASES):
+            flagged = bool(frozen[win.case.case_id]["ai_unlike_training"])
+            texts = every_text(win)
+            if arm == "ai":
+                assert win.unlike_label.isVisible() == flagged
+                assert [t for t in texts if OOD_FLAG_TEXT in t.lower()] == (
+                    [UNLIKE_TRAINING_TEXT] if flagged else []
+                )
+                assert win.unlike_label.styleSheet() == WARNING_STYLE
+                answer_by_keys(qtbot, win, "mel", ["7", "5"])
+            else:
+                assert win.case.ai is None and win.ai_box is None
+                leaks = [t for t in texts if AI_WORDS.search(t)]
+                assert leaks == [], leaks
+                answer_by_keys(qtbot, win, "mel", ["7"])
+        assert win.pages.currentIndex() == 1  # every case was read
         win.close()
 
 

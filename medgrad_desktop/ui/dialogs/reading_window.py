@@ -3,8 +3,10 @@
 What a reader sees is what the arm allows and nothing else: no file name, no case pseudonym (a repeated
 case must not be recognised by its label), no other case, no menu. In the no-AI arm there is no
 prediction, no map and no word about the AI anywhere (window, title, tooltips); the AI arm adds the
-AI's class and probability; the map arm adds the map of the arm's method for the AI's class, computed
-by the app's one worker (`work.reading_case.CaseLoader`), with its stability figure.
+AI's class and probability, with the app's warning (its words and style) when the image is unlike the
+model's training images, so readers see the AI as the app shows it; the map arm adds the map of the
+arm's method for the AI's class, computed by the app's one worker (`work.reading_case.CaseLoader`), with
+its stability figure.
 
 The form (`reading_form.ReadingForm`) stays disabled until everything the arm shows is on screen, and
 the active time on the case starts then: the time the worker takes to draw a map is not the reader's.
@@ -36,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from medgrad_desktop.core.map_evidence import no_evidence_text
 from medgrad_desktop.core.method_params import METHOD_NAMES
+from medgrad_desktop.core.prediction import OOD_FLAG_TEXT
 from medgrad_desktop.study.errors import StudyError
 from medgrad_desktop.study.session import when_text
 from medgrad_desktop.ui.dialogs.reading_form import ReadingForm
@@ -43,6 +46,7 @@ from medgrad_desktop.ui.state.active_time import ActiveTimer
 from medgrad_desktop.ui.state.answer_draft import AnswerDraft
 from medgrad_desktop.ui.widgets.color_bar import ColorBar
 from medgrad_desktop.ui.widgets.image_viewer import ImageViewer, overlay_map
+from medgrad_desktop.ui.widgets.prediction_panel import WARNING_STYLE
 from medgrad_desktop.ui.work.reading_case import CaseLoader, shows_map
 from medgrad_desktop.ui.work.worker import ModelWorker
 
@@ -50,6 +54,7 @@ WINDOW_TITLE = "Reader study"
 AI_BOX_STYLE = "QFrame#ai-box { background:#eef4ff; border:1px solid #9db8e8; border-radius:6px; }"
 FINISHED_STYLE = "font-size:15px;"
 MAP_OPACITY = 0.5
+UNLIKE_TRAINING_TEXT = f"⚠ {OOD_FLAG_TEXT[0].upper()}{OOD_FLAG_TEXT[1:]}"  # as the prediction panel says it
 
 
 def next_session_text(next_opens: datetime | None, now: datetime) -> str:
@@ -189,6 +194,11 @@ class ReadingWindow(QWidget):
             self.ai_label = QLabel()
             self.ai_label.setStyleSheet("font-size:14px;")
             box.layout().addWidget(self.ai_label)
+            self.unlike_label = QLabel()
+            self.unlike_label.setWordWrap(True)
+            self.unlike_label.setStyleSheet(WARNING_STYLE)
+            self.unlike_label.setVisible(False)
+            box.layout().addWidget(self.unlike_label)
             self.left_col.insertWidget(0, box)
             self.ai_box = box
         if with_map and self.colorbar is None:
@@ -205,16 +215,21 @@ class ReadingWindow(QWidget):
         return [self.map_label, self.stability_label] if self.colorbar is not None else []
 
     def _show_ai(self, case) -> None:
-        """The AI's class and probability, and the map's line, where the case's arm shows them; the
-        widgets an earlier case made and this one does not show are hidden and emptied."""
+        """The AI's class and probability (with the out-of-distribution warning when the frozen answer
+        carries it), and the map's line, where the case's arm shows them; the widgets an earlier case made
+        and this one does not show are hidden and emptied."""
         ai, on = case.ai, shows_map(case)
         if ai is not None:
             self._ai_widgets(with_map=on)
             self.ai_label.setText(
                 f"AI suggestion: <b>{ai.display_name}</b> · probability {ai.probability:.0%}"
             )
+            self.unlike_label.setText(UNLIKE_TRAINING_TEXT if ai.unlike_training else "")
+            self.unlike_label.setVisible(ai.unlike_training)
         elif self.ai_box is not None:
             self.ai_label.setText("")
+            self.unlike_label.setText("")
+            self.unlike_label.setVisible(False)
         if self.ai_box is not None:
             self.ai_box.setVisible(ai is not None)
         for lab in self._map_lines():
