@@ -73,12 +73,26 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text).lower()
 
 
+def _number(s: str) -> re.Pattern:
+    """A number as a whole token, its spaces optional: "7946" is found in "020 7946" or "0207946 0958"'s
+    spelling "020 7946 0958", never inside a SHA-256 digest or a longer number the report prints."""
+    body = r"\s*".join(re.escape(part) for part in s.split())
+    return re.compile(rf"(?<![0-9A-Za-z]){body}(?![0-9A-Za-z])")
+
+
 def found(texts: dict[str, str], strings) -> list[tuple[str, str]]:
     """(output, string) for each string in an output, as written or with spacing and case ignored (a
-    PDF line break inside a string must not hide it)."""
-    return [
-        (where, s) for where, text in texts.items() for s in strings if s in text or squash(s) in squash(text)
-    ]
+    PDF line break inside a string must not hide it); numbers as whole tokens (`_number`)."""
+    hits = []
+    for where, text in texts.items():
+        for s in strings:
+            if s.replace(" ", "").isdigit():
+                hit = bool(_number(s).search(text))
+            else:
+                hit = s in text or squash(s) in squash(text)
+            if hit:
+                hits.append((where, s))
+    return hits
 
 
 @pytest.fixture
