@@ -8,8 +8,9 @@ Goals: at most +50 % of the map time for the demo model, +30 % for ViT-B/16 (`--
 the real architecture's cost; its weights do not change it).
 
 The map time is what the app's map job computes for one method once the image's prediction is known
-(the folder's batch made it): one `analyze` of the image for the chosen target, without prediction. The stability time is the stability job's work, `core.explain.stability.measure_stability`
-(the function the app and the reports call): the noisy copies, one batched pass, the score.
+(the folder's batch made it): one `analyze` of the image for the chosen target, without prediction.
+The stability time is the stability job's work, `core.explain.stability.measure_stability` (the
+function the app and the reports call): the noisy copies, one batched pass, the score.
 Medians of the process's CPU time (wall time on a shared CPU is mostly waiting), demo images.
 """
 

@@ -56,7 +56,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_export_reviews(args: argparse.Namespace) -> int:
-    from medgrad_desktop.reports.csv_writer import safe_text  # numpy and OpenCV: not for `store info`
+    from medgrad_desktop.data.csv_table import safe_text
 
     out = Path(args.csv)
     if out.exists() and not args.force:

@@ -24,11 +24,12 @@ Scores, higher meaning less like the training images:
                summed (the feature ensemble of Lee et al. 2018, unweighted)
 
 The final embedding of a small model trained on one kind of image can map anything onto its classes
-(measured for the demo model in docs/archive/OOD-ROUND1.md); the blocks' token statistics keep what it discards. Scoring
-is a few numpy operations on what the classifying forward already computed (the block means through
-forward hooks, `core.embedding.block_token_means`), so the check costs no second forward. scikit-learn fits the covariance (`training/ood_stats.py`); its NearestNeighbors query
-was not used here because its input checks and thread-pool set-up cost about 25 ms per call, five times
-the 5 ms budget, for what is one matrix product and a partition (a test holds this to it).
+(measured for the demo model in docs/archive/OOD-ROUND1.md); the blocks' token statistics keep what it
+discards. Scoring is a few numpy operations on what the classifying forward already computed (the block
+means through forward hooks, `core.embedding.block_token_means`), so the check costs no second forward.
+scikit-learn fits the covariance (`training/ood_stats.py`); its NearestNeighbors query was not used here
+because its input checks and thread-pool set-up cost about 25 ms per call, five times the 5 ms budget,
+for what is one matrix product and a partition (a test holds this to it).
 """
 
 from __future__ import annotations

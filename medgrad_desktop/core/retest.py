@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from medgrad_desktop.core.prediction import Prediction
+from medgrad_desktop.core.prediction import CriterionPrediction, Prediction
 
 SCORE_KEY = "7-point score"
 NO_CHANGE_TEXT = "no change beyond the noise"
@@ -96,13 +96,18 @@ def rephotograph(rgb: np.ndarray, seed: int, rule: RetestRule = RETEST_RULE) -> 
     return np.clip(np.rint(out.astype(np.float32) + shift), 0, 255).astype(np.uint8)
 
 
+def _option_probabilities(c: CriterionPrediction) -> dict[str, float]:
+    """Each option's probability; a prediction that kept only its chosen option gives that one."""
+    return c.probabilities or {c.option_id: c.probability}
+
+
 def _values(p: Prediction) -> dict[str, float]:
     """What the follow-up compares, by row key: each class probability (class id), each criterion's
     probability of every option ('criterion_id=option_id') and the 7-point score."""
     out = dict(zip(p.class_ids, p.probabilities, strict=True))
     for c in p.criteria:
-        for option, q in (c.probabilities or {c.option_id: c.probability}).items():
-            out[f"{c.criterion_id}={option}"] = q
+        for option, q in _option_probabilities(c).items():
+            out[criterion_key(c.criterion_id, option)] = q
     if p.criteria:
         out[SCORE_KEY] = float(p.seven_point_score)
     return out
@@ -183,8 +188,7 @@ def criterion_verdicts(
         d = cb.get(c.criterion_id)
         if d is None:
             continue
-        qa = c.probabilities or {c.option_id: c.probability}
-        qb = d.probabilities or {d.option_id: d.probability}
+        qa, qb = _option_probabilities(c), _option_probabilities(d)
         verdicts = [
             probability_verdict(
                 qa[o],

@@ -10,9 +10,9 @@ copies every time). Maps are compared on a `compare_cells` x `compare_cells` gri
 token grid), as the evaluation compares them. A flat or empty map has no figure: it has no detail to
 read.
 
-The threshold: on the robustness confirmation run (docs/EXPLANATIONS.md, uniform 5/255) the median
-max-sensitivity was 0.06 for Grad-ECLIP, 0.18 for MedGrad E-CLIP and 0.34 for local entropy alone, a
-map that follows texture and knows nothing of the model. A map above `unstable_above` (0.25) moves
+The threshold: under uniform noise 5/255 the median max-sensitivity is 0.06 for Grad-ECLIP, 0.18 for
+MedGrad E-CLIP and 0.34 for local entropy alone, a map that follows texture and knows nothing of the
+model (docs/EXPLANATIONS.md, "How stable is each map?"). A map above `unstable_above` (0.25) moves
 more than a typical MedGrad map, toward what texture alone does: its fine detail is not the model's.
 """
 

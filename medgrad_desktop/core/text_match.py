@@ -34,7 +34,7 @@ class FreeTextRule:
     reason: str = (
         "S is the cosine between the image and the text embedding. On the bundled demo model every demo "
         "image's own training caption scored at least 0.46 (median 0.79), while 78 % of the captions of "
-        "other classes and 79 % of unrelated words (banana, ruler, table...) scored below 0.2; a "
+        "other classes and 78 % of ten unrelated words (banana, ruler, table...) scored below 0.2 (tools/text_match_scores.py); a "
         "broadly trained CLIP scores matching texts around 0.25-0.35"
     )
 

@@ -14,6 +14,14 @@ from pathlib import Path
 
 from medgrad_desktop.data.records import DatasetError
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value: str) -> str:
+    """Text a spreadsheet shows as text: a cell starting with a formula character is quoted away, so a
+    name or note in a CSV the app writes is never run as a formula (CSV injection)."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
 
 def read_csv_text(path: Path, what: str = "the table") -> str:
     """The file's text without a byte-order mark; `what` names the file in messages ("the manifest")."""

@@ -29,6 +29,7 @@ from medgrad_desktop.core.explain.hooks import capture_last_block
 from medgrad_desktop.core.explain.tail import ClassTokenTail
 from medgrad_desktop.core.method_params import GradCAMParams, GradECLIPParams, MedGradParams, MethodParams
 from medgrad_desktop.core.model import ClipModel
+from medgrad_desktop.evaluation.suite import token_grid
 
 TOP_FRACTION = 0.10  # the top-k set of Ghorbani's objective: the original map's top 10 % of cells
 
@@ -39,11 +40,6 @@ class AttackResult:
     kept: list[bool]  # whether any step moved the image while keeping the class
     objective: list[float]  # final share of map mass on the original top-k cells (clean: its start)
     start: list[float]
-
-
-def _grid(n: int) -> tuple[int, int]:
-    side = int(round(n**0.5))
-    return side, n // side
 
 
 def differentiable_maps(
@@ -89,12 +85,14 @@ def differentiable_maps(
         return m, feats
 
 
-def _medgrad_weights(clip: ClipModel, pixels: torch.Tensor, p: MethodParams, n: int) -> torch.Tensor | None:
+def _medgrad_weights(pixels: torch.Tensor, p: MethodParams, grid: tuple[int, int]) -> torch.Tensor | None:
+    """MedGrad's entropy weight (B, N-1) on the patch `grid` of the pixels rounded to uint8, as the app
+    sees them; None for the other methods."""
     if not isinstance(p, MedGradParams):
         return None
     imgs = np.clip(np.rint(pixels.detach().permute(0, 2, 3, 1).cpu().numpy()), 0, 255).astype(np.uint8)
     return torch.stack(
-        [torch.from_numpy(medgrad_weight(p, im, im, _grid(n))).reshape(-1).float() for im in imgs]
+        [torch.from_numpy(medgrad_weight(p, im, im, grid)).reshape(-1).float() for im in imgs]
     ).to(pixels.device)
 
 
@@ -121,10 +119,11 @@ def attack_maps(
     best_delta = torch.zeros_like(x0)
     top: torch.Tensor | None = None
     start = torch.zeros(bsz)
+    grid = token_grid(clip)
     for i in range(steps + 1):
         delta.requires_grad_(True)
         pix = x0 + delta
-        m, feats = differentiable_maps(clip, pix, text, p, _medgrad_weights(clip, pix, p, _n_cells(clip)))
+        m, feats = differentiable_maps(clip, pix, text, p, _medgrad_weights(pix, p, grid))
         if top is None:
             kk = max(1, int(round(TOP_FRACTION * m.shape[1])))
             idx = torch.argsort(m.detach(), dim=1, descending=True, stable=True)[:, :kk]
@@ -151,10 +150,3 @@ def attack_maps(
     moved = [bool(best_delta[b].abs().max() > 0) for b in range(bsz)]
     fin = [float(v) if np.isfinite(float(v)) else float(s) for v, s in zip(best_obj, start, strict=True)]
     return AttackResult(list(out), moved, fin, [float(s) for s in start])
-
-
-def _n_cells(clip: ClipModel) -> int:
-    gs = getattr(clip.visual, "grid_size", None)
-    if gs is not None:
-        return int(gs[0]) * int(gs[1])
-    return (clip.input_size // 16) ** 2

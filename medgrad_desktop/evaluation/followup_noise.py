@@ -23,9 +23,8 @@ import numpy as np
 
 from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.core.retest import RetestRule, any_change, rephotograph, spread
-from medgrad_desktop.data.retake import retest_copy
+from medgrad_desktop.data.retake import retest_copy, with_artefact
 from medgrad_desktop.data.synth import SynthConfig, render_sample
-from medgrad_desktop.data.synth.artefacts import draw_artefact
 
 KINDS = ("unchanged", "new structure", "growth")
 RETAKE_SEED = 1000  # re-take pose seeds start here, apart from the retest copies' 0..K-1
@@ -53,9 +52,10 @@ CANDIDATES: dict[str, RetestRule] = {  # the pre-registration's table; the first
 
 
 def _retake(rgb: np.ndarray, seed: int) -> np.ndarray:
-    img = rephotograph(rgb, RETAKE_SEED + seed).astype(np.float32)
-    draw_artefact("hairs", np.random.default_rng(seed), img, 1.0)
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    """The generator's square image re-photographed with new hairs, drawn at its own side."""
+    return with_artefact(
+        rephotograph(rgb, RETAKE_SEED + seed), "hairs", np.random.default_rng(seed), rgb.shape[0]
+    )
 
 
 def pairs(kind: str, n: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -151,6 +151,13 @@ def _step2(c: Counts, ref: Counts) -> bool:
     return c.new_structure >= ref.new_structure and c.growth >= ref.growth and c.unchanged > ref.unchanged
 
 
+# step i of the choice: (the condition a candidate meets against the reference, its ranking among those)
+_STEPS: tuple[tuple[Callable[[Counts, Counts], bool], Callable[[Counts], tuple[int, int]]], ...] = (
+    (_step1, lambda c: (c.weakest_change, c.unchanged)),
+    (_step2, lambda c: (c.unchanged, c.weakest_change)),
+)
+
+
 def choose(
     results: dict[str, Counts], copies: dict[str, int], reference: str = REFERENCE
 ) -> tuple[str | None, int | None]:
@@ -160,26 +167,16 @@ def choose(
     ref = results[reference]
     names = [n for n in results if n != reference]
     order = {n: i for i, n in enumerate(names)}
-    first = [n for n in names if _step1(results[n], ref)]
-    if first:
-        best = max(
-            first,
-            key=lambda n: (results[n].weakest_change, results[n].unchanged, -copies[n], -order[n]),
-        )
-        return best, 1
-    second = [n for n in names if _step2(results[n], ref)]
-    if second:
-        best = max(
-            second,
-            key=lambda n: (results[n].unchanged, results[n].weakest_change, -copies[n], -order[n]),
-        )
-        return best, 2
+    for step, (meets, rank) in enumerate(_STEPS, start=1):
+        pool = [n for n in names if meets(results[n], ref)]
+        if pool:
+            return max(pool, key=lambda n: (*rank(results[n]), -copies[n], -order[n])), step
     return None, None
 
 
 def confirmed(winner: Counts, reference: Counts, step: int) -> bool:
     """On the confirmation seed: the winner meets the condition of the step that chose it."""
-    return _step1(winner, reference) if step == 1 else _step2(winner, reference)
+    return _STEPS[step - 1][0](winner, reference)
 
 
 def markdown_table(results: dict[str, Counts], rules: dict[str, RetestRule]) -> list[str]:

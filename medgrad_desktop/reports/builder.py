@@ -114,6 +114,13 @@ def _load(index: int, path: Path, options: ReportOptions) -> LoadedImage | Image
         )
 
 
+def _failed(path: Path, exc: Exception, step: str = "") -> ReportFailed:
+    """The `ReportFailed` that stops a report: the image's name, the step where it is not the analysis
+    itself, and the cause."""
+    where = f"{display_name(path)}: {step}" if step else display_name(path)
+    return ReportFailed(f"{where}: {type(exc).__name__}: {exc}".rstrip(": "))
+
+
 def _analyse(
     clip: ClipModel, images: list[LoadedImage], params: list[MethodParams], labels: list[str]
 ) -> list[AnalysisResult]:
@@ -135,9 +142,7 @@ def _analyse(
         raise
     except Exception as exc:
         if len(images) == 1:
-            raise ReportFailed(
-                f"{display_name(images[0].path)}: {type(exc).__name__}: {exc}".rstrip(": ")
-            ) from exc
+            raise _failed(images[0].path, exc) from exc
     return [_analyse(clip, [im], params, [label])[0] for im, label in zip(images, labels, strict=True)]
 
 
@@ -180,9 +185,7 @@ def with_stability(
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as exc:
-            raise ReportFailed(
-                f"{display_name(img.path)}: stability: {type(exc).__name__}: {exc}".rstrip(": ")
-            ) from exc
+            raise _failed(img.path, exc, "stability") from exc
         figures.update({(maps[i].method, maps[i].target.key): v for i, v in zip(drawn, values, strict=True)})
     return dataclasses.replace(result, stability=figures)
 
@@ -335,9 +338,7 @@ def build_report(
             except (KeyboardInterrupt, MemoryError):
                 raise
             except Exception as exc:
-                raise ReportFailed(
-                    f"{display_name(Path(paths[i - 1]))}: {type(exc).__name__}: {exc}".rstrip(": ")
-                ) from exc
+                raise _failed(Path(paths[i - 1]), exc) from exc
     if progress is not None:
         progress(total, total, "analysis done")
     reviewer_key = code_reviewers(entries) if options.deidentify else {}

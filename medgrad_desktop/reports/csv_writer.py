@@ -17,13 +17,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from medgrad_desktop.atomic import write_atomic
+from medgrad_desktop.data.csv_table import safe_text
 from medgrad_desktop.reports.content import ImageEntry, ReportContent
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_text(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def columns(content: ReportContent) -> list[str]:

@@ -8,12 +8,12 @@ products.
 
 Intervals:
 - one reader, a share (accuracy, sensitivity, agreement with the AI): exact (Clopper-Pearson) over
-  the reader's cases, which are independent trials; the bootstrap's intervals of a share of 80 cases
-  covered the truth in 94.5 % of simulated studies, the exact one holds at least 95 % by construction;
+  the reader's cases, which are independent trials: it holds at least 95 % by construction, which a
+  bootstrap of a share of a few dozen cases does not promise;
 - one reader, anything else (reliance, mean ratings): cases resampled, BCa (bias-corrected and
-  accelerated, Efron 1987) with the jackknife over cases. Plain percentile intervals covered a
-  reader's reliance in only 90-95 % of simulated studies (its few AI-wrong cases make the resamples
-  skewed); BCa corrects the skew (benchmarks/study_recovery.py measures the coverage);
+  accelerated, Efron 1987) with the jackknife over cases. A reader's few AI-wrong cases make the
+  resamples of reliance skewed, which plain percentile intervals ignore and BCa corrects
+  (benchmarks/study_recovery.py measures the coverage);
 - one reader's median time: order statistics (`median_interval`);
 - all readers: readers and cases resampled together (the two-way bootstrap of multi-reader
   multi-case studies), percentile interval. It counts the reader x case noise twice, so it errs wide.

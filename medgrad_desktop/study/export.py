@@ -26,6 +26,7 @@ import io
 from pathlib import Path
 
 from medgrad_desktop.atomic import publish, write_text_atomic
+from medgrad_desktop.data.csv_table import safe_text
 from medgrad_desktop.study.records import Response
 from medgrad_desktop.study.spec import StudySpec
 
@@ -47,12 +48,6 @@ LONG_COLUMNS = (
     "seconds",
 )
 MRMCAOV_COLUMNS = ("reader", "test", "case", "truth", "rating")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(text: str) -> str:
-    """Text a spreadsheet shows as text: a leading formula character is quoted away."""
-    return "'" + text if text.startswith(_FORMULA) else text
 
 
 def reader_labels(spec: StudySpec) -> dict[str, str]:
@@ -81,7 +76,7 @@ def long_csv(responses: list[Response], spec: StudySpec) -> str:
     for r in responses:
         w.writerow(
             [
-                _cell(names.get(r.reader, r.reader)),
+                safe_text(names.get(r.reader, r.reader)),
                 r.case_id,
                 r.arm,
                 r.session,
@@ -147,7 +142,7 @@ def mrmcaov_csv(responses: list[Response], spec: StudySpec) -> str:
     w.writerow(MRMCAOV_COLUMNS)
     for r in first:
         w.writerow(
-            [_cell(names.get(r.reader, r.reader)), r.arm, r.case_id, truths[r.case_id], rating(r, spec)]
+            [safe_text(names.get(r.reader, r.reader)), r.arm, r.case_id, truths[r.case_id], rating(r, spec)]
         )
     return buf.getvalue()
 

@@ -167,6 +167,8 @@ class ReadingSession:
         self._answers = {a["position"]: a for a in self._tables.answers(spec.id, reader, session)}
         self._cursor: int | None = None  # a position gone back to
         self._names = {c.id: c.display_name for c in load_catalogue().classes}
+        # read once: the catalogue is a file, and every answer is checked against these
+        self._options = [o for o, _ in spec.questions.diagnosis_options()]
 
     @classmethod
     def open(
@@ -309,9 +311,10 @@ class ReadingSession:
 
     def _check(self, a: Answer, arm: Arm, seconds: float) -> None:
         q = self.spec.questions
-        options = [o for o, _ in q.diagnosis_options()]
-        if a.diagnosis not in options:
-            raise InvalidAnswer(f"'{a.diagnosis}' is not one of the diagnoses offered: {', '.join(options)}")
+        if a.diagnosis not in self._options:
+            raise InvalidAnswer(
+                f"'{a.diagnosis}' is not one of the diagnoses offered: {', '.join(self._options)}"
+            )
         _scale("confidence", a.confidence, q.confidence, CONFIDENCE_RANGE)
         _scale("trust in the AI", a.trust, q.asks_trust(arm), TRUST_RANGE)
         _scale("'the map helped me'", a.map_helped, q.asks_map_helped(arm), MAP_HELPED_RANGE)

@@ -111,7 +111,7 @@ class MenuActions(QObject):
         self.window, self.app, self.worker = window, app, worker
         self.viewers, self.browser, self.picker = viewers, browser, picker
         self.side_panels = side_panels  # "browser" and "details": hidden and shown from the View menu
-        self.reading_window: QWidget | None = None  # the reader study's window, while one is open
+        self.reading_window: QWidget | None = None  # the reader study's window last opened
         settings = app.settings
         self.open_action = _action(
             window, "&Open folder…", self.open_folder_dialog, QKeySequence.StandardKey.Open

@@ -223,6 +223,8 @@ def test_startup_trace_records_show_then_first_prediction(qtbot, tmp_path, monke
     monkeypatch.setenv("MEDGRAD_STARTUP_TRACE_STAY", "1")
     trace = load_build_module("hooks/medgrad_startup_trace.py", "medgrad_startup_trace_t")
     monkeypatch.setattr(QMainWindow, "show", QMainWindow.show)  # restored after the test
+    # no write at this process's exit, when tmp_path may be gone: the poll's write is what is tested
+    monkeypatch.setattr(trace.atexit, "register", lambda *args: None)
     out = tmp_path / "trace.json"
     trace.install(str(out))
 

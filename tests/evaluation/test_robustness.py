@@ -156,11 +156,12 @@ def test_the_attack_differentiates_the_maps_the_app_shows(attack_case, method):
     clip, imgs, ids = attack_case
     classes = {t.key: t for t in clip.catalogue.class_targets()}
     p = default_params(method)
-    from medgrad_desktop.evaluation.attack import _medgrad_weights, _n_cells
+    from medgrad_desktop.evaluation.attack import _medgrad_weights
+    from medgrad_desktop.evaluation.suite import token_grid
 
     pix = torch.from_numpy(np.stack(imgs[:2])).permute(0, 3, 1, 2).float()
     text = torch.stack([clip.target_embeddings([classes[c]])[0] for c in ids[:2]])
-    maps, _ = differentiable_maps(clip, pix, text, p, _medgrad_weights(clip, pix, p, _n_cells(clip)))
+    maps, _ = differentiable_maps(clip, pix, text, p, _medgrad_weights(pix, p, token_grid(clip)))
     for b in range(2):
         t = classes[ids[b]]
         ref = analyze_batch(clip, [imgs[b]], [t], [p])[0].get(method, t).raw.ravel()

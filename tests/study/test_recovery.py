@@ -2,8 +2,8 @@
 
 20 studies here (the benchmark, benchmarks/study_recovery.py, runs 200 against the 95 % goal). With
 80 to 240 intervals per quantity a true 95 % coverage falls below 85 % by chance with a probability
-under 1e-4, so the bound catches a broken interval without failing on an unlucky seed; the seeds are
-fixed anyway, so the test is deterministic.
+under 2e-4 (binomial, 80 intervals), so the bound catches a broken interval without failing on an
+unlucky seed; the seeds are fixed anyway, so the test is deterministic.
 """
 
 from __future__ import annotations

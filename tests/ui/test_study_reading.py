@@ -114,6 +114,13 @@ def worker(qtbot, demo_model):
     w.stop()
 
 
+def created_study(tmp_path, store, model, arms: list[str], **kw) -> object:
+    """`write_study(tmp_path, arms, **kw)`, created in `store` with `model`'s frozen answers."""
+    spec = write_study(tmp_path, arms, **kw)
+    create_study(spec, model, store)
+    return spec
+
+
 def open_window(
     qtbot, store, worker, study_id="t-study", reader="R01", clock=None, now=datetime.now
 ) -> ReadingWindow:
@@ -229,8 +236,7 @@ def test_the_no_ai_arm_shows_nothing_of_the_ai_and_the_ai_arm_no_map(
     qtbot, tmp_path, store, worker, demo_model
 ):
     for arm in ("no-ai", "ai"):
-        spec = write_study(tmp_path, [arm], study_id=f"blind-{arm}")
-        create_study(spec, demo_model, store)
+        spec = created_study(tmp_path, store, demo_model, [arm], study_id=f"blind-{arm}")
         win = open_window(qtbot, store, worker, spec.id)
         case = win.case
         texts = every_text(win)
@@ -266,8 +272,7 @@ def test_the_ai_arm_says_what_the_app_says_of_an_image_unlike_the_training_image
     images = demo_images(100)
     cv2.imwrite(str(images / "demo_02.png"), draw("noise", 77, 0)[..., ::-1])  # the 2nd of the 3 cases
     for arm in ("ai", "no-ai"):
-        spec = write_study(tmp_path, [arm], study_id=f"unlike-{arm}", images=images)
-        create_study(spec, study_model, store)
+        spec = created_study(tmp_path, store, study_model, [arm], study_id=f"unlike-{arm}", images=images)
         frozen = StudyTables(store).cases(spec.id)
         assert sorted(row["ai_unlike_training"] for row in frozen.values()) == [0, 0, 1]
         win = open_window(qtbot, store, worker, spec.id)
@@ -293,8 +298,7 @@ def test_the_ai_arm_says_what_the_app_says_of_an_image_unlike_the_training_image
 def test_the_map_arm_shows_the_map_of_its_method_for_the_ai_class_and_its_stability(
     qtbot, tmp_path, store, worker, demo_model
 ):
-    spec = write_study(tmp_path, ["ai-map"], study_id="maps")
-    create_study(spec, demo_model, store)
+    spec = created_study(tmp_path, store, demo_model, ["ai-map"], study_id="maps")
     win = open_window(qtbot, store, worker, spec.id)
     # ready means the map and its stability are drawn: the form opens only then
     assert win.form.isEnabled()
@@ -322,8 +326,7 @@ def test_the_map_arm_shows_the_map_of_its_method_for_the_ai_class_and_its_stabil
 def test_keys_alone_commit_each_answer_and_a_closed_session_resumes_at_the_next_case(
     qtbot, tmp_path, store, worker, demo_model
 ):
-    spec = write_study(tmp_path, ["no-ai", "ai"], study_id="keys")
-    create_study(spec, demo_model, store)
+    spec = created_study(tmp_path, store, demo_model, ["no-ai", "ai"], study_id="keys")
     clock = FakeClock()
     win = open_window(qtbot, store, worker, spec.id, clock=clock)
     arm = win.case.arm.id
@@ -355,8 +358,7 @@ def test_keys_alone_commit_each_answer_and_a_closed_session_resumes_at_the_next_
 
 
 def test_the_timer_pauses_while_another_window_is_in_front(qtbot, tmp_path, store, worker, demo_model):
-    spec = write_study(tmp_path, ["no-ai"], study_id="focus")
-    create_study(spec, demo_model, store)
+    spec = created_study(tmp_path, store, demo_model, ["no-ai"], study_id="focus")
     clock = FakeClock()
     win = open_window(qtbot, store, worker, spec.id, clock=clock)
     qtbot.waitUntil(win.isActiveWindow, timeout=5000)
@@ -380,8 +382,7 @@ def test_study_menu_starts_reading_in_place_of_the_main_window_and_the_washout_i
 ):
     win = make_window(lambda weights, device: demo_model)
     store = win.app.project.store
-    spec = write_study(tmp_path, ["no-ai", "ai"], study_id="menu")
-    create_study(spec, study_model, store)
+    spec = created_study(tmp_path, store, study_model, ["no-ai", "ai"], study_id="menu")
     action = win.menus.start_reading_action
     assert action in win.menus.study_menu.actions()
     action.trigger()
@@ -419,14 +420,12 @@ def test_study_menu_starts_reading_in_place_of_the_main_window_and_the_washout_i
 def test_back_only_where_the_study_allows_it_and_a_second_answer_replaces_the_first(
     qtbot, tmp_path, store, worker, demo_model
 ):
-    spec = write_study(tmp_path, ["no-ai"], study_id="no-back")
-    create_study(spec, demo_model, store)
+    spec = created_study(tmp_path, store, demo_model, ["no-ai"], study_id="no-back")
     win = open_window(qtbot, store, worker, spec.id)
     assert not win.back_button.isVisibleTo(win)
     win.close()
 
-    spec = write_study(tmp_path, ["no-ai"], study_id="back", back=True)
-    create_study(spec, demo_model, store)
+    spec = created_study(tmp_path, store, demo_model, ["no-ai"], study_id="back", back=True)
     win = open_window(qtbot, store, worker, spec.id)
     assert win.back_button.isVisibleTo(win) and not win.back_button.isEnabled()  # nothing before case 1
     answer_by_keys(qtbot, win, "mel", ["3"], comment="first")
@@ -447,8 +446,7 @@ def test_a_case_whose_image_is_gone_names_the_file_and_takes_no_answer(
     qtbot, tmp_path, store, worker, demo_model, demo_images
 ):
     images = demo_images(100)  # every demo image: the truth CSV lists them all
-    spec = write_study(tmp_path, ["ai-map"], study_id="gone", images=images)
-    create_study(spec, demo_model, store)
+    spec = created_study(tmp_path, store, demo_model, ["ai-map"], study_id="gone", images=images)
     session = ReadingSession.open(store, spec.id, "R01")
     gone = session.current().path
     gone.unlink()  # moved or deleted after the study was created
@@ -475,8 +473,7 @@ def test_every_window_of_the_app_is_hidden_while_reading_and_comes_back_after(
 ):
     win = make_window(lambda weights, device: demo_model)
     store = win.app.project.store
-    spec = write_study(tmp_path, ["no-ai"], study_id="behind")
-    create_study(spec, study_model, store)
+    spec = created_study(tmp_path, store, study_model, ["no-ai"], study_id="behind")
     win.app.open_folder(demo_images(2))
     qtbot.waitUntil(lambda: len(win.app.entries) == 2, timeout=WAIT)
     followup = open_followup(win, 0, 1)  # two other images with the AI's predictions and maps
@@ -497,8 +494,7 @@ def test_another_image_under_a_case_s_path_is_refused_by_name(
     """The AI's answer was frozen for the image the study was created with: a different picture saved
     under the same name is not shown beside it, and the screen says which file and what to do."""
     images = demo_images(100)
-    spec = write_study(tmp_path, ["ai"], study_id="swapped", images=images)
-    create_study(spec, demo_model, store)
+    spec = created_study(tmp_path, store, demo_model, ["ai"], study_id="swapped", images=images)
     session = ReadingSession.open(store, spec.id, "R01")
     swapped = session.current().path
     other = next(p for p in sorted(images.iterdir()) if p.suffix == ".png" and p != swapped)

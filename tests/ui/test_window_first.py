@@ -29,6 +29,8 @@ HEAVY = (
     "medgrad_desktop.core.classify",
     "medgrad_desktop.ui.work.compute",
     "medgrad_desktop.reports.export",
+    "skimage",  # the entropy weight and the follow-up's re-photographed copies: worker jobs, not start-up
+    "scipy",
 )
 
 

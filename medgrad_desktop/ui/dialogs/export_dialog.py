@@ -12,9 +12,10 @@ report folder, never inside it, with a warning that it re-identifies the images.
 "Open report" and "Show in folder" open them with the desktop's own applications, or say what to
 install and where the file is when the desktop has none.
 
-The dialog offers the last export's choices again (images, maps, formats, de-identification) and a file
-name that no report in the folder has yet, and estimates the time from this session's measured maps
-(no figure before a map was made). Its choices scroll where the screen is short (1024 x 640).
+The dialog offers the last export's choices again (images, maps, formats; de-identification is always
+offered on) and a file name that no report in the folder has yet, and estimates the time from this
+session's measured maps (no figure before a map was made). Its choices scroll where the screen is short
+(1024 x 640).
 """
 
 from __future__ import annotations

@@ -236,7 +236,7 @@ class ReadingForm(QWidget):
             self._choose(item.data(Qt.ItemDataRole.UserRole))
             self._advance_from(self.filter_edit)
         elif self.draft is not None and self.draft.diagnosis is not None:
-            self._enter()
+            self.try_submit()
         else:
             self.hint.setText("No diagnosis matches this search: Backspace to change it.")
 
@@ -279,12 +279,9 @@ class ReadingForm(QWidget):
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt API
         if event.key() in ENTER_KEYS:
-            self._enter()
+            self.try_submit()
             return
         super().keyPressEvent(event)
-
-    def _enter(self) -> None:
-        self.try_submit()
 
     def try_submit(self) -> bool:
         """Submit a complete draft; an incomplete one sends the focus to its first open question."""

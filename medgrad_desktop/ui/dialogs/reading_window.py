@@ -284,7 +284,7 @@ class ReadingWindow(QWidget):
     def _on_stability(self, text: str, how: str) -> None:
         self.stability_label.setText(text)
         self.stability_label.setToolTip(how)
-        if text and not text.endswith("…") or not text:
+        if not text.endswith("…"):  # a figure, a failure or no line: not still measuring
             self._stability_pending = False
         self._check_ready()
 

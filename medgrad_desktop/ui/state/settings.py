@@ -34,8 +34,9 @@ MAX_RECENT = 8
 
 @dataclass(frozen=True)
 class ExportChoices:
-    """The export dialog's choices, offered again at the next export: which images (a scope name of the
-    dialog), which maps and formats, and whether the report was de-identified."""
+    """The export dialog's choices: which images (a scope name of the dialog), which maps and formats,
+    offered again at the next export; and whether the report was de-identified, kept as a record only
+    (de-identification is offered on at every export, never inherited)."""
 
     scope: str
     methods: tuple[str, ...]

@@ -25,7 +25,6 @@ from medgrad_desktop.core.prediction import Prediction
 from medgrad_desktop.core.prompts import Target
 from medgrad_desktop.core.retest import RETEST_RULE, RetestRule, spread
 from medgrad_desktop.core.stability import STABILITY_RULE, StabilityRule
-from medgrad_desktop.data.retake import retest_copies
 from medgrad_desktop.ui.state.target_choice import TargetChoice
 from medgrad_desktop.ui.work.qimages import display_qimage
 from medgrad_desktop.ui.work.worker import JobContext
@@ -225,9 +224,13 @@ def compute_maps(req: MapRequest):
 def retest_spread(rgbs: list[np.ndarray], rule: RetestRule = RETEST_RULE):
     """A job: each visit's test-retest spread (`core.retest.spread`) from its image and the rule's
     re-photographed copies (`data.retake`), all visits' images classified in one batched pass. Returns
-    one {row key: standard deviation} per visit, in the order given."""
+    one {row key: standard deviation} per visit, in the order given. `data.retake` is imported in the
+    job, on the worker's thread: its artefact painters pull scikit-image and SciPy, which the window's
+    start-up does not need."""
 
     def run(ctx: JobContext) -> list[dict[str, float]]:
+        from medgrad_desktop.data.retake import retest_copies
+
         clip = ctx.model
         if clip is None:
             raise RuntimeError("no model is loaded; choose a weights file in Preferences")
@@ -243,18 +246,6 @@ def retest_spread(rgbs: list[np.ndarray], rule: RetestRule = RETEST_RULE):
         return [spread(preds[i * n : (i + 1) * n]) for i in range(len(rgbs))]
 
     return run
-
-
-@dataclass
-class StabilityRequest:
-    """One drawn map whose stability is wanted: the image it was computed from, its target and params,
-    and its min-max grid (the figure's reference); `key` files the answer in the UI's cache."""
-
-    key: tuple
-    rgb: np.ndarray
-    target: Target
-    params: MethodParams
-    base: np.ndarray
 
 
 @dataclass
@@ -280,49 +271,27 @@ class StabilityResult:
     figures: list[tuple[tuple, MethodParams, float | None]]
 
 
-def _measure(
-    ctx: JobContext,
-    rgb: np.ndarray,
-    target: Target,
-    params: list[MethodParams],
-    bases: list[np.ndarray],
-    rule: StabilityRule,
-) -> list[float | None]:
-    """The figures of the maps `bases` (`core.explain.stability`, the measure the reports use): the
-    same methods and target explained on the rule's noisy copies of the model-input image, every copy
-    and method in one batched pass."""
-    clip = ctx.model
-    if clip is None:
-        raise RuntimeError("no model is loaded; choose a weights file in Preferences")
-    compute = ctx.compute
-    return compute.run_with_fallback(
-        clip,
-        lambda m: compute.measure_stability(m, rgb, target, params, bases, rule),
-        on_fallback=_noter([]),
-        what="the map's noisy copies",
-    )
-
-
-def compute_stability(req: StabilityRequest, rule: StabilityRule = STABILITY_RULE):
-    """A job: one map's stability figure. Returns (key, max-sensitivity or None for a map without
-    contrast)."""
-
-    def run(ctx: JobContext) -> tuple[tuple, float | None]:
-        return req.key, _measure(ctx, req.rgb, req.target, [req.params], [req.base], rule)[0]
-
-    return run
-
-
 def compute_maps_stability(req: MapsStabilityRequest, rule: StabilityRule = STABILITY_RULE):
-    """A job: the stability figures of one image's maps for one target, in one pass."""
+    """A job: the stability figures of one image's maps for one target (`core.explain.stability`, the
+    measure the reports use): the same methods and target explained on the rule's noisy copies of the
+    model-input image, every copy and method in one batched pass."""
 
     def run(ctx: JobContext) -> StabilityResult:
-        if ctx.model is not None and ctx.model.card.weights_sha256 != req.model_sha256:
+        clip = ctx.model
+        if clip is None:
+            raise RuntimeError("no model is loaded; choose a weights file in Preferences")
+        if clip.card.weights_sha256 != req.model_sha256:
             # another model was loaded after the maps were drawn: its copies' maps measured against the
             # old model's maps would give a figure of neither, filed under the old model's key
             raise Cancelled()
-        params = [p for _, p, _ in req.maps]
-        values = _measure(ctx, req.rgb, req.target, params, [b for _, _, b in req.maps], rule)
+        params, bases = [p for _, p, _ in req.maps], [b for _, _, b in req.maps]
+        compute = ctx.compute
+        values = compute.run_with_fallback(
+            clip,
+            lambda m: compute.measure_stability(m, req.rgb, req.target, params, bases, rule),
+            on_fallback=_noter([]),
+            what="the map's noisy copies",
+        )
         figures = [(k, p, v) for (k, p, _), v in zip(req.maps, values, strict=True)]
         return StabilityResult(req.sha256, req.model_sha256, req.target, figures)
 

@@ -2,7 +2,7 @@
 image, and in an arm that shows a map, the map of the arm's method for the AI's frozen class and its
 stability figure.
 
-The same jobs as the main window's maps (`jobs.compute_maps`, `jobs.compute_stability`), with the
+The same jobs as the main window's maps (`jobs.compute_maps`, `jobs.compute_maps_stability`), with the
 method's default parameters, so a reader sees the map the app would show. The image is decoded on the
 worker's side thread first (it needs no model), then the map is computed from the decoded pixels and
 then its stability, each below the previous in priority. A newer case cancels the jobs of the older
@@ -23,9 +23,10 @@ from medgrad_desktop.ui.state.target_choice import TargetChoice
 from medgrad_desktop.ui.work.jobs import (
     MapRequest,
     MapResult,
-    StabilityRequest,
+    MapsStabilityRequest,
+    StabilityResult,
     compute_maps,
-    compute_stability,
+    compute_maps_stability,
 )
 from medgrad_desktop.ui.work.qimages import display_qimage
 from medgrad_desktop.ui.work.worker import JobHandle, ModelWorker
@@ -108,9 +109,11 @@ class CaseLoader(QObject):
             self.stability_ready.emit("", "")
             return
         self.stability_ready.emit("Stability: measuring…", STABILITY_RULE.how_measured())
-        req = StabilityRequest((token,), res.rgb, res.target, params, hm.normalized)
+        req = MapsStabilityRequest(
+            res.sha256, res.model_sha256, res.rgb, res.target, [((token,), params, hm.normalized)]
+        )
         h = self.worker.submit(
-            compute_stability(req), kind="stability", priority=ModelWorker.PRIORITY_INTERACTIVE - 1
+            compute_maps_stability(req), kind="stability", priority=ModelWorker.PRIORITY_INTERACTIVE - 1
         )
         h.result.connect(self._on_stability)
         h.error.connect(
@@ -118,13 +121,8 @@ class CaseLoader(QObject):
         )
         self._jobs.append(h)
 
-    def _on_stability(self, res: tuple) -> None:
-        (token,), value = res
+    def _on_stability(self, res: StabilityResult) -> None:
+        [((token,), _, value)] = res.figures
         if token != self._token:
             return
-        text = (
-            "Stability: not measurable (a map without contrast)"
-            if value is None
-            else STABILITY_RULE.text(value)
-        )
-        self.stability_ready.emit(text, STABILITY_RULE.how_measured())
+        self.stability_ready.emit(STABILITY_RULE.text(value), STABILITY_RULE.how_measured())
